@@ -1,0 +1,68 @@
+# The project's verbs. Every target installs what it needs first (scripts/setup.sh is idempotent
+# and fast when nothing is missing), so each works on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_RUN := uv run --frozen
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+.PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
+        lint fmt bench bench-runtime bench-drift bench-api bench-operator clean
+
+help: ## Show the verbs
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: ## Install everything the project needs (system packages, Python env, local binaries)
+	@bash scripts/setup.sh
+
+demo: setup ## Bring up the whole local platform and print where everything is
+	@$(UV_RUN) modelplane dev up
+
+up: demo ## Same as demo
+
+status: ## Show what of the local platform is running
+	@$(UV_RUN) modelplane dev status
+
+down: ## Stop the local platform
+	@$(UV_RUN) modelplane dev down
+
+test: setup check-generated ## Run lint-free checks, unit and integration tests against real services
+	@$(UV_RUN) pytest
+
+test-unit: setup ## Unit tests only (no services)
+	@$(UV_RUN) pytest -m "not integration"
+
+test-integration: setup ## Integration tests only
+	@$(UV_RUN) pytest -m integration
+
+generate: ## Regenerate CRD YAML, samples check, API reference and the TypeScript client
+	@$(UV_RUN) modelplane generate
+
+check-generated: ## Fail when generated files differ from what `make generate` writes
+	@$(UV_RUN) modelplane generate --check
+
+lint: setup ## ruff, mypy --strict and import-linter
+	@$(UV_RUN) ruff check .
+	@$(UV_RUN) ruff format --check .
+	@$(UV_RUN) mypy
+	@$(UV_RUN) lint-imports
+
+fmt: ## Format and autofix
+	@$(UV_RUN) ruff format .
+	@$(UV_RUN) ruff check --fix .
+
+bench: bench-runtime bench-drift bench-api bench-operator ## All benchmarks (long; results in docs/benchmarks.md)
+
+bench-runtime: setup ## Serving runtime vs raw onnxruntime vs a peer server
+	@$(UV_RUN) python -m tests.bench.runtime
+
+bench-drift: setup ## Drift engine vs a scipy loop vs Evidently
+	@$(UV_RUN) python -m tests.bench.drift
+
+bench-api: setup ## Facade: authenticated list endpoint at concurrency 64
+	@$(UV_RUN) python -m tests.bench.api
+
+bench-operator: setup ## Operator at scale on kwok nodes
+	@$(UV_RUN) python -m tests.bench.operator
+
+clean: down ## Stop everything and remove run directories (keeps the binary cache)
+	@rm -rf .run

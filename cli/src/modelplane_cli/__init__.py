@@ -1,0 +1,1 @@
+"""cli component of Modelplane."""

@@ -1,0 +1,1 @@
+"""serving-runtime component of Modelplane."""

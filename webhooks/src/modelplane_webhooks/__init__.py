@@ -1,0 +1,1 @@
+"""webhooks component of Modelplane."""
