@@ -17,12 +17,23 @@ from typing import Any
 
 import pytest
 
+from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.platform import LocalPlatform, S3Endpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_FIXTURES = frozenset(
-    {"platform", "kubeconfig", "kube_api", "kubectl", "postgres_admin_url", "database_url",
-     "redis_url", "s3", "s3_client", "mlflow_uri"}
+    {
+        "platform",
+        "kubeconfig",
+        "kube_api",
+        "kubectl",
+        "postgres_admin_url",
+        "database_url",
+        "redis_url",
+        "s3",
+        "s3_client",
+        "mlflow_uri",
+    }
 )
 
 
@@ -31,13 +42,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if PLATFORM_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("docker") and shutil.which("docker") and not _docker_running():
-            item.add_marker(pytest.mark.skip(reason="needs a running Docker engine (pytest-kind); "
-                                             "this machine has only the Docker client"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs a running Docker engine (pytest-kind); "
+                    "this machine has only the Docker client"
+                )
+            )
 
 
 def _docker_running() -> bool:
     try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["docker", "info"], capture_output=True, timeout=10, check=False
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -75,15 +95,26 @@ Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture(scope="session")
 def kubectl(kubeconfig: Path) -> Kubectl:
-    """Run the real kubectl against the local control plane: `kubectl("get", "ns", input=...)`.
+    """Run a real kubectl (built with the control plane, same version) against it.
 
-    Raises on a non-zero exit unless `check=False` is passed."""
+    `kubectl("get", "ns", input=...)` raises on a non-zero exit unless `check=False` is passed."""
 
-    def run(*args: str, input: str | None = None, check: bool = True,
-            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KUBECONFIG": str(kubeconfig), **(extra_env or {})}
-        result = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True,
-                                env=env, timeout=120)
+        result = subprocess.run(
+            [str(KUBE.path("kubectl")), *args],
+            input=input,
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
         return result

@@ -1,0 +1,146 @@
+"""`modelplane dev …`: the whole local platform on this machine, for developers and `make demo`.
+
+`up` starts everything detached in `.run/dev` (it keeps running after the command returns) and
+prints how to reach it; `status` reads the run's state file; `down` stops it. A second `up` while
+the platform runs only reports where everything is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelplane_cli.local.binaries import ALL_BUILDS, ensure_built
+from modelplane_cli.local.platform import LocalPlatform
+from modelplane_cli.local.processes import PlatformError, RunState, pid_alive
+
+app = typer.Typer(
+    help="Bring the local platform (real Kubernetes control plane, PostgreSQL, "
+    "Redis, MinIO, MLflow) up or down on this machine.",
+    no_args_is_help=True,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def runs_root() -> Path:
+    """Where run directories live; `MODELPLANE_RUN_DIR` overrides `<repo>/.run`."""
+    return Path(os.environ.get("MODELPLANE_RUN_DIR", REPO_ROOT / ".run"))
+
+
+def _say(message: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def _dev_dir() -> Path:
+    return runs_root() / "dev"
+
+
+def _running_state() -> RunState | None:
+    state = RunState.load(_dev_dir() / "state.json")
+    if state is None or not state.processes:
+        return None
+    return state if any(pid_alive(p.pid) for p in state.processes) else None
+
+
+@app.command()
+def build() -> None:
+    """Build (once) and cache the Go binaries: etcd, kube-apiserver, kube-controller-manager,
+    kube-scheduler, kwok and MinIO."""
+    try:
+        ensure_built(ALL_BUILDS, _say)
+    except PlatformError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(1) from exc
+    _say("all binaries are built and cached")
+
+
+@app.command()
+def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes.")] = 3) -> None:
+    """Start the whole local platform in the background and print where everything is."""
+    if _running_state() is not None:
+        _say("the local platform is already running")
+        _print_endpoints(RunState.load(_dev_dir() / "state.json"))
+        return
+    shutil.rmtree(_dev_dir(), ignore_errors=True)
+    began = time.monotonic()
+    platform = LocalPlatform(_dev_dir(), owner_pid=None, nodes=nodes, progress=_say)
+    try:
+        platform.start_all()
+    except PlatformError as exc:
+        _say(f"error: {exc}")
+        _say("stopping what was started …")
+        platform.stop()
+        raise typer.Exit(1) from exc
+    s3 = platform.ensure_s3()
+    platform.supervisor.set_endpoint("s3-access-key", s3.access_key)
+    platform.supervisor.set_endpoint("s3-secret-key", s3.secret_key)
+    (_dev_dir() / "timings.json").write_text(json.dumps(platform.timings, indent=2))
+    _say(f"local platform up in {time.monotonic() - began:.1f} s")
+    _print_endpoints(platform.supervisor.state)
+
+
+def _print_endpoints(state: RunState | None) -> None:
+    if state is None:
+        return
+    ep = state.endpoints
+    env_lines = [
+        f"export KUBECONFIG={ep.get('kubeconfig', '')}",
+        f"export MODELPLANE_DATABASE_URL={ep.get('postgres', '')}",
+        f"export MODELPLANE_REDIS_URL={ep.get('redis', '')}",
+        f"export AWS_ENDPOINT_URL_S3={ep.get('s3', '')}",
+        f"export AWS_ACCESS_KEY_ID={ep.get('s3-access-key', '')}",
+        f"export AWS_SECRET_ACCESS_KEY={ep.get('s3-secret-key', '')}",
+        f"export MLFLOW_TRACKING_URI={ep.get('mlflow', '')}",
+    ]
+    env_file = _dev_dir() / "env.sh"
+    env_file.write_text("\n".join(env_lines) + "\n")
+    print("\nModelplane local platform")
+    print(f"  Kubernetes API  {ep.get('kube-apiserver', '-')}   (kubectl get nodes)")
+    print(f"  PostgreSQL      {ep.get('postgres', '-')}")
+    print(f"  Redis           {ep.get('redis', '-')}")
+    print(f"  S3 (MinIO)      {ep.get('s3', '-')}")
+    print(f"  MLflow          {ep.get('mlflow', '-')}")
+    print(f"  logs            {_dev_dir() / 'logs'}")
+    print("\nUse it from this shell:")
+    print(f"  source {env_file}")
+    for line in env_lines:
+        print(f"  {line}")
+    print("\nStop it with: make down   (or: modelplane dev down)")
+
+
+@app.command()
+def status() -> None:
+    """Show which processes of the local platform run, and where to reach them."""
+    state = RunState.load(_dev_dir() / "state.json")
+    if state is None or not state.processes:
+        print("the local platform is not running (start it with: make demo)")
+        raise typer.Exit(1)
+    width = max(len(p.name) for p in state.processes)
+    for record in state.processes:
+        mark = "running" if pid_alive(record.pid) else "STOPPED"
+        print(f"  {record.name:<{width}}  pid {record.pid:<7} {mark}   log: {record.log}")
+    _print_endpoints(state)
+    if not all(pid_alive(p.pid) for p in state.processes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def down() -> None:
+    """Stop every process of the local platform and remove its run directory."""
+    state = RunState.load(_dev_dir() / "state.json")
+    if state is None or not state.processes:
+        print("the local platform is not running")
+        return
+    platform = LocalPlatform(_dev_dir(), owner_pid=None)
+    platform.stop()
+    shutil.rmtree(_dev_dir(), ignore_errors=True)
+    print("the local platform is stopped")

@@ -1,0 +1,215 @@
+"""The Go-built binaries of the local platform: pinned versions, built once, cached by version.
+
+Nothing can be downloaded from release pages here, so etcd, the Kubernetes control plane, kwok and
+MinIO are compiled from their Go modules through the module proxy. The first build takes a long
+time on two cores (see docs/development.md for measured numbers); results are cached under
+`~/.cache/modelplane/bin/<name>-<version>/` next to a stamp of the sources that built them, so a
+later run (or another work tree) reuses them and rebuilds only when the pinned sources change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelplane_cli.local.processes import PlatformError
+
+GO_DIR = Path(__file__).resolve().parents[3] / "go"
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.8"
+KWOK_VERSION = "v0.8.0"
+# MinIO publishes no semver tags to the module proxy; this pseudo-version is its last commit there.
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+
+Progress = Callable[[str], None]
+
+
+def cache_root() -> Path:
+    """Where built binaries live (outside the work tree); `MODELPLANE_CACHE` overrides it."""
+    return Path(os.environ.get("MODELPLANE_CACHE", Path.home() / ".cache" / "modelplane"))
+
+
+@dataclass(frozen=True)
+class GoBuild:
+    """One `go build` / `go install` producing one or more binaries into a cache folder."""
+
+    name: str
+    version: str
+    binaries: tuple[str, ...]
+    module_dir: Path | None  # our wrapper module, or None for `go install pkg@version`
+    packages: tuple[str, ...]
+    ldflags: str = "-s -w"
+    expected_minutes: int = 5
+
+    @property
+    def folder(self) -> Path:
+        return cache_root() / "bin" / f"{self.name}-{self.version}"
+
+    def stamp(self) -> str:
+        """A digest of everything that decides the build's output."""
+        digest = hashlib.sha256(f"{self.version} {self.packages} {self.ldflags}".encode())
+        if self.module_dir is not None:
+            for path in sorted(self.module_dir.rglob("*")):
+                if path.is_file() and path.suffix in {".go", ".mod", ".sum"}:
+                    digest.update(path.relative_to(self.module_dir).as_posix().encode())
+                    digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    def path(self, binary: str) -> Path:
+        return self.folder / binary
+
+    def is_built(self) -> bool:
+        stamp = self.folder / ".stamp"
+        return (
+            stamp.exists()
+            and stamp.read_text().strip() == self.stamp()
+            and all(os.access(self.path(b), os.X_OK) for b in self.binaries)
+        )
+
+    def build(self, progress: Progress) -> float:
+        """Build into the cache (atomically: a half-finished build never looks finished)."""
+        if shutil.which("go") is None:
+            raise PlatformError(
+                "the Go toolchain is not installed (needed to build "
+                f"{self.name}); see docs/development.md"
+            )
+        staging = self.folder.with_name(self.folder.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+        if self.module_dir is not None:
+            argv = [
+                "go",
+                "build",
+                "-v",
+                "-trimpath",
+                "-ldflags",
+                self.ldflags,
+                "-o",
+                f"{staging}/",
+                *self.packages,
+            ]
+            cwd: Path | None = self.module_dir
+        else:
+            env["GOBIN"] = str(staging)
+            argv = ["go", "install", "-v", "-trimpath", "-ldflags", self.ldflags, *self.packages]
+            cwd = None
+        progress(
+            f"building {self.name} {self.version} from Go modules (first time only; "
+            f"expect ~{self.expected_minutes} min on 2 cores) …"
+        )
+        started = time.monotonic()
+        _run_with_heartbeat(argv, cwd, env, progress, self.name, started)
+        stamp = self.stamp()
+        (staging / ".stamp").write_text(stamp + "\n")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        staging.rename(self.folder)
+        elapsed = time.monotonic() - started
+        progress(f"built {self.name} in {elapsed / 60:.1f} min → {self.folder}")
+        return elapsed
+
+
+def _run_with_heartbeat(
+    argv: list[str],
+    cwd: Path | None,
+    env: dict[str, str],
+    progress: Progress,
+    name: str,
+    started: float,
+) -> None:
+    """Run a go build, reporting every 30 s how many packages it has compiled so far."""
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(30):
+            last = lines[-1] if lines else "downloading modules"
+            progress(
+                f"  … {name}: {len(lines)} packages compiled, "
+                f"{(time.monotonic() - started) / 60:.1f} min so far (now: {last})"
+            )
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line.rstrip())
+    code = proc.wait()
+    done.set()
+    if code != 0:
+        raise PlatformError(f"building {name} failed (exit {code}):\n" + "\n".join(lines[-40:]))
+
+
+def _kube_ldflags() -> str:
+    major, minor = KUBERNETES_VERSION.lstrip("v").split(".")[:2]
+    base = "k8s.io/component-base/version"
+    return " ".join(
+        [
+            "-s -w",
+            f"-X {base}.gitVersion={KUBERNETES_VERSION}",
+            f"-X {base}.gitMajor={major}",
+            f"-X {base}.gitMinor={minor}",
+            f"-X {base}.gitTreeState=clean",
+            f"-X k8s.io/client-go/pkg/version.gitVersion={KUBERNETES_VERSION}",
+        ]
+    )
+
+
+KUBE = GoBuild(
+    "kube",
+    KUBERNETES_VERSION,
+    ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),
+    GO_DIR / "kube",
+    ("./cmd/...",),
+    _kube_ldflags(),
+    expected_minutes=30,
+)
+ETCD = GoBuild(
+    "etcd", ETCD_VERSION, ("etcd",), GO_DIR / "etcd", ("./cmd/etcd",), expected_minutes=3
+)
+KWOK = GoBuild(
+    "kwok",
+    KWOK_VERSION,
+    ("kwok",),
+    None,
+    (f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",),
+    expected_minutes=4,
+)
+MINIO = GoBuild(
+    "minio",
+    MINIO_VERSION,
+    ("minio",),
+    None,
+    (f"github.com/minio/minio@{MINIO_VERSION}",),
+    expected_minutes=8,
+)
+
+CONTROL_PLANE_BUILDS = (ETCD, KUBE, KWOK)
+ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO)
+
+
+def ensure_built(builds: tuple[GoBuild, ...], progress: Progress | None = None) -> None:
+    """Build whatever of `builds` is missing from the cache."""
+    report = progress or (lambda message: print(message, file=sys.stderr, flush=True))
+    for build in builds:
+        if build.is_built():
+            continue
+        lock_path = cache_root() / "bin" / f".{build.name}.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as lock:
+            # Another run (a second test session, `dev up`) may be building the same thing.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not build.is_built():
+                build.build(report)

@@ -1,0 +1,447 @@
+"""A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and kwok with simulated nodes.
+
+This is what envtest does, plus the controller-manager, scheduler and kwok so that Deployments get
+ReplicaSets and Pods, pods get scheduled onto kwok's fake nodes and turn Running and Ready. The
+API server runs with RBAC, a secure port, an admin client certificate and service-account keys,
+so authorization behaves as in a real cluster. Flags follow controller-runtime's envtest and
+kwokctl's binary runtime (see docs/development.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from modelplane_cli.local.binaries import ETCD, GO_DIR, KUBE, KWOK, KWOK_VERSION
+from modelplane_cli.local.pki import CertificateAuthority, CertPair, service_account_keys
+from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
+
+SERVICE_CIDR = "10.0.0.0/24"
+POD_CIDR = "10.244.0.0/16"
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+# kwok's own stage definitions (Apache-2.0), read from its module; "fast" stages move pods
+# straight to Running and Ready, the lease heartbeat keeps nodes Ready cheaply.
+KWOK_STAGE_FILES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """How to reach a running control plane."""
+
+    server: str
+    kubeconfig: Path
+    ca: Path
+    etcd_url: str
+    nodes: int
+
+
+def _kubeconfig(path: Path, server: str, ca_pem: bytes, client: CertPair, user: str) -> Path:
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "modelplane-local",
+        "clusters": [
+            {
+                "name": "modelplane-local",
+                "cluster": {"server": server, "certificate-authority-data": b64(ca_pem)},
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate-data": b64(client.cert.read_bytes()),
+                    "client-key-data": b64(client.key.read_bytes()),
+                },
+            }
+        ],
+        "contexts": [
+            {"name": "modelplane-local", "context": {"cluster": "modelplane-local", "user": user}}
+        ],
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+def _https_ok(url: str, ca: Path, client: CertPair | None = None) -> bool:
+    context = ssl.create_default_context(cafile=str(ca))
+    if client is not None:
+        context.load_cert_chain(str(client.cert), str(client.key))
+    with urllib.request.urlopen(url, timeout=3, context=context) as response:  # noqa: S310
+        return int(response.status) == 200
+
+
+def _insecure_ok(url: str) -> bool:
+    """Health of components serving with self-signed certificates of their own."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(url, timeout=3, context=context) as response:  # noqa: S310
+        return int(response.status) == 200
+
+
+def kwok_stages(run_dir: Path) -> Path:
+    """Assemble kwok's stage configuration from its Go module (downloaded for the build)."""
+    out = run_dir / "kwok-stages.yaml"
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{KWOK_VERSION}"],
+        capture_output=True,
+        text=True,
+        cwd=GO_DIR / "kube",
+        check=False,
+        env={"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", **_go_env()},
+    )
+    if result.returncode != 0:
+        raise PlatformError(f"cannot locate kwok's stage files: {result.stderr}")
+    stage_root = Path(json.loads(result.stdout)["Dir"]) / "kustomize" / "stage"
+    out.write_text("\n---\n".join((stage_root / f).read_text() for f in KWOK_STAGE_FILES))
+    return out
+
+
+def _go_env() -> dict[str, str]:
+    import os
+
+    keep = ("HOME", "PATH", "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOSUMDB")
+    return {k: v for k, v in os.environ.items() if k in keep}
+
+
+def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
+    """Start every control-plane process in order, wait for each, and create kwok nodes."""
+    for build in (ETCD, KUBE, KWOK):
+        if not build.is_built():
+            raise PlatformError(f"{build.name} is not built yet: run `modelplane dev build`")
+    pki = sup.run_dir / "pki"
+    ca = CertificateAuthority(pki)
+    sa = service_account_keys(pki)
+    serving = ca.issue(
+        "apiserver",
+        "kube-apiserver",
+        server_hosts=(
+            "127.0.0.1",
+            "localhost",
+            "10.0.0.1",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ),
+    )
+    clients = {
+        "admin": ca.issue("admin", "modelplane-admin", organization="system:masters", client=True),
+        "controller-manager": ca.issue(
+            "controller-manager", "system:kube-controller-manager", client=True
+        ),
+        "scheduler": ca.issue("scheduler", "system:kube-scheduler", client=True),
+        "kwok": ca.issue("kwok", "kwok-controller", organization="system:masters", client=True),
+    }
+
+    etcd_port, peer_port = free_port(), free_port()
+    etcd_url = f"http://127.0.0.1:{etcd_port}"
+    log = sup.start(
+        "etcd",
+        [
+            str(ETCD.path("etcd")),
+            "--name",
+            "local",
+            "--data-dir",
+            str(sup.run_dir / "etcd"),
+            "--listen-client-urls",
+            etcd_url,
+            "--advertise-client-urls",
+            etcd_url,
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer_port}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer_port}",
+            "--initial-cluster",
+            f"local=http://127.0.0.1:{peer_port}",
+            "--unsafe-no-fsync",
+            "--quota-backend-bytes",
+            str(4 * 1024**3),
+            "--log-level",
+            "warn",
+        ],
+    )
+    wait_until(
+        lambda: _http_json(f"{etcd_url}/health").get("health") == "true",
+        timeout=60,
+        what="etcd",
+        log=log,
+        alive=lambda: sup.alive("etcd"),
+    )
+
+    api_port = free_port()
+    server = f"https://127.0.0.1:{api_port}"
+    log = sup.start(
+        "kube-apiserver",
+        [
+            str(KUBE.path("kube-apiserver")),
+            "--etcd-servers",
+            etcd_url,
+            "--bind-address",
+            "127.0.0.1",
+            "--advertise-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(api_port),
+            "--cert-dir",
+            str(pki),
+            "--tls-cert-file",
+            str(serving.cert),
+            "--tls-private-key-file",
+            str(serving.key),
+            "--client-ca-file",
+            str(ca.cert_path),
+            "--service-cluster-ip-range",
+            SERVICE_CIDR,
+            "--allow-privileged=true",
+            "--authorization-mode",
+            "Node,RBAC",
+            "--service-account-issuer",
+            "https://kubernetes.default.svc.cluster.local",
+            "--service-account-key-file",
+            str(sa.cert),
+            "--service-account-signing-key-file",
+            str(sa.key),
+            "--enable-priority-and-fairness=false",
+            "--profiling=false",
+            "--endpoint-reconciler-type",
+            "none",
+            "-v",
+            "1",
+        ],
+    )
+    wait_until(
+        lambda: _https_ok(f"{server}/readyz", ca.cert_path, clients["admin"]),
+        timeout=180,
+        what="kube-apiserver",
+        log=log,
+        alive=lambda: sup.alive("kube-apiserver"),
+    )
+
+    kubeconfigs = {
+        name: _kubeconfig(sup.run_dir / f"{name}.kubeconfig", server, ca.pem, pair, name)
+        for name, pair in clients.items()
+    }
+
+    cm_port = free_port()
+    log = sup.start(
+        "kube-controller-manager",
+        [
+            str(KUBE.path("kube-controller-manager")),
+            "--kubeconfig",
+            str(kubeconfigs["controller-manager"]),
+            "--authentication-kubeconfig",
+            str(kubeconfigs["controller-manager"]),
+            "--authorization-kubeconfig",
+            str(kubeconfigs["controller-manager"]),
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(cm_port),
+            "--leader-elect=false",
+            "--use-service-account-credentials=true",
+            "--service-account-private-key-file",
+            str(sa.key),
+            "--root-ca-file",
+            str(ca.cert_path),
+            "--cluster-cidr",
+            POD_CIDR,
+            "--service-cluster-ip-range",
+            SERVICE_CIDR,
+            "--controllers",
+            "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service",
+            "--concurrent-deployment-syncs",
+            "10",
+            "--concurrent-replicaset-syncs",
+            "10",
+            "--kube-api-qps",
+            "200",
+            "--kube-api-burst",
+            "400",
+            "-v",
+            "1",
+        ],
+    )
+    wait_until(
+        lambda: _insecure_ok(f"https://127.0.0.1:{cm_port}/healthz"),
+        timeout=60,
+        what="kube-controller-manager",
+        log=log,
+        alive=lambda: sup.alive("kube-controller-manager"),
+    )
+
+    sched_port = free_port()
+    log = sup.start(
+        "kube-scheduler",
+        [
+            str(KUBE.path("kube-scheduler")),
+            "--kubeconfig",
+            str(kubeconfigs["scheduler"]),
+            "--authentication-kubeconfig",
+            str(kubeconfigs["scheduler"]),
+            "--authorization-kubeconfig",
+            str(kubeconfigs["scheduler"]),
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(sched_port),
+            "--leader-elect=false",
+            "--kube-api-qps",
+            "200",
+            "--kube-api-burst",
+            "400",
+            "-v",
+            "1",
+        ],
+    )
+    wait_until(
+        lambda: _insecure_ok(f"https://127.0.0.1:{sched_port}/healthz"),
+        timeout=60,
+        what="kube-scheduler",
+        log=log,
+        alive=lambda: sup.alive("kube-scheduler"),
+    )
+
+    kwok_port = free_port()
+    log = sup.start(
+        "kwok",
+        [
+            str(KWOK.path("kwok")),
+            "--kubeconfig",
+            str(kubeconfigs["kwok"]),
+            "--config",
+            str(kwok_stages(sup.run_dir)),
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector",
+            f"{KWOK_NODE_ANNOTATION}=fake",
+            "--cidr",
+            POD_CIDR,
+            "--node-ip",
+            "127.0.0.1",
+            "--server-address",
+            f"127.0.0.1:{kwok_port}",
+            "--node-lease-duration-seconds",
+            "40",
+        ],
+    )
+    wait_until(
+        lambda: _http_ok(f"http://127.0.0.1:{kwok_port}/healthz"),
+        timeout=60,
+        what="kwok",
+        log=log,
+        alive=lambda: sup.alive("kwok"),
+    )
+
+    plane = ControlPlane(server, kubeconfigs["admin"], ca.cert_path, etcd_url, nodes)
+    _create_nodes(plane, nodes)
+    _wait_nodes_and_service_account(plane, nodes, sup)
+    sup.set_endpoint("kubeconfig", str(plane.kubeconfig))
+    sup.set_endpoint("kube-apiserver", server)
+    return plane
+
+
+def _http_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        data = json.loads(response.read())
+    return data if isinstance(data, dict) else {}
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        return int(response.status) == 200
+
+
+def node_manifest(name: str) -> dict[str, object]:
+    """A kwok-managed Node with room for many pods."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+            "labels": {
+                "type": "kwok",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "node-role.kubernetes.io/agent": "",
+                "topology.kubernetes.io/zone": f"zone-{name[-1]}",
+            },
+        },
+        "spec": {},
+        "status": {
+            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "250"},
+            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "250"},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "operatingSystem": "linux",
+                "kubeletVersion": "fake",
+                "kubeProxyVersion": "fake",
+            },
+            "phase": "Running",
+        },
+    }
+
+
+def _kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(KUBE.path("kubectl")), "--kubeconfig", str(plane.kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PlatformError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _create_nodes(plane: ControlPlane, count: int) -> None:
+    docs = [json.dumps(node_manifest(f"kwok-node-{i}")) for i in range(count)]
+    _kubectl(plane, "apply", "-f", "-", stdin="\n---\n".join(docs))
+
+
+def _wait_nodes_and_service_account(plane: ControlPlane, count: int, sup: Supervisor) -> None:
+    def nodes_ready() -> bool:
+        data = json.loads(_kubectl(plane, "get", "nodes", "-o", "json"))
+        ready = [
+            n
+            for n in data["items"]
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in n.get("status", {}).get("conditions", [])
+            )
+        ]
+        return len(ready) >= count
+
+    log = sup.run_dir / "logs" / "kwok.log"
+    wait_until(nodes_ready, timeout=90, what="kwok nodes Ready", log=log, interval=0.5)
+    # Pods are refused until the controller-manager has created the namespace's default
+    # service account; wait for it so the first `kubectl apply` of a Deployment just works.
+    wait_until(
+        lambda: bool(_kubectl(plane, "get", "serviceaccount", "default", "-o", "name")),
+        timeout=60,
+        what="default service account",
+        interval=0.5,
+        log=sup.run_dir / "logs" / "kube-controller-manager.log",
+    )

@@ -1,0 +1,319 @@
+"""The platform's real services on loopback: PostgreSQL, Redis, MinIO (S3) and MLflow.
+
+Each `start_*` function launches one server under the run's Supervisor on a free port, waits until
+it answers, and returns a small description of how to reach it. Nothing here is a stand-in: they
+are the same servers a production install talks to.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import sys
+import urllib.request
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from modelplane_cli.local.binaries import MINIO
+from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
+
+POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A running PostgreSQL server; `create_database` gives each user its own database."""
+
+    host: str
+    port: int
+    user: str
+
+    @property
+    def admin_url(self) -> str:
+        return self.url("postgres")
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create (or recreate empty) a database and return its SQLAlchemy URL."""
+        import psycopg
+
+        with psycopg.connect(
+            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@dataclass(frozen=True)
+class Redis:
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    """How to reach the S3 server, and optionally one bucket on it."""
+
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+    bucket: str = ""
+
+    def client(self) -> Any:
+        """A boto3 S3 client for this endpoint (path-style addressing, as MinIO expects)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(
+                s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}
+            ),
+        )
+
+    def with_bucket(self, name: str) -> S3Endpoint:
+        """Create the bucket if missing and return an endpoint bound to it."""
+        client = self.client()
+        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+        if name not in existing:
+            client.create_bucket(Bucket=name)
+        return replace(self, bucket=name)
+
+    def env(self) -> dict[str, str]:
+        """The AWS-style environment variables that point SDKs and MLflow at this server."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL_S3": self.endpoint_url,
+            "MLFLOW_S3_ENDPOINT_URL": self.endpoint_url,
+        }
+
+
+@dataclass(frozen=True)
+class MLflow:
+    url: str
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
+        return 200 <= int(response.status) < 300
+
+
+def _postgres_bin(name: str) -> str:
+    for folder in POSTGRES_BIN_DIRS:
+        if (folder / name).exists():
+            return str(folder / name)
+    found = shutil.which(name)
+    if found is None:
+        raise PlatformError(
+            "PostgreSQL server binaries not found: run `make setup` "
+            "(installs Debian's postgresql package)"
+        )
+    return found
+
+
+def start_postgres(sup: Supervisor) -> Postgres:
+    """initdb a fresh cluster in a scratch directory and start it on a free loopback port."""
+    # PostgreSQL refuses to run as root; run it as the `postgres` system account.
+    account = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+    uid, gid = (account.pw_uid, account.pw_gid) if account else (None, None)
+    user = "postgres" if account else pwd.getpwuid(os.geteuid()).pw_name
+    data = sup.scratch_dir("postgres") / "data"
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True)
+        if uid is not None and gid is not None:
+            os.chown(data, uid, gid)
+        log = sup.start(
+            "initdb",
+            [
+                _postgres_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            uid=uid,
+            gid=gid,
+        )
+        wait_until(lambda: not sup.alive("initdb"), timeout=120, what="initdb", log=log)
+        if not (data / "PG_VERSION").exists():
+            raise PlatformError(f"initdb failed\n{log.read_text()[-2000:]}")
+    port = free_port()
+    log = sup.start(
+        "postgres",
+        [
+            _postgres_bin("postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=128MB",
+        ],
+        uid=uid,
+        gid=gid,
+    )
+    server = Postgres("127.0.0.1", port, user)
+
+    def accepts() -> bool:
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user=user, dbname="postgres", connect_timeout=2
+        ):
+            return True
+
+    wait_until(accepts, timeout=60, what="PostgreSQL", log=log, alive=lambda: sup.alive("postgres"))
+    sup.set_endpoint("postgres", server.admin_url)
+    return server
+
+
+def start_redis(sup: Supervisor) -> Redis:
+    """Start redis-server on a free loopback port with persistence off."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise PlatformError(
+            "redis-server not found: run `make setup` (installs Debian's redis-server package)"
+        )
+    port = free_port()
+    data = sup.run_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    log = sup.start(
+        "redis",
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data),
+            "--protected-mode",
+            "yes",
+        ],
+    )
+    server = Redis(port)
+
+    def pong() -> bool:
+        import redis
+
+        return bool(redis.Redis(port=port, socket_timeout=1).ping())
+
+    wait_until(pong, timeout=30, what="Redis", log=log, alive=lambda: sup.alive("redis"))
+    sup.set_endpoint("redis", server.url)
+    return server
+
+
+def start_minio(sup: Supervisor) -> S3Endpoint:
+    """Start MinIO (built from its Go module) as the S3 server."""
+    if not MINIO.is_built():
+        raise PlatformError("MinIO is not built yet: run `modelplane dev build`")
+    port, console = free_port(), free_port()
+    data = sup.run_dir / "minio"
+    data.mkdir(parents=True, exist_ok=True)
+    access, secret = "modelplane", "modelplane-local-" + os.urandom(8).hex()
+    log = sup.start(
+        "minio",
+        [
+            str(MINIO.path("minio")),
+            "server",
+            str(data),
+            "--address",
+            f"127.0.0.1:{port}",
+            "--console-address",
+            f"127.0.0.1:{console}",
+            "--quiet",
+        ],
+        env={
+            "MINIO_ROOT_USER": access,
+            "MINIO_ROOT_PASSWORD": secret,
+            "MINIO_BROWSER": "off",
+            "MINIO_UPDATE": "off",
+            "MINIO_CI_CD": "1",
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(
+        lambda: _http_ok(f"{url}/minio/health/live"),
+        timeout=60,
+        what="MinIO",
+        log=log,
+        alive=lambda: sup.alive("minio"),
+    )
+    sup.set_endpoint("s3", url)
+    return S3Endpoint(url, access, secret)
+
+
+def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
+    """Start an MLflow tracking server: PostgreSQL backend store, artifacts proxied to S3."""
+    backend = postgres.create_database("mlflow")
+    artifacts = s3.with_bucket("mlflow")
+    port = free_port()
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    log = sup.start(
+        "mlflow",
+        [
+            str(mlflow_bin),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            backend,
+            "--artifacts-destination",
+            f"s3://{artifacts.bucket}/artifacts",
+        ],
+        env={
+            **s3.env(),
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(
+        lambda: _http_ok(f"{url}/health"),
+        timeout=120,
+        what="MLflow",
+        log=log,
+        alive=lambda: sup.alive("mlflow"),
+    )
+    sup.set_endpoint("mlflow", url)
+    return MLflow(url)

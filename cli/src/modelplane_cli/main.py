@@ -1,0 +1,92 @@
+"""The `modelplane` command: one entry point for developers, operators of the platform and CI.
+
+Verbs are thin: each delegates to the component that owns the work (the local platform in
+`modelplane_cli.local`, the CRD generator in `modelplane_crds`, each server's own `__main__`),
+importing it only when called so that `modelplane --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any
+
+import typer
+
+from modelplane_cli import dev
+
+app = typer.Typer(
+    help=__doc__.split("\n\n")[0] if __doc__ else None,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(dev.app, name="dev")
+
+# Pass every argument (including --help) through to the component's own parser.
+_PASSTHROUGH: dict[str, Any] = {
+    "allow_extra_args": True,
+    "ignore_unknown_options": True,
+    "help_option_names": [],
+}
+
+
+def _delegate(module: str, ctx: typer.Context) -> None:
+    """Run `module.main(argv)` with the remaining command-line arguments."""
+    entry = importlib.import_module(module)
+    raise typer.Exit(int(entry.main(list(ctx.args)) or 0))
+
+
+@app.command()
+def generate(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; exit 1 and list the files that are out of date."
+        ),
+    ] = False,
+) -> None:
+    """Regenerate CRD YAML, the API reference and other generated files from their sources."""
+    from modelplane_crds.generate import main as generate_crds
+
+    raise typer.Exit(generate_crds(check))
+
+
+operator_app = typer.Typer(help="The Kubernetes operator (kopf).", no_args_is_help=True)
+api_app = typer.Typer(help="The facade API (FastAPI).", no_args_is_help=True)
+runtime_app = typer.Typer(
+    help="The serving runtime (Open Inference Protocol v2 server).", no_args_is_help=True
+)
+drift_app = typer.Typer(help="The drift engine.", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+app.add_typer(api_app, name="api")
+app.add_typer(runtime_app, name="runtime")
+app.add_typer(drift_app, name="drift")
+
+
+@operator_app.command("run", context_settings=_PASSTHROUGH)
+def operator_run(ctx: typer.Context) -> None:
+    """Run the operator against the current kubeconfig (`--help` for its options)."""
+    _delegate("modelplane_operator.__main__", ctx)
+
+
+@api_app.command("run", context_settings=_PASSTHROUGH)
+def api_run(ctx: typer.Context) -> None:
+    """Serve the facade API (`--help` for its options)."""
+    _delegate("modelplane_api.__main__", ctx)
+
+
+@runtime_app.command("run", context_settings=_PASSTHROUGH)
+def runtime_run(ctx: typer.Context) -> None:
+    """Serve one ONNX model over OIP v2; configured by MODELPLANE_RUNTIME_* variables."""
+    _delegate("modelplane_runtime.__main__", ctx)
+
+
+@drift_app.command("run", context_settings=_PASSTHROUGH)
+def drift_run(ctx: typer.Context) -> None:
+    """Evaluate one window of payload logs and print a JSON report (`--help` for options)."""
+    _delegate("modelplane_operator.drift.__main__", ctx)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

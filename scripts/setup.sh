@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything Modelplane needs on this machine; idempotent and quick when nothing is
+# missing. Called by every make target, so a fresh clone on a new machine needs nothing else.
+#   1. Debian packages: PostgreSQL server, Redis, Prometheus (only those missing; needs root)
+#   2. uv (from PyPI) and the Python workspace from uv.lock (.venv)
+#   3. the Go binaries of the local platform, built once and cached in ~/.cache/modelplane
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # Debian's packages would start system-wide services; ours run on free loopback ports instead.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${need_apt[@]}" >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+if ! command -v uv >/dev/null; then
+  say "installing uv from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "uv>=0.9,<1" 2>&1 | grep -v WARNING || true
+  command -v uv >/dev/null || { command -v pyenv >/dev/null && pyenv rehash; }
+fi
+UV=$(command -v uv || echo "python3 -m uv")
+$UV sync --frozen --quiet
+
+if ! $UV run --frozen python -c 'import sys; from modelplane_cli.local.binaries import ALL_BUILDS; sys.exit(0 if all(b.is_built() for b in ALL_BUILDS) else 1)'; then
+  say "building the local platform's binaries (etcd, Kubernetes, kwok, MinIO) from Go modules"
+  $UV run --frozen modelplane dev build
+fi
