@@ -1,0 +1,161 @@
+"""Command line of the drift job: evaluate one window and print the report as JSON.
+
+Two ways in. Cluster-free: `--reference`, `--window`, `--features`, `--start`/`--end` name the
+data directly. In a cluster: `--monitor <namespace>/<name>` reads the DriftMonitor (and its
+ModelVersion) and derives the same arguments. Exit status 0 with the report on stdout; 2 with a
+one-line message on stderr for bad input; 1 for a failure reading the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from modelplane_operator.drift.config import DriftConfig, FeatureSpec
+from modelplane_operator.drift.job import evaluate_window, load_or_build_profile
+from modelplane_operator.drift.reader import filesystem_for, parquet_files
+
+
+class UsageError(Exception):
+    """Bad input from the caller: reported in one line, exit status 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one drift evaluation; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        if args.monitor:
+            from modelplane_operator.drift.monitor import arguments_from_monitor
+
+            resolved = arguments_from_monitor(args.monitor, args.kubeconfig)
+            for key, value in resolved.items():
+                if getattr(args, key, None) in (None, ""):
+                    setattr(args, key, value)
+        report = _run(args)
+    except (UsageError, ValidationError) as exc:
+        print(f"drift: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"drift: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"drift: cannot read data: {exc}", file=sys.stderr)
+        return 1
+    text = json.dumps(report, indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> dict[str, object]:
+    if not args.reference or not args.window:
+        raise UsageError("--reference and --window are required (or --monitor ns/name)")
+    config = _config(args)
+    end = _time(args.end, "--end") if args.end else _last_full_hour()
+    start = _time(args.start, "--start") if args.start else end - timedelta(hours=1)
+    if end <= start:
+        raise UsageError(f"--end {end.isoformat()} must be after --start {start.isoformat()}")
+    profile = load_or_build_profile(
+        args.reference, config, cache_uri=args.profile_cache, digest=args.reference_digest
+    )
+    evaluation = evaluate_window(profile, args.window, config, start, end)
+    result: dict[str, object] = evaluation.model_dump(mode="json", by_alias=True)
+    return result
+
+
+def _config(args: argparse.Namespace) -> DriftConfig:
+    raw = _json_arg(args.config, "--config") if args.config else {}
+    if not isinstance(raw, dict):
+        raise UsageError("--config must be a JSON object")
+    if args.features:
+        features = _json_arg(args.features, "--features")
+        if isinstance(features, list):
+            raw["features"] = features
+        elif isinstance(features, dict):
+            raw.update(features)
+        else:
+            raise UsageError("--features must be a JSON list of features or an object")
+    config = DriftConfig.model_validate(raw)
+    if not config.features and not config.outputs:
+        config = config.model_copy(update=_infer_features(args.reference))
+    if not config.features and not config.outputs:
+        raise UsageError("no features given and none found in the reference")
+    return config
+
+
+def _infer_features(reference_uri: str) -> dict[str, list[FeatureSpec]]:
+    """Features and outputs from the reference's `feature.` / `input.` / `output.` columns."""
+    fs, path = filesystem_for(reference_uri)
+    files = parquet_files(fs, path)
+    if not files:
+        raise UsageError(f"no Parquet files at reference {reference_uri!r}")
+    with fs.open_input_file(files[0]) as handle:
+        schema = pq.ParquetFile(handle).schema_arrow
+    features: list[FeatureSpec] = []
+    outputs: list[FeatureSpec] = []
+    for field in schema:
+        prefix, _, rest = field.name.partition(".")
+        if prefix not in ("feature", "input", "output") or not rest:
+            continue
+        kind = "categorical" if str(field.type) in ("string", "large_string") else "numerical"
+        name = rest if prefix != "input" else field.name
+        spec = FeatureSpec(name=name, column=field.name, kind=kind)
+        (outputs if prefix == "output" else features).append(spec)
+    return {"features": features, "outputs": outputs}
+
+
+def _json_arg(value: str, flag: str) -> object:
+    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{flag} is not valid JSON: {exc}") from exc
+
+
+def _time(value: str, flag: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"{flag} {value!r} is not an ISO 8601 time") from exc
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _last_full_hour() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m modelplane_operator.drift",
+        description="Evaluate one window of payload logs against a reference; print JSON.",
+    )
+    parser.add_argument("--monitor", help="namespace/name of a DriftMonitor to evaluate")
+    parser.add_argument("--kubeconfig", help="kubeconfig for --monitor (default: in-cluster)")
+    parser.add_argument("--reference", help="reference Parquet file or prefix (s3:// or path)")
+    parser.add_argument("--reference-digest", help="digest keying the cached reference profile")
+    parser.add_argument("--profile-cache", help="s3:// or path prefix to cache profiles under")
+    parser.add_argument(
+        "--window", help="payload-log prefix: s3://bucket/<namespace>/<deployment>/<variant>"
+    )
+    parser.add_argument(
+        "--features",
+        help="JSON (or @file) list of features [{name, kind, column?, test?, threshold?, alpha?}]"
+        " or an object {features, outputs}; default: inferred from the reference's columns",
+    )
+    parser.add_argument("--config", help="JSON (or @file) DriftConfig: thresholds, correction, …")
+    parser.add_argument("--start", help="window start, ISO 8601 (default: end - 1 h)")
+    parser.add_argument("--end", help="window end, ISO 8601 (default: the last full hour)")
+    parser.add_argument("--output", help="write the JSON report to this file instead of stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    return parser
