@@ -1,0 +1,1 @@
+"""Tests of the custom-resource models, the schema rewriter and the generated files."""
