@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from modelplane_crds.drift_results import DriftEvaluation
@@ -72,7 +73,8 @@ def load_or_build_profile(
     profile = build_profile(batches, numerical, categorical, config.profile, digest)
     _check_columns(profile, reference_uri)
     if cache_fs is not None and cache_path is not None:
-        cache_fs.create_dir(cache_path.rsplit("/", 1)[0], recursive=True)
+        if isinstance(cache_fs, pafs.LocalFileSystem):  # S3 needs no directory markers
+            cache_fs.create_dir(cache_path.rsplit("/", 1)[0], recursive=True)
         with cache_fs.open_output_stream(cache_path) as out:
             out.write(profile.to_bytes())
         log.info("reference profile cached at %s", cache_path)

@@ -124,7 +124,7 @@ class ReferenceProfile:
                         categories=list(m["categories"]),
                         counts=npz[f"counts_{i}"],
                     )
-        except (OSError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, KeyError, TypeError, ValueError) as exc:  # incl. JSON, pickle refusal
             raise ValueError(f"not a drift reference profile: {exc}") from exc
         return profile
 
