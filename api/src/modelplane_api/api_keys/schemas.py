@@ -1,0 +1,32 @@
+"""Request and response bodies of API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field
+
+from modelplane_api.permissions import Role
+from modelplane_api.schemas import InputSchema, OutputSchema
+
+
+class ApiKeyCreate(InputSchema):
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+    expires_at: datetime | None = None
+
+
+class ApiKeyPublic(OutputSchema):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    created_by: uuid.UUID | None
+    expires_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The secret; shown once, store it now")

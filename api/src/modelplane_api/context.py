@@ -1,0 +1,41 @@
+"""The per-app bundle of long-lived collaborators, built by `create_app` and kept on `app.state`.
+
+Nothing here is a module global: two apps in one process (tests do that) never share a pool, a
+Redis client, a key ring or a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from modelplane_api.cluster import ClusterGateway
+from modelplane_api.metrics import Metrics
+from modelplane_api.ratelimit import RateLimiter
+from modelplane_api.security import Passwords, TokenSigner
+from modelplane_api.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    signer: TokenSigner
+    passwords: Passwords
+    gateway: ClusterGateway
+    metrics: Metrics
+    rate_limiter: RateLimiter
+    clock: Clock = field(default=utc_now)

@@ -1,0 +1,236 @@
+"""FastAPI dependencies: the session that owns the transaction, the caller, and access checks.
+
+Aliases (`SessionDep`, `Ctx`, `CurrentPrincipal`, `CurrentUser`) keep route signatures short.
+`require(permission)` is the only way an organization-scoped route checks access: it resolves
+the caller's role in the organization named by the path (no membership → 404, never a hint that
+the organization exists; membership without the permission → 403).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelplane_api.audit.recorder import add_success_event, audit_context
+from modelplane_api.auth import repository as auth_repo
+from modelplane_api.auth.models import User
+from modelplane_api.context import AppContext
+from modelplane_api.errors import (
+    DomainError,
+    InvalidToken,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+from modelplane_api.organizations import repository as org_repo
+from modelplane_api.permissions import Permission, Role, allows
+from modelplane_api.ratelimit import Limit
+from modelplane_api.security import API_KEY_PREFIX, digest
+
+
+def get_context(request: Request) -> AppContext:
+    """The app's collaborators."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_session(request: Request, ctx: Ctx) -> AsyncIterator[AsyncSession]:
+    """One session and transaction per request: commit on success (with its audit event)."""
+    async with ctx.sessions() as session:
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.persist_changes:
+                from modelplane_api.audit.recorder import build_event, outcome_for
+
+                event = build_event(
+                    request,
+                    outcome=outcome_for(exc.status_code),
+                    status_code=exc.status_code,
+                    error_code=exc.code,
+                )
+                if event is not None:
+                    session.add(event)
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            route = request.scope.get("route")
+            status_code = getattr(route, "status_code", None) or 200
+            if add_success_event(request, session, status_code):
+                ctx.metrics.audit_events.labels("success").inc()
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user (JWT) or a machine (API key bound to one org and role)."""
+
+    kind: Literal["user", "api_key"]
+    id: uuid.UUID
+    organization_id: uuid.UUID | None = None
+    role: Role | None = None
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        """The user behind the call, if it is a user."""
+        return self.id if self.kind == "user" else None
+
+
+bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (`mpk_…`)")
+
+
+async def get_principal(
+    request: Request,
+    ctx: Ctx,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """Authenticate the caller and count the request against its rate limit."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    token = credentials.credentials
+    now = ctx.clock()
+    if token.startswith(API_KEY_PREFIX):
+        key = await auth_repo.get_live_api_key(session, digest(token), now)
+        if key is None:
+            raise InvalidToken("invalid API key")
+        principal = Principal("api_key", key.id, key.organization_id, Role(key.role))
+    else:
+        claims = ctx.signer.verify(token, now)
+        user = await auth_repo.get_active_user(session, claims.subject)
+        if user is None:
+            raise InvalidToken("the token's user no longer exists")
+        request.state.user = user
+        principal = Principal("user", user.id)
+    request.state.principal = principal
+    audit = audit_context(request)
+    audit.actor_type, audit.actor_id = principal.kind, principal.id
+    settings = ctx.settings
+    await ctx.rate_limiter.hit(
+        Limit("principal", settings.rate_limit_per_user, settings.rate_limit_window_seconds),
+        f"{principal.kind}:{principal.id}",
+    )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_current_user(request: Request, principal: CurrentPrincipal) -> User:
+    """The signed-in user; API keys are refused (they act for an organization, not a person)."""
+    if principal.kind != "user":
+        raise PermissionDenied("this endpoint needs a user's access token, not an API key")
+    user: User = request.state.user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+@dataclass(frozen=True)
+class OrgAccess:
+    """A caller's verified access to one organization."""
+
+    organization_id: uuid.UUID
+    role: Role
+    principal: Principal
+
+
+async def resolve_access(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    permission: Permission,
+) -> OrgAccess:
+    """The caller's role in an organization, or 404 (not a member) / 403 (role too weak)."""
+    if principal.kind == "api_key":
+        role = principal.role if principal.organization_id == organization_id else None
+    else:
+        membership = await org_repo.get_membership(session, organization_id, principal.id)
+        role = Role(membership.role) if membership is not None else None
+    if role is None:
+        raise NotFound("organization not found")
+    audit_context(request).organization_id = organization_id
+    if not allows(role, permission):
+        raise PermissionDenied(f"role {role.value} may not {permission.value}")
+    return OrgAccess(organization_id, role, principal)
+
+
+class RequirePermission:
+    """Dependency: the caller holds `permission` in the organization of the path's `org_id`."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(
+        self,
+        request: Request,
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        org_id: Annotated[uuid.UUID, Path()],
+    ) -> OrgAccess:
+        return await resolve_access(request, session, principal, org_id, self.permission)
+
+
+class RequireQueryPermission(RequirePermission):
+    """Like RequirePermission, for routes that name the organization in `?organization_id=`."""
+
+    async def __call__(
+        self,
+        request: Request,
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        organization_id: Annotated[uuid.UUID, Query(description="Organization to read")],
+    ) -> OrgAccess:
+        return await resolve_access(request, session, principal, organization_id, self.permission)
+
+
+def require(permission: Permission) -> Any:
+    """`Depends(...)` for `Annotated[OrgAccess, require(Permission.X)]` in a route signature."""
+    return Depends(RequirePermission(permission))
+
+
+async def limit_by_ip(request: Request, ctx: Ctx) -> None:
+    """Every API request counts against its client IP."""
+    settings = ctx.settings
+    await ctx.rate_limiter.hit(
+        Limit("ip", settings.rate_limit_per_ip, settings.rate_limit_window_seconds),
+        client_ip(request),
+    )
+
+
+async def limit_auth_by_ip(request: Request, ctx: Ctx) -> None:
+    """Login, register and refresh: a strict per-IP budget that fails closed without Redis."""
+    settings = ctx.settings
+    await ctx.rate_limiter.hit(
+        Limit(
+            "auth",
+            settings.rate_limit_auth_per_ip,
+            settings.rate_limit_window_seconds,
+            fail_closed=True,
+        ),
+        client_ip(request),
+    )
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (proxies: run uvicorn with --forwarded-allow-ips)."""
+    return request.client.host if request.client else "unknown"

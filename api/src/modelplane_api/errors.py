@@ -1,0 +1,96 @@
+"""Domain errors: each carries its HTTP status and a stable machine-readable code.
+
+Services raise these; one exception handler in `main.py` turns them into the error envelope.
+Codes are part of the API (clients branch on them), messages are for humans.
+"""
+
+# STYLE.md names errors <Noun><Problem> (ModelNotFound), not <Name>Error.
+# ruff: noqa: N818
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error the facade reports on purpose."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    persist_changes: ClassVar[bool] = False
+    """When true the session commits the request's writes before the error is answered."""
+
+    def __init__(self, message: str, details: Any = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+class BadRequest(DomainError):
+    status_code = 400
+    code = "bad_request"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+
+    def __init__(self, message: str = "authentication required", details: Any = None):
+        super().__init__(message, details, headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+
+
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+
+
+class RefreshTokenReused(NotAuthenticated):
+    """A rotated refresh token came back: the family is revoked and that must stick."""
+
+    code = "refresh_token_reused"
+    persist_changes = True
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "permission_denied"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class AlreadyExists(DomainError):
+    status_code = 409
+    code = "already_exists"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            "too many requests",
+            {"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+class ClusterUnavailable(ServiceUnavailable):
+    code = "cluster_unavailable"

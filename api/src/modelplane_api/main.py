@@ -1,0 +1,177 @@
+"""The application factory: `create_app(settings)` wires every collaborator explicitly.
+
+Nothing is created at import time; each app owns its engine, Redis client, key ring, metrics
+registry and cluster gateway, and closes them on shutdown. Errors of every kind leave as the
+envelope: domain errors through one handler, router 404/405 and 422 validation errors reshaped,
+and anything unexpected as a 500 from the middleware without a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from modelplane_api import __version__
+from modelplane_api.api_keys.router import router as api_keys_router
+from modelplane_api.audit.recorder import record_failure
+from modelplane_api.audit.router import router as audit_router
+from modelplane_api.auth.router import router as auth_router
+from modelplane_api.cluster import ClusterGateway, KubernetesClusterGateway
+from modelplane_api.context import AppContext, Clock, utc_now
+from modelplane_api.db import create_engine, create_sessionmaker
+from modelplane_api.deps import limit_by_ip
+from modelplane_api.envelope import error_body
+from modelplane_api.errors import ClusterUnavailable, DomainError
+from modelplane_api.health.router import router as health_router
+from modelplane_api.metrics import Metrics
+from modelplane_api.middleware import RequestContextMiddleware
+from modelplane_api.organizations.router import router as organizations_router
+from modelplane_api.projects.router import router as projects_router
+from modelplane_api.ratelimit import RateLimiter
+from modelplane_api.responses import error_response
+from modelplane_api.security import Passwords, TokenSigner
+from modelplane_api.settings import Settings
+
+API_PREFIX = "/api/v1"
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class DisabledClusterGateway:
+    """Used when `MODELPLANE_API_KUBERNETES_ENABLED=false`: every cluster write answers 503."""
+
+    async def apply(self, kind: Any, body: dict[str, Any]) -> dict[str, Any]:
+        """Refuse: no cluster configured."""
+        raise ClusterUnavailable("Kubernetes integration is disabled")
+
+    async def get(self, kind: Any, name: str, namespace: str | None = None) -> None:
+        """Refuse: no cluster configured."""
+        raise ClusterUnavailable("Kubernetes integration is disabled")
+
+    async def delete(self, kind: Any, name: str, namespace: str | None = None) -> None:
+        """Refuse: no cluster configured."""
+        raise ClusterUnavailable("Kubernetes integration is disabled")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    gateway: ClusterGateway | None = None,
+    clock: Clock = utc_now,
+    passwords: Passwords | None = None,
+) -> FastAPI:
+    """Build the facade for `settings`; pass a gateway or clock to replace the real ones."""
+    if gateway is None:
+        gateway = (
+            KubernetesClusterGateway.from_kubeconfig(settings.kubeconfig)
+            if settings.kubernetes_enabled
+            else DisabledClusterGateway()
+        )
+    engine = create_engine(settings)
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+    metrics = Metrics()
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        redis=redis,
+        signer=TokenSigner(settings),
+        passwords=passwords or Passwords(),
+        gateway=gateway,
+        metrics=metrics,
+        rate_limiter=RateLimiter(redis, metrics),
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await redis.aclose()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Modelplane API",
+        version=__version__,
+        lifespan=lifespan,
+        description="The facade of Modelplane: auth, organizations, projects, audit. Every "
+        "response is an envelope; see docs/api.md.",
+    )
+    app.state.ctx = ctx
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(limit_by_ip)])
+    for router in (
+        auth_router,
+        organizations_router,
+        projects_router,
+        api_keys_router,
+        audit_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+    _install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        await record_failure(request, app.state.ctx.sessions, exc.status_code, exc.code)
+        return error_response(
+            error_body(exc.code, exc.message, exc.details), exc.status_code, exc.headers
+        )
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = HTTP_CODES.get(exc.status_code, "error")
+        await record_failure(request, app.state.ctx.sessions, exc.status_code, code)
+        if exc.status_code == 204 or exc.status_code < 400:
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return error_response(error_body(code, str(exc.detail)), exc.status_code, exc.headers)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        await record_failure(request, app.state.ctx.sessions, 422, "validation_error")
+        details = [
+            {
+                "loc": list(err.get("loc", ())),
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+            for err in exc.errors()
+        ]
+        return error_response(error_body("validation_error", "request is not valid", details), 422)
+
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

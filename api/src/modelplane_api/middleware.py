@@ -1,0 +1,107 @@
+"""Outermost ASGI middleware: request id, body-size cap, access log, metrics, last-resort 500.
+
+The request id comes from `X-Request-ID` when it is a sane token, otherwise a new one; it is set
+in a context variable (the envelope and every log line read it) and echoed in the response
+header. An exception that escaped everything else becomes a 500 envelope with no stack trace (the
+trace goes to the log), and its failed mutating request is still audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelplane_api.audit.recorder import record_failure
+from modelplane_api.envelope import error_body, request_id_var
+from modelplane_api.responses import json_bytes
+
+log = logging.getLogger("modelplane_api.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"], status["sent"] = message["status"], True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            length = headers.get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+                await _send_error(
+                    send_wrapper,
+                    413,
+                    "payload_too_large",
+                    f"request body larger than {self.max_body_bytes} bytes",
+                )
+                return
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra=_fields(scope, 500, started))
+            await record_failure(
+                HTTPConnection(scope), scope["app"].state.ctx.sessions, 500, "internal_error"
+            )
+            if not status["sent"]:
+                await _send_error(send_wrapper, 500, "internal_error", "internal server error")
+        finally:
+            fields = _fields(scope, int(status["code"]), started)
+            log.info("request", extra=fields)
+            metrics = scope["app"].state.ctx.metrics
+            metrics.requests.labels(fields["method"], fields["endpoint"], fields["status"]).inc()
+            metrics.latency.labels(fields["method"], fields["endpoint"]).observe(
+                fields["latency_ms"] / 1000
+            )
+            request_id_var.reset(token)
+
+
+def _fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
+    route = scope.get("route")
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    return {
+        "method": scope.get("method", ""),
+        "endpoint": getattr(route, "path", None) or "unmatched",
+        "status": status,
+        "user_id": str(principal.id) if principal is not None else None,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+
+
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+    body = json_bytes(error_body(code, message))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,50 @@
+"""Tables of tenants and who belongs to them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from modelplane_api.db import Base, CreatedByMixin, IdMixin, SoftDeleteMixin, TimestampMixin
+
+
+class Organization(IdMixin, TimestampMixin, CreatedByMixin, SoftDeleteMixin, Base):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        Index(
+            "uq_organizations_slug_live",
+            "slug",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    slug: Mapped[str] = mapped_column(String(40), nullable=False)
+    """DNS label; names the cluster resource and the namespace `mp-<slug>`."""
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(String(2000), nullable=False, server_default="")
+
+
+class Membership(IdMixin, TimestampMixin, CreatedByMixin, SoftDeleteMixin, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index(
+            "uq_memberships_org_user_live",
+            "organization_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_memberships_user_id", "user_id"),
+        Index("ix_memberships_organization_id_created_at", "organization_id", "created_at"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    role: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -1,0 +1,133 @@
+"""Queries on organizations and memberships. Never commits (the request does)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelplane_api.auth.models import User
+from modelplane_api.organizations.models import Membership, Organization
+
+
+async def get_membership(
+    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
+) -> Membership | None:
+    """A live membership in a live organization."""
+    return await session.scalar(
+        select(Membership)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(
+            Membership.organization_id == organization_id,
+            Membership.user_id == user_id,
+            Membership.deleted_at.is_(None),
+            Organization.deleted_at.is_(None),
+        )
+    )
+
+
+async def get_organization(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> Organization | None:
+    """A live organization by id (callers have checked membership)."""
+    return await session.scalar(
+        select(Organization).where(
+            Organization.id == organization_id, Organization.deleted_at.is_(None)
+        )
+    )
+
+
+async def slug_taken(session: AsyncSession, slug: str) -> bool:
+    """Whether a live organization already uses a slug."""
+    found = await session.scalar(
+        select(Organization.id).where(Organization.slug == slug, Organization.deleted_at.is_(None))
+    )
+    return found is not None
+
+
+async def list_for_user(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    offset: int,
+    limit: int,
+    order: Sequence[object],
+    slug: str | None,
+) -> tuple[list[tuple[Organization, str]], int]:
+    """One page of the organizations a user belongs to, with the user's role, and the total."""
+    where = [
+        Membership.user_id == user_id,
+        Membership.deleted_at.is_(None),
+        Organization.deleted_at.is_(None),
+    ]
+    if slug is not None:
+        where.append(Organization.slug == slug)
+    base = (
+        select(Organization, Membership.role)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .where(*where)
+    )
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = await session.execute(base.order_by(*order).offset(offset).limit(limit))  # type: ignore[arg-type]
+    return [(org, role) for org, role in rows.tuples()], int(total or 0)
+
+
+async def list_members(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    offset: int,
+    limit: int,
+    order: Sequence[object],
+    role: str | None,
+) -> tuple[list[tuple[Membership, User]], int]:
+    """One page of an organization's members with their users, and the total."""
+    where = [
+        Membership.organization_id == organization_id,
+        Membership.deleted_at.is_(None),
+        User.deleted_at.is_(None),
+    ]
+    if role is not None:
+        where.append(Membership.role == role)
+    base = select(Membership, User).join(User, User.id == Membership.user_id).where(*where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = await session.execute(base.order_by(*order).offset(offset).limit(limit))  # type: ignore[arg-type]
+    return [(m, u) for m, u in rows.tuples()], int(total or 0)
+
+
+async def get_member(
+    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Membership, User] | None:
+    """A live member of an organization, with the user, row-locked for a change."""
+    row = (
+        await session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.organization_id == organization_id,
+                Membership.user_id == user_id,
+                Membership.deleted_at.is_(None),
+                User.deleted_at.is_(None),
+            )
+            .with_for_update(of=Membership)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def count_admins(session: AsyncSession, organization_id: uuid.UUID) -> int:
+    """Live admins of an organization."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(
+                Membership.organization_id == organization_id,
+                Membership.role == "admin",
+                Membership.deleted_at.is_(None),
+            )
+        )
+        or 0
+    )

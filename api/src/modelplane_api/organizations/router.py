@@ -1,0 +1,191 @@
+"""Routes of `/api/v1/organizations` and their members."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+
+from modelplane_api.audit.recorder import audit_context, audited
+from modelplane_api.auth.models import User
+from modelplane_api.deps import Ctx, CurrentUser, OrgAccess, SessionDep, require
+from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
+from modelplane_api.organizations import repository, service
+from modelplane_api.organizations.models import Membership, Organization
+from modelplane_api.organizations.schemas import (
+    MemberCreate,
+    MemberPublic,
+    MemberUpdate,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationUpdate,
+)
+from modelplane_api.pagination import Paging, order_by, reject_unknown_filters
+from modelplane_api.permissions import Permission, Role
+
+router = APIRouter(prefix="/organizations", tags=["organizations"], responses=ERROR_RESPONSES)
+
+OrgSort = Literal["created_at", "-created_at", "slug", "-slug", "display_name", "-display_name"]
+MemberSort = Literal["created_at", "-created_at", "email", "-email"]
+
+
+@router.get("", operation_id="list_organizations")
+async def list_organizations(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    paging: Paging,
+    sort: OrgSort = "-created_at",
+    filter_slug: Annotated[str | None, Query(alias="filter[slug]", max_length=40)] = None,
+) -> PageEnvelope[OrganizationPublic]:
+    """Organizations the signed-in user belongs to."""
+    reject_unknown_filters(request, {"slug"})
+    columns = {
+        "created_at": Organization.created_at,
+        "slug": Organization.slug,
+        "display_name": Organization.display_name,
+    }
+    rows, total = await repository.list_for_user(
+        session,
+        user.id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, columns, Organization.id),
+        slug=filter_slug,
+    )
+    return page(
+        [service.to_public(org, role) for org, role in rows],
+        page=paging.page,
+        limit=paging.limit,
+        total=total,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_organization",
+    openapi_extra=audited("organization.create", "organization"),
+)
+async def create_organization(
+    request: Request, body: OrganizationCreate, session: SessionDep, ctx: Ctx, user: CurrentUser
+) -> Envelope[OrganizationPublic]:
+    """Create an organization (the caller becomes its admin) and its cluster resource."""
+    return ok(await service.create(session, ctx.gateway, user.id, body, audit_context(request)))
+
+
+@router.get("/{org_id}", operation_id="get_organization")
+async def get_organization(
+    session: SessionDep,
+    access: Annotated[OrgAccess, require(Permission.ORGANIZATION_READ)],
+) -> Envelope[OrganizationPublic]:
+    """One organization the caller belongs to."""
+    return ok(await service.get(session, access.organization_id, access.role))
+
+
+@router.patch(
+    "/{org_id}",
+    operation_id="update_organization",
+    openapi_extra=audited("organization.update", "organization"),
+)
+async def update_organization(
+    request: Request,
+    body: OrganizationUpdate,
+    session: SessionDep,
+    ctx: Ctx,
+    access: Annotated[OrgAccess, require(Permission.ORGANIZATION_UPDATE)],
+) -> Envelope[OrganizationPublic]:
+    """Change an organization's display name or description."""
+    return ok(
+        await service.update(
+            session, ctx.gateway, access.organization_id, access.role, body, audit_context(request)
+        )
+    )
+
+
+@router.get("/{org_id}/members", operation_id="list_members")
+async def list_members(
+    request: Request,
+    session: SessionDep,
+    paging: Paging,
+    access: Annotated[OrgAccess, require(Permission.MEMBER_READ)],
+    sort: MemberSort = "created_at",
+    filter_role: Annotated[Role | None, Query(alias="filter[role]")] = None,
+) -> PageEnvelope[MemberPublic]:
+    """Members of an organization and their roles."""
+    reject_unknown_filters(request, {"role"})
+    columns = {"created_at": Membership.created_at, "email": User.email}
+    rows, total = await repository.list_members(
+        session,
+        access.organization_id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, columns, Membership.id),
+        role=filter_role.value if filter_role else None,
+    )
+    return page(
+        [service.member_public(m, u.email, u.display_name) for m, u in rows],
+        page=paging.page,
+        limit=paging.limit,
+        total=total,
+    )
+
+
+@router.post(
+    "/{org_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="add_member",
+    openapi_extra=audited("member.create", "member"),
+)
+async def add_member(
+    request: Request,
+    body: MemberCreate,
+    session: SessionDep,
+    access: Annotated[OrgAccess, require(Permission.MEMBER_CREATE)],
+) -> Envelope[MemberPublic]:
+    """Add a registered user to the organization with a role."""
+    return ok(
+        await service.add_member(
+            session, access.organization_id, access.principal.user_id, body, audit_context(request)
+        )
+    )
+
+
+@router.patch(
+    "/{org_id}/members/{user_id}",
+    operation_id="update_member",
+    openapi_extra=audited("member.update", "member"),
+)
+async def update_member(
+    request: Request,
+    user_id: uuid.UUID,
+    body: MemberUpdate,
+    session: SessionDep,
+    access: Annotated[OrgAccess, require(Permission.MEMBER_UPDATE)],
+) -> Envelope[MemberPublic]:
+    """Change a member's role."""
+    return ok(
+        await service.update_member(
+            session, access.organization_id, user_id, body, audit_context(request)
+        )
+    )
+
+
+@router.delete(
+    "/{org_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="remove_member",
+    openapi_extra=audited("member.delete", "member"),
+)
+async def remove_member(
+    request: Request,
+    user_id: uuid.UUID,
+    session: SessionDep,
+    ctx: Ctx,
+    access: Annotated[OrgAccess, require(Permission.MEMBER_DELETE)],
+) -> None:
+    """Remove a member from the organization."""
+    await service.remove_member(
+        session, access.organization_id, user_id, ctx.clock(), audit_context(request)
+    )

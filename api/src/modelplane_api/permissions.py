@@ -1,0 +1,55 @@
+"""Roles and the one permission table of the facade.
+
+Admin / Developer / Viewer are the same three roles the operator maps to the ClusterRoles
+`modelplane-admin`, `modelplane-developer`, `modelplane-viewer`. Every organization-scoped route
+names exactly one permission (`require(...)` in `deps.py`); the tests generate the role × route
+matrix from this table, so a new route cannot ship without a decision here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    ORGANIZATION_READ = "organization:read"
+    ORGANIZATION_UPDATE = "organization:update"
+    MEMBER_READ = "member:read"
+    MEMBER_CREATE = "member:create"
+    MEMBER_UPDATE = "member:update"
+    MEMBER_DELETE = "member:delete"
+    PROJECT_READ = "project:read"
+    PROJECT_CREATE = "project:create"
+    PROJECT_UPDATE = "project:update"
+    PROJECT_DELETE = "project:delete"
+    API_KEY_READ = "api_key:read"
+    API_KEY_CREATE = "api_key:create"
+    API_KEY_DELETE = "api_key:delete"
+    AUDIT_READ = "audit:read"
+
+
+_VIEWER = frozenset(
+    {
+        Permission.ORGANIZATION_READ,
+        Permission.MEMBER_READ,
+        Permission.PROJECT_READ,
+    }
+)
+_DEVELOPER = _VIEWER | {Permission.PROJECT_CREATE, Permission.PROJECT_UPDATE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: _VIEWER,
+    Role.DEVELOPER: frozenset(_DEVELOPER),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    """Whether a role carries a permission."""
+    return permission in ROLE_PERMISSIONS[role]

@@ -1,0 +1,124 @@
+"""Routes of `/api/v1/organizations/{org_id}/projects`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+
+from modelplane_api.audit.recorder import audit_context, audited
+from modelplane_api.deps import Ctx, OrgAccess, SessionDep, require
+from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
+from modelplane_api.pagination import Paging, order_by, reject_unknown_filters
+from modelplane_api.permissions import Permission
+from modelplane_api.projects import repository, service
+from modelplane_api.projects.models import Project
+from modelplane_api.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+
+router = APIRouter(
+    prefix="/organizations/{org_id}/projects", tags=["projects"], responses=ERROR_RESPONSES
+)
+
+ProjectSort = Literal["created_at", "-created_at", "name", "-name", "updated_at", "-updated_at"]
+
+
+@router.get("", operation_id="list_projects")
+async def list_projects(
+    request: Request,
+    session: SessionDep,
+    paging: Paging,
+    access: Annotated[OrgAccess, require(Permission.PROJECT_READ)],
+    sort: ProjectSort = "-created_at",
+    filter_name: Annotated[str | None, Query(alias="filter[name]", max_length=100)] = None,
+) -> PageEnvelope[ProjectPublic]:
+    """Projects of an organization."""
+    reject_unknown_filters(request, {"name"})
+    columns = {
+        "created_at": Project.created_at,
+        "name": Project.name,
+        "updated_at": Project.updated_at,
+    }
+    rows, total = await repository.list_page(
+        session,
+        access.organization_id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, columns, Project.id),
+        name=filter_name,
+    )
+    return page(
+        [ProjectPublic.model_validate(row) for row in rows],
+        page=paging.page,
+        limit=paging.limit,
+        total=total,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_project",
+    openapi_extra=audited("project.create", "project"),
+)
+async def create_project(
+    request: Request,
+    body: ProjectCreate,
+    session: SessionDep,
+    access: Annotated[OrgAccess, require(Permission.PROJECT_CREATE)],
+) -> Envelope[ProjectPublic]:
+    """Create a project."""
+    return ok(
+        await service.create(
+            session, access.organization_id, access.principal.user_id, body, audit_context(request)
+        )
+    )
+
+
+@router.get("/{project_id}", operation_id="get_project")
+async def get_project(
+    project_id: uuid.UUID,
+    session: SessionDep,
+    access: Annotated[OrgAccess, require(Permission.PROJECT_READ)],
+) -> Envelope[ProjectPublic]:
+    """One project."""
+    return ok(await service.get(session, access.organization_id, project_id))
+
+
+@router.patch(
+    "/{project_id}",
+    operation_id="update_project",
+    openapi_extra=audited("project.update", "project"),
+)
+async def update_project(
+    request: Request,
+    project_id: uuid.UUID,
+    body: ProjectUpdate,
+    session: SessionDep,
+    access: Annotated[OrgAccess, require(Permission.PROJECT_UPDATE)],
+) -> Envelope[ProjectPublic]:
+    """Change a project's name or description."""
+    return ok(
+        await service.update(
+            session, access.organization_id, project_id, body, audit_context(request)
+        )
+    )
+
+
+@router.delete(
+    "/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_project",
+    openapi_extra=audited("project.delete", "project"),
+)
+async def delete_project(
+    request: Request,
+    project_id: uuid.UUID,
+    session: SessionDep,
+    ctx: Ctx,
+    access: Annotated[OrgAccess, require(Permission.PROJECT_DELETE)],
+) -> None:
+    """Delete a project."""
+    await service.delete(
+        session, access.organization_id, project_id, ctx.clock(), audit_context(request)
+    )

@@ -1,0 +1,93 @@
+"""Rules for projects: names unique per organization, soft delete."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelplane_api.audit.recorder import AuditContext
+from modelplane_api.errors import AlreadyExists, NotFound
+from modelplane_api.projects import repository
+from modelplane_api.projects.models import Project
+from modelplane_api.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+
+
+def _snapshot(project: Project) -> dict[str, Any]:
+    return {"name": project.name, "description": project.description}
+
+
+async def create(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    actor: uuid.UUID | None,
+    data: ProjectCreate,
+    audit: AuditContext,
+) -> ProjectPublic:
+    """Create a project in an organization."""
+    if await repository.name_taken(session, organization_id, data.name):
+        raise AlreadyExists(f"project {data.name!r} exists")
+    project = Project(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        name=data.name,
+        description=data.description,
+        created_by=actor,
+    )
+    session.add(project)
+    await session.flush()
+    await session.refresh(project)
+    audit.resource_id, audit.after = str(project.id), _snapshot(project)
+    return ProjectPublic.model_validate(project)
+
+
+async def get(
+    session: AsyncSession, organization_id: uuid.UUID, project_id: uuid.UUID
+) -> ProjectPublic:
+    """One project of the organization."""
+    project = await repository.get(session, organization_id, project_id)
+    if project is None:
+        raise NotFound("project not found")
+    return ProjectPublic.model_validate(project)
+
+
+async def update(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    project_id: uuid.UUID,
+    data: ProjectUpdate,
+    audit: AuditContext,
+) -> ProjectPublic:
+    """Change a project's name or description."""
+    project = await repository.get(session, organization_id, project_id)
+    if project is None:
+        raise NotFound("project not found")
+    audit.resource_id, audit.before = str(project.id), _snapshot(project)
+    changes = data.model_dump(exclude_none=True)
+    if "name" in changes and await repository.name_taken(
+        session, organization_id, changes["name"], exclude=project.id
+    ):
+        raise AlreadyExists(f"project {changes['name']!r} exists")
+    for field, value in changes.items():
+        setattr(project, field, value)
+    await session.flush()
+    await session.refresh(project)
+    audit.after = _snapshot(project)
+    return ProjectPublic.model_validate(project)
+
+
+async def delete(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    project_id: uuid.UUID,
+    now: datetime,
+    audit: AuditContext,
+) -> None:
+    """Soft-delete a project."""
+    project = await repository.get(session, organization_id, project_id)
+    if project is None:
+        raise NotFound("project not found")
+    audit.resource_id, audit.before = str(project.id), _snapshot(project)
+    project.deleted_at = now

@@ -1,0 +1,56 @@
+"""Test doubles at the facade's own boundary (the cluster gateway), for unit tests.
+
+`RecordingClusterGateway` records applies and deletes, serves gets from what it recorded, and
+fails on any call the test did not allow — an unexpected cluster write is a bug, not a no-op.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from modelplane_api.cluster import ResourceKind
+
+
+class UnexpectedClusterCallError(AssertionError):
+    """A test reached the cluster gateway with a call it did not allow."""
+
+
+class RecordingClusterGateway:
+    """A ClusterGateway fake: allow calls explicitly, make them fail on demand."""
+
+    def __init__(self, *, allow: set[str] | frozenset[str] = frozenset({"apply", "get"})) -> None:
+        self.allowed = set(allow)
+        self.applied: list[tuple[ResourceKind, dict[str, Any]]] = []
+        self.deleted: list[tuple[ResourceKind, str, str | None]] = []
+        self.objects: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+        self.fail_with: Exception | None = None
+
+    def _enter(self, verb: str) -> None:
+        if verb not in self.allowed:
+            raise UnexpectedClusterCallError(f"unexpected cluster call: {verb}")
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    async def apply(self, kind: ResourceKind, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a server-side apply."""
+        self._enter("apply")
+        meta = body["metadata"]
+        stored = copy.deepcopy(body)
+        self.applied.append((kind, stored))
+        self.objects[(kind.plural, meta.get("namespace"), meta["name"])] = stored
+        return copy.deepcopy(stored)
+
+    async def get(
+        self, kind: ResourceKind, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        """Return what was applied under that name, if anything."""
+        self._enter("get")
+        found = self.objects.get((kind.plural, namespace, name))
+        return copy.deepcopy(found) if found is not None else None
+
+    async def delete(self, kind: ResourceKind, name: str, namespace: str | None = None) -> None:
+        """Record a delete."""
+        self._enter("delete")
+        self.deleted.append((kind, name, namespace))
+        self.objects.pop((kind.plural, namespace, name), None)

@@ -1,0 +1,169 @@
+"""Fixtures of the facade tests: settings, a migrated database, apps and signed-in callers.
+
+Unit tests use `unit_settings` (no services). Integration tests get an app wired to the session's
+real PostgreSQL and Redis (`database_url`, `redis_url` from tests/conftest.py), a recording
+cluster gateway that fails on unexpected calls, and a fast Argon2id profile. Tests never clean up:
+every test makes its own users and organizations with unique names.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+
+from modelplane_api.main import create_app
+from modelplane_api.migrate import upgrade
+from modelplane_api.security import Passwords, generate_jwt_key
+from modelplane_api.settings import Settings
+from modelplane_api.testing import RecordingClusterGateway
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_settings(database_url: str = "postgresql+psycopg://u@127.0.0.1:1/db",
+                  redis_url: str = "redis://127.0.0.1:1/0", **overrides: Any) -> Settings:
+    """Settings with a fresh Ed25519 key and generous limits unless overridden."""
+    values: dict[str, Any] = {
+        "database_url": database_url, "redis_url": redis_url,
+        "jwt_keys": [json.loads(generate_jwt_key("test-1"))],
+        "rate_limit_per_ip": 100_000, "rate_limit_per_user": 100_000,
+        "rate_limit_auth_per_ip": 100_000, "kubernetes_enabled": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def fast_passwords() -> Passwords:
+    """Argon2id with a small cost, so tests that sign in many users stay quick."""
+    return Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def unit_settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: str) -> str:
+    """The session database with every migration applied."""
+    upgrade(database_url)
+    return database_url
+
+
+class FakeClock:
+    """A clock tests can move."""
+
+    def __init__(self) -> None:
+        self.now: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+
+@dataclass
+class Api:
+    """An app under test with an HTTP client and helpers to make callers."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    gateway: RecordingClusterGateway
+    clock: FakeClock
+    settings: Settings
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def register(self, name: str | None = None) -> dict[str, Any]:
+        """Register and sign in a new user; returns its id, email, tokens and headers."""
+        email = f"{name or 'user'}-{uuid.uuid4().hex[:10]}@example.com"
+        created = await self.client.post("/api/v1/auth/register", json={
+            "email": email, "password": PASSWORD, "display_name": name or "User"})
+        assert created.status_code == 201, created.text
+        tokens = await self.login(email)
+        user = {"id": created.json()["data"]["id"], "email": email, **tokens,
+                "headers": {"Authorization": f"Bearer {tokens['access_token']}"}}
+        return user
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        """Sign in; returns the token pair."""
+        response = await self.client.post("/api/v1/auth/login",
+                                          json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    async def create_org(self, owner: dict[str, Any], slug: str | None = None) -> dict[str, Any]:
+        """Create an organization owned by `owner`."""
+        response = await self.client.post(
+            "/api/v1/organizations", headers=owner["headers"],
+            json={"slug": slug or f"org-{uuid.uuid4().hex[:10]}", "display_name": "Org"})
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    async def add_member(self, admin: dict[str, Any], org_id: str, user: dict[str, Any],
+                         role: str) -> None:
+        """Add `user` to an organization with a role."""
+        response = await self.client.post(
+            f"/api/v1/organizations/{org_id}/members", headers=admin["headers"],
+            json={"email": user["email"], "role": role})
+        assert response.status_code == 201, response.text
+
+    async def create_project(self, caller: dict[str, Any], org_id: str) -> dict[str, Any]:
+        """Create a project in an organization."""
+        response = await self.client.post(
+            f"/api/v1/organizations/{org_id}/projects", headers=caller["headers"],
+            json={"name": f"p-{uuid.uuid4().hex[:8]}", "description": "d"})
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    async def create_api_key(self, admin: dict[str, Any], org_id: str,
+                             role: str) -> dict[str, Any]:
+        """Create an API key; returns its body including the secret."""
+        response = await self.client.post(
+            f"/api/v1/organizations/{org_id}/api-keys", headers=admin["headers"],
+            json={"name": f"k-{uuid.uuid4().hex[:6]}", "role": role})
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+
+ApiFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_api(migrated_url: str, redis_url: str) -> AsyncIterator[ApiFactory]:
+    """Build apps against the real services; each is closed after the test."""
+    made: list[Api] = []
+
+    async def make(client_ip: str = "127.0.0.1", **overrides: Any) -> Api:
+        settings = make_settings(migrated_url, redis_url, **overrides)
+        gateway = RecordingClusterGateway()
+        clock = FakeClock()
+        app = create_app(settings, gateway=gateway, clock=clock, passwords=fast_passwords())
+        transport = httpx.ASGITransport(app=app, client=(client_ip, 40000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        api = Api(app, client, gateway, clock, settings)
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        await api.client.aclose()
+        await api.app.state.ctx.redis.aclose()
+        await api.app.state.ctx.engine.dispose()
+
+
+@pytest.fixture
+async def api(make_api: ApiFactory) -> Api:
+    """One app against the real services."""
+    result: Api = await make_api()
+    return result
