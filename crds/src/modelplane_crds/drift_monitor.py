@@ -226,7 +226,8 @@ class DriftMonitorSpec(K8sModel):
     reference: DriftReference = Field(
         default_factory=lambda: DriftReference(from_stable_version=True)
     )
-    """Baseline data; defaults to the stable version's reference dataset."""
+    """Baseline data: `fromStableVersion: true` (the default) for the reference dataset of the
+    deployment's stable ModelVersion, or an explicit `uri` with its `sha256`."""
 
     window: Window = Field(default_factory=Window)
     """Which logged traffic each evaluation covers."""
@@ -252,7 +253,8 @@ class DriftMonitorSpec(K8sModel):
     """Also test the model's outputs; off when omitted."""
 
     alerts: list[AlertSink] = Field(default_factory=list, max_length=16)
-    """Where to send alerts when drift is detected."""
+    """Where to send alerts when drift is detected; each entry names exactly one of `webhook` or
+    `alertmanager`."""
 
     actions: DriftActions | None = None
     """What to do on drift besides reporting."""

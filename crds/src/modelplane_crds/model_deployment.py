@@ -110,8 +110,9 @@ class CanaryStrategy(K8sModel):
     )
 
     steps: list[CanaryStep] = Field(min_length=1, max_length=32)
-    """The steps, in order. The candidate is promoted after the last step (or waits for a
-    manual promotion when `promotion: manual`)."""
+    """The steps, in order; each sets exactly one of `setWeight`, `pause` or `analysis`. Weights
+    never decrease. The candidate is promoted after the last step (or waits for a manual
+    promotion when `promotion: manual`)."""
 
 
 class ShadowStrategy(K8sModel):
@@ -380,7 +381,9 @@ class ModelDeploymentSpec(K8sModel):
     name to `stable` and remove `candidate` in Git, or let the dashboard do it."""
 
     strategy: Strategy | None = None
-    """How a candidate is rolled out."""
+    """How a candidate is rolled out: weighted canary steps and/or shadow traffic. Without
+    `canary`, the candidate takes all traffic as soon as its pods are Ready and its analysis (if
+    any) passes once."""
 
     analysis: Analysis | None = None
     """How the candidate is judged. May stay set between rollouts."""
@@ -397,7 +400,9 @@ class ModelDeploymentSpec(K8sModel):
     """Serving runtime settings."""
 
     scaling: Scaling | None = None
-    """Pods per variant."""
+    """Pods per variant: a fixed `replicas`, or `maxReplicas` (with optional `minReplicas` and
+    `targetCPUUtilizationPercent`) for a HorizontalPodAutoscaler; not both. One pod when
+    omitted."""
 
     resources: Resources | None = None
     """CPU and memory of each serving pod."""
