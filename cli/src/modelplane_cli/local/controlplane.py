@@ -268,7 +268,7 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
             "--service-cluster-ip-range",
             SERVICE_CIDR,
             "--controllers",
-            "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service",
+            "*,-nodeipam,-cloud-node-lifecycle,-route,-service",
             "--concurrent-deployment-syncs",
             "10",
             "--concurrent-replicaset-syncs",

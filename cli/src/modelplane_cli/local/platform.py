@@ -41,7 +41,7 @@ class LocalPlatform:
         nodes: int = 3,
         progress: Progress | None = None,
     ) -> None:
-        self.run_dir = run_dir
+        self.run_dir = run_dir = run_dir.resolve()
         self.nodes = nodes
         self.progress: Progress = progress or (lambda _message: None)
         self.supervisor = Supervisor(run_dir, owner_pid)
