@@ -7,11 +7,15 @@ per run directory. A run directory belongs to an owner process (a test session) 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar, cast
 
-from modelplane_cli.local.binaries import ALL_BUILDS, MINIO, ensure_built
+from modelplane_cli.local.binaries import ALL_BUILDS, CONTROL_PLANE_BUILDS, MINIO, ensure_built
 from modelplane_cli.local.controlplane import ControlPlane, start_control_plane
 from modelplane_cli.local.processes import Supervisor, sweep_stale_runs
 from modelplane_cli.local.services import (
@@ -28,6 +32,7 @@ from modelplane_cli.local.services import (
 __all__ = ["LocalPlatform", "S3Endpoint"]
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 class LocalPlatform:
@@ -46,22 +51,23 @@ class LocalPlatform:
         self.progress: Progress = progress or (lambda _message: None)
         self.supervisor = Supervisor(run_dir, owner_pid)
         self.timings: dict[str, float] = {}
-        self._control_plane: ControlPlane | None = None
-        self._postgres: Postgres | None = None
-        self._redis: Redis | None = None
-        self._s3: S3Endpoint | None = None
-        self._mlflow: MLflow | None = None
+        self._started: dict[str, object] = {}
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def sweep_stale(self) -> list[str]:
         """Stop leftovers of runs whose owner died (a killed test session, say)."""
         return sweep_stale_runs(self.run_dir.parent, keep=self.run_dir)
 
-    def _timed(self, name: str, start: Callable[[], object]) -> None:
-        self.progress(f"starting {name} …")
-        began = time.monotonic()
-        start()
-        self.timings[name] = time.monotonic() - began
-        self.progress(f"{name} ready in {self.timings[name]:.1f} s")
+    def _once(self, name: str, start: Callable[[], T]) -> T:
+        """Start a component the first time it is asked for (thread-safe), timing it."""
+        with self._locks[name]:
+            if name not in self._started:
+                self.progress(f"starting {name} …")
+                began = time.monotonic()
+                self._started[name] = start()
+                self.timings[name] = time.monotonic() - began
+                self.progress(f"{name} ready in {self.timings[name]:.1f} s")
+        return cast(T, self._started[name])
 
     def ensure_built(self) -> None:
         """Build the Go binaries that are not cached yet (slow the first time only)."""
@@ -70,72 +76,43 @@ class LocalPlatform:
     def ensure_control_plane(self) -> Path:
         """Start etcd, the API server, controller-manager, scheduler and kwok nodes; return the
         admin kubeconfig."""
-        if self._control_plane is None:
-            ensure_built(ALL_BUILDS[:3], self.progress)
-
-            def start() -> None:
-                self._control_plane = start_control_plane(self.supervisor, self.nodes)
-
-            self._timed("Kubernetes control plane", start)
-        assert self._control_plane is not None
-        return self._control_plane.kubeconfig
+        ensure_built(CONTROL_PLANE_BUILDS, self.progress)
+        plane = self._once(
+            "Kubernetes control plane", lambda: start_control_plane(self.supervisor, self.nodes)
+        )
+        return plane.kubeconfig
 
     @property
     def control_plane(self) -> ControlPlane | None:
-        return self._control_plane
+        found = self._started.get("Kubernetes control plane")
+        return found if isinstance(found, ControlPlane) else None
 
     def ensure_postgres(self) -> Postgres:
-        if self._postgres is None:
-
-            def start() -> None:
-                self._postgres = start_postgres(self.supervisor)
-
-            self._timed("PostgreSQL", start)
-        assert self._postgres is not None
-        return self._postgres
+        return self._once("PostgreSQL", lambda: start_postgres(self.supervisor))
 
     def ensure_redis(self) -> Redis:
-        if self._redis is None:
-
-            def start() -> None:
-                self._redis = start_redis(self.supervisor)
-
-            self._timed("Redis", start)
-        assert self._redis is not None
-        return self._redis
+        return self._once("Redis", lambda: start_redis(self.supervisor))
 
     def ensure_s3(self) -> S3Endpoint:
-        if self._s3 is None:
-            ensure_built((MINIO,), self.progress)
-
-            def start() -> None:
-                self._s3 = start_minio(self.supervisor)
-
-            self._timed("MinIO (S3)", start)
-        assert self._s3 is not None
-        return self._s3
+        ensure_built((MINIO,), self.progress)
+        return self._once("MinIO (S3)", lambda: start_minio(self.supervisor))
 
     def ensure_mlflow(self) -> MLflow:
-        if self._mlflow is None:
-            postgres, s3 = self.ensure_postgres(), self.ensure_s3()
-
-            def start() -> None:
-                self._mlflow = start_mlflow(self.supervisor, postgres, s3)
-
-            self._timed("MLflow", start)
-        assert self._mlflow is not None
-        return self._mlflow
+        postgres, s3 = self.ensure_postgres(), self.ensure_s3()
+        return self._once("MLflow", lambda: start_mlflow(self.supervisor, postgres, s3))
 
     def start_all(self) -> None:
-        """Everything, in dependency order."""
+        """Everything: independent components side by side, MLflow once its stores answer."""
         self.ensure_built()
-        self.ensure_postgres()
-        self.ensure_redis()
-        self.ensure_s3()
-        self.ensure_mlflow()
-        self.ensure_control_plane()
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="start") as pool:
+            waits = [
+                pool.submit(start)
+                for start in (self.ensure_control_plane, self.ensure_redis, self.ensure_mlflow)
+            ]
+            for future in waits:
+                future.result()
 
     def stop(self) -> None:
         """Stop every process of this run, newest first."""
         self.supervisor.stop()
-        self._control_plane = self._postgres = self._redis = self._s3 = self._mlflow = None
+        self._started.clear()

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -186,6 +187,7 @@ class Supervisor:
         self.state_path = run_dir / "state.json"
         self.owner_pid = owner_pid
         self._popen: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.RLock()  # components may start from several threads
         run_dir.mkdir(parents=True, exist_ok=True)
         self.state = RunState.load(self.state_path) or RunState(owner_pid=owner_pid)
         self.state.owner_pid = owner_pid
@@ -204,8 +206,9 @@ class Supervisor:
         """Start `argv` as `name`; returns its log file."""
         log = self.run_dir / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            # preexec_fn is safe here: it only calls setsid/prctl/setuid before exec.
+        with self._lock, log.open("ab") as out:
+            # preexec_fn is safe here: it only calls setsid/prctl/setuid before exec, and
+            # starts are serialised by the lock.
             proc = subprocess.Popen(
                 list(argv),
                 stdout=out,
@@ -215,10 +218,10 @@ class Supervisor:
                 cwd=cwd,
                 preexec_fn=_child_setup(self.owner_pid is not None, uid, gid),  # noqa: PLW1509
             )
-        self._popen[name] = proc
-        self.state.processes = [p for p in self.state.processes if p.name != name]
-        self.state.processes.append(ProcessRecord(name, proc.pid, argv[0], str(log)))
-        self.state.save(self.state_path)
+            self._popen[name] = proc
+            self.state.processes = [p for p in self.state.processes if p.name != name]
+            self.state.processes.append(ProcessRecord(name, proc.pid, argv[0], str(log)))
+            self.state.save(self.state_path)
         return log
 
     def alive(self, name: str) -> bool:
@@ -228,17 +231,26 @@ class Supervisor:
         record = next((p for p in self.state.processes if p.name == name), None)
         return record is not None and pid_alive(record.pid)
 
+    def forget(self, name: str) -> None:
+        """Drop a finished one-shot process (initdb, say) from the state."""
+        with self._lock:
+            self._popen.pop(name, None)
+            self.state.processes = [p for p in self.state.processes if p.name != name]
+            self.state.save(self.state_path)
+
     def set_endpoint(self, key: str, value: str) -> None:
-        self.state.endpoints[key] = value
-        self.state.save(self.state_path)
+        with self._lock:
+            self.state.endpoints[key] = value
+            self.state.save(self.state_path)
 
     def scratch_dir(self, name: str) -> Path:
         """A directory outside the run directory that other system accounts can reach (the run
         directory may sit under a private temporary folder); removed when the run stops."""
         path = Path(tempfile.mkdtemp(prefix=f"modelplane-{name}-"))
         path.chmod(0o755)
-        self.state.scratch.append(str(path))
-        self.state.save(self.state_path)
+        with self._lock:
+            self.state.scratch.append(str(path))
+            self.state.save(self.state_path)
         return path
 
     def stop(self, name: str | None = None) -> None:

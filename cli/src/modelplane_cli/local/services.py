@@ -154,6 +154,7 @@ def start_postgres(sup: Supervisor) -> Postgres:
             gid=gid,
         )
         wait_until(lambda: not sup.alive("initdb"), timeout=120, what="initdb", log=log)
+        sup.forget("initdb")
         if not (data / "PG_VERSION").exists():
             raise PlatformError(f"initdb failed\n{log.read_text()[-2000:]}")
     port = free_port()
