@@ -3,6 +3,7 @@
 Layers say who must catch the mistake:
 - `schema`: the OpenAPI schema (pattern, enum, bounds): Pydantic, JSON Schema and the API server;
 - `rule`: a CEL rule: its Python twin in the models, and the API server;
+- `list-map`: a duplicate key in a list keyed by name: the models and the API server;
 - `unknown-field`: a misspelt field: Pydantic (extra=forbid) and `kubectl apply`'s strict
   field validation;
 - `status`: a bad status, written through the status subresource;
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from tests.crds.support import Manifest, load_sample
 
-Layer = Literal["schema", "rule", "unknown-field", "status", "transition"]
+Layer = Literal["schema", "rule", "list-map", "unknown-field", "status", "transition"]
 
 MV = "modelversion-v1.yaml"
 MDEP = "modeldeployment-canary.yaml"
@@ -59,6 +60,16 @@ def _set(path: str, value: Any) -> Callable[[Manifest], None]:
         for key in keys[:-1]:
             target = target[key]
         target[keys[-1]] = value
+
+    return apply
+
+
+def _append(path: str, value: Any) -> Callable[[Manifest], None]:
+    def apply(document: Manifest) -> None:
+        target: Any = document
+        for key in path.split("."):
+            target = target[key]
+        target.append(value)
 
     return apply
 
@@ -134,6 +145,13 @@ CASES: tuple[InvalidCase, ...] = (
         _set("spec.signature.inputs.0.shape", [-2, 4]),
         "spec.signature.inputs[0].shape[0]",
         "schema",
+    ),
+    InvalidCase(
+        "duplicate-input-name",
+        MV,
+        _append("spec.signature.inputs", {"name": "input", "datatype": "FP32", "shape": [1]}),
+        "spec.signature.inputs[1]",
+        "list-map",
     ),
     InvalidCase(
         "feature-input-not-in-signature",

@@ -21,7 +21,14 @@ TRANSITIONS = [c for c in CASES if c.layer == "transition"]
 
 def test_the_table_has_at_least_fifteen_cases_over_every_layer() -> None:
     assert len(CASES) >= 15
-    assert {c.layer for c in CASES} == {"schema", "rule", "unknown-field", "status", "transition"}
+    assert {c.layer for c in CASES} == {
+        "schema",
+        "rule",
+        "list-map",
+        "unknown-field",
+        "status",
+        "transition",
+    }
     assert len({c.id for c in CASES}) == len(CASES)
 
 

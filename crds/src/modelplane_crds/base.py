@@ -26,7 +26,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -97,7 +97,26 @@ class K8sModel(BaseModel):
             if rule.check is not None and not rule.check(self):
                 where = f"{rule.field_path.lstrip('.')}: " if rule.field_path else ""
                 raise ValueError(f"{where}{rule.message}")
+        self._check_list_map_keys()
         return self
+
+    def _check_list_map_keys(self) -> None:
+        """Lists marked `x-kubernetes-list-type: map` hold each key once, as the API server
+        enforces; report the first duplicate the way it does (`inputs[1]`)."""
+        for name, field in type(self).model_fields.items():
+            extra = field.json_schema_extra
+            if not isinstance(extra, dict) or extra.get("x-kubernetes-list-type") != "map":
+                continue
+            declared = extra.get("x-kubernetes-list-map-keys")
+            keys = [str(k) for k in declared] if isinstance(declared, list) else []
+            seen: set[tuple[Any, ...]] = set()
+            for index, item in enumerate(getattr(self, name)):
+                key = tuple(getattr(item, to_snake(k)) for k in keys)
+                if key in seen:
+                    alias = field.alias or name
+                    shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, key, strict=True))
+                    raise ValueError(f"{alias}[{index}]: duplicate entry with {shown}")
+                seen.add(key)
 
     @classmethod
     def __get_pydantic_json_schema__(

@@ -159,7 +159,19 @@ def api_reference() -> str:
         "server when an object is created or changed.\n\n"
         "Conditions follow the Flux / kstatus convention: `Ready` is always present, "
         "`Reconciling` and `Stalled` appear only while true, and `status.observedGeneration` "
-        "says which generation of the spec the conditions describe.\n"
+        "says which generation of the spec the conditions describe.\n\n"
+        "A few conventions worth knowing:\n\n"
+        "- Writing `null` for an optional field (for example `candidate: null`) means *unset*: "
+        "the API server drops it before validation.\n"
+        "- A ModelVersion's spec never changes after creation; register a new version instead.\n"
+        "- A ModelDeployment may keep `strategy` and `analysis` while it has no `candidate` "
+        "(the normal state between rollouts in Git); only an `analysis` step without an "
+        "`analysis` section is rejected.\n"
+        "- Mutually exclusive settings (`scaling.replicas` and autoscaling, "
+        "`reference.fromStableVersion` and `reference.uri`, two alert sinks in one entry) are "
+        "rejected rather than one of them being ignored.\n"
+        "- Lists keyed by name (tensors, features, overrides) and conditions (keyed by type) "
+        "hold each key once.\n"
     )
     return intro + "\n" + "\n".join(_kind_section(k) for k in KINDS)
 
