@@ -19,7 +19,7 @@ import typer
 
 from modelplane_cli.local.binaries import ALL_BUILDS, ensure_built
 from modelplane_cli.local.platform import LocalPlatform
-from modelplane_cli.local.processes import PlatformError, RunState, pid_alive
+from modelplane_cli.local.processes import PlatformError, RunState, group_rss_mib, pid_alive
 
 app = typer.Typer(
     help="Bring the local platform (real Kubernetes control plane, PostgreSQL, "
@@ -126,7 +126,8 @@ def status() -> None:
         raise typer.Exit(1)
     width = max(len(p.name) for p in state.processes)
     for record in state.processes:
-        mark = "running" if pid_alive(record.pid) else "STOPPED"
+        alive = pid_alive(record.pid)
+        mark = f"running  {group_rss_mib(record.pid):7.0f} MiB" if alive else "STOPPED"
         print(f"  {record.name:<{width}}  pid {record.pid:<7} {mark}   log: {record.log}")
     _print_endpoints(state)
     if not all(pid_alive(p.pid) for p in state.processes):

@@ -104,8 +104,8 @@ class GoBuild:
             argv = ["go", "install", "-v", "-trimpath", "-ldflags", self.ldflags, *self.packages]
             cwd = None
         progress(
-            f"building {self.name} {self.version} from Go modules (first time only; "
-            f"expect ~{self.expected_minutes} min on 2 cores) …"
+            f"building {self.name} {self.version} from Go modules, cached afterwards "
+            f"(cold: up to ~{self.expected_minutes} min on 2 cores; less with a warm Go cache) …"
         )
         started = time.monotonic()
         _run_with_heartbeat(argv, cwd, env, progress, self.name, started)

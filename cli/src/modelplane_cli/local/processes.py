@@ -172,6 +172,19 @@ def _group_alive(pgid: int) -> bool:
     )
 
 
+def group_rss_mib(pgid: int) -> float:
+    """Resident memory of every process in a process group (a server and its workers), MiB."""
+    total_kib = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _pgid(int(entry.name)) != pgid:
+            continue
+        with contextlib.suppress(OSError):
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
 def _pgid(pid: int) -> int:
     try:
         return os.getpgid(pid)
