@@ -29,14 +29,20 @@ from modelplane_api.testing import RecordingClusterGateway
 PASSWORD = "correct horse battery staple"
 
 
-def make_settings(database_url: str = "postgresql+psycopg://u@127.0.0.1:1/db",
-                  redis_url: str = "redis://127.0.0.1:1/0", **overrides: Any) -> Settings:
+def make_settings(
+    database_url: str = "postgresql+psycopg://u@127.0.0.1:1/db",
+    redis_url: str = "redis://127.0.0.1:1/0",
+    **overrides: Any,
+) -> Settings:
     """Settings with a fresh Ed25519 key and generous limits unless overridden."""
     values: dict[str, Any] = {
-        "database_url": database_url, "redis_url": redis_url,
+        "database_url": database_url,
+        "redis_url": redis_url,
         "jwt_keys": [json.loads(generate_jwt_key("test-1"))],
-        "rate_limit_per_ip": 100_000, "rate_limit_per_user": 100_000,
-        "rate_limit_auth_per_ip": 100_000, "kubernetes_enabled": False,
+        "rate_limit_per_ip": 100_000,
+        "rate_limit_per_user": 100_000,
+        "rate_limit_auth_per_ip": 100_000,
+        "kubernetes_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)
@@ -83,18 +89,24 @@ class Api:
     async def register(self, name: str | None = None) -> dict[str, Any]:
         """Register and sign in a new user; returns its id, email, tokens and headers."""
         email = f"{name or 'user'}-{uuid.uuid4().hex[:10]}@example.com"
-        created = await self.client.post("/api/v1/auth/register", json={
-            "email": email, "password": PASSWORD, "display_name": name or "User"})
+        created = await self.client.post(
+            "/api/v1/auth/register",
+            json={"email": email, "password": PASSWORD, "display_name": name or "User"},
+        )
         assert created.status_code == 201, created.text
         tokens = await self.login(email)
-        user = {"id": created.json()["data"]["id"], "email": email, **tokens,
-                "headers": {"Authorization": f"Bearer {tokens['access_token']}"}}
-        return user
+        return {
+            "id": created.json()["data"]["id"],
+            "email": email,
+            **tokens,
+            "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
+        }
 
     async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
         """Sign in; returns the token pair."""
-        response = await self.client.post("/api/v1/auth/login",
-                                          json={"email": email, "password": password})
+        response = await self.client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.text
         data: dict[str, Any] = response.json()["data"]
         return data
@@ -102,35 +114,43 @@ class Api:
     async def create_org(self, owner: dict[str, Any], slug: str | None = None) -> dict[str, Any]:
         """Create an organization owned by `owner`."""
         response = await self.client.post(
-            "/api/v1/organizations", headers=owner["headers"],
-            json={"slug": slug or f"org-{uuid.uuid4().hex[:10]}", "display_name": "Org"})
+            "/api/v1/organizations",
+            headers=owner["headers"],
+            json={"slug": slug or f"org-{uuid.uuid4().hex[:10]}", "display_name": "Org"},
+        )
         assert response.status_code == 201, response.text
         data: dict[str, Any] = response.json()["data"]
         return data
 
-    async def add_member(self, admin: dict[str, Any], org_id: str, user: dict[str, Any],
-                         role: str) -> None:
+    async def add_member(
+        self, admin: dict[str, Any], org_id: str, user: dict[str, Any], role: str
+    ) -> None:
         """Add `user` to an organization with a role."""
         response = await self.client.post(
-            f"/api/v1/organizations/{org_id}/members", headers=admin["headers"],
-            json={"email": user["email"], "role": role})
+            f"/api/v1/organizations/{org_id}/members",
+            headers=admin["headers"],
+            json={"email": user["email"], "role": role},
+        )
         assert response.status_code == 201, response.text
 
     async def create_project(self, caller: dict[str, Any], org_id: str) -> dict[str, Any]:
         """Create a project in an organization."""
         response = await self.client.post(
-            f"/api/v1/organizations/{org_id}/projects", headers=caller["headers"],
-            json={"name": f"p-{uuid.uuid4().hex[:8]}", "description": "d"})
+            f"/api/v1/organizations/{org_id}/projects",
+            headers=caller["headers"],
+            json={"name": f"p-{uuid.uuid4().hex[:8]}", "description": "d"},
+        )
         assert response.status_code == 201, response.text
         data: dict[str, Any] = response.json()["data"]
         return data
 
-    async def create_api_key(self, admin: dict[str, Any], org_id: str,
-                             role: str) -> dict[str, Any]:
+    async def create_api_key(self, admin: dict[str, Any], org_id: str, role: str) -> dict[str, Any]:
         """Create an API key; returns its body including the secret."""
         response = await self.client.post(
-            f"/api/v1/organizations/{org_id}/api-keys", headers=admin["headers"],
-            json={"name": f"k-{uuid.uuid4().hex[:6]}", "role": role})
+            f"/api/v1/organizations/{org_id}/api-keys",
+            headers=admin["headers"],
+            json={"name": f"k-{uuid.uuid4().hex[:6]}", "role": role},
+        )
         assert response.status_code == 201, response.text
         data: dict[str, Any] = response.json()["data"]
         return data
@@ -145,7 +165,9 @@ async def make_api(migrated_url: str, redis_url: str) -> AsyncIterator[ApiFactor
     made: list[Api] = []
 
     async def make(client_ip: str = "127.0.0.1", **overrides: Any) -> Api:
-        settings = make_settings(migrated_url, redis_url, **overrides)
+        settings = make_settings(
+            **{"database_url": migrated_url, "redis_url": redis_url, **overrides}
+        )
         gateway = RecordingClusterGateway()
         clock = FakeClock()
         app = create_app(settings, gateway=gateway, clock=clock, passwords=fast_passwords())

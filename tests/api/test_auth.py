@@ -22,18 +22,22 @@ async def test_register_login_and_me_return_the_same_user(api: Api) -> None:
 
 async def test_registering_an_email_twice_is_a_conflict(api: Api) -> None:
     user = await api.register("ada")
-    again = await api.client.post("/api/v1/auth/register", json={
-        "email": user["email"].upper(), "password": PASSWORD, "display_name": "Ada"})
+    again = await api.client.post(
+        "/api/v1/auth/register",
+        json={"email": user["email"].upper(), "password": PASSWORD, "display_name": "Ada"},
+    )
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_exists"
 
 
 async def test_unknown_user_and_wrong_password_get_the_same_answer(api: Api) -> None:
     user = await api.register("ada")
-    wrong = await api.client.post("/api/v1/auth/login",
-                                  json={"email": user["email"], "password": "wrong password"})
-    unknown = await api.client.post("/api/v1/auth/login",
-                                    json={"email": "nobody@example.com", "password": "x"})
+    wrong = await api.client.post(
+        "/api/v1/auth/login", json={"email": user["email"], "password": "wrong password"}
+    )
+    unknown = await api.client.post(
+        "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["error"] == unknown.json()["error"]
     assert wrong.headers["www-authenticate"] == "Bearer"
@@ -41,25 +45,29 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(api: Api) -> 
 
 async def test_refresh_rotates_and_the_old_token_is_spent(api: Api) -> None:
     user = await api.register("ada")
-    first = await api.client.post("/api/v1/auth/refresh",
-                                  json={"refresh_token": user["refresh_token"]})
+    first = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     assert first.status_code == 200
     new_pair = first.json()["data"]
     assert new_pair["refresh_token"] != user["refresh_token"]
-    me = await api.client.get("/api/v1/auth/me",
-                              headers={"Authorization": f"Bearer {new_pair['access_token']}"})
+    me = await api.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {new_pair['access_token']}"}
+    )
     assert me.status_code == 200
 
 
 async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(api: Api) -> None:
     user = await api.register("ada")
-    rotated = await api.client.post("/api/v1/auth/refresh",
-                                    json={"refresh_token": user["refresh_token"]})
+    rotated = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     newest = rotated.json()["data"]["refresh_token"]
     api.clock.now = api.clock() + timedelta(seconds=api.settings.refresh_reuse_grace_seconds + 1)
 
-    reuse = await api.client.post("/api/v1/auth/refresh",
-                                  json={"refresh_token": user["refresh_token"]})
+    reuse = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     assert reuse.status_code == 401
     assert reuse.json()["error"]["code"] == "refresh_token_reused"
     newest_after = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": newest})
@@ -69,11 +77,13 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(api: Api
 
 async def test_a_concurrent_refresh_within_the_grace_window_still_succeeds(api: Api) -> None:
     user = await api.register("ada")
-    first = await api.client.post("/api/v1/auth/refresh",
-                                  json={"refresh_token": user["refresh_token"]})
+    first = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     api.clock.now = api.clock() + timedelta(seconds=1)
-    second = await api.client.post("/api/v1/auth/refresh",
-                                   json={"refresh_token": user["refresh_token"]})
+    second = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     assert first.status_code == second.status_code == 200
     both = {first.json()["data"]["refresh_token"], second.json()["data"]["refresh_token"]}
     assert len(both) == 2
@@ -84,11 +94,13 @@ async def test_a_concurrent_refresh_within_the_grace_window_still_succeeds(api: 
 
 async def test_logout_revokes_the_refresh_token(api: Api) -> None:
     user = await api.register("ada")
-    out = await api.client.post("/api/v1/auth/logout",
-                                json={"refresh_token": user["refresh_token"]})
+    out = await api.client.post(
+        "/api/v1/auth/logout", json={"refresh_token": user["refresh_token"]}
+    )
     assert out.status_code == 204
-    after = await api.client.post("/api/v1/auth/refresh",
-                                  json={"refresh_token": user["refresh_token"]})
+    after = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     assert after.status_code == 401
     assert after.json()["error"]["code"] == "invalid_token"
 
@@ -106,15 +118,17 @@ async def test_an_unknown_refresh_token_is_rejected(api: Api) -> None:
 async def test_an_expired_refresh_token_is_rejected(api: Api) -> None:
     user = await api.register("ada")
     api.clock.now = api.clock() + timedelta(seconds=api.settings.refresh_token_ttl_seconds + 1)
-    response = await api.client.post("/api/v1/auth/refresh",
-                                     json={"refresh_token": user["refresh_token"]})
+    response = await api.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
     assert response.status_code == 401
 
 
 async def test_expired_access_token_is_rejected_over_http(api: Api) -> None:
     user = await api.register("ada")
-    api.clock.now = api.clock() + timedelta(seconds=api.settings.access_token_ttl_seconds
-                                            + api.settings.clock_skew_seconds + 1)
+    api.clock.now = api.clock() + timedelta(
+        seconds=api.settings.access_token_ttl_seconds + api.settings.clock_skew_seconds + 1
+    )
     response = await api.client.get("/api/v1/auth/me", headers=user["headers"])
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
@@ -124,10 +138,12 @@ async def test_token_of_another_key_ring_is_rejected_over_http(api: Api) -> None
     user = await api.register("ada")
     other = json.loads(generate_jwt_key("test-1"))["private_key"]
     claims = jwt.decode(user["access_token"], options={"verify_signature": False})
-    forged = jwt.encode(claims, other, algorithm="EdDSA",
-                        headers={"kid": "test-1", "typ": "at+jwt"})
-    response = await api.client.get("/api/v1/auth/me",
-                                    headers={"Authorization": f"Bearer {forged}"})
+    forged = jwt.encode(
+        claims, other, algorithm="EdDSA", headers={"kid": "test-1", "typ": "at+jwt"}
+    )
+    response = await api.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}
+    )
     assert response.status_code == 401
 
 
@@ -143,14 +159,21 @@ async def test_api_keys_cannot_use_user_only_endpoints(api: Api) -> None:
     key = await api.create_api_key(admin, org["id"], "developer")
     headers = {"Authorization": f"Bearer {key['key']}"}
     assert (await api.client.get("/api/v1/auth/me", headers=headers)).status_code == 403
-    created = await api.client.post("/api/v1/organizations", headers=headers,
-                                    json={"slug": "from-a-key", "display_name": "x"})
+    created = await api.client.post(
+        "/api/v1/organizations", headers=headers, json={"slug": "from-a-key", "display_name": "x"}
+    )
     assert created.status_code == 403
 
 
 async def test_unknown_fields_in_a_body_are_refused(api: Api) -> None:
-    response = await api.client.post("/api/v1/auth/register", json={
-        "email": "m@example.com", "password": PASSWORD, "display_name": "M",
-        "is_active": False})
+    response = await api.client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "m@example.com",
+            "password": PASSWORD,
+            "display_name": "M",
+            "is_active": False,
+        },
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"

@@ -20,8 +20,11 @@ def test_weak_hmac_secrets_are_refused(secret: str) -> None:
 
 
 def test_a_long_random_hmac_secret_is_accepted() -> None:
-    settings = make_settings(jwt_keys=[{"kid": "h", "algorithm": "HS256",
-                                        "private_key": "Zx8#kP2!qL9@wR4$tY7%uI1^oE6&aS3*"}])
+    settings = make_settings(
+        jwt_keys=[
+            {"kid": "h", "algorithm": "HS256", "private_key": "Zx8#kP2!qL9@wR4$tY7%uI1^oE6&aS3*"}
+        ]
+    )
     assert settings.signing_key.kid == "h"
 
 
@@ -33,8 +36,7 @@ def test_missing_key_ring_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings()
 
 
-def test_settings_come_from_prefixed_environment_variables(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_come_from_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELPLANE_API_DATABASE_URL", "postgresql+psycopg://x@h/db")
     monkeypatch.setenv("MODELPLANE_API_REDIS_URL", "redis://h:6379/0")
     monkeypatch.setenv("MODELPLANE_API_JWT_KEYS", f"[{generate_jwt_key('env-key')}]")

@@ -31,17 +31,27 @@ def b64(data: bytes) -> str:
 
 def rsa_key(kid: str) -> tuple[dict[str, Any], str]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return {"kid": kid, "algorithm": "RS256", "private_key": pem}, public
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
     stamp = int(NOW.timestamp())
-    values: dict[str, Any] = {"iss": "modelplane", "aud": "modelplane-api", "sub": str(SUBJECT),
-                              "iat": stamp, "nbf": stamp, "exp": stamp + 600}
+    values: dict[str, Any] = {
+        "iss": "modelplane",
+        "aud": "modelplane-api",
+        "sub": str(SUBJECT),
+        "iat": stamp,
+        "nbf": stamp,
+        "exp": stamp + 600,
+    }
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 
@@ -92,17 +102,25 @@ def test_rsa_key_ring_accepts_its_own_rs256_tokens() -> None:
 
 
 def test_token_with_an_unknown_kid_is_rejected(settings: Settings) -> None:
-    token = jwt.encode(claims(), private_pem(settings, "test-1"), algorithm="EdDSA",
-                       headers={"kid": "someone-else", "typ": "at+jwt",
-                                "jku": "https://attacker.example/jwks.json"})
+    token = jwt.encode(
+        claims(),
+        private_pem(settings, "test-1"),
+        algorithm="EdDSA",
+        headers={
+            "kid": "someone-else",
+            "typ": "at+jwt",
+            "jku": "https://attacker.example/jwks.json",
+        },
+    )
     with pytest.raises(InvalidToken, match="unknown signing key"):
         TokenSigner(settings).verify(token, NOW)
 
 
 def test_token_signed_by_a_foreign_key_under_our_kid_is_rejected(settings: Settings) -> None:
     foreign = json.loads(generate_jwt_key("test-1"))["private_key"]
-    token = jwt.encode(claims(), foreign, algorithm="EdDSA",
-                       headers={"kid": "test-1", "typ": "at+jwt"})
+    token = jwt.encode(
+        claims(), foreign, algorithm="EdDSA", headers={"kid": "test-1", "typ": "at+jwt"}
+    )
     with pytest.raises(InvalidToken):
         TokenSigner(settings).verify(token, NOW)
 
@@ -110,8 +128,9 @@ def test_token_signed_by_a_foreign_key_under_our_kid_is_rejected(settings: Setti
 def test_expired_token_is_rejected(settings: Settings) -> None:
     signer = TokenSigner(settings)
     token = signer.issue(SUBJECT, NOW)
-    later = NOW + timedelta(seconds=settings.access_token_ttl_seconds
-                            + settings.clock_skew_seconds + 1)
+    later = NOW + timedelta(
+        seconds=settings.access_token_ttl_seconds + settings.clock_skew_seconds + 1
+    )
     with pytest.raises(InvalidToken, match="expired"):
         signer.verify(token, later)
 
@@ -124,18 +143,27 @@ def test_token_that_is_not_yet_valid_is_rejected(settings: Settings) -> None:
 
 
 @pytest.mark.parametrize(("claim", "value"), [("aud", "another-api"), ("iss", "evil")])
-def test_token_for_another_audience_or_issuer_is_rejected(settings: Settings, claim: str,
-                                                          value: str) -> None:
-    token = jwt.encode(claims(**{claim: value}), private_pem(settings, "test-1"),
-                       algorithm="EdDSA", headers={"kid": "test-1", "typ": "at+jwt"})
+def test_token_for_another_audience_or_issuer_is_rejected(
+    settings: Settings, claim: str, value: str
+) -> None:
+    token = jwt.encode(
+        claims(**{claim: value}),
+        private_pem(settings, "test-1"),
+        algorithm="EdDSA",
+        headers={"kid": "test-1", "typ": "at+jwt"},
+    )
     with pytest.raises(InvalidToken):
         TokenSigner(settings).verify(token, NOW)
 
 
 @pytest.mark.parametrize("missing", ["exp", "nbf", "iat", "iss", "aud", "sub"])
 def test_token_missing_a_required_claim_is_rejected(settings: Settings, missing: str) -> None:
-    token = jwt.encode(claims(**{missing: None}), private_pem(settings, "test-1"),
-                       algorithm="EdDSA", headers={"kid": "test-1", "typ": "at+jwt"})
+    token = jwt.encode(
+        claims(**{missing: None}),
+        private_pem(settings, "test-1"),
+        algorithm="EdDSA",
+        headers={"kid": "test-1", "typ": "at+jwt"},
+    )
     with pytest.raises(InvalidToken):
         TokenSigner(settings).verify(token, NOW)
 
@@ -149,11 +177,13 @@ def test_tampered_payload_is_rejected(settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("typ", [None, "JWT", "refresh+jwt"])
-def test_token_that_is_not_typed_as_an_access_token_is_rejected(settings: Settings,
-                                                                 typ: str | None) -> None:
+def test_token_that_is_not_typed_as_an_access_token_is_rejected(
+    settings: Settings, typ: str | None
+) -> None:
     headers = {"kid": "test-1"} if typ is None else {"kid": "test-1", "typ": typ}
-    token = jwt.encode(claims(), private_pem(settings, "test-1"), algorithm="EdDSA",
-                       headers=headers)
+    token = jwt.encode(
+        claims(), private_pem(settings, "test-1"), algorithm="EdDSA", headers=headers
+    )
     if typ is None:  # PyJWT adds typ=JWT by default; remove it entirely
         head, body, sig = token.split(".")
         raw = json.loads(base64.urlsafe_b64decode(head + "=="))
@@ -184,13 +214,15 @@ def test_rotation_keeps_tokens_of_the_previous_key_valid_until_it_is_removed() -
 
 def test_a_verify_only_key_can_check_tokens_but_not_sign() -> None:
     old_private = json.loads(generate_jwt_key("old"))
-    public = serialization.load_pem_private_key(
-        old_private["private_key"].encode(), None).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public = (
+        serialization.load_pem_private_key(old_private["private_key"].encode(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     token = TokenSigner(make_settings(jwt_keys=[old_private])).issue(SUBJECT, NOW)
     new = json.loads(generate_jwt_key("new"))
-    ring = make_settings(jwt_keys=[new, {"kid": "old", "algorithm": "EdDSA",
-                                         "public_key": public}])
+    ring = make_settings(jwt_keys=[new, {"kid": "old", "algorithm": "EdDSA", "public_key": public}])
     assert TokenSigner(ring).verify(token, NOW).subject == SUBJECT
     with pytest.raises(ValueError, match="no key with a private key"):
         make_settings(jwt_keys=[{"kid": "old", "algorithm": "EdDSA", "public_key": public}])

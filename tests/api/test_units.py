@@ -3,7 +3,6 @@ the Organization resource builder and the recording cluster gateway."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -35,8 +34,15 @@ def test_roles_are_strictly_nested_viewer_developer_admin() -> None:
     assert ROLE_PERMISSIONS[Role.DEVELOPER] < ROLE_PERMISSIONS[Role.ADMIN]
 
 
-@pytest.mark.parametrize("permission", [Permission.MEMBER_CREATE, Permission.API_KEY_CREATE,
-                                        Permission.AUDIT_READ, Permission.PROJECT_DELETE])
+@pytest.mark.parametrize(
+    "permission",
+    [
+        Permission.MEMBER_CREATE,
+        Permission.API_KEY_CREATE,
+        Permission.AUDIT_READ,
+        Permission.PROJECT_DELETE,
+    ],
+)
 def test_developers_cannot_administer(permission: Permission) -> None:
     assert not allows(Role.DEVELOPER, permission)
 
@@ -52,8 +58,9 @@ def test_error_envelope_has_code_message_details_and_metadata() -> None:
     assert set(body["metadata"]) == {"timestamp", "request_id"}
 
 
-@pytest.mark.parametrize(("total", "limit", "pages"), [(0, 20, 0), (1, 20, 1), (20, 20, 1),
-                                                       (21, 20, 2), (101, 10, 11)])
+@pytest.mark.parametrize(
+    ("total", "limit", "pages"), [(0, 20, 0), (1, 20, 1), (20, 20, 1), (21, 20, 2), (101, 10, 11)]
+)
 def test_page_meta_counts_pages(total: int, limit: int, pages: int) -> None:
     assert page([], page=1, limit=limit, total=total).meta.pages == pages
 
@@ -135,19 +142,20 @@ async def test_recording_gateway_raises_the_configured_failure() -> None:
 
 
 async def _dead_limiter() -> tuple[RateLimiter, Metrics, Redis]:
-    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2,
-                           socket_timeout=0.2)
+    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
     metrics = Metrics()
     return RateLimiter(redis, metrics), metrics, redis
 
 
-async def test_ordinary_limits_fail_open_when_redis_is_down(caplog: pytest.LogCaptureFixture
-                                                            ) -> None:
+async def test_ordinary_limits_fail_open_when_redis_is_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     limiter, metrics, redis = await _dead_limiter()
     await limiter.hit(Limit("ip", 1, 60), "10.0.0.1")
     await redis.aclose()
     value = metrics.registry.get_sample_value(
-        "modelplane_api_rate_limit_backend_errors_total", {"bucket": "ip", "decision": "allowed"})
+        "modelplane_api_rate_limit_backend_errors_total", {"bucket": "ip", "decision": "allowed"}
+    )
     assert value == 1.0
     assert any("allowing" in record.getMessage() for record in caplog.records)
 
@@ -158,7 +166,8 @@ async def test_auth_limits_fail_closed_when_redis_is_down() -> None:
         await limiter.hit(Limit("auth", 1, 60, fail_closed=True), "10.0.0.1")
     await redis.aclose()
     value = metrics.registry.get_sample_value(
-        "modelplane_api_rate_limit_backend_errors_total", {"bucket": "auth", "decision": "refused"})
+        "modelplane_api_rate_limit_backend_errors_total", {"bucket": "auth", "decision": "refused"}
+    )
     assert value == 1.0
 
 
@@ -166,5 +175,3 @@ def test_rate_limited_error_carries_retry_after() -> None:
     error = RateLimited(17)
     assert error.status_code == 429
     assert error.headers == {"Retry-After": "17"}
-
-

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import iter_route_contexts
 from redis.asyncio import Redis
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -139,7 +140,12 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Routes of included routers carry their path relative to the router; logs and metrics
+    # want the full template, so map each route object to it once.
+    route_paths = {id(rc.original_route): rc.path for rc in iter_route_contexts(app.routes)}
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, route_paths=route_paths
+    )
     return app
 
 

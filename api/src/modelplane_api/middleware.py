@@ -28,9 +28,12 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 class RequestContextMiddleware:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, route_paths: dict[int, str | None] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.route_paths = route_paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,14 +65,14 @@ class RequestContextMiddleware:
                 return
             await self.app(scope, receive, send_wrapper)
         except Exception:
-            log.exception("unhandled error", extra=_fields(scope, 500, started))
+            log.exception("unhandled error", extra=self._fields(scope, 500, started))
             await record_failure(
                 HTTPConnection(scope), scope["app"].state.ctx.sessions, 500, "internal_error"
             )
             if not status["sent"]:
                 await _send_error(send_wrapper, 500, "internal_error", "internal server error")
         finally:
-            fields = _fields(scope, int(status["code"]), started)
+            fields = self._fields(scope, int(status["code"]), started)
             log.info("request", extra=fields)
             metrics = scope["app"].state.ctx.metrics
             metrics.requests.labels(fields["method"], fields["endpoint"], fields["status"]).inc()
@@ -78,18 +81,18 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(token)
 
-
-def _fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
-    route = scope.get("route")
-    state = scope.get("state") or {}
-    principal = state.get("principal")
-    return {
-        "method": scope.get("method", ""),
-        "endpoint": getattr(route, "path", None) or "unmatched",
-        "status": status,
-        "user_id": str(principal.id) if principal is not None else None,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-    }
+    def _fields(self, scope: Scope, status: int, started: float) -> dict[str, Any]:
+        route = scope.get("route")
+        state = scope.get("state") or {}
+        principal = state.get("principal")
+        endpoint = self.route_paths.get(id(route)) if route is not None else None
+        return {
+            "method": scope.get("method", ""),
+            "endpoint": endpoint or "unmatched",
+            "status": status,
+            "user_id": str(principal.id) if principal is not None else None,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:

@@ -71,7 +71,7 @@ async def list_for_user(
     )
     total = await session.scalar(select(func.count()).select_from(base.subquery()))
     rows = await session.execute(base.order_by(*order).offset(offset).limit(limit))  # type: ignore[arg-type]
-    return [(org, role) for org, role in rows.tuples()], int(total or 0)
+    return [(org, role) for org, role in rows], int(total or 0)
 
 
 async def list_members(
@@ -94,7 +94,7 @@ async def list_members(
     base = select(Membership, User).join(User, User.id == Membership.user_id).where(*where)
     total = await session.scalar(select(func.count()).select_from(base.subquery()))
     rows = await session.execute(base.order_by(*order).offset(offset).limit(limit))  # type: ignore[arg-type]
-    return [(m, u) for m, u in rows.tuples()], int(total or 0)
+    return [(m, u) for m, u in rows], int(total or 0)
 
 
 async def get_member(

@@ -1,0 +1,127 @@
+"""The organization-scoped routes of the facade and how to call each one in a test.
+
+`org_routes()` reads the routes and their required permission from a real app, so the matrices
+in test_rbac.py and test_tenancy.py are generated from the code: a new route without a recipe
+here makes `test_every_org_route_has_a_recipe` fail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from modelplane_api.deps import RequirePermission
+from modelplane_api.main import create_app
+from modelplane_api.permissions import Permission
+
+from .conftest import Api, make_settings
+
+
+@dataclass(frozen=True)
+class OrgRoute:
+    method: str
+    path: str
+    permission: Permission
+    success_status: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _permission_of(route: APIRoute) -> Permission | None:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, RequirePermission):
+            return dependant.call.permission
+        pending.extend(dependant.dependencies)
+    return None
+
+
+def org_routes() -> list[OrgRoute]:
+    """Every route guarded by a permission of the table, read from a freshly built app."""
+    app = create_app(make_settings())
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and (permission := _permission_of(route)) is not None:
+            for method in sorted(route.methods or ()):
+                found.append(
+                    OrgRoute(method, str(context.path), permission, route.status_code or 200)
+                )
+    return found
+
+
+@dataclass
+class World:
+    """One organization with a resource of every kind, plus a registered outsider."""
+
+    org_id: str
+    admin: dict[str, Any]
+    member: dict[str, Any]
+    project_id: str
+    key_id: str
+    outsider: dict[str, Any]
+
+
+async def build_world(api: Api) -> World:
+    """Create an organization populated with one of everything."""
+    admin = await api.register("admin")
+    org = await api.create_org(admin)
+    member = await api.register("member")
+    await api.add_member(admin, org["id"], member, "viewer")
+    project = await api.create_project(admin, org["id"])
+    key = await api.create_api_key(admin, org["id"], "viewer")
+    outsider = await api.register("outsider")
+    return World(org["id"], admin, member, project["id"], key["id"], outsider)
+
+
+def request_for(
+    route: OrgRoute, world: World, *, ids_from: World | None = None
+) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
+    """(url, json body, query) to call `route` on `world`; resource ids from `ids_from`."""
+    source = ids_from or world
+    url = route.path.format(
+        org_id=world.org_id,
+        project_id=source.project_id,
+        key_id=source.key_id,
+        user_id=source.member["id"],
+    )
+    query: dict[str, str] = {}
+    bodies: dict[str, dict[str, Any] | None] = {
+        "PATCH /api/v1/organizations/{org_id}": {"description": "changed"},
+        "POST /api/v1/organizations/{org_id}/members": {
+            "email": world.outsider["email"],
+            "role": "viewer",
+        },
+        "PATCH /api/v1/organizations/{org_id}/members/{user_id}": {"role": "developer"},
+        "POST /api/v1/organizations/{org_id}/projects": {"name": f"p-{uuid.uuid4().hex[:8]}"},
+        "PATCH /api/v1/organizations/{org_id}/projects/{project_id}": {"description": "new"},
+        "POST /api/v1/organizations/{org_id}/api-keys": {"name": "k", "role": "viewer"},
+    }
+    if route.path == "/api/v1/audit-events":
+        query["organization_id"] = world.org_id
+    return url, bodies.get(route.key), query
+
+
+KNOWN_ROUTES = {
+    "GET /api/v1/organizations/{org_id}",
+    "PATCH /api/v1/organizations/{org_id}",
+    "GET /api/v1/organizations/{org_id}/members",
+    "POST /api/v1/organizations/{org_id}/members",
+    "PATCH /api/v1/organizations/{org_id}/members/{user_id}",
+    "DELETE /api/v1/organizations/{org_id}/members/{user_id}",
+    "GET /api/v1/organizations/{org_id}/projects",
+    "POST /api/v1/organizations/{org_id}/projects",
+    "GET /api/v1/organizations/{org_id}/projects/{project_id}",
+    "PATCH /api/v1/organizations/{org_id}/projects/{project_id}",
+    "DELETE /api/v1/organizations/{org_id}/projects/{project_id}",
+    "GET /api/v1/organizations/{org_id}/api-keys",
+    "POST /api/v1/organizations/{org_id}/api-keys",
+    "DELETE /api/v1/organizations/{org_id}/api-keys/{key_id}",
+    "GET /api/v1/audit-events",
+}

@@ -1,0 +1,97 @@
+"""Every answer is an envelope with a request id — router errors, validation errors and crashes
+included — plus health, readiness and metrics."""
+
+from __future__ import annotations
+
+from .conftest import Api
+
+
+async def test_success_envelope_carries_request_id_and_timestamp(api: Api) -> None:
+    response = await api.client.get("/health", headers={"X-Request-ID": "abc-123"})
+    body = response.json()
+    assert response.headers["x-request-id"] == "abc-123"
+    assert body["success"] is True
+    assert body["data"] == {"status": "ok"}
+    assert body["metadata"]["request_id"] == "abc-123"
+    assert body["metadata"]["timestamp"]
+
+
+async def test_an_unusable_request_id_is_replaced(api: Api) -> None:
+    response = await api.client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert response.headers["x-request-id"] != "bad id\twith spaces"
+    assert response.json()["metadata"]["request_id"] == response.headers["x-request-id"]
+
+
+async def test_unknown_paths_answer_a_404_envelope(api: Api) -> None:
+    response = await api.client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["metadata"]["request_id"] == response.headers["x-request-id"]
+
+
+async def test_wrong_methods_answer_a_405_envelope_with_allow(api: Api) -> None:
+    response = await api.client.put("/api/v1/auth/login", json={})
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in response.headers["allow"]
+
+
+async def test_validation_errors_are_reshaped_without_echoing_input(api: Api) -> None:
+    response = await api.client.post(
+        "/api/v1/auth/register",
+        json={"email": "not-an-email", "password": "tiny-pw", "display_name": "x"},
+    )
+    body = response.json()
+    assert response.status_code == 422
+    assert body["error"]["code"] == "validation_error"
+    fields = {tuple(item["loc"]) for item in body["error"]["details"]}
+    assert ("body", "email") in fields
+    assert ("body", "password") in fields
+    assert "tiny-pw" not in response.text
+
+
+async def test_malformed_json_is_a_422_envelope(api: Api) -> None:
+    response = await api.client.post(
+        "/api/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["success"] is False
+
+
+async def test_a_crash_answers_500_without_a_stack_trace(api: Api) -> None:
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    api.app.add_api_route("/boom", boom)
+    response = await api.client.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "code": "internal_error",
+        "message": "internal server error",
+        "details": None,
+    }
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_oversized_bodies_are_refused_before_parsing(api: Api) -> None:
+    big = b"x" * (api.settings.max_body_bytes + 1)
+    response = await api.client.post(
+        "/api/v1/auth/login", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_ready_checks_postgres_and_redis(api: Api) -> None:
+    response = await api.client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["data"]["checks"] == {"postgres": "ok", "redis": "ok"}
+
+
+async def test_metrics_count_requests_by_route_template(api: Api) -> None:
+    user = await api.register("m")
+    await api.client.get("/api/v1/auth/me", headers=user["headers"])
+    text = (await api.client.get("/metrics")).text
+    assert 'route="/api/v1/auth/me",status="200"' in text
+    assert "modelplane_api_request_duration_seconds_bucket" in text

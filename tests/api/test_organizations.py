@@ -1,0 +1,148 @@
+"""Organizations: the row and its cluster resource land together or not at all; members."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+
+from modelplane_api.audit.models import AuditEvent
+from modelplane_api.cluster import ORGANIZATION
+from modelplane_api.errors import ClusterUnavailable
+from modelplane_api.organizations.models import Membership, Organization
+
+from .conftest import Api
+
+
+async def test_creating_an_organization_applies_its_resource(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner, slug=f"acme-{uuid.uuid4().hex[:6]}")
+    ((kind, body),) = api.gateway.applied
+    assert kind == ORGANIZATION
+    assert body["apiVersion"] == "modelplane.io/v1alpha1"
+    assert body["kind"] == "Organization"
+    assert body["metadata"]["name"] == org["slug"]
+    assert body["metadata"]["annotations"]["modelplane.io/organization-id"] == org["id"]
+    assert body["spec"]["displayName"] == "Org"
+    assert org["role"] == "admin"
+
+
+async def test_a_failed_apply_persists_nothing_and_answers_503(api: Api) -> None:
+    owner = await api.register("owner")
+    slug = f"down-{uuid.uuid4().hex[:6]}"
+    api.gateway.fail_with = ClusterUnavailable("Kubernetes API unreachable")
+    response = await api.client.post(
+        "/api/v1/organizations",
+        headers=owner["headers"],
+        json={"slug": slug, "display_name": "Down"},
+    )
+    assert response.status_code == 503
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == "cluster_unavailable"
+    async with api.app.state.ctx.sessions() as session:
+        orgs = await session.scalar(
+            select(func.count()).select_from(Organization).where(Organization.slug == slug)
+        )
+        members = await session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.user_id == uuid.UUID(owner["id"]))
+        )
+        outcome = await session.scalar(
+            select(AuditEvent.outcome).where(
+                AuditEvent.action == "organization.create",
+                AuditEvent.actor_id == uuid.UUID(owner["id"]),
+            )
+        )
+    assert (orgs, members, outcome) == (0, 0, "failure")
+    # The same request succeeds once the cluster is back (apply is idempotent).
+    api.gateway.fail_with = None
+    retried = await api.client.post(
+        "/api/v1/organizations",
+        headers=owner["headers"],
+        json={"slug": slug, "display_name": "Down"},
+    )
+    assert retried.status_code == 201
+
+
+async def test_slugs_are_unique(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    again = await api.client.post(
+        "/api/v1/organizations",
+        headers=owner["headers"],
+        json={"slug": org["slug"], "display_name": "Again"},
+    )
+    assert again.status_code == 409
+    assert len(api.gateway.applied) == 1
+
+
+async def test_renaming_reapplies_the_resource(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    renamed = await api.client.patch(
+        f"/api/v1/organizations/{org['id']}", headers=owner["headers"], json={"display_name": "New"}
+    )
+    assert renamed.status_code == 200
+    assert renamed.json()["data"]["display_name"] == "New"
+    assert api.gateway.applied[-1][1]["spec"]["displayName"] == "New"
+
+
+async def test_the_last_admin_can_be_neither_demoted_nor_removed(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    base = f"/api/v1/organizations/{org['id']}/members/{owner['id']}"
+    demote = await api.client.patch(base, headers=owner["headers"], json={"role": "viewer"})
+    remove = await api.client.delete(base, headers=owner["headers"])
+    assert demote.status_code == remove.status_code == 409
+
+
+async def test_a_removed_member_loses_access(api: Api) -> None:
+    owner, member = await api.register("owner"), await api.register("member")
+    org = await api.create_org(owner)
+    await api.add_member(owner, org["id"], member, "developer")
+    url = f"/api/v1/organizations/{org['id']}"
+    assert (await api.client.get(url, headers=member["headers"])).status_code == 200
+    removed = await api.client.delete(f"{url}/members/{member['id']}", headers=owner["headers"])
+    assert removed.status_code == 204
+    assert (await api.client.get(url, headers=member["headers"])).status_code == 404
+
+
+async def test_adding_a_member_twice_is_a_conflict(api: Api) -> None:
+    owner, member = await api.register("owner"), await api.register("member")
+    org = await api.create_org(owner)
+    await api.add_member(owner, org["id"], member, "viewer")
+    again = await api.client.post(
+        f"/api/v1/organizations/{org['id']}/members",
+        headers=owner["headers"],
+        json={"email": member["email"], "role": "admin"},
+    )
+    assert again.status_code == 409
+
+
+async def test_a_revoked_api_key_stops_working(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    key = await api.create_api_key(owner, org["id"], "viewer")
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    url = f"/api/v1/organizations/{org['id']}/projects"
+    assert (await api.client.get(url, headers=headers)).status_code == 200
+    revoked = await api.client.delete(
+        f"/api/v1/organizations/{org['id']}/api-keys/{key['id']}", headers=owner["headers"]
+    )
+    assert revoked.status_code == 204
+    assert (await api.client.get(url, headers=headers)).status_code == 401
+
+
+async def test_api_key_listing_never_shows_secrets(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    key = await api.create_api_key(owner, org["id"], "viewer")
+    listed = await api.client.get(
+        f"/api/v1/organizations/{org['id']}/api-keys", headers=owner["headers"]
+    )
+    (item,) = listed.json()["data"]
+    assert "key" not in item
+    assert "key_hash" not in item
+    assert key["key"].startswith(item["prefix"])

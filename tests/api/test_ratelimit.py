@@ -1,0 +1,76 @@
+"""Rate limits in Redis: 429 with Retry-After; Redis down → reads go on, auth refuses (503)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from .conftest import PASSWORD, Api, ApiFactory
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def random_ip() -> str:
+    return "10.{}.{}.{}".format(*(random.randint(1, 254) for _ in range(3)))
+
+
+async def test_login_attempts_beyond_the_auth_budget_get_429(make_api: ApiFactory) -> None:
+    api: Api = await make_api(client_ip=random_ip(), rate_limit_auth_per_ip=3)
+    body = {"email": "nobody@example.com", "password": "wrong"}
+    answers = [(await api.client.post("/api/v1/auth/login", json=body)) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [401, 401, 401, 429]
+    limited = answers[-1]
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 61
+
+
+async def test_a_principal_beyond_its_budget_gets_429(make_api: ApiFactory) -> None:
+    api: Api = await make_api(client_ip=random_ip(), rate_limit_per_user=3)
+    user = await api.register("busy")
+    answers = [(await api.client.get("/api/v1/auth/me", headers=user["headers"])) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert "retry-after" in answers[-1].headers
+
+
+async def test_an_ip_beyond_its_budget_gets_429_on_any_api_route(make_api: ApiFactory) -> None:
+    api: Api = await make_api(client_ip=random_ip(), rate_limit_per_ip=2)
+    answers = [(await api.client.get("/api/v1/auth/me")) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [401, 401, 429]
+
+
+async def _signed_in_user_on_dead_redis(make_api: ApiFactory) -> tuple[Api, dict[str, Any]]:
+    healthy: Api = await make_api()
+    user = await healthy.register("resilient")
+    keys = [key.model_dump() for key in healthy.settings.jwt_keys]
+    broken: Api = await make_api(redis_url=DEAD_REDIS, jwt_keys=keys, redis_timeout_seconds=0.2)
+    return broken, user
+
+
+async def test_without_redis_signed_in_requests_still_work(make_api: ApiFactory) -> None:
+    broken, user = await _signed_in_user_on_dead_redis(make_api)
+    response = await broken.client.get("/api/v1/auth/me", headers=user["headers"])
+    assert response.status_code == 200
+    metrics = (await broken.client.get("/metrics")).text
+    assert (
+        'modelplane_api_rate_limit_backend_errors_total{bucket="principal",decision="allowed"}'
+        in metrics
+    )
+
+
+async def test_without_redis_login_is_refused_with_503(make_api: ApiFactory) -> None:
+    broken, user = await _signed_in_user_on_dead_redis(make_api)
+    response = await broken.client.post(
+        "/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD}
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+
+
+async def test_ready_reports_a_dead_redis(make_api: ApiFactory) -> None:
+    broken, _ = await _signed_in_user_on_dead_redis(make_api)
+    response = await broken.client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "not_ready"
+    assert body["error"]["details"]["postgres"] == "ok"
+    assert body["error"]["details"]["redis"].startswith("error")

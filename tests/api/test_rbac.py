@@ -1,0 +1,53 @@
+"""Role × route matrix generated from the permission table: allowed → 2xx, otherwise 403.
+
+Each cell runs on a fresh organization so a DELETE in one cell cannot change another's answer.
+Callers are members (JWT) and API keys of each role.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from modelplane_api.permissions import Role, allows
+
+from .catalog import KNOWN_ROUTES, build_world, org_routes, request_for
+from .conftest import Api
+
+ROUTES = org_routes()
+
+
+def test_every_org_route_has_a_recipe() -> None:
+    assert {route.key for route in ROUTES} == KNOWN_ROUTES
+
+
+@pytest.mark.parametrize("kind", ["member", "api_key"])
+@pytest.mark.parametrize("role", list(Role))
+async def test_role_matrix_matches_the_permission_table(api: Api, role: Role, kind: str) -> None:
+    mismatches = []
+    for route in ROUTES:
+        world = await build_world(api)
+        if kind == "member":
+            caller = await api.register(f"as-{role.value}")
+            await api.add_member(world.admin, world.org_id, caller, role.value)
+            headers = caller["headers"]
+        else:
+            key = await api.create_api_key(world.admin, world.org_id, role.value)
+            headers = {"Authorization": f"Bearer {key['key']}"}
+        url, body, query = request_for(route, world)
+        response = await api.client.request(
+            route.method, url, json=body, params=query, headers=headers
+        )
+        expected = route.success_status if allows(role, route.permission) else 403
+        if response.status_code != expected:
+            mismatches.append(
+                f"{route.key}: {response.status_code} != {expected} ({response.text[:200]})"
+            )
+    assert mismatches == []
+
+
+async def test_any_signed_in_user_lists_and_creates_organizations(api: Api) -> None:
+    user = await api.register("anyone")
+    listed = await api.client.get("/api/v1/organizations", headers=user["headers"])
+    assert listed.status_code == 200
+    org = await api.create_org(user)
+    assert org["role"] == "admin"
