@@ -90,9 +90,7 @@ class AdaptiveBatcher:
         outputs = self._model.predict(inputs)
         elapsed = time.perf_counter() - start
         self._cost += _EWMA * (elapsed - self._cost)
-        self._metrics.inference_child.observe(elapsed)
-        self._metrics.batch_size_child.observe(rows)
-        self._metrics.batch_requests_child.observe(requests)
+        self._metrics.count_run(elapsed, rows, requests)
         return outputs
 
     async def _drain(self) -> None:

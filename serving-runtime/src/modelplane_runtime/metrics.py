@@ -3,12 +3,22 @@
 Canary analysis reads these from each variant's pods: request counts by status code, latency,
 batch sizes and schema violations (requests refused because they do not fit the signature).
 `modelplane_runtime_model_info` carries the served version and digest as labels.
-Label children are created once here, so the request path only calls `inc`/`observe`.
+
+The per-request series (requests, latency, inference time, batch sizes) are plain Python
+counters exported by a custom collector at scrape time: prometheus_client's `Histogram.observe`
+takes a lock and increments two values per call, which cost more than the inference itself for
+small models. The exposition is the same `_bucket` / `_sum` / `_count` families.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import threading
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (
     0.0001,
@@ -28,6 +38,59 @@ LATENCY_BUCKETS = (
     5.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+LABELS = ("model", "version")
+
+
+class FastHistogram:
+    """A histogram for the hot path: a bisect and two additions under an uncontended lock."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = tuple(float(b) for b in buckets)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, value: float) -> None:
+        """Record one value."""
+        with self._lock:
+            self.counts[bisect_left(self.bounds, value)] += 1
+            self.sum += value
+
+    def family(self, labels: Sequence[str]) -> HistogramMetricFamily:
+        """The metric family with cumulative buckets."""
+        family = HistogramMetricFamily(self.name, self.documentation, labels=LABELS)
+        with self._lock:
+            counts, total = list(self.counts), self.sum
+        cumulative, running = [], 0
+        for bound, count in zip((*self.bounds, float("inf")), counts, strict=True):
+            running += count
+            cumulative.append((_le(bound), running))
+        family.add_metric(list(labels), cumulative, total)
+        return family
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+class _HotCollector(Collector):
+    def __init__(self, metrics: RuntimeMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        requests = CounterMetricFamily(
+            "modelplane_runtime_requests",
+            "Inference requests by status code",
+            labels=[*LABELS, "code"],
+        )
+        for code, count in sorted(m.request_counts.items()):
+            requests.add_metric([*m.labels, str(code)], count)
+        yield requests
+        for histogram in (m.latency, m.inference, m.batch_size, m.batch_requests):
+            yield histogram.family(m.labels)
 
 
 class RuntimeMetrics:
@@ -35,85 +98,66 @@ class RuntimeMetrics:
 
     def __init__(self, model_name: str, model_version: str, digest: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        labels = ["model", "version"]
-        self._labels = (model_name, model_version)
-        self.requests = Counter(
-            "modelplane_runtime_requests",
-            "Inference requests by status code",
-            [*labels, "code"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
+        self.labels = (model_name, model_version)
+        self.request_counts: dict[int, int] = {200: 0, 400: 0, 404: 0, 500: 0, 503: 0}
+        self.latency = FastHistogram(
             "modelplane_runtime_request_duration_seconds",
             "Inference request latency (body read to response)",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            LATENCY_BUCKETS,
         )
-        self.inference = Histogram(
+        self.inference = FastHistogram(
             "modelplane_runtime_inference_duration_seconds",
             "Duration of one onnxruntime session.run",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            LATENCY_BUCKETS,
         )
-        self.batch_size = Histogram(
-            "modelplane_runtime_batch_size",
-            "Rows per onnxruntime session.run",
-            labels,
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
+        self.batch_size = FastHistogram(
+            "modelplane_runtime_batch_size", "Rows per onnxruntime session.run", BATCH_BUCKETS
         )
-        self.batch_requests = Histogram(
+        self.batch_requests = FastHistogram(
             "modelplane_runtime_batch_requests",
             "Requests merged into one onnxruntime session.run",
-            labels,
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
+            BATCH_BUCKETS,
         )
+        self.registry.register(_HotCollector(self))
         self.schema_violations = Counter(
             "modelplane_runtime_schema_violations",
             "Requests refused because they do not fit the model's signature",
-            [*labels, "violation"],
+            [*LABELS, "violation"],
             registry=self.registry,
         )
         self.payload_rows = Counter(
             "modelplane_runtime_payload_log_rows",
             "Payload-log rows by outcome (written, dropped_full, dropped_error)",
-            [*labels, "outcome"],
+            [*LABELS, "outcome"],
             registry=self.registry,
         )
         info = Gauge(
             "modelplane_runtime_model_info",
             "The served model",
-            [*labels, "sha256"],
+            [*LABELS, "sha256"],
             registry=self.registry,
         )
         info.labels(model_name, model_version, digest).set(1)
-        self.latency_child = self.latency.labels(*self._labels)
-        self.inference_child = self.inference.labels(*self._labels)
-        self.batch_size_child = self.batch_size.labels(*self._labels)
-        self.batch_requests_child = self.batch_requests.labels(*self._labels)
-        self._codes = {
-            code: self.requests.labels(*self._labels, str(code))
-            for code in (200, 400, 404, 405, 500, 503)
-        }
 
     def count_request(self, code: int, seconds: float) -> None:
-        """Record one finished inference request."""
-        child = self._codes.get(code)
-        if child is None:
-            child = self._codes[code] = self.requests.labels(*self._labels, str(code))
-        child.inc()
-        self.latency_child.observe(seconds)
+        """Record one finished inference request (event-loop thread only)."""
+        counts = self.request_counts
+        counts[code] = counts.get(code, 0) + 1
+        self.latency.observe(seconds)
+
+    def count_run(self, seconds: float, rows: int, requests: int) -> None:
+        """Record one `session.run`."""
+        self.inference.observe(seconds)
+        self.batch_size.observe(rows)
+        self.batch_requests.observe(requests)
 
     def count_violation(self, violation: str) -> None:
         """Record one schema violation."""
-        self.schema_violations.labels(*self._labels, violation).inc()
+        self.schema_violations.labels(*self.labels, violation).inc()
 
     def count_payload_rows(self, outcome: str, rows: int) -> None:
         """Record payload-log rows written or dropped."""
-        self.payload_rows.labels(*self._labels, outcome).inc(rows)
+        self.payload_rows.labels(*self.labels, outcome).inc(rows)
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -70,82 +70,91 @@ def load_json(body: bytes) -> Any:
             raise InvalidRequest(f"malformed JSON body: {exc}", violation="malformed_json") from exc
 
 
-def _expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise InvalidRequest(message, violation="malformed_request")
+def _bad(message: str) -> InvalidRequest:
+    return InvalidRequest(message, violation="malformed_request")
 
 
 def _parameters(obj: dict[str, Any], where: str) -> dict[str, Any]:
-    params = obj.get("parameters", {})
-    _expect(isinstance(params, dict), f"{where}: 'parameters' must be an object")
-    return params  # type: ignore[no-any-return]
+    params = obj.get("parameters")
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise _bad(f"{where}: 'parameters' must be an object")
+    return params
 
 
 def parse_infer_request(body: bytes, json_length: int | None = None) -> InferenceRequest:
-    """Parse an inference request body (JSON, or JSON header + binary tensors)."""
+    """Parse an inference request body (JSON, or JSON header + binary tensors).
+
+    Error messages are formatted only on failure: this runs on every request."""
     binary = b""
     if json_length is not None:
-        _expect(
-            0 < json_length <= len(body), "Inference-Header-Content-Length is larger than the body"
-        )
+        if not 0 < json_length <= len(body):
+            raise _bad("Inference-Header-Content-Length is larger than the body")
         body, binary = body[:json_length], body[json_length:]
     doc = load_json(body)
-    _expect(isinstance(doc, dict), "the request body must be a JSON object")
-    unknown = doc.keys() - _REQUEST_KEYS
-    _expect(not unknown, f"unknown request field(s): {sorted(unknown)}")
+    if type(doc) is not dict:
+        raise _bad("the request body must be a JSON object")
+    if not doc.keys() <= _REQUEST_KEYS:
+        raise _bad(f"unknown request field(s): {sorted(doc.keys() - _REQUEST_KEYS)}")
     request_id = doc.get("id")
-    _expect(request_id is None or isinstance(request_id, str), "'id' must be a string")
+    if request_id is not None and type(request_id) is not str:
+        raise _bad("'id' must be a string")
     params = _parameters(doc, "request")
     raw_inputs = doc.get("inputs")
-    _expect(
-        isinstance(raw_inputs, list) and len(raw_inputs) > 0, "'inputs' must be a non-empty list"
-    )
+    if type(raw_inputs) is not list or not raw_inputs:
+        raise _bad("'inputs' must be a non-empty list")
     inputs = []
     offset = 0
     for i, raw in enumerate(raw_inputs):
         tensor, offset = _parse_input(raw, i, binary, offset)
         inputs.append(tensor)
-    _expect(offset == len(binary), "the binary part of the body is longer than the tensors in it")
+    if offset != len(binary):
+        raise _bad("the binary part of the body is longer than the tensors in it")
     binary_output = params.get("binary_data_output", False) is True
     outputs = None
     raw_outputs = doc.get("outputs")
     if raw_outputs is not None:
-        _expect(isinstance(raw_outputs, list), "'outputs' must be a list")
+        if type(raw_outputs) is not list:
+            raise _bad("'outputs' must be a list")
         outputs = [_parse_output(raw, binary_output) for raw in raw_outputs]
     return InferenceRequest(request_id, inputs, outputs, binary_output, params)
 
 
 def _parse_input(raw: Any, i: int, binary: bytes, offset: int) -> tuple[RequestInput, int]:
-    _expect(isinstance(raw, dict), f"inputs[{i}] must be an object")
-    unknown = raw.keys() - _INPUT_KEYS
-    _expect(not unknown, f"inputs[{i}]: unknown field(s): {sorted(unknown)}")
+    if type(raw) is not dict:
+        raise _bad(f"inputs[{i}] must be an object")
+    if not raw.keys() <= _INPUT_KEYS:
+        raise _bad(f"inputs[{i}]: unknown field(s): {sorted(raw.keys() - _INPUT_KEYS)}")
     name, datatype, shape = raw.get("name"), raw.get("datatype"), raw.get("shape")
-    _expect(isinstance(name, str), f"inputs[{i}]: 'name' must be a string")
-    _expect(isinstance(datatype, str), f"input '{name}': 'datatype' must be a string")
-    _expect(
-        isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape),
-        f"input '{name}': 'shape' must be a list of non-negative integers",
-    )
-    size = _parameters(raw, f"input '{name}'").get("binary_data_size")
-    if size is not None:
-        _expect(type(size) is int and size >= 0, f"input '{name}': bad binary_data_size")
-        _expect("data" not in raw, f"input '{name}': both 'data' and binary_data_size given")
-        _expect(
-            offset + size <= len(binary),
-            f"input '{name}': binary_data_size runs past the end of the body",
-        )
-        return RequestInput(name, datatype, shape, binary[offset : offset + size]), offset + size
-    _expect("data" in raw, f"input '{name}': 'data' is missing")
+    if type(name) is not str:
+        raise _bad(f"inputs[{i}]: 'name' must be a string")
+    if type(datatype) is not str:
+        raise _bad(f"input '{name}': 'datatype' must be a string")
+    if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
+        raise _bad(f"input '{name}': 'shape' must be a list of non-negative integers")
+    if "parameters" in raw:
+        size = _parameters(raw, f"input '{name}'").get("binary_data_size")
+        if size is not None:
+            if type(size) is not int or size < 0:
+                raise _bad(f"input '{name}': bad binary_data_size")
+            if "data" in raw:
+                raise _bad(f"input '{name}': both 'data' and binary_data_size given")
+            if offset + size > len(binary):
+                raise _bad(f"input '{name}': binary_data_size runs past the end of the body")
+            return RequestInput(name, datatype, shape, binary[offset : offset + size]), (
+                offset + size
+            )
+    if "data" not in raw:
+        raise _bad(f"input '{name}': 'data' is missing")
     return RequestInput(name, datatype, shape, raw["data"]), offset
 
 
 def _parse_output(raw: Any, default_binary: bool) -> RequestOutput:
-    _expect(
-        isinstance(raw, dict) and isinstance(raw.get("name"), str),
-        "each of 'outputs' must be an object with a string 'name'",
-    )
-    unknown = raw.keys() - _OUTPUT_KEYS
-    _expect(not unknown, f"output '{raw['name']}': unknown field(s): {sorted(unknown)}")
+    if type(raw) is not dict or type(raw.get("name")) is not str:
+        raise _bad("each of 'outputs' must be an object with a string 'name'")
+    if not raw.keys() <= _OUTPUT_KEYS:
+        raise _bad(f"output '{raw['name']}': unknown field(s): {sorted(raw.keys() - _OUTPUT_KEYS)}")
     binary = _parameters(raw, f"output '{raw['name']}'").get("binary_data", default_binary)
     return RequestOutput(raw["name"], binary is True)
 

@@ -47,13 +47,30 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+def _infer_headers(scope: Scope, limit: int) -> tuple[int | None, str | None]:
+    """One pass over the headers: size check, binary-extension length, `x-request-id`."""
+    json_length: int | None = None
+    request_id: str | None = None
     for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > limit:
-            raise InvalidRequest(
-                f"request body of {int(value)} bytes is larger than the limit of {limit} bytes",
-                violation="body_too_large",
-            )
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise InvalidRequest(
+                    f"request body of {int(value)} bytes is larger than the limit of {limit} bytes",
+                    violation="body_too_large",
+                )
+        elif name == b"inference-header-content-length":
+            if not value.isdigit():
+                raise InvalidRequest(
+                    "Inference-Header-Content-Length must be an integer",
+                    violation="malformed_request",
+                )
+            json_length = int(value)
+        elif name == b"x-request-id":
+            request_id = value.decode("latin-1")
+    return json_length, request_id
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -69,13 +86,6 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _header(scope: Scope, wanted: bytes) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == wanted:
-            return value  # type: ignore[no-any-return]
-    return None
 
 
 class RestApp:
@@ -158,16 +168,10 @@ class RestApp:
             name, version, action = _model_route(path)
             if action != "infer":
                 raise RouteNotFound(f"no route POST {path}")
-            body = await _read_body(scope, receive, self.max_body)
-            json_length = _header(scope, b"inference-header-content-length")
-            if json_length is not None and not json_length.isdigit():
-                raise InvalidRequest(
-                    "Inference-Header-Content-Length must be an integer",
-                    violation="malformed_request",
-                )
-            request = parse_infer_request(body, int(json_length) if json_length else None)
-            header_id = _header(scope, b"x-request-id")
-            request_id = request.id or (header_id.decode("latin-1") if header_id else None)
+            json_length, header_id = _infer_headers(scope, self.max_body)
+            body = await _read_body(receive, self.max_body)
+            request = parse_infer_request(body, json_length)
+            request_id = request.id or header_id
             response, blobs = await dataplane.infer(name, version, request, request_id)
         except ModelplaneRuntimeError as exc:
             if isinstance(exc, InvalidRequest) and exc.violation in (
