@@ -16,36 +16,62 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelplane_operator.drift.stats import FloatArray
+from modelplane_operator.drift.stats import FloatArray, IntArray
 
 
 class BottomKSampler:
-    """A uniform sample of at most `cap` rows of a (rows × columns) stream."""
+    """A uniform sample of at most `cap` rows of a (rows × columns) stream.
+
+    Two steps per block, so that callers convert only the rows that enter the sample:
+    `select(rows)` draws a key per row and returns the indices of the rows that enter;
+    `store(values)` writes those rows (in that order) into the slots they take.
+    """
 
     def __init__(self, cap: int, columns: int, seed: int) -> None:
         self._cap = cap
         self._rng = np.random.default_rng(seed)
-        self._keys: FloatArray = np.empty(0)
-        self._values: FloatArray = np.empty((0, columns))
+        self._keys: FloatArray = np.empty(cap)
+        self._values: FloatArray = np.empty((cap, columns))
+        self._size = 0
+        self._slots: IntArray = np.empty(0, dtype=np.int64)
         self.seen = 0
 
+    def select(self, rows: int) -> IntArray:
+        """Draw keys for a block of `rows` rows; the indices of the rows that enter the sample."""
+        keys: FloatArray = self._rng.random((rows,))
+        self.seen += rows
+        size = self._size
+        if size == self._cap:
+            candidates = np.flatnonzero(keys < self._keys.max())
+        else:
+            candidates = np.arange(rows)
+        combined = np.concatenate((self._keys[:size], keys[candidates]))
+        new_size = min(self._cap, combined.size)
+        if combined.size > self._cap:
+            kept = np.argpartition(combined, self._cap - 1)[: self._cap]
+            kept_old = kept[kept < size]
+            kept_new = np.sort(kept[kept >= size]) - size
+        else:
+            kept_old = np.arange(size)
+            kept_new = np.arange(candidates.size)
+        evicted = np.setdiff1d(np.arange(size), kept_old, assume_unique=True)
+        self._slots = np.concatenate((evicted, np.arange(size, new_size))).astype(np.int64)
+        entering: IntArray = candidates[kept_new]
+        self._keys[self._slots] = keys[entering]
+        self._size = new_size
+        return entering
+
+    def store(self, values: FloatArray) -> None:
+        """Write the rows returned by the last `select`, in the same order."""
+        self._values[self._slots] = values
+
     def add(self, values: FloatArray) -> None:
-        """Offer a block of rows to the sample."""
-        keys: FloatArray = self._rng.random((values.shape[0],))
-        self.seen += values.shape[0]
-        if self._keys.size >= self._cap:
-            keep = keys < self._keys.max()
-            keys, values = keys[keep], values[keep]
-        keys = np.concatenate((self._keys, keys))
-        values = np.concatenate((self._values, values))
-        if keys.size > self._cap:
-            chosen = np.argpartition(keys, self._cap - 1)[: self._cap]
-            keys, values = keys[chosen], values[chosen]
-        self._keys, self._values = keys, values
+        """Offer a block of rows already in memory."""
+        self.store(values[self.select(values.shape[0])])
 
     def sample(self) -> FloatArray:
         """The rows kept so far."""
-        return self._values
+        return self._values[: self._size]
 
 
 class RunningMoments:
@@ -91,6 +117,20 @@ def numeric_matrix(batch: pa.RecordBatch, columns: list[str]) -> FloatArray:
                 raise ValueError(f"column {column!r} is not numerical ({array.type})") from exc
             out[:, j] = array.to_numpy(zero_copy_only=False)
     return out
+
+
+def numeric_column(batch: pa.RecordBatch, column: str) -> FloatArray:
+    """One column of a batch as float64 (zero-copy when it has no nulls), NaN where missing."""
+    if column not in batch.schema.names:
+        return np.full(batch.num_rows, np.nan)
+    array = batch.column(column)
+    if array.type != pa.float64():
+        try:
+            array = array.cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ValueError(f"column {column!r} is not numerical ({array.type})") from exc
+    result: FloatArray = array.to_numpy(zero_copy_only=False)
+    return result
 
 
 def category_counts(batch: pa.RecordBatch, column: str) -> Counter[str]:

@@ -28,7 +28,7 @@ from modelplane_operator.drift.accumulate import (
     BottomKSampler,
     bin_counts,
     category_counts,
-    numeric_matrix,
+    numeric_column,
 )
 from modelplane_operator.drift.config import DriftConfig, FeatureSpec, column_of
 from modelplane_operator.drift.profile import ReferenceProfile
@@ -97,8 +97,11 @@ class WindowAccumulator:
         sampled = {p.column for p in self.plan if p.test in ("ks", "wasserstein")}
         self.sampled = [c for c in self.numerical if c in sampled]
         self.rows = 0
-        self.present = dict.fromkeys(self.numerical, 0)
-        self.bins = {c: np.zeros(profile.numerical[c].edges.size + 1) for c in self.numerical}
+        binned = {p.column for p in self.plan if p.test in ("psi", "jsd")}
+        self.rows = 0
+        self.bins = {
+            c: np.zeros(profile.numerical[c].edges.size + 1) for c in self.numerical if c in binned
+        }
         self.categories: dict[str, Counter[str]] = {c: Counter() for c in self.categorical}
         self.sampler = BottomKSampler(
             config.window_sample_size, len(self.sampled), config.profile.seed
@@ -112,15 +115,16 @@ class WindowAccumulator:
     def add(self, batch: pa.RecordBatch) -> None:
         """Fold one record batch into the summary."""
         self.rows += batch.num_rows
-        if self.numerical:
-            values = numeric_matrix(batch, self.numerical)
-            present = (~np.isnan(values)).sum(axis=0)
-            for j, column in enumerate(self.numerical):
-                self.present[column] += int(present[j])
-                self.bins[column] += bin_counts(values[:, j], self.profile.numerical[column].edges)
-            if self.sampled:
-                index = [self.numerical.index(c) for c in self.sampled]
-                self.sampler.add(values[:, index])
+        for column in self.bins:
+            edges = self.profile.numerical[column].edges
+            self.bins[column] += bin_counts(numeric_column(batch, column), edges)
+        if self.sampled:
+            entering = self.sampler.select(batch.num_rows)
+            if entering.size:
+                block = np.empty((entering.size, len(self.sampled)))
+                for j, column in enumerate(self.sampled):
+                    block[:, j] = numeric_column(batch, column)[entering]
+                self.sampler.store(block)
         for column in self.categorical:
             self.categories[column].update(category_counts(batch, column))
 
@@ -196,20 +200,21 @@ def _binned_tests(window: WindowAccumulator, plan: list[_Planned], out: _Stats) 
     psi_values = psi(ref_m, win_m)
     jsd_values = jensen_shannon(ref_m, win_m)
     for k, i in enumerate(binned):
-        out.used[i] = window.present[plan[i].column]
+        out.used[i] = int(window.bins[plan[i].column].sum())
         out.stat[i] = float(psi_values[k] if plan[i].test == "psi" else jsd_values[k])
 
 
 def _sampled_tests(window: WindowAccumulator, plan: list[_Planned], out: _Stats) -> None:
     """KS and Wasserstein on the sorted samples: one merge per feature, p-values batched."""
-    sample = window.sampler.sample()
+    ordered = np.sort(window.sampler.sample(), axis=0)  # NaN (missing) sorts last
+    present = (~np.isnan(ordered)).sum(axis=0)
     ks_rows: list[tuple[int, float, int, int]] = []
     for i, item in enumerate(plan):
         if item.spec.kind != "numerical" or item.test not in ("ks", "wasserstein"):
             continue
         ref = window.profile.numerical[item.column]
-        values = sample[:, window.sampled.index(item.column)]
-        win_sorted = np.sort(values[~np.isnan(values)])
+        j = window.sampled.index(item.column)
+        win_sorted = ordered[: present[j], j]
         out.used[i] = win_sorted.size
         if win_sorted.size == 0 or ref.sample.size == 0:
             continue

@@ -92,7 +92,7 @@ class ReferenceProfile:
         for i, cat in enumerate(self.categorical.values()):
             arrays[f"counts_{i}"] = cat.counts
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod
