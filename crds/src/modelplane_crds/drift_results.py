@@ -27,17 +27,18 @@ class FeatureDriftResult(K8sModel):
     """The outcome of one drift test on one feature (or one model output)."""
 
     feature: str = Field(min_length=1)
-    """Name of the feature or model output, as it appears in the payload logs (without the
-    `feature.` or `output.` column prefix)."""
+    """Name of the feature or model output: the payload-log column without its `feature.` or
+    `output.` prefix (inputs logged without a feature schema keep their full `input.…` name)."""
 
     test: DriftTestName
     """The test that was run: psi (population stability index), ks (two-sample
     Kolmogorov-Smirnov), chi2 (chi-squared on category counts), jsd (Jensen-Shannon distance) or
-    wasserstein (earth mover's distance, in the feature's units)."""
+    wasserstein (earth mover's distance divided by the reference's standard deviation)."""
 
     statistic: float = Field(ge=0)
     """The test statistic: the PSI value, the KS distance D, the chi-squared statistic, the
-    Jensen-Shannon distance (base 2, between 0 and 1) or the Wasserstein distance."""
+    Jensen-Shannon distance (base 2, between 0 and 1) or the Wasserstein distance in reference
+    standard deviations."""
 
     p_value: float | None = Field(default=None, ge=0, le=1)
     """For ks and chi2 only: the p-value after the monitor's multiple-testing correction
