@@ -28,6 +28,7 @@ DIGEST_MISMATCH = "DigestMismatch"
 SIGNATURE_MISMATCH = "SignatureMismatch"
 ARTIFACT_UNREACHABLE = "ArtifactUnreachable"
 ARTIFACT_TOO_LARGE = "ArtifactTooLarge"
+NOT_ONNX = "NotOnnx"
 INVALID_MODEL = "InvalidModel"
 
 ARTIFACT_URI = r"^(s3://|file://|https://|models:/)\S+$"
