@@ -86,7 +86,7 @@ def kube_api(kubeconfig: Path) -> Any:
     """A `kubernetes.client.ApiClient` for the admin identity."""
     from kubernetes import config
 
-    return config.new_client_from_config(config_file=str(kubeconfig))
+    return config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]  # kubernetes ships no annotations
 
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
