@@ -80,12 +80,18 @@ def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes
         _say("stopping what was started …")
         platform.stop()
         raise typer.Exit(1) from exc
+    api = platform.ensure_api()
     s3 = platform.ensure_s3()
     platform.supervisor.set_endpoint("s3-access-key", s3.access_key)
     platform.supervisor.set_endpoint("s3-secret-key", s3.secret_key)
     (_dev_dir() / "timings.json").write_text(json.dumps(platform.timings, indent=2))
     _say(f"local platform up in {time.monotonic() - began:.1f} s")
     _print_endpoints(platform.supervisor.state)
+    if api.admin_password:
+        print(
+            f"\nFirst admin of the facade API (shown once): {api.admin_email} / "
+            f"{api.admin_password}"
+        )
 
 
 def _print_endpoints(state: RunState | None) -> None:
@@ -100,6 +106,7 @@ def _print_endpoints(state: RunState | None) -> None:
         f"export AWS_ACCESS_KEY_ID={ep.get('s3-access-key', '')}",
         f"export AWS_SECRET_ACCESS_KEY={ep.get('s3-secret-key', '')}",
         f"export MLFLOW_TRACKING_URI={ep.get('mlflow', '')}",
+        f"export MODELPLANE_API_URL={ep.get('api', '')}",
     ]
     env_file = _dev_dir() / "env.sh"
     env_file.write_text("\n".join(env_lines) + "\n")
@@ -109,6 +116,7 @@ def _print_endpoints(state: RunState | None) -> None:
     print(f"  Redis           {ep.get('redis', '-')}")
     print(f"  S3 (MinIO)      {ep.get('s3', '-')}")
     print(f"  MLflow          {ep.get('mlflow', '-')}")
+    print(f"  Facade API      {ep.get('api', '-')}/api/v1   (OpenAPI: {ep.get('api', '-')}/docs)")
     print(f"  logs            {_dev_dir() / 'logs'}")
     print("\nUse it from this shell:")
     print(f"  source {env_file}")

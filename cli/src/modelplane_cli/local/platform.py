@@ -19,10 +19,12 @@ from modelplane_cli.local.binaries import ALL_BUILDS, CONTROL_PLANE_BUILDS, MINI
 from modelplane_cli.local.controlplane import ControlPlane, start_control_plane
 from modelplane_cli.local.processes import Supervisor, sweep_stale_runs
 from modelplane_cli.local.services import (
+    FacadeApi,
     MLflow,
     Postgres,
     Redis,
     S3Endpoint,
+    start_api,
     start_minio,
     start_mlflow,
     start_postgres,
@@ -101,6 +103,17 @@ class LocalPlatform:
         postgres, s3 = self.ensure_postgres(), self.ensure_s3()
         return self._once("MLflow", lambda: start_mlflow(self.supervisor, postgres, s3))
 
+    def ensure_api(self) -> FacadeApi:
+        """The facade API on the platform's PostgreSQL, Redis and (when started) control plane."""
+        postgres, redis = self.ensure_postgres(), self.ensure_redis()
+        plane = self.control_plane
+        return self._once(
+            "facade API",
+            lambda: start_api(
+                self.supervisor, postgres, redis, plane.kubeconfig if plane else None
+            ),
+        )
+
     def start_all(self) -> None:
         """Everything: independent components side by side, MLflow once its stores answer."""
         self.ensure_built()
@@ -111,6 +124,7 @@ class LocalPlatform:
             ]
             for future in waits:
                 future.result()
+        self.ensure_api()
 
     def stop(self) -> None:
         """Stop every process of this run, newest first."""

@@ -318,3 +318,62 @@ def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
     )
     sup.set_endpoint("mlflow", url)
     return MLflow(url)
+
+
+@dataclass(frozen=True)
+class FacadeApi:
+    """A running facade API and, on its first start only, the first admin's credentials."""
+
+    url: str
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+
+def start_api(
+    sup: Supervisor, postgres: Postgres, redis: Redis, kubeconfig: Path | None
+) -> FacadeApi:
+    """Migrate the facade's database, create the first admin once, and serve the API."""
+    from modelplane_api.bootstrap import bootstrap
+    from modelplane_api.security import generate_jwt_key
+
+    database_url = postgres.create_database("modelplane")
+    creds = bootstrap(database_url)
+    key_file = sup.run_dir / "api-jwt-keys.json"
+    if not key_file.exists():
+        key_file.write_text(f"[{generate_jwt_key('local-1')}]")
+        key_file.chmod(0o600)
+    port = free_port()
+    env = {
+        "MODELPLANE_API_DATABASE_URL": database_url,
+        "MODELPLANE_API_REDIS_URL": redis.url,
+        "MODELPLANE_API_JWT_KEYS": key_file.read_text(),
+        "MODELPLANE_API_KUBERNETES_ENABLED": "true" if kubeconfig else "false",
+    }
+    if kubeconfig is not None:
+        env["MODELPLANE_API_KUBECONFIG"] = str(kubeconfig)
+    log = sup.start(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "modelplane_api",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(
+        lambda: _http_ok(f"{url}/ready"),
+        timeout=60,
+        what="facade API",
+        log=log,
+        alive=lambda: sup.alive("api"),
+    )
+    sup.set_endpoint("api", url)
+    if creds is None:
+        return FacadeApi(url)
+    return FacadeApi(url, creds.email, creds.password)
