@@ -1,0 +1,106 @@
+"""The `modelplane` command: help that explains each verb, and the dev platform's front door."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modelplane_cli.local.processes import RunState, pid_alive, port_open
+from modelplane_cli.main import app
+
+runner = CliRunner()
+
+
+def test_help_lists_every_verb_with_an_explanation() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for verb in ("dev", "generate", "operator", "api", "runtime", "drift"):
+        assert verb in result.output
+    dev = runner.invoke(app, ["dev", "--help"])
+    for verb in ("build", "up", "status", "down"):
+        assert verb in dev.output
+
+
+def test_status_without_a_running_platform_says_so_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELPLANE_RUN_DIR", str(tmp_path))
+    result = runner.invoke(app, ["dev", "status"])
+    assert result.exit_code == 1
+    assert "not running" in result.output
+
+
+def test_generate_check_passes_on_the_committed_files() -> None:
+    result = runner.invoke(app, ["generate", "--check"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_dev_up_prints_every_endpoint_and_down_stops_everything(tmp_path: Path) -> None:
+    env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
+    modelplane = [sys.executable, "-m", "modelplane_cli"]
+    try:
+        up = subprocess.run(
+            [*modelplane, "dev", "up", "--nodes", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert up.returncode == 0, up.stderr[-3000:]
+        for needle in (
+            "export KUBECONFIG=",
+            "Kubernetes API",
+            "PostgreSQL",
+            "Redis",
+            "S3 (MinIO)",
+            "MLflow",
+            "Facade API",
+            "First admin",
+        ):
+            assert needle in up.stdout
+        status = subprocess.run(
+            [*modelplane, "dev", "status"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert status.returncode == 0, status.stdout
+        again = subprocess.run(
+            [*modelplane, "dev", "up"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "already running" in again.stderr
+    finally:
+        state = RunState.load(tmp_path / "dev" / "state.json")
+        down = subprocess.run(
+            [*modelplane, "dev", "down"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert down.returncode == 0
+    assert state is not None
+    assert not any(pid_alive(p.pid) for p in state.processes)
+    ports = [
+        int(url.rsplit(":", 1)[1].split("/")[0])
+        for key, url in state.endpoints.items()
+        if key in {"postgres", "redis", "s3", "mlflow", "api", "kube-apiserver"}
+    ]
+    assert ports
+    assert not any(port_open(port) for port in ports)
