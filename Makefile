@@ -2,7 +2,9 @@
 # and fast when nothing is missing), so each works on a fresh machine.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV_RUN := uv run --frozen
+# uv may not be on PATH before `make setup` installs it; `python3 -m uv` works either way.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+UV_RUN := $(UV) run --frozen
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
@@ -25,7 +27,7 @@ status: ## Show what of the local platform is running
 down: ## Stop the local platform
 	@$(UV_RUN) modelplane dev down
 
-test: setup check-generated ## Run lint-free checks, unit and integration tests against real services
+test: setup check-generated ## Check generated files, then run unit and integration tests against real services
 	@$(UV_RUN) pytest
 
 test-unit: setup ## Unit tests only (no services)
@@ -34,7 +36,7 @@ test-unit: setup ## Unit tests only (no services)
 test-integration: setup ## Integration tests only
 	@$(UV_RUN) pytest -m integration
 
-generate: ## Regenerate CRD YAML, samples check, API reference and the TypeScript client
+generate: ## Regenerate the CRD YAML and the API reference from the models
 	@$(UV_RUN) modelplane generate
 
 check-generated: ## Fail when generated files differ from what `make generate` writes
