@@ -8,6 +8,7 @@ and anything unexpected as a 500 from the middleware without a stack trace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -142,11 +143,34 @@ def create_app(
         )
     # Routes of included routers carry their path relative to the router; logs and metrics
     # want the full template, so map each route object to it once.
-    route_paths = {id(rc.original_route): rc.path for rc in iter_route_contexts(app.routes)}
+    contexts = list(iter_route_contexts(app.routes))
+    route_paths = {id(rc.original_route): rc.path for rc in contexts}
+    app.state.allowed_methods = _allowed_methods(contexts)
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, route_paths=route_paths
     )
     return app
+
+
+def _allowed_methods(contexts: list[Any]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    # Starlette's 405 lists the methods of the first route that matched the path; a path served
+    # by several routes (GET and POST /organizations) must list all of them (RFC 9110 §15.5.6).
+    by_path: dict[str, set[str]] = {}
+    for context in contexts:
+        if context.path and context.methods:
+            by_path.setdefault(context.path, set()).update(context.methods)
+    return [
+        (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), frozenset(methods))
+        for path, methods in by_path.items()
+    ]
+
+
+def _allow_header(app: FastAPI, path: str) -> str:
+    methods: set[str] = set()
+    for pattern, allowed in app.state.allowed_methods:
+        if pattern.match(path):
+            methods |= allowed
+    return ", ".join(sorted(methods))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -161,9 +185,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         code = HTTP_CODES.get(exc.status_code, "error")
         await record_failure(request, app.state.ctx.sessions, exc.status_code, code)
-        if exc.status_code == 204 or exc.status_code < 400:
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        return error_response(error_body(code, str(exc.detail)), exc.status_code, exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allow_header(app, request.url.path) or headers.get("Allow", "")
+        if exc.status_code < 400:
+            return Response(status_code=exc.status_code, headers=headers)
+        return error_response(error_body(code, str(exc.detail)), exc.status_code, headers)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from modelplane_api.permissions import Role
 from modelplane_api.schemas import InputSchema, OutputSchema
@@ -14,7 +14,9 @@ from modelplane_api.schemas import InputSchema, OutputSchema
 class ApiKeyCreate(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     role: Role
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the key stops working; must be in the future"
+    )
 
 
 class ApiKeyPublic(OutputSchema):

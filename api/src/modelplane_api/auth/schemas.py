@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from modelplane_api.schemas import InputSchema, OutputSchema
+from modelplane_api.schemas import Email, InputSchema, OutputSchema
 
 
 class UserCreate(InputSchema):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=12, max_length=256)
     display_name: str = Field(min_length=1, max_length=200)
 
@@ -25,7 +25,7 @@ class UserPublic(OutputSchema):
 
 
 class LoginRequest(InputSchema):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=256)
 
 

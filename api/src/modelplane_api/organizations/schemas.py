@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from modelplane_api.permissions import Role
-from modelplane_api.schemas import InputSchema, OutputSchema
+from modelplane_api.schemas import Email, InputSchema, OutputSchema
 
 SLUG_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -43,7 +43,7 @@ class OrganizationPublic(OutputSchema):
 
 
 class MemberCreate(InputSchema):
-    email: EmailStr
+    email: Email
     role: Role
 
 
