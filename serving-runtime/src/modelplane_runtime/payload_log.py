@@ -153,6 +153,8 @@ class PayloadLogger:
         self._flush_rows = settings.payload_flush_rows
         self._interval = settings.payload_flush_interval_s
         self._max_rows = settings.payload_max_buffered_rows
+        self._max_bytes = settings.payload_max_buffered_bytes
+        self._bytes = 0
         self._layout = (
             settings.payload_namespace,
             settings.payload_deployment,
@@ -190,10 +192,8 @@ class PayloadLogger:
         rows: int,
     ) -> None:
         """Buffer one sampled request; drop and count it when the buffer is full."""
-        if self._stopping and self._task is None:
-            self._metrics.count_payload_rows("dropped_full", rows)
-            return
-        if self._rows + rows > self._max_rows:
+        size = sum(a.nbytes for a in inputs.values()) + sum(a.nbytes for a in outputs.values())
+        if self._rows + rows > self._max_rows or self._bytes + size > self._max_bytes:
             self._metrics.count_payload_rows("dropped_full", rows)
             self._flush_now.set()
             return
@@ -201,6 +201,7 @@ class PayloadLogger:
             PayloadRecord(request_id, time.time_ns() // 1000, rows, inputs, outputs)
         )
         self._rows += rows
+        self._bytes += size
         if self._rows >= self._flush_rows:
             self._flush_now.set()
 
@@ -223,7 +224,7 @@ class PayloadLogger:
         """Write everything buffered so far (in a worker thread)."""
         if not self._records:
             return
-        records, self._records, self._rows = self._records, [], 0
+        records, self._records, self._rows, self._bytes = self._records, [], 0, 0
         await asyncio.to_thread(self._write, records)
 
     def _write(self, records: list[PayloadRecord]) -> None:

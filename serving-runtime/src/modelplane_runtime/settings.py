@@ -72,7 +72,9 @@ class FeatureSpec(BaseModel):
 class RuntimeSettings(BaseSettings):
     """Everything the runtime can be told; env prefix `MODELPLANE_RUNTIME_`."""
 
-    model_config = SettingsConfigDict(env_prefix="MODELPLANE_RUNTIME_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MODELPLANE_RUNTIME_", extra="ignore", use_attribute_docstrings=True, frozen=True
+    )
 
     # The model
     model_name: str = Field(min_length=1)
@@ -125,5 +127,7 @@ class RuntimeSettings(BaseSettings):
     payload_flush_rows: int = Field(default=5000, gt=0)
     payload_flush_interval_s: float = Field(default=60.0, gt=0)
     payload_max_buffered_rows: int = Field(default=50_000, gt=0)
+    payload_max_buffered_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Cap on the tensor bytes held for payload logs; beyond it rows are dropped and counted."""
     payload_max_input_elements: int = Field(default=1024, gt=0)
     payload_max_output_elements: int = Field(default=32, gt=0)

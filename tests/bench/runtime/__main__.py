@@ -195,6 +195,7 @@ def main() -> int:
         "seconds_per_cell": SECONDS,
         "model": f"logistic regression, {N_FEATURES} FP32 features",
         "cpus": os.cpu_count(),
+        "loadavg_before": os.getloadavg()[0],
     }
     print("raw onnxruntime session.run (in process)", flush=True)
     results["raw"] = bench_raw(model_path, x)
@@ -299,6 +300,10 @@ def report(results: dict[str, Any]) -> None:
             f"{ours[c]['rps'] / peer[c]['rps']:.2f}× (p99 {ours[c]['p99_ms']:.2f} ms "
             f"vs {peer[c]['p99_ms']:.2f} ms)"
         )
+    ratios.append(
+        f"- 1-minute load average of the machine before the run: "
+        f"{results['loadavg_before']:.1f} on {results['cpus']} CPUs"
+    )
     text = "\n".join([*lines, "", *ratios])
     print("\n" + text)
     results["overhead_c1_ms"] = overhead
