@@ -22,6 +22,11 @@ import pyarrow.parquet as pq
 START = datetime(2026, 11, 20, 0, tzinfo=UTC)
 LABELS = np.array([f"label-{k}" for k in range(8)])
 PARTS = 10
+WINDOW_ROW_GROUP = 5_000
+"""Rows per Parquet row group in the window files: the serving runtime flushes its payload log
+every 5,000 rows by default, so that is what real window files look like."""
+REFERENCE_ROW_GROUP = 20_000
+LAYOUT = 2
 
 
 @dataclass(frozen=True)
@@ -89,12 +94,14 @@ def expected_drift(shape: Shape) -> dict[str, bool]:
 def generate(shape: Shape, directory: Path) -> Path:
     """Write reference.parquet and window/… payload logs (skipped when already there)."""
     marker = directory / "shape.json"
-    if marker.exists() and json.loads(marker.read_text()) == asdict(shape):
+    expected = {**asdict(shape), "layout": LAYOUT}
+    if marker.exists() and json.loads(marker.read_text()) == expected:
         return directory
     directory.mkdir(parents=True, exist_ok=True)
     pq.write_table(
         pa.table(_columns(shape, shape.reference_rows, 1, window=False)),
         directory / "reference.parquet",
+        row_group_size=REFERENCE_ROW_GROUP,
     )
     per_part = shape.rows // PARTS
     for part in range(PARTS):
@@ -111,8 +118,12 @@ def generate(shape: Shape, directory: Path) -> Path:
             "variant": pa.array(np.full(per_part, "stable")),
         }
         columns = _columns(shape, per_part, 100 + part, window=True)
-        pq.write_table(pa.table({**base, **columns}), partition / "part-0.parquet")
-    marker.write_text(json.dumps(asdict(shape)))
+        pq.write_table(
+            pa.table({**base, **columns}),
+            partition / "part-0.parquet",
+            row_group_size=WINDOW_ROW_GROUP,
+        )
+    marker.write_text(json.dumps(expected))
     return directory
 
 
