@@ -10,7 +10,8 @@ facade owns exactly the fields it sets.
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -71,7 +72,9 @@ class KubernetesClusterGateway:
     """ClusterGateway over the official kubernetes client."""
 
     def __init__(self, api_client: Any, request_timeout: float = 10.0) -> None:
-        self._api = api_client
+        from kubernetes import client
+
+        self._objects = client.CustomObjectsApi(api_client)
         self._timeout = request_timeout
 
     @classmethod
@@ -89,15 +92,34 @@ class KubernetesClusterGateway:
 
     async def apply(self, kind: ResourceKind, body: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply `body` (force, field manager `modelplane-api`); return the object."""
-        metadata = body.get("metadata", {})
-        path = kind.path(metadata["name"], metadata.get("namespace"))
-        result = await self._call(
-            "PATCH",
-            path,
-            body=json.dumps(body),
-            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
-            content_type="application/apply-patch+yaml",
-        )
+        name, namespace = body["metadata"]["name"], body["metadata"].get("namespace")
+        options: dict[str, Any] = {
+            "field_manager": FIELD_MANAGER,
+            "force": True,
+            "_content_type": "application/apply-patch+yaml",
+        }
+        if kind.namespaced:
+            call = functools.partial(
+                self._objects.patch_namespaced_custom_object,
+                kind.group,
+                kind.version,
+                _required(namespace),
+                kind.plural,
+                name,
+                body,
+                **options,
+            )
+        else:
+            call = functools.partial(
+                self._objects.patch_cluster_custom_object,
+                kind.group,
+                kind.version,
+                kind.plural,
+                name,
+                body,
+                **options,
+            )
+        result = await self._run(call, f"apply {kind.plural}/{name}")
         assert result is not None
         return result
 
@@ -105,46 +127,62 @@ class KubernetesClusterGateway:
         self, kind: ResourceKind, name: str, namespace: str | None = None
     ) -> dict[str, Any] | None:
         """Read one object, or None when it does not exist."""
-        return await self._call("GET", kind.path(name, namespace), missing_ok=True)
+        if kind.namespaced:
+            call = functools.partial(
+                self._objects.get_namespaced_custom_object,
+                kind.group,
+                kind.version,
+                _required(namespace),
+                kind.plural,
+                name,
+            )
+        else:
+            call = functools.partial(
+                self._objects.get_cluster_custom_object, kind.group, kind.version, kind.plural, name
+            )
+        return await self._run(call, f"get {kind.plural}/{name}", missing_ok=True)
 
     async def delete(self, kind: ResourceKind, name: str, namespace: str | None = None) -> None:
         """Delete one object; absent objects are fine."""
-        await self._call("DELETE", kind.path(name, namespace), missing_ok=True)
+        if kind.namespaced:
+            call = functools.partial(
+                self._objects.delete_namespaced_custom_object,
+                kind.group,
+                kind.version,
+                _required(namespace),
+                kind.plural,
+                name,
+            )
+        else:
+            call = functools.partial(
+                self._objects.delete_cluster_custom_object,
+                kind.group,
+                kind.version,
+                kind.plural,
+                name,
+            )
+        await self._run(call, f"delete {kind.plural}/{name}", missing_ok=True)
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: str | None = None,
-        query: list[tuple[str, str]] | None = None,
-        content_type: str = "application/json",
-        missing_ok: bool = False,
+    async def _run(
+        self, call: Callable[..., Any], what: str, missing_ok: bool = False
     ) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 
-        def call() -> dict[str, Any] | None:
-            response = self._api.call_api(
-                path,
-                method,
-                query_params=query or [],
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=self._timeout,
-            )
-            data = response[0].data if isinstance(response, tuple) else response.data
-            return json.loads(data) if data else {}
-
         try:
-            return await asyncio.to_thread(call)
+            result = await asyncio.to_thread(call, _request_timeout=self._timeout)
         except ApiException as exc:
             if missing_ok and exc.status == 404:
                 return None
             raise ClusterUnavailable(
-                f"Kubernetes API refused {method} {path}: {exc.status}",
+                f"Kubernetes API refused {what}: {exc.status}",
                 {"status": exc.status, "reason": exc.reason},
             ) from exc
         except Exception as exc:  # connection refused, timeouts, TLS: all mean "cluster down"
             raise ClusterUnavailable(f"Kubernetes API unreachable: {type(exc).__name__}") from exc
+        return dict(result) if isinstance(result, dict) else {}
+
+
+def _required(namespace: str | None) -> str:
+    if not namespace:
+        raise ValueError("namespaced kinds need a namespace")
+    return namespace
