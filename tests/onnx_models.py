@@ -202,3 +202,27 @@ def signature_of(model: onnx.ModelProto) -> dict[str, Any]:
         "inputs": [spec(v) for v in model.graph.input],
         "outputs": [spec(v) for v in model.graph.output],
     }
+
+
+def slow_model(n_features: int = 1024, layers: int = 200, seed: int = 3) -> onnx.ModelProto:
+    """A deliberately slow model (a chain of `layers` MatMul+Tanh sharing one weight matrix):
+    FP32 `x` [-1, n] → FP32 `y` [-1, n]. Tens of milliseconds per row on one core; for tests of
+    batching, draining and timeouts that need requests to be in flight for a while."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0.0, 1.0 / np.sqrt(n_features), size=(n_features, n_features))
+    nodes, current = [], "x"
+    for i in range(layers):
+        nodes += [
+            helper.make_node("MatMul", [current, "w"], [f"m{i}"]),
+            helper.make_node("Tanh", [f"m{i}"], [f"t{i}"]),
+        ]
+        current = f"t{i}"
+    nodes.append(helper.make_node("Identity", [current], ["y"]))
+    graph = helper.make_graph(
+        nodes,
+        "slow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_features])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", n_features])],
+        initializer=[numpy_helper.from_array(w.astype(np.float32), "w")],
+    )
+    return _finish(graph)

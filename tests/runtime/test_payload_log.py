@@ -6,6 +6,7 @@ write to the real S3 server and read the objects back with pyarrow.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from datetime import UTC, datetime
@@ -290,3 +291,41 @@ def test_load_from_s3(make_settings: SettingsFactory, s3: Any, tmp_path: Any) ->
     with pytest.raises(DigestMismatch):
         load_model(wrong)
     assert not (tmp_path / "c3" / f"{'1' * 64}.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    ("flush", "rows"),
+    [({"payload_flush_interval_s": 0.2}, 1), ({"payload_flush_rows": 3}, 3)],
+    ids=["by-time", "by-size"],
+)
+async def test_buffer_is_flushed_while_serving(
+    make_settings: SettingsFactory, flush: dict[str, Any], rows: int
+) -> None:
+    settings = make_settings(
+        mixed_input_model(), payload_sample_rate=1.0, payload_bucket="b", **flush
+    )
+    captured = Captured()
+    app, client = await open_client(settings, captured)
+    async with client:
+        response = await client.post("/v2/models/demo/infer", json=mixed_body("f", rows))
+        assert response.status_code == 200
+        for _ in range(100):
+            if captured.objects:
+                break
+            await asyncio.sleep(0.02)
+        assert captured.table().num_rows == rows
+    assert app.on_shutdown is not None
+    await app.on_shutdown()
+    assert len(captured.objects) == 1  # nothing left over for the shutdown flush
+
+
+def test_a_feature_naming_an_unknown_input_is_a_configuration_error(
+    make_settings: SettingsFactory,
+) -> None:
+    from modelplane_runtime.app import create_app, load_model
+    from modelplane_runtime.errors import ConfigurationError
+
+    features = [{"name": "f", "type": "numerical", "input": "nope", "index": 0}]
+    settings = make_settings(mixed_input_model(), feature_schema=features)
+    with pytest.raises(ConfigurationError, match="input 'nope'"):
+        create_app(settings, load_model(settings))

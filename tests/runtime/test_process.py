@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import signal
 import subprocess
 import sys
 import threading
@@ -48,7 +50,6 @@ def test_digest_mismatch_exits_non_zero_with_one_json_log_line(
     assert code == EXIT_REFUSED
     refusals = [line for line in lines if '"startup_refused"' in line]
     assert len(refusals) == 1, lines
-    import json
 
     record = json.loads(refusals[0])
     assert record["reason"] == "DigestMismatch"
@@ -199,3 +200,51 @@ def test_sigterm_flushes_every_buffered_payload_row_to_s3(
         body = client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
         logged += pq.read_table(io.BytesIO(body)).column("request_id").to_pylist()
     assert sorted(logged) == sorted(request_id for request_id, _ in results)
+
+
+def test_sigterm_waits_for_requests_still_being_computed(
+    make_settings: SettingsFactory, runtime_process: Callable[..., RuntimeProcess]
+) -> None:
+    import http.client
+
+    from tests.onnx_models import slow_model
+
+    proc = runtime_process(make_settings(slow_model()))
+    proc.wait_ready()
+    rows = 8
+    body = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "datatype": "FP32",
+                    "shape": [rows, 1024],
+                    "data": [0.01] * (rows * 1024),
+                }
+            ]
+        }
+    )
+    path = "/v2/models/demo/infer"
+    warm = httpx.post(proc.url + path, content=body, timeout=30)
+    assert warm.status_code == 200  # the batcher has now measured that this model is slow
+    connections = []
+    for _ in range(8):  # eight requests fully sent before SIGTERM (~60 ms of compute each)
+        conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=30)
+        conn.request("POST", path, body=body, headers={"content-type": "application/json"})
+        connections.append(conn)
+    time.sleep(0.1)
+    import select
+
+    answered, _, _ = select.select([c.sock for c in connections], [], [], 0)
+    proc.process.send_signal(signal.SIGTERM)
+    assert len(answered) < len(connections), "every request finished before SIGTERM"
+    answers = []
+    for conn in connections:
+        response = conn.getresponse()
+        answers.append((response.status, json.loads(response.read())))
+        conn.close()
+    assert proc.terminate() == 0, proc.logs()
+    assert [status for status, _ in answers] == [200] * 8
+    assert all(doc["outputs"][0]["shape"] == [rows, 1024] for _, doc in answers)
+    logs = proc.logs()
+    assert logs.index("Shutting down") < logs.index("Application shutdown complete")
