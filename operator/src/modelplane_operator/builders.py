@@ -1,0 +1,222 @@
+"""Pure functions that turn a spec into the Kubernetes objects and status the operator writes.
+
+No I/O and no clock: the reconcile functions in `handlers/` read the cluster, call these, and
+write the result by server-side apply (children) or kopf's patch (the handled object's status).
+Tested as plain functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from modelplane_crds import labels
+from modelplane_crds.conditions import Condition
+from modelplane_crds.organization import NAMESPACE_PREFIX, Organization, OrganizationSpec
+
+OPERATOR = "modelplane-operator"
+GITOPS_ANNOTATION = "modelplane.io/gitops-managed"
+ROLES = ("admin", "developer", "viewer")
+DEFAULT_DENY = "modelplane-default-deny"
+ALLOW_PLATFORM = "modelplane-allow-platform"
+LIMIT_RANGE = "modelplane-defaults"
+QUOTA = "modelplane-quota"
+
+
+def namespace_name(spec: OrganizationSpec) -> str:
+    """`mp-<slug>`."""
+    return f"{NAMESPACE_PREFIX}{spec.slug}"
+
+
+def managed_labels(organization: str) -> dict[str, str]:
+    """Labels on every child of an Organization."""
+    return {labels.APP_MANAGED_BY: OPERATOR, labels.ORGANIZATION: organization}
+
+
+def build_namespace(name: str, spec: OrganizationSpec) -> dict[str, Any]:
+    """The org namespace: labelled as an org namespace, GitOps flag as annotation and label."""
+    meta_labels = managed_labels(name)
+    if spec.gitops_managed:
+        meta_labels[labels.MANAGED_BY] = labels.GITOPS
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": namespace_name(spec),
+            "labels": meta_labels,
+            "annotations": {GITOPS_ANNOTATION: str(spec.gitops_managed).lower()},
+        },
+    }
+
+
+def _child(
+    api_version: str, kind: str, name: str, namespace: str, org: str, owner: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": managed_labels(org),
+            "ownerReferences": [dict(owner)],
+        },
+    }
+
+
+def build_resource_quota(
+    org: str, spec: OrganizationSpec, owner: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """A ResourceQuota from `spec.quota`, or None when the organization has no quota."""
+    quota = spec.quota
+    if quota is None:
+        return None
+    hard: dict[str, str] = {}
+    if quota.cpu is not None:
+        hard["requests.cpu"] = str(quota.cpu)
+    if quota.memory is not None:
+        hard["requests.memory"] = str(quota.memory)
+    if quota.pods is not None:
+        hard["pods"] = str(quota.pods)
+    if quota.max_deployments is not None:
+        hard["count/modeldeployments.modelplane.io"] = str(quota.max_deployments)
+    if not hard:
+        return None
+    body = _child("v1", "ResourceQuota", QUOTA, namespace_name(spec), org, owner)
+    body["spec"] = {"hard": hard}
+    return body
+
+
+def build_limit_range(org: str, spec: OrganizationSpec, owner: Mapping[str, Any]) -> dict[str, Any]:
+    """Default container requests and limits, so pods without them still fit a CPU/memory
+    quota (the API server refuses such pods otherwise)."""
+    body = _child("v1", "LimitRange", LIMIT_RANGE, namespace_name(spec), org, owner)
+    body["spec"] = {
+        "limits": [
+            {
+                "type": "Container",
+                "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                "default": {"cpu": "1", "memory": "512Mi"},
+            }
+        ]
+    }
+    return body
+
+
+def build_network_policies(
+    org: str, spec: OrganizationSpec, platform_namespace: str, owner: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Default-deny ingress for every pod, plus an allowance for the org's own pods and the
+    platform namespace (facade proxy, Prometheus). Egress stays open: pods read S3."""
+    namespace = namespace_name(spec)
+    deny = _child("networking.k8s.io/v1", "NetworkPolicy", DEFAULT_DENY, namespace, org, owner)
+    deny["spec"] = {"podSelector": {}, "policyTypes": ["Ingress"]}
+    allow = _child("networking.k8s.io/v1", "NetworkPolicy", ALLOW_PLATFORM, namespace, org, owner)
+    allow["spec"] = {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {"podSelector": {}},
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": platform_namespace}
+                        }
+                    },
+                ]
+            }
+        ],
+    }
+    return [deny, allow]
+
+
+def role_binding_name(role: str) -> str:
+    """`modelplane-<role>`, the same name as the ClusterRole it binds."""
+    return f"modelplane-{role}"
+
+
+def build_role_bindings(
+    org: str, spec: OrganizationSpec, owner: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One RoleBinding per role that has groups, binding them to the aggregated ClusterRole."""
+    bindings = []
+    for role in ROLES:
+        groups: Sequence[str] = getattr(spec.member_groups, role)
+        if not groups:
+            continue
+        body = _child(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            role_binding_name(role),
+            namespace_name(spec),
+            org,
+            owner,
+        )
+        body["roleRef"] = {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": role_binding_name(role),
+        }
+        body["subjects"] = [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+            for group in sorted(set(groups))
+        ]
+        bindings.append(body)
+    return bindings
+
+
+def stale_names(
+    existing: Iterable[Mapping[str, Any]], desired: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Names of existing managed objects no longer desired (to delete)."""
+    wanted = {d["metadata"]["name"] for d in desired}
+    return sorted(e["metadata"]["name"] for e in existing if e["metadata"]["name"] not in wanted)
+
+
+def parse_organization(body: Mapping[str, Any]) -> Organization:
+    """The typed Organization (spec only; status and metadata are not validated strictly)."""
+    return Organization.model_validate(
+        {"metadata": dict(body.get("metadata") or {}), "spec": dict(body.get("spec") or {})}
+    )
+
+
+def conditions_of(status: Mapping[str, Any] | None) -> list[Condition]:
+    """Conditions from a raw status; malformed entries are dropped, not fatal."""
+    found = []
+    for raw in (status or {}).get("conditions") or []:
+        try:
+            found.append(Condition.model_validate(raw))
+        except ValueError:
+            continue
+    return found
+
+
+def conditions_wire(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
+    """Conditions as the API stores them."""
+    return [c.to_wire() for c in conditions]
+
+
+def used_by(deployments: Iterable[Mapping[str, Any]], version: str) -> list[str]:
+    """Names of the ModelDeployments that reference a ModelVersion as stable or candidate."""
+    users = set()
+    for deployment in deployments:
+        if (deployment.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        spec = deployment.get("spec") or {}
+        for field in ("stable", "candidate"):
+            ref = (spec.get(field) or {}).get("modelVersionRef") or {}
+            if ref.get("name") == version:
+                users.add(deployment["metadata"]["name"])
+    return sorted(users)
+
+
+def backoff(retry: int, base: float, ceiling: float) -> float:
+    """Exponential delay for the n-th retry (0-based), capped."""
+    return float(min(ceiling, base * (2 ** min(retry, 20))))
+
+
+def stamp(now: datetime) -> str:
+    """An RFC 3339 time in UTC with second precision, as Kubernetes writes them."""
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")

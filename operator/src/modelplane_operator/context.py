@@ -1,0 +1,32 @@
+"""The typed memo: everything a handler depends on, built once at start-up.
+
+kopf hands each handler a `memo`; declaring it as `OperatorContext` gives handlers typed
+dependencies instead of module-level globals. `OperatorContext` is a `kopf.Memo` (a dict with
+attribute access), so the same object works whether the operator is started by `__main__`
+(which passes it to kopf) or by `kopf run` / `KopfRunner` (where the start-up handler fills
+kopf's own memo with the same keys).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import kopf
+
+if TYPE_CHECKING:
+    from modelplane_operator.artifacts import ArtifactFetcher, VerifyLimits
+    from modelplane_operator.cluster import Cluster
+    from modelplane_operator.metrics import Metrics
+    from modelplane_operator.settings import Settings
+
+
+class OperatorContext(kopf.Memo):
+    """Dependencies of every handler."""
+
+    settings: Settings
+    cluster: Cluster
+    fetcher: ArtifactFetcher
+    limits: VerifyLimits
+    metrics: Metrics
+    deployment_refs: dict[str, frozenset[str]]
+    """Last seen ModelVersion references per ModelDeployment uid (see handlers.model_version)."""

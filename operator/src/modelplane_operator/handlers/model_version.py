@@ -1,0 +1,278 @@
+"""ModelVersion: verify the artifact once, report it in conditions, keep `usedBy` current.
+
+The spec is immutable, so a version verified for its generation is never downloaded again: a
+resume after a restart, a label change or a `usedBy` update only refresh `usedBy`. Failures that
+a retry can fix (S3 down, timeouts) set `Reconciling` and raise `kopf.TemporaryError` with an
+exponential delay; failures that only a new ModelVersion can fix (wrong digest, not ONNX, wrong
+signature, too large, missing object) set `Stalled` and raise `kopf.PermanentError`. Each
+outcome is also a Kubernetes Event on the object.
+
+`usedBy` is computed from the ModelDeployments in the namespace: on every ModelVersion pass, and
+from a stateless event handler on ModelDeployments when their references change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from modelplane_crds.conditions import (
+    READY,
+    STALLED,
+    get_condition,
+    is_true,
+    mark_ready,
+    mark_retrying,
+    mark_stalled,
+    set_condition,
+)
+from modelplane_crds.model_version import (
+    ARTIFACT_UNREACHABLE,
+    ARTIFACT_VERIFIED,
+    SIGNATURE_MISMATCH,
+    SIGNATURE_VALID,
+    VERIFIED,
+    ModelVersionSpec,
+)
+from modelplane_operator import builders
+from modelplane_operator.artifacts import ArtifactProblem, VerifiedArtifact, verify_artifact
+from modelplane_operator.cluster import Cluster, ClusterError
+from modelplane_operator.context import OperatorContext
+from modelplane_operator.settings import Settings
+
+KIND = "ModelVersion"
+API_VERSION = "modelplane.io/v1alpha1"
+NOT_VERIFIED = "ArtifactNotVerified"
+
+Verify = Callable[[ModelVersionSpec], VerifiedArtifact]
+
+
+class Outcome(Exception):  # noqa: N818 - carries the status to write and kopf's verdict
+    """The status to write, and the kopf error to raise after writing it."""
+
+    def __init__(self, status: dict[str, Any], error: Exception) -> None:
+        super().__init__(str(error))
+        self.status = status
+        self.error = error
+
+
+def _users(cluster: Cluster, namespace: str, name: str) -> list[str]:
+    deployments = cluster.list(API_VERSION, "ModelDeployment", namespace)
+    return builders.used_by(deployments, name)
+
+
+def already_settled(status: dict[str, Any] | None, spec_sha: str, generation: int) -> bool:
+    """Whether this generation was verified (Ready with the same digest) or failed for a
+    reason retrying cannot change; then the artifact is not fetched again."""
+    conditions = builders.conditions_of(status)
+    ready = get_condition(conditions, READY)
+    if ready is None or (ready.observed_generation or 0) != generation:
+        return False
+    if ready.status == "True":
+        return (status or {}).get("verifiedSha256") == spec_sha
+    stalled = get_condition(conditions, STALLED)
+    return (
+        is_true(conditions, STALLED)
+        and stalled is not None
+        and (stalled.reason != ARTIFACT_UNREACHABLE)
+    )
+
+
+def verify_model_version(
+    cluster: Cluster,
+    verify: Verify,
+    body: dict[str, Any],
+    settings: Settings,
+    retry: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """One pass: returns the status to write, or raises `Outcome` (status + kopf error)."""
+    meta = body["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    generation = int(meta.get("generation") or 1)
+    status = dict(body.get("status") or {})
+    conditions = builders.conditions_of(status)
+    try:
+        users = _users(cluster, namespace, name)
+    except ClusterError as exc:
+        delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
+        raise Outcome({}, kopf.TemporaryError(str(exc), delay=delay)) from exc
+    try:
+        spec = ModelVersionSpec.model_validate(body.get("spec") or {})
+    except ValueError as exc:
+        stalled = mark_stalled(conditions, "InvalidSpec", str(exc), generation, now)
+        result = {"observedGeneration": generation, "usedBy": users}
+        result["conditions"] = builders.conditions_wire(stalled)
+        raise Outcome(result, kopf.PermanentError(str(exc))) from exc
+    if already_settled(status, spec.artifact.sha256, generation):
+        return {"usedBy": users} if status.get("usedBy", []) != users else {}
+    try:
+        verified = verify(spec)
+    except ArtifactProblem as problem:
+        raise _failure(
+            cluster, body, conditions, problem, users, generation, retry, settings, now
+        ) from problem
+    conditions = set_condition(
+        conditions,
+        ARTIFACT_VERIFIED,
+        "True",
+        VERIFIED,
+        f"sha256 {verified.sha256} verified ({verified.size_bytes} bytes)",
+        generation,
+        now,
+    )
+    conditions = set_condition(
+        conditions,
+        SIGNATURE_VALID,
+        "True",
+        VERIFIED,
+        "signature matches the graph",
+        generation,
+        now,
+    )
+    conditions = mark_ready(
+        conditions, VERIFIED, "artifact and signature verified", generation, now
+    )
+    _event(cluster, body, "Normal", VERIFIED, f"artifact verified, sha256 {verified.sha256}")
+    return {
+        "observedGeneration": generation,
+        "verifiedSha256": verified.sha256,
+        "sizeBytes": verified.size_bytes,
+        "usedBy": users,
+        "conditions": builders.conditions_wire(conditions),
+    }
+
+
+def _failure(
+    cluster: Cluster,
+    body: dict[str, Any],
+    conditions: list[Any],
+    problem: ArtifactProblem,
+    users: list[str],
+    generation: int,
+    retry: int,
+    settings: Settings,
+    now: datetime,
+) -> Outcome:
+    if problem.reason == SIGNATURE_MISMATCH:
+        conditions = set_condition(
+            conditions, ARTIFACT_VERIFIED, "True", VERIFIED, "digest verified", generation, now
+        )
+        conditions = set_condition(
+            conditions, SIGNATURE_VALID, "False", problem.reason, problem.message, generation, now
+        )
+    else:
+        conditions = set_condition(
+            conditions, ARTIFACT_VERIFIED, "False", problem.reason, problem.message, generation, now
+        )
+        conditions = set_condition(
+            conditions,
+            SIGNATURE_VALID,
+            "Unknown",
+            NOT_VERIFIED,
+            "the artifact was not verified",
+            generation,
+            now,
+        )
+    status: dict[str, Any] = {"observedGeneration": generation, "usedBy": users}
+    if problem.transient:
+        conditions = mark_retrying(conditions, problem.reason, problem.message, generation, now)
+        status["conditions"] = builders.conditions_wire(conditions)
+        if retry == 0 or retry % 5 == 0:
+            _event(cluster, body, "Warning", problem.reason, f"will retry: {problem.message}")
+        delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
+        return Outcome(status, kopf.TemporaryError(problem.message, delay=delay))
+    conditions = mark_stalled(conditions, problem.reason, problem.message, generation, now)
+    status["conditions"] = builders.conditions_wire(conditions)
+    _event(cluster, body, "Warning", problem.reason, problem.message)
+    return Outcome(status, kopf.PermanentError(f"{problem.reason}: {problem.message}"))
+
+
+def _event(cluster: Cluster, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
+    with contextlib.suppress(ClusterError):  # an event is a courtesy; never fail over it
+        cluster.event(body, type_, reason, message)
+
+
+async def reconcile_model_version(
+    body: kopf.Body, patch: kopf.Patch, memo: OperatorContext, retry: int, **_: Any
+) -> None:
+    """Verify the artifact and signature once per generation; keep `usedBy` current."""
+    uid = body.metadata.uid or body.metadata.name or ""
+
+    def verify(spec: ModelVersionSpec) -> VerifiedArtifact:
+        verified = verify_artifact(memo.fetcher, spec, memo.limits)
+        memo.metrics.artifact_bytes.inc(verified.size_bytes)
+        return verified
+
+    with memo.metrics.track(KIND, uid):
+        try:
+            status = await asyncio.to_thread(
+                verify_model_version,
+                memo.cluster,
+                verify,
+                dict(body),
+                memo.settings,
+                retry,
+                datetime.now(UTC),
+            )
+        except Outcome as outcome:
+            patch.status.update(outcome.status)
+            raise outcome.error from None
+        patch.status.update(status)
+
+
+def forget_model_version(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:
+    """A deleted version no longer waits for a retry (keeps the queue-depth gauge honest)."""
+    memo.metrics.forget(KIND, body.metadata.uid or body.metadata.name or "")
+
+
+def sync_used_by(cluster: Cluster, namespace: str) -> int:
+    """Recompute `usedBy` of every ModelVersion in a namespace; return how many changed."""
+    deployments = cluster.list(API_VERSION, "ModelDeployment", namespace)
+    changed = 0
+    for version in cluster.list(API_VERSION, KIND, namespace):
+        name = version["metadata"]["name"]
+        users = builders.used_by(deployments, name)
+        if ((version.get("status") or {}).get("usedBy") or []) != users:
+            cluster.patch_status(API_VERSION, KIND, name, namespace, {"usedBy": users})
+            changed += 1
+    return changed
+
+
+def _refs(body: dict[str, Any]) -> frozenset[str]:
+    spec = body.get("spec") or {}
+    names = {
+        ((spec.get(field) or {}).get("modelVersionRef") or {}).get("name")
+        for field in ("stable", "candidate")
+    }
+    return frozenset(n for n in names if n)
+
+
+async def track_deployment_references(
+    body: kopf.Body, type: str | None, memo: OperatorContext, logger: Any, **_: Any
+) -> None:
+    """When a ModelDeployment's references change (or it goes), refresh `usedBy` in its
+    namespace. Stateless: no finalizer or annotation is put on ModelDeployments."""
+    uid = body.metadata.uid or ""
+    namespace = body.metadata.namespace
+    if namespace is None:
+        return
+    gone = type == "DELETED" or bool(body.metadata.get("deletionTimestamp"))
+    refs = frozenset() if gone else _refs(dict(body))
+    seen: dict[str, frozenset[str]] = memo.deployment_refs
+    if seen.get(uid) == refs and not gone:
+        return
+    try:
+        await asyncio.to_thread(sync_used_by, memo.cluster, namespace)
+    except ClusterError as exc:
+        logger.warning("could not refresh usedBy in %s: %s", namespace, exc)
+        return
+    if gone:
+        seen.pop(uid, None)
+    else:
+        seen[uid] = refs

@@ -1,0 +1,187 @@
+"""Organization → namespace `mp-<slug>` with quota, limits, network isolation and role bindings.
+
+One level-based reconcile, run on create, update, resume and a timer (kopf cannot see children
+change, so the timer repairs drift such as a deleted RoleBinding). Children are applied with
+server-side apply under fixed names, so an interrupted pass converges on the same objects on the
+next run. Deletion waits until the organization's ModelDeployments are gone (their own cleanup
+runs first), then deletes the namespace, which takes every other child with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from modelplane_crds import labels
+from modelplane_crds.conditions import (
+    PROGRESSING_WITH_RETRY,
+    mark_ready,
+    mark_retrying,
+    mark_stalled,
+)
+from modelplane_crds.organization import NAMESPACE_CONFLICT, NAMESPACE_READY
+from modelplane_operator import builders
+from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
+from modelplane_operator.context import OperatorContext
+from modelplane_operator.settings import Settings
+
+KIND = "Organization"
+MANAGED = f"{labels.APP_MANAGED_BY}={builders.OPERATOR}"
+
+
+def converge_organization(
+    cluster: Cluster, body: dict[str, Any], settings: Settings, retry: int, now: datetime
+) -> dict[str, Any]:
+    """Apply the children; return the status to write. Raises kopf errors after filling the
+    status into the returned dict's `failure` key for the caller to write first."""
+    name = body["metadata"]["name"]
+    generation = int(body["metadata"].get("generation") or 1)
+    conditions = builders.conditions_of(body.get("status"))
+    try:
+        org = builders.parse_organization(body)
+    except ValueError as exc:
+        raise _stall(conditions, "InvalidSpec", str(exc), generation, now, None) from exc
+    spec = org.spec
+    namespace = builders.namespace_name(spec)
+    try:
+        existing = cluster.get("v1", "Namespace", namespace)
+        owner_label = (
+            ((existing or {}).get("metadata") or {}).get("labels", {}).get(labels.ORGANIZATION)
+        )
+        if existing is not None and owner_label != name:
+            message = (
+                f"namespace {namespace} already exists and does not belong to organization"
+                f" {name!r}; choose another slug"
+            )
+            raise _stall(conditions, NAMESPACE_CONFLICT, message, generation, now, None)
+        cluster.apply(builders.build_namespace(name, spec))
+        owner = owner_reference({**body, "apiVersion": body.get("apiVersion"), "kind": KIND})
+        quota = builders.build_resource_quota(name, spec, owner)
+        if quota is not None:
+            cluster.apply(quota)
+        else:
+            cluster.delete("v1", "ResourceQuota", builders.QUOTA, namespace)
+        cluster.apply(builders.build_limit_range(name, spec, owner))
+        for policy in builders.build_network_policies(
+            name, spec, settings.platform_namespace, owner
+        ):
+            cluster.apply(policy)
+        bindings = builders.build_role_bindings(name, spec, owner)
+        for binding in bindings:
+            cluster.apply(binding)
+        current = cluster.list("rbac.authorization.k8s.io/v1", "RoleBinding", namespace, MANAGED)
+        for stale in builders.stale_names(current, bindings):
+            cluster.delete("rbac.authorization.k8s.io/v1", "RoleBinding", stale, namespace)
+    except ClusterError as exc:
+        delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
+        status = {
+            "observedGeneration": generation,
+            "conditions": builders.conditions_wire(
+                mark_retrying(conditions, PROGRESSING_WITH_RETRY, str(exc), generation, now)
+            ),
+        }
+        raise _Failure(status, kopf.TemporaryError(str(exc), delay=delay)) from exc
+    ready = mark_ready(
+        conditions, NAMESPACE_READY, f"namespace {namespace} is ready", generation, now
+    )
+    return {
+        "observedGeneration": generation,
+        "namespace": namespace,
+        "conditions": builders.conditions_wire(ready),
+    }
+
+
+class _Failure(Exception):  # noqa: N818 - carries a status to write and the kopf outcome
+    def __init__(self, status: dict[str, Any], outcome: Exception) -> None:
+        super().__init__(str(outcome))
+        self.status = status
+        self.outcome = outcome
+
+
+def _stall(
+    conditions: list[Any],
+    reason: str,
+    message: str,
+    generation: int,
+    now: datetime,
+    namespace: str | None,
+) -> _Failure:
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": builders.conditions_wire(
+            mark_stalled(conditions, reason, message, generation, now)
+        ),
+    }
+    if namespace:
+        status["namespace"] = namespace
+    return _Failure(status, kopf.PermanentError(f"{reason}: {message}"))
+
+
+async def reconcile_organization(
+    body: kopf.Body, patch: kopf.Patch, memo: OperatorContext, retry: int = 0, **_: Any
+) -> None:
+    """Converge the organization's namespace and its policy objects; report in conditions."""
+    uid = body.metadata.uid or body.metadata.name or ""
+    with memo.metrics.track(KIND, uid):
+        try:
+            status = await asyncio.to_thread(
+                converge_organization,
+                memo.cluster,
+                dict(body),
+                memo.settings,
+                retry,
+                datetime.now(UTC),
+            )
+        except _Failure as failure:
+            patch.status.update(failure.status)
+            if isinstance(failure.outcome, kopf.PermanentError):
+                await asyncio.to_thread(
+                    memo.cluster.event, dict(body), "Warning", "Stalled", str(failure.outcome)
+                )
+            raise failure.outcome from None
+        patch.status.update(status)
+
+
+def finalize_organization(cluster: Cluster, body: dict[str, Any]) -> str | None:
+    """Delete the org's ModelDeployments, then its namespace once they are gone. Returns what
+    is still awaited (None when done)."""
+    name = body["metadata"]["name"]
+    try:
+        org = builders.parse_organization(body)
+    except ValueError:
+        return None
+    namespace = builders.namespace_name(org.spec)
+    existing = cluster.get("v1", "Namespace", namespace)
+    if existing is None:
+        return None
+    if (existing.get("metadata") or {}).get("labels", {}).get(labels.ORGANIZATION) != name:
+        return None  # not ours: never delete a namespace we did not make
+    deployments = cluster.list("modelplane.io/v1alpha1", "ModelDeployment", namespace)
+    if deployments:
+        for deployment in deployments:
+            if not deployment["metadata"].get("deletionTimestamp"):
+                cluster.delete(
+                    "modelplane.io/v1alpha1",
+                    "ModelDeployment",
+                    deployment["metadata"]["name"],
+                    namespace,
+                )
+        return f"waiting for {len(deployments)} ModelDeployment(s) in {namespace} to be deleted"
+    cluster.delete("v1", "Namespace", namespace)
+    return None
+
+
+async def delete_organization(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:
+    """Finalizer: the namespace goes only after the ModelDeployments in it are gone."""
+    uid = body.metadata.uid or body.metadata.name or ""
+    with memo.metrics.track(KIND, uid):
+        try:
+            waiting = await asyncio.to_thread(finalize_organization, memo.cluster, dict(body))
+        except ClusterError as exc:
+            raise kopf.TemporaryError(str(exc), delay=memo.settings.retry_delay_s) from exc
+        if waiting is not None:
+            raise kopf.TemporaryError(waiting, delay=memo.settings.retry_delay_s)
+    memo.metrics.forget(KIND, uid)

@@ -1,0 +1,114 @@
+"""The operator's configuration, read once from the environment (prefix `MODELPLANE_OPERATOR_`).
+
+`Settings()` is built in `__main__` (or in the kopf entry file for `kopf run` / tests) and handed
+to everything else through the typed memo; nothing else reads the environment. Lists are given
+as JSON (`MODELPLANE_OPERATOR_IMAGE_ALLOWLIST='["ghcr.io/modelplane/"]'`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RUNTIME_IMAGE = "ghcr.io/modelplane/serving-runtime:0.1.0"
+
+
+class Settings(BaseSettings):
+    """Everything the operator can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELPLANE_OPERATOR_", extra="ignore")
+
+    kubeconfig: Path | None = None
+    """Kubeconfig to use; unset means in-cluster config when running in a pod, else the default
+    kubeconfig (`KUBECONFIG` or ~/.kube/config)."""
+
+    namespaces: list[str] = Field(default_factory=list)
+    """Namespaces (or kopf globs such as `mp-*`) to watch; empty means the whole cluster."""
+
+    platform_namespace: str = "modelplane-system"
+    """Namespace the platform runs in; org network policies admit traffic from it."""
+
+    worker_limit: int = Field(default=20, ge=1, le=1000)
+    """Most objects reconciled at the same time (kopf `settings.queueing.worker_limit`)."""
+
+    reconcile_interval_s: float = Field(default=300.0, gt=0)
+    """How often Organizations are re-converged even without a change (drift repair)."""
+
+    retry_delay_s: float = Field(default=5.0, gt=0)
+    """First delay before retrying a transient failure; doubles per attempt."""
+
+    retry_max_delay_s: float = Field(default=300.0, gt=0)
+    """Longest delay between retries of a transient failure."""
+
+    # Artifacts -------------------------------------------------------------------------------
+    max_artifact_bytes: int = Field(default=100 * 1024**2, ge=1)
+    """Largest artifact the operator downloads, whatever a ModelVersion allows (100 MiB)."""
+
+    max_graph_nodes: int = Field(default=100_000, ge=1)
+    """Largest number of nodes an ONNX graph may have."""
+
+    allowed_opset_domains: list[str] = Field(default_factory=lambda: ["", "ai.onnx", "ai.onnx.ml"])
+    """Operator-set domains a model may use; anything else is a custom op and is refused."""
+
+    file_artifact_root: Path | None = None
+    """Directory `file://` artifacts may come from (development only); unset refuses them."""
+
+    s3_endpoint_url: str | None = None
+    """S3 endpoint (MinIO in development); unset means AWS."""
+
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+
+    mlflow_tracking_uri: str | None = None
+    """MLflow server used to resolve `models:/<name>/<version>` artifact URIs."""
+
+    download_timeout_s: float = Field(default=60.0, gt=0)
+
+    # Admission -------------------------------------------------------------------------------
+    webhook_mode: Literal["off", "managed", "external"] = "managed"
+    """`managed`: serve on `webhook_host` with our own self-signed certificate and let kopf
+    register the webhook configurations (local runs and tests). `external`: serve with the
+    certificate cert-manager mounts at `webhook_cert_dir`; the configurations come from
+    manifests/base/webhook. `off`: no admission webhooks."""
+
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=9443, ge=1, le=65535)
+    webhook_cert_dir: Path | None = None
+    """Where `tls.crt` / `tls.key` are (external mode) or are written (managed mode)."""
+
+    webhook_configuration_name: str = "modelplane.io"
+    """Name of the managed Validating/MutatingWebhookConfiguration."""
+
+    image_allowlist: list[str] = Field(default_factory=lambda: ["ghcr.io/modelplane/"])
+    """Images serving pods may run (see `modelplane_webhooks.validation.image_allowed`)."""
+
+    default_runtime_image: str = DEFAULT_RUNTIME_IMAGE
+
+    privileged_users: list[str] = Field(default_factory=list)
+    """Users allowed to change production deployments besides org admins (e.g. a GitOps
+    controller's service account)."""
+
+    # Process ---------------------------------------------------------------------------------
+    liveness_endpoint: str | None = "http://127.0.0.1:8081/healthz"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+    """0 turns the metrics endpoint off."""
+
+    log_format: Literal["json", "plain"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    leader_election: bool = False
+    """Hold a coordination.k8s.io Lease before acting, so that of several replicas only one
+    reconciles and serves admission (see docs/operator.md, "Peering")."""
+
+    lease_name: str = "modelplane-operator"
+    lease_namespace: str | None = None
+    """Namespace of the Lease; defaults to `platform_namespace`."""
+
+    lease_duration_s: float = Field(default=15.0, gt=1)
+    identity: str | None = None
+    """This replica's name in the Lease; defaults to the host name and process id."""

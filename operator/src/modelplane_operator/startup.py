@@ -1,0 +1,177 @@
+"""Wiring: register every handler on a kopf registry and configure kopf at start-up.
+
+`register(registry, config)` is the only place handlers meet kopf. It is called by `__main__`
+and by the `kopf run` entry file (`kopf_entry.py`, used by `kopf.testing.KopfRunner`), always on
+a registry the caller owns, so no handler is registered twice.
+
+The start-up handler turns our `Settings` into kopf settings: progress and diff-base in
+annotations under `modelplane.io` (status stays ours, and the diff-base ignores status), a
+`modelplane.io/finalizer`, a bounded worker pool, standalone peering (one active replica is
+guaranteed by the Lease in `leader.py`, see docs/operator.md), and the admission server. It also
+builds the typed memo (`OperatorContext`).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import kopf
+
+from modelplane_crds.base import GROUP, VERSION
+from modelplane_operator.artifacts import ArtifactFetcher, S3Config, VerifyLimits
+from modelplane_operator.certs import self_signed
+from modelplane_operator.cluster import KubeGateway, load_connection
+from modelplane_operator.context import OperatorContext
+from modelplane_operator.handlers import admission, model_version, organization
+from modelplane_operator.metrics import Metrics
+from modelplane_operator.settings import Settings
+
+PREFIX = "modelplane.io"
+FINALIZER = "modelplane.io/finalizer"
+ORGS, VERSIONS, DEPLOYMENTS, MONITORS = (
+    "organizations",
+    "modelversions",
+    "modeldeployments",
+    "driftmonitors",
+)
+
+
+def login(config: Settings) -> kopf.ConnectionInfo:
+    """kopf connects as the same identity as our gateway (kubeconfig or in-cluster)."""
+    conn = load_connection(config.kubeconfig)
+    token = conn.bearer()
+    return kopf.ConnectionInfo(
+        server=conn.server,
+        ca_path=conn.ca_path,
+        insecure=conn.insecure,
+        certificate_path=conn.cert_path,
+        private_key_path=conn.key_path,
+        scheme="Bearer" if token else None,
+        token=token,
+        default_namespace=None,
+    )
+
+
+def build_context(memo: Any, config: Settings) -> None:
+    """Fill kopf's memo with the handlers' dependencies (see `OperatorContext`)."""
+    memo.settings = config
+    memo.cluster = KubeGateway(load_connection(config.kubeconfig))
+    memo.fetcher = ArtifactFetcher(
+        S3Config(
+            endpoint_url=config.s3_endpoint_url,
+            access_key=config.s3_access_key.get_secret_value() if config.s3_access_key else None,
+            secret_key=config.s3_secret_key.get_secret_value() if config.s3_secret_key else None,
+            region=config.s3_region,
+        ),
+        file_root=config.file_artifact_root,
+        mlflow_uri=config.mlflow_tracking_uri,
+        timeout_s=config.download_timeout_s,
+    )
+    memo.limits = VerifyLimits(
+        max_bytes=config.max_artifact_bytes,
+        max_nodes=config.max_graph_nodes,
+        allowed_domains=frozenset(config.allowed_opset_domains),
+    )
+    memo.metrics = Metrics()
+    memo.deployment_refs = {}
+
+
+def configure_kopf(settings: kopf.OperatorSettings, config: Settings) -> None:
+    """Our settings onto kopf's."""
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration", ignored_fields=["status"]
+    )
+    settings.persistence.finalizer = FINALIZER
+    settings.queueing.worker_limit = config.worker_limit
+    settings.peering.standalone = True
+    settings.posting.level = logging.WARNING
+    settings.networking.request_timeout = 60
+    settings.watching.server_timeout = 300
+    if config.webhook_mode == "managed":
+        directory = config.webhook_cert_dir or Path(tempfile.mkdtemp(prefix="modelplane-webhook-"))
+        paths = self_signed(directory, config.webhook_host)
+        settings.admission.server = kopf.WebhookServer(
+            addr=config.webhook_host,
+            port=config.webhook_port,
+            host=config.webhook_host,
+            certfile=str(paths.certfile),
+            pkeyfile=str(paths.keyfile),
+        )
+        settings.admission.managed = config.webhook_configuration_name
+    elif config.webhook_mode == "external":
+        if config.webhook_cert_dir is None:
+            raise kopf.PermanentError("webhook_mode=external needs webhook_cert_dir")
+        settings.admission.server = kopf.WebhookServer(
+            addr="0.0.0.0",  # noqa: S104 - in a pod, the Service reaches us on the pod IP
+            port=config.webhook_port,
+            certfile=str(config.webhook_cert_dir / "tls.crt"),
+            pkeyfile=str(config.webhook_cert_dir / "tls.key"),
+        )
+
+
+def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    """Register every handler of the operator on `registry`."""
+
+    @kopf.on.login(registry=registry)
+    def login_handler(**_: Any) -> kopf.ConnectionInfo:
+        return login(config)
+
+    @kopf.on.startup(registry=registry)
+    def start(
+        settings: kopf.OperatorSettings, memo: OperatorContext, logger: Any, **_: Any
+    ) -> None:
+        try:
+            configure_kopf(settings, config)
+            build_context(memo, config)
+            if config.metrics_port:
+                port = memo.metrics.serve(config.metrics_host, config.metrics_port)
+                logger.info("metrics on http://%s:%d/metrics", config.metrics_host, port)
+        except (OSError, ValueError) as exc:
+            raise kopf.PermanentError(f"cannot start: {exc}") from exc
+
+    @kopf.on.cleanup(registry=registry)
+    def stop(memo: OperatorContext, **_: Any) -> None:
+        if "metrics" in memo:
+            memo.metrics.stop()
+        if "cluster" in memo:
+            memo.cluster.close()  # type: ignore[attr-defined]  # the real gateway has close()
+
+    org = (GROUP, VERSION, ORGS)
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(*org, registry=registry)(organization.reconcile_organization)
+    kopf.timer(
+        *org,
+        interval=config.reconcile_interval_s,
+        initial_delay=config.reconcile_interval_s,
+        idle=min(60.0, config.reconcile_interval_s),
+        registry=registry,
+    )(organization.reconcile_organization)
+    kopf.on.delete(*org, registry=registry)(organization.delete_organization)
+
+    mv = (GROUP, VERSION, VERSIONS)
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(*mv, registry=registry)(model_version.reconcile_model_version)
+    kopf.on.delete(*mv, optional=True, registry=registry)(model_version.forget_model_version)
+    kopf.on.event(GROUP, VERSION, DEPLOYMENTS, registry=registry)(
+        model_version.track_deployment_references
+    )
+
+    if config.webhook_mode == "off":
+        return
+    writes: list[Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]] = ["CREATE", "UPDATE"]
+    for plural, validate, default in (
+        (VERSIONS, admission.validate_model_version, admission.default_model_version),
+        (DEPLOYMENTS, admission.validate_model_deployment, admission.default_model_deployment),
+        (MONITORS, admission.validate_drift_monitor, admission.default_drift_monitor),
+    ):
+        singular = plural.removesuffix("s")
+        kopf.on.validate(
+            GROUP, VERSION, plural, id=f"validate-{singular}", operations=writes, registry=registry
+        )(validate)
+        kopf.on.mutate(
+            GROUP, VERSION, plural, id=f"default-{singular}", operations=writes, registry=registry
+        )(default)

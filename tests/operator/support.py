@@ -1,0 +1,168 @@
+"""Helpers for running the operator against the real local control plane in tests.
+
+`run_operator` starts it in-process with `kopf.testing.KopfRunner` the way kopf.md prescribes: a
+fresh `kopf.OperatorRegistry()`, the entry file by path (`kopf_entry.py` registers the handlers
+on that registry), `--standalone` and `-A`, settings through `MODELPLANE_OPERATOR_*` variables.
+`OperatorProcess` starts it as a real child process (`python -m modelplane_operator`) for the
+tests that kill it. Both clean up the managed webhook configurations they may leave behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import kopf
+from kopf.testing import KopfRunner
+
+import modelplane_operator
+from modelplane_crds.kinds import KINDS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENTRY = Path(modelplane_operator.__file__).parent / "kopf_entry.py"
+CRD_DIR = REPO_ROOT / "manifests" / "base" / "crds"
+WEBHOOK_CONFIG = "modelplane.io"
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def install_crds(kubectl: Kubectl) -> None:
+    """Apply the generated CRDs and wait until they are served."""
+    kubectl("apply", "-k", str(CRD_DIR))
+    for kind in KINDS:
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}")
+
+
+def operator_env(
+    kubeconfig: Path, s3: Any | None = None, **overrides: object
+) -> dict[str, str]:
+    """MODELPLANE_OPERATOR_* variables for a test operator."""
+    env: dict[str, object] = {
+        "kubeconfig": kubeconfig,
+        "webhook_mode": "off",
+        "webhook_port": free_port(),
+        "metrics_port": 0,
+        "retry_delay_s": 1,
+        "retry_max_delay_s": 5,
+        "log_format": "plain",
+        "platform_namespace": "modelplane-system",
+    }
+    if s3 is not None:
+        env |= {
+            "s3_endpoint_url": s3.endpoint_url,
+            "s3_access_key": s3.access_key,
+            "s3_secret_key": s3.secret_key,
+            "s3_region": s3.region,
+        }
+    env |= overrides
+    return {
+        f"MODELPLANE_OPERATOR_{k.upper()}": v if isinstance(v, str) else (
+            json.dumps(v) if isinstance(v, list | dict) else str(v)
+        )
+        for k, v in env.items()
+    }
+
+
+def delete_webhook_configurations(kubectl: Kubectl) -> None:
+    """Managed configurations are fail-closed; never leave them behind (kopf.md)."""
+    for kind in ("validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
+        kubectl("delete", kind, WEBHOOK_CONFIG, "--ignore-not-found", "--wait=false", check=False)
+
+
+@contextlib.contextmanager
+def run_operator(
+    kubectl: Kubectl, env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+) -> Iterator[KopfRunner]:
+    """The operator in a thread of this process until the block ends."""
+    args = ["run", "--standalone", "-A", *extra_args, str(ENTRY)]
+    runner = KopfRunner(args, registry=kopf.OperatorRegistry(), env=dict(env), timeout=60)
+    try:
+        with runner:
+            yield runner
+    finally:
+        delete_webhook_configurations(kubectl)
+
+
+def wait_for(
+    check: Callable[[], object], timeout: float = 60, interval: float = 0.5, what: str = ""
+) -> Any:
+    """Call `check` until it returns something truthy; fail with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: last={last!r}")
+
+
+def get_json(kubectl: Kubectl, *args: str) -> Any:
+    """`kubectl get … -o json`, or None if not found."""
+    result = kubectl("get", *args, "-o", "json", check=False)
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout)
+
+
+def condition(obj: Mapping[str, Any] | None, type_: str) -> dict[str, Any] | None:
+    """A condition of an object by type."""
+    for found in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if found.get("type") == type_:
+            return dict(found)
+    return None
+
+
+class OperatorProcess:
+    """The operator as a child process, so it can be SIGKILLed like a crashed pod."""
+
+    def __init__(self, env: Mapping[str, str], log: Path) -> None:
+        self._env = {**os.environ, **env}
+        self._log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start (again)."""
+        handle = self._log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "modelplane_operator"],
+            env=self._env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+        handle.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup at all, as when a node dies."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait: the graceful path."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait(timeout=30)
+        return self.proc.returncode
