@@ -26,51 +26,72 @@ def organization_crd(kubectl: Any) -> None:
     if not CRD.is_file():
         pytest.skip(f"{CRD.relative_to(REPO)} is not generated yet")
     kubectl("apply", "--server-side", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s",
-            "crd/organizations.modelplane.io")
+    kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/organizations.modelplane.io"
+    )
 
 
 async def test_creating_an_organization_lands_its_resource_in_the_cluster(
-        organization_crd: None, kubeconfig: Path, kubectl: Any, migrated_url: str,
-        redis_url: str) -> None:
-    settings = make_settings(migrated_url, redis_url, kubernetes_enabled=True,
-                             kubeconfig=str(kubeconfig))
+    organization_crd: None, kubeconfig: Path, kubectl: Any, migrated_url: str, redis_url: str
+) -> None:
+    settings = make_settings(
+        migrated_url, redis_url, kubernetes_enabled=True, kubeconfig=str(kubeconfig)
+    )
     app = create_app(settings, passwords=fast_passwords())
     slug = f"it-{uuid.uuid4().hex[:8]}"
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             email = f"{slug}@example.com"
-            await client.post("/api/v1/auth/register", json={
-                "email": email, "password": PASSWORD, "display_name": "IT"})
-            login = await client.post("/api/v1/auth/login",
-                                      json={"email": email, "password": PASSWORD})
+            await client.post(
+                "/api/v1/auth/register",
+                json={"email": email, "password": PASSWORD, "display_name": "IT"},
+            )
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+            )
             headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
-            created = await client.post("/api/v1/organizations", headers=headers,
-                                        json={"slug": slug, "display_name": "Integration"})
+            created = await client.post(
+                "/api/v1/organizations",
+                headers=headers,
+                json={"slug": slug, "display_name": "Integration"},
+            )
             assert created.status_code == 201, created.text
-            renamed = await client.patch(f"/api/v1/organizations/{created.json()['data']['id']}",
-                                         headers=headers, json={"display_name": "Renamed"})
+            renamed = await client.patch(
+                f"/api/v1/organizations/{created.json()['data']['id']}",
+                headers=headers,
+                json={"display_name": "Renamed"},
+            )
             assert renamed.status_code == 200
     finally:
         await app.state.ctx.redis.aclose()
         await app.state.ctx.engine.dispose()
 
-    found = json.loads(kubectl("get", "organizations.modelplane.io", slug, "-o", "json",
-                               "--show-managed-fields").stdout)
+    found = json.loads(
+        kubectl(
+            "get", "organizations.modelplane.io", slug, "-o", "json", "--show-managed-fields"
+        ).stdout
+    )
     assert found["spec"]["slug"] == slug
     assert found["spec"]["displayName"] == "Renamed"
-    assert found["metadata"]["annotations"]["modelplane.io/organization-id"] == \
-        created.json()["data"]["id"]
+    assert (
+        found["metadata"]["annotations"]["modelplane.io/organization-id"]
+        == created.json()["data"]["id"]
+    )
     managers = {entry["manager"] for entry in found["metadata"]["managedFields"]}
     assert "modelplane-api" in managers
 
 
 async def test_the_gateway_reports_refusals_as_cluster_unavailable(
-        organization_crd: None, kubeconfig: Path) -> None:
+    organization_crd: None, kubeconfig: Path
+) -> None:
     gateway = KubernetesClusterGateway.from_kubeconfig(str(kubeconfig))
-    invalid = {"apiVersion": "modelplane.io/v1alpha1", "kind": "Organization",
-               "metadata": {"name": "bad-spec"}, "spec": {"slug": "NOT A SLUG"}}
+    invalid = {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "Organization",
+        "metadata": {"name": "bad-spec"},
+        "spec": {"slug": "NOT A SLUG"},
+    }
     with pytest.raises(ClusterUnavailable) as caught:
         await gateway.apply(ORGANIZATION, invalid)
     assert caught.value.details["status"] == 422
@@ -79,11 +100,18 @@ async def test_the_gateway_reports_refusals_as_cluster_unavailable(
 
 async def test_an_unreachable_api_server_is_cluster_unavailable(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
-        "clusters": [{"name": "dead", "cluster": {"server": "https://127.0.0.1:1"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}]}))
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "dead",
+                "clusters": [{"name": "dead", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
+            }
+        )
+    )
     gateway = KubernetesClusterGateway.from_kubeconfig(str(kubeconfig))
     with pytest.raises(ClusterUnavailable, match="unreachable"):
         await gateway.apply(ORGANIZATION, {"metadata": {"name": "x"}})

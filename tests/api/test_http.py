@@ -3,7 +3,7 @@ included — plus health, readiness and metrics."""
 
 from __future__ import annotations
 
-from .conftest import Api
+from .conftest import Api, ApiFactory
 
 
 async def test_success_envelope_carries_request_id_and_timestamp(api: Api) -> None:
@@ -95,3 +95,14 @@ async def test_metrics_count_requests_by_route_template(api: Api) -> None:
     text = (await api.client.get("/metrics")).text
     assert 'route="/api/v1/auth/me",status="200"' in text
     assert "modelplane_api_request_duration_seconds_bucket" in text
+
+
+async def test_an_exhausted_database_pool_answers_503_not_500(make_api: ApiFactory) -> None:
+    api: Api = await make_api(db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2)
+    user = await api.register("patient")
+    async with api.app.state.ctx.engine.connect():  # hold the only connection
+        response = await api.client.get("/api/v1/auth/me", headers=user["headers"])
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    after = await api.client.get("/api/v1/auth/me", headers=user["headers"])
+    assert after.status_code == 200

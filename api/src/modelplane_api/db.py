@@ -62,7 +62,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout. A connection that died (database
+        # restart) fails one request with 503 and SQLAlchemy invalidates the pool.
+        pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,

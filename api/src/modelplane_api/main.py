@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import iter_route_contexts
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -205,6 +207,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return error_response(error_body("validation_error", "request is not valid", details), 422)
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        # Only connection-level trouble is a 503; anything else is a bug and stays a 500.
+        invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+        if not (invalidated or isinstance(exc, PoolTimeout)):
+            raise exc
+        await record_failure(request, app.state.ctx.sessions, 503, "database_unavailable")
+        return error_response(
+            error_body("database_unavailable", "the database is unavailable, try again"), 503
+        )
+
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, database_error)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
