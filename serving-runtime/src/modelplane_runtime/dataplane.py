@@ -140,7 +140,7 @@ class DataPlane:
             self.metrics.count_violation(exc.violation)
             raise
         outputs = await self.batcher.predict(inputs, rows)
-        if self.payload_log.enabled and self.payload_log.sampled():
+        if rows and self.payload_log.enabled and self.payload_log.sampled():
             self.payload_log.record(
                 request.id or request_id or uuid.uuid4().hex, inputs, outputs, rows
             )

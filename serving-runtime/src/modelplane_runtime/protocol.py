@@ -66,7 +66,7 @@ def load_json(body: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         try:  # slow path only for bodies orjson refuses, e.g. NaN literals or 1e999
             return json.loads(body, parse_constant=_parse_constant)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InvalidRequest(f"malformed JSON body: {exc}", violation="malformed_json") from exc
 
 
