@@ -116,6 +116,17 @@ def test_a_drifted_hour_is_reported_as_drift(
     assert evaluation.prediction_drift == []
 
 
+def test_prediction_drift_outputs_can_be_inferred_from_the_reference_next_to_given_features(
+    logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = json.dumps([{"name": "amount"}])
+    window = ["--start", "2026-11-20T10:00:00Z", "--end", "2026-11-20T11:00:00Z"]
+    assert main(_cli(logs, "--features", features, "--infer-outputs", "jsd", *window)) == 0
+    evaluation = DriftEvaluation.model_validate_json(capsys.readouterr().out)
+    assert [r.feature for r in evaluation.features] == ["amount"]
+    assert [(r.feature, r.test) for r in evaluation.prediction_drift] == [("probability.0", "jsd")]
+
+
 def test_the_reference_profile_is_cached_and_reused(
     logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -197,7 +208,9 @@ def test_monitor_specs_translate_into_job_arguments() -> None:
             "window": {"size": "30m"},
             "minSamples": 50,
             "correction": "bonferroni",
+            "predictionDrift": {"enabled": True, "test": "jsd"},
             "features": {
+                "defaultTest": "ks",
                 "alpha": 0.01,
                 "thresholds": {"psi": 0.25},
                 "overrides": [{"name": "amount", "test": "psi", "threshold": 0.3}],
@@ -217,9 +230,10 @@ def test_monitor_specs_translate_into_job_arguments() -> None:
     assert arguments["reference"] == "s3://data/ref.parquet"
     assert arguments["reference_digest"] == "sha256:" + "ab" * 32
     assert arguments["start"] == "2026-11-20T11:30:00+00:00"
+    assert arguments["infer_outputs"] == "jsd"
     assert json.loads(arguments["features"]) == [
         {"name": "amount", "kind": "numerical", "test": "psi", "threshold": 0.3},
-        {"name": "country", "kind": "categorical"},
+        {"name": "country", "kind": "categorical"},  # defaultTest ks does not fit: auto
     ]
     config = json.loads(arguments["config"])
     assert config == {

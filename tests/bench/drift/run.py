@@ -34,8 +34,8 @@ VENV = ROOT / ".run" / "bench-drift-venv"
 VENV_PYTHON = VENV / "bin" / "python"
 
 
-def _measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one subprocess."""
+def _measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one subprocess."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env={**os.environ, **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL
@@ -45,7 +45,7 @@ def _measure(command: list[str], env: dict[str, str] | None = None) -> tuple[flo
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{command[:3]} failed with exit status {process.returncode}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def _ensure_evidently() -> None:
@@ -72,35 +72,31 @@ def _ensure_evidently() -> None:
     )
 
 
-def _engine(data: Path, parts: int, cache: Path, out: Path) -> tuple[float, float, dict[str, bool]]:
-    command = [
-        sys.executable,
-        "-m",
-        "modelplane_operator.drift",
-        "--reference",
-        str(data / "reference.parquet"),
-        "--window",
-        str(data / "window"),
-        "--start",
-        START.isoformat(),
-        "--end",
-        (START + timedelta(hours=parts)).isoformat(),
-        "--profile-cache",
-        str(cache),
-        "--output",
-        str(out),
-    ]
-    seconds, rss = _measure(command)
+Result = dict[str, Any]
+"""One implementation's run: seconds (wall), cpu (user + system s), rss_mib, drifted."""
+
+
+def _engine(data: Path, parts: int, cache: Path, out: Path) -> Result:
+    command = [sys.executable, "-m", "modelplane_operator.drift",
+               "--reference", str(data / "reference.parquet"), "--window", str(data / "window"),
+               "--start", START.isoformat(),
+               "--end", (START + timedelta(hours=parts)).isoformat(),
+               "--profile-cache", str(cache), "--output", str(out)]  # fmt: skip
+    seconds, cpu, rss = _measure(command)
     report = json.loads(out.read_text())
-    return seconds, rss, {r["feature"]: r["drifted"] for r in report["features"]}
+    drifted = {r["feature"]: r["drifted"] for r in report["features"]}
+    return {"seconds": seconds, "cpu": cpu, "rss_mib": rss, "drifted": drifted}
 
 
-def _script(
-    python: str, module_or_path: list[str], data: Path, parts: int, out: Path
-) -> tuple[float, float, dict[str, bool], float]:
-    seconds, rss = _measure([python, *module_or_path, str(data), str(parts), str(out)])
+def _script(python: str, program: list[str], data: Path, parts: int, out: Path) -> Result:
+    seconds, cpu, rss = _measure([python, *program, str(data), str(parts), str(out)])
     result = json.loads(out.read_text())
-    return seconds, rss, result["drifted"], result["seconds"]
+    return {"seconds": seconds, "cpu": cpu, "rss_mib": rss, "drifted": result["drifted"],
+            "inner_seconds": result["seconds"]}  # fmt: skip
+
+
+def _ratios(slow: Result, fast: Result) -> str:
+    return f"wall {slow['seconds'] / fast['seconds']:.1f}×, CPU {slow['cpu'] / fast['cpu']:.1f}×"
 
 
 def _agreement(a: dict[str, bool], b: dict[str, bool]) -> str:
@@ -111,48 +107,32 @@ def _agreement(a: dict[str, bool], b: dict[str, bool]) -> str:
 def run_size(data: Path, shape: Shape, parts: int, evidently: bool, work: Path) -> dict[str, Any]:
     """All implementations on the first `parts` tenths of the window."""
     rows = shape.rows // PARTS * parts
-    print(
-        f"\n== window {rows:,} rows × {shape.features} features, "
-        f"reference {shape.reference_rows:,} rows ==",
-        flush=True,
-    )
+    print(f"\n== window {rows:,} rows × {shape.features} features, "
+          f"reference {shape.reference_rows:,} rows ==", flush=True)  # fmt: skip
     cache = work / f"profiles-{parts}"
-    results: dict[str, dict[str, Any]] = {}
-    s, m, d = _engine(data, parts, cache, work / "cold.json")
-    results["engine (cold: profile + window)"] = {"seconds": s, "rss_mib": m, "drifted": d}
-    s, m, d = _engine(data, parts, cache, work / "warm.json")
-    results["engine (cached profile)"] = {"seconds": s, "rss_mib": m, "drifted": d}
-    s, m, d, inner = _script(
+    results: dict[str, Result] = {}
+    results["engine (cold: profile + window)"] = _engine(data, parts, cache, work / "cold.json")
+    results["engine (cached profile)"] = _engine(data, parts, cache, work / "warm.json")
+    results["scipy per-column loop"] = _script(
         sys.executable, ["-m", "tests.bench.drift.scipy_loop"], data, parts, work / "scipy.json"
     )
-    results["scipy per-column loop"] = {"seconds": s, "rss_mib": m, "drifted": d, "inner": inner}
     if evidently:
-        s, m, d, inner = _script(
-            str(VENV_PYTHON),
-            [str(Path(__file__).with_name("evidently_run.py"))],
-            data,
-            parts,
-            work / "evidently.json",
+        program = [str(Path(__file__).with_name("evidently_run.py"))]
+        results["Evidently DataDriftPreset"] = _script(
+            str(VENV_PYTHON), program, data, parts, work / "evidently.json"
         )
-        results["Evidently DataDriftPreset"] = {
-            "seconds": s,
-            "rss_mib": m,
-            "drifted": d,
-            "inner": inner,
-        }
     truth = expected_drift(shape)
-    print(f"{'implementation':36} {'seconds':>9} {'peak MiB':>9}  decisions = truth")
+    print(f"{'implementation':34} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  decisions = truth")
     for name, r in results.items():
-        print(
-            f"{name:36} {r['seconds']:9.2f} {r['rss_mib']:9.0f}  {_agreement(r['drifted'], truth)}"
-        )
-    warm = results["engine (cached profile)"]["seconds"]
-    cold = results["engine (cold: profile + window)"]["seconds"]
+        print(f"{name:34} {r['seconds']:8.2f} {r['cpu']:8.2f} {r['rss_mib']:9.0f}  "
+              f"{_agreement(r['drifted'], truth)}")  # fmt: skip
+    warm = results["engine (cached profile)"]
+    cold = results["engine (cold: profile + window)"]
     for name in ("scipy per-column loop", "Evidently DataDriftPreset"):
         if name in results:
+            r = results[name]
             print(
-                f"  {name} / engine: {results[name]['seconds'] / warm:.1f}× (cached profile), "
-                f"{results[name]['seconds'] / cold:.1f}× (cold)"
+                f"  {name} / engine, cached profile: {_ratios(r, warm)}; cold: {_ratios(r, cold)}"
             )
     return {"rows": rows, "results": results}
 
@@ -191,14 +171,13 @@ def main(argv: list[str] | None = None) -> int:
             parts = args.evidently_rows // (args.rows // PARTS)
             small = run_size(data, shape, parts, True, work)
             summary["evidently_size"] = small
-            ev = small["results"]["Evidently DataDriftPreset"]["seconds"]
-            extrapolated = ev * PARTS / parts
-            full_warm = summary["full"]["results"]["engine (cached profile)"]["seconds"]  # type: ignore[index]
-            print(
-                f"\nEvidently extrapolated to {shape.rows:,} rows (linear in rows, NOT "
-                f"measured): ≈{extrapolated:.0f} s → ≈{extrapolated / full_warm:.0f}× the "
-                "engine with a cached profile"
-            )
-            summary["evidently_extrapolated_seconds"] = extrapolated
+            ev = small["results"]["Evidently DataDriftPreset"]
+            full = summary["full"]["results"]["engine (cached profile)"]  # type: ignore[index]
+            wall, cpu = ev["seconds"] * PARTS / parts, ev["cpu"] * PARTS / parts
+            estimate = {"seconds": wall, "cpu": cpu}
+            print(f"\nEvidently extrapolated to {shape.rows:,} rows (linear in rows, NOT "
+                  f"measured): ≈{wall:.0f} s wall, ≈{cpu:.0f} s CPU; / engine, cached profile: "
+                  f"{_ratios(estimate, full)}")  # fmt: skip
+            summary["evidently_extrapolated"] = estimate
     (RUN_DIR / "results.json").write_text(json.dumps(summary, indent=2))
     return 0

@@ -18,7 +18,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from modelplane_operator.drift.config import DriftConfig, FeatureSpec
+from modelplane_operator.drift.config import (
+    CATEGORICAL_TESTS,
+    NUMERICAL_TESTS,
+    DriftConfig,
+    FeatureSpec,
+)
 from modelplane_operator.drift.job import evaluate_window, load_or_build_profile
 from modelplane_operator.drift.reader import filesystem_for, parquet_files
 
@@ -89,6 +94,15 @@ def _config(args: argparse.Namespace) -> DriftConfig:
     config = DriftConfig.model_validate(raw)
     if not config.features and not config.outputs:
         config = config.model_copy(update=_infer_features(args.reference))
+    elif args.infer_outputs and not config.outputs:
+        inferred = _infer_features(args.reference)["outputs"]
+        test = None if args.infer_outputs == "auto" else args.infer_outputs
+        allowed = {"numerical": NUMERICAL_TESTS, "categorical": CATEGORICAL_TESTS}
+        outputs = [
+            o.model_copy(update={"test": test if test in allowed[o.kind] else None})
+            for o in inferred
+        ]
+        config = config.model_copy(update={"outputs": outputs})
     if not config.features and not config.outputs:
         raise UsageError("no features given and none found in the reference")
     return config
@@ -152,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
         "--features",
         help="JSON (or @file) list of features [{name, kind, column?, test?, threshold?, alpha?}]"
         " or an object {features, outputs}; default: inferred from the reference's columns",
+    )
+    parser.add_argument(
+        "--infer-outputs",
+        choices=["auto", "psi", "ks", "chi2", "jsd", "wasserstein"],
+        help="also test the reference's output.* columns (prediction drift) with this test",
     )
     parser.add_argument("--config", help="JSON (or @file) DriftConfig: thresholds, correction, …")
     parser.add_argument("--start", help="window start, ISO 8601 (default: end - 1 h)")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from modelplane_crds.base import GROUP, VERSION
+from modelplane_operator.drift.config import CATEGORICAL_TESTS, NUMERICAL_TESTS
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -43,7 +44,15 @@ def arguments_from_monitor(
     api = client.CustomObjectsApi()
 
     def get(plural: str, obj: str) -> dict[str, Any]:
-        result = api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, obj)
+        try:
+            result = api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, obj)
+        except client.exceptions.ApiException as exc:
+            if exc.status == 404:
+                raise ValueError(f"{plural} {namespace}/{obj} not found") from exc
+            raise OSError(
+                f"Kubernetes API error reading {plural} {namespace}/{obj}: "
+                f"{exc.status} {exc.reason}"
+            ) from exc
         return cast("dict[str, Any]", result)
 
     monitor = get("driftmonitors", name)
@@ -85,19 +94,7 @@ def arguments_from_specs(
         ref_uri, ref_digest = dataset["uri"], dataset.get("sha256")
 
     tests = monitor.get("features") or {}
-    overrides = {o["name"]: o for o in tests.get("overrides", [])}
-    default_test = tests.get("defaultTest", "auto")
-    features = []
-    for feature in version.get("features", []):
-        override = overrides.get(feature["name"], {})
-        test = override.get("test", default_test)
-        spec: dict[str, Any] = {"name": feature["name"], "kind": feature["type"]}
-        if test != "auto":
-            spec["test"] = test
-        for key in ("threshold", "alpha"):
-            if override.get(key) is not None:
-                spec[key] = override[key]
-        features.append(spec)
+    features = _feature_specs(version, tests)
     thresholds = tests.get("thresholds") or {}
     config: dict[str, Any] = {
         "minSamples": monitor.get("minSamples", 500),
@@ -122,6 +119,30 @@ def arguments_from_specs(
     }
     if features:
         arguments["features"] = json.dumps(features)
+    prediction = monitor.get("predictionDrift") or {}
+    if prediction and prediction.get("enabled", True):
+        arguments["infer_outputs"] = prediction.get("test", "auto")
     if ref_digest:
         arguments["reference_digest"] = f"sha256:{ref_digest}"
     return arguments
+
+
+def _feature_specs(version: dict[str, Any], tests: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ModelVersion's features with the monitor's default test and per-feature overrides."""
+    overrides = {o["name"]: o for o in tests.get("overrides", [])}
+    default_test = tests.get("defaultTest", "auto")
+    features = []
+    for feature in version.get("features", []):
+        override = overrides.get(feature["name"], {})
+        test = override.get("test", default_test)
+        spec: dict[str, Any] = {"name": feature["name"], "kind": feature["type"]}
+        fits = NUMERICAL_TESTS if feature["type"] == "numerical" else CATEGORICAL_TESTS
+        # An explicit override must fit the feature (the job reports it if not); the monitor's
+        # default test applies only where it fits, the automatic choice elsewhere.
+        if test != "auto" and ("test" in override or test in fits):
+            spec["test"] = test
+        for key in ("threshold", "alpha"):
+            if override.get(key) is not None:
+                spec[key] = override[key]
+        features.append(spec)
+    return features
