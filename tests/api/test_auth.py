@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
 import jwt
+from argon2 import PasswordHasher
 
-from modelplane_api.security import generate_jwt_key
+from modelplane_api.security import Passwords, generate_jwt_key
 
 from .conftest import PASSWORD, Api
 
@@ -177,3 +179,36 @@ async def test_unknown_fields_in_a_body_are_refused(api: Api) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_two_truly_concurrent_refreshes_of_one_token_both_succeed(api: Api) -> None:
+    user = await api.register("ada")
+    body = {"refresh_token": user["refresh_token"]}
+    first, second = await asyncio.gather(
+        api.client.post("/api/v1/auth/refresh", json=body),
+        api.client.post("/api/v1/auth/refresh", json=body),
+    )
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["data"]["refresh_token"] != second.json()["data"]["refresh_token"]
+
+
+class CountingPasswords(Passwords):
+    """Counts how often a hash is actually checked."""
+
+    def __init__(self) -> None:
+        super().__init__(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        self.checks = 0
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        self.checks += 1
+        return super().verify(stored_hash, password)
+
+
+async def test_login_for_an_unknown_email_still_checks_a_hash(api: Api) -> None:
+    counting = CountingPasswords()
+    api.app.state.ctx.passwords = counting
+    response = await api.client.post(
+        "/api/v1/auth/login", json={"email": "ghost@example.com", "password": "x"}
+    )
+    assert response.status_code == 401
+    assert counting.checks == 1

@@ -10,6 +10,7 @@ Prints one JSON line: requests, errors, seconds, rps, p50/p90/p99 in millisecond
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 import time
@@ -97,9 +98,9 @@ async def run(url: str, concurrency: int, seconds: float, headers: list[str]) ->
     for _ in range(concurrency):
         done: asyncio.Future[None] = loop.create_future()
         await loop.create_connection(
-            lambda done=done: _Conn(request, warm_until, deadline, latencies, errors, done),
-            parsed.hostname,
-            parsed.port,
+            functools.partial(_Conn, request, warm_until, deadline, latencies, errors, done),
+            parsed.hostname or "127.0.0.1",
+            parsed.port or 80,
         )
         waits.append(done)
     await asyncio.gather(*waits)
