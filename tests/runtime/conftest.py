@@ -105,6 +105,7 @@ class RuntimeProcess:
         env.update(settings_env(settings))
         env.update({"MODELPLANE_RUNTIME_PORT": str(self.port), **(extra_env or {})})
         self.log_path = log_path
+        self._signalled = False
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "modelplane_runtime"],
@@ -137,10 +138,15 @@ class RuntimeProcess:
         """The JSON log lines."""
         return [json.loads(line) for line in self.logs().splitlines() if line.startswith("{")]
 
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait; returns the exit code."""
-        if self.process.poll() is None:
+    def sigterm(self) -> None:
+        """Send SIGTERM once (a second one would make uvicorn skip the graceful drain)."""
+        if not self._signalled and self.process.poll() is None:
+            self._signalled = True
             self.process.send_signal(signal.SIGTERM)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM (unless already sent) and wait; returns the exit code."""
+        self.sigterm()
         code = self.process.wait(timeout)
         self._log.close()
         return code

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -236,7 +235,7 @@ def test_sigterm_waits_for_requests_still_being_computed(
     import select
 
     answered, _, _ = select.select([c.sock for c in connections], [], [], 0)
-    proc.process.send_signal(signal.SIGTERM)
+    proc.sigterm()
     assert len(answered) < len(connections), "every request finished before SIGTERM"
     answers = []
     for conn in connections:

@@ -160,7 +160,8 @@ class AdaptiveBatcher:
                         ),
                     )
                 except Exception as exc:  # reported to that request only
-                    item.future.set_exception(exc)
+                    if not item.future.done():
+                        item.future.set_exception(exc)
             return
         start = 0
         for item in batch:

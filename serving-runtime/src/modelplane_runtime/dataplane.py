@@ -139,7 +139,11 @@ class DataPlane:
         except InvalidRequest as exc:
             self.metrics.count_violation(exc.violation)
             raise
-        outputs = await self.batcher.predict(inputs, rows)
+        try:
+            outputs = await self.batcher.predict(inputs, rows)
+        except InvalidRequest as exc:  # onnxruntime refused inputs the signature allowed
+            self.metrics.count_violation(exc.violation)
+            raise
         if rows and self.payload_log.enabled and self.payload_log.sampled():
             self.payload_log.record(
                 request.id or request_id or uuid.uuid4().hex, inputs, outputs, rows
