@@ -247,3 +247,26 @@ def test_sigterm_waits_for_requests_still_being_computed(
     assert all(doc["outputs"][0]["shape"] == [rows, 1024] for _, doc in answers)
     logs = proc.logs()
     assert logs.index("Shutting down") < logs.index("Application shutdown complete")
+
+
+def test_logs_are_json_lines_with_request_id_model_version_and_status(
+    make_settings: SettingsFactory, runtime_process: Callable[..., RuntimeProcess]
+) -> None:
+    proc = runtime_process(make_settings(linear_model(4)))
+    proc.wait_ready()
+    bad = {
+        "id": "bad-1",
+        "inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 4], "data": [1, 2, 3, 4]}],
+    }
+    response = httpx.post(f"{proc.url}/v2/models/demo/infer", json=bad, timeout=10)
+    assert response.status_code == 400
+    assert proc.terminate() == 0
+    records = proc.log_records()
+    assert all(r["model_name"] == "demo" and r["model_version"] == "3" for r in records)
+    loaded = next(r for r in records if r.get("event") == "model_loaded")
+    assert loaded["providers"] == ["CPUExecutionProvider"]
+    refused = [r for r in records if r.get("request_id") == "bad-1"]
+    assert len(refused) == 1
+    assert refused[0]["status"] == 400
+    assert "FP64" in refused[0]["error"]
+    assert refused[0]["latency_ms"] >= 0

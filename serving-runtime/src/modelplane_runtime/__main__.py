@@ -59,8 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse(exc.reason, exc.message)
     log.info(
         "model verified",
-        extra={"event": "model_loaded", "sha256": settings.model_sha256, "uri": settings.model_uri},
+        extra={
+            "event": "model_loaded",
+            "sha256": settings.model_sha256,
+            "uri": settings.model_uri,
+            "providers": model.providers,
+        },
     )
+    missing = [p for p in settings.providers if p not in model.providers]
+    if missing:  # onnxruntime falls back to CPU silently; say so loudly
+        log.warning(
+            "execution providers unavailable, running on the others",
+            extra={"event": "providers_missing", "missing": missing},
+        )
     if args.check:
         return 0
     import uvicorn

@@ -142,6 +142,7 @@ class OnnxModel:
         self.input_specs = {s.name: s for s in signature.inputs}
         self.output_specs = {s.name: s for s in signature.outputs}
         self.output_names = [s.name for s in signature.outputs]
+        self.providers: list[str] = list(session.get_providers())
         self.batchable = all(
             s.shape and s.shape[0] == -1 for s in (*signature.inputs, *signature.outputs)
         )
