@@ -66,3 +66,10 @@ async def test_a_deleted_project_disappears_from_lists_and_reads(api: Api) -> No
     assert (await api.client.get(f"{url}/{project['id']}", headers=headers)).status_code == 404
     again = await api.client.post(url, headers=headers, json={"name": "gone"})
     assert again.status_code == 201  # the name is free again after a soft delete
+
+
+async def test_a_page_past_the_end_is_empty_but_still_counts(api: Api) -> None:
+    headers, url = await _org_with_projects(api, ["a", "b", "c"])
+    body = (await api.client.get(url, headers=headers, params={"limit": 2, "page": 9})).json()
+    assert body["data"] == []
+    assert body["meta"] == {"page": 9, "limit": 2, "total": 3, "pages": 2}

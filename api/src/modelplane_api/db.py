@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, MetaData, Select, Uuid, func, select
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -76,3 +77,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay usable after commit (responses read them)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+async def fetch_page(
+    session: AsyncSession, query: Select[*tuple[Any, ...]], *, offset: int, limit: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """One page of `query` and the total row count, in one round trip (`count(*) OVER ()`).
+
+    Only a page past the end (no rows, offset > 0) needs a second query for the total.
+    """
+    counted = query.add_columns(func.count().over().label("page_total"))
+    rows = (await session.execute(counted.offset(offset).limit(limit))).all()
+    if rows:
+        return [tuple(row)[:-1] for row in rows], int(rows[0][-1])
+    if offset == 0:
+        return [], 0
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    return [], int(total or 0)

@@ -17,7 +17,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelplane_api.audit.recorder import add_success_event, audit_context
+from modelplane_api.audit.recorder import add_success_event, audit_context, build_event, outcome_for
 from modelplane_api.auth import repository as auth_repo
 from modelplane_api.auth.models import User
 from modelplane_api.context import AppContext
@@ -33,6 +33,8 @@ from modelplane_api.permissions import Permission, Role, allows
 from modelplane_api.ratelimit import Limit
 from modelplane_api.security import API_KEY_PREFIX, digest
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 def get_context(request: Request) -> AppContext:
     """The app's collaborators."""
@@ -44,14 +46,18 @@ Ctx = Annotated[AppContext, Depends(get_context)]
 
 
 async def get_session(request: Request, ctx: Ctx) -> AsyncIterator[AsyncSession]:
-    """One session and transaction per request: commit on success (with its audit event)."""
+    """One session and transaction per request: commit on success (with its audit event).
+
+    Reads (GET, HEAD) run in autocommit mode: they change nothing and write no audit event, so
+    a transaction would only add a BEGIN and a COMMIT round trip to every request.
+    """
     async with ctx.sessions() as session:
+        if request.method in READ_METHODS:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             yield session
         except DomainError as exc:
             if exc.persist_changes:
-                from modelplane_api.audit.recorder import build_event, outcome_for
-
                 event = build_event(
                     request,
                     outcome=outcome_for(exc.status_code),

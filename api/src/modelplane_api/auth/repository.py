@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.auth.models import ApiKey, RefreshToken, User
+from modelplane_api.db import fetch_page
 from modelplane_api.organizations.models import Organization
 
 
@@ -73,22 +75,16 @@ async def list_api_keys(
     *,
     offset: int,
     limit: int,
-    order: Sequence[object],
+    order: Sequence[Any],
     role: str | None,
 ) -> tuple[list[ApiKey], int]:
     """One page of an organization's live API keys and the total."""
     where = [ApiKey.organization_id == organization_id, ApiKey.deleted_at.is_(None)]
     if role is not None:
         where.append(ApiKey.role == role)
-    total = await session.scalar(select(func.count()).select_from(ApiKey).where(*where))
-    rows = await session.scalars(
-        select(ApiKey)
-        .where(*where)
-        .order_by(*order)  # type: ignore[arg-type]
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows), int(total or 0)
+    query = select(ApiKey).where(*where).order_by(*order)
+    rows, total = await fetch_page(session, query, offset=offset, limit=limit)
+    return [row[0] for row in rows], total
 
 
 async def get_api_key(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.auth.models import User
+from modelplane_api.db import fetch_page
 from modelplane_api.organizations.models import Membership, Organization
 
 
@@ -53,7 +55,7 @@ async def list_for_user(
     *,
     offset: int,
     limit: int,
-    order: Sequence[object],
+    order: Sequence[Any],
     slug: str | None,
 ) -> tuple[list[tuple[Organization, str]], int]:
     """One page of the organizations a user belongs to, with the user's role, and the total."""
@@ -69,9 +71,13 @@ async def list_for_user(
         .join(Membership, Membership.organization_id == Organization.id)
         .where(*where)
     )
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    rows = await session.execute(base.order_by(*order).offset(offset).limit(limit))  # type: ignore[arg-type]
-    return [(org, role) for org, role in rows], int(total or 0)
+    rows, total = await fetch_page(
+        session,
+        base.order_by(*order),
+        offset=offset,
+        limit=limit,
+    )
+    return [(org, role) for org, role in rows], total
 
 
 async def list_members(
@@ -80,7 +86,7 @@ async def list_members(
     *,
     offset: int,
     limit: int,
-    order: Sequence[object],
+    order: Sequence[Any],
     role: str | None,
 ) -> tuple[list[tuple[Membership, User]], int]:
     """One page of an organization's members with their users, and the total."""
@@ -92,9 +98,13 @@ async def list_members(
     if role is not None:
         where.append(Membership.role == role)
     base = select(Membership, User).join(User, User.id == Membership.user_id).where(*where)
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    rows = await session.execute(base.order_by(*order).offset(offset).limit(limit))  # type: ignore[arg-type]
-    return [(m, u) for m, u in rows], int(total or 0)
+    rows, total = await fetch_page(
+        session,
+        base.order_by(*order),
+        offset=offset,
+        limit=limit,
+    )
+    return [(m, u) for m, u in rows], total
 
 
 async def get_member(

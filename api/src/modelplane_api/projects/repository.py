@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelplane_api.db import fetch_page
 from modelplane_api.projects.models import Project
 
 
@@ -44,19 +46,13 @@ async def list_page(
     *,
     offset: int,
     limit: int,
-    order: Sequence[object],
+    order: Sequence[Any],
     name: str | None,
 ) -> tuple[list[Project], int]:
     """One page of an organization's live projects and the total."""
     where = [Project.organization_id == organization_id, Project.deleted_at.is_(None)]
     if name is not None:
         where.append(Project.name == name)
-    total = await session.scalar(select(func.count()).select_from(Project).where(*where))
-    rows = await session.scalars(
-        select(Project)
-        .where(*where)
-        .order_by(*order)  # type: ignore[arg-type]
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows), int(total or 0)
+    query = select(Project).where(*where).order_by(*order)
+    rows, total = await fetch_page(session, query, offset=offset, limit=limit)
+    return [row[0] for row in rows], total
