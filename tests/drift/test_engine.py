@@ -222,3 +222,15 @@ def test_a_non_numeric_column_declared_numerical_is_a_clear_error() -> None:
     config = DriftConfig(features=[FeatureSpec(name="c")])
     with pytest.raises(ValueError, match="not numerical"):
         profile_of(feature_table(_data(1, 500)), config)
+
+
+def test_numbers_used_as_categories_match_however_they_are_spelled() -> None:
+    rng = np.random.default_rng(8)
+    reference = feature_table({"feature.card": rng.choice(np.array(["0", "1"]), 800)})
+    window = feature_table({"feature.card": rng.choice(np.array(["0.0", "1.0"]), 600)})
+    numeric_reference = pa.table({"feature.card": pa.array(rng.integers(0, 2, 800))})
+    config = DriftConfig(features=[FeatureSpec(name="card", kind="categorical")], min_samples=10)
+    for ref in (reference, numeric_reference):
+        result = run(ref, window, config)
+        assert result.features[0].test == "chi2"
+        assert not result.features[0].drifted

@@ -146,8 +146,21 @@ def category_counts(batch: pa.RecordBatch, column: str) -> Counter[str]:
         counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
     ):
         if value is not None:
-            result[value] += count
+            result[category_label(value)] += count
     return result
+
+
+def category_label(value: str) -> str:
+    """The label a category is matched by: whole numbers in one spelling.
+
+    A categorical feature carried in a float tensor is logged as "1.0" by the runtime, while a
+    reference dataset may hold 1 or "1"; all of them count as the category "1".
+    """
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() else value
 
 
 def bin_counts(values: FloatArray, edges: FloatArray) -> FloatArray:
