@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
 from modelplane_api.api_keys import service
 from modelplane_api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from modelplane_api.api_keys.service import KeySort
 from modelplane_api.audit.recorder import audit_context, audited
-from modelplane_api.auth import repository
-from modelplane_api.auth.models import ApiKey
 from modelplane_api.deps import Ctx, OrgAccess, SessionDep, require
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
-from modelplane_api.pagination import Paging, order_by, reject_unknown_filters
+from modelplane_api.pagination import Paging, reject_unknown_filters
 from modelplane_api.permissions import Permission, Role
 
 router = APIRouter(
     prefix="/organizations/{org_id}/api-keys", tags=["api-keys"], responses=ERROR_RESPONSES
 )
-
-KeySort = Literal["created_at", "-created_at", "name", "-name"]
 
 
 @router.get("", operation_id="list_api_keys")
@@ -35,20 +32,10 @@ async def list_api_keys(
 ) -> PageEnvelope[ApiKeyPublic]:
     """API keys of an organization (never their secrets)."""
     reject_unknown_filters(request, {"role"})
-    rows, total = await repository.list_api_keys(
-        session,
-        access.organization_id,
-        offset=paging.offset,
-        limit=paging.limit,
-        order=order_by(sort, {"created_at": ApiKey.created_at, "name": ApiKey.name}, ApiKey.id),
-        role=filter_role.value if filter_role else None,
+    items, total = await service.list_api_keys(
+        session, access.organization_id, paging, sort, role=filter_role
     )
-    return page(
-        [ApiKeyPublic.model_validate(row) for row in rows],
-        page=paging.page,
-        limit=paging.limit,
-        total=total,
-    )
+    return page(items, page=paging.page, limit=paging.limit, total=total)
 
 
 @router.post(

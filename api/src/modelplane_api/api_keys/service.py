@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +17,32 @@ from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.auth import repository
 from modelplane_api.auth.models import ApiKey
 from modelplane_api.errors import BadRequest, NotFound
+from modelplane_api.pagination import PageParams, order_by
+from modelplane_api.permissions import Role
 from modelplane_api.security import digest, new_api_key
 
 SHOWN_PREFIX = 12
+KeySort = Literal["created_at", "-created_at", "name", "-name"]
+
+
+async def list_api_keys(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    paging: PageParams,
+    sort: KeySort,
+    *,
+    role: Role | None,
+) -> tuple[list[ApiKeyPublic], int]:
+    """One page of an organization's live keys (never their secrets) and the total."""
+    rows, total = await repository.list_api_keys(
+        session,
+        organization_id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, {"created_at": ApiKey.created_at, "name": ApiKey.name}, ApiKey.id),
+        role=role.value if role else None,
+    )
+    return [ApiKeyPublic.model_validate(row) for row in rows], total
 
 
 async def create(

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
 from modelplane_api.audit.recorder import audit_context, audited
-from modelplane_api.auth.models import User
 from modelplane_api.deps import Ctx, CurrentUser, OrgAccess, SessionDep, require
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
-from modelplane_api.organizations import repository, service
-from modelplane_api.organizations.models import Membership, Organization
+from modelplane_api.organizations import service
 from modelplane_api.organizations.schemas import (
     MemberCreate,
     MemberPublic,
@@ -21,13 +19,11 @@ from modelplane_api.organizations.schemas import (
     OrganizationPublic,
     OrganizationUpdate,
 )
-from modelplane_api.pagination import Paging, order_by, reject_unknown_filters
+from modelplane_api.organizations.service import MemberSort, OrgSort
+from modelplane_api.pagination import Paging, reject_unknown_filters
 from modelplane_api.permissions import Permission, Role
 
 router = APIRouter(prefix="/organizations", tags=["organizations"], responses=ERROR_RESPONSES)
-
-OrgSort = Literal["created_at", "-created_at", "slug", "-slug", "display_name", "-display_name"]
-MemberSort = Literal["created_at", "-created_at", "email", "-email"]
 
 
 @router.get("", operation_id="list_organizations")
@@ -41,25 +37,10 @@ async def list_organizations(
 ) -> PageEnvelope[OrganizationPublic]:
     """Organizations the signed-in user belongs to."""
     reject_unknown_filters(request, {"slug"})
-    columns = {
-        "created_at": Organization.created_at,
-        "slug": Organization.slug,
-        "display_name": Organization.display_name,
-    }
-    rows, total = await repository.list_for_user(
-        session,
-        user.id,
-        offset=paging.offset,
-        limit=paging.limit,
-        order=order_by(sort, columns, Organization.id),
-        slug=filter_slug,
+    items, total = await service.list_organizations(
+        session, user.id, paging, sort, slug=filter_slug
     )
-    return page(
-        [service.to_public(org, role) for org, role in rows],
-        page=paging.page,
-        limit=paging.limit,
-        total=total,
-    )
+    return page(items, page=paging.page, limit=paging.limit, total=total)
 
 
 @router.post(
@@ -115,21 +96,10 @@ async def list_members(
 ) -> PageEnvelope[MemberPublic]:
     """Members of an organization and their roles."""
     reject_unknown_filters(request, {"role"})
-    columns = {"created_at": Membership.created_at, "email": User.email}
-    rows, total = await repository.list_members(
-        session,
-        access.organization_id,
-        offset=paging.offset,
-        limit=paging.limit,
-        order=order_by(sort, columns, Membership.id),
-        role=filter_role.value if filter_role else None,
+    items, total = await service.list_members(
+        session, access.organization_id, paging, sort, role=filter_role
     )
-    return page(
-        [service.member_public(m, u.email, u.display_name) for m, u in rows],
-        page=paging.page,
-        limit=paging.limit,
-        total=total,
-    )
+    return page(items, page=paging.page, limit=paging.limit, total=total)
 
 
 @router.post(

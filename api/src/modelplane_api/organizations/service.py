@@ -12,12 +12,13 @@ converges.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.auth import repository as auth_repo
+from modelplane_api.auth.models import User
 from modelplane_api.cluster import ORGANIZATION, ClusterGateway
 from modelplane_api.errors import AlreadyExists, Conflict, NotFound
 from modelplane_api.organizations import repository
@@ -31,7 +32,57 @@ from modelplane_api.organizations.schemas import (
     OrganizationPublic,
     OrganizationUpdate,
 )
+from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.permissions import Role
+
+OrgSort = Literal["created_at", "-created_at", "slug", "-slug", "display_name", "-display_name"]
+MemberSort = Literal["created_at", "-created_at", "email", "-email"]
+
+
+async def list_organizations(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    paging: PageParams,
+    sort: OrgSort,
+    *,
+    slug: str | None,
+) -> tuple[list[OrganizationPublic], int]:
+    """One page of the organizations a user belongs to, with the user's role."""
+    columns = {
+        "created_at": Organization.created_at,
+        "slug": Organization.slug,
+        "display_name": Organization.display_name,
+    }
+    rows, total = await repository.list_for_user(
+        session,
+        user_id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, columns, Organization.id),
+        slug=slug,
+    )
+    return [to_public(org, role) for org, role in rows], total
+
+
+async def list_members(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    paging: PageParams,
+    sort: MemberSort,
+    *,
+    role: Role | None,
+) -> tuple[list[MemberPublic], int]:
+    """One page of an organization's members."""
+    columns = {"created_at": Membership.created_at, "email": User.email}
+    rows, total = await repository.list_members(
+        session,
+        organization_id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, columns, Membership.id),
+        role=role.value if role else None,
+    )
+    return [member_public(m, u.email, u.display_name) for m, u in rows], total
 
 
 def to_public(org: Organization, role: Role | str) -> OrganizationPublic:

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
 from modelplane_api.audit.recorder import audit_context, audited
 from modelplane_api.deps import Ctx, OrgAccess, SessionDep, require
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
-from modelplane_api.pagination import Paging, order_by, reject_unknown_filters
+from modelplane_api.pagination import Paging, reject_unknown_filters
 from modelplane_api.permissions import Permission
-from modelplane_api.projects import repository, service
-from modelplane_api.projects.models import Project
+from modelplane_api.projects import service
 from modelplane_api.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+from modelplane_api.projects.service import ProjectSort
 
 router = APIRouter(
     prefix="/organizations/{org_id}/projects", tags=["projects"], responses=ERROR_RESPONSES
 )
-
-ProjectSort = Literal["created_at", "-created_at", "name", "-name", "updated_at", "-updated_at"]
 
 
 @router.get("", operation_id="list_projects")
@@ -34,25 +32,10 @@ async def list_projects(
 ) -> PageEnvelope[ProjectPublic]:
     """Projects of an organization."""
     reject_unknown_filters(request, {"name"})
-    columns = {
-        "created_at": Project.created_at,
-        "name": Project.name,
-        "updated_at": Project.updated_at,
-    }
-    rows, total = await repository.list_page(
-        session,
-        access.organization_id,
-        offset=paging.offset,
-        limit=paging.limit,
-        order=order_by(sort, columns, Project.id),
-        name=filter_name,
+    items, total = await service.list_projects(
+        session, access.organization_id, paging, sort, name=filter_name
     )
-    return page(
-        [ProjectPublic.model_validate(row) for row in rows],
-        page=paging.page,
-        limit=paging.limit,
-        total=total,
-    )
+    return page(items, page=paging.page, limit=paging.limit, total=total)
 
 
 @router.post(

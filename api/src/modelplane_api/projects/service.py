@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.errors import AlreadyExists, NotFound
+from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.projects import repository
 from modelplane_api.projects.models import Project
 from modelplane_api.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
+
+ProjectSort = Literal["created_at", "-created_at", "name", "-name", "updated_at", "-updated_at"]
+_SORTABLE = {
+    "created_at": Project.created_at,
+    "name": Project.name,
+    "updated_at": Project.updated_at,
+}
+
+
+async def list_projects(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    paging: PageParams,
+    sort: ProjectSort,
+    *,
+    name: str | None,
+) -> tuple[list[ProjectPublic], int]:
+    """One page of an organization's projects and the total."""
+    rows, total = await repository.list_page(
+        session,
+        organization_id,
+        offset=paging.offset,
+        limit=paging.limit,
+        order=order_by(sort, _SORTABLE, Project.id),
+        name=name,
+    )
+    return [ProjectPublic.model_validate(row) for row in rows], total
 
 
 def _snapshot(project: Project) -> dict[str, Any]:
