@@ -84,7 +84,7 @@ def runtime_run(ctx: typer.Context) -> None:
 @drift_app.command("run", context_settings=_PASSTHROUGH)
 def drift_run(ctx: typer.Context) -> None:
     """Evaluate one window of payload logs and print a JSON report (`--help` for options)."""
-    _delegate("modelplane_operator.drift.__main__", ctx)
+    _delegate("modelplane_operator.drift.cli", ctx)
 
 
 def main() -> None:

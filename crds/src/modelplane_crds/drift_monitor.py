@@ -138,9 +138,10 @@ class FeatureTests(K8sModel):
     """Which test runs on which feature, and when it says "drifted"."""
 
     default_test: TestChoice = "auto"
-    """Test for features without an override. `auto` picks by feature type and sample size: KS
-    for numerical features on small windows, Wasserstein on large ones; chi-squared for
-    categorical features on small windows, Jensen-Shannon on large ones."""
+    """Test for features without an override. `auto` picks by feature type and reference size:
+    with a small reference (1,000 rows or fewer) KS for numerical and chi-squared for categorical
+    features, which report p-values; with a larger one Wasserstein and Jensen-Shannon distances
+    with thresholds, because at large sizes p-values flag even negligible shifts."""
 
     alpha: float = Field(default=0.05, gt=0, lt=1)
     """Significance level for the p-value tests (ks, chi2), before correction."""
