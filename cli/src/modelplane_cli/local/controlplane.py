@@ -157,28 +157,21 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
     etcd_url = f"http://127.0.0.1:{etcd_port}"
     log = sup.start(
         "etcd",
-        [
-            str(ETCD.path("etcd")),
-            "--name",
-            "local",
-            "--data-dir",
-            str(sup.run_dir / "etcd"),
-            "--listen-client-urls",
-            etcd_url,
-            "--advertise-client-urls",
-            etcd_url,
-            "--listen-peer-urls",
-            f"http://127.0.0.1:{peer_port}",
-            "--initial-advertise-peer-urls",
-            f"http://127.0.0.1:{peer_port}",
-            "--initial-cluster",
-            f"local=http://127.0.0.1:{peer_port}",
-            "--unsafe-no-fsync",
-            "--quota-backend-bytes",
-            str(4 * 1024**3),
-            "--log-level",
-            "warn",
-        ],
+        _argv(
+            ETCD.path("etcd"),
+            {
+                "--name": "local",
+                "--data-dir": str(sup.run_dir / "etcd"),
+                "--listen-client-urls": etcd_url,
+                "--advertise-client-urls": etcd_url,
+                "--listen-peer-urls": f"http://127.0.0.1:{peer_port}",
+                "--initial-advertise-peer-urls": f"http://127.0.0.1:{peer_port}",
+                "--initial-cluster": f"local=http://127.0.0.1:{peer_port}",
+                "--unsafe-no-fsync": "true",
+                "--quota-backend-bytes": str(4 * 1024**3),
+                "--log-level": "warn",
+            },
+        ),
     )
     wait_until(
         lambda: _http_json(f"{etcd_url}/health").get("health") == "true",
@@ -192,42 +185,29 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
     server = f"https://127.0.0.1:{api_port}"
     log = sup.start(
         "kube-apiserver",
-        [
-            str(KUBE.path("kube-apiserver")),
-            "--etcd-servers",
-            etcd_url,
-            "--bind-address",
-            "127.0.0.1",
-            "--advertise-address",
-            "127.0.0.1",
-            "--secure-port",
-            str(api_port),
-            "--cert-dir",
-            str(pki),
-            "--tls-cert-file",
-            str(serving.cert),
-            "--tls-private-key-file",
-            str(serving.key),
-            "--client-ca-file",
-            str(ca.cert_path),
-            "--service-cluster-ip-range",
-            SERVICE_CIDR,
-            "--allow-privileged=true",
-            "--authorization-mode",
-            "Node,RBAC",
-            "--service-account-issuer",
-            "https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file",
-            str(sa.cert),
-            "--service-account-signing-key-file",
-            str(sa.key),
-            "--enable-priority-and-fairness=false",
-            "--profiling=false",
-            "--endpoint-reconciler-type",
-            "none",
-            "-v",
-            "1",
-        ],
+        _argv(
+            KUBE.path("kube-apiserver"),
+            {
+                "--etcd-servers": etcd_url,
+                "--bind-address": "127.0.0.1",
+                "--advertise-address": "127.0.0.1",  # without a default route it refuses to start
+                "--secure-port": str(api_port),
+                "--cert-dir": str(pki),
+                "--tls-cert-file": str(serving.cert),
+                "--tls-private-key-file": str(serving.key),
+                "--client-ca-file": str(ca.cert_path),
+                "--service-cluster-ip-range": SERVICE_CIDR,
+                "--allow-privileged": "true",
+                "--authorization-mode": "Node,RBAC",
+                "--service-account-issuer": "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file": str(sa.cert),
+                "--service-account-signing-key-file": str(sa.key),
+                "--enable-priority-and-fairness": "false",
+                "--profiling": "false",
+                "--endpoint-reconciler-type": "none",
+                "-v": "1",
+            },
+        ),
     )
     wait_until(
         lambda: _https_ok(f"{server}/readyz", ca.cert_path, clients["admin"]),
@@ -242,106 +222,40 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
         for name, pair in clients.items()
     }
 
-    cm_port = free_port()
-    log = sup.start(
+    _start_component(
+        sup,
         "kube-controller-manager",
-        [
-            str(KUBE.path("kube-controller-manager")),
-            "--kubeconfig",
-            str(kubeconfigs["controller-manager"]),
-            "--authentication-kubeconfig",
-            str(kubeconfigs["controller-manager"]),
-            "--authorization-kubeconfig",
-            str(kubeconfigs["controller-manager"]),
-            "--bind-address",
-            "127.0.0.1",
-            "--secure-port",
-            str(cm_port),
-            "--leader-elect=false",
-            "--use-service-account-credentials=true",
-            "--service-account-private-key-file",
-            str(sa.key),
-            "--root-ca-file",
-            str(ca.cert_path),
-            "--cluster-cidr",
-            POD_CIDR,
-            "--service-cluster-ip-range",
-            SERVICE_CIDR,
-            "--controllers",
-            "*,-nodeipam,-cloud-node-lifecycle,-route,-service",
-            "--concurrent-deployment-syncs",
-            "10",
-            "--concurrent-replicaset-syncs",
-            "10",
-            "--kube-api-qps",
-            "200",
-            "--kube-api-burst",
-            "400",
-            "-v",
-            "1",
-        ],
+        kubeconfigs["controller-manager"],
+        {
+            "--use-service-account-credentials": "true",
+            "--service-account-private-key-file": str(sa.key),
+            "--root-ca-file": str(ca.cert_path),
+            "--cluster-cidr": POD_CIDR,
+            "--service-cluster-ip-range": SERVICE_CIDR,
+            # No cloud, no pod network: skip the controllers that need one.
+            "--controllers": "*,-nodeipam,-cloud-node-lifecycle,-route,-service",
+            "--concurrent-deployment-syncs": "10",
+            "--concurrent-replicaset-syncs": "10",
+        },
     )
-    wait_until(
-        lambda: _insecure_ok(f"https://127.0.0.1:{cm_port}/healthz"),
-        timeout=60,
-        what="kube-controller-manager",
-        log=log,
-        alive=lambda: sup.alive("kube-controller-manager"),
-    )
-
-    sched_port = free_port()
-    log = sup.start(
-        "kube-scheduler",
-        [
-            str(KUBE.path("kube-scheduler")),
-            "--kubeconfig",
-            str(kubeconfigs["scheduler"]),
-            "--authentication-kubeconfig",
-            str(kubeconfigs["scheduler"]),
-            "--authorization-kubeconfig",
-            str(kubeconfigs["scheduler"]),
-            "--bind-address",
-            "127.0.0.1",
-            "--secure-port",
-            str(sched_port),
-            "--leader-elect=false",
-            "--kube-api-qps",
-            "200",
-            "--kube-api-burst",
-            "400",
-            "-v",
-            "1",
-        ],
-    )
-    wait_until(
-        lambda: _insecure_ok(f"https://127.0.0.1:{sched_port}/healthz"),
-        timeout=60,
-        what="kube-scheduler",
-        log=log,
-        alive=lambda: sup.alive("kube-scheduler"),
-    )
+    _start_component(sup, "kube-scheduler", kubeconfigs["scheduler"], {})
 
     kwok_port = free_port()
     log = sup.start(
         "kwok",
-        [
-            str(KWOK.path("kwok")),
-            "--kubeconfig",
-            str(kubeconfigs["kwok"]),
-            "--config",
-            str(kwok_stages(sup.run_dir)),
-            "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector",
-            f"{KWOK_NODE_ANNOTATION}=fake",
-            "--cidr",
-            POD_CIDR,
-            "--node-ip",
-            "127.0.0.1",
-            "--server-address",
-            f"127.0.0.1:{kwok_port}",
-            "--node-lease-duration-seconds",
-            "40",
-        ],
+        _argv(
+            KWOK.path("kwok"),
+            {
+                "--kubeconfig": str(kubeconfigs["kwok"]),
+                "--config": str(kwok_stages(sup.run_dir)),
+                "--manage-all-nodes": "false",
+                "--manage-nodes-with-annotation-selector": f"{KWOK_NODE_ANNOTATION}=fake",
+                "--cidr": POD_CIDR,
+                "--node-ip": "127.0.0.1",
+                "--server-address": f"127.0.0.1:{kwok_port}",
+                "--node-lease-duration-seconds": "40",
+            },
+        ),
     )
     wait_until(
         lambda: _http_ok(f"http://127.0.0.1:{kwok_port}/healthz"),
@@ -357,6 +271,34 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
     sup.set_endpoint("kubeconfig", str(plane.kubeconfig))
     sup.set_endpoint("kube-apiserver", server)
     return plane
+
+
+def _argv(binary: Path, flags: dict[str, str]) -> list[str]:
+    return [str(binary), *(f"{flag}={value}" for flag, value in flags.items())]
+
+
+def _start_component(sup: Supervisor, name: str, kubeconfig: Path, flags: dict[str, str]) -> None:
+    """Start a controller-manager-style component (same common flags) and wait for /healthz."""
+    port = free_port()
+    common = {
+        "--kubeconfig": str(kubeconfig),
+        "--authentication-kubeconfig": str(kubeconfig),
+        "--authorization-kubeconfig": str(kubeconfig),
+        "--bind-address": "127.0.0.1",
+        "--secure-port": str(port),
+        "--leader-elect": "false",
+        "--kube-api-qps": "200",
+        "--kube-api-burst": "400",
+        "-v": "1",
+    }
+    log = sup.start(name, _argv(KUBE.path(name), {**common, **flags}))
+    wait_until(
+        lambda: _insecure_ok(f"https://127.0.0.1:{port}/healthz"),
+        timeout=60,
+        what=name,
+        log=log,
+        alive=lambda: sup.alive(name),
+    )
 
 
 def _http_json(url: str) -> dict[str, object]:
