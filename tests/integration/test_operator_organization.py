@@ -44,30 +44,46 @@ def organization(slug: str, **spec: Any) -> str:
 def ready(kubectl: Kubectl, slug: str) -> dict[str, Any] | None:
     org = get_json(kubectl, "organization", slug)
     found = condition(org, "Ready")
-    if found and found["status"] == "True" and org["status"]["observedGeneration"] == org[
-        "metadata"
-    ]["generation"]:
+    if (
+        found
+        and found["status"] == "True"
+        and org["status"]["observedGeneration"] == org["metadata"]["generation"]
+    ):
         return dict(org)
     return None
 
 
 def can_i(kubectl: Kubectl, verb: str, namespace: str, group: str) -> bool:
     result = kubectl(
-        "auth", "can-i", verb, "modelversions.modelplane.io", "-n", namespace,
-        "--as=jane", f"--as-group={group}", check=False,
+        "auth",
+        "can-i",
+        verb,
+        "modelversions.modelplane.io",
+        "-n",
+        namespace,
+        "--as=jane",
+        f"--as-group={group}",
+        check=False,
     )
     return result.stdout.strip() == "yes"
 
 
-def test_organization_yields_namespace_quota_limits_policies_and_bindings(operator: Kubectl) -> None:
+def test_organization_yields_namespace_quota_limits_policies_and_bindings(
+    operator: Kubectl,
+) -> None:
     slug = f"org-{uuid.uuid4().hex[:6]}"
     namespace = f"mp-{slug}"
     operator(
-        "apply", "-f", "-",
+        "apply",
+        "-f",
+        "-",
         input=organization(
             slug,
-            memberGroups={"admin": ["acme-admins"], "developer": ["acme-devs"],
-                          "viewer": ["acme-viewers"]},
+            memberGroups={
+                "admin": ["acme-admins"],
+                "developer": ["acme-devs"],
+                "viewer": ["acme-viewers"],
+            },
             quota={"cpu": "4", "memory": "8Gi", "pods": 20, "maxDeployments": 5},
             gitopsManaged=True,
         ),
@@ -80,7 +96,9 @@ def test_organization_yields_namespace_quota_limits_policies_and_bindings(operat
     assert ns["metadata"]["annotations"]["modelplane.io/gitops-managed"] == "true"
     quota = get_json(operator, "resourcequota", "modelplane-quota", "-n", namespace)
     assert quota["spec"]["hard"] == {
-        "requests.cpu": "4", "requests.memory": "8Gi", "pods": "20",
+        "requests.cpu": "4",
+        "requests.memory": "8Gi",
+        "pods": "20",
         "count/modeldeployments.modelplane.io": "5",
     }
     assert get_json(operator, "limitrange", "modelplane-defaults", "-n", namespace) is not None
@@ -88,8 +106,9 @@ def test_organization_yields_namespace_quota_limits_policies_and_bindings(operat
     by_name = {p["metadata"]["name"]: p["spec"] for p in policies}
     assert by_name["modelplane-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
     sources = by_name["modelplane-allow-platform"]["ingress"][0]["from"]
-    assert {"namespaceSelector": {"matchLabels": {
-        "kubernetes.io/metadata.name": "modelplane-system"}}} in sources
+    assert {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "modelplane-system"}}
+    } in sources
     bindings = get_json(operator, "rolebinding", "-n", namespace)["items"]
     assert {b["metadata"]["name"]: [s["name"] for s in b["subjects"]] for b in bindings} == {
         "modelplane-admin": ["acme-admins"],
@@ -102,7 +121,9 @@ def test_viewer_can_get_but_not_create_and_developer_can_create(operator: Kubect
     slug = f"org-{uuid.uuid4().hex[:6]}"
     namespace = f"mp-{slug}"
     operator(
-        "apply", "-f", "-",
+        "apply",
+        "-f",
+        "-",
         input=organization(slug, memberGroups={"developer": ["devs"], "viewer": ["viewers"]}),
     )
     wait_for(lambda: ready(operator, slug), what="Organization Ready")
@@ -149,12 +170,18 @@ def test_existing_foreign_namespace_stalls_the_organization(operator: Kubectl) -
 
 
 def deployment(name: str, namespace: str) -> str:
-    return json.dumps({
-        "apiVersion": "modelplane.io/v1alpha1",
-        "kind": "ModelDeployment",
-        "metadata": {"name": name, "namespace": namespace, "finalizers": ["tests.modelplane.io/hold"]},
-        "spec": {"stable": {"modelVersionRef": {"name": "anything-v1"}}},
-    })
+    return json.dumps(
+        {
+            "apiVersion": "modelplane.io/v1alpha1",
+            "kind": "ModelDeployment",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "finalizers": ["tests.modelplane.io/hold"],
+            },
+            "spec": {"stable": {"modelVersionRef": {"name": "anything-v1"}}},
+        }
+    )
 
 
 def test_namespace_is_deleted_only_after_the_model_deployments_are_gone(operator: Kubectl) -> None:
@@ -165,8 +192,11 @@ def test_namespace_is_deleted_only_after_the_model_deployments_are_gone(operator
     operator("apply", "-f", "-", input=deployment("held", namespace))
     operator("delete", "organization", slug, "--wait=false")
     wait_for(
-        lambda: (get_json(operator, "modeldeployment", "held", "-n", namespace) or {})
-        .get("metadata", {}).get("deletionTimestamp"),
+        lambda: (
+            (get_json(operator, "modeldeployment", "held", "-n", namespace) or {})
+            .get("metadata", {})
+            .get("deletionTimestamp")
+        ),
         what="the operator deletes the org's ModelDeployments first",
     )
     ns = get_json(operator, "namespace", namespace)
@@ -174,8 +204,14 @@ def test_namespace_is_deleted_only_after_the_model_deployments_are_gone(operator
     assert "deletionTimestamp" not in ns["metadata"]
     assert get_json(operator, "organization", slug) is not None
     operator(
-        "patch", "modeldeployment", "held", "-n", namespace, "--type=merge",
-        "-p", '{"metadata":{"finalizers":null}}',
+        "patch",
+        "modeldeployment",
+        "held",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
     )
     wait_for(
         lambda: get_json(operator, "organization", slug) is None, what="Organization finalized"

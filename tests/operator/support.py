@@ -48,15 +48,14 @@ def install_crds(kubectl: Kubectl) -> None:
         kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}")
 
 
-def operator_env(
-    kubeconfig: Path, s3: Any | None = None, **overrides: object
-) -> dict[str, str]:
+def operator_env(kubeconfig: Path, s3: Any | None = None, **overrides: object) -> dict[str, str]:
     """MODELPLANE_OPERATOR_* variables for a test operator."""
     env: dict[str, object] = {
         "kubeconfig": kubeconfig,
         "webhook_mode": "off",
         "webhook_port": free_port(),
         "metrics_port": 0,
+        "liveness_endpoint": f"http://127.0.0.1:{free_port()}/healthz",
         "retry_delay_s": 1,
         "retry_max_delay_s": 5,
         "log_format": "plain",
@@ -71,9 +70,9 @@ def operator_env(
         }
     env |= overrides
     return {
-        f"MODELPLANE_OPERATOR_{k.upper()}": v if isinstance(v, str) else (
-            json.dumps(v) if isinstance(v, list | dict) else str(v)
-        )
+        f"MODELPLANE_OPERATOR_{k.upper()}": v
+        if isinstance(v, str)
+        else (json.dumps(v) if isinstance(v, list | dict) else str(v))
         for k, v in env.items()
     }
 
@@ -86,10 +85,16 @@ def delete_webhook_configurations(kubectl: Kubectl) -> None:
 
 @contextlib.contextmanager
 def run_operator(
-    kubectl: Kubectl, env: Mapping[str, str], *, extra_args: tuple[str, ...] = ()
+    kubectl: Kubectl,
+    env: Mapping[str, str],
+    *,
+    namespace: str | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[KopfRunner]:
-    """The operator in a thread of this process until the block ends."""
-    args = ["run", "--standalone", "-A", *extra_args, str(ENTRY)]
+    """The operator in a thread of this process until the block ends; cluster-wide, or limited
+    to one namespace (plus cluster-scoped kinds) so that two test operators never share work."""
+    scope = ["-n", namespace] if namespace else ["-A"]
+    args = ["run", "--standalone", *scope, *extra_args, str(ENTRY)]
     runner = KopfRunner(args, registry=kopf.OperatorRegistry(), env=dict(env), timeout=60)
     try:
         with runner:
@@ -120,7 +125,7 @@ def get_json(kubectl: Kubectl, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def condition(obj: Mapping[str, Any] | None, type_: str) -> dict[str, Any] | None:
+def condition(obj: Mapping[str, Any] | None, type_: str) -> Any:
     """A condition of an object by type."""
     for found in ((obj or {}).get("status") or {}).get("conditions") or []:
         if found.get("type") == type_:
@@ -166,3 +171,50 @@ class OperatorProcess:
                 self.proc.kill()
                 return self.proc.wait(timeout=30)
         return self.proc.returncode
+
+
+class TcpForwarder:
+    """A loopback TCP forwarder that can be switched on late: until `start()`, connections to
+    its port are refused, as when the S3 server is down."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.port = free_port()
+        self._target = (target_host, target_port)
+        self._server: socket.socket | None = None
+        self._threads: list[Any] = []
+
+    def start(self) -> None:
+        """Begin accepting and forwarding."""
+        import threading
+
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+        def accept() -> None:
+            while True:
+                try:
+                    client, _ = server.accept()
+                except OSError:
+                    return
+                upstream = socket.create_connection(self._target)
+                for a, b in ((client, upstream), (upstream, client)):
+                    thread = threading.Thread(target=pump, args=(a, b), daemon=True)
+                    thread.start()
+
+        threading.Thread(target=accept, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop accepting."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None

@@ -1,0 +1,152 @@
+"""The operator's RBAC (manifests/base/operator) is enough: the operator runs under its
+ServiceAccount's own token, not as admin, and does its whole job — Organization children and
+deletion, ModelVersion verification, Events, usedBy — without a single Forbidden."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.onnx_models import linear_model, model_bytes, signature_of
+from tests.operator.support import (
+    REPO_ROOT,
+    Kubectl,
+    condition,
+    get_json,
+    install_crds,
+    operator_env,
+    run_operator,
+    wait_for,
+)
+
+OPERATOR_DIR = REPO_ROOT / "manifests" / "base" / "operator"
+
+
+def service_account_kubeconfig(kubectl: Kubectl, admin: Path, target: Path) -> Path:
+    """A kubeconfig that authenticates with a fresh token of the operator's ServiceAccount."""
+    token = kubectl(
+        "create", "token", "modelplane-operator", "-n", "modelplane-system", "--duration=1h"
+    ).stdout.strip()
+    config = yaml.safe_load(admin.read_text())
+    cluster = config["clusters"][0]
+    target.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [cluster],
+                "users": [{"name": "operator", "user": {"token": token}}],
+                "contexts": [
+                    {
+                        "name": "operator",
+                        "context": {"cluster": cluster["name"], "user": "operator"},
+                    }
+                ],
+                "current-context": "operator",
+            }
+        )
+    )
+    return target
+
+
+def test_operator_does_its_job_under_its_service_account(
+    kubectl: Kubectl, kubeconfig: Path, s3: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    install_crds(kubectl)
+    kubectl("apply", "-k", str(REPO_ROOT / "manifests" / "base" / "rbac"))
+    kubectl(
+        "apply", "-f", str(OPERATOR_DIR / "namespace.yaml"), "-f", str(OPERATOR_DIR / "rbac.yaml")
+    )
+    sa_config = service_account_kubeconfig(kubectl, kubeconfig, tmp_path / "sa.kubeconfig")
+    whoami = kubectl("auth", "whoami", "-o", "json", "--kubeconfig", str(sa_config))
+    assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == (
+        "system:serviceaccount:modelplane-system:modelplane-operator"
+    )
+    slug = f"sa-{uuid.uuid4().hex[:6]}"
+    namespace = f"mp-{slug}"
+    model = linear_model(4)
+    data, digest = model_bytes(model)
+    key = f"rbac/{uuid.uuid4().hex}.onnx"
+    s3.client().put_object(Bucket=s3.bucket, Key=key, Body=data)
+    caplog.set_level(logging.INFO)
+    with run_operator(kubectl, operator_env(sa_config, s3)):
+        kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(
+                {
+                    "apiVersion": "modelplane.io/v1alpha1",
+                    "kind": "Organization",
+                    "metadata": {"name": slug},
+                    "spec": {
+                        "displayName": slug,
+                        "slug": slug,
+                        "memberGroups": {"admin": ["a"], "developer": ["d"], "viewer": ["v"]},
+                        "quota": {"cpu": "2"},
+                    },
+                }
+            ),
+        )
+        wait_for(
+            lambda: (
+                (condition(get_json(kubectl, "org", slug), "Ready") or {}).get("status") == "True"
+            ),
+            what="org Ready under the ServiceAccount",
+        )
+        kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(
+                {
+                    "apiVersion": "modelplane.io/v1alpha1",
+                    "kind": "ModelVersion",
+                    "metadata": {"name": "m-v1", "namespace": namespace},
+                    "spec": {
+                        "modelName": "m",
+                        "version": "1",
+                        "artifact": {"uri": f"s3://{s3.bucket}/{key}", "sha256": digest},
+                        "signature": signature_of(model),
+                    },
+                }
+            ),
+        )
+        kubectl("wait", "--for=condition=Ready", "--timeout=60s", "mv/m-v1", "-n", namespace)
+        kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(
+                {
+                    "apiVersion": "modelplane.io/v1alpha1",
+                    "kind": "ModelDeployment",
+                    "metadata": {"name": "m", "namespace": namespace},
+                    "spec": {"stable": {"modelVersionRef": {"name": "m-v1"}}},
+                }
+            ),
+        )
+        wait_for(
+            lambda: (
+                (get_json(kubectl, "mv", "m-v1", "-n", namespace)["status"].get("usedBy")) == ["m"]
+            ),
+            what="usedBy under the ServiceAccount",
+        )
+        events = get_json(kubectl, "events", "-n", namespace)["items"]
+        assert any(e["reason"] == "Verified" for e in events)
+        kubectl("delete", "org", slug, "--wait=false")
+        wait_for(lambda: get_json(kubectl, "org", slug) is None, what="org finalized")
+        ns = get_json(kubectl, "namespace", namespace)
+        assert ns is None or ns["metadata"].get("deletionTimestamp")
+    forbidden = [
+        r.getMessage()
+        for r in caplog.records
+        if "403" in r.getMessage() or "orbidden" in r.getMessage()
+    ]
+    assert forbidden == []
