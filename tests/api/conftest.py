@@ -42,6 +42,7 @@ def make_settings(
         "rate_limit_per_ip": 100_000,
         "rate_limit_per_user": 100_000,
         "rate_limit_auth_per_ip": 100_000,
+        "rate_limit_login_per_account": 100_000,
         "kubernetes_enabled": False,
     }
     values.update(overrides)

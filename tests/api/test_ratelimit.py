@@ -24,6 +24,17 @@ async def test_login_attempts_beyond_the_auth_budget_get_429(make_api: ApiFactor
     assert 1 <= int(limited.headers["retry-after"]) <= 61
 
 
+async def test_guessing_one_account_from_many_addresses_gets_429(make_api: ApiFactory) -> None:
+    first: Api = await make_api(client_ip=random_ip(), rate_limit_login_per_account=2)
+    second: Api = await make_api(client_ip=random_ip(), rate_limit_login_per_account=2)
+    user = await first.register("target")  # one login: one of the account's two attempts
+    body = {"email": user["email"], "password": "wrong password"}
+    assert (await second.client.post("/api/v1/auth/login", json=body)).status_code == 401
+    limited = await second.client.post("/api/v1/auth/login", json=body)
+    assert limited.status_code == 429
+    assert "retry-after" in limited.headers
+
+
 async def test_a_principal_beyond_its_budget_gets_429(make_api: ApiFactory) -> None:
     api: Api = await make_api(client_ip=random_ip(), rate_limit_per_user=3)
     user = await api.register("busy")

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     """Requests per authenticated principal per window."""
     rate_limit_auth_per_ip: int = Field(default=20, ge=1)
     """Login, register and refresh attempts per IP address per window."""
+    rate_limit_login_per_account: int = Field(default=10, ge=1)
+    """Login attempts per account (email) per window, from any address."""
     rate_limit_window_seconds: int = Field(default=60, ge=1)
 
     kubernetes_enabled: bool = True

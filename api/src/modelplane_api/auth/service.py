@@ -24,6 +24,7 @@ from modelplane_api.errors import (
     InvalidToken,
     RefreshTokenReused,
 )
+from modelplane_api.ratelimit import Limit
 from modelplane_api.security import digest, new_refresh_token
 
 
@@ -51,7 +52,21 @@ async def register(
 async def login(
     session: AsyncSession, ctx: AppContext, data: LoginRequest, audit: AuditContext
 ) -> TokenPublic:
-    """Check a password and start a new refresh-token family."""
+    """Check a password and start a new refresh-token family.
+
+    Besides the per-IP auth budget, each account has its own budget, so guessing one account's
+    password from many addresses is limited too (fails closed without Redis, like all auth).
+    """
+    settings = ctx.settings
+    await ctx.rate_limiter.hit(
+        Limit(
+            "login-account",
+            settings.rate_limit_login_per_account,
+            settings.rate_limit_window_seconds,
+            fail_closed=True,
+        ),
+        digest(data.email.lower()),
+    )
     user = await repository.get_user_by_email(session, data.email.lower())
     valid = ctx.passwords.verify(user.password_hash if user else None, data.password)
     if user is None or not valid or not user.is_active:
