@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import timedelta
 
 import jwt
 from argon2 import PasswordHasher
+from sqlalchemy import update
 
+from modelplane_api.auth.models import User
 from modelplane_api.security import Passwords, generate_jwt_key
 
 from .conftest import PASSWORD, Api
@@ -212,3 +215,20 @@ async def test_login_for_an_unknown_email_still_checks_a_hash(api: Api) -> None:
     )
     assert response.status_code == 401
     assert counting.checks == 1
+
+
+async def test_a_deactivated_users_tokens_stop_working_everywhere(api: Api) -> None:
+    user = await api.register("leaver")
+    org = await api.create_org(user)
+    async with api.app.state.ctx.sessions() as session:
+        await session.execute(
+            update(User).where(User.id == uuid.UUID(user["id"])).values(is_active=False)
+        )
+        await session.commit()
+    me = await api.client.get("/api/v1/auth/me", headers=user["headers"])
+    org_read = await api.client.get(f"/api/v1/organizations/{org['id']}", headers=user["headers"])
+    audit = await api.client.get(
+        "/api/v1/audit-events", headers=user["headers"], params={"organization_id": org["id"]}
+    )
+    assert (me.status_code, org_read.status_code, audit.status_code) == (401, 401, 401)
+    assert org_read.json()["error"]["code"] == "invalid_token"

@@ -102,13 +102,18 @@ class Principal:
 bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (`mpk_…`)")
 
 
-async def get_principal(
+async def authenticate_token(
     request: Request,
     ctx: Ctx,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """Authenticate the caller and count the request against its rate limit."""
+    """Check the credentials and count the request against the caller's rate limit.
+
+    For access tokens this proves the signature and claims only; whether the user still exists
+    and is active is checked by `get_principal` (user routes) or inside the membership query of
+    `resolve_access` (organization routes), which saves a query per request there.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
     token = credentials.credentials
@@ -119,12 +124,7 @@ async def get_principal(
             raise InvalidToken("invalid API key")
         principal = Principal("api_key", key.id, key.organization_id, Role(key.role))
     else:
-        claims = ctx.signer.verify(token, now)
-        user = await auth_repo.get_active_user(session, claims.subject)
-        if user is None:
-            raise InvalidToken("the token's user no longer exists")
-        request.state.user = user
-        principal = Principal("user", user.id)
+        principal = Principal("user", ctx.signer.verify(token, now).subject)
     request.state.principal = principal
     audit = audit_context(request)
     audit.actor_type, audit.actor_id = principal.kind, principal.id
@@ -133,6 +133,21 @@ async def get_principal(
         Limit("principal", settings.rate_limit_per_user, settings.rate_limit_window_seconds),
         f"{principal.kind}:{principal.id}",
     )
+    return principal
+
+
+TokenPrincipal = Annotated[Principal, Depends(authenticate_token)]
+
+
+async def get_principal(
+    request: Request, session: SessionDep, principal: TokenPrincipal
+) -> Principal:
+    """The authenticated caller; a user must still exist and be active."""
+    if principal.kind == "user":
+        user = await auth_repo.get_active_user(session, principal.id)
+        if user is None:
+            raise InvalidToken("the token's user no longer exists")
+        request.state.user = user
     return principal
 
 
@@ -172,6 +187,8 @@ async def resolve_access(
     else:
         membership = await org_repo.get_membership(session, organization_id, principal.id)
         role = Role(membership.role) if membership is not None else None
+        if role is None and await auth_repo.get_active_user(session, principal.id) is None:
+            raise InvalidToken("the token's user no longer exists")
     if role is None:
         raise NotFound("organization not found")
     audit_context(request).organization_id = organization_id
@@ -190,7 +207,7 @@ class RequirePermission:
         self,
         request: Request,
         session: SessionDep,
-        principal: CurrentPrincipal,
+        principal: TokenPrincipal,
         org_id: Annotated[uuid.UUID, Path()],
     ) -> OrgAccess:
         return await resolve_access(request, session, principal, org_id, self.permission)
@@ -203,7 +220,7 @@ class RequireQueryPermission(RequirePermission):
         self,
         request: Request,
         session: SessionDep,
-        principal: CurrentPrincipal,
+        principal: TokenPrincipal,
         organization_id: Annotated[uuid.UUID, Query(description="Organization to read")],
     ) -> OrgAccess:
         return await resolve_access(request, session, principal, organization_id, self.permission)

@@ -17,15 +17,18 @@ from modelplane_api.organizations.models import Membership, Organization
 async def get_membership(
     session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
 ) -> Membership | None:
-    """A live membership in a live organization."""
+    """A live membership of a live, active user in a live organization."""
     return await session.scalar(
         select(Membership)
         .join(Organization, Organization.id == Membership.organization_id)
+        .join(User, User.id == Membership.user_id)
         .where(
             Membership.organization_id == organization_id,
             Membership.user_id == user_id,
             Membership.deleted_at.is_(None),
             Organization.deleted_at.is_(None),
+            User.deleted_at.is_(None),
+            User.is_active.is_(True),
         )
     )
 
