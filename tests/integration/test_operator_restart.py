@@ -8,6 +8,7 @@ import json
 import random
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,14 @@ def _managed(kubectl: Kubectl, kind: str, namespace: str) -> list[str]:
     return sorted(o["metadata"]["name"] for o in found["items"])
 
 
+def _handled(log: Path) -> int:
+    return log.read_text().count("Handler '") if log.exists() else 0
+
+
+def _more_handled(log: Path, seen: int) -> bool:
+    return _handled(log) > seen
+
+
 @pytest.mark.slow
 def test_random_kills_while_reconciling_converge_without_duplicates_or_orphans(
     kubectl: Kubectl, kubeconfig: Path, s3: Any, tmp_path: Path
@@ -115,8 +124,17 @@ def test_random_kills_while_reconciling_converge_without_duplicates_or_orphans(
     )
     kills = 0
     try:
+        log = tmp_path / "operator.log"
         for _ in range(KILLS):
-            time.sleep(rng.uniform(0.5, 3.0))
+            # Kill only once this incarnation is working, at a random moment into its work.
+            seen = _handled(log)
+            wait_for(
+                partial(_more_handled, log, seen),
+                timeout=30,
+                interval=0.1,
+                what="the restarted operator handling objects",
+            )
+            time.sleep(rng.uniform(0.0, 1.5))
             operator.kill()
             kills += 1
             operator.start()
