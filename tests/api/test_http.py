@@ -106,3 +106,18 @@ async def test_an_exhausted_database_pool_answers_503_not_500(make_api: ApiFacto
     assert response.json()["error"]["code"] == "database_unavailable"
     after = await api.client.get("/api/v1/auth/me", headers=user["headers"])
     assert after.status_code == 200
+
+
+async def test_read_sessions_autocommit_and_leave_write_sessions_transactional(
+    make_api: ApiFactory,
+) -> None:
+    api: Api = await make_api(db_pool_size=1, db_max_overflow=0)
+    ctx = api.app.state.ctx
+    async with ctx.read_sessions() as session:
+        raw = await (await session.connection()).get_raw_connection()
+        read_autocommit = raw.driver_connection.autocommit
+    async with ctx.sessions() as session:  # the same pooled connection, given back
+        raw = await (await session.connection()).get_raw_connection()
+        write_autocommit = raw.driver_connection.autocommit
+    assert read_autocommit is True
+    assert write_autocommit is False

@@ -32,6 +32,8 @@ class AppContext:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+    """Autocommit sessions on the same pool, for GET/HEAD requests."""
     redis: Redis
     signer: TokenSigner
     passwords: Passwords

@@ -51,9 +51,8 @@ async def get_session(request: Request, ctx: Ctx) -> AsyncIterator[AsyncSession]
     Reads (GET, HEAD) run in autocommit mode: they change nothing and write no audit event, so
     a transaction would only add a BEGIN and a COMMIT round trip to every request.
     """
-    async with ctx.sessions() as session:
-        if request.method in READ_METHODS:
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    sessions = ctx.read_sessions if request.method in READ_METHODS else ctx.sessions
+    async with sessions() as session:
         try:
             yield session
         except DomainError as exc:

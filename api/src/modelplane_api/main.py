@@ -100,6 +100,7 @@ def create_app(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
+        read_sessions=create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
         redis=redis,
         signer=TokenSigner(settings),
         passwords=passwords or Passwords(),
