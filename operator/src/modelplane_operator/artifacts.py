@@ -353,6 +353,9 @@ def _open_session(data: bytes) -> tuple[list[TensorSpec | str], list[TensorSpec 
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # One session per verification, dropped right after: an arena would only keep memory.
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     try:
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph

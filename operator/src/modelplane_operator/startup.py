@@ -87,6 +87,7 @@ def configure_kopf(settings: kopf.OperatorSettings, config: Settings) -> None:
     )
     settings.persistence.finalizer = FINALIZER
     settings.queueing.worker_limit = config.worker_limit
+    settings.queueing.idle_timeout = config.queue_idle_timeout_s
     settings.peering.standalone = True
     settings.posting.level = logging.WARNING
     settings.networking.request_timeout = 60
