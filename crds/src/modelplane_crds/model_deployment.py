@@ -458,6 +458,9 @@ class AnalysisStatus(K8sModel):
     passed_intervals: int = Field(default=0, ge=0)
     """Consecutive passing intervals at the current step."""
 
+    last_run_at: datetime | None = None
+    """When the checks last ran (or the rollout started); the next run is one interval later."""
+
 
 class RollbackRecord(K8sModel):
     """Why the last rollout was rolled back."""
@@ -473,6 +476,10 @@ class RollbackRecord(K8sModel):
 
     rejected_version: str = Field(max_length=253)
     """The ModelVersion that was rejected."""
+
+
+RolloutState = Literal["Idle", "Progressing", "Paused", "RolledBack"]
+TrafficMode = Literal["HTTPRoute", "ReplicaRatio"]
 
 
 class ModelDeploymentStatus(ObjectStatus):
@@ -493,6 +500,17 @@ class ModelDeploymentStatus(ObjectStatus):
 
     current_step: int | None = Field(default=None, ge=0)
     """Index of the canary step in progress (0-based)."""
+
+    step_started_at: datetime | None = None
+    """When the current step began; timed pauses count from here."""
+
+    rollout_state: RolloutState | None = None
+    """`Idle` (no rollout), `Progressing`, `Paused` (analysis failed with `onFailure: pause`) or
+    `RolledBack` (stays so until the spec names another candidate)."""
+
+    traffic_mode: TrafficMode | None = None
+    """How the weights are realised: `HTTPRoute` weights (Gateway API installed) or the ratio of
+    ready pods behind the umbrella Service (`ReplicaRatio`)."""
 
     analysis: AnalysisStatus | None = None
     """Analysis of the current candidate."""

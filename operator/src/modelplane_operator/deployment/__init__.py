@@ -1,0 +1,2 @@
+"""A ModelDeployment's children: pure builders (`builders`) and the Kubernetes kinds they use
+(`kinds`)."""

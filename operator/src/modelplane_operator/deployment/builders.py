@@ -1,0 +1,483 @@
+"""Pure builders of a ModelDeployment's children: what the cluster should hold for one plan.
+
+One apps/v1 Deployment and one Service per variant (a variant is one ModelVersion being served),
+an umbrella Service for the endpoint, one PodDisruptionBudget over all serving pods, an HPA per
+variant when scaling is `minReplicas`/`maxReplicas`, and an HTTPRoute with weighted backends when
+the Gateway API is installed. Without it, the umbrella Service selects the pods of every variant
+and the weights are realised by the ratio of replicas (`replica_split`).
+
+Names are deterministic (never `generateName`): a variant is named after the deployment and its
+ModelVersion, so promotion changes no pod template and restarts no pod; only the `role` label on
+the Deployment and Service moves. Every child carries an ownerReference to the ModelDeployment
+(controller, blockOwnerDeletion) so deleting the deployment garbage-collects all of them. No I/O,
+no clock: the handler reads the cluster, calls these, and applies the result by server-side apply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from modelplane_crds import labels
+from modelplane_crds.model_deployment import ModelDeploymentSpec
+from modelplane_crds.model_version import ModelVersionSpec
+
+OPERATOR = "modelplane-operator"
+DEPLOYMENT_LABEL = "modelplane.io/deployment"
+VARIANT_LABEL = "modelplane.io/variant"
+VERSION_LABEL = "modelplane.io/model-version"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+PORT = 8080
+CACHE_DIR = "/var/cache/modelplane"
+RUNTIME_GRACEFUL_TIMEOUT_S = 30
+TERMINATION_GRACE_S = RUNTIME_GRACEFUL_TIMEOUT_S + 15
+"""Above the runtime's graceful drain, so Kubernetes never kills a pod that is still draining."""
+RUN_AS_USER = 65532
+DEFAULT_TARGET_CPU = 70
+S3_SECRET = "modelplane-s3"  # noqa: S105 - a Secret name, not a secret
+"""Optional Secret in the org namespace with `MODELPLANE_RUNTIME_S3_*` keys for the pods."""
+
+Role = Literal["stable", "candidate"]
+TrafficMode = Literal["HTTPRoute", "ReplicaRatio"]
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Operator-level settings the builders need (image, S3 endpoint, Gateway parent)."""
+
+    image: str
+    s3_endpoint_url: str | None = None
+    payload_bucket: str | None = None
+    gateway_name: str | None = None
+    gateway_namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One ModelVersion to serve: its role now, and how many pods (None when an HPA decides)."""
+
+    version: str
+    spec: ModelVersionSpec
+    role: Role
+    replicas: int | None
+    hpa_min: int | None = None
+    hpa_max: int | None = None
+
+
+def short_name(*parts: str, limit: int = 63) -> str:
+    """`a-b` when it fits a DNS label, else a prefix plus a hash of the full name (stable)."""
+    full = "-".join(parts)
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:10]
+    prefix = re.sub(r"-+$", "", full[: limit - len(digest) - 1])
+    return f"{prefix}-{digest}"
+
+
+def variant_name(deployment: str, version: str) -> str:
+    """Name of a variant's Deployment, Service and HPA."""
+    return short_name(deployment, version)
+
+
+def umbrella_name(deployment: str) -> str:
+    """Name of the endpoint Service (and of the HTTPRoute and PDB)."""
+    return short_name(deployment)
+
+
+def label_value(value: str) -> str:
+    """A label value (63 characters at most) that still identifies `value`."""
+    return short_name(value)
+
+
+def endpoint_url(deployment: str, namespace: str) -> str:
+    """The in-cluster URL clients use (Open Inference Protocol v2 under it)."""
+    return f"http://{umbrella_name(deployment)}.{namespace}.svc.cluster.local"
+
+
+def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
+    """Controller reference to the ModelDeployment; children go when it goes."""
+    meta = owner["metadata"]
+    return {
+        "apiVersion": owner.get("apiVersion", "modelplane.io/v1alpha1"),
+        "kind": owner.get("kind", "ModelDeployment"),
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def base_labels(deployment: str) -> dict[str, str]:
+    """Labels on every child (and every serving pod) of one ModelDeployment."""
+    return {
+        labels.APP_MANAGED_BY: OPERATOR,
+        DEPLOYMENT_LABEL: label_value(deployment),
+        "app.kubernetes.io/name": "modelplane-serving",
+    }
+
+
+def pod_labels(deployment: str, version: str) -> dict[str, str]:
+    """Labels of a variant's pods: they never change, so promotion restarts nothing."""
+    return {**base_labels(deployment), VERSION_LABEL: label_value(version)}
+
+
+def _meta(owner: Mapping[str, Any], name: str, extra: Mapping[str, str]) -> dict[str, Any]:
+    meta = owner["metadata"]
+    return {
+        "name": name,
+        "namespace": meta["namespace"],
+        "labels": {**base_labels(meta["name"]), **extra},
+        "ownerReferences": [owner_reference(owner)],
+    }
+
+
+def replica_split(total: int, weight: int) -> tuple[int, int]:
+    """(stable, candidate) pods whose ratio is closest to `weight` percent for the candidate.
+
+    Neither side gets 0 pods while its share is above 0: when `total` is too small for that,
+    the total grows to 2. Ties go to the stable side; a total of 0 (scaled to zero) stays 0."""
+    if not 0 <= weight <= 100:
+        raise ValueError(f"weight must be 0..100, got {weight}")
+    total = max(total, 0)
+    if total == 0 or weight == 0:
+        return total, 0
+    if weight == 100:
+        return 0, total
+    total = max(total, 2)
+    best = min(
+        range(1, total),
+        key=lambda c: (abs(c / total - weight / 100), c),
+    )
+    return total - best, best
+
+
+def ratio_weight(stable: int, candidate: int) -> int:
+    """Percent of traffic the candidate gets when both variants sit behind one Service."""
+    pods = stable + candidate
+    return 0 if pods == 0 else round(100 * candidate / pods)
+
+
+def replicas_for_share(total: int, weight: int) -> int:
+    """Candidate pods needed to carry `weight` percent when a router splits traffic."""
+    return 0 if weight <= 0 else max(1, math.ceil(total * weight / 100))
+
+
+def runtime_env(
+    deployment: str,
+    namespace: str,
+    version: str,
+    mv: ModelVersionSpec,
+    spec: ModelDeploymentSpec,
+    config: RuntimeConfig,
+) -> list[dict[str, str]]:
+    """The `MODELPLANE_RUNTIME_*` environment of a variant's pods (see docs/serving-runtime.md)."""
+    signature = {
+        "inputs": [t.to_wire() for t in mv.signature.inputs],
+        "outputs": [t.to_wire() for t in mv.signature.outputs],
+    }
+    env: dict[str, str] = {
+        "MODEL_NAME": mv.model_name,
+        "MODEL_VERSION": mv.version,
+        "MODEL_URI": mv.artifact.uri,
+        "MODEL_SHA256": mv.artifact.sha256,
+        "SIGNATURE": json.dumps(signature, separators=(",", ":")),
+        "MAX_ARTIFACT_BYTES": str(mv.artifact.max_size_bytes),
+        "CACHE_DIR": CACHE_DIR,
+        "PORT": str(PORT),
+        "GRACEFUL_TIMEOUT_S": str(RUNTIME_GRACEFUL_TIMEOUT_S),
+    }
+    if mv.features:
+        features = [
+            {"name": f.name, "type": f.type, "input": f.input, "index": f.index or 0}
+            for f in mv.features
+        ]
+        env["FEATURE_SCHEMA"] = json.dumps(features, separators=(",", ":"))
+    threads = (spec.runtime.intra_op_threads if spec.runtime else None) or _cpu_threads(spec)
+    env["INTRA_OP_THREADS"] = str(threads)
+    batching = spec.runtime.batching if spec.runtime else None
+    if batching is not None:
+        env["MAX_BATCH_SIZE"] = str(batching.max_batch_size)
+        env["MAX_LATENCY_MS"] = str(batching.max_latency_ms)
+    logging_ = spec.payload_logging
+    if logging_ is not None and logging_.sample_rate > 0:
+        bucket = config.payload_bucket
+        if logging_.uri is not None:
+            bucket = logging_.uri.removeprefix("s3://").split("/", 1)[0]
+        if bucket:
+            env["PAYLOAD_SAMPLE_RATE"] = str(logging_.sample_rate)
+            env["PAYLOAD_BUCKET"] = bucket
+            env["PAYLOAD_NAMESPACE"] = namespace
+            env["PAYLOAD_DEPLOYMENT"] = deployment
+            env["PAYLOAD_VARIANT"] = version
+    if config.s3_endpoint_url:
+        env["S3_ENDPOINT_URL"] = config.s3_endpoint_url
+    return [{"name": f"MODELPLANE_RUNTIME_{k}", "value": v} for k, v in sorted(env.items())]
+
+
+def _cpu_threads(spec: ModelDeploymentSpec) -> int:
+    """Threads = the CPU limit in whole cores (at least 1), as onnxruntime wants it."""
+    limit = spec.resources.limits.cpu if spec.resources and spec.resources.limits else None
+    if limit is None:
+        return 1
+    text = str(limit)
+    cores = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    return max(1, math.floor(cores))
+
+
+def _resources(spec: ModelDeploymentSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if spec.resources is None:
+        return out
+    for key in ("requests", "limits"):
+        amounts = getattr(spec.resources, key)
+        if amounts is not None:
+            wire = {k: str(v) for k, v in amounts.to_wire().items()}
+            if wire:
+                out[key] = wire
+    return out
+
+
+def build_deployment(
+    owner: Mapping[str, Any],
+    variant: Variant,
+    spec: ModelDeploymentSpec,
+    config: RuntimeConfig,
+) -> dict[str, Any]:
+    """The apps/v1 Deployment running the serving runtime for one variant."""
+    meta = owner["metadata"]
+    name = variant_name(meta["name"], variant.version)
+    selector = pod_labels(meta["name"], variant.version)
+    image = (spec.runtime.image if spec.runtime else None) or config.image
+    container: dict[str, Any] = {
+        "name": "runtime",
+        "image": image,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": runtime_env(
+            meta["name"], meta["namespace"], variant.version, variant.spec, spec, config
+        ),
+        "envFrom": [{"secretRef": {"name": S3_SECRET, "optional": True}}],
+        "readinessProbe": {
+            "httpGet": {"path": "/v2/health/ready", "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/v2/health/live", "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+        },
+        "startupProbe": {
+            "httpGet": {"path": "/v2/health/live", "port": "http"},
+            "periodSeconds": 2,
+            "failureThreshold": 150,
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "model-cache", "mountPath": CACHE_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's
+        ],
+    }
+    resources = _resources(spec)
+    if resources:
+        container["resources"] = resources
+    cache_limit = f"{max(1, math.ceil(variant.spec.artifact.max_size_bytes * 2 / 1024**2))}Mi"
+    body: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(
+            owner,
+            name,
+            {VERSION_LABEL: label_value(variant.version), VARIANT_LABEL: variant.role},
+        ),
+        "spec": {
+            "selector": {"matchLabels": selector},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+            },
+            "revisionHistoryLimit": 2,
+            "template": {
+                "metadata": {
+                    "labels": selector,
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(PORT),
+                    },
+                },
+                "spec": {
+                    "containers": [container],
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_S,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS_USER,
+                        "runAsGroup": RUN_AS_USER,
+                        "fsGroup": RUN_AS_USER,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": key,
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": selector},
+                        }
+                        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                    ],
+                    "volumes": [
+                        {"name": "model-cache", "emptyDir": {"sizeLimit": cache_limit}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+        },
+    }
+    if variant.replicas is not None:
+        body["spec"]["replicas"] = variant.replicas
+    return body
+
+
+def _service(
+    owner: Mapping[str, Any], name: str, selector: Mapping[str, str], extra: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(owner, name, extra),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(selector),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def build_variant_service(owner: Mapping[str, Any], variant: Variant) -> dict[str, Any]:
+    """A Service for one variant's pods (HTTPRoute backend, analysis, direct calls)."""
+    deployment = owner["metadata"]["name"]
+    return _service(
+        owner,
+        variant_name(deployment, variant.version),
+        pod_labels(deployment, variant.version),
+        {VERSION_LABEL: label_value(variant.version), VARIANT_LABEL: variant.role},
+    )
+
+
+def build_umbrella_service(
+    owner: Mapping[str, Any], mode: TrafficMode, stable_version: str
+) -> dict[str, Any]:
+    """The endpoint Service. In ReplicaRatio mode it selects every variant's pods, so the ratio
+    of ready pods is the split. With an HTTPRoute it selects the stable pods only: the route
+    splits the traffic, and a client that bypasses it never reaches an unproven candidate."""
+    deployment = owner["metadata"]["name"]
+    selector = (
+        base_labels(deployment)
+        if mode == "ReplicaRatio"
+        else pod_labels(deployment, stable_version)
+    )
+    extra = {COMPONENT_LABEL: "endpoint", "modelplane.io/traffic-mode": mode}
+    return _service(owner, umbrella_name(deployment), selector, extra)
+
+
+def build_pdb(owner: Mapping[str, Any]) -> dict[str, Any]:
+    """At most one serving pod of the deployment voluntarily disrupted at a time. `maxUnavailable`
+    rather than `minAvailable`, so a one-pod deployment never blocks a node drain."""
+    deployment = owner["metadata"]["name"]
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(owner, umbrella_name(deployment), {COMPONENT_LABEL: "endpoint"}),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": base_labels(deployment)}},
+    }
+
+
+def build_hpa(
+    owner: Mapping[str, Any], variant: Variant, spec: ModelDeploymentSpec
+) -> dict[str, Any] | None:
+    """An autoscaling/v2 HPA for a variant, when scaling is min/max; else None."""
+    if variant.hpa_max is None:
+        return None
+    deployment = owner["metadata"]["name"]
+    name = variant_name(deployment, variant.version)
+    target = (
+        spec.scaling.target_cpu_utilization_percent if spec.scaling else None
+    ) or DEFAULT_TARGET_CPU
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(
+            owner, name, {VERSION_LABEL: label_value(variant.version), VARIANT_LABEL: variant.role}
+        ),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": variant.hpa_min or 1,
+            "maxReplicas": variant.hpa_max,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": target},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def build_http_route(
+    owner: Mapping[str, Any], backends: list[tuple[str, int]], config: RuntimeConfig
+) -> dict[str, Any]:
+    """A gateway.networking.k8s.io/v1 HTTPRoute splitting traffic by weight between the
+    variants' Services (`backends`: version and weight). Its parent is the configured Gateway,
+    or else the endpoint Service itself (Gateway API for service meshes, GAMMA)."""
+    deployment = owner["metadata"]["name"]
+    namespace = owner["metadata"]["namespace"]
+    spec: dict[str, Any] = {
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                "backendRefs": [
+                    {
+                        "group": "",
+                        "kind": "Service",
+                        "name": variant_name(deployment, version),
+                        "port": 80,
+                        "weight": weight,
+                    }
+                    for version, weight in backends
+                ],
+            }
+        ]
+    }
+    parent: dict[str, Any]
+    if config.gateway_name:
+        parent = {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": config.gateway_name,
+        }
+        if config.gateway_namespace and config.gateway_namespace != namespace:
+            parent["namespace"] = config.gateway_namespace
+    else:
+        # GAMMA (service mesh) attachment: the mesh splits calls to the endpoint Service itself.
+        parent = {"group": "", "kind": "Service", "name": umbrella_name(deployment), "port": 80}
+    spec["parentRefs"] = [parent]
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": _meta(owner, umbrella_name(deployment), {COMPONENT_LABEL: "endpoint"}),
+        "spec": spec,
+    }

@@ -1,0 +1,2 @@
+"""Canary rollouts: the pure state machine (`machine`) and the operator's rollout metrics
+(`metrics`)."""
