@@ -109,13 +109,17 @@ def test_only_the_lease_holder_acts_and_a_standby_takes_over_when_it_dies(
     first = OperatorProcess(
         operator_env(kubeconfig, s3, identity="replica-a", **common), tmp_path / "a.log"
     )
-    second = OperatorProcess(
-        operator_env(kubeconfig, s3, identity="replica-b", **common), tmp_path / "b.log"
-    )
+    second_env = operator_env(kubeconfig, s3, identity="replica-b", **common)
+    second = OperatorProcess(second_env, tmp_path / "b.log")
     first.start()
     try:
         wait_for(lambda: _holder(kubectl) == "replica-a", what="replica-a leads")
         second.start()
+        standby = wait_for(
+            lambda: _ok(second_env["MODELPLANE_OPERATOR_LIVENESS_ENDPOINT"]),
+            what="the standby answers its liveness probe",
+        )
+        assert standby.strip() == "standby"
         name = f"lead-{uuid.uuid4().hex[:6]}"
         kubectl("apply", "-f", "-", input=_version(s3, name))
         kubectl("wait", "--for=condition=Ready", "--timeout=60s", f"mv/{name}", "-n", NAMESPACE)

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import sys
 import threading
+from urllib.parse import urlparse
 
 import kopf
 
@@ -29,6 +30,25 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
+
+
+async def _standby_liveness(endpoint: str | None) -> asyncio.Server | None:
+    """While a standby waits for the Lease, kopf (and its liveness endpoint) is not running yet;
+    answer the probe ourselves so the kubelet does not restart a healthy standby."""
+    if not endpoint:
+        return None
+    parsed = urlparse(endpoint)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nstandby\n"
+            )
+            await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, parsed.hostname, parsed.port or 80)
 
 
 async def _run(config: Settings) -> int:
@@ -48,7 +68,13 @@ async def _run(config: Settings) -> int:
             config.identity or default_identity(),
             config.lease_duration_s,
         )
-        await elector.acquire()
+        standby = await _standby_liveness(config.liveness_endpoint)
+        try:
+            await elector.acquire()
+        finally:
+            if standby is not None:
+                standby.close()
+                await standby.wait_closed()
     lost = False
 
     async def watch_lease() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RUNTIME_IMAGE = "ghcr.io/modelplane/serving-runtime:0.1.0"
@@ -62,14 +62,22 @@ class Settings(BaseSettings):
     """Directory `file://` artifacts may come from (development only); unset refuses them."""
 
     s3_endpoint_url: str | None = None
-    """S3 endpoint (MinIO in development); unset means AWS."""
+    """S3 endpoint (MinIO in development); unset means boto3's own lookup (`AWS_ENDPOINT_URL_S3`,
+    then AWS). Unset keys likewise fall back to boto3's credential chain (`AWS_ACCESS_KEY_ID` …,
+    or the pod's IAM role)."""
 
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None
     s3_region: str = "us-east-1"
 
-    mlflow_tracking_uri: str | None = None
-    """MLflow server used to resolve `models:/<name>/<version>` artifact URIs."""
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "MODELPLANE_OPERATOR_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"
+        ),
+    )
+    """MLflow server used to resolve `models:/<name>/<version>` artifact URIs (falls back to
+    `MLFLOW_TRACKING_URI`)."""
 
     download_timeout_s: float = Field(default=60.0, gt=0)
 
