@@ -2,9 +2,9 @@
 
 Real PostgreSQL and Redis from the project's LocalPlatform, the facade served by uvicorn in its
 own process exactly as `python -m modelplane_api serve` runs it (uvloop, httptools, JSON access
-log), one closed-loop load generator process (`loadgen.py`) at concurrency 64. Where `taskset`
-exists the server runs on CPU 0 and the load generator on CPU 1. Three endpoints on the same
-stack, so the ratios isolate what each layer costs:
+log), one closed-loop load generator process (`tests/bench/loadgen.py`) at concurrency 64.
+Where `taskset` exists the server runs on CPU 0 and the load generator on CPU 1. Three endpoints
+on the same stack, so the ratios isolate what each layer costs:
   /health                            envelope only: no auth, no database, no Redis
   /api/v1/auth/me                    + JWT (EdDSA) check, per-IP and per-user Redis counters,
                                        one primary-key lookup
@@ -86,11 +86,11 @@ def _load(url: str, headers: list[str]) -> dict[str, Any]:
         *_pin(1),
         sys.executable,
         "-m",
-        "tests.bench.api.loadgen",
+        "tests.bench.loadgen",
         url,
-        str(CONCURRENCY),
-        str(SECONDS),
-        *headers,
+        f"--concurrency={CONCURRENCY}",
+        f"--seconds={SECONDS}",
+        *(f"--header={header}" for header in headers),
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

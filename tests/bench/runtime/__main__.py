@@ -1,7 +1,8 @@
 """Serving-runtime benchmark: `python -m tests.bench.runtime` (what `make bench-runtime` runs).
 
 One model (logistic regression, 20 FP32 features, built at run time), one load generator
-(`loadgen.py`, a closed-loop raw-HTTP client in its own process), three systems:
+(`tests/bench/loadgen.py`, a closed-loop raw-HTTP client in its own process), three
+systems:
   raw      onnxruntime `session.run` in this process: the limit, no HTTP at all;
   ours     `python -m modelplane_runtime` (uvicorn + uvloop + httptools, inline inference);
   mlserver MLServer from PyPI in `.run/bench-venv` with a custom ONNX runtime class
@@ -107,12 +108,12 @@ def load(url: str, body_file: Path, concurrency: int) -> dict[str, float]:
             *_pin(1),
             sys.executable,
             "-m",
-            "tests.bench.runtime.loadgen",
+            "tests.bench.loadgen",
             url,
-            str(body_file),
-            str(concurrency),
-            str(SECONDS),
-            str(WARMUP),
+            f"--body-file={body_file}",
+            f"--concurrency={concurrency}",
+            f"--seconds={SECONDS}",
+            f"--warmup={WARMUP}",
         ],
         check=True,
         capture_output=True,

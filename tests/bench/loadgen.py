@@ -1,24 +1,24 @@
-"""Closed-loop HTTP/1.1 GET load generator: `python -m tests.bench.api.loadgen URL C SECONDS
-[HEADER ...]`.
+"""Closed-loop HTTP/1.1 load generator shared by the benchmarks.
 
-Runs in its own process. Each of C keep-alive connections sends the same GET (with the given
-`Name: value` headers), waits for the full response, and sends the next one. Raw HTTP over
-asyncio protocols on uvloop, so the client costs far less per request than an HTTP library.
-Prints one JSON line: requests, errors, seconds, rps, p50/p90/p99 in milliseconds.
+`python -m tests.bench.loadgen URL --concurrency C --seconds S [--warmup W] [--body-file F]
+[--header "Name: value" ...]` — POST with the file's bytes as a JSON body when `--body-file` is
+given, GET otherwise. Runs in its own process (so it does not share the server's core or event
+loop). Each of C keep-alive connections sends the same request, waits for the full response and
+sends the next one. It speaks raw HTTP over asyncio protocols on uvloop, so the generator costs far
+less per request than an HTTP client library and measures the server, not itself. Prints one JSON
+line: requests, errors, seconds, rps, p50/p90/p99 in milliseconds.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import json
-import sys
 import time
 from urllib.parse import urlparse
 
 import uvloop
-
-WARMUP_SECONDS = 1.0
 
 
 class _Conn(asyncio.Protocol):
@@ -83,15 +83,25 @@ class _Conn(asyncio.Protocol):
             self.done.set_result(None)
 
 
-async def run(url: str, concurrency: int, seconds: float, headers: list[str]) -> dict[str, float]:
+def build_request(url: str, body: bytes | None, headers: list[str]) -> bytes:
+    """The raw request every connection repeats."""
+    parsed = urlparse(url)
+    path = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
+    method = "GET" if body is None else "POST"
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {parsed.netloc}", *headers]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return "\r\n".join([*lines, "", ""]).encode() + (body or b"")
+
+
+async def run(
+    url: str, request: bytes, concurrency: int, seconds: float, warmup: float
+) -> dict[str, float]:
     """Drive `concurrency` connections for `seconds` after a warm-up; summarise latencies."""
     parsed = urlparse(url)
-    path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
-    lines = [f"GET {path} HTTP/1.1", f"Host: {parsed.netloc}", *headers, "", ""]
-    request = "\r\n".join(lines).encode()
     loop = asyncio.get_running_loop()
     began = time.perf_counter()
-    warm_until, deadline = began + WARMUP_SECONDS, began + WARMUP_SECONDS + seconds
+    warm_until, deadline = began + warmup, began + warmup + seconds
     latencies: list[float] = []
     errors: list[int] = []
     waits = []
@@ -103,17 +113,20 @@ async def run(url: str, concurrency: int, seconds: float, headers: list[str]) ->
             parsed.port or 80,
         )
         waits.append(done)
-    await asyncio.gather(*waits)
+    await asyncio.wait_for(asyncio.gather(*waits), warmup + seconds + 30)
+    measured = time.perf_counter() - warm_until
     latencies.sort()
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+    def pct(q: float) -> float:
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
     return {
         "requests": len(latencies),
         "errors": len(errors),
-        "seconds": seconds,
-        "rps": len(latencies) / seconds,
+        "seconds": measured,
+        "rps": len(latencies) / measured,
         "p50_ms": pct(0.50),
         "p90_ms": pct(0.90),
         "p99_ms": pct(0.99),
@@ -122,9 +135,21 @@ async def run(url: str, concurrency: int, seconds: float, headers: list[str]) ->
 
 def main() -> None:
     """Entry point: print the summary as one JSON line."""
-    url, concurrency, seconds, *headers = sys.argv[1:]
-    result = uvloop.run(run(url, int(concurrency), float(seconds), headers))
-    print(json.dumps(result))
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.loadgen")
+    parser.add_argument("url")
+    parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--body-file")
+    parser.add_argument("--header", action="append", default=[])
+    args = parser.parse_args()
+    body = None
+    if args.body_file:
+        with open(args.body_file, "rb") as f:
+            body = f.read()
+    request = build_request(args.url, body, args.header)
+    summary = uvloop.run(run(args.url, request, args.concurrency, args.seconds, args.warmup))
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
