@@ -16,10 +16,12 @@ help: ## Show the verbs
 setup: ## Install everything the project needs (system packages, Python env, local binaries)
 	@bash scripts/setup.sh
 
-demo: setup ## Bring up the whole local platform and print where everything is
+demo: setup ## Bring up the whole local platform, print where everything is, run the demo story
 	@$(UV_RUN) modelplane dev up
+	@$(UV_RUN) modelplane demo
 
-up: demo ## Same as demo
+up: setup ## Bring up the local platform only
+	@$(UV_RUN) modelplane dev up
 
 status: ## Show what of the local platform is running
 	@$(UV_RUN) modelplane dev status

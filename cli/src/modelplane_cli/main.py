@@ -51,6 +51,15 @@ def generate(
     raise typer.Exit(generate_crds(check))
 
 
+@app.command()
+def demo() -> None:
+    """Run the platform's main job on the local platform: an organization through the facade,
+    a model registered and verified by the operator, a tampered one refused."""
+    from modelplane_cli.demo import run_demo
+
+    raise typer.Exit(run_demo(dev.runs_root() / "dev"))
+
+
 operator_app = typer.Typer(help="The Kubernetes operator (kopf).", no_args_is_help=True)
 api_app = typer.Typer(help="The facade API (FastAPI).", no_args_is_help=True)
 runtime_app = typer.Typer(

@@ -21,12 +21,14 @@ from modelplane_cli.local.processes import Supervisor, sweep_stale_runs
 from modelplane_cli.local.services import (
     FacadeApi,
     MLflow,
+    Operator,
     Postgres,
     Redis,
     S3Endpoint,
     start_api,
     start_minio,
     start_mlflow,
+    start_operator,
     start_postgres,
     start_redis,
 )
@@ -114,6 +116,14 @@ class LocalPlatform:
             ),
         )
 
+    def ensure_operator(self) -> Operator:
+        """The operator (CRDs, ClusterRoles and admission webhooks installed) on the control
+        plane, verifying artifacts from the platform's S3 and MLflow."""
+        kubeconfig, s3, mlflow = self.ensure_control_plane(), self.ensure_s3(), self.ensure_mlflow()
+        return self._once(
+            "operator", lambda: start_operator(self.supervisor, kubeconfig, s3, mlflow)
+        )
+
     def start_all(self) -> None:
         """Everything: independent components side by side, MLflow once its stores answer."""
         self.ensure_built()
@@ -125,6 +135,7 @@ class LocalPlatform:
             for future in waits:
                 future.result()
         self.ensure_api()
+        self.ensure_operator()
 
     def stop(self) -> None:
         """Stop every process of this run, newest first."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from typing import Any
 
 from modelplane_cli.local.binaries import MINIO
 from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
+from modelplane_crds.kinds import KINDS
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -377,3 +379,76 @@ def start_api(
     if creds is None:
         return FacadeApi(url)
     return FacadeApi(url, creds.email, creds.password)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A running operator (with its admission webhooks registered) and its endpoints."""
+
+    metrics_url: str
+    liveness_url: str
+
+
+def install_platform_resources(kubectl: Path, kubeconfig: Path) -> None:
+    """CRDs, the aggregated ClusterRoles and the platform namespace: what the operator needs."""
+    base = REPO_ROOT / "manifests" / "base"
+    steps = (
+        ["apply", "--server-side", "--force-conflicts", "-k", str(base / "crds")],
+        [
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            *(f"crd/{kind.crd_name}" for kind in KINDS),
+        ],
+        ["apply", "--server-side", "--force-conflicts", "-k", str(base / "rbac")],
+        [
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            str(base / "operator" / "namespace.yaml"),
+        ],
+    )
+    for argv in steps:
+        result = subprocess.run(
+            [str(kubectl), "--kubeconfig", str(kubeconfig), *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise PlatformError(f"kubectl {' '.join(argv)}: {result.stderr.strip()}")
+
+
+def start_operator(sup: Supervisor, kubeconfig: Path, s3: S3Endpoint, mlflow: MLflow) -> Operator:
+    """Run the operator against the local control plane, webhooks served on loopback."""
+    from modelplane_cli.local.binaries import KUBE
+
+    install_platform_resources(KUBE.path("kubectl"), kubeconfig)
+    metrics, liveness, webhook = free_port(), free_port(), free_port()
+    liveness_url = f"http://127.0.0.1:{liveness}/healthz"
+    env = {
+        "MODELPLANE_OPERATOR_KUBECONFIG": str(kubeconfig),
+        "MODELPLANE_OPERATOR_S3_ENDPOINT_URL": s3.endpoint_url,
+        "MODELPLANE_OPERATOR_S3_ACCESS_KEY": s3.access_key,
+        "MODELPLANE_OPERATOR_S3_SECRET_KEY": s3.secret_key,
+        "MODELPLANE_OPERATOR_MLFLOW_TRACKING_URI": mlflow.url,
+        "MODELPLANE_OPERATOR_WEBHOOK_PORT": str(webhook),
+        "MODELPLANE_OPERATOR_WEBHOOK_CERT_DIR": str(sup.run_dir / "operator-webhook"),
+        "MODELPLANE_OPERATOR_METRICS_PORT": str(metrics),
+        "MODELPLANE_OPERATOR_LIVENESS_ENDPOINT": liveness_url,
+    }
+    log = sup.start("operator", [sys.executable, "-m", "modelplane_operator"], env=env)
+    wait_until(
+        lambda: _http_ok(liveness_url),
+        timeout=90,
+        what="operator",
+        log=log,
+        alive=lambda: sup.alive("operator"),
+    )
+    sup.set_endpoint("operator-metrics", f"http://127.0.0.1:{metrics}/metrics")
+    return Operator(f"http://127.0.0.1:{metrics}/metrics", liveness_url)

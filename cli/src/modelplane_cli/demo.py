@@ -1,0 +1,274 @@
+"""`modelplane demo`: the platform's main job, end to end, on the local platform.
+
+It walks the path a data scientist and a platform engineer take, through the real components:
+sign up on the facade API and create an organization (the facade applies the Organization
+resource; the operator turns it into a namespace with quota, network policy and role bindings),
+upload an ONNX model to S3, register it as a ModelVersion with `kubectl` and watch the operator
+verify its digest and signature, then register a tampered copy and watch it refused. Every step
+says what it does; the last lines say how to look around.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from modelplane_cli.local.binaries import KUBE
+from modelplane_cli.local.processes import PlatformError, RunState
+
+ORG_SLUG = "demo"
+BUCKET = "models"
+
+
+def _step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def _detail(message: str) -> None:
+    print(f"    {message}", flush=True)
+
+
+def build_model() -> bytes:
+    """A small logistic-regression classifier (4 FP32 features → label, probabilities)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    weights = numpy_helper.from_array(rng.normal(size=(4, 2)).astype(np.float32), "weights")
+    bias = numpy_helper.from_array(np.array([0.1, -0.1], dtype=np.float32), "bias")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["input", "weights"], ["scores"]),
+            helper.make_node("Add", ["scores", "bias"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+            helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=0),
+        ],
+        "fraud_detector",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 2]),
+        ],
+        initializer=[weights, bias],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
+
+
+def model_version(name: str, namespace: str, version: str, uri: str, sha256: str) -> str:
+    """The ModelVersion a platform engineer would commit to Git."""
+    return json.dumps(
+        {
+            "apiVersion": "modelplane.io/v1alpha1",
+            "kind": "ModelVersion",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "modelName": "fraud-detector",
+                "version": version,
+                "artifact": {"uri": uri, "sha256": sha256, "format": "onnx"},
+                "signature": {
+                    "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 4]}],
+                    "outputs": [
+                        {"name": "label", "datatype": "INT64", "shape": [-1]},
+                        {"name": "probabilities", "datatype": "FP32", "shape": [-1, 2]},
+                    ],
+                },
+                "features": [
+                    {"name": f, "type": "numerical", "input": "input", "index": i}
+                    for i, f in enumerate(("amount", "merchant_risk", "hour_of_day", "distance_km"))
+                ],
+            },
+        }
+    )
+
+
+class Demo:
+    """One run of the demo against a running local platform (`modelplane dev up`)."""
+
+    def __init__(self, dev_dir: Path) -> None:
+        state = RunState.load(dev_dir / "state.json")
+        if (
+            state is None
+            or "api" not in state.endpoints
+            or "operator" not in {p.name for p in state.processes}
+        ):
+            raise PlatformError(
+                "the local platform is not running: start it with "
+                "`modelplane dev up` (or `make demo`, which does both)"
+            )
+        self.dev_dir = dev_dir
+        self.endpoints = state.endpoints
+        self.api = httpx.Client(base_url=f"{state.endpoints['api']}/api/v1", timeout=30)
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        result = subprocess.run(
+            [str(KUBE.path("kubectl")), "--kubeconfig", self.endpoints["kubeconfig"], *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise PlatformError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout + result.stderr
+
+    def _call(
+        self, method: str, path: str, token: str | None = None, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.api.request(method, path, json=body, headers=headers)
+
+    def sign_in(self) -> str:
+        """Register the demo user once (credentials kept in the run directory) and log in."""
+        creds_file = self.dev_dir / "demo-user.json"
+        if creds_file.exists():
+            creds = json.loads(creds_file.read_text())
+        else:
+            creds = {
+                "email": "data.scientist@modelplane.local",
+                "password": secrets.token_urlsafe(16),
+            }
+            response = self._call(
+                "POST", "/auth/register", body={**creds, "display_name": "Demo Data Scientist"}
+            )
+            if response.status_code != 201:
+                raise PlatformError(f"register failed: {response.text}")
+            creds_file.write_text(json.dumps(creds))
+            creds_file.chmod(0o600)
+        response = self._call("POST", "/auth/login", body=creds)
+        if response.status_code != 200:
+            raise PlatformError(f"login failed: {response.text}")
+        _detail(f"signed in as {creds['email']} (password in {creds_file})")
+        return str(response.json()["data"]["access_token"])
+
+    def create_organization(self, token: str) -> str:
+        """Create the org through the facade (idempotent); return its namespace."""
+        response = self._call(
+            "POST", "/organizations", token, {"slug": ORG_SLUG, "display_name": "Demo Inc."}
+        )
+        if response.status_code == 201:
+            _detail(
+                "POST /api/v1/organizations → 201; the facade applied Organization "
+                f"'{ORG_SLUG}' by server-side apply"
+            )
+        elif response.status_code == 409:
+            _detail(f"organization '{ORG_SLUG}' exists already")
+        else:
+            raise PlatformError(f"creating the organization failed: {response.text}")
+        namespace = f"mp-{ORG_SLUG}"
+        self.kubectl("wait", "--for=condition=Ready", f"organization/{ORG_SLUG}", "--timeout=120s")
+        _detail(
+            f"operator: Organization Ready → namespace {namespace} with quota, limit "
+            "range, default-deny network policy and role bindings:"
+        )
+        print(
+            self.kubectl(
+                "get", "resourcequota,limitrange,networkpolicy,rolebinding", "-n", namespace
+            ),
+            end="",
+        )
+        return namespace
+
+    def upload(self, namespace: str, body: bytes, key: str) -> tuple[str, str]:
+        """Put the artifact into S3; return its URI and sha256."""
+        import boto3
+        from botocore.config import Config
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.endpoints["s3"],
+            aws_access_key_id=self.endpoints["s3-access-key"],
+            aws_secret_access_key=self.endpoints["s3-secret-key"],
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        if BUCKET not in existing:
+            s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=f"{namespace}/{key}", Body=body)
+        return f"s3://{BUCKET}/{namespace}/{key}", hashlib.sha256(body).hexdigest()
+
+    def register(self, namespace: str, name: str, manifest: str, expect: str) -> None:
+        """Apply a ModelVersion and wait for the operator's verdict."""
+        self.kubectl("apply", "-f", "-", stdin=manifest)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = json.loads(self.kubectl("get", "mv", name, "-n", namespace, "-o", "json"))
+            conditions = {c["type"]: c for c in status.get("status", {}).get("conditions", [])}
+            if expect in conditions and conditions[expect]["status"] == "True":
+                ready = conditions.get("Ready", {})
+                _detail(
+                    f"{name}: {expect} — Ready={ready.get('status')} "
+                    f"reason={ready.get('reason')}: {ready.get('message', '')}"
+                )
+                return
+            time.sleep(1)
+        raise PlatformError(
+            f"{name} did not reach {expect} in 120 s:\n"
+            + self.kubectl("describe", "mv", name, "-n", namespace)
+        )
+
+    def run(self) -> None:
+        _step("Sign in to the facade API")
+        token = self.sign_in()
+        _step("Create an organization through the facade; the operator provisions it")
+        namespace = self.create_organization(token)
+        _step("Upload an ONNX model to S3 and register it as a ModelVersion (kubectl apply)")
+        body = build_model()
+        uri, digest = self.upload(namespace, body, "fraud-detector/1/model.onnx")
+        _detail(f"{uri} ({len(body)} bytes, sha256 {digest[:16]}…)")
+        self.register(
+            namespace,
+            "fraud-detector-v1",
+            model_version("fraud-detector-v1", namespace, "1", uri, digest),
+            "Ready",
+        )
+        _step("Register a tampered artifact under the same digest: the operator refuses it")
+        tampered_uri, _ = self.upload(namespace, body + b"\0", "fraud-detector/2/model.onnx")
+        self.register(
+            namespace,
+            "fraud-detector-v2",
+            model_version("fraud-detector-v2", namespace, "2", tampered_uri, digest),
+            "Stalled",
+        )
+        _step("What the platform engineer sees")
+        print(self.kubectl("get", "modelplane", "-n", namespace), end="")
+        print(
+            self.kubectl(
+                "get",
+                "events",
+                "-n",
+                namespace,
+                "--field-selector",
+                "involvedObject.kind=ModelVersion",
+            ),
+            end="",
+        )
+        print("\nLook around:")
+        print(f"  source {self.dev_dir / 'env.sh'}")
+        print(f"  kubectl get modelplane -A ; kubectl describe mv fraud-detector-v2 -n {namespace}")
+        print(f"  curl {self.endpoints['api']}/docs        # the facade's OpenAPI")
+        print(f"  open {self.endpoints['mlflow']}          # MLflow")
+
+
+def run_demo(dev_dir: Path) -> int:
+    """Run the demo; print a clear error and return 1 when something is not right."""
+    try:
+        Demo(dev_dir).run()
+    except (PlatformError, httpx.HTTPError) as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    print("\nDemo complete.")
+    return 0
