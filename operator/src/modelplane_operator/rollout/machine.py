@@ -686,7 +686,7 @@ class _Pass:
             self.requeue = WAIT_PODS_S
             ready = self.ready(candidate) >= self.sizing.candidate_pods(f.mode, weight)
             return self.hold(stable, candidate, weight, ready, scale_weight=100)
-        self.consume = promote
+        self.consume = self.consume or promote
         st.stable_version = candidate
         st.candidate_version = None
         st.rollout_state = "Idle"
