@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.onnx_models import linear_model, model_bytes, signature_of
@@ -26,6 +25,17 @@ from tests.operator.support import (
 )
 
 OPERATOR_DIR = REPO_ROOT / "manifests" / "base" / "operator"
+
+
+class Collector(logging.Handler):
+    """Every log record of the in-process operator, whatever pytest's logging plugin does."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def service_account_kubeconfig(kubectl: Kubectl, admin: Path, target: Path) -> Path:
@@ -56,7 +66,7 @@ def service_account_kubeconfig(kubectl: Kubectl, admin: Path, target: Path) -> P
 
 
 def test_operator_does_its_job_under_its_service_account(
-    kubectl: Kubectl, kubeconfig: Path, s3: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kubectl: Kubectl, kubeconfig: Path, s3: Any, tmp_path: Path
 ) -> None:
     install_crds(kubectl)
     kubectl("apply", "-k", str(REPO_ROOT / "manifests" / "base" / "rbac"))
@@ -74,8 +84,9 @@ def test_operator_does_its_job_under_its_service_account(
     data, digest = model_bytes(model)
     key = f"rbac/{uuid.uuid4().hex}.onnx"
     s3.client().put_object(Bucket=s3.bucket, Key=key, Body=data)
-    caplog.set_level(logging.INFO)
-    with run_operator(kubectl, operator_env(sa_config, s3)):
+    records = Collector()
+    logging.getLogger().addHandler(records)
+    with run_operator(kubectl, operator_env(sa_config, s3), extra_args=("--verbose",)):
         kubectl(
             "apply",
             "-f",
@@ -144,9 +155,7 @@ def test_operator_does_its_job_under_its_service_account(
         wait_for(lambda: get_json(kubectl, "org", slug) is None, what="org finalized")
         ns = get_json(kubectl, "namespace", namespace)
         assert ns is None or ns["metadata"].get("deletionTimestamp")
-    forbidden = [
-        r.getMessage()
-        for r in caplog.records
-        if "403" in r.getMessage() or "orbidden" in r.getMessage()
-    ]
+    logging.getLogger().removeHandler(records)
+    assert records.messages, "no operator log records were collected"
+    forbidden = [m for m in records.messages if "403" in m or "orbidden" in m]
     assert forbidden == []

@@ -14,7 +14,6 @@ from typing import Any
 
 import kopf
 
-from modelplane_crds import labels
 from modelplane_operator.cluster import Cluster
 from modelplane_operator.context import OperatorContext
 from modelplane_webhooks import defaulting, validation
@@ -187,6 +186,3 @@ async def default_drift_monitor(
     _merge(
         patch, defaulting.default_drift_monitor(dict(body), validation.organization_of(ns_labels))
     )
-
-
-ORG_LABEL = labels.ORGANIZATION
