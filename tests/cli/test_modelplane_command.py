@@ -42,7 +42,7 @@ def test_generate_check_passes_on_the_committed_files() -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_dev_up_prints_every_endpoint_and_down_stops_everything(tmp_path: Path) -> None:
+def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> None:
     env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
     modelplane = [sys.executable, "-m", "modelplane_cli"]
     try:
@@ -75,6 +75,13 @@ def test_dev_up_prints_every_endpoint_and_down_stops_everything(tmp_path: Path) 
             check=False,
         )
         assert status.returncode == 0, status.stdout
+        demo = subprocess.run(
+            [*modelplane, "demo"], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "fraud-detector-v1: Ready — Ready=True reason=Verified" in demo.stdout
+        assert "fraud-detector-v2: Stalled — Ready=False reason=DigestMismatch" in demo.stdout
+        assert "Demo complete." in demo.stdout
         again = subprocess.run(
             [*modelplane, "dev", "up"],
             env=env,
