@@ -32,7 +32,7 @@ from modelplane_operator.cluster import ClusterError
 from modelplane_operator.context import OperatorContext
 from modelplane_operator.deployment import kinds  # noqa: F401 - registers the serving kinds
 from modelplane_operator.deployment.builders import RuntimeConfig
-from modelplane_operator.rollout.metrics import RolloutMetrics
+from modelplane_operator.rollout.metrics import rollout_metrics
 from modelplane_operator.rollout.reconcile import (
     PROMOTE,
     RESUME,
@@ -47,13 +47,10 @@ KIND = "ModelDeployment"
 PLURAL = "modeldeployments"
 
 
-def rollout_context(memo: OperatorContext) -> RolloutContext:
-    """The handler's long-lived state, made on first use from the core memo."""
-    found = memo.get("rollout")
-    if isinstance(found, RolloutContext):
-        return found
+def build_rollout_context(memo: OperatorContext) -> RolloutContext:
+    """The handler's long-lived state, made at start-up beside the core memo."""
     settings = RolloutSettings()
-    ctx = RolloutContext(
+    return RolloutContext(
         settings=settings,
         runtime=RuntimeConfig(
             image=memo.settings.default_runtime_image,
@@ -62,10 +59,16 @@ def rollout_context(memo: OperatorContext) -> RolloutContext:
             gateway_name=settings.gateway_name,
             gateway_namespace=settings.gateway_namespace,
         ),
-        metrics=RolloutMetrics(memo.metrics.registry),
+        metrics=rollout_metrics(memo.metrics.registry),
     )
-    memo["rollout"] = ctx
-    return ctx
+
+
+def rollout_context(memo: OperatorContext) -> RolloutContext:
+    """The shared context (kopf gives each object a shallow copy of the start-up memo)."""
+    found = memo.get("rollout")
+    if not isinstance(found, RolloutContext):
+        raise kopf.PermanentError("the ModelDeployment start-up handler did not run")
+    return found
 
 
 def _retrying(body: kopf.Body, message: str, now: datetime) -> dict[str, Any]:
@@ -121,6 +124,14 @@ def register_model_deployment(registry: kopf.OperatorRegistry, config: Settings)
     """Register the ModelDeployment timer and clean-up on `registry`."""
     interval = RolloutSettings().rollout_interval_s
     resource = (GROUP, VERSION, PLURAL)
+
+    @kopf.on.startup(registry=registry)
+    def start_rollouts(memo: OperatorContext, **_: Any) -> None:
+        if "metrics" not in memo or "settings" not in memo:
+            raise kopf.TemporaryError("waiting for the core start-up handler", delay=0.2)
+        if not isinstance(memo.get("rollout"), RolloutContext):
+            memo["rollout"] = build_rollout_context(memo)
+
     kopf.timer(
         *resource,
         interval=interval,

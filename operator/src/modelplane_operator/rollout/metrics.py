@@ -9,6 +9,7 @@ bound.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -73,3 +74,17 @@ class RolloutMetrics:
         for check in self._checks.pop((namespace, deployment), set()):
             with contextlib.suppress(KeyError):
                 self.measurement.remove(namespace, deployment, check)
+
+
+_ON_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, RolloutMetrics] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def rollout_metrics(registry: CollectorRegistry) -> RolloutMetrics:
+    """The rollout series on `registry`, created once (a start-up retry must not duplicate
+    them)."""
+    found = _ON_REGISTRY.get(registry)
+    if found is None:
+        found = _ON_REGISTRY[registry] = RolloutMetrics(registry)
+    return found
