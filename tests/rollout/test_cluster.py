@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,7 @@ def cluster(kubectl: Kubectl, s3: Any) -> Kubectl:
 def operator(cluster: Kubectl, kubeconfig: Path, s3: Any) -> Iterator[Kubectl]:
     with run_rollout_operator(cluster, rollout_env(kubeconfig, s3), NAMESPACE) as runner:
         for name in ("fraud-1", "fraud-2", "fraud-3"):
-            wait_for(
-                lambda name=name: ready(
-                    (get_json(cluster, "modelversion", name, "-n", NAMESPACE) or {}).get("status")
-                    or {}
-                ),
-                timeout=120,
-                what=f"ModelVersion {name} Ready",
-            )
+            wait_for(partial(version_ready, cluster, name), timeout=120, what=f"{name} Ready")
         yield cluster
         cluster(
             "delete",
@@ -62,6 +56,12 @@ def operator(cluster: Kubectl, kubeconfig: Path, s3: Any) -> Iterator[Kubectl]:
             check=False,
         )
     assert "Traceback" not in runner.output, runner.output[-3000:]
+
+
+def version_ready(kubectl: Kubectl, name: str) -> bool:
+    """Whether the core handler verified the ModelVersion."""
+    obj = get_json(kubectl, "modelversion", name, "-n", NAMESPACE) or {}
+    return ready(obj.get("status") or {})
 
 
 def _apply(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> None:
