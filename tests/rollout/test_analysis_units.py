@@ -179,10 +179,12 @@ def test_an_unreadable_source_is_inconclusive_never_a_pass() -> None:
 def test_drift_check_uses_the_measure_given_and_is_inconclusive_without_data() -> None:
     analysis = _analysis(predictionDrift={"test": "jsd", "max": 0.1})
     source = _Fixed(Sample(500, 0, 0, 0.01))
-    drifted = judge(analysis, source, CANDIDATE, STABLE, 60, T0, drift=lambda c, s, w: (0.4, 500))
+    drifted = judge(
+        analysis, source, CANDIDATE, STABLE, 60, T0, drift=lambda c, s, w, t: (0.4, 500)
+    )
     assert drifted.outcome == "failed"
     assert drifted.measurements[0].check == "predictionDrift"
-    nodata = judge(analysis, source, CANDIDATE, STABLE, 60, T0, drift=lambda c, s, w: None)
+    nodata = judge(analysis, source, CANDIDATE, STABLE, 60, T0, drift=lambda c, s, w, t: None)
     assert nodata.outcome == "inconclusive"
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from modelplane_crds.drift_results import DriftTestName
 from modelplane_crds.model_deployment import Analysis, CheckName, Measurement
 from modelplane_operator.analysis.condition import InvalidCondition, SuccessCondition
 from modelplane_operator.analysis.prometheus import PrometheusClient
@@ -29,8 +30,9 @@ class MetricsSource(Protocol):
         ...
 
 
-DriftMeasure = Callable[[Target, Target, float], tuple[float, int] | None]
-"""(candidate, stable, window seconds) → (statistic, candidate rows), or None without data."""
+DriftMeasure = Callable[[Target, Target, float, DriftTestName], tuple[float, int] | None]
+"""(candidate, stable, window seconds, test) → (statistic, candidate rows), or None without
+data."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def observe(
             )
         )
     if checks.prediction_drift is not None:
-        measured = drift(candidate, stable, window_s) if drift and stable else None
+        test = checks.prediction_drift.test
+        measured = drift(candidate, stable, window_s, test) if drift and stable else None
         found.append(
             _limit(
                 None if measured is None else measured[0],

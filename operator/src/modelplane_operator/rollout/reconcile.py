@@ -24,14 +24,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelplane_crds.conditions import INVALID_SPEC, mark_stalled
+from modelplane_crds.drift_results import DriftTestName
 from modelplane_crds.model_deployment import (
     ModelDeploymentSpec,
     ModelDeploymentStatus,
 )
 from modelplane_crds.model_version import ModelVersionSpec
-from modelplane_operator.analysis.checks import MetricsSource, judge
+from modelplane_operator.analysis.checks import DriftMeasure, MetricsSource, judge
+from modelplane_operator.analysis.drift import PredictionDrift
 from modelplane_operator.analysis.prometheus import PrometheusClient, PrometheusSource
 from modelplane_operator.analysis.scrape import ScrapeSource
+from modelplane_operator.analysis.sources import SourceError
 from modelplane_operator.analysis.targets import Target
 from modelplane_operator.cluster import Cluster, ClusterError
 from modelplane_operator.deployment import builders
@@ -64,6 +67,7 @@ class RolloutContext:
     runtime: builders.RuntimeConfig
     metrics: RolloutMetrics
     scrape: ScrapeSource = field(default_factory=ScrapeSource)
+    drift: PredictionDrift = field(default_factory=PredictionDrift)
     prometheus: PrometheusClient | None = None
     applied: dict[tuple[str, str, str], str] = field(default_factory=dict)
     """(deployment uid, kind, name) → hash of the manifest last applied."""
@@ -95,8 +99,6 @@ class RolloutContext:
         """A client for `address`, or the operator's configured Prometheus."""
         url = address or self.settings.prometheus_url
         if url is None:
-            from modelplane_operator.analysis.sources import SourceError
-
             raise SourceError(
                 "no Prometheus configured (set prometheus_url or the check's address)"
             )
@@ -290,7 +292,25 @@ class Pass:
             window,
             self.now,
             prometheus=self.ctx.prometheus_client,
+            drift=self.drift_measure(spec),
         )
+
+    def drift_measure(self, spec: ModelDeploymentSpec) -> DriftMeasure:
+        """Prediction drift from the payload logs of this deployment's bucket."""
+        logging_ = spec.payload_logging
+        bucket = self.ctx.settings.payload_bucket
+        if logging_ is not None and logging_.uri is not None:
+            bucket = logging_.uri.removeprefix("s3://").split("/", 1)[0]
+        now = self.now
+
+        def measure(
+            candidate: Target, stable: Target, window_s: float, test: DriftTestName
+        ) -> tuple[float, int] | None:
+            if logging_ is None or logging_.sample_rate <= 0 or not bucket:
+                raise SourceError("predictionDrift needs spec.payloadLogging and a bucket")
+            return self.ctx.drift.measure(f"s3://{bucket}", candidate, stable, window_s, test, now)
+
+        return measure
 
     # act ----------------------------------------------------------------------------------
     def apply(self, manifest: dict[str, Any]) -> None:
