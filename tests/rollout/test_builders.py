@@ -234,3 +234,12 @@ def test_signature_env_is_compact_json_of_the_declared_tensors() -> None:
     env = _env(build_deployment(OWNER, _variant(), make_spec(), CONFIG))
     signature = json.loads(env["MODELPLANE_RUNTIME_SIGNATURE"])
     assert signature["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}]
+
+
+def test_http_route_mirrors_a_share_of_requests_to_the_shadow_variant() -> None:
+    route = build_http_route(OWNER, [("v1", 100), ("v2", 0)], CONFIG, mirror=("v2", 20))
+    mirror = route["spec"]["rules"][0]["filters"][0]
+    assert mirror["type"] == "RequestMirror"
+    assert mirror["requestMirror"]["backendRef"]["name"] == "fraud-v2"
+    assert mirror["requestMirror"]["percent"] == 20
+    assert "filters" not in build_http_route(OWNER, [("v1", 100)], CONFIG)["spec"]["rules"][0]

@@ -491,3 +491,28 @@ def test_restart_in_the_middle_of_an_analysis_keeps_the_counters() -> None:
     assert restarted.status.analysis is not None
     assert restarted.status.analysis.passed_intervals == 1
     assert not analysis_due(spec, restarted.status, T0 + timedelta(minutes=1, seconds=30))
+
+
+# --- shadow traffic -----------------------------------------------------------------------
+
+
+def test_shadow_traffic_is_mirrored_to_a_ready_candidate_with_an_http_route() -> None:
+    spec = make_spec(
+        steps=[{"pause": {}}],
+        strategy={"canary": {"steps": [{"pause": {}}]}, "shadow": {"percent": 20}},
+    )
+    started = run(spec, settled(spec, {"v1": 1}), facts(T0, {"v1": 1})).status
+    waiting = run(spec, started, facts(T0, {"v1": 1}))
+    assert waiting.mirror is None  # candidate pods not Ready: nothing is copied to them
+    result = run(spec, waiting.status, facts(T0, {"v1": 1, "v2": 1}))
+    assert result.mirror == ("v2", 20)
+    assert result.status.traffic is not None
+    assert (result.status.traffic.candidate, result.status.traffic.mirror) == (0, 20)
+
+
+def test_shadow_without_the_gateway_api_is_refused_with_a_warning() -> None:
+    spec = make_spec(strategy={"canary": {"steps": [{"pause": {}}]}, "shadow": {"percent": 20}})
+    base = settled(spec, {"v1": 1}, mode="ReplicaRatio")
+    result = run(spec, base, facts(T0, {"v1": 1, "v2": 1}, mode="ReplicaRatio"))
+    assert result.mirror is None
+    assert any(e.type == "Warning" and e.reason == "ShadowUnsupported" for e in result.events)

@@ -438,11 +438,16 @@ def build_hpa(
 
 
 def build_http_route(
-    owner: Mapping[str, Any], backends: list[tuple[str, int]], config: RuntimeConfig
+    owner: Mapping[str, Any],
+    backends: list[tuple[str, int]],
+    config: RuntimeConfig,
+    mirror: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     """A gateway.networking.k8s.io/v1 HTTPRoute splitting traffic by weight between the
     variants' Services (`backends`: version and weight). Its parent is the configured Gateway,
-    or else the endpoint Service itself (Gateway API for service meshes, GAMMA)."""
+    or else the endpoint Service itself (Gateway API for service meshes, GAMMA). `mirror`
+    copies a percentage of the requests to one variant (a RequestMirror filter, whose `percent`
+    needs Gateway API v1.2 or later); its answers are discarded."""
     deployment = owner["metadata"]["name"]
     namespace = owner["metadata"]["namespace"]
     spec: dict[str, Any] = {
@@ -462,6 +467,22 @@ def build_http_route(
             }
         ]
     }
+    if mirror is not None:
+        version, percent = mirror
+        spec["rules"][0]["filters"] = [
+            {
+                "type": "RequestMirror",
+                "requestMirror": {
+                    "backendRef": {
+                        "group": "",
+                        "kind": "Service",
+                        "name": variant_name(deployment, version),
+                        "port": 80,
+                    },
+                    "percent": percent,
+                },
+            }
+        ]
     parent: dict[str, Any]
     if config.gateway_name:
         parent = {

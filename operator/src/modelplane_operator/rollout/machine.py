@@ -144,6 +144,8 @@ class Plan:
     events: list[Event]
     consume_promote: bool = False
     requeue_after: float | None = None
+    mirror: tuple[str, int] | None = None
+    """Shadow traffic: (version, percent) to mirror to (HTTPRoute mode)."""
 
 
 def effective_steps(spec: ModelDeploymentSpec) -> list[CanaryStep]:
@@ -230,7 +232,7 @@ def analysis_due(
     steps = effective_steps(spec)
     step = status.current_step or 0
     at_analysis = step < len(steps) and steps[step].analysis is not None
-    traffic = status.traffic.candidate if status.traffic else 0
+    traffic = (status.traffic.candidate + status.traffic.mirror) if status.traffic else 0
     if traffic <= 0 and not at_analysis:
         return False
     last = status.analysis.last_run_at if status.analysis else None
@@ -447,6 +449,13 @@ class _Pass:
         st.analysis = AnalysisStatus(last_run_at=f.now)
         st.traffic = Traffic(stable=100, candidate=0)
         self.healthy("Unknown", CANARY_PROGRESSING, "not judged yet")
+        strategy = self.spec.strategy
+        if strategy is not None and strategy.shadow is not None and f.mode != "HTTPRoute":
+            self.event(
+                "Warning",
+                "ShadowUnsupported",
+                "shadow traffic needs the Gateway API (HTTPRoute); no requests are mirrored",
+            )
 
     def judge(self, candidate: str, verdict: Verdict) -> bool:
         """Record one analysis interval; True when the failure limit is reached."""
@@ -659,8 +668,20 @@ class _Pass:
                 PODS_NOT_READY,
                 f"candidate {candidate} pods not Ready: its traffic is 0 until they are",
             )
-        st.traffic = Traffic(stable=100 - effective, candidate=effective)
-        return self.finish(list(pair), [(stable, 100 - effective), (candidate, effective)])
+        mirror = self.shadow_percent(candidate, stable)
+        st.traffic = Traffic(stable=100 - effective, candidate=effective, mirror=mirror)
+        plan = self.finish(list(pair), [(stable, 100 - effective), (candidate, effective)])
+        plan.mirror = (candidate, mirror) if mirror else None
+        return plan
+
+    def shadow_percent(self, candidate: str, stable: str) -> int:
+        """Share of requests copied to the candidate (HTTPRoute only, Ready candidate only)."""
+        strategy = self.spec.strategy
+        if strategy is None or strategy.shadow is None or self.facts.mode != "HTTPRoute":
+            return 0
+        if self.ready(candidate) < 1 or stable == candidate:
+            return 0
+        return strategy.shadow.percent
 
     def promotion(self, stable: str, candidate: str, promote: bool) -> Plan:
         st, f, spec = self.st, self.facts, self.spec

@@ -359,7 +359,8 @@ class Pass:
         wanted |= {("Service", umbrella), ("PodDisruptionBudget", umbrella)}
         if self.mode == "HTTPRoute":
             backends = [(v, w) for v, w in result.backends if v in kept_versions]
-            self.apply(builders.build_http_route(self.owner, backends, self.ctx.runtime))
+            mirror = result.mirror if result.mirror and result.mirror[0] in kept_versions else None
+            self.apply(builders.build_http_route(self.owner, backends, self.ctx.runtime, mirror))
             wanted.add(("HTTPRoute", umbrella))
         for (api_version, kind), objects in existing.items():
             for obj in objects:
