@@ -32,6 +32,7 @@ def test_deployment_becomes_available_on_a_kind_cluster(kind_cluster: Any, tmp_p
     manifest.write_text(DEPLOYMENT)
     kind_cluster.kubectl("apply", "-f", str(manifest))
     kind_cluster.kubectl("rollout", "status", "deployment/echo", "--timeout=180s")
-    ready = kind_cluster.kubectl("get", "deployment", "echo", "-o",
-                                 "jsonpath={.status.readyReplicas}")
+    ready = kind_cluster.kubectl(
+        "get", "deployment", "echo", "-o", "jsonpath={.status.readyReplicas}"
+    )
     assert ready.strip() == "1"
