@@ -32,7 +32,7 @@ from modelplane_operator.cluster import ClusterError
 from modelplane_operator.context import OperatorContext
 from modelplane_operator.deployment import kinds  # noqa: F401 - registers the serving kinds
 from modelplane_operator.deployment.builders import RuntimeConfig
-from modelplane_operator.rollout.metrics import rollout_metrics
+from modelplane_operator.rollout.metrics import CountingCluster, rollout_metrics
 from modelplane_operator.rollout.reconcile import (
     PROMOTE,
     RESUME,
@@ -98,7 +98,9 @@ async def reconcile_model_deployment(
     now = datetime.now(UTC)
     with memo.metrics.track(KIND, uid):
         try:
-            result = await asyncio.to_thread(reconcile, memo.cluster, ctx, dict(body), now)
+            cluster = CountingCluster(memo.cluster, ctx.metrics)
+            ctx.metrics.passes.inc()
+            result = await asyncio.to_thread(reconcile, cluster, ctx, dict(body), now)
         except ClusterError as exc:
             logger.warning("API trouble, retrying next tick: %s", exc)
             patch.status.update(_retrying(body, str(exc), now))

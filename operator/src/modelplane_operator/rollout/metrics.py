@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
 
@@ -38,6 +39,18 @@ class RolloutMetrics:
             "modelplane_analysis_measurement",
             "Last measured value of each analysis check of the current candidate",
             ["namespace", "deployment", "check"],
+            registry=registry,
+        )
+        self.passes = Counter(
+            "modelplane_rollout_passes",
+            "ModelDeployment reconcile passes that did work (settled objects skipped)",
+            registry=registry,
+        )
+        self.api_calls = Counter(
+            "modelplane_rollout_api_calls",
+            "Kubernetes API calls made by ModelDeployment passes, by operation"
+            " (kopf's own status patch not included)",
+            ["operation"],
             registry=registry,
         )
         self._checks: dict[tuple[str, str], set[str]] = {}
@@ -74,6 +87,26 @@ class RolloutMetrics:
         for check in self._checks.pop((namespace, deployment), set()):
             with contextlib.suppress(KeyError):
                 self.measurement.remove(namespace, deployment, check)
+
+
+class CountingCluster:
+    """A `Cluster` that counts the calls it forwards (for `modelplane_rollout_api_calls`)."""
+
+    def __init__(self, inner: Any, metrics: RolloutMetrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    def __getattr__(self, operation: str) -> Any:
+        target = getattr(self._inner, operation)
+        if not callable(target):
+            return target
+        counter = self._metrics.api_calls.labels(operation)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            counter.inc()
+            return target(*args, **kwargs)
+
+        return call
 
 
 _ON_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, RolloutMetrics] = (
