@@ -65,8 +65,9 @@ bench-drift: setup ## Drift engine vs a scipy loop vs Evidently
 bench-api: setup ## Facade: authenticated list endpoint at concurrency 64
 	@$(UV_RUN) python -m tests.bench.api
 
-bench-operator: setup ## Operator at scale on kwok nodes
+bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments
 	@$(UV_RUN) python -m tests.bench.operator
+	@$(UV_RUN) python -m tests.bench.rollout
 
 clean: down ## Stop everything and remove run directories (keeps the binary cache)
 	@rm -rf .run

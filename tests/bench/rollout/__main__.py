@@ -252,7 +252,8 @@ def write_results(
     lines = [
         SECTION,
         "",
-        "Command: `python -m tests.bench.rollout` (`BENCH_MANY="
+        "Command: `make bench-operator` (second part, `python -m tests.bench.rollout`; "
+        "`BENCH_MANY="
         f"{MANY}`, rollout timer every {INTERVAL_S:g} s). Real local control plane with kwok "
         "nodes; the operator is a separate process (core handlers + ModelDeployment timer, "
         "webhooks off); one verified ModelVersion; each ModelDeployment has one pod.",

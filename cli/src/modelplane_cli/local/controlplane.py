@@ -11,6 +11,7 @@ kwokctl's binary runtime (see docs/development.md).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import ssl
 import subprocess
@@ -24,7 +25,10 @@ from modelplane_cli.local.binaries import ETCD, GO_DIR, KUBE, KWOK, KWOK_VERSION
 from modelplane_cli.local.pki import CertificateAuthority, CertPair, service_account_keys
 from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
 
-SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_CIDR = "10.96.0.0/16"
+"""Room for tens of thousands of Services, as real clusters have (kubeadm's default is a /12):
+every ModelDeployment has at least two, so envtest's /24 ran out at about a hundred."""
+KUBERNETES_SERVICE_IP = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
 POD_CIDR = "10.244.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 # kwok's own stage definitions (Apache-2.0), read from its module; "fast" stages move pods
@@ -137,7 +141,7 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
         server_hosts=(
             "127.0.0.1",
             "localhost",
-            "10.0.0.1",
+            KUBERNETES_SERVICE_IP,
             "kubernetes",
             "kubernetes.default",
             "kubernetes.default.svc",
