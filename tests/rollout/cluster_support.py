@@ -1,4 +1,4 @@
-"""Helpers of the rollout integration tests: the operator with the ModelDeployment handler,
+"""Helpers of the rollout integration tests: the operator (its `kopf run` entry file),
 ModelVersions backed by real objects in the S3 server, and waiting on status."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import kopf
 from kopf.testing import KopfRunner
 
+import modelplane_operator
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import (
     REPO_ROOT,
@@ -26,7 +27,7 @@ from tests.operator.support import (
     operator_env,
 )
 
-ENTRY = Path(__file__).parent / "kopf_entry.py"
+ENTRY = Path(modelplane_operator.__file__).parent / "kopf_entry.py"
 
 
 def rollout_env(kubeconfig: Path, s3: Any) -> dict[str, str]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from modelplane_operator.artifacts import ArtifactFetcher, VerifyLimits
     from modelplane_operator.cluster import Cluster
     from modelplane_operator.metrics import Metrics
+    from modelplane_operator.rollout.reconcile import RolloutContext
     from modelplane_operator.settings import Settings
 
 
@@ -30,3 +31,5 @@ class OperatorContext(kopf.Memo):
     metrics: Metrics
     deployment_refs: dict[str, frozenset[str]]
     """Last seen ModelVersion references per ModelDeployment uid (see handlers.model_version)."""
+    rollout: RolloutContext
+    """ModelDeployment state shared by every object's timer (see handlers.model_deployment)."""

@@ -25,7 +25,7 @@ from modelplane_operator.artifacts import ArtifactFetcher, S3Config, VerifyLimit
 from modelplane_operator.certs import self_signed
 from modelplane_operator.cluster import KubeGateway, load_connection
 from modelplane_operator.context import OperatorContext
-from modelplane_operator.handlers import admission, model_version, organization
+from modelplane_operator.handlers import admission, model_deployment, model_version, organization
 from modelplane_operator.metrics import Metrics
 from modelplane_operator.settings import Settings
 
@@ -77,6 +77,7 @@ def build_context(memo: Any, config: Settings) -> None:
     )
     memo.metrics = Metrics()
     memo.deployment_refs = {}
+    memo.rollout = model_deployment.build_rollout_context(memo)
 
 
 def configure_kopf(settings: kopf.OperatorSettings, config: Settings) -> None:
@@ -160,6 +161,7 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     kopf.on.event(GROUP, VERSION, DEPLOYMENTS, registry=registry)(
         model_version.track_deployment_references
     )
+    model_deployment.register_model_deployment(registry)
 
     if config.webhook_mode == "off":
         return

@@ -12,8 +12,8 @@ Errors: an invalid spec is `Stalled` (and not retried until the spec changes); A
 kopf's patch, together with the removal of a consumed `modelplane.io/promote` annotation, in one
 request. Children are garbage-collected through their ownerReferences.
 
-Wire-up: `register_model_deployment(registry, config)` registers the timer and the clean-up on a
-registry; the core `startup.register` should call it.
+Wire-up: `startup.register` calls `register_model_deployment(registry)` for the timer and the
+clean-up, and its start-up handler builds the shared `RolloutContext` into the memo.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from modelplane_operator.rollout.reconcile import (
     settled,
 )
 from modelplane_operator.rollout.settings import RolloutSettings
-from modelplane_operator.settings import Settings
 
 KIND = "ModelDeployment"
 PLURAL = "modeldeployments"
@@ -67,7 +66,7 @@ def rollout_context(memo: OperatorContext) -> RolloutContext:
     """The shared context (kopf gives each object a shallow copy of the start-up memo)."""
     found = memo.get("rollout")
     if not isinstance(found, RolloutContext):
-        raise kopf.PermanentError("the ModelDeployment start-up handler did not run")
+        raise kopf.PermanentError("the start-up handler did not build the rollout context")
     return found
 
 
@@ -122,17 +121,11 @@ def forget_model_deployment(body: kopf.Body, memo: OperatorContext, **_: Any) ->
     memo.metrics.forget(KIND, meta.uid or "")
 
 
-def register_model_deployment(registry: kopf.OperatorRegistry, config: Settings) -> None:
-    """Register the ModelDeployment timer and clean-up on `registry`."""
+def register_model_deployment(registry: kopf.OperatorRegistry) -> None:
+    """Register the ModelDeployment timer and clean-up on `registry` (the rollout context is
+    built by the core start-up handler, `startup.build_context`)."""
     interval = RolloutSettings().rollout_interval_s
     resource = (GROUP, VERSION, PLURAL)
-
-    @kopf.on.startup(registry=registry)
-    def start_rollouts(memo: OperatorContext, **_: Any) -> None:
-        if "metrics" not in memo or "settings" not in memo:
-            raise kopf.TemporaryError("waiting for the core start-up handler", delay=0.2)
-        if not isinstance(memo.get("rollout"), RolloutContext):
-            memo["rollout"] = build_rollout_context(memo)
 
     kopf.timer(
         *resource,
@@ -141,4 +134,3 @@ def register_model_deployment(registry: kopf.OperatorRegistry, config: Settings)
         registry=registry,
     )(reconcile_model_deployment)
     kopf.on.delete(*resource, optional=True, registry=registry)(forget_model_deployment)
-    del config  # the core settings reach the handler through the memo
