@@ -232,3 +232,18 @@ async def test_a_deactivated_users_tokens_stop_working_everywhere(api: Api) -> N
     )
     assert (me.status_code, org_read.status_code, audit.status_code) == (401, 401, 401)
     assert org_read.json()["error"]["code"] == "invalid_token"
+
+
+async def test_concurrent_registrations_of_one_email_give_one_user_and_conflicts(api: Api) -> None:
+    # Every request passes the "email taken?" check before any commits; the unique index then
+    # refuses all but one, and those must be the same 409 the check gives, never a 500.
+    email = f"race-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": PASSWORD, "display_name": "Race"}
+    answers = await asyncio.gather(
+        *(api.client.post("/api/v1/auth/register", json=body) for _ in range(8))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] + [409] * 7
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {
+        "already_exists"
+    }

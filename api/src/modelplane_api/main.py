@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import iter_route_contexts
 from redis.asyncio import Redis
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -168,6 +168,15 @@ def _allowed_methods(contexts: list[Any]) -> list[tuple[re.Pattern[str], frozens
     ]
 
 
+UNIQUE_VIOLATION = "23505"
+"""PostgreSQL's SQLSTATE for a duplicate key in a unique index."""
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    state = getattr(exc.orig, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
 def _allow_header(app: FastAPI, path: str) -> str:
     methods: set[str] = set()
     for pattern, allowed in app.state.allowed_methods:
@@ -209,7 +218,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(error_body("validation_error", "request is not valid", details), 422)
 
     async def database_error(request: Request, exc: Exception) -> Response:
-        # Only connection-level trouble is a 503; anything else is a bug and stays a 500.
+        # A unique index that caught what the service's check missed (two identical creates
+        # at once) is the same 409 the check gives; connection-level trouble is a 503;
+        # anything else is a bug and stays a 500.
+        if isinstance(exc, IntegrityError) and _sqlstate(exc) == UNIQUE_VIOLATION:
+            await record_failure(request, app.state.ctx.sessions, 409, "already_exists")
+            return error_response(
+                error_body("already_exists", "a resource with these values already exists"), 409
+            )
         invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
         if not (invalidated or isinstance(exc, PoolTimeout)):
             raise exc
