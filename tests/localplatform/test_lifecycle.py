@@ -63,8 +63,13 @@ def test_a_killed_owner_leaves_no_process_or_bound_port_behind(
     assert all(pid_alive(pid) and port_open(port) for pid, port in servers)
     proc.send_signal(sig)
     proc.wait(timeout=30)
-    # The kernel stops direct children with their owner; the sweep of the next run handles
-    # anything further down (and is a no-op when nothing is left).
+    # The kernel stops direct children with their owner, PostgreSQL run as `postgres` too...
+    wait_until(
+        lambda: not any(pid_alive(pid) for pid, _ in servers),
+        timeout=30,
+        what="direct children to die with their owner",
+    )
+    # ...and the sweep of the next run handles anything further down.
     sweep_stale_runs(tmp_path / "runs")
     wait_until(
         lambda: not any(pid_alive(pid) or port_open(port) for pid, port in servers),

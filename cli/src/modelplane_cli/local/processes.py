@@ -76,14 +76,16 @@ def tail(log: Path | None, lines: int = 25) -> str:
 def _child_setup(die_with_parent: bool, uid: int | None, gid: int | None) -> Callable[[], None]:
     def setup() -> None:
         os.setsid()
-        if die_with_parent:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if gid is not None:
             os.setgroups([])
             os.setgid(gid)
         if uid is not None:
             os.setuid(uid)
+        if die_with_parent:
+            # After the identity change: the kernel clears the death signal when uid or gid
+            # change (prctl(2)), so set before, a PostgreSQL run as `postgres` would outlive us.
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return setup
 
