@@ -138,6 +138,13 @@ def test_setting_a_candidate_walks_the_steps_and_promotes_it(operator: Kubectl) 
     assert status.get("candidateVersion") is None
     assert status["traffic"]["stable"] == 100
     assert seen_steps, "the rollout was observed between steps"
+    # kubectl shows what serves, though the spec still names fraud-2 as candidate
+    header, row = (
+        line.split()
+        for line in operator("get", "mdep", "canary", "-n", NAMESPACE).stdout.splitlines()
+    )
+    assert row[header.index("STABLE")] == "fraud-2"
+    assert row[header.index("CANDIDATE")] == "<none>"
     wait_for(
         lambda: get_json(operator, "deployment", "canary-fraud-1", "-n", NAMESPACE) is None,
         timeout=60,

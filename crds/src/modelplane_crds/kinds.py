@@ -122,9 +122,11 @@ MODEL_DEPLOYMENT = Kind(
     scope="Namespaced",
     columns=(
         PrinterColumn("Env", "string", ".spec.environment", "staging or production"),
-        PrinterColumn("Stable", "string", ".spec.stable.modelVersionRef.name", "Stable version"),
+        # What is serving (status), not what was asked (spec): after a promotion Git may still
+        # name the promoted version as candidate until someone tidies the spec.
+        PrinterColumn("Stable", "string", ".status.stableVersion", "Version serving as stable"),
         PrinterColumn(
-            "Candidate", "string", ".spec.candidate.modelVersionRef.name", "Candidate version"
+            "Candidate", "string", ".status.candidateVersion", "Version being rolled out"
         ),
         PrinterColumn(
             "Weight", "integer", ".status.traffic.candidate", "Percent of traffic to the candidate"
