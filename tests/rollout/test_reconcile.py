@@ -8,6 +8,12 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from modelplane_crds.model_deployment import (
+    AnalysisStatus,
+    Measurement,
+    ModelDeploymentStatus,
+    Traffic,
+)
 from modelplane_operator.cluster import ClusterError
 from modelplane_operator.deployment import kinds  # noqa: F401 - serving kinds known to paths
 from modelplane_operator.deployment.builders import RuntimeConfig
@@ -198,6 +204,31 @@ def test_promotion_retires_the_old_stable_and_clears_the_candidate_in_status() -
     labels = 'deployment="fraud",namespace="mp-acme"'
     assert f'modelplane_rollout_traffic_weight{{{labels},variant="stable"}} 100.0' in page
     assert f"modelplane_rollout_step{{{labels}}} -1.0" in page
+
+
+def test_analysis_measurements_are_exported_per_check_and_forgotten_with_the_deployment() -> None:
+    registry = CollectorRegistry()
+    metrics = RolloutMetrics(registry)
+    status = ModelDeploymentStatus(
+        current_step=1,
+        traffic=Traffic(stable=80, candidate=20),
+        analysis=AnalysisStatus(
+            measurements=[
+                Measurement(at=T0, check="errorRate", value=0.5, threshold=0.01, passed=False),
+                Measurement(at=T0, check="latencyP99", value=12.0, threshold=50, passed=True),
+                Measurement(at=T0, check="errorRate", value=0.25, threshold=0.01, passed=False),
+            ]
+        ),
+    )
+    metrics.record("mp-acme", "fraud", status)
+    page = generate_latest(registry).decode()
+    labels = 'deployment="fraud",namespace="mp-acme"'
+    assert f'modelplane_rollout_analysis_measurement{{check="errorRate",{labels}}} 0.25' in page
+    assert f'modelplane_rollout_analysis_measurement{{check="latencyP99",{labels}}} 12.0' in page
+    assert f'modelplane_rollout_traffic_weight{{{labels},variant="candidate"}} 20.0' in page
+    assert f"modelplane_rollout_step{{{labels}}} 1.0" in page
+    metrics.forget("mp-acme", "fraud")
+    assert 'deployment="fraud"' not in generate_latest(registry).decode()
 
 
 def test_children_of_another_owner_are_never_touched() -> None:

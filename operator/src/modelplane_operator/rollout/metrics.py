@@ -20,7 +20,7 @@ from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
 
 class RolloutMetrics:
     """`modelplane_rollout_step`, `modelplane_rollout_traffic_weight`,
-    `modelplane_analysis_measurement`."""
+    `modelplane_rollout_analysis_measurement`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.step = Gauge(
@@ -36,7 +36,7 @@ class RolloutMetrics:
             registry=registry,
         )
         self.measurement = Gauge(
-            "modelplane_analysis_measurement",
+            "modelplane_rollout_analysis_measurement",
             "Last measured value of each analysis check of the current candidate",
             ["namespace", "deployment", "check"],
             registry=registry,
