@@ -1,6 +1,7 @@
 """ModelVersion verification on the real control plane with real objects in MinIO: Ready with the
-verified digest, each permanent failure Stalled with its reason and an Event, a transient S3
-outage recovering by itself, `usedBy`, and no second download of a verified artifact."""
+verified digest (from S3 and from MLflow's Model Registry), each permanent failure Stalled with
+its reason and an Event, a transient S3 outage recovering by itself, `usedBy`, and no second
+download of a verified artifact."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.mlflow_registry import register_onnx
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import (
     Kubectl,
@@ -39,15 +41,24 @@ def cluster(kubectl: Kubectl) -> Kubectl:
 
 
 @pytest.fixture(scope="module")
-def operator(cluster: Kubectl, kubeconfig: Path, s3: Any) -> Iterator[Kubectl]:
-    with run_operator(cluster, operator_env(kubeconfig, s3), namespace=NAMESPACE) as runner:
+def operator(cluster: Kubectl, kubeconfig: Path, s3: Any, mlflow_uri: str) -> Iterator[Kubectl]:
+    env = operator_env(kubeconfig, s3, mlflow_tracking_uri=mlflow_uri)
+    with run_operator(cluster, env, namespace=NAMESPACE) as runner:
         yield cluster
     assert "Traceback" not in runner.output, runner.output[-3000:]
 
 
 def model_version(
-    name: str, uri: str, sha256: str, signature: dict[str, Any], namespace: str = NAMESPACE
+    name: str,
+    uri: str,
+    sha256: str,
+    signature: dict[str, Any],
+    namespace: str = NAMESPACE,
+    max_size_bytes: int | None = None,
 ) -> str:
+    artifact: dict[str, Any] = {"uri": uri, "sha256": sha256}
+    if max_size_bytes is not None:
+        artifact["maxSizeBytes"] = max_size_bytes
     return json.dumps(
         {
             "apiVersion": "modelplane.io/v1alpha1",
@@ -56,7 +67,7 @@ def model_version(
             "spec": {
                 "modelName": "fraud",
                 "version": name.rsplit("-", 1)[-1],
-                "artifact": {"uri": uri, "sha256": sha256},
+                "artifact": artifact,
                 "signature": signature,
             },
         }
@@ -114,7 +125,22 @@ def test_real_onnx_object_becomes_ready_with_the_verified_digest(
     assert any(k.startswith("modelplane.io/") for k in obj["metadata"]["annotations"])
 
 
-def _bad_cases(s3: Any) -> dict[str, tuple[str, str, dict[str, Any]]]:
+def test_mlflow_registry_version_becomes_ready(operator: Kubectl, mlflow_uri: str) -> None:
+    model = linear_model(3, seed=5)
+    data, digest = model_bytes(model)
+    registered, version = register_onnx(mlflow_uri, data)
+    mv = name()
+    uri = f"models:/{registered}/{version}"
+    operator("apply", "-f", "-", input=model_version(mv, uri, digest, signature_of(model)))
+    operator(
+        "wait", "--for=condition=Ready", "--timeout=60s", f"modelversion/{mv}", "-n", NAMESPACE
+    )
+    obj = get_json(operator, "modelversion", mv, "-n", NAMESPACE)
+    assert obj["status"]["verifiedSha256"] == digest
+    assert obj["status"]["sizeBytes"] == len(data)
+
+
+def _bad_cases(s3: Any) -> dict[str, tuple[str, str, dict[str, Any], int | None]]:
     model = linear_model(4)
     data, digest = model_bytes(model)
     junk = b"this is a pickle, honestly\n" * 10
@@ -125,22 +151,29 @@ def _bad_cases(s3: Any) -> dict[str, tuple[str, str, dict[str, Any]]]:
     wrong_signature["inputs"][0]["shape"] = [-1, 5]
     missing = f"s3://{s3.bucket}/models/{uuid.uuid4().hex}/absent.onnx"
     return {
-        "DigestMismatch": (upload(s3, data), "0" * 64, signature_of(model)),
-        "ArtifactUnreachable": (missing, digest, signature_of(model)),
-        "NotOnnx": (upload(s3, junk), junk_digest, signature_of(model)),
-        "SignatureMismatch": (upload(s3, data), digest, wrong_signature),
+        "DigestMismatch": (upload(s3, data), "0" * 64, signature_of(model), None),
+        "ArtifactUnreachable": (missing, digest, signature_of(model), None),
+        "NotOnnx": (upload(s3, junk), junk_digest, signature_of(model), None),
+        "SignatureMismatch": (upload(s3, data), digest, wrong_signature, None),
+        "ArtifactTooLarge": (upload(s3, data), digest, signature_of(model), len(data) - 1),
     }
 
 
 @pytest.mark.parametrize(
-    "reason", ["DigestMismatch", "ArtifactUnreachable", "NotOnnx", "SignatureMismatch"]
+    "reason",
+    ["DigestMismatch", "ArtifactUnreachable", "NotOnnx", "SignatureMismatch", "ArtifactTooLarge"],
 )
 def test_bad_artifact_ends_stalled_with_its_reason_and_an_event(
     operator: Kubectl, s3: Any, reason: str
 ) -> None:
-    uri, digest, signature = _bad_cases(s3)[reason]
+    uri, digest, signature, max_size_bytes = _bad_cases(s3)[reason]
     mv = name()
-    operator("apply", "-f", "-", input=model_version(mv, uri, digest, signature))
+    operator(
+        "apply",
+        "-f",
+        "-",
+        input=model_version(mv, uri, digest, signature, max_size_bytes=max_size_bytes),
+    )
     obj = wait_for(lambda: settled(operator, mv), what=f"{mv} settled")
     stalled = condition(obj, "Stalled")
     assert stalled is not None

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import httpx
 
@@ -226,7 +226,7 @@ class ArtifactFetcher:
         return self._fetch_http(
             f"{self._mlflow_uri}/model-versions/get-artifact",
             limit,
-            {"name": name, "version": version, "path": quote(path, safe="/")},
+            {"name": name, "version": version, "path": path},
         )
 
 
