@@ -138,6 +138,17 @@ def test_version_name_that_only_exists_in_another_org_is_not_found(
     assert f"ModelVersion 'only-in-b' not found in namespace '{a}'" in result.stderr
 
 
+def test_version_name_that_exists_nowhere_is_not_found(
+    operator: Kubectl, orgs: tuple[str, str]
+) -> None:
+    a, _ = orgs
+    body = deployment_body(a, "never-registered")
+    result = apply(operator, body)
+    assert result.returncode != 0
+    assert f"ModelVersion 'never-registered' not found in namespace '{a}'" in result.stderr
+    assert get_json(operator, "mdep", body["metadata"]["name"], "-n", a) is None
+
+
 def test_disallowed_image_is_denied(operator: Kubectl, orgs: tuple[str, str]) -> None:
     a, _ = orgs
     result = apply(
