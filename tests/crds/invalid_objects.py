@@ -36,6 +36,8 @@ class InvalidCase:
     mutate: Callable[[Manifest], Any]
     path: str
     layer: Layer
+    message: str | None = None
+    """Text the API server's refusal must contain, where the path alone says little."""
 
     def build(self, name: str | None = None) -> Manifest:
         """The invalid object (for `transition`, the illegal new version of the sample)."""
@@ -166,6 +168,7 @@ CASES: tuple[InvalidCase, ...] = (
         _set("spec.artifact.sha256", "0" * 64),
         "spec",
         "transition",
+        "spec is immutable",
     ),
     InvalidCase(
         "weight-120",
@@ -279,6 +282,11 @@ CASES: tuple[InvalidCase, ...] = (
     ),
     InvalidCase("slug-uppercase", ORG, _set("spec.slug", "Acme"), "spec.slug", "schema"),
     InvalidCase(
-        "slug-changed-after-creation", ORG, _set("spec.slug", "acme-two"), "spec.slug", "transition"
+        "slug-changed-after-creation",
+        ORG,
+        _set("spec.slug", "acme-two"),
+        "spec.slug",
+        "transition",
+        "slug is immutable",
     ),
 )

@@ -160,6 +160,7 @@ def test_invalid_object_is_rejected_by_the_api_server_naming_the_field(
             )
         assert result.returncode != 0, f"accepted: {result.stdout}"
         assert _names_field(case.path, result.stderr), result.stderr
+        assert case.message is None or case.message in result.stderr, result.stderr
         if case.layer not in {"transition", "status"}:
             absent = crds("get", kind.plural, name, *where, check=False)
             assert "NotFound" in absent.stderr
