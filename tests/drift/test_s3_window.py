@@ -1,10 +1,12 @@
-"""Reading payload logs from the real S3 server: window, profile cache and the runtime's writer."""
+"""Reading payload logs from the real S3 server: window, profile cache, and what a serving
+runtime's payload logger really uploaded."""
 
 from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,11 @@ import pytest
 
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.drift import main
+from modelplane_runtime.app import default_upload
+from modelplane_runtime.settings import RuntimeSettings
 from tests.drift.helpers import START, feature_table
+from tests.onnx_models import mixed_input_model, signature_of, write_model
+from tests.runtime.conftest import open_client
 
 
 @pytest.fixture
@@ -78,51 +84,79 @@ def test_a_window_of_payload_logs_in_s3_is_evaluated_and_the_profile_cached_ther
     assert [o["Key"].endswith(".npz") for o in listing.get("Contents", [])] == [True]
 
 
-def test_logs_written_by_the_serving_runtime_are_read_by_the_drift_job(
-    s3_env: Any, capsys: pytest.CaptureFixture[str]
+async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
+    s3_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    payload_log = pytest.importorskip("modelplane_runtime.payload_log")
-    settings = pytest.importorskip("modelplane_runtime.settings")
-    features = [
-        settings.FeatureSpec(name="amount", type="numerical", input="x", index=0),
-        settings.FeatureSpec(name="country", type="categorical", input="c", index=0),
-    ]
-    builder = payload_log.PayloadTableBuilder("fraud", "1", "stable", features, 64, 64)
+    # The runtime's own app serves requests and its payload logger uploads to the real S3
+    # server; the job then finds those objects by the layout alone.
+    model = mixed_input_model()
+    path, digest = write_model(model, tmp_path / "model.onnx")
+    bucket = s3_env.bucket
+    settings = RuntimeSettings(
+        model_name="fraud",
+        model_version="1",
+        model_uri=path.as_uri(),
+        model_sha256=digest,
+        signature=signature_of(model),
+        cache_dir=tmp_path / "cache",
+        payload_sample_rate=1.0,
+        payload_bucket=bucket,
+        payload_namespace="team-b",
+        payload_deployment="fraud",
+        payload_variant="stable",
+        feature_schema=[
+            {"name": "amount", "type": "numerical", "input": "amount", "index": 0},
+            {"name": "color", "type": "categorical", "input": "color", "index": 0},
+        ],
+        s3_endpoint_url=s3_env.endpoint_url,
+        s3_access_key_id=s3_env.access_key,
+        s3_secret_access_key=s3_env.secret_key,
+        s3_region=s3_env.region,
+    )
     rng = np.random.default_rng(3)
-    stamp_us = int((START + timedelta(minutes=5)).timestamp() * 1_000_000)
-    records = [
-        payload_log.PayloadRecord(
-            request_id=f"req-{i}",
-            ts_us=stamp_us + i * 1_000_000,
-            rows=5,
-            inputs={
-                "x": rng.normal(0, 1, (5, 2)).astype(np.float32),
-                "c": rng.choice(np.array(["de", "fr"]), (5, 1)),
-            },
-            outputs={"probability": rng.uniform(0, 1, (5, 1)).astype(np.float32)},
-        )
-        for i in range(100)
-    ]
-    table = builder.build(records)
-    client, bucket = s3_env.client(), s3_env.bucket
-    key = payload_log.object_key("team-b", "fraud", "stable", START, START)
-    _put_table(client, bucket, key, table)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    app, client = await open_client(settings, default_upload(settings))
+    async with client:
+        for i in range(60):
+            body = {
+                "id": f"req-{i}",
+                "inputs": [
+                    {
+                        "name": "amount",
+                        "datatype": "FP32",
+                        "shape": [5, 2],
+                        "data": rng.normal(3.0, 1.0, 10).tolist(),  # shifted: drift
+                    },
+                    {"name": "count", "datatype": "INT64", "shape": [5, 1], "data": [1] * 5},
+                    {
+                        "name": "color",
+                        "datatype": "BYTES",
+                        "shape": [5, 1],
+                        "data": rng.choice(["red", "blue"], 5).tolist(),
+                    },
+                ],
+            }
+            answer = await client.post("/v2/models/fraud/infer", json=body)
+            assert answer.status_code == 200, answer.text
+    assert app.on_shutdown is not None
+    await app.on_shutdown()  # flushes the buffer to S3
+    end = datetime.now(UTC) + timedelta(minutes=1)
     _put_table(
-        client,
+        s3_env.client(),
         bucket,
         "datasets/runtime-reference.parquet",
         pa.table(
             {
                 "amount": rng.normal(0, 1, 2000),
-                "country": rng.choice(np.array(["de", "fr"]), 2000),
-                "output.probability.0": rng.uniform(0, 1, 2000),
+                "color": rng.choice(np.array(["red", "blue"]), 2000),
+                "output.score.0": rng.normal(0, 1, 2000),
             }
         ),
     )
     spec = json.dumps(
         {
-            "features": [{"name": "amount"}, {"name": "country", "kind": "categorical"}],
-            "outputs": [{"name": "probability.0"}],
+            "features": [{"name": "amount"}, {"name": "color", "kind": "categorical"}],
+            "outputs": [{"name": "score.0"}],
         }
     )
     code = main(
@@ -134,16 +168,16 @@ def test_logs_written_by_the_serving_runtime_are_read_by_the_drift_job(
             "--features",
             spec,
             "--start",
-            "2026-11-20T10:00:00Z",
+            start.isoformat(),
             "--end",
-            "2026-11-20T11:00:00Z",
+            end.isoformat(),
         ]
     )
     assert code == 0
     evaluation = DriftEvaluation.model_validate_json(capsys.readouterr().out)
-    assert evaluation.samples == 500
-    assert [(r.feature, r.samples) for r in evaluation.features] == [
-        ("amount", 500),
-        ("country", 500),
-    ]
-    assert [r.feature for r in evaluation.prediction_drift] == ["probability.0"]
+    assert evaluation.samples == 300
+    assert {r.feature: (r.samples, r.drifted) for r in evaluation.features} == {
+        "amount": (300, True),
+        "color": (300, False),
+    }
+    assert [r.feature for r in evaluation.prediction_drift] == ["score.0"]
