@@ -24,10 +24,12 @@ from modelplane_operator.analysis.scrape import ScrapeSource
 from modelplane_operator.analysis.targets import Target
 from modelplane_operator.rollout.machine import analysis_due
 from tests.onnx_models import linear_model, slow_model
-from tests.rollout.backends import PROMETHEUS, Prometheus, Runtime, failing_model, send
+from tests.rollout.backends import Prometheus, Runtime, failing_model, send
 from tests.rollout.factories import T0, facts, make_spec, run, settled
 
-pytestmark = pytest.mark.skipif(not PROMETHEUS.exists(), reason="Debian prometheus not installed")
+# Real processes (runtimes, Prometheus): an integration test. `make test` installs Debian's
+# prometheus first (scripts/setup.sh), so a missing binary is a failure, not a skip.
+pytestmark = pytest.mark.integration
 
 WINDOW_S = 60.0
 
