@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from modelplane_cli.local.processes import RunState, pid_alive, port_open
@@ -19,11 +21,23 @@ runner = CliRunner()
 def test_help_lists_every_verb_with_an_explanation() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for verb in ("dev", "generate", "operator", "api", "runtime", "drift"):
+    for verb in ("dev", "generate", "demo", "operator", "api", "runtime", "drift"):
         assert verb in result.output
     dev = runner.invoke(app, ["dev", "--help"])
     for verb in ("build", "up", "status", "down"):
         assert verb in dev.output
+
+    def verbs(group: Any, path: str) -> list[tuple[str, str]]:
+        found = []
+        for name, command in group.commands.items():
+            found.append((f"{path} {name}", (command.help or "").strip()))
+            if hasattr(command, "commands"):  # a group of verbs
+                found += verbs(command, f"{path} {name}")
+        return found
+
+    every = verbs(typer.main.get_command(app), "modelplane")
+    assert len(every) >= 11
+    assert [verb for verb, text in every if len(text) < 15] == []
 
 
 def test_status_without_a_running_platform_says_so_and_fails(
@@ -81,6 +95,9 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "fraud-detector-v1: Ready — Ready=True reason=Verified" in demo.stdout
         assert "fraud-detector-v2: Stalled — Ready=False reason=DigestMismatch" in demo.stdout
+        assert "fraud-detector: Ready, stable fraud-detector-v1" in demo.stdout
+        assert "candidate fraud-detector-v3 25 %" in demo.stdout
+        assert "fraud-detector-v3 promoted" in demo.stdout
         assert "Demo complete." in demo.stdout
         again = subprocess.run(
             [*modelplane, "dev", "up"],

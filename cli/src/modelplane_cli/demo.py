@@ -4,8 +4,10 @@ It walks the path a data scientist and a platform engineer take, through the rea
 sign up on the facade API and create an organization (the facade applies the Organization
 resource; the operator turns it into a namespace with quota, network policy and role bindings),
 upload an ONNX model to S3, register it as a ModelVersion with `kubectl` and watch the operator
-verify its digest and signature, then register a tampered copy and watch it refused. Every step
-says what it does; the last lines say how to look around.
+verify its digest and signature, register a tampered copy and watch it refused, deploy the
+verified version as a ModelDeployment (serving pods on the kwok nodes), then canary a retrained
+version through weighted steps to promotion. Every step says what it does; the last lines say
+how to look around.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from modelplane_cli.local.processes import PlatformError, RunState
 
 ORG_SLUG = "demo"
 BUCKET = "models"
+DEPLOYMENT = "fraud-detector"
 
 
 def _step(message: str) -> None:
@@ -37,12 +40,13 @@ def _detail(message: str) -> None:
     print(f"    {message}", flush=True)
 
 
-def build_model() -> bytes:
-    """A small logistic-regression classifier (4 FP32 features → label, probabilities)."""
+def build_model(seed: int = 7) -> bytes:
+    """A small logistic-regression classifier (4 FP32 features → label, probabilities); another
+    seed is a "retrained" model with the same signature."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     weights = numpy_helper.from_array(rng.normal(size=(4, 2)).astype(np.float32), "weights")
     bias = numpy_helper.from_array(np.array([0.1, -0.1], dtype=np.float32), "bias")
     graph = helper.make_graph(
@@ -89,6 +93,29 @@ def model_version(name: str, namespace: str, version: str, uri: str, sha256: str
                     for i, f in enumerate(("amount", "merchant_risk", "hour_of_day", "distance_km"))
                 ],
             },
+        }
+    )
+
+
+def model_deployment(namespace: str, stable: str, candidate: str | None = None) -> str:
+    """The ModelDeployment: two stable replicas; a candidate walks 25 % → pause → 100 %."""
+    spec: dict[str, Any] = {
+        "stable": {"modelVersionRef": {"name": stable}},
+        "scaling": {"replicas": 2},
+        "strategy": {
+            "canary": {
+                "steps": [{"setWeight": 25}, {"pause": {"duration": "5s"}}, {"setWeight": 100}]
+            }
+        },
+    }
+    if candidate is not None:
+        spec["candidate"] = {"modelVersionRef": {"name": candidate}}
+    return json.dumps(
+        {
+            "apiVersion": "modelplane.io/v1alpha1",
+            "kind": "ModelDeployment",
+            "metadata": {"name": DEPLOYMENT, "namespace": namespace},
+            "spec": spec,
         }
     )
 
@@ -220,6 +247,62 @@ class Demo:
             + self.kubectl("describe", "mv", name, "-n", namespace)
         )
 
+    def deployment_status(self, namespace: str) -> dict[str, Any]:
+        found = json.loads(self.kubectl("get", "mdep", DEPLOYMENT, "-n", namespace, "-o", "json"))
+        return dict(found.get("status") or {})
+
+    def deploy(self, namespace: str, stable: str) -> None:
+        """Apply the ModelDeployment with `stable` only and wait until it serves."""
+        self.kubectl("apply", "-f", "-", stdin=model_deployment(namespace, stable))
+        self.kubectl(
+            "wait", "--for=condition=Ready", f"mdep/{DEPLOYMENT}", "-n", namespace, "--timeout=180s"
+        )
+        status = self.deployment_status(namespace)
+        _detail(
+            f"{DEPLOYMENT}: Ready, stable {status.get('stableVersion')} at "
+            f"{status.get('url')} (traffic split by {status.get('trafficMode')})"
+        )
+        print(
+            self.kubectl(
+                "get",
+                "deployments,services,pdb",
+                "-n",
+                namespace,
+                "-l",
+                f"modelplane.io/deployment={DEPLOYMENT}",
+            ),
+            end="",
+        )
+
+    def canary(self, namespace: str, stable: str, candidate: str) -> None:
+        """Set a candidate and follow the rollout step by step until it is promoted."""
+        self.kubectl("apply", "-f", "-", stdin=model_deployment(namespace, stable, candidate))
+        deadline = time.monotonic() + 300
+        last = ""
+        while time.monotonic() < deadline:
+            status = self.deployment_status(namespace)
+            traffic = status.get("traffic") or {}
+            ready = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
+            seen = (
+                f"step {status.get('currentStep', '-')}: stable {status.get('stableVersion')} "
+                f"{traffic.get('stable', '?')} % / candidate {status.get('candidateVersion')} "
+                f"{traffic.get('candidate', 0)} % — {ready.get('reason', '')}"
+            )
+            if seen != last:
+                _detail(seen)
+                last = seen
+            if status.get("stableVersion") == candidate and ready.get("status") == "True":
+                _detail(f"{candidate} promoted: it is the stable version now")
+                return
+            rollback = status.get("rollback")
+            if rollback and rollback.get("rejectedVersion") == candidate:
+                raise PlatformError(f"{candidate} was rolled back: {rollback.get('reason')}")
+            time.sleep(1)
+        raise PlatformError(
+            f"{candidate} was not promoted in 300 s:\n"
+            + self.kubectl("describe", "mdep", DEPLOYMENT, "-n", namespace)
+        )
+
     def run(self) -> None:
         _step("Sign in to the facade API")
         token = self.sign_in()
@@ -243,22 +326,25 @@ class Demo:
             model_version("fraud-detector-v2", namespace, "2", tampered_uri, digest),
             "Stalled",
         )
+        _step("Deploy v1 as a ModelDeployment: serving pods on the kwok nodes, Services, PDB")
+        self.deploy(namespace, "fraud-detector-v1")
+        _step("Register a retrained v3 and canary it: 25 % → pause 5 s → 100 % → promoted")
+        retrained = build_model(seed=11)
+        v3_uri, v3_digest = self.upload(namespace, retrained, "fraud-detector/3/model.onnx")
+        self.register(
+            namespace,
+            "fraud-detector-v3",
+            model_version("fraud-detector-v3", namespace, "3", v3_uri, v3_digest),
+            "Ready",
+        )
+        self.canary(namespace, "fraud-detector-v1", "fraud-detector-v3")
         _step("What the platform engineer sees")
         print(self.kubectl("get", "modelplane", "-n", namespace), end="")
-        print(
-            self.kubectl(
-                "get",
-                "events",
-                "-n",
-                namespace,
-                "--field-selector",
-                "involvedObject.kind=ModelVersion",
-            ),
-            end="",
-        )
+        print(self.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp"), end="")
         print("\nLook around:")
         print(f"  source {self.dev_dir / 'env.sh'}")
         print(f"  kubectl get modelplane -A ; kubectl describe mv fraud-detector-v2 -n {namespace}")
+        print(f"  kubectl describe mdep {DEPLOYMENT} -n {namespace}")
         print(f"  curl {self.endpoints['api']}/docs        # the facade's OpenAPI")
         print(f"  open {self.endpoints['mlflow']}          # MLflow")
 

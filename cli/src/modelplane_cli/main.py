@@ -54,7 +54,8 @@ def generate(
 @app.command()
 def demo() -> None:
     """Run the platform's main job on the local platform: an organization through the facade,
-    a model registered and verified by the operator, a tampered one refused."""
+    a model registered and verified by the operator, a tampered one refused, the model deployed
+    and a retrained version canaried to promotion."""
     from modelplane_cli.demo import run_demo
 
     raise typer.Exit(run_demo(dev.runs_root() / "dev"))
