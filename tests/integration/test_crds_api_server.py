@@ -20,6 +20,7 @@ import yaml
 from modelplane_crds.kinds import KINDS, kind_for
 from tests.crds.invalid_objects import CASES, InvalidCase
 from tests.crds.support import CRD_DIR, SAMPLES_DIR, Manifest, sample_files
+from tests.operator.support import table_cell
 
 Kubectl = Callable[..., CompletedProcess[str]]
 
@@ -114,9 +115,23 @@ def test_get_modelplane_lists_every_kind_with_printer_columns(samples: Kubectl) 
         "DRIFT-SHARE",
         "ORG-NAMESPACE",
     } <= headers
-    canary_row = next(line for line in output.splitlines() if "modeldeployment" in line)
-    assert "fraud-detector-v1" in canary_row
-    assert "fraud-detector-v2" in canary_row
+    # Stable, candidate and weight are what serves (status, written by the operator, which
+    # does not run here): written by hand, they show up in the columns.
+    status = {
+        "status": {
+            "stableVersion": "fraud-detector-v1",
+            "candidateVersion": "fraud-detector-v2",
+            "traffic": {"stable": 80, "candidate": 20},
+        }
+    }
+    samples(
+        "patch", "mdep", "fraud-detector", "-n", SAMPLE_NAMESPACE,
+        "--subresource=status", "--type=merge", "-p", json.dumps(status),
+    )  # fmt: skip
+    table = samples("get", "mdep", "fraud-detector", "-n", SAMPLE_NAMESPACE).stdout
+    assert table_cell(table, "STABLE") == "fraud-detector-v1"
+    assert table_cell(table, "CANDIDATE") == "fraud-detector-v2"
+    assert table_cell(table, "WEIGHT") == "20"
 
 
 def _names_field(path: str, stderr: str) -> bool:

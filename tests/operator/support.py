@@ -218,3 +218,12 @@ class TcpForwarder:
         if self._server is not None:
             self._server.close()
             self._server = None
+
+
+def table_cell(table: str, column: str, row: int = 0) -> str:
+    """One cell of kubectl's aligned table output (empty cells stay empty, unlike a split)."""
+    header, *rows = table.splitlines()
+    start = header.index(column)
+    rest = header[start + len(column) :]
+    end = start + len(column) + (len(rest) - len(rest.lstrip())) if rest.strip() else None
+    return rows[row][start:end].strip()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.operator.support import Kubectl, get_json, install_crds, wait_for
+from tests.operator.support import Kubectl, get_json, install_crds, table_cell, wait_for
 from tests.rollout.cluster_support import (
     children,
     model_deployment,
@@ -139,12 +139,9 @@ def test_setting_a_candidate_walks_the_steps_and_promotes_it(operator: Kubectl) 
     assert status["traffic"]["stable"] == 100
     assert seen_steps, "the rollout was observed between steps"
     # kubectl shows what serves, though the spec still names fraud-2 as candidate
-    header, row = (
-        line.split()
-        for line in operator("get", "mdep", "canary", "-n", NAMESPACE).stdout.splitlines()
-    )
-    assert row[header.index("STABLE")] == "fraud-2"
-    assert row[header.index("CANDIDATE")] == "<none>"
+    table = operator("get", "mdep", "canary", "-n", NAMESPACE).stdout
+    assert table_cell(table, "STABLE") == "fraud-2"
+    assert table_cell(table, "CANDIDATE") == ""
     wait_for(
         lambda: get_json(operator, "deployment", "canary-fraud-1", "-n", NAMESPACE) is None,
         timeout=60,
