@@ -98,10 +98,11 @@ def model_version(name: str, namespace: str, version: str, uri: str, sha256: str
 
 
 def model_deployment(namespace: str, stable: str, candidate: str | None = None) -> str:
-    """The ModelDeployment: two stable replicas; a candidate walks 25 % → pause → 100 %."""
+    """The ModelDeployment: four replicas (so that 25 % is one pod: weights are replica ratios
+    without the Gateway API); a candidate walks 25 % → pause → 100 %."""
     spec: dict[str, Any] = {
         "stable": {"modelVersionRef": {"name": stable}},
-        "scaling": {"replicas": 2},
+        "scaling": {"replicas": 4},
         "strategy": {
             "canary": {
                 "steps": [{"setWeight": 25}, {"pause": {"duration": "5s"}}, {"setWeight": 100}]

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from modelplane_cli.local.binaries import ALL_BUILDS, ensure_built
+from modelplane_cli.local.binaries import ALL_BUILDS, KUBE, ensure_built
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_cli.local.processes import PlatformError, RunState, group_rss_mib, pid_alive
 
@@ -99,6 +99,8 @@ def _print_endpoints(state: RunState | None) -> None:
         return
     ep = state.endpoints
     env_lines = [
+        # kubectl of the server's own version (built with the control plane) comes first
+        f'export PATH={KUBE.path("kubectl").parent}:"$PATH"',
         f"export KUBECONFIG={ep.get('kubeconfig', '')}",
         f"export MODELPLANE_DATABASE_URL={ep.get('postgres', '')}",
         f"export MODELPLANE_REDIS_URL={ep.get('redis', '')}",
