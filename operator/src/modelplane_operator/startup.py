@@ -115,6 +115,14 @@ def configure_kopf(settings: kopf.OperatorSettings, config: Settings) -> None:
         )
 
 
+def quiet_http_client_logs() -> None:
+    """One INFO line per Kubernetes API request (httpx's default) is noise that costs CPU at
+    scale; keep those lines only when debugging."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     """Register every handler of the operator on `registry`."""
 
@@ -128,6 +136,7 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     ) -> None:
         try:
             configure_kopf(settings, config)
+            quiet_http_client_logs()
             build_context(memo, config)
             if config.metrics_port:
                 port = memo.metrics.serve(config.metrics_host, config.metrics_port)
