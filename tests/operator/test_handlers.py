@@ -3,6 +3,8 @@ any call the test did not allow."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -39,6 +41,7 @@ def make_context(cluster: FakeCluster, tmp_path: Path) -> OperatorContext:
     memo.limits = VerifyLimits()
     memo.metrics = Metrics()
     memo.deployment_refs = {}
+    memo.used_by_syncs = {}
     return memo
 
 
@@ -152,7 +155,7 @@ def test_verified_generation_is_not_fetched_again_only_used_by_refreshed() -> No
     cluster = FakeCluster("list", objects=[deployment])
     body = make_version("s3://b/k", "a" * 64, signature_of(linear_model(4)), status)
     result = mv_handler.verify_model_version(cluster, must_not_fetch, body, SETTINGS, 0, NOW)
-    assert result == {"usedBy": ["fraud"]}
+    assert result == {"usedBy": ["fraud"], "usedByCount": 1}
 
 
 @pytest.mark.parametrize(("reason", "refetch"), [("NotOnnx", False), ("ArtifactUnreachable", True)])
@@ -222,6 +225,55 @@ def test_sync_used_by_patches_only_versions_whose_users_changed() -> None:
     assert mv_handler.sync_used_by(cluster, "ns") == 2
     patched = sorted(d[2] for op, d in cluster.calls if op == "patch_status")
     assert patched == ["v1", "v2"]
+
+
+def _deployment(name: str, version: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+        "spec": {"stable": {"modelVersionRef": {"name": version}}},
+    }
+
+
+def _bare_version(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelVersion",
+        "metadata": {"name": name, "namespace": "ns"},
+        "status": {},
+    }
+
+
+def test_used_by_names_the_first_256_deployments_and_counts_them_all() -> None:
+    deployments = [_deployment(f"d-{i:03d}", "v1") for i in range(300)]
+    cluster = FakeCluster("list", "patch_status", objects=[_bare_version("v1"), *deployments])
+    assert mv_handler.sync_used_by(cluster, "ns") == 1
+    status = cluster.objects[("ModelVersion", "ns", "v1")]["status"]
+    assert status["usedByCount"] == 300
+    assert status["usedBy"] == [f"d-{i:03d}" for i in range(256)]
+    assert mv_handler.sync_used_by(cluster, "ns") == 0  # nothing changed: no second patch
+
+
+async def test_a_burst_of_new_deployments_is_folded_into_one_more_used_by_round(
+    tmp_path: Path,
+) -> None:
+    deployments = [_deployment(f"d-{i}", "v1") for i in range(50)]
+    cluster = FakeCluster("list", "patch_status", objects=[_bare_version("v1"), *deployments])
+    memo = make_context(cluster, tmp_path)
+    log = logging.getLogger("test")
+    await asyncio.gather(
+        *(
+            mv_handler.track_deployment_references(
+                body=body_of(d), type="ADDED", memo=memo, logger=log
+            )
+            for d in deployments
+        )
+    )
+    listings = [d for op, d in cluster.calls if op == "list" and d[0] == "ModelDeployment"]
+    assert len(listings) == 2  # the first event's round, then one round for the other 49
+    assert cluster.objects[("ModelVersion", "ns", "v1")]["status"]["usedByCount"] == 50
+    assert memo.used_by_syncs == {}
 
 
 def make_org(**spec: Any) -> dict[str, Any]:

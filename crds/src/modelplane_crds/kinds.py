@@ -113,6 +113,9 @@ MODEL_VERSION = Kind(
         *READY_COLUMNS,
         AGE,
         PrinterColumn("Digest", "string", ".spec.artifact.sha256", "SHA-256 of the artifact", 1),
+        PrinterColumn(
+            "Used-By", "integer", ".status.usedByCount", "ModelDeployments serving it", 1
+        ),
     ),
 )
 MODEL_DEPLOYMENT = Kind(

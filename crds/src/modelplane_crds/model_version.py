@@ -56,6 +56,10 @@ DEFAULT_MAX_SIZE_BYTES = 2 * 1024**3
 _MAP_BY_NAME: JsonDict = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
 
 
+USED_BY_LIMIT = 256
+"""`status.usedBy` names at most this many ModelDeployments (a bounded status)."""
+
+
 class Artifact(K8sModel):
     """The model file and how to check it."""
 
@@ -205,9 +209,15 @@ class ModelVersionStatus(ObjectStatus):
     """Size of the verified file in bytes."""
 
     used_by: list[Annotated[str, StringConstraints(max_length=253)]] = Field(
-        default_factory=list, max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}
+        default_factory=list,
+        max_length=USED_BY_LIMIT,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
     )
-    """Names of the ModelDeployments that serve this version as stable or candidate."""
+    """Names of the ModelDeployments that serve this version as stable or candidate, sorted;
+    at most the first 256 (`usedByCount` counts them all)."""
+
+    used_by_count: int | None = Field(default=None, ge=0)
+    """How many ModelDeployments serve this version as stable or candidate."""
 
 
 class ModelVersion(K8sModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 from modelplane_crds import labels
 from modelplane_crds.conditions import Condition
+from modelplane_crds.model_version import USED_BY_LIMIT
 from modelplane_crds.organization import NAMESPACE_PREFIX, Organization, OrganizationSpec
 
 OPERATOR = "modelplane-operator"
@@ -196,6 +197,19 @@ def conditions_of(status: Mapping[str, Any] | None) -> list[Condition]:
 def conditions_wire(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
     """Conditions as the API stores them."""
     return [c.to_wire() for c in conditions]
+
+
+def used_by_status(users: Sequence[str]) -> dict[str, Any]:
+    """The `usedBy` part of a ModelVersion's status: the first names and the full count."""
+    return {"usedBy": list(users[:USED_BY_LIMIT]), "usedByCount": len(users)}
+
+
+def used_by_changed(status: Mapping[str, Any] | None, users: Sequence[str]) -> bool:
+    """Whether the status's `usedBy` part differs from what `users` gives."""
+    current, wanted = status or {}, used_by_status(users)
+    return (current.get("usedBy") or []) != wanted["usedBy"] or (
+        current.get("usedByCount") or 0
+    ) != wanted["usedByCount"]
 
 
 def used_by(deployments: Iterable[Mapping[str, Any]], version: str) -> list[str]:

@@ -31,5 +31,7 @@ class OperatorContext(kopf.Memo):
     metrics: Metrics
     deployment_refs: dict[str, frozenset[str]]
     """Last seen ModelVersion references per ModelDeployment uid (see handlers.model_version)."""
+    used_by_syncs: dict[str, bool]
+    """Namespaces whose `usedBy` sync is running → whether another round was asked for."""
     rollout: RolloutContext
     """ModelDeployment state shared by every object's timer (see handlers.model_deployment)."""

@@ -77,6 +77,7 @@ def build_context(memo: Any, config: Settings) -> None:
     )
     memo.metrics = Metrics()
     memo.deployment_refs = {}
+    memo.used_by_syncs = {}
     memo.rollout = model_deployment.build_rollout_context(memo)
 
 

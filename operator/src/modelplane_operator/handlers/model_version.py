@@ -8,7 +8,9 @@ signature, too large, missing object) set `Stalled` and raise `kopf.PermanentErr
 outcome is also a Kubernetes Event on the object.
 
 `usedBy` is computed from the ModelDeployments in the namespace: on every ModelVersion pass, and
-from a stateless event handler on ModelDeployments when their references change.
+from a stateless event handler on ModelDeployments when their references change (one sync per
+namespace at a time; a burst of changes is folded into one more round). It names at most 256
+deployments, sorted; `usedByCount` counts them all, so the status stays bounded.
 """
 
 from __future__ import annotations
@@ -106,11 +108,11 @@ def verify_model_version(
         spec = ModelVersionSpec.model_validate(body.get("spec") or {})
     except ValueError as exc:
         stalled = mark_stalled(conditions, "InvalidSpec", str(exc), generation, now)
-        result = {"observedGeneration": generation, "usedBy": users}
+        result = {"observedGeneration": generation, **builders.used_by_status(users)}
         result["conditions"] = builders.conditions_wire(stalled)
         raise Outcome(result, kopf.PermanentError(str(exc))) from exc
     if already_settled(status, spec.artifact.sha256, generation):
-        return {"usedBy": users} if status.get("usedBy", []) != users else {}
+        return builders.used_by_status(users) if builders.used_by_changed(status, users) else {}
     try:
         verified = verify(spec)
     except ArtifactProblem as problem:
@@ -143,7 +145,7 @@ def verify_model_version(
         "observedGeneration": generation,
         "verifiedSha256": verified.sha256,
         "sizeBytes": verified.size_bytes,
-        "usedBy": users,
+        **builders.used_by_status(users),
         "conditions": builders.conditions_wire(conditions),
     }
 
@@ -179,7 +181,7 @@ def _failure(
             generation,
             now,
         )
-    status: dict[str, Any] = {"observedGeneration": generation, "usedBy": users}
+    status: dict[str, Any] = {"observedGeneration": generation, **builders.used_by_status(users)}
     if problem.transient:
         conditions = mark_retrying(conditions, problem.reason, problem.message, generation, now)
         status["conditions"] = builders.conditions_wire(conditions)
@@ -238,8 +240,9 @@ def sync_used_by(cluster: Cluster, namespace: str) -> int:
     for version in cluster.list(API_VERSION, KIND, namespace):
         name = version["metadata"]["name"]
         users = builders.used_by(deployments, name)
-        if ((version.get("status") or {}).get("usedBy") or []) != users:
-            cluster.patch_status(API_VERSION, KIND, name, namespace, {"usedBy": users})
+        if builders.used_by_changed(version.get("status"), users):
+            patch = builders.used_by_status(users)
+            cluster.patch_status(API_VERSION, KIND, name, namespace, patch)
             changed += 1
     return changed
 
@@ -267,12 +270,27 @@ async def track_deployment_references(
     seen: dict[str, frozenset[str]] = memo.deployment_refs
     if seen.get(uid) == refs and not gone:
         return
-    try:
-        await asyncio.to_thread(sync_used_by, memo.cluster, namespace)
-    except ClusterError as exc:
-        logger.warning("could not refresh usedBy in %s: %s", namespace, exc)
-        return
     if gone:
         seen.pop(uid, None)
     else:
         seen[uid] = refs
+    # One sync per namespace at a time: changes that arrive meanwhile (a burst of new
+    # deployments) are folded into one more round, instead of one full listing each.
+    syncing: dict[str, bool] = memo.used_by_syncs
+    if namespace in syncing:
+        syncing[namespace] = True
+        return
+    syncing[namespace] = False
+    try:
+        while True:
+            try:
+                await asyncio.to_thread(sync_used_by, memo.cluster, namespace)
+            except ClusterError as exc:
+                logger.warning("could not refresh usedBy in %s: %s", namespace, exc)
+                seen.clear()  # the next ModelDeployment event anywhere tries again
+                return
+            if not syncing[namespace]:
+                return
+            syncing[namespace] = False
+    finally:
+        syncing.pop(namespace, None)
