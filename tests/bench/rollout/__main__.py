@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,9 @@ def write_results(
         "`BENCH_MANY="
         f"{MANY}`, rollout timer every {INTERVAL_S:g} s). Real local control plane with kwok "
         "nodes; the operator is a separate process (core handlers + ModelDeployment timer, "
-        "webhooks off); one verified ModelVersion; each ModelDeployment has one pod.",
+        "webhooks off); one verified ModelVersion; each ModelDeployment has one pod. "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, 1-minute load average "
+        f"{os.getloadavg()[0]:.1f} at the end.",
         "",
         "| measure | value |",
         "|---|---|",
@@ -276,7 +279,8 @@ def write_results(
         f"| settled: passes / CPU in the next minute | {settled_passes:.0f} passes, "
         f"{idle_cpu_per_min:.1f} s CPU |",
         "",
-        "Reading: a pass reads the ModelVersion and lists the five child kinds, applies only "
+        "Reading: a pass reads the ModelVersion and lists the child kinds (Deployments, "
+        "Services, PDBs, HPAs; HTTPRoutes too where the Gateway API is installed), applies only "
         "what changed, and settled deployments skip the pass entirely until their resync. Time "
         "to Ready is dominated by the control plane (Deployment → ReplicaSet → Pod → kwok "
         "Ready) and by the timer interval (a deployment is looked at again one interval after "
