@@ -207,9 +207,9 @@ def used_by_status(users: Sequence[str]) -> dict[str, Any]:
 def used_by_changed(status: Mapping[str, Any] | None, users: Sequence[str]) -> bool:
     """Whether the status's `usedBy` part differs from what `users` gives."""
     current, wanted = status or {}, used_by_status(users)
-    return (current.get("usedBy") or []) != wanted["usedBy"] or (
-        current.get("usedByCount") or 0
-    ) != wanted["usedByCount"]
+    names: list[str] = current.get("usedBy") or []
+    count: int = current.get("usedByCount") or 0
+    return bool(names != wanted["usedBy"] or count != wanted["usedByCount"])
 
 
 def used_by(deployments: Iterable[Mapping[str, Any]], version: str) -> list[str]:
