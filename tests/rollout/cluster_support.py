@@ -10,7 +10,8 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.operator.support import (
     delete_webhook_configurations,
     get_json,
     operator_env,
+    wait_for,
 )
 
 ENTRY = Path(modelplane_operator.__file__).parent / "kopf_entry.py"
@@ -53,6 +55,36 @@ def run_rollout_operator(
             yield runner
     finally:
         delete_webhook_configurations(kubectl)
+
+
+def wait_versions_ready(kubectl: Kubectl, namespace: str, versions: Sequence[str]) -> None:
+    """Until the core handler has verified each ModelVersion."""
+    for name in versions:
+        wait_for(
+            partial(version_ready, kubectl, name, namespace), timeout=120, what=f"{name} Ready"
+        )
+
+
+@contextlib.contextmanager
+def serving_operator(
+    kubectl: Kubectl, kubeconfig: Path, s3: Any, namespace: str, versions: Sequence[str]
+) -> Iterator[Kubectl]:
+    """The rollout operator on `namespace`, once `versions` are verified; at the end its
+    ModelDeployments are deleted and its output is checked for tracebacks."""
+    with run_rollout_operator(kubectl, rollout_env(kubeconfig, s3), namespace) as runner:
+        wait_versions_ready(kubectl, namespace, versions)
+        yield kubectl
+        kubectl(
+            "delete",
+            "modeldeployments",
+            "--all",
+            "-n",
+            namespace,
+            "--wait=true",
+            "--timeout=60s",
+            check=False,
+        )
+    assert "Traceback" not in runner.output, runner.output[-3000:]
 
 
 class RolloutOperatorProcess:
@@ -147,6 +179,12 @@ def status_of(kubectl: Kubectl, name: str, namespace: str) -> dict[str, Any]:
     """The ModelDeployment's status (empty when absent)."""
     obj = get_json(kubectl, "modeldeployment", name, "-n", namespace)
     return dict((obj or {}).get("status") or {})
+
+
+def version_ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
+    """Whether the core handler verified the ModelVersion."""
+    obj = get_json(kubectl, "modelversion", name, "-n", namespace) or {}
+    return ready(obj.get("status") or {})
 
 
 def ready(status: Mapping[str, Any]) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ from tests.rollout.cluster_support import (
     model_deployment,
     model_version,
     ready,
-    rollout_env,
-    run_rollout_operator,
+    serving_operator,
     status_of,
 )
 
@@ -41,27 +39,9 @@ def cluster(kubectl: Kubectl, s3: Any) -> Kubectl:
 
 @pytest.fixture(scope="module")
 def operator(cluster: Kubectl, kubeconfig: Path, s3: Any) -> Iterator[Kubectl]:
-    with run_rollout_operator(cluster, rollout_env(kubeconfig, s3), NAMESPACE) as runner:
-        for name in ("fraud-1", "fraud-2", "fraud-3"):
-            wait_for(partial(version_ready, cluster, name), timeout=120, what=f"{name} Ready")
-        yield cluster
-        cluster(
-            "delete",
-            "modeldeployments",
-            "--all",
-            "-n",
-            NAMESPACE,
-            "--wait=true",
-            "--timeout=60s",
-            check=False,
-        )
-    assert "Traceback" not in runner.output, runner.output[-3000:]
-
-
-def version_ready(kubectl: Kubectl, name: str) -> bool:
-    """Whether the core handler verified the ModelVersion."""
-    obj = get_json(kubectl, "modelversion", name, "-n", NAMESPACE) or {}
-    return ready(obj.get("status") or {})
+    versions = ("fraud-1", "fraud-2", "fraud-3")
+    with serving_operator(cluster, kubeconfig, s3, NAMESPACE, versions) as kubectl:
+        yield kubectl
 
 
 def _apply(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,7 @@ from tests.rollout.cluster_support import (
     model_deployment,
     model_version,
     ready,
-    rollout_env,
-    run_rollout_operator,
+    serving_operator,
     status_of,
 )
 
@@ -71,26 +69,9 @@ def cluster(
 
 @pytest.fixture(scope="module")
 def operator(cluster: Kubectl, kubeconfig: Path, s3: Any) -> Iterator[Kubectl]:
-    with run_rollout_operator(cluster, rollout_env(kubeconfig, s3), NAMESPACE) as runner:
-        for name in ("fraud-1", "fraud-2"):
-            wait_for(partial(version_ready, cluster, name), timeout=120, what=f"{name} Ready")
-        yield cluster
-        cluster(
-            "delete",
-            "modeldeployments",
-            "--all",
-            "-n",
-            NAMESPACE,
-            "--wait=true",
-            "--timeout=60s",
-            check=False,
-        )
-    assert "Traceback" not in runner.output, runner.output[-3000:]
-
-
-def version_ready(kubectl: Kubectl, name: str) -> bool:
-    obj = get_json(kubectl, "modelversion", name, "-n", NAMESPACE) or {}
-    return ready(obj.get("status") or {})
+    versions = ("fraud-1", "fraud-2")
+    with serving_operator(cluster, kubeconfig, s3, NAMESPACE, versions) as kubectl:
+        yield kubectl
 
 
 def route_weights(kubectl: Kubectl, name: str) -> dict[str, int]:

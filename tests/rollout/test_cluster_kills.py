@@ -12,13 +12,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.operator.support import Kubectl, get_json, install_crds, wait_for
+from tests.operator.support import Kubectl, install_crds, wait_for
 from tests.rollout.cluster_support import (
     RolloutOperatorProcess,
     children,
@@ -27,15 +26,11 @@ from tests.rollout.cluster_support import (
     ready,
     rollout_env,
     status_of,
+    wait_versions_ready,
 )
 
 NAMESPACE = "mp-rollout-kills"
 KILLS = 10
-
-
-def _version_ready(kubectl: Kubectl, name: str) -> bool:
-    obj = get_json(kubectl, "modelversion", name, "-n", NAMESPACE) or {}
-    return ready(obj.get("status") or {})
 
 
 @pytest.fixture
@@ -49,8 +44,7 @@ def process(
     operator = RolloutOperatorProcess(rollout_env(kubeconfig, s3), NAMESPACE, tmp_path / "op.log")
     operator.start()
     try:
-        for name in ("fraud-1", "fraud-2"):
-            wait_for(partial(_version_ready, kubectl, name), timeout=120, what=f"{name} Ready")
+        wait_versions_ready(kubectl, NAMESPACE, ("fraud-1", "fraud-2"))
         yield operator
     finally:
         if operator.proc is None or operator.proc.poll() is not None:
