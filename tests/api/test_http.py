@@ -3,6 +3,8 @@ included — plus health, readiness and metrics."""
 
 from __future__ import annotations
 
+import json
+
 from .conftest import Api, ApiFactory
 
 
@@ -48,6 +50,31 @@ async def test_validation_errors_are_reshaped_without_echoing_input(api: Api) ->
     assert ("body", "email") in fields
     assert ("body", "password") in fields
     assert "tiny-pw" not in response.text
+
+
+async def test_text_the_database_cannot_store_is_a_422_naming_the_field(api: Api) -> None:
+    for bad in ("nul\x00inside", "lone \udaae surrogate"):
+        body = {"email": "t@example.com", "password": "long enough pw", "display_name": bad}
+        response = await api.client.post(
+            "/api/v1/auth/register",
+            content=json.dumps(body).encode(),  # JSON escapes: \u0000, \udaae
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        fields = {tuple(item["loc"]) for item in response.json()["error"]["details"]}
+        assert fields == {("body", "display_name")}
+
+
+async def test_a_query_value_the_database_refuses_is_a_400_not_a_500(api: Api) -> None:
+    user = await api.register("nul")
+    org = await api.create_org(user)
+    response = await api.client.get(
+        "/api/v1/audit-events",
+        headers=user["headers"],
+        params={"organization_id": org["id"], "filter[action]": "a\x00b"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_request"
 
 
 async def test_malformed_json_is_a_422_envelope(api: Api) -> None:

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import iter_route_contexts
 from redis.asyncio import Redis
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -219,12 +219,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def database_error(request: Request, exc: Exception) -> Response:
         # A unique index that caught what the service's check missed (two identical creates
-        # at once) is the same 409 the check gives; connection-level trouble is a 503;
-        # anything else is a bug and stays a 500.
+        # at once) is the same 409 the check gives; a value the database refuses is the
+        # client's 400; connection-level trouble is a 503; anything else is a bug, a 500.
         if isinstance(exc, IntegrityError) and _sqlstate(exc) == UNIQUE_VIOLATION:
             await record_failure(request, app.state.ctx.sessions, 409, "already_exists")
             return error_response(
                 error_body("already_exists", "a resource with these values already exists"), 409
+            )
+        if isinstance(exc, DataError):  # a value the database cannot take (e.g. NUL in a query)
+            await record_failure(request, app.state.ctx.sessions, 400, "bad_request")
+            return error_response(
+                error_body("bad_request", "a value in the request cannot be stored or compared"),
+                400,
             )
         invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
         if not (invalidated or isinstance(exc, PoolTimeout)):

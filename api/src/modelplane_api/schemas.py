@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 # The HTML Living Standard's "valid email address" (a dotted domain required): addresses are
 # identifiers here, not mail routes, so reserved and local domains (`admin@modelplane.local`) are
@@ -18,10 +18,36 @@ Email = Annotated[
 ]
 
 
+def unstorable_text(value: Any) -> bool:
+    """Whether a value holds text PostgreSQL cannot store: a NUL character, or an unpaired
+    surrogate (valid JSON escapes, not encodable as UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(unstorable_text(v) for v in value)
+    if isinstance(value, dict):
+        return any(unstorable_text(k) or unstorable_text(v) for k, v in value.items())
+    return False
+
+
 class InputSchema(BaseModel):
-    """Base of request bodies: unknown fields are refused (no mass assignment)."""
+    """Base of request bodies: unknown fields are refused (no mass assignment), and text that
+    the database cannot store is a 422 naming the field rather than a failed INSERT."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if unstorable_text(value):
+            raise ValueError("text must not contain NUL characters or unpaired surrogates")
+        return value
 
 
 class OutputSchema(BaseModel):
