@@ -41,6 +41,7 @@ from modelplane_api.organizations.router import router as organizations_router
 from modelplane_api.projects.router import router as projects_router
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.responses import error_response
+from modelplane_api.schemas import UNSTORABLE_TEXT
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
 
@@ -206,7 +207,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        await record_failure(request, app.state.ctx.sessions, 422, "validation_error")
         details = [
             {
                 "loc": list(err.get("loc", ())),
@@ -215,6 +215,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
+        if details and all(d["type"] == UNSTORABLE_TEXT for d in details):
+            # Valid for the OpenAPI schema (any string), refused by a rule beyond it: 400.
+            await record_failure(request, app.state.ctx.sessions, 400, "bad_request")
+            return error_response(error_body("bad_request", "text cannot be stored", details), 400)
+        await record_failure(request, app.state.ctx.sessions, 422, "validation_error")
         return error_response(error_body("validation_error", "request is not valid", details), 422)
 
     async def database_error(request: Request, exc: Exception) -> Response:
