@@ -212,6 +212,7 @@ def test_rolled_back_deployment_stays_rolled_back_while_the_spec_names_the_same_
         assert again.status.rollout_state == "RolledBack"
         assert again.status.current_step is None
         assert again.events == []
+        assert again.consume_promote  # the useless annotation is removed, so it can settle
         assert replicas(again) == {"v1": 1, "v2": 0}
         back = again.status
     new = run(make_spec("v3", steps=STEPS, analysis=ANALYSIS), back, facts(T0, {"v1": 1}))
@@ -220,6 +221,18 @@ def test_rolled_back_deployment_stays_rolled_back_while_the_spec_names_the_same_
     assert new.status.current_step == 0
     assert new.status.rollback is not None  # the record of v2 stays as history
     assert new.status.rollback.rejected_version == "v2"
+
+
+def test_a_promote_annotation_without_a_rollout_is_removed_and_changes_nothing() -> None:
+    spec = make_spec(candidate=None)
+    first = run(spec, None, facts(T0, {"v1": 1}))
+    again = run(spec, first.status, facts(T0 + timedelta(seconds=10), {"v1": 1}, promote=True))
+    assert again.consume_promote
+    assert again.status.stable_version == "v1"
+    assert again.status.rollout_state == "Idle"
+    assert again.events == []
+    quiet = run(spec, again.status, facts(T0 + timedelta(seconds=20), {"v1": 1}))
+    assert not quiet.consume_promote
 
 
 def test_on_failure_pause_holds_the_weight_until_promoted() -> None:

@@ -324,6 +324,7 @@ class _Pass:
         if st.stable_version not in (desired_stable, candidate):
             return self.switch_stable(desired_stable)
         if candidate is None or candidate == st.stable_version:
+            self.consume = self.facts.promote  # nothing to promote: drop a leftover annotation
             return self.idle(aborted=st.candidate_version)
         return self.rollout(candidate)
 
@@ -409,6 +410,9 @@ class _Pass:
             and st.rollback is not None
             and st.rollback.rejected_version == candidate
         ):
+            # Promotion cannot revive a rejected candidate (only a new one can): drop the
+            # annotation, or it would keep the deployment from ever settling.
+            self.consume = f.promote
             return self.rolled_back(stable, candidate)
         if st.candidate_version != candidate:
             self.start(candidate)
