@@ -82,8 +82,8 @@ def _child_setup(die_with_parent: bool, uid: int | None, gid: int | None) -> Cal
         if uid is not None:
             os.setuid(uid)
         if die_with_parent:
-            # After the identity change: the kernel clears the death signal when uid or gid
-            # change (prctl(2)), so set before, a PostgreSQL run as `postgres` would outlive us.
+            # Only after the identity change: the kernel clears the death signal when the uid
+            # or gid changes (prctl(2)), so PostgreSQL, run as `postgres`, would outlive us.
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
