@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything Modelplane needs on this machine; idempotent and quick when nothing is
 # missing. Called by every make target, so a fresh clone on a new machine needs nothing else.
-#   1. Debian packages: PostgreSQL server, Redis, Prometheus (only those missing; needs root)
+#   1. Debian packages: PostgreSQL server, Redis, Prometheus, and for the real node runc, the CNI
+#      plugins, iptables, conntrack, buildah and mmdebstrap (only those missing; needs root)
 #   2. uv (from PyPI) and the Python workspace from uv.lock (.venv)
 #   3. the Go binaries of the local platform, built once and cached in ~/.cache/modelplane
 set -euo pipefail
@@ -13,6 +14,13 @@ need_apt=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
+# The real node (cli/src/modelplane_cli/local/node.py) and its images (images.py).
+[ -x /usr/sbin/runc ] || need_apt+=(runc)
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+command -v iptables >/dev/null || need_apt+=(iptables)
+command -v conntrack >/dev/null || need_apt+=(conntrack)
+command -v buildah >/dev/null || need_apt+=(buildah)
+command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -34,6 +42,6 @@ UV=$(command -v uv || echo "python3 -m uv")
 $UV sync --frozen --quiet
 
 if ! $UV run --frozen python -c 'import sys; from modelplane_cli.local.binaries import ALL_BUILDS; sys.exit(0 if all(b.is_built() for b in ALL_BUILDS) else 1)'; then
-  say "building the local platform's binaries (etcd, Kubernetes, kwok, MinIO) from Go modules"
+  say "building the local platform's binaries (etcd, Kubernetes, kwok, MinIO, containerd, pause) from Go modules"
   $UV run --frozen modelplane dev build
 fi

@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modelplane_cli.local import node
 from modelplane_cli.local.binaries import KUBE
-from modelplane_cli.local.platform import LocalPlatform, S3Endpoint
+from modelplane_cli.local.platform import LocalPlatform, RealNode, S3Endpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_FIXTURES = frozenset(
@@ -33,6 +35,7 @@ PLATFORM_FIXTURES = frozenset(
         "s3",
         "s3_client",
         "mlflow_uri",
+        "real_node",
     }
 )
 
@@ -65,13 +68,31 @@ def _docker_running() -> bool:
 def platform() -> Iterator[LocalPlatform]:
     """The local platform for this test session; components start when first asked for."""
     run_dir = REPO_ROOT / ".run" / f"test-{os.getpid()}"
-    local = LocalPlatform(run_dir, owner_pid=os.getpid())
+    local = LocalPlatform(run_dir, owner_pid=os.getpid(), progress=_build_progress)
     local.sweep_stale()
     try:
         yield local
     finally:
+        had_node = "real node" in local.timings or "node network" in local.timings
         local.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
+        # Stopping a real node must leave nothing on the host: fail the session otherwise.
+        left = node.host_leftovers() if had_node else []
+        assert not left, f"the real node left things behind after stopping: {left}"
+
+
+def _build_progress(message: str) -> None:
+    """Long one-time work (Go builds, images) is shown; the rest of start-up stays quiet."""
+    if message.lstrip().startswith(("building", "built", "making", "…")):
+        print(f"[platform] {message}", file=sys.__stderr__, flush=True)
+
+
+@pytest.fixture(scope="session")
+def real_node(platform: LocalPlatform) -> RealNode:
+    """The platform's real node: kubelet, kube-proxy and containerd with the platform's images
+    (serving runtime, pause) loaded, on a bridge the platform created. Pods that do not
+    tolerate kwok's taint run here for real."""
+    return platform.ensure_real_node()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from modelplane_cli.local import node
 from modelplane_cli.local.processes import RunState, pid_alive, port_open
 from modelplane_cli.main import app
 
@@ -90,7 +91,7 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         )
         assert status.returncode == 0, status.stdout
         demo = subprocess.run(
-            [*modelplane, "demo"], env=env, capture_output=True, text=True, timeout=300, check=False
+            [*modelplane, "demo"], env=env, capture_output=True, text=True, timeout=480, check=False
         )
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "fraud-detector-v1: Ready — Ready=True reason=Verified" in demo.stdout
@@ -98,6 +99,13 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         assert "fraud-detector: Ready, stable fraud-detector-v1" in demo.stdout
         assert "candidate fraud-detector-v3 25 %" in demo.stdout
         assert "fraud-detector-v3 promoted" in demo.stdout
+        # Real pods on the real node: predictions equal onnxruntime's, and the broken v4 is
+        # rolled back by the operator from what it measured on the pods.
+        assert "modelplane-node" in demo.stdout
+        assert "equal to onnxruntime's answers" in demo.stdout
+        assert "rolled back: AnalysisFailed" in demo.stdout
+        assert "measured errorRate" in demo.stdout
+        assert "FAILED" in demo.stdout
         assert "Demo complete." in demo.stdout
         again = subprocess.run(
             [*modelplane, "dev", "up"],
@@ -118,7 +126,9 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
             timeout=120,
             check=False,
         )
-    assert down.returncode == 0
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "the real node left nothing behind" in down.stdout
+    assert node.host_leftovers() == []
     assert state is not None
     assert not any(pid_alive(p.pid) for p in state.processes)
     ports = [

@@ -24,6 +24,10 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      # On kwok's simulated nodes (tainted while the real node is up): the image does not exist.
+      nodeSelector: {type: kwok}
+      tolerations: [{key: modelplane.io/simulated, operator: Equal, value: "true",
+                     effect: NoSchedule}]
       containers:
       - name: web
         image: registry.invalid/web:1

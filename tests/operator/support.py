@@ -25,6 +25,7 @@ import kopf
 from kopf.testing import KopfRunner
 
 import modelplane_operator
+from modelplane_cli.local.node import KWOK_PLACEMENT
 from modelplane_crds.kinds import KINDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,10 @@ def operator_env(kubeconfig: Path, s3: Any | None = None, **overrides: object) -
         "retry_max_delay_s": 5,
         "log_format": "plain",
         "platform_namespace": "modelplane-system",
+        # Serving pods of these tests run on kwok's simulated nodes (fake artifacts, no image);
+        # tests on the real node override both (tests/node/).
+        "serving_node_selector": KWOK_PLACEMENT["node_selector"],
+        "serving_tolerations": KWOK_PLACEMENT["tolerations"],
     }
     if s3 is not None:
         env |= {

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import kopf
+import onnx
 from kopf.testing import KopfRunner
 
 import modelplane_operator
@@ -136,18 +137,22 @@ class RolloutOperatorProcess:
             self.kill()
 
 
-def upload_model(s3: Any, seed: int) -> tuple[str, str, dict[str, Any]]:
-    """A tiny model in the S3 server: (uri, sha256, signature)."""
-    model = linear_model(4, seed=seed)
+def upload_model(
+    s3: Any, seed: int, model: onnx.ModelProto | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """A tiny model (or `model`) in the S3 server: (uri, sha256, signature)."""
+    model = model if model is not None else linear_model(4, seed=seed)
     data, digest = model_bytes(model)
     key = f"models/{uuid.uuid4().hex}/model.onnx"
     s3.client().put_object(Bucket=s3.bucket, Key=key, Body=data)
     return f"s3://{s3.bucket}/{key}", digest, signature_of(model)
 
 
-def model_version(name: str, namespace: str, s3: Any, seed: int) -> str:
+def model_version(
+    name: str, namespace: str, s3: Any, seed: int = 0, model: onnx.ModelProto | None = None
+) -> str:
     """A ModelVersion manifest for a freshly uploaded model."""
-    uri, digest, signature = upload_model(s3, seed)
+    uri, digest, signature = upload_model(s3, seed, model)
     return json.dumps(
         {
             "apiVersion": "modelplane.io/v1alpha1",

@@ -243,3 +243,50 @@ def test_http_route_mirrors_a_share_of_requests_to_the_shadow_variant() -> None:
     assert mirror["requestMirror"]["backendRef"]["name"] == "fraud-v2"
     assert mirror["requestMirror"]["percent"] == 20
     assert "filters" not in build_http_route(OWNER, [("v1", 100)], CONFIG)["spec"]["rules"][0]
+
+
+def test_the_operators_onnx_limits_and_mlflow_server_reach_the_pods_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = RuntimeConfig(
+        image=CONFIG.image,
+        mlflow_tracking_uri="http://10.245.0.1:5000",
+        max_graph_nodes=1234,
+        allowed_domains=("", "ai.onnx"),
+    )
+    version = make_version("1", artifact={"uri": "models:/fraud/1", "sha256": "b" * 64})
+    variant = Variant("v1", version, "stable", 1)
+    env = _env(build_deployment(OWNER, variant, make_spec(), config))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = RuntimeSettings()
+    assert settings.max_nodes == 1234
+    assert settings.allowed_domains == ("", "ai.onnx")
+    assert settings.mlflow_tracking_uri == "http://10.245.0.1:5000"
+    # An S3 artifact needs no MLflow server.
+    s3_env = _env(build_deployment(OWNER, _variant(), make_spec(), config))
+    assert "MODELPLANE_RUNTIME_MLFLOW_TRACKING_URI" not in s3_env
+
+
+def test_placement_settings_reach_the_pod_and_default_to_none() -> None:
+    kwok = RuntimeConfig(
+        image=CONFIG.image,
+        node_selector={"type": "kwok"},
+        tolerations=({"key": "modelplane.io/simulated", "operator": "Exists"},),
+    )
+    pod = build_deployment(OWNER, _variant(), make_spec(), kwok)["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"type": "kwok"}
+    assert pod["tolerations"] == [{"key": "modelplane.io/simulated", "operator": "Exists"}]
+    plain = build_deployment(OWNER, _variant(), make_spec(), CONFIG)["spec"]["template"]["spec"]
+    assert "nodeSelector" not in plain
+    assert "tolerations" not in plain
+
+
+def test_pods_leave_the_services_before_the_runtime_is_told_to_drain() -> None:
+    pod = build_deployment(OWNER, _variant(), make_spec(), CONFIG)["spec"]["template"]["spec"]
+    pre_stop = pod["containers"][0]["lifecycle"]["preStop"]
+    assert pre_stop["sleep"]["seconds"] > 0
+    # The grace period covers the pause and the runtime's whole drain.
+    assert pod["terminationGracePeriodSeconds"] > pre_stop["sleep"]["seconds"] + (
+        RUNTIME_GRACEFUL_TIMEOUT_S
+    )

@@ -5,9 +5,11 @@ sign up on the facade API and create an organization (the facade applies the Org
 resource; the operator turns it into a namespace with quota, network policy and role bindings),
 upload an ONNX model to S3, register it as a ModelVersion with `kubectl` and watch the operator
 verify its digest and signature, register a tampered copy and watch it refused, deploy the
-verified version as a ModelDeployment (serving pods on the kwok nodes), then canary a retrained
-version through weighted steps to promotion. Every step says what it does; the last lines say
-how to look around.
+verified version as a ModelDeployment (serving pods on the platform's real node), send it real
+requests and compare its predictions with onnxruntime's, canary a retrained version through
+weighted steps to promotion while traffic flows, then canary a broken export under automatic
+analysis and watch the operator roll it back from what the pods measured. Every step says what
+it does; the last lines say how to look around.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.processes import PlatformError, RunState
+from modelplane_cli.traffic import Traffic
 
 ORG_SLUG = "demo"
 BUCKET = "models"
@@ -70,6 +73,58 @@ def build_model(seed: int = 7) -> bytes:
     return bytes(model.SerializeToString())
 
 
+def build_broken_model(seed: int = 13) -> bytes:
+    """A "retrained" export with the right signature that loads and verifies, but fails inside
+    onnxruntime on every request (it reshapes the batch's probabilities into 3 × 7, a shape
+    computed from the data, so no load-time check can see it): each answer is a 500."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    weights = numpy_helper.from_array(rng.normal(size=(4, 2)).astype(np.float32), "weights")
+    target = numpy_helper.from_array(np.array([3.0, 7.0], dtype=np.float32), "target")
+    zero = numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["input", "weights"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["softmax"], axis=1),
+            helper.make_node("ReduceMax", ["input"], ["peak"], keepdims=0),
+            helper.make_node("Mul", ["peak", "zero"], ["nothing"]),
+            helper.make_node("Add", ["nothing", "target"], ["shape_f"]),
+            helper.make_node("Cast", ["shape_f"], ["shape"], to=TensorProto.INT64),
+            helper.make_node("Reshape", ["softmax", "shape"], ["probabilities"]),
+            helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=0),
+        ],
+        "fraud_detector",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 2]),
+        ],
+        initializer=[weights, target, zero],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
+
+
+ANALYSED_CANARY: dict[str, Any] = {
+    "strategy": {
+        "canary": {"steps": [{"setWeight": 25}, {"analysis": {"intervals": 2}}, {"setWeight": 100}]}
+    },
+    "analysis": {
+        "interval": "5s",
+        "minSamples": 20,
+        "failureLimit": 1,
+        "checks": {"errorRate": {"max": 0.01}, "latencyP99": {"maxMs": 250}},
+    },
+    "onFailure": "rollback",
+}
+"""A canary judged by the operator: after 25 %, two passing 5 s intervals of the candidate's
+own metrics (error rate ≤ 1 %, p99 ≤ 250 ms) before 100 %; one failing interval rolls back."""
+
+
 def model_version(name: str, namespace: str, version: str, uri: str, sha256: str) -> str:
     """The ModelVersion a platform engineer would commit to Git."""
     return json.dumps(
@@ -97,9 +152,15 @@ def model_version(name: str, namespace: str, version: str, uri: str, sha256: str
     )
 
 
-def model_deployment(namespace: str, stable: str, candidate: str | None = None) -> str:
+def model_deployment(
+    namespace: str,
+    stable: str,
+    candidate: str | None = None,
+    rollout: dict[str, Any] | None = None,
+) -> str:
     """The ModelDeployment: four replicas (so that 25 % is one pod: weights are replica ratios
-    without the Gateway API); a candidate walks 25 % → pause → 100 %."""
+    without the Gateway API); a candidate walks 25 % → pause → 100 % unless `rollout` (strategy,
+    analysis, onFailure) says otherwise."""
     spec: dict[str, Any] = {
         "stable": {"modelVersionRef": {"name": stable}},
         "scaling": {"replicas": 4},
@@ -111,6 +172,7 @@ def model_deployment(namespace: str, stable: str, candidate: str | None = None) 
     }
     if candidate is not None:
         spec["candidate"] = {"modelVersionRef": {"name": candidate}}
+    spec.update(rollout or {})
     return json.dumps(
         {
             "apiVersion": "modelplane.io/v1alpha1",
@@ -119,6 +181,19 @@ def model_deployment(namespace: str, stable: str, candidate: str | None = None) 
             "spec": spec,
         }
     )
+
+
+def _inputs(rows: np.ndarray) -> dict[str, Any]:
+    return {
+        "inputs": [
+            {
+                "name": "input",
+                "datatype": "FP32",
+                "shape": list(rows.shape),
+                "data": rows.flatten().tolist(),
+            }
+        ]
+    }
 
 
 class Demo:
@@ -138,6 +213,7 @@ class Demo:
         self.dev_dir = dev_dir
         self.endpoints = state.endpoints
         self.api = httpx.Client(base_url=f"{state.endpoints['api']}/api/v1", timeout=30)
+        self._rng = np.random.default_rng(3)
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         result = subprocess.run(
@@ -252,8 +328,27 @@ class Demo:
         found = json.loads(self.kubectl("get", "mdep", DEPLOYMENT, "-n", namespace, "-o", "json"))
         return dict(found.get("status") or {})
 
+    def pod_credentials(self, namespace: str) -> None:
+        """The S3 credentials serving pods read artifacts and write payload logs with, as the
+        Secret an org admin provides (`modelplane-s3`)."""
+        secret = self.kubectl(
+            "create",
+            "secret",
+            "generic",
+            "modelplane-s3",
+            "-n",
+            namespace,
+            f"--from-literal=MODELPLANE_RUNTIME_S3_ACCESS_KEY_ID={self.endpoints['s3-access-key']}",
+            f"--from-literal=MODELPLANE_RUNTIME_S3_SECRET_ACCESS_KEY={self.endpoints['s3-secret-key']}",
+            "--dry-run=client",
+            "-o",
+            "json",
+        )
+        self.kubectl("apply", "-f", "-", stdin=secret)
+
     def deploy(self, namespace: str, stable: str) -> None:
         """Apply the ModelDeployment with `stable` only and wait until it serves."""
+        self.pod_credentials(namespace)
         self.kubectl("apply", "-f", "-", stdin=model_deployment(namespace, stable))
         self.kubectl(
             "wait", "--for=condition=Ready", f"mdep/{DEPLOYMENT}", "-n", namespace, "--timeout=180s"
@@ -274,10 +369,69 @@ class Demo:
             ),
             end="",
         )
+        print(
+            self.kubectl(
+                "get", "pods", "-n", namespace, "-o", "wide",
+                "-l", f"modelplane.io/deployment={DEPLOYMENT}",
+            ),
+            end="",
+        )  # fmt: skip
 
-    def canary(self, namespace: str, stable: str, candidate: str) -> None:
-        """Set a candidate and follow the rollout step by step until it is promoted."""
-        self.kubectl("apply", "-f", "-", stdin=model_deployment(namespace, stable, candidate))
+    def service_url(self, namespace: str) -> str:
+        """The inference URL at the endpoint Service's ClusterIP, once kube-proxy serves it."""
+        service = json.loads(self.kubectl("get", "svc", DEPLOYMENT, "-n", namespace, "-o", "json"))
+        base = f"http://{service['spec']['clusterIP']}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/v2/health/ready", timeout=2).status_code == 200:
+                    return f"{base}/v2/models/fraud-detector/infer"
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise PlatformError(f"the Service {DEPLOYMENT} at {base} does not answer")
+
+    def _random_row(self) -> dict[str, Any]:
+        return _inputs(self._rng.normal(size=(1, 4)).astype(np.float32))
+
+    def predict(self, url: str, model: bytes) -> None:
+        """Real requests to the Service; the answers must equal onnxruntime's on the same file."""
+        import onnxruntime as ort
+
+        # Standardised features (amount, merchant risk, hour of day, distance).
+        rows = np.array(
+            [[0.2, -0.4, 0.1, 0.3], [1.8, 1.2, -1.5, 2.1], [-0.6, 0.3, 0.9, -0.2]],
+            dtype=np.float32,
+        )
+        response = httpx.post(url, json=_inputs(rows), timeout=10)
+        if response.status_code != 200:
+            raise PlatformError(f"inference answered {response.status_code}: {response.text}")
+        outputs = {o["name"]: o for o in response.json()["outputs"]}
+        labels = outputs["label"]["data"]
+        probabilities = np.asarray(outputs["probabilities"]["data"]).reshape(-1, 2)
+        _detail(f"POST {url}")
+        for row, label, probs in zip(rows.tolist(), labels, probabilities, strict=True):
+            _detail(f"  features {row} → label {label}, probabilities {probs.round(4).tolist()}")
+        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        want_labels, want_probs = session.run(["label", "probabilities"], {"input": rows})
+        same = labels == want_labels.tolist() and np.allclose(probabilities, want_probs, atol=1e-6)
+        if not same:
+            raise PlatformError(f"served {labels}/{probabilities} but onnxruntime says "
+                                f"{want_labels}/{want_probs}")  # fmt: skip
+        _detail("equal to onnxruntime's answers on the same model file, row for row")
+
+    def canary(
+        self,
+        namespace: str,
+        stable: str,
+        candidate: str,
+        rollout: dict[str, Any] | None = None,
+        expect: str = "promoted",
+    ) -> dict[str, Any]:
+        """Set a candidate and follow the rollout step by step until it is promoted (or, with
+        `expect="rolled back"`, until the operator rolls it back); returns the final status."""
+        manifest = model_deployment(namespace, stable, candidate, rollout)
+        self.kubectl("apply", "-f", "-", stdin=manifest)
         deadline = time.monotonic() + 300
         last = ""
         while time.monotonic() < deadline:
@@ -293,14 +447,18 @@ class Demo:
                 _detail(seen)
                 last = seen
             if status.get("stableVersion") == candidate and ready.get("status") == "True":
+                if expect != "promoted":
+                    raise PlatformError(f"{candidate} was promoted, not {expect}")
                 _detail(f"{candidate} promoted: it is the stable version now")
-                return
+                return status
             rollback = status.get("rollback")
             if rollback and rollback.get("rejectedVersion") == candidate:
-                raise PlatformError(f"{candidate} was rolled back: {rollback.get('reason')}")
+                if expect != "rolled back":
+                    raise PlatformError(f"{candidate} was rolled back: {rollback.get('reason')}")
+                return status
             time.sleep(1)
         raise PlatformError(
-            f"{candidate} was not promoted in 300 s:\n"
+            f"{candidate} was not {expect} in 300 s:\n"
             + self.kubectl("describe", "mdep", DEPLOYMENT, "-n", namespace)
         )
 
@@ -327,8 +485,11 @@ class Demo:
             model_version("fraud-detector-v2", namespace, "2", tampered_uri, digest),
             "Stalled",
         )
-        _step("Deploy v1 as a ModelDeployment: serving pods on the kwok nodes, Services, PDB")
+        _step("Deploy v1 as a ModelDeployment: serving pods on the real node, Services, PDB")
         self.deploy(namespace, "fraud-detector-v1")
+        _step("Send real requests to its Service (Open Inference Protocol v2)")
+        url = self.service_url(namespace)
+        self.predict(url, body)
         _step("Register a retrained v3 and canary it: 25 % → pause 5 s → 100 % → promoted")
         retrained = build_model(seed=11)
         v3_uri, v3_digest = self.upload(namespace, retrained, "fraud-detector/3/model.onnx")
@@ -338,7 +499,35 @@ class Demo:
             model_version("fraud-detector-v3", namespace, "3", v3_uri, v3_digest),
             "Ready",
         )
-        self.canary(namespace, "fraud-detector-v1", "fraud-detector-v3")
+        with Traffic(url, self._random_row) as traffic:
+            self.canary(namespace, "fraud-detector-v1", "fraud-detector-v3")
+        _detail(f"traffic during the rollout: {traffic.summary()}")
+        self.predict(url, retrained)
+        _step("Canary a broken export (v4) under automatic analysis: the operator rolls it back")
+        broken = build_broken_model()
+        v4_uri, v4_digest = self.upload(namespace, broken, "fraud-detector/4/model.onnx")
+        self.register(
+            namespace,
+            "fraud-detector-v4",
+            model_version("fraud-detector-v4", namespace, "4", v4_uri, v4_digest),
+            "Ready",
+        )
+        _detail("it verifies (digest, signature) — only serving shows what is wrong with it")
+        with Traffic(url, self._random_row) as traffic:
+            status = self.canary(
+                namespace, "fraud-detector-v3", "fraud-detector-v4", ANALYSED_CANARY, "rolled back"
+            )
+        rollback = status["rollback"]
+        _detail(f"rolled back: {rollback['reason']} — {rollback.get('message', '')}")
+        for m in (status.get("analysis") or {}).get("measurements", [])[-4:]:
+            verdict = {True: "passed", False: "FAILED", None: "inconclusive"}[m.get("passed")]
+            _detail(
+                f"  measured {m['check']} = {m['value']:.4g} (limit {m['threshold']:g}) "
+                f"over {m['samples']} requests of v4: {verdict}"
+            )
+        _detail(f"traffic during the canary: {traffic.summary()}")
+        self.predict(url, retrained)
+        _detail("stable v3 serves all traffic again")
         _step("What the platform engineer sees")
         print(self.kubectl("get", "modelplane", "-n", namespace), end="")
         print(self.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp"), end="")
@@ -354,7 +543,7 @@ def run_demo(dev_dir: Path) -> int:
     """Run the demo; print a clear error and return 1 when something is not right."""
     try:
         Demo(dev_dir).run()
-    except (PlatformError, httpx.HTTPError) as exc:
+    except (PlatformError, httpx.HTTPError, KeyError) as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
     print("\nDemo complete.")

@@ -17,13 +17,14 @@ from typing import Annotated
 
 import typer
 
+from modelplane_cli.local import node
 from modelplane_cli.local.binaries import ALL_BUILDS, KUBE, ensure_built
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_cli.local.processes import PlatformError, RunState, group_rss_mib, pid_alive
 
 app = typer.Typer(
-    help="Bring the local platform (real Kubernetes control plane, PostgreSQL, "
-    "Redis, MinIO, MLflow) up or down on this machine.",
+    help="Bring the local platform (real Kubernetes control plane with a real node and kwok "
+    "nodes, PostgreSQL, Redis, MinIO, MLflow) up or down on this machine.",
     no_args_is_help=True,
 )
 
@@ -53,8 +54,8 @@ def _running_state() -> RunState | None:
 
 @app.command()
 def build() -> None:
-    """Build (once) and cache the Go binaries: etcd, kube-apiserver, kube-controller-manager,
-    kube-scheduler, kwok and MinIO."""
+    """Build (once) and cache the Go binaries: etcd, Kubernetes (control plane, kubectl,
+    kubelet, kube-proxy), kwok, MinIO, containerd and the pause program."""
     try:
         ensure_built(ALL_BUILDS, _say)
     except PlatformError as exc:
@@ -72,7 +73,11 @@ def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes
         return
     shutil.rmtree(_dev_dir(), ignore_errors=True)
     began = time.monotonic()
-    platform = LocalPlatform(_dev_dir(), owner_pid=None, nodes=nodes, progress=_say)
+    platform = LocalPlatform(
+        _dev_dir(), owner_pid=None, nodes=nodes, progress=_say, api_on_bridge=True
+    )
+    if platform.node_problem is not None:
+        _say(f"no real node: {platform.node_problem}; serving pods will not run")
     try:
         platform.start_all()
     except PlatformError as exc:
@@ -146,12 +151,19 @@ def status() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop every process of the local platform and remove its run directory."""
+    """Stop every process of the local platform, undo what its real node changed on the host
+    (and check that nothing is left), and remove its run directory."""
     state = RunState.load(_dev_dir() / "state.json")
-    if state is None or not state.processes:
+    claim = node.Claim.load()
+    ours = claim is not None and Path(claim.run_dir) == _dev_dir().resolve()
+    if (state is None or not state.processes) and not ours:
         print("the local platform is not running")
         return
     platform = LocalPlatform(_dev_dir(), owner_pid=None)
     platform.stop()
     shutil.rmtree(_dev_dir(), ignore_errors=True)
-    print("the local platform is stopped")
+    left = node.host_leftovers() if ours else []
+    if left:
+        print("the local platform is stopped, but the real node left behind:", *left, sep="\n  ")
+        raise typer.Exit(1)
+    print("the local platform is stopped" + (" (the real node left nothing behind)" * ours))

@@ -1,7 +1,8 @@
 """Fetch the model artifact into a local cache and verify its sha256 digest.
 
 Sources: `file:///abs/path.onnx`, `s3://bucket/key` (boto3; endpoint and credentials from the
-settings or the usual AWS variables) and `models:/<name>/<version>` (the MLflow server's
+settings or the usual AWS variables), `https://…` (the same URIs the operator verifies) and
+`models:/<name>/<version>` (the MLflow server's
 `/model-versions/get-artifact` endpoint, so neither the full mlflow package nor direct access to
 MLflow's bucket is needed). Downloads stream into a temporary file with a size cap, are hashed
 while they stream and are renamed into `<cache_dir>/<sha256>.onnx` only when the digest matches,
@@ -45,9 +46,11 @@ def fetch_artifact(settings: RuntimeSettings) -> bytes:
         chunks = _s3_chunks(uri, settings)
     elif scheme == "models":
         chunks = _mlflow_chunks(uri, settings)
+    elif scheme == "https":
+        chunks = _https_chunks(uri, limit)
     else:
         raise ArtifactUnreachable(
-            f"unsupported artifact URI scheme in {uri!r} (use file://, s3:// or models:/)"
+            f"unsupported artifact URI scheme in {uri!r} (use file://, s3://, https:// or models:/)"
         )
     return _download(chunks, cached, digest, limit, uri)
 
@@ -122,6 +125,26 @@ def _s3_chunks(uri: str, settings: RuntimeSettings) -> Iterable[bytes]:
         return list(obj["Body"].iter_chunks(_CHUNK))
     except (BotoCoreError, ClientError) as exc:
         raise ArtifactUnreachable(f"cannot read artifact {uri}: {exc}") from exc
+
+
+def _https_chunks(uri: str, limit: int) -> Iterable[bytes]:
+    """GET an `https://` artifact, stopping as soon as it exceeds the size limit."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with httpx.stream("GET", uri, timeout=60.0, follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise ArtifactUnreachable(f"fetching {uri} answered {response.status_code}")
+            for chunk in response.iter_bytes(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ArtifactTooLarge(
+                        f"artifact {uri} is larger than the limit of {limit} bytes"
+                    )
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise ArtifactUnreachable(f"cannot fetch artifact {uri}: {exc}") from exc
+    return chunks
 
 
 def _mlflow_chunks(uri: str, settings: RuntimeSettings) -> Iterable[bytes]:

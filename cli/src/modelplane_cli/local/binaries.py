@@ -1,7 +1,8 @@
 """The Go-built binaries of the local platform: pinned versions, built once, cached by version.
 
-Nothing can be downloaded from release pages here, so etcd, the Kubernetes control plane, kwok and
-MinIO are compiled from their Go modules through the module proxy. The first build takes a long
+Nothing can be downloaded from release pages here, so etcd, Kubernetes (control plane, kubectl,
+kubelet, kube-proxy), kwok, MinIO, containerd and our pause program are compiled from their Go
+modules through the module proxy. The first build takes a long
 time on two cores (see docs/development.md for measured numbers); results are cached under
 `~/.cache/modelplane/bin/<name>-<version>/` next to a stamp of the sources that built them, so a
 later run (or another work tree) reuses them and rebuilds only when the pinned sources change.
@@ -27,6 +28,7 @@ GO_DIR = Path(__file__).resolve().parents[3] / "go"
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
+CONTAINERD_VERSION = "v2.4.2"
 # MinIO publishes no semver tags to the module proxy; this pseudo-version is its last commit there.
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
@@ -49,6 +51,7 @@ class GoBuild:
     packages: tuple[str, ...]
     ldflags: str = "-s -w"
     expected_minutes: int = 5
+    tags: str = ""
 
     @property
     def folder(self) -> Path:
@@ -56,7 +59,9 @@ class GoBuild:
 
     def stamp(self) -> str:
         """A digest of everything that decides the build's output."""
-        digest = hashlib.sha256(f"{self.version} {self.packages} {self.ldflags}".encode())
+        digest = hashlib.sha256(
+            f"{self.version} {self.packages} {self.ldflags} {self.tags}".encode()
+        )
         if self.module_dir is not None:
             for path in sorted(self.module_dir.rglob("*")):
                 if path.is_file() and path.suffix in {".go", ".mod", ".sum"}:
@@ -86,22 +91,19 @@ class GoBuild:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+        flags = [
+            "-v",
+            "-trimpath",
+            "-ldflags",
+            self.ldflags,
+            *(["-tags", self.tags] * bool(self.tags)),
+        ]
         if self.module_dir is not None:
-            argv = [
-                "go",
-                "build",
-                "-v",
-                "-trimpath",
-                "-ldflags",
-                self.ldflags,
-                "-o",
-                f"{staging}/",
-                *self.packages,
-            ]
+            argv = ["go", "build", *flags, "-o", f"{staging}/", *self.packages]
             cwd: Path | None = self.module_dir
         else:
             env["GOBIN"] = str(staging)
-            argv = ["go", "install", "-v", "-trimpath", "-ldflags", self.ldflags, *self.packages]
+            argv = ["go", "install", *flags, *self.packages]
             cwd = None
         progress(
             f"building {self.name} {self.version} from Go modules, cached afterwards "
@@ -170,7 +172,14 @@ def _kube_ldflags() -> str:
 KUBE = GoBuild(
     "kube",
     KUBERNETES_VERSION,
-    ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),
+    (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "kubelet",
+        "kube-proxy",
+    ),
     GO_DIR / "kube",
     ("./cmd/...",),
     _kube_ldflags(),
@@ -196,8 +205,25 @@ MINIO = GoBuild(
     expected_minutes=8,
 )
 
+# The real node's container runtime. containerd 2 (not Debian's 1.6) reports its cgroup driver
+# to the kubelet, which Kubernetes 1.38 requires; btrfs needs cgo, and no node here uses it.
+CONTAINERD = GoBuild(
+    "containerd",
+    CONTAINERD_VERSION,
+    ("containerd", "containerd-shim-runc-v2", "ctr"),
+    None,
+    tuple(
+        f"github.com/containerd/containerd/v2/cmd/{binary}@{CONTAINERD_VERSION}"
+        for binary in ("containerd", "containerd-shim-runc-v2", "ctr")
+    ),
+    tags="no_btrfs",
+    expected_minutes=4,
+)
+PAUSE = GoBuild("pause", "1", ("pause",), GO_DIR / "pause", (".",), expected_minutes=1)
+
 CONTROL_PLANE_BUILDS = (ETCD, KUBE, KWOK)
-ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO)
+NODE_BUILDS = (KUBE, CONTAINERD, PAUSE)
+ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE)
 
 
 def ensure_built(builds: tuple[GoBuild, ...], progress: Progress | None = None) -> None:

@@ -1,5 +1,6 @@
-"""A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler and kwok with simulated nodes.
+"""A real Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+and kwok with simulated nodes, on loopback (or, with a real node, the API server on the node's
+bridge address so that pods reach it; see `node.py`).
 
 This is what envtest does, plus the controller-manager, scheduler and kwok so that Deployments get
 ReplicaSets and Pods, pods get scheduled onto kwok's fake nodes and turn Running and Ready. The
@@ -51,9 +52,12 @@ class ControlPlane:
     ca: Path
     etcd_url: str
     nodes: int
+    ca_authority: CertificateAuthority
+    host: str
+    """Address the API server listens on: loopback, or the real node's bridge address."""
 
 
-def _kubeconfig(path: Path, server: str, ca_pem: bytes, client: CertPair, user: str) -> Path:
+def kubeconfig_file(path: Path, server: str, ca_pem: bytes, client: CertPair, user: str) -> Path:
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()
 
@@ -127,8 +131,14 @@ def _go_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in keep}
 
 
-def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
-    """Start every control-plane process in order, wait for each, and create kwok nodes."""
+def start_control_plane(
+    sup: Supervisor, nodes: int = 3, host: str = "127.0.0.1", taint_kwok: bool = False
+) -> ControlPlane:
+    """Start every control-plane process in order, wait for each, and create kwok nodes.
+
+    `host` is the address the API server binds and advertises: loopback, or the real node's
+    bridge address so that pods reach it (then the `kubernetes` Service has that endpoint).
+    `taint_kwok` taints the simulated nodes so only pods that tolerate it land there."""
     for build in (ETCD, KUBE, KWOK):
         if not build.is_built():
             raise PlatformError(f"{build.name} is not built yet: run `modelplane dev build`")
@@ -141,6 +151,7 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
         server_hosts=(
             "127.0.0.1",
             "localhost",
+            host,
             KUBERNETES_SERVICE_IP,
             "kubernetes",
             "kubernetes.default",
@@ -156,6 +167,12 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
         "scheduler": ca.issue("scheduler", "system:kube-scheduler", client=True),
         "kwok": ca.issue("kwok", "kwok-controller", organization="system:masters", client=True),
     }
+    kubelet_client = ca.issue(
+        "apiserver-kubelet-client",
+        "kube-apiserver-kubelet-client",
+        organization="system:masters",
+        client=True,
+    )
 
     etcd_port, peer_port = free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{etcd_port}"
@@ -186,15 +203,15 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
     )
 
     api_port = free_port()
-    server = f"https://127.0.0.1:{api_port}"
+    server = f"https://{host}:{api_port}"
     log = sup.start(
         "kube-apiserver",
         _argv(
             KUBE.path("kube-apiserver"),
             {
                 "--etcd-servers": etcd_url,
-                "--bind-address": "127.0.0.1",
-                "--advertise-address": "127.0.0.1",  # without a default route it refuses to start
+                "--bind-address": host,
+                "--advertise-address": host,  # without a default route it refuses to start
                 "--secure-port": str(api_port),
                 "--cert-dir": str(pki),
                 "--tls-cert-file": str(serving.cert),
@@ -208,7 +225,14 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
                 "--service-account-signing-key-file": str(sa.key),
                 "--enable-priority-and-fairness": "false",
                 "--profiling": "false",
-                "--endpoint-reconciler-type": "none",
+                # With a real node the `kubernetes` Service points at the bridge address, so
+                # pods reach the API server; on loopback there is nobody to reach it.
+                "--endpoint-reconciler-type": "lease" if host != "127.0.0.1" else "none",
+                "--kubelet-client-certificate": str(kubelet_client.cert),
+                "--kubelet-client-key": str(kubelet_client.key),
+                "--kubelet-certificate-authority": str(ca.cert_path),
+                # Otherwise logs/exec resolve the node name through DNS, off this machine.
+                "--kubelet-preferred-address-types": "InternalIP",
                 "-v": "1",
             },
         ),
@@ -222,7 +246,7 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
     )
 
     kubeconfigs = {
-        name: _kubeconfig(sup.run_dir / f"{name}.kubeconfig", server, ca.pem, pair, name)
+        name: kubeconfig_file(sup.run_dir / f"{name}.kubeconfig", server, ca.pem, pair, name)
         for name, pair in clients.items()
     }
 
@@ -269,8 +293,8 @@ def start_control_plane(sup: Supervisor, nodes: int = 3) -> ControlPlane:
         alive=lambda: sup.alive("kwok"),
     )
 
-    plane = ControlPlane(server, kubeconfigs["admin"], ca.cert_path, etcd_url, nodes)
-    _create_nodes(plane, nodes)
+    plane = ControlPlane(server, kubeconfigs["admin"], ca.cert_path, etcd_url, nodes, ca, host)
+    _create_nodes(plane, nodes, taint_kwok)
     _wait_nodes_and_service_account(plane, nodes, sup)
     sup.set_endpoint("kubeconfig", str(plane.kubeconfig))
     sup.set_endpoint("kube-apiserver", server)
@@ -316,7 +340,7 @@ def _http_ok(url: str) -> bool:
         return int(response.status) == 200
 
 
-def node_manifest(name: str) -> dict[str, object]:
+def node_manifest(name: str, taints: list[dict[str, str]] | None = None) -> dict[str, object]:
     """A kwok-managed Node with room for many pods."""
     return {
         "apiVersion": "v1",
@@ -333,7 +357,7 @@ def node_manifest(name: str) -> dict[str, object]:
                 "topology.kubernetes.io/zone": f"zone-{name[-1]}",
             },
         },
-        "spec": {},
+        "spec": {"taints": taints} if taints else {},
         "status": {
             "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "250"},
             "capacity": {"cpu": "32", "memory": "256Gi", "pods": "250"},
@@ -362,8 +386,13 @@ def _kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
-def _create_nodes(plane: ControlPlane, count: int) -> None:
-    docs = [json.dumps(node_manifest(f"kwok-node-{i}")) for i in range(count)]
+SIMULATED_TAINT = {"key": "modelplane.io/simulated", "value": "true", "effect": "NoSchedule"}
+"""Taint of kwok's nodes while a real node is up: only pods that tolerate it are simulated."""
+
+
+def _create_nodes(plane: ControlPlane, count: int, taint: bool) -> None:
+    taints = [SIMULATED_TAINT] if taint else None
+    docs = [json.dumps(node_manifest(f"kwok-node-{i}", taints)) for i in range(count)]
     _kubectl(plane, "apply", "-f", "-", stdin="\n---\n".join(docs))
 
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -424,8 +425,17 @@ def install_platform_resources(kubectl: Path, kubeconfig: Path) -> None:
             raise PlatformError(f"kubectl {' '.join(argv)}: {result.stderr.strip()}")
 
 
-def start_operator(sup: Supervisor, kubeconfig: Path, s3: S3Endpoint, mlflow: MLflow) -> Operator:
-    """Run the operator against the local control plane, webhooks served on loopback."""
+def start_operator(
+    sup: Supervisor,
+    kubeconfig: Path,
+    s3: S3Endpoint,
+    mlflow: MLflow,
+    serving: Mapping[str, str] | None = None,
+) -> Operator:
+    """Run the operator against the local control plane, webhooks served on loopback.
+
+    `serving` adds `MODELPLANE_OPERATOR_*` variables for serving pods on the real node (image,
+    where pods reach S3 and MLflow, placement)."""
     from modelplane_cli.local.binaries import KUBE
 
     install_platform_resources(KUBE.path("kubectl"), kubeconfig)
@@ -443,6 +453,7 @@ def start_operator(sup: Supervisor, kubeconfig: Path, s3: S3Endpoint, mlflow: ML
         "MODELPLANE_OPERATOR_LIVENESS_ENDPOINT": liveness_url,
         # Look at each ModelDeployment every 2 s (10 s in a cluster): quick feedback locally.
         "MODELPLANE_OPERATOR_ROLLOUT_INTERVAL_S": "2",
+        **(serving or {}),
     }
     log = sup.start("operator", [sys.executable, "-m", "modelplane_operator"], env=env)
     wait_until(

@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from modelplane_crds import labels
@@ -38,6 +38,9 @@ RUNTIME_GRACEFUL_TIMEOUT_S = 30
 TERMINATION_GRACE_S = RUNTIME_GRACEFUL_TIMEOUT_S + 15
 """Above the runtime's graceful drain, so Kubernetes never kills a pod that is still draining."""
 RUN_AS_USER = 65532
+"""The runtime image's own user (serving-runtime/Dockerfile), so files it owns stay readable."""
+DRAIN_S = 5
+"""preStop pause: the endpoint leaves the Services (kube-proxy, HTTPRoute) before SIGTERM."""
 DEFAULT_TARGET_CPU = 70
 S3_SECRET = "modelplane-s3"  # noqa: S105 - a Secret name, not a secret
 """Optional Secret in the org namespace with `MODELPLANE_RUNTIME_S3_*` keys for the pods."""
@@ -48,13 +51,20 @@ TrafficMode = Literal["HTTPRoute", "ReplicaRatio"]
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """Operator-level settings the builders need (image, S3 endpoint, Gateway parent)."""
+    """Operator-level settings the builders need (image, S3 endpoint, Gateway parent, the ONNX
+    limits the pods enforce, where pods are scheduled)."""
 
     image: str
     s3_endpoint_url: str | None = None
     payload_bucket: str | None = None
     gateway_name: str | None = None
     gateway_namespace: str | None = None
+    mlflow_tracking_uri: str | None = None
+    max_graph_nodes: int | None = None
+    allowed_domains: tuple[str, ...] | None = None
+    """The operator's own ONNX limits, so a version that verified is one its pods will load."""
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,6 +226,12 @@ def runtime_env(
             env["PAYLOAD_VARIANT"] = version
     if config.s3_endpoint_url:
         env["S3_ENDPOINT_URL"] = config.s3_endpoint_url
+    if config.mlflow_tracking_uri and mv.artifact.uri.startswith("models:/"):
+        env["MLFLOW_TRACKING_URI"] = config.mlflow_tracking_uri
+    if config.max_graph_nodes is not None:
+        env["MAX_NODES"] = str(config.max_graph_nodes)
+    if config.allowed_domains is not None:
+        env["ALLOWED_DOMAINS"] = json.dumps(list(config.allowed_domains))
     return [{"name": f"MODELPLANE_RUNTIME_{k}", "value": v} for k, v in sorted(env.items())]
 
 
@@ -276,6 +292,7 @@ def build_deployment(
             "periodSeconds": 2,
             "failureThreshold": 150,
         },
+        "lifecycle": {"preStop": {"sleep": {"seconds": DRAIN_S}}},
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS_USER,
@@ -344,6 +361,11 @@ def build_deployment(
             },
         },
     }
+    pod = body["spec"]["template"]["spec"]
+    if config.node_selector:
+        pod["nodeSelector"] = dict(config.node_selector)
+    if config.tolerations:
+        pod["tolerations"] = [dict(t) for t in config.tolerations]
     if variant.replicas is not None:
         body["spec"]["replicas"] = variant.replicas
     return body

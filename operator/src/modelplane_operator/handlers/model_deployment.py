@@ -54,7 +54,12 @@ def build_rollout_context(memo: OperatorContext) -> RolloutContext:
         runtime=RuntimeConfig(
             image=memo.settings.default_runtime_image,
             s3_endpoint_url=settings.runtime_s3_endpoint_url,
+            mlflow_tracking_uri=settings.runtime_mlflow_tracking_uri,
             payload_bucket=settings.payload_bucket,
+            max_graph_nodes=memo.settings.max_graph_nodes,
+            allowed_domains=tuple(memo.settings.allowed_opset_domains),
+            node_selector=dict(settings.serving_node_selector),
+            tolerations=tuple(settings.serving_tolerations),
             gateway_name=settings.gateway_name,
             gateway_namespace=settings.gateway_namespace,
         ),

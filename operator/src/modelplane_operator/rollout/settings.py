@@ -6,7 +6,7 @@ ModelDeployment handler can be configured without touching the core module.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,3 +45,12 @@ class RolloutSettings(BaseSettings):
 
     runtime_s3_endpoint_url: str | None = None
     """S3 endpoint given to serving pods (MinIO in development); unset means AWS."""
+
+    runtime_mlflow_tracking_uri: str | None = None
+    """MLflow server serving pods fetch `models:/…` artifacts from (as pods reach it)."""
+
+    serving_node_selector: dict[str, str] = Field(default_factory=dict)
+    """Node labels serving pods must match (JSON), e.g. `{"type": "kwok"}` for simulated nodes."""
+
+    serving_tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    """Tolerations of serving pods (JSON list of Kubernetes tolerations)."""

@@ -1,0 +1,314 @@
+"""ModelDeployments served for real on the platform's real node.
+
+The serving pods run the serving-runtime image built from `serving-runtime/Dockerfile`, download
+their artifact from the platform's S3 server (reached from the pods through the node's bridge),
+check its digest, and answer Open Inference Protocol v2 through their ClusterIP Services, which
+kube-proxy makes reachable from this host. The operator (core + ModelDeployment handlers, in
+process) measures canaries by scraping the pods' own `/metrics` at their pod IPs, so the
+verdicts below come from real requests to real pods.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from modelplane_cli.local.node import REAL_NODE_LABEL
+from modelplane_cli.local.platform import LocalPlatform, RealNode
+from modelplane_cli.traffic import Traffic
+from tests.onnx_models import linear_model, model_bytes
+from tests.operator.support import Kubectl, get_json, install_crds, operator_env, wait_for
+from tests.rollout.backends import failing_model
+from tests.rollout.cluster_support import (
+    model_deployment,
+    model_version,
+    ready,
+    run_rollout_operator,
+    status_of,
+    wait_versions_ready,
+)
+
+NAMESPACE = "mp-node-tests"
+FEATURES = 4
+MODELS = {
+    "fraud-1": linear_model(FEATURES, seed=0),
+    "fraud-2": linear_model(FEATURES, seed=5),
+    "fraud-3": failing_model(FEATURES),
+}
+
+
+@pytest.fixture(scope="module")
+def operator(
+    kubectl: Kubectl, kubeconfig: Path, s3: Any, real_node: RealNode, platform: LocalPlatform
+) -> Iterator[Kubectl]:
+    install_crds(kubectl)
+    kubectl("create", "namespace", NAMESPACE, check=False)
+    # The pods' S3 credentials, as an org admin would provide them (the builder's envFrom).
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "modelplane-s3",
+        "-n",
+        NAMESPACE,
+        f"--from-literal=MODELPLANE_RUNTIME_S3_ACCESS_KEY_ID={s3.access_key}",
+        f"--from-literal=MODELPLANE_RUNTIME_S3_SECRET_ACCESS_KEY={s3.secret_key}",
+        check=False,
+    )
+    for name, model in MODELS.items():
+        kubectl("apply", "-f", "-", input=model_version(name, NAMESPACE, s3, model=model))
+    env = operator_env(
+        kubeconfig,
+        s3,
+        rollout_interval_s=1,
+        resync_interval_s=3,
+        worker_limit=10,
+        default_runtime_image=real_node.images["serving-runtime"],
+        image_allowlist=["localhost/modelplane/"],
+        runtime_s3_endpoint_url=platform.pod_url(s3.endpoint_url),
+        serving_node_selector={REAL_NODE_LABEL: "real"},
+        serving_tolerations=[],
+    )
+    with run_rollout_operator(kubectl, env, NAMESPACE) as runner:
+        wait_versions_ready(kubectl, NAMESPACE, list(MODELS))
+        yield kubectl
+        kubectl(
+            "delete", "modeldeployments", "--all", "-n", NAMESPACE, "--wait=true",
+            "--timeout=90s", check=False,
+        )  # fmt: skip
+    assert "Traceback" not in runner.output, runner.output[-3000:]
+
+
+def _stable(version: str, replicas: int) -> dict[str, Any]:
+    return {"stable": {"modelVersionRef": {"name": version}}, "scaling": {"replicas": replicas}}
+
+
+def _deploy_ready(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    kubectl("apply", "-f", "-", input=model_deployment(name, NAMESPACE, spec))
+    return _wait_status(kubectl, name, ready, f"{name} Ready on the real node")
+
+
+def _wait_status(
+    kubectl: Kubectl, name: str, done: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    """Until `done(status)`; on time-out the failure shows the last status and the pods."""
+    deadline = time.monotonic() + 180
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = status_of(kubectl, name, NAMESPACE)
+        if done(status):
+            return status
+        time.sleep(0.5)
+    pods = kubectl("get", "pods", "-n", NAMESPACE, "-o", "wide", check=False).stdout
+    counters = []
+    for pod in get_json(kubectl, "pods", "-n", NAMESPACE, "-l", f"modelplane.io/deployment={name}")[
+        "items"
+    ]:
+        try:
+            page = httpx.get(f"http://{pod['status']['podIP']}:8080/metrics", timeout=3).text
+        except httpx.HTTPError as exc:
+            page = str(exc)
+        lines = [x for x in page.splitlines() if x.startswith("modelplane_runtime_requests_total")]
+        counters.append(f"{pod['metadata']['name']}: {lines}")
+    raise AssertionError(
+        f"{what}: not after 180 s\nstatus: {json.dumps(status)}\n{pods}\n" + "\n".join(counters)
+    )
+
+
+def _cluster_ip(kubectl: Kubectl, service: str) -> str:
+    """The Service's ClusterIP once it answers: Ready means the pods are Ready, and kube-proxy
+    programs their endpoints a moment later (REJECT until then)."""
+    ip = str(get_json(kubectl, "service", service, "-n", NAMESPACE)["spec"]["clusterIP"])
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"http://{ip}/v2/health/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(answers, timeout=15, interval=0.2, what=f"Service {service} answering at {ip}")
+    return ip
+
+
+def _rows(n: int, seed: int = 11) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, FEATURES)).astype(np.float32)
+
+
+def _one_row() -> dict[str, Any]:
+    return _infer_body(_rows(1))
+
+
+def _infer_body(rows: np.ndarray) -> dict[str, Any]:
+    return {
+        "inputs": [
+            {
+                "name": "x",
+                "datatype": "FP32",
+                "shape": list(rows.shape),
+                "data": rows.flatten().tolist(),
+            }
+        ]
+    }
+
+
+def test_a_model_deployment_serves_predictions_through_its_cluster_ip_equal_to_onnxruntimes(
+    operator: Kubectl,
+) -> None:
+    _deploy_ready(operator, "serve", _stable("fraud-1", 2))
+    pods = get_json(operator, "pods", "-n", NAMESPACE, "-l", "modelplane.io/deployment=serve")[
+        "items"
+    ]
+    assert {p["spec"]["nodeName"] for p in pods} == {"modelplane-node"}
+    assert all(p["status"]["podIP"].startswith("10.245.0.") for p in pods)
+
+    rows = _rows(16)
+    url = f"http://{_cluster_ip(operator, 'serve')}/v2/models/fraud/infer"
+    response = httpx.post(url, json=_infer_body(rows), timeout=10)
+    assert response.status_code == 200, response.text
+    output = response.json()["outputs"][0]
+    served = np.asarray(output["data"], dtype=np.float32).reshape(output["shape"])
+
+    session = ort.InferenceSession(
+        model_bytes(MODELS["fraud-1"])[0], providers=["CPUExecutionProvider"]
+    )
+    expected = session.run(None, {"x": rows})[0]
+    assert served.shape == expected.shape == (16, 1)
+    np.testing.assert_allclose(served, expected, rtol=1e-6, atol=1e-7)
+
+    # Bad input is the runtime's 4xx, through the Service too, never a 5xx.
+    wrong = httpx.post(url, json=_infer_body(_rows(2)[:, :3]), timeout=10)
+    assert wrong.status_code in (400, 422), wrong.text
+
+
+def _canary(candidate: str) -> dict[str, Any]:
+    return {
+        **_stable("fraud-1", 2),
+        "candidate": {"modelVersionRef": {"name": candidate}},
+        "strategy": {
+            "canary": {
+                "steps": [{"setWeight": 50}, {"analysis": {"intervals": 2}}, {"setWeight": 100}]
+            }
+        },
+        "analysis": {
+            "interval": "3s",
+            "minSamples": 10,
+            "failureLimit": 1,
+            "checks": {"errorRate": {"max": 0.05}},
+        },
+        "onFailure": "rollback",
+    }
+
+
+def test_a_canary_that_returns_errors_is_rolled_back_by_the_operator_from_real_measurements(
+    operator: Kubectl,
+) -> None:
+    _deploy_ready(operator, "bad-canary", _stable("fraud-1", 2))
+    url = f"http://{_cluster_ip(operator, 'bad-canary')}/v2/models/fraud/infer"
+    with Traffic(url, _one_row) as load:
+        operator("apply", "-f", "-", input=model_deployment("bad-canary", NAMESPACE,
+                                                             _canary("fraud-3")))  # fmt: skip
+        status = _wait_status(
+            operator,
+            "bad-canary",
+            lambda s: bool(s.get("rollback")),
+            "the canary rolled back",
+        )
+    assert status["rollback"]["rejectedVersion"] == "fraud-3"
+    assert status["rollback"]["reason"] == "AnalysisFailed"
+    assert status["stableVersion"] == "fraud-1"
+    assert status["rolloutState"] == "RolledBack"
+    failed = [
+        m
+        for m in status["analysis"]["measurements"]
+        if m["check"] == "errorRate" and m.get("passed") is False
+    ]
+    assert failed, status["analysis"]
+    assert failed[-1]["value"] > 0.5  # the candidate answered (almost) every request with a 500
+    assert failed[-1]["samples"] >= 10
+    assert load.codes.get(500, 0) > 0  # the candidate really served the load's requests
+    assert load.ok > 0  # and stable kept serving meanwhile
+    # After the rollback every request lands on stable again.
+    wait_for(
+        lambda: status_of(operator, "bad-canary", NAMESPACE)["traffic"]["stable"] == 100,
+        timeout=60,
+        what="all traffic on stable",
+    )
+    time.sleep(2)  # kube-proxy drops the candidate's endpoints
+    codes = [httpx.post(url, json=_infer_body(_rows(1)), timeout=5).status_code for _ in range(30)]
+    assert set(codes) == {200}, codes
+
+
+def test_a_healthy_canary_is_promoted_from_real_measurements(operator: Kubectl) -> None:
+    _deploy_ready(operator, "good-canary", _stable("fraud-1", 2))
+    url = f"http://{_cluster_ip(operator, 'good-canary')}/v2/models/fraud/infer"
+    with Traffic(url, _one_row) as load:
+        operator("apply", "-f", "-", input=model_deployment("good-canary", NAMESPACE,
+                                                             _canary("fraud-2")))  # fmt: skip
+        status = _wait_status(
+            operator,
+            "good-canary",
+            lambda s: s.get("stableVersion") == "fraud-2" and ready(s),
+            "the healthy canary promoted",
+        )
+    assert status.get("rollback") is None
+    passed = [
+        m for m in status["analysis"]["measurements"] if m["check"] == "errorRate" and m["passed"]
+    ]
+    assert len(passed) >= 2, status["analysis"]
+    assert all(m["value"] == 0 and m["samples"] >= 10 for m in passed)
+    assert load.failed == 0, load.codes
+
+
+def _runtime_pid(pod_uid: str) -> int:
+    """The host pid of a pod's serving-runtime process (found by the pod's cgroup)."""
+    marker = pod_uid.replace("-", "_")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cgroup = (proc / "cgroup").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if (pod_uid in cgroup or marker in cgroup) and b"modelplane_runtime" in cmdline:
+            return int(proc.name)
+    raise AssertionError(f"no runtime process of pod {pod_uid}")
+
+
+def test_killing_a_serving_pod_fails_no_request_beyond_the_retry_budget(
+    operator: Kubectl,
+) -> None:
+    import os
+    import signal
+
+    _deploy_ready(operator, "resilient", _stable("fraud-1", 3))
+    url = f"http://{_cluster_ip(operator, 'resilient')}/v2/models/fraud/infer"
+    pods = get_json(operator, "pods", "-n", NAMESPACE, "-l", "modelplane.io/deployment=resilient")[
+        "items"
+    ]
+    victim = pods[0]
+    with Traffic(url, _one_row, attempts=5) as load:
+        time.sleep(2)
+        before = load.ok
+        os.kill(_runtime_pid(victim["metadata"]["uid"]), signal.SIGKILL)
+        wait_for(
+            lambda: any(
+                c.get("restartCount", 0) >= 1 and c.get("ready")
+                for c in get_json(operator, "pod", victim["metadata"]["name"], "-n", NAMESPACE)[
+                    "status"
+                ]["containerStatuses"]
+            ),
+            timeout=120,
+            what="the killed pod restarted and Ready again",
+        )
+        time.sleep(2)
+    assert load.failed == 0, load.codes
+    assert load.ok > before + 20
