@@ -11,6 +11,7 @@ verdicts below come from real requests to real pods.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -312,3 +313,30 @@ def test_killing_a_serving_pod_fails_no_request_beyond_the_retry_budget(
         time.sleep(2)
     assert load.failed == 0, load.codes
     assert load.ok > before + 20
+
+
+def test_pods_resolve_services_by_name_and_outside_names_do_not_exist(operator: Kubectl) -> None:
+    _deploy_ready(operator, "named", _stable("fraud-1", 1))
+    pod = get_json(operator, "pods", "-n", NAMESPACE, "-l", "modelplane.io/deployment=named")[
+        "items"
+    ][0]["metadata"]["name"]
+    probe = (
+        "import socket, urllib.request\n"
+        f"url = 'http://named.{NAMESPACE}.svc.cluster.local/v2/health/ready'\n"
+        "print('service', urllib.request.urlopen(url, timeout=5).status)\n"
+        f"print('short', socket.gethostbyname('named'))\n"
+        "try:\n"
+        "    socket.gethostbyname('pypi.org')\n"
+        "    print('outside resolved')\n"
+        "except socket.gaierror as exc:\n"
+        "    print('outside', exc.errno)\n"
+    )
+    result = operator("exec", "-n", NAMESPACE, pod, "--", "python", "-c", probe)
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert lines["service"] == "200"
+    assert lines["short"] == _service_ip(operator, "named")  # the search path of the namespace
+    assert lines["outside"] == str(socket.EAI_NONAME)  # NXDOMAIN from our DNS, asked nowhere else
+
+
+def _service_ip(kubectl: Kubectl, service: str) -> str:
+    return str(get_json(kubectl, "service", service, "-n", NAMESPACE)["spec"]["clusterIP"])

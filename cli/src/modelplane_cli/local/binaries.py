@@ -1,9 +1,9 @@
 """The Go-built binaries of the local platform: pinned versions, built once, cached by version.
 
 Nothing can be downloaded from release pages here, so etcd, Kubernetes (control plane, kubectl,
-kubelet, kube-proxy), kwok, MinIO, containerd and our pause program are compiled from their Go
-modules through the module proxy. The first build takes a long
-time on two cores (see docs/development.md for measured numbers); results are cached under
+kubelet, kube-proxy), kwok, MinIO, containerd, CoreDNS and our pause program are compiled from
+their Go modules through the module proxy. The first build takes a long time on two cores (see
+docs/development.md for measured numbers); results are cached under
 `~/.cache/modelplane/bin/<name>-<version>/` next to a stamp of the sources that built them, so a
 later run (or another work tree) reuses them and rebuilds only when the pinned sources change.
 """
@@ -29,6 +29,7 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 CONTAINERD_VERSION = "v2.4.2"
+COREDNS_VERSION = "v1.15.0"
 # MinIO publishes no semver tags to the module proxy; this pseudo-version is its last commit there.
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
@@ -220,10 +221,13 @@ CONTAINERD = GoBuild(
     expected_minutes=4,
 )
 PAUSE = GoBuild("pause", "1", ("pause",), GO_DIR / "pause", (".",), expected_minutes=1)
+COREDNS = GoBuild(
+    "coredns", COREDNS_VERSION, ("coredns",), GO_DIR / "coredns", (".",), expected_minutes=5
+)
 
 CONTROL_PLANE_BUILDS = (ETCD, KUBE, KWOK)
-NODE_BUILDS = (KUBE, CONTAINERD, PAUSE)
-ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE)
+NODE_BUILDS = (KUBE, CONTAINERD, PAUSE, COREDNS)
+ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE, COREDNS)
 
 
 def ensure_built(builds: tuple[GoBuild, ...], progress: Progress | None = None) -> None:

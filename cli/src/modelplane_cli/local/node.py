@@ -42,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from modelplane_cli.local.binaries import CONTAINERD, KUBE
+from modelplane_cli.local.binaries import CONTAINERD, COREDNS, KUBE
 from modelplane_cli.local.controlplane import SERVICE_CIDR, SIMULATED_TAINT
 from modelplane_cli.local.images import Image
 from modelplane_cli.local.pki import CertificateAuthority
@@ -94,6 +94,44 @@ HOST_PATHS = (
 )
 """Created by the kubelet or CNI even when their roots are elsewhere."""
 OUR_CHAINS = ("MODELPLANE-FORWARD", "MODELPLANE-EXPOSE")
+DNS_USER = "system:modelplane:coredns"
+DNS_RBAC = {
+    "apiVersion": "v1",
+    "kind": "List",
+    "items": [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "modelplane:coredns"},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["services", "namespaces", "pods"],
+                    "verbs": ["list", "watch"],
+                },
+                {
+                    "apiGroups": ["discovery.k8s.io"],
+                    "resources": ["endpointslices"],
+                    "verbs": ["list", "watch"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "modelplane:coredns"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "modelplane:coredns",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": DNS_USER}
+            ],
+        },
+    ],
+}
+"""What the cluster DNS may read (CoreDNS's own upstream ClusterRole, less what we do not use)."""
 
 Progress = Callable[[str], None]
 
@@ -279,6 +317,7 @@ class NodeCerts:
 
     kubelet_kubeconfig: Path
     proxy_kubeconfig: Path
+    dns_kubeconfig: Path
     serving_cert: Path
     serving_key: Path
     ca: Path
@@ -293,10 +332,12 @@ def issue_node_certs(
         "kubelet-client", f"system:node:{NODE_NAME}", organization="system:nodes", client=True
     )
     proxy = ca.issue("kube-proxy", "system:kube-proxy", client=True)
+    dns = ca.issue("coredns", DNS_USER, client=True)
     serving = ca.issue("kubelet-serving", NODE_NAME, server_hosts=(NODE_IP, NODE_NAME))
     return NodeCerts(
         kubeconfig(folder / "kubelet.kubeconfig", server, ca.pem, kubelet, "kubelet"),
         kubeconfig(folder / "kube-proxy.kubeconfig", server, ca.pem, proxy, "kube-proxy"),
+        kubeconfig(folder / "coredns.kubeconfig", server, ca.pem, dns, "coredns"),
         serving.cert,
         serving.key,
         ca.cert_path,
@@ -499,7 +540,8 @@ def start_node(
     kubectl: Callable[..., str],
     progress: Progress,
 ) -> RealNode:
-    """containerd (images imported), kubelet and kube-proxy; returns once the node is Ready."""
+    """containerd (images imported), kubelet, kube-proxy and the cluster DNS; returns once the
+    node is Ready and the DNS answers."""
     node_dir = sup.run_dir / "node"
     node_dir.mkdir(parents=True, exist_ok=True)
     pause = next(i for i in images if i.name == "pause")
@@ -572,7 +614,44 @@ def start_node(
         log=log,
         alive=lambda: sup.alive("kube-proxy"),
     )
+    kubectl("apply", "-f", "-", stdin=json.dumps(DNS_RBAC))
+    ready_port, health_port = free_port(), free_port()
+    corefile = node_dir / "Corefile"
+    corefile.write_text(_corefile(certs.dns_kubeconfig, ready_port, health_port))
+    log = sup.start("coredns", [str(COREDNS.path("coredns")), "-conf", str(corefile)])
+    wait_until(
+        lambda: _http_ok(f"http://127.0.0.1:{ready_port}/ready"),
+        timeout=60,
+        what="CoreDNS (cluster DNS)",
+        log=log,
+        alive=lambda: sup.alive("coredns"),
+    )
     return RealNode(NODE_NAME, NODE_IP, CONTAINERD_SOCKET, {i.name: i.ref for i in images})
+
+
+def _corefile(kubeconfig: Path, ready_port: int, health_port: int) -> str:
+    """Cluster DNS on the node IP: Services and pods of `cluster.local` (and their reverse
+    names) from the API server; every other name is NXDOMAIN — nothing is forwarded off the
+    machine, so a pod that looks up an outside name learns at once that it does not exist."""
+    return f"""{CLUSTER_DOMAIN}:53 in-addr.arpa:53 ip6.arpa:53 {{
+    bind {NODE_IP}
+    errors
+    health 127.0.0.1:{health_port}
+    ready 127.0.0.1:{ready_port}
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig} modelplane-local
+        pods insecure
+    }}
+    cache 5
+}}
+.:53 {{
+    bind {NODE_IP}
+    errors
+    template ANY ANY {{
+        rcode NXDOMAIN
+    }}
+}}
+"""
 
 
 def _http_ok(url: str) -> bool:
@@ -591,7 +670,7 @@ def stop_node(sup: Supervisor) -> None:
     if claim is None or Path(claim.run_dir) != sup.run_dir:
         return
     kill_containers()
-    for name in ("kube-proxy", "kubelet"):
+    for name in ("coredns", "kube-proxy", "kubelet"):
         sup.stop(name)
     kill_containers()
     sup.stop("containerd")
@@ -715,7 +794,7 @@ def teardown(claim: Claim) -> None:
         from modelplane_cli.local.processes import kill_group
 
         for record in state.processes:
-            if record.name in ("kube-proxy", "kubelet", "containerd"):
+            if record.name in ("coredns", "kube-proxy", "kubelet", "containerd"):
                 kill_group(record.pid, record.argv0, grace=3.0)
     kill_containers()
     _remove_cgroups()
@@ -758,6 +837,6 @@ def host_leftovers() -> list[str]:
         if proc.name.isdigit():
             with contextlib.suppress(OSError):
                 name = (proc / "comm").read_text().strip()
-                if name in ("kubelet", "kube-proxy", "containerd", "containerd-shim"):
+                if name in ("kubelet", "kube-proxy", "containerd", "containerd-shim", "coredns"):
                     left.append(f"process {name} ({proc.name})")
     return left

@@ -140,11 +140,12 @@ class LocalPlatform:
             plane.ca_authority, self.run_dir / "pki", plane.server, kubeconfig_file
         )
 
-        def kubectl(*args: str) -> str:
+        def kubectl(*args: str, stdin: str | None = None) -> str:
             import subprocess
 
             result = subprocess.run(
                 [str(KUBE.path("kubectl")), "--kubeconfig", str(plane.kubeconfig), *args],
+                input=stdin,
                 capture_output=True,
                 text=True,
                 check=True,
