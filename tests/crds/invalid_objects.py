@@ -230,6 +230,20 @@ CASES: tuple[InvalidCase, ...] = (
         "rule",
     ),
     InvalidCase(
+        "shadow-agreement-without-shadow",
+        MDEP,
+        _drop("spec.strategy.shadow"),
+        "spec.analysis.checks.shadowAgreement",
+        "rule",
+    ),
+    InvalidCase(
+        "shadow-agreement-above-one",
+        MDEP,
+        _set("spec.analysis.checks.shadowAgreement.min", 1.5),
+        "spec.analysis.checks.shadowAgreement.min",
+        "schema",
+    ),
+    InvalidCase(
         "shadow-percent-zero",
         MDEP,
         _set("spec.strategy.shadow.percent", 0),

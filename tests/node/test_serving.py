@@ -43,6 +43,7 @@ MODELS = {
     "fraud-1": linear_model(FEATURES, seed=0),
     "fraud-2": linear_model(FEATURES, seed=5),
     "fraud-3": failing_model(FEATURES),
+    "fraud-4": linear_model(FEATURES, seed=0),  # fraud-1 retrained to the same answers
 }
 
 
@@ -266,6 +267,79 @@ def test_a_healthy_canary_is_promoted_from_real_measurements(operator: Kubectl) 
     assert len(passed) >= 2, status["analysis"]
     assert all(m["value"] == 0 and m["samples"] >= 10 for m in passed)
     assert load.failed == 0, load.codes
+
+
+def _shadowed(candidate: str) -> dict[str, Any]:
+    return {
+        **_stable("fraud-1", 2),
+        "candidate": {"modelVersionRef": {"name": candidate}},
+        "strategy": {
+            "canary": {"steps": [{"analysis": {"intervals": 2}}, {"setWeight": 100}]},
+            "shadow": {"percent": 100},
+        },
+        "analysis": {
+            "interval": "3s",
+            "minSamples": 10,
+            "failureLimit": 1,
+            "checks": {"shadowAgreement": {"min": 0.9}, "errorRate": {"max": 0.05}},
+        },
+        "onFailure": "rollback",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "candidate", "agrees"),
+    [("shadow-same", "fraud-4", True), ("shadow-other", "fraud-2", False)],
+)
+def test_a_shadows_agreement_rate_is_in_status_and_decides_the_rollout(
+    operator: Kubectl, name: str, candidate: str, agrees: bool
+) -> None:
+    _deploy_ready(operator, name, _stable("fraud-1", 2))
+    url = f"http://{_cluster_ip(operator, name)}/v2/models/fraud/infer"
+    versions: set[str] = set()
+    with Traffic(url, _one_row) as load:
+        operator("apply", "-f", "-", input=model_deployment(name, NAMESPACE, _shadowed(candidate)))
+        shadowing = _wait_status(
+            operator,
+            name,
+            lambda s: (s.get("traffic") or {}).get("mirror") == 100,
+            "copies going to the candidate's pod",
+        )
+        assert shadowing["traffic"]["candidate"] == 0  # the candidate only answers copies
+        for _ in range(20):  # meanwhile clients are answered by stable alone
+            answer = httpx.post(url, json=_one_row(), timeout=5)
+            assert answer.status_code == 200, answer.text
+            versions.add(answer.json()["model_version"])
+        if agrees:
+            status = _wait_status(
+                operator,
+                name,
+                lambda s: s.get("stableVersion") == candidate and ready(s),
+                "the agreeing shadow promoted",
+            )
+        else:
+            status = _wait_status(
+                operator,
+                name,
+                lambda s: bool(s.get("rollback")),
+                "the disagreeing shadow rolled back",
+            )
+    assert versions == {"1"}
+    assert load.failed == 0, load.codes
+    shadow = status["shadow"]
+    assert shadow["version"] == candidate
+    assert shadow["comparisons"] >= 10
+    checks = [m for m in status["analysis"]["measurements"] if m["check"] == "shadowAgreement"]
+    assert checks, status["analysis"]
+    if agrees:
+        assert shadow["agreementRate"] == 1.0
+        assert shadow["agreed"] == shadow["comparisons"]
+        assert all(m["value"] == 1.0 for m in checks if m.get("passed"))
+    else:
+        assert shadow["agreementRate"] < 0.1  # another model: its answers differ
+        assert status["rollback"]["rejectedVersion"] == candidate
+        assert "shadowAgreement" in status["rollback"]["message"]
+        assert checks[-1]["passed"] is False
 
 
 def _runtime_pid(pod_uid: str) -> int:

@@ -13,7 +13,7 @@ import pytest
 from modelplane_crds.model_deployment import Analysis
 from modelplane_operator.analysis.checks import judge
 from modelplane_operator.analysis.drift import PredictionDrift
-from modelplane_operator.analysis.sources import Sample
+from modelplane_operator.analysis.sources import Sample, ShadowCounts
 from modelplane_operator.analysis.targets import Target
 from tests.rollout.factories import T0
 
@@ -46,6 +46,12 @@ def _log(root: Path, target: Target, predictions: np.ndarray) -> None:
 class _Requests:
     def sample(self, target: Target, window_s: float) -> Sample:
         return Sample(2000, 0, 0, 0.001)
+
+    def shadow(self, stable: Target, candidate: Target, window_s: float) -> ShadowCounts:
+        raise AssertionError("no shadow check is configured")
+
+    def shadow_total(self, stable: Target, candidate: Target) -> ShadowCounts:
+        raise AssertionError("no shadow check is configured")
 
 
 def _judge(root: Path) -> tuple[str, list[float]]:

@@ -12,6 +12,7 @@ from modelplane_operator.analysis.condition import InvalidCondition, SuccessCond
 from modelplane_operator.analysis.scrape import ScrapeSource
 from modelplane_operator.analysis.sources import (
     Sample,
+    ShadowCounts,
     Snapshot,
     SourceError,
     histogram_quantile,
@@ -127,13 +128,22 @@ def test_scrape_source_ignores_a_pod_it_sees_for_the_first_time() -> None:
 class _Fixed:
     """A metrics source that returns one prepared sample (or fails)."""
 
-    def __init__(self, sample: Sample | None) -> None:
+    def __init__(self, sample: Sample | None, shadow: ShadowCounts | None = None) -> None:
         self.result = sample
+        self.counts = shadow
 
     def sample(self, target: Target, window_s: float) -> Sample:
         if self.result is None:
             raise SourceError("prometheus unreachable")
         return self.result
+
+    def shadow(self, stable: Target, candidate: Target, window_s: float) -> ShadowCounts:
+        if self.counts is None:
+            raise SourceError("no shadow counts")
+        return self.counts
+
+    def shadow_total(self, stable: Target, candidate: Target) -> ShadowCounts:
+        return self.shadow(stable, candidate, 0)
 
 
 def _analysis(**checks: object) -> Analysis:
@@ -194,3 +204,47 @@ def test_snapshot_sums_pods() -> None:
     total = a.add(b)
     assert total.codes == {"200": 3.0, "500": 1.0}
     assert total.buckets == {math.inf: 4.0}
+
+
+def _shadow_page(agree: int, disagree: int, error: int) -> str:
+    v1 = 'model="fraud",version="1"'
+    name = "modelplane_runtime_shadow_comparisons_total"
+    return f"""# TYPE {name} counter
+{name}{{{v1},shadow_version="2",result="agree"}} {agree}
+{name}{{{v1},shadow_version="2",result="disagree"}} {disagree}
+{name}{{{v1},shadow_version="2",result="error"}} {error}
+{name}{{{v1},shadow_version="7",result="agree"}} 5000
+"""
+
+
+def test_shadow_comparisons_are_read_from_the_stable_pods_for_this_candidate_only() -> None:
+    pages = iter([_shadow_page(10, 0, 0), _shadow_page(100, 7, 3), _shadow_page(100, 7, 3)])
+    source = ScrapeSource(fetch=lambda url: next(pages))
+    with pytest.raises(SourceError, match="baseline"):
+        source.shadow(STABLE, CANDIDATE, 60)
+    interval = source.shadow(STABLE, CANDIDATE, 60)
+    assert (interval.agreed, interval.disagreed, interval.errors) == (90, 7, 3)
+    assert interval.agreement_rate == 0.9  # a refused copy is a disagreement
+    total = source.shadow_total(STABLE, CANDIDATE)
+    assert (total.comparisons, total.errors) == (110, 3)  # version 7's copies are not counted
+
+
+def test_shadow_agreement_below_its_minimum_fails_the_interval() -> None:
+    analysis = _analysis(shadowAgreement={"min": 0.95})
+    low = judge(
+        analysis, _Fixed(Sample(200, 0, 0, 0.01), ShadowCounts(90, 10)), CANDIDATE, STABLE, 60, T0
+    )
+    assert low.outcome == "failed"
+    assert "shadowAgreement 0.9 < 0.95" in low.message
+    high = judge(
+        analysis, _Fixed(Sample(200, 0, 0, 0.01), ShadowCounts(99, 1)), CANDIDATE, STABLE, 60, T0
+    )
+    assert high.outcome == "passed"
+    assert [(m.check, m.value, m.threshold) for m in high.measurements] == [
+        ("shadowAgreement", 0.99, 0.95)
+    ]
+    none = judge(
+        analysis, _Fixed(Sample(200, 0, 0, 0.01), ShadowCounts(0, 0, 5)), CANDIDATE, STABLE, 60, T0
+    )
+    assert none.outcome == "failed"  # a candidate that fails every copy agrees with nothing
+    assert "shadowAgreement 0 < 0.95" in none.message

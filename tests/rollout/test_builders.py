@@ -11,13 +11,16 @@ from modelplane_operator.deployment.builders import (
     RUNTIME_GRACEFUL_TIMEOUT_S,
     RuntimeConfig,
     Variant,
+    base_labels,
     build_deployment,
     build_hpa,
     build_http_route,
     build_pdb,
+    build_shadow_service,
     build_umbrella_service,
     build_variant_service,
     endpoint_url,
+    pod_labels,
     ratio_weight,
     replica_split,
     replicas_for_share,
@@ -236,13 +239,33 @@ def test_signature_env_is_compact_json_of_the_declared_tensors() -> None:
     assert signature["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}]
 
 
-def test_http_route_mirrors_a_share_of_requests_to_the_shadow_variant() -> None:
-    route = build_http_route(OWNER, [("v1", 100), ("v2", 0)], CONFIG, mirror=("v2", 20))
-    mirror = route["spec"]["rules"][0]["filters"][0]
-    assert mirror["type"] == "RequestMirror"
-    assert mirror["requestMirror"]["backendRef"]["name"] == "fraud-v2"
-    assert mirror["requestMirror"]["percent"] == 20
+def test_shadow_settings_reach_every_variant_and_the_shadow_service_selects_the_candidate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = make_spec(strategy={"shadow": {"percent": 30, "tolerance": 0.001}})
+    env = _env(build_deployment(OWNER, _variant(), spec, CONFIG))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = RuntimeSettings()
+    assert (
+        settings.shadow_url
+        == f"http://fraud-shadow.{OWNER['metadata']['namespace']}.svc.cluster.local"
+    )
+    assert (settings.shadow_percent, settings.shadow_tolerance) == (30, 0.001)
+    assert "MODELPLANE_RUNTIME_SHADOW_URL" not in _env(
+        build_deployment(OWNER, _variant(), make_spec(), CONFIG)
+    )
+    service = build_shadow_service(OWNER, "v2")
+    assert service["metadata"]["name"] == "fraud-shadow"
+    assert service["spec"]["selector"] == pod_labels("fraud", "v2")
     assert "filters" not in build_http_route(OWNER, [("v1", 100)], CONFIG)["spec"]["rules"][0]
+
+
+def test_the_endpoint_leaves_out_a_candidate_that_only_answers_shadow_copies() -> None:
+    both = build_umbrella_service(OWNER, "ReplicaRatio", "v1")
+    stable = build_umbrella_service(OWNER, "ReplicaRatio", "v1", stable_only=True)
+    assert both["spec"]["selector"] == base_labels("fraud")
+    assert stable["spec"]["selector"] == pod_labels("fraud", "v1")
 
 
 def test_the_operators_onnx_limits_and_mlflow_server_reach_the_pods_settings(

@@ -509,23 +509,37 @@ def test_restart_in_the_middle_of_an_analysis_keeps_the_counters() -> None:
 # --- shadow traffic -----------------------------------------------------------------------
 
 
-def test_shadow_traffic_is_mirrored_to_a_ready_candidate_with_an_http_route() -> None:
+def test_shadow_copies_go_to_the_candidate_once_it_has_a_ready_pod() -> None:
     spec = make_spec(
         steps=[{"pause": {}}],
         strategy={"canary": {"steps": [{"pause": {}}]}, "shadow": {"percent": 20}},
     )
     started = run(spec, settled(spec, {"v1": 1}), facts(T0, {"v1": 1})).status
     waiting = run(spec, started, facts(T0, {"v1": 1}))
-    assert waiting.mirror is None  # candidate pods not Ready: nothing is copied to them
+    assert waiting.shadow == "v2"  # its Service exists; copies find no pod and pause
+    assert waiting.status.traffic is not None
+    assert waiting.status.traffic.mirror == 0
     result = run(spec, waiting.status, facts(T0, {"v1": 1, "v2": 1}))
-    assert result.mirror == ("v2", 20)
+    assert result.shadow == "v2"
     assert result.status.traffic is not None
     assert (result.status.traffic.candidate, result.status.traffic.mirror) == (0, 20)
 
 
-def test_shadow_without_the_gateway_api_is_refused_with_a_warning() -> None:
+def test_a_shadow_at_weight_0_gets_one_pod_and_no_endpoint_traffic_behind_one_service() -> None:
     spec = make_spec(strategy={"canary": {"steps": [{"pause": {}}]}, "shadow": {"percent": 20}})
-    base = settled(spec, {"v1": 1}, mode="ReplicaRatio")
-    result = run(spec, base, facts(T0, {"v1": 1, "v2": 1}, mode="ReplicaRatio"))
-    assert result.mirror is None
-    assert any(e.type == "Warning" and e.reason == "ShadowUnsupported" for e in result.events)
+    base = settled(spec, {"v1": 4}, mode="ReplicaRatio")
+    result = run(spec, base, facts(T0, {"v1": 4, "v2": 1}, mode="ReplicaRatio"))
+    sizes = {v.version: v.replicas for v in result.variants}
+    assert sizes["v2"] == 1
+    assert result.status.traffic is not None
+    assert (result.status.traffic.candidate, result.status.traffic.mirror) == (0, 20)
+    assert result.shadow == "v2"
+    assert not any(e.reason == "ShadowUnsupported" for e in result.events)
+
+
+def test_without_a_shadow_a_weight_0_candidate_has_no_pods() -> None:
+    spec = make_spec(strategy={"canary": {"steps": [{"pause": {}}]}})
+    base = settled(spec, {"v1": 4}, mode="ReplicaRatio")
+    result = run(spec, base, facts(T0, {"v1": 4}, mode="ReplicaRatio"))
+    assert {v.version: v.replicas for v in result.variants}.get("v2", 0) == 0
+    assert result.shadow is None

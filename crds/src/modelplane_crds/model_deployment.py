@@ -44,7 +44,12 @@ PODS_NOT_READY = "PodsNotReady"
 
 Environment = Literal["staging", "production"]
 CheckName = Literal[
-    "errorRate", "latencyP99", "schemaViolationRate", "predictionDrift", "prometheus"
+    "errorRate",
+    "latencyP99",
+    "schemaViolationRate",
+    "predictionDrift",
+    "prometheus",
+    "shadowAgreement",
 ]
 
 
@@ -116,10 +121,19 @@ class CanaryStrategy(K8sModel):
 
 
 class ShadowStrategy(K8sModel):
-    """Mirror a share of the requests to the candidate; its answers are discarded."""
+    """Mirror a share of the requests to the candidate and compare its answers with the stable
+    version's. The stable pods send the copies after answering (the client never waits for the
+    candidate) and count agreements; the candidate's answers are discarded. Changing this block
+    restarts the serving pods (it is part of their settings)."""
 
     percent: int = Field(ge=1, le=100)
-    """Percent of requests (1–100) copied to the candidate while it is rolled out."""
+    """Percent of the requests the stable version answers (1–100) that are copied to the
+    candidate while it is rolled out."""
+
+    tolerance: float = Field(default=0.0, ge=0, le=1)
+    """How far floating-point outputs may differ and still agree, relative to the stable value
+    (absolute below 1): `|candidate - stable| <= tolerance * max(1, |stable|)`. Integer,
+    boolean and string outputs must be equal."""
 
 
 class Strategy(K8sModel):
@@ -138,6 +152,13 @@ class Threshold(K8sModel):
 
     max: float = Field(ge=0, le=1)
     """Largest acceptable value, as a fraction (0.01 means 1%)."""
+
+
+class MinimumRate(K8sModel):
+    """A lower bound on a rate between 0 and 1."""
+
+    min: float = Field(ge=0, le=1)
+    """Smallest acceptable value, as a fraction (0.99 means 99%)."""
 
 
 class LatencyCheck(K8sModel):
@@ -180,7 +201,7 @@ class AnalysisChecks(K8sModel):
     cel_rules = (
         Rule(
             cel="has(self.errorRate) || has(self.latencyP99) || has(self.schemaViolationRate)"
-            " || has(self.predictionDrift) || has(self.prometheus)",
+            " || has(self.predictionDrift) || has(self.prometheus) || has(self.shadowAgreement)",
             message="set at least one check",
             check=lambda c: any(
                 v is not None
@@ -190,6 +211,7 @@ class AnalysisChecks(K8sModel):
                     c.schema_violation_rate,
                     c.prediction_drift,
                     c.prometheus,
+                    c.shadow_agreement,
                 )
             ),
         ),
@@ -211,6 +233,10 @@ class AnalysisChecks(K8sModel):
 
     prometheus: PrometheusCheck | None = None
     """A custom PromQL check."""
+
+    shadow_agreement: MinimumRate | None = None
+    """Smallest acceptable share of shadow copies the candidate answered as the stable version
+    did (needs `strategy.shadow`); a copy it refused or failed counts as a disagreement."""
 
 
 class Analysis(K8sModel):
@@ -366,6 +392,17 @@ class ModelDeploymentSpec(K8sModel):
                 or all(step.analysis is None for step in s.strategy.canary.steps)
             ),
         ),
+        Rule(
+            cel="!has(self.analysis) || !has(self.analysis.checks.shadowAgreement) || "
+            "(has(self.strategy) && has(self.strategy.shadow))",
+            message="a shadowAgreement check needs strategy.shadow to send the copies",
+            field_path=".analysis.checks.shadowAgreement",
+            check=lambda s: (
+                s.analysis is None
+                or s.analysis.checks.shadow_agreement is None
+                or (s.strategy is not None and s.strategy.shadow is not None)
+            ),
+        ),
     )
 
     environment: Environment = "staging"
@@ -462,6 +499,29 @@ class AnalysisStatus(K8sModel):
     """When the checks last ran (or the rollout started); the next run is one interval later."""
 
 
+class ShadowStatus(K8sModel):
+    """The candidate's answers to shadow copies, compared with the stable version's, over the
+    rollout (summed over the stable pods that sent them)."""
+
+    version: str = Field(max_length=253)
+    """The candidate ModelVersion compared."""
+
+    comparisons: int = Field(default=0, ge=0)
+    """Copies compared. One the candidate refused or failed counts, as a disagreement."""
+
+    agreed: int = Field(default=0, ge=0)
+    """Copies answered as the stable version did (within `strategy.shadow.tolerance`)."""
+
+    errors: int = Field(default=0, ge=0)
+    """Of the comparisons, copies the candidate refused or failed."""
+
+    agreement_rate: float | None = Field(default=None, ge=0, le=1)
+    """`agreed / comparisons`; absent before the first comparison."""
+
+    at: datetime | None = None
+    """When the stable pods were last read."""
+
+
 class RollbackRecord(K8sModel):
     """Why the last rollout was rolled back."""
 
@@ -517,6 +577,10 @@ class ModelDeploymentStatus(ObjectStatus):
 
     rollback: RollbackRecord | None = None
     """The last rollback, if any."""
+
+    shadow: ShadowStatus | None = None
+    """Agreement of the current (or last) candidate with the stable version on shadow copies;
+    kept after the rollout ends, until the next candidate."""
 
     url: str | None = Field(default=None, max_length=2048)
     """In-cluster URL of the deployment's endpoint (Open Inference Protocol v2)."""

@@ -18,6 +18,7 @@ from modelplane_runtime.model import OnnxModel
 from modelplane_runtime.payload_log import PayloadLogger, Upload, s3_upload
 from modelplane_runtime.rest import RestApp
 from modelplane_runtime.settings import RuntimeSettings
+from modelplane_runtime.shadow import ShadowMirror
 
 
 def load_model(settings: RuntimeSettings, data: bytes | None = None) -> OnnxModel:
@@ -74,6 +75,15 @@ def create_app(
     )
     payload_log = PayloadLogger(settings, metrics, upload)
     dataplane = DataPlane(settings, model, batcher, metrics, payload_log)
+    mirror = None
+    if settings.shadow_url and settings.shadow_percent > 0:
+        mirror = ShadowMirror(
+            settings.shadow_url,
+            settings.shadow_percent,
+            settings.shadow_tolerance,
+            settings.model_version,
+            metrics,
+        )
 
     async def startup() -> None:
         payload_log.start()
@@ -82,6 +92,8 @@ def create_app(
         dataplane.ready = False
         await batcher.close()
         await payload_log.close()
+        if mirror is not None:
+            await mirror.close()
         model.unload()
 
-    return RestApp(dataplane, on_startup=startup, on_shutdown=shutdown)
+    return RestApp(dataplane, on_startup=startup, on_shutdown=shutdown, mirror=mirror)

@@ -131,6 +131,19 @@ class RuntimeMetrics:
             [*LABELS, "outcome"],
             registry=self.registry,
         )
+        self.shadow_comparisons = Counter(
+            "modelplane_runtime_shadow_comparisons",
+            "Shadow copies answered by the candidate, compared with this pod's answer"
+            " (agree, disagree, error)",
+            [*LABELS, "shadow_version", "result"],
+            registry=self.registry,
+        )
+        self.shadow_skipped = Counter(
+            "modelplane_runtime_shadow_skipped",
+            "Sampled shadow copies not sent (no shadow reachable, or too many in flight)",
+            list(LABELS),
+            registry=self.registry,
+        )
         info = Gauge(
             "modelplane_runtime_model_info",
             "The served model",
@@ -158,6 +171,14 @@ class RuntimeMetrics:
     def count_payload_rows(self, outcome: str, rows: int) -> None:
         """Record payload-log rows written or dropped."""
         self.payload_rows.labels(*self.labels, outcome).inc(rows)
+
+    def count_shadow(self, shadow_version: str, result: str) -> None:
+        """Record one shadow copy's comparison."""
+        self.shadow_comparisons.labels(*self.labels, shadow_version, result).inc()
+
+    def count_shadow_skipped(self) -> None:
+        """Record one sampled shadow copy that was not sent."""
+        self.shadow_skipped.labels(*self.labels).inc()
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -22,6 +22,7 @@ from modelplane_runtime.errors import (
     RouteNotFound,
 )
 from modelplane_runtime.protocol import dump, parse_infer_request
+from modelplane_runtime.shadow import SHADOW_HEADER, ShadowMirror
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,6 +33,7 @@ log = logging.getLogger("modelplane_runtime.rest")
 _JSON = [(b"content-type", b"application/json")]
 _METRICS_TYPE = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 _LIVE = dump({"live": True})
+_SHADOW_HEADER = SHADOW_HEADER.encode()
 
 
 async def _send(
@@ -47,10 +49,12 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
-def _infer_headers(scope: Scope, limit: int) -> tuple[int | None, str | None]:
-    """One pass over the headers: size check, binary-extension length, `x-request-id`."""
+def _infer_headers(scope: Scope, limit: int) -> tuple[int | None, str | None, bool]:
+    """One pass over the headers: size check, binary-extension length, `x-request-id`, and
+    whether this is a shadow copy from another variant's pod."""
     json_length: int | None = None
     request_id: str | None = None
+    shadow_copy = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             if value.isdigit() and int(value) > limit:
@@ -67,7 +71,9 @@ def _infer_headers(scope: Scope, limit: int) -> tuple[int | None, str | None]:
             json_length = int(value)
         elif name == b"x-request-id":
             request_id = value.decode("latin-1")
-    return json_length, request_id
+        elif name == _SHADOW_HEADER:
+            shadow_copy = True
+    return json_length, request_id, shadow_copy
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -96,8 +102,11 @@ class RestApp:
         dataplane: DataPlane,
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        mirror: ShadowMirror | None = None,
     ) -> None:
         self.dataplane = dataplane
+        self.mirror = mirror
+        self._version_header = [(b"x-model-version", dataplane.version.encode())]
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
         self.max_body = dataplane.settings.max_body_bytes
@@ -168,7 +177,9 @@ class RestApp:
             name, version, action = _model_route(path)
             if action != "infer":
                 raise RouteNotFound(f"no route POST {path}")
-            json_length, header_id = _infer_headers(scope, self.max_body)
+            json_length, header_id, shadow_copy = _infer_headers(scope, self.max_body)
+            if shadow_copy:  # a copy of a request another version answered: serve it as ours
+                name, version = dataplane.name, None
             body = await _read_body(receive, self.max_body)
             request = parse_infer_request(body, json_length)
             request_id = request.id or header_id
@@ -201,6 +212,8 @@ class RestApp:
             )
         else:
             await _send(send, 200, dump(response))
+            if self.mirror is not None and not shadow_copy and json_length is None:
+                self.mirror.offer(name, body, response["outputs"])
         elapsed = time.perf_counter() - start
         dataplane.metrics.count_request(200, elapsed)
         if self.access_log:
@@ -221,7 +234,9 @@ class RestApp:
         request_id: str | None,
         path: str,
     ) -> None:
-        await _send(send, exc.status_code, dump({"error": exc.message}))
+        await _send(
+            send, exc.status_code, dump({"error": exc.message}), [*_JSON, *self._version_header]
+        )
         elapsed = time.perf_counter() - start
         self.dataplane.metrics.count_request(exc.status_code, elapsed)
         level = logging.ERROR if exc.status_code >= 500 else logging.INFO

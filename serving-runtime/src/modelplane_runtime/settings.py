@@ -118,6 +118,14 @@ class RuntimeSettings(BaseSettings):
     access_log: bool = False
     """Log every request (JSON, with request id and latency); errors are always logged."""
 
+    # Shadow traffic (see shadow.py)
+    shadow_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """Where copies of answered requests go: the deployment's `<name>-shadow` Service."""
+    shadow_percent: int = Field(default=0, ge=0, le=100)
+    """Percent of answered requests copied to `shadow_url` (0 = off)."""
+    shadow_tolerance: float = Field(default=0.0, ge=0, le=1)
+    """How far floating-point outputs may differ and still agree (relative, absolute below 1)."""
+
     # Payload logging for drift
     payload_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     payload_bucket: str | None = None

@@ -17,7 +17,7 @@ from modelplane_crds.drift_results import DriftTestName
 from modelplane_crds.model_deployment import Analysis, CheckName, Measurement
 from modelplane_operator.analysis.condition import InvalidCondition, SuccessCondition
 from modelplane_operator.analysis.prometheus import PrometheusClient
-from modelplane_operator.analysis.sources import Sample, SourceError
+from modelplane_operator.analysis.sources import Sample, ShadowCounts, SourceError
 from modelplane_operator.analysis.targets import Target
 from modelplane_operator.rollout.machine import Verdict
 
@@ -27,6 +27,14 @@ class MetricsSource(Protocol):
 
     def sample(self, target: Target, window_s: float) -> Sample:
         """The variant's last interval."""
+        ...
+
+    def shadow(self, stable: Target, candidate: Target, window_s: float) -> ShadowCounts:
+        """The stable pods' comparisons of the candidate's shadow answers, last interval."""
+        ...
+
+    def shadow_total(self, stable: Target, candidate: Target) -> ShadowCounts:
+        """The same, since the stable pods started."""
         ...
 
 
@@ -57,8 +65,10 @@ def observe(
     window_s: float,
     prometheus: Callable[[str | None], PrometheusClient] | None,
     drift: DriftMeasure | None,
+    shadow: ShadowCounts | None = None,
 ) -> list[Observed]:
-    """Values of every configured check for the candidate's interval."""
+    """Values of every configured check for the candidate's interval (`shadow`: the stable
+    pods' comparisons of the candidate's answers in it)."""
     checks = analysis.checks
     found: list[Observed] = []
     if checks.error_rate is not None:
@@ -90,6 +100,12 @@ def observe(
                 "predictionDrift",
             )
         )
+    if checks.shadow_agreement is not None:
+        rate = shadow.agreement_rate if shadow is not None else None
+        minimum = checks.shadow_agreement.min
+        found.append(
+            Observed("shadowAgreement", rate, minimum, None if rate is None else rate >= minimum)
+        )
     return found
 
 
@@ -114,6 +130,8 @@ def _custom(
 def _failure(o: Observed) -> str:
     if o.check == "prometheus":
         return f"prometheus result {o.value:.4g} fails its successCondition"
+    if o.check == "shadowAgreement":
+        return f"shadowAgreement {o.value:.4g} < {o.threshold:.4g}"
     return f"{o.check} {o.value:.4g} > {o.threshold:.4g}"
 
 
@@ -128,9 +146,14 @@ def judge(
     drift: DriftMeasure | None = None,
 ) -> Verdict:
     """Measure and decide one interval."""
+    shadow: ShadowCounts | None = None
     try:
-        sample = source.sample(candidate, window_s)
-        observed = observe(analysis, sample, candidate, stable, window_s, prometheus, drift)
+        try:
+            sample = source.sample(candidate, window_s)
+        finally:  # both baselines are taken in the same pass
+            if analysis.checks.shadow_agreement is not None and stable is not None:
+                shadow = source.shadow(stable, candidate, window_s)
+        observed = observe(analysis, sample, candidate, stable, window_s, prometheus, drift, shadow)
     except (SourceError, InvalidCondition) as exc:
         return Verdict("inconclusive", (), str(exc))
     samples = round(sample.requests)

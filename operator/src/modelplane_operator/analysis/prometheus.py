@@ -14,7 +14,15 @@ from typing import Any
 
 import httpx
 
-from modelplane_operator.analysis.sources import LATENCY, REQUESTS, VIOLATIONS, Sample, SourceError
+from modelplane_operator.analysis.sources import (
+    LATENCY,
+    REQUESTS,
+    SHADOW,
+    VIOLATIONS,
+    Sample,
+    ShadowCounts,
+    SourceError,
+)
 from modelplane_operator.analysis.targets import Target
 
 
@@ -93,3 +101,19 @@ class PrometheusSource:
             violations=violations or 0.0,
             p99_s=p99 if requests else None,
         )
+
+    def _shadow(self, stable: Target, candidate: Target, wrap: str) -> ShadowCounts:
+        sel = f'{self.selector(stable)},shadow_version="{_quote(candidate.model_version)}"'
+        found: dict[str, float] = {}
+        for result in ("agree", "disagree", "error"):
+            series = SHADOW + "_total{" + sel + ',result="' + result + '"}'
+            found[result] = self.client.query(f"sum({wrap.format(series)})") or 0.0
+        return ShadowCounts(found["agree"], found["disagree"], found["error"])
+
+    def shadow(self, stable: Target, candidate: Target, window_s: float) -> ShadowCounts:
+        """The stable pods' comparisons of `candidate` in the last `window_s` seconds."""
+        return self._shadow(stable, candidate, f"increase({{}}[{max(1, round(window_s))}s])")
+
+    def shadow_total(self, stable: Target, candidate: Target) -> ShadowCounts:
+        """The stable pods' comparisons of `candidate` since they started."""
+        return self._shadow(stable, candidate, "{}")

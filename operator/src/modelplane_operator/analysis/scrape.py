@@ -16,8 +16,10 @@ import httpx
 
 from modelplane_operator.analysis.sources import (
     Sample,
+    ShadowCounts,
     Snapshot,
     SourceError,
+    parse_shadow,
     parse_snapshot,
     total,
 )
@@ -51,6 +53,7 @@ class ScrapeSource:
     def __init__(self, fetch: Fetch | None = None) -> None:
         self.fetch = fetch or http_fetch()
         self._last: dict[tuple[str, str, str], dict[str, Snapshot]] = {}
+        self._shadow_last: dict[tuple[str, str, str], dict[str, ShadowCounts]] = {}
         self._lock = Lock()
 
     def snapshots(self, target: Target) -> dict[str, Snapshot]:
@@ -74,8 +77,44 @@ class ScrapeSource:
         known = [snap.delta(before[url]) for url, snap in now.items() if url in before]
         return total(known).to_sample()
 
+    def shadow_counts(self, stable: Target, candidate: Target) -> dict[str, ShadowCounts]:
+        """Each Ready stable pod's comparisons of `candidate`'s answers, cumulative."""
+        if not stable.endpoints:
+            raise SourceError(f"{stable.version} has no Ready pods to scrape")
+        labels = {"model": stable.model, "version": stable.model_version}
+        return {
+            url: parse_shadow(
+                self.fetch(f"{url.rstrip('/')}/metrics"), labels, candidate.model_version
+            )
+            for url in stable.endpoints
+        }
+
+    def shadow_total(self, stable: Target, candidate: Target) -> ShadowCounts:
+        """What the stable pods running now compared of `candidate`, since they started."""
+        result = ShadowCounts()
+        for counts in self.shadow_counts(stable, candidate).values():
+            result = result.plus(counts)
+        return result
+
+    def shadow(self, stable: Target, candidate: Target, window_s: float) -> ShadowCounts:
+        """Comparisons since the previous pass, pod by pod (`window_s` is not needed)."""
+        now = self.shadow_counts(stable, candidate)
+        key = (*candidate.key[:2], f"{stable.version}>{candidate.version}")
+        with self._lock:
+            before = self._shadow_last.get(key)
+            self._shadow_last[key] = now
+        if before is None:
+            raise BaselineTaken(f"first scrape of {stable.version}'s shadow copies: baseline")
+        result = ShadowCounts()
+        for url, counts in now.items():
+            if url in before:
+                result = result.plus(counts.minus(before[url]))
+        return result
+
     def forget(self, namespace: str, deployment: str) -> None:
         """Drop the baselines of a deployment (deleted, or its rollout ended)."""
         with self._lock:
             for key in [k for k in self._last if k[:2] == (namespace, deployment)]:
                 del self._last[key]
+            for key in [k for k in self._shadow_last if k[:2] == (namespace, deployment)]:
+                del self._shadow_last[key]

@@ -6,6 +6,8 @@ exports them (`modelplane_runtime_requests_total`, `…_schema_violations_total`
 `…_request_duration_seconds_bucket`). The difference of two snapshots is a `Sample` of one
 interval; its p99 comes from the histogram buckets by the same linear interpolation as
 Prometheus's `histogram_quantile`. A counter that went down (a pod restarted) counts from zero.
+`ShadowCounts` are the stable pods' comparisons of a candidate's answers to shadow copies
+(`…_shadow_comparisons_total`), by the same rules.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample as MetricSample
 
 REQUESTS = "modelplane_runtime_requests"
 LATENCY = "modelplane_runtime_request_duration_seconds"
 VIOLATIONS = "modelplane_runtime_schema_violations"
+SHADOW = "modelplane_runtime_shadow_comparisons"
 
 
 class SourceError(Exception):
@@ -113,27 +117,80 @@ def histogram_quantile(q: float, buckets: Mapping[float, float]) -> float | None
     return lower_bound
 
 
+def _samples(text: str) -> list[MetricSample]:
+    try:
+        return [s for family in text_string_to_metric_families(text) for s in family.samples]
+    except ValueError as exc:
+        raise SourceError(f"malformed metrics page: {exc}") from exc
+
+
 def parse_snapshot(text: str, labels: Mapping[str, str] | None = None) -> Snapshot:
     """A snapshot from one `/metrics` page (optionally only samples with these labels)."""
     snap = Snapshot()
     wanted = dict(labels or {})
-    try:
-        families = list(text_string_to_metric_families(text))
-    except ValueError as exc:
-        raise SourceError(f"malformed metrics page: {exc}") from exc
-    for family in families:
-        for sample in family.samples:
-            if any(sample.labels.get(k) != v for k, v in wanted.items()):
-                continue
-            if sample.name == f"{REQUESTS}_total":
-                code = sample.labels.get("code", "")
-                snap.codes[code] = snap.codes.get(code, 0.0) + float(sample.value)
-            elif sample.name == f"{VIOLATIONS}_total":
-                snap.violations += float(sample.value)
-            elif sample.name == f"{LATENCY}_bucket":
-                bound = float(sample.labels.get("le", "+Inf"))
-                snap.buckets[bound] = snap.buckets.get(bound, 0.0) + float(sample.value)
+    for sample in _samples(text):
+        if any(sample.labels.get(k) != v for k, v in wanted.items()):
+            continue
+        if sample.name == f"{REQUESTS}_total":
+            code = sample.labels.get("code", "")
+            snap.codes[code] = snap.codes.get(code, 0.0) + float(sample.value)
+        elif sample.name == f"{VIOLATIONS}_total":
+            snap.violations += float(sample.value)
+        elif sample.name == f"{LATENCY}_bucket":
+            bound = float(sample.labels.get("le", "+Inf"))
+            snap.buckets[bound] = snap.buckets.get(bound, 0.0) + float(sample.value)
     return snap
+
+
+@dataclass(frozen=True)
+class ShadowCounts:
+    """Shadow copies the stable pods sent to one candidate, by how its answers compared."""
+
+    agreed: float = 0.0
+    disagreed: float = 0.0
+    errors: float = 0.0
+
+    @property
+    def comparisons(self) -> float:
+        """Copies compared; one the candidate refused or failed counts as a disagreement."""
+        return self.agreed + self.disagreed + self.errors
+
+    @property
+    def agreement_rate(self) -> float | None:
+        """Share of the compared copies answered as the stable version did; None before the
+        first."""
+        return self.agreed / self.comparisons if self.comparisons > 0 else None
+
+    def plus(self, other: ShadowCounts) -> ShadowCounts:
+        """The sum of two pods' counts."""
+        return ShadowCounts(
+            self.agreed + other.agreed,
+            self.disagreed + other.disagreed,
+            self.errors + other.errors,
+        )
+
+    def minus(self, earlier: ShadowCounts) -> ShadowCounts:
+        """The increase since `earlier` (a counter that went down restarted from zero)."""
+        return ShadowCounts(
+            _delta(self.agreed, earlier.agreed),
+            _delta(self.disagreed, earlier.disagreed),
+            _delta(self.errors, earlier.errors),
+        )
+
+
+def parse_shadow(text: str, stable: Mapping[str, str], shadow_version: str) -> ShadowCounts:
+    """The shadow comparisons on one stable pod's `/metrics` page for one candidate version."""
+    counts = {"agree": 0.0, "disagree": 0.0, "error": 0.0}
+    for sample in _samples(text):
+        labels = sample.labels
+        if sample.name != f"{SHADOW}_total" or labels.get("shadow_version") != shadow_version:
+            continue
+        if any(labels.get(k) != v for k, v in stable.items()):
+            continue
+        result = labels.get("result", "")
+        if result in counts:
+            counts[result] += float(sample.value)
+    return ShadowCounts(counts["agree"], counts["disagree"], counts["error"])
 
 
 def total(snapshots: Iterable[Snapshot]) -> Snapshot:

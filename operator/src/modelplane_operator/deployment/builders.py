@@ -104,6 +104,11 @@ def label_value(value: str) -> str:
     return short_name(value)
 
 
+def shadow_name(deployment: str) -> str:
+    """Name of the Service the serving pods send shadow copies to (the candidate's pods)."""
+    return short_name(deployment, "shadow")
+
+
 def endpoint_url(deployment: str, namespace: str) -> str:
     """The in-cluster URL clients use (Open Inference Protocol v2 under it)."""
     return f"http://{umbrella_name(deployment)}.{namespace}.svc.cluster.local"
@@ -224,6 +229,11 @@ def runtime_env(
             env["PAYLOAD_NAMESPACE"] = namespace
             env["PAYLOAD_DEPLOYMENT"] = deployment
             env["PAYLOAD_VARIANT"] = version
+    shadow = spec.strategy.shadow if spec.strategy else None
+    if shadow is not None:  # on every variant: a promotion must not restart pods
+        env["SHADOW_URL"] = f"http://{shadow_name(deployment)}.{namespace}.svc.cluster.local"
+        env["SHADOW_PERCENT"] = str(shadow.percent)
+        env["SHADOW_TOLERANCE"] = str(shadow.tolerance)
     if config.s3_endpoint_url:
         env["S3_ENDPOINT_URL"] = config.s3_endpoint_url
     if config.mlflow_tracking_uri and mv.artifact.uri.startswith("models:/"):
@@ -397,16 +407,29 @@ def build_variant_service(owner: Mapping[str, Any], variant: Variant) -> dict[st
     )
 
 
+def build_shadow_service(owner: Mapping[str, Any], candidate_version: str) -> dict[str, Any]:
+    """The Service the serving pods copy shadow traffic to: the candidate's pods. It exists
+    only while a candidate runs; without it the pods' copies find nothing and pause."""
+    deployment = owner["metadata"]["name"]
+    return _service(
+        owner,
+        shadow_name(deployment),
+        pod_labels(deployment, candidate_version),
+        {VERSION_LABEL: label_value(candidate_version), COMPONENT_LABEL: "shadow"},
+    )
+
+
 def build_umbrella_service(
-    owner: Mapping[str, Any], mode: TrafficMode, stable_version: str
+    owner: Mapping[str, Any], mode: TrafficMode, stable_version: str, stable_only: bool = False
 ) -> dict[str, Any]:
     """The endpoint Service. In ReplicaRatio mode it selects every variant's pods, so the ratio
-    of ready pods is the split. With an HTTPRoute it selects the stable pods only: the route
-    splits the traffic, and a client that bypasses it never reaches an unproven candidate."""
+    of ready pods is the split — unless `stable_only` (a candidate that only takes shadow
+    copies). With an HTTPRoute it selects the stable pods only: the route splits the traffic,
+    and a client that bypasses it never reaches an unproven candidate."""
     deployment = owner["metadata"]["name"]
     selector = (
         base_labels(deployment)
-        if mode == "ReplicaRatio"
+        if mode == "ReplicaRatio" and not stable_only
         else pod_labels(deployment, stable_version)
     )
     extra = {COMPONENT_LABEL: "endpoint", "modelplane.io/traffic-mode": mode}
@@ -463,13 +486,12 @@ def build_http_route(
     owner: Mapping[str, Any],
     backends: list[tuple[str, int]],
     config: RuntimeConfig,
-    mirror: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     """A gateway.networking.k8s.io/v1 HTTPRoute splitting traffic by weight between the
     variants' Services (`backends`: version and weight). Its parent is the configured Gateway,
-    or else the endpoint Service itself (Gateway API for service meshes, GAMMA). `mirror`
-    copies a percentage of the requests to one variant (a RequestMirror filter, whose `percent`
-    needs Gateway API v1.2 or later); its answers are discarded."""
+    or else the endpoint Service itself (Gateway API for service meshes, GAMMA). Shadow traffic
+    is not a RequestMirror filter here: a mirror discards the answers, and the serving pods
+    send the copies themselves to compare them (`build_shadow_service`)."""
     deployment = owner["metadata"]["name"]
     namespace = owner["metadata"]["namespace"]
     spec: dict[str, Any] = {
@@ -489,22 +511,6 @@ def build_http_route(
             }
         ]
     }
-    if mirror is not None:
-        version, percent = mirror
-        spec["rules"][0]["filters"] = [
-            {
-                "type": "RequestMirror",
-                "requestMirror": {
-                    "backendRef": {
-                        "group": "",
-                        "kind": "Service",
-                        "name": variant_name(deployment, version),
-                        "port": 80,
-                    },
-                    "percent": percent,
-                },
-            }
-        ]
     parent: dict[str, Any]
     if config.gateway_name:
         parent = {

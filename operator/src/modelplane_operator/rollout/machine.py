@@ -144,8 +144,8 @@ class Plan:
     events: list[Event]
     consume_promote: bool = False
     requeue_after: float | None = None
-    mirror: tuple[str, int] | None = None
-    """Shadow traffic: (version, percent) to mirror to (HTTPRoute mode)."""
+    shadow: str | None = None
+    """The version the serving pods send shadow copies to (its `<name>-shadow` Service)."""
 
 
 def effective_steps(spec: ModelDeploymentSpec) -> list[CanaryStep]:
@@ -453,13 +453,6 @@ class _Pass:
         st.analysis = AnalysisStatus(last_run_at=f.now)
         st.traffic = Traffic(stable=100, candidate=0)
         self.healthy("Unknown", CANARY_PROGRESSING, "not judged yet")
-        strategy = self.spec.strategy
-        if strategy is not None and strategy.shadow is not None and f.mode != "HTTPRoute":
-            self.event(
-                "Warning",
-                "ShadowUnsupported",
-                "shadow traffic needs the Gateway API (HTTPRoute); no requests are mirrored",
-            )
 
     def judge(self, candidate: str, verdict: Verdict) -> bool:
         """Record one analysis interval; True when the failure limit is reached."""
@@ -468,7 +461,8 @@ class _Pass:
         measurements = [*analysis.measurements, *verdict.measurements][-MAX_MEASUREMENTS:]
         analysis = analysis.model_copy(update={"measurements": measurements, "last_run_at": f.now})
         summary = "; ".join(
-            f"{m.check}={m.value:.4g} (max {m.threshold:.4g}, {m.samples} samples)"
+            f"{m.check}={m.value:.4g} ({'min' if m.check == 'shadowAgreement' else 'max'}"
+            f" {m.threshold:.4g}, {m.samples} samples)"
             for m in verdict.measurements
         )
         if verdict.outcome == "passed":
@@ -565,7 +559,8 @@ class _Pass:
             f.mode, weight
         ):
             reason, message = PODS_NOT_READY, f"{message}; candidate pods not Ready"
-        self.requeue = _min(self.requeue, _next_analysis_s(spec, st, f.now) if weight else None)
+        measured = weight > 0 or self.shadowed(candidate, stable)
+        self.requeue = _min(self.requeue, _next_analysis_s(spec, st, f.now) if measured else None)
         return self.progress(
             stable, candidate, weight, reason, message, scale_weight=held.scale_weight
         )
@@ -661,8 +656,13 @@ class _Pass:
         before = st.traffic.candidate if st.traffic else 0
         target = max(weight, scale_weight if scale_weight is not None else weight)
         pair = self.sizing.canary_pair(f.mode, target, stable, candidate, self.ready(candidate))
+        shadow = self.shadowed(candidate, stable)
+        if shadow and _pods(pair[1]) == 0:  # a pod to answer the copies, outside the endpoint
+            pair = (pair[0], VariantPlan(candidate, "candidate", 1))
         if f.mode == "HTTPRoute":
             effective = weight if ready else 0
+        elif target == 0:
+            effective = 0
         else:
             # Behind one Service, traffic follows the Ready pods (unready pods get none).
             effective = ratio_weight(self.ready(stable), min(self.ready(candidate), _pods(pair[1])))
@@ -675,17 +675,22 @@ class _Pass:
         mirror = self.shadow_percent(candidate, stable)
         st.traffic = Traffic(stable=100 - effective, candidate=effective, mirror=mirror)
         plan = self.finish(list(pair), [(stable, 100 - effective), (candidate, effective)])
-        plan.mirror = (candidate, mirror) if mirror else None
+        plan.shadow = candidate if shadow else None
         return plan
 
-    def shadow_percent(self, candidate: str, stable: str) -> int:
-        """Share of requests copied to the candidate (HTTPRoute only, Ready candidate only)."""
+    def shadowed(self, candidate: str, stable: str) -> bool:
+        """Whether the serving pods copy requests to this candidate (`strategy.shadow`)."""
         strategy = self.spec.strategy
-        if strategy is None or strategy.shadow is None or self.facts.mode != "HTTPRoute":
+        return strategy is not None and strategy.shadow is not None and stable != candidate
+
+    def shadow_percent(self, candidate: str, stable: str) -> int:
+        """Share of the stable version's requests copied to the candidate (once it has a
+        Ready pod to answer them)."""
+        strategy = self.spec.strategy
+        shadow = strategy.shadow if strategy is not None else None
+        if shadow is None or stable == candidate or self.ready(candidate) < 1:
             return 0
-        if self.ready(candidate) < 1 or stable == candidate:
-            return 0
-        return strategy.shadow.percent
+        return shadow.percent
 
     def promotion(self, stable: str, candidate: str, promote: bool) -> Plan:
         st, f, spec = self.st, self.facts, self.spec

@@ -28,6 +28,7 @@ from modelplane_crds.drift_results import DriftTestName
 from modelplane_crds.model_deployment import (
     ModelDeploymentSpec,
     ModelDeploymentStatus,
+    ShadowStatus,
 )
 from modelplane_crds.model_version import ModelVersionSpec
 from modelplane_operator.analysis.checks import DriftMeasure, MetricsSource, judge
@@ -295,6 +296,39 @@ class Pass:
             drift=self.drift_measure(spec),
         )
 
+    def shadow(
+        self,
+        spec: ModelDeploymentSpec,
+        status: ModelDeploymentStatus | None,
+        specs: Mapping[str, ModelVersionSpec],
+    ) -> ShadowStatus | None:
+        """The candidate's agreement on shadow copies so far, from the stable pods (None when
+        there is no shadow to read, or it cannot be read now: the last reading stays)."""
+        if spec.strategy is None or spec.strategy.shadow is None or status is None:
+            return None
+        if status.rollout_state not in ("Progressing", "Paused"):
+            return None
+        if status.candidate_version is None or status.stable_version is None:
+            return None
+        candidate = self.target(status.candidate_version, specs)
+        stable = self.target(status.stable_version, specs)
+        if candidate is None or stable is None:
+            return None
+        try:
+            counts = self.ctx.source().shadow_total(stable, candidate)
+        except SourceError as exc:
+            log.debug("%s/%s: shadow counts not read: %s", self.namespace, self.name, exc)
+            return None
+        rate = counts.agreement_rate
+        return ShadowStatus(
+            version=status.candidate_version,
+            comparisons=round(counts.comparisons),
+            agreed=round(counts.agreed),
+            errors=round(counts.errors),
+            agreement_rate=None if rate is None else round(rate, 6),
+            at=self.now,
+        )
+
     def drift_measure(self, spec: ModelDeploymentSpec) -> DriftMeasure:
         """Prediction drift from the payload logs of this deployment's bucket."""
         logging_ = spec.payload_logging
@@ -354,13 +388,18 @@ class Pass:
                 wanted.add(("HorizontalPodAutoscaler", name))
         stable = result.status.stable_version or spec.stable.model_version_ref.name
         umbrella = builders.umbrella_name(self.name)
-        self.apply(builders.build_umbrella_service(self.owner, self.mode, stable))
+        shadow = result.shadow if result.shadow in kept_versions else None
+        traffic = result.status.traffic
+        stable_only = shadow is not None and (traffic is None or traffic.candidate == 0)
+        self.apply(builders.build_umbrella_service(self.owner, self.mode, stable, stable_only))
         self.apply(builders.build_pdb(self.owner))
         wanted |= {("Service", umbrella), ("PodDisruptionBudget", umbrella)}
+        if shadow is not None:
+            self.apply(builders.build_shadow_service(self.owner, shadow))
+            wanted.add(("Service", builders.shadow_name(self.name)))
         if self.mode == "HTTPRoute":
             backends = [(v, w) for v, w in result.backends if v in kept_versions]
-            mirror = result.mirror if result.mirror and result.mirror[0] in kept_versions else None
-            self.apply(builders.build_http_route(self.owner, backends, self.ctx.runtime, mirror))
+            self.apply(builders.build_http_route(self.owner, backends, self.ctx.runtime))
             wanted.add(("HTTPRoute", umbrella))
         for (api_version, kind), objects in existing.items():
             for obj in objects:
@@ -411,6 +450,7 @@ class Pass:
         annotations = (self.body.get("metadata") or {}).get("annotations") or {}
         promote = annotations.get(PROMOTE) == "true" or RESUME in annotations
         verdict = self.analyse(spec, status, specs)
+        shadow = self.shadow(spec, status, specs)
         facts = Facts(
             now=self.now,
             generation=self.generation,
@@ -423,6 +463,8 @@ class Pass:
             verdict=verdict,
         )
         result = plan(spec, status, facts)
+        if shadow is not None:  # read before the plan: a rollback keeps its final count
+            result.status.shadow = shadow
         self.converge(spec, result, specs, existing)
         self.events(result)
         self.ctx.metrics.record(self.namespace, self.name, result.status)
