@@ -8,7 +8,7 @@ UV_RUN := $(UV) run --frozen
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
-        lint fmt bench bench-runtime bench-drift bench-api bench-operator clean
+        lint fmt bench bench-runtime bench-drift bench-api bench-operator bench-node clean
 
 help: ## Show the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,7 +54,7 @@ fmt: ## Format and autofix
 	@$(UV_RUN) ruff format .
 	@$(UV_RUN) ruff check --fix .
 
-bench: bench-runtime bench-drift bench-api bench-operator ## All benchmarks (long; results in docs/benchmarks.md)
+bench: bench-runtime bench-drift bench-api bench-operator bench-node ## All benchmarks (long; results in docs/benchmarks.md)
 
 bench-runtime: setup ## Serving runtime vs raw onnxruntime vs a peer server
 	@$(UV_RUN) python -m tests.bench.runtime
@@ -68,6 +68,9 @@ bench-api: setup ## Facade: authenticated list endpoint at concurrency 64
 bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments
 	@$(UV_RUN) python -m tests.bench.operator
 	@$(UV_RUN) python -m tests.bench.rollout
+
+bench-node: setup ## Real node: start, apply → first prediction, memory, runtime in a pod vs bare
+	@$(UV_RUN) python -m tests.bench.node
 
 clean: down ## Stop everything and remove run directories (keeps the binary cache)
 	@rm -rf .run
