@@ -10,6 +10,7 @@ verdicts below come from real requests to real pods.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import time
@@ -20,6 +21,8 @@ from typing import Any
 import httpx
 import numpy as np
 import onnxruntime as ort
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from modelplane_cli.local.node import REAL_NODE_LABEL
@@ -340,6 +343,45 @@ def test_a_shadows_agreement_rate_is_in_status_and_decides_the_rollout(
         assert status["rollback"]["rejectedVersion"] == candidate
         assert "shadowAgreement" in status["rollback"]["message"]
         assert checks[-1]["passed"] is False
+
+
+def test_payload_logs_of_real_requests_land_in_s3_when_the_pods_drain(
+    operator: Kubectl, s3: Any
+) -> None:
+    spec = {
+        **_stable("fraud-1", 1),
+        "payloadLogging": {"sampleRate": 1.0, "uri": f"s3://{s3.bucket}/payload"},
+    }
+    _deploy_ready(operator, "logged", spec)
+    url = f"http://{_cluster_ip(operator, 'logged')}/v2/models/fraud/infer"
+    rows = _rows(25, seed=3)
+    for row in rows:
+        answer = httpx.post(url, json=_infer_body(row[None, :]), timeout=5)
+        assert answer.status_code == 200, answer.text
+    # Deleting the deployment stops its pod: the runtime's drain flushes the buffered rows.
+    operator("delete", "modeldeployment", "logged", "-n", NAMESPACE, "--wait=true")
+    prefix = f"{NAMESPACE}/logged/fraud-1/"
+    client = s3.client()
+
+    def keys() -> list[str]:
+        listed = client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)
+        return [o["Key"] for o in listed.get("Contents", [])]
+
+    wait_for(keys, timeout=90, interval=1, what=f"payload logs under s3://{s3.bucket}/{prefix}")
+    tables = [
+        pq.read_table(io.BytesIO(client.get_object(Bucket=s3.bucket, Key=k)["Body"].read()))
+        for k in keys()
+    ]
+    table = pa.concat_tables(tables)
+    assert table.num_rows == 25
+    logged = np.column_stack([table[f"input.x.{i}"].to_numpy() for i in range(FEATURES)])
+    order = np.lexsort(logged.T)
+    np.testing.assert_allclose(logged[order], rows[np.lexsort(rows.T)], rtol=1e-6)
+    session = ort.InferenceSession(
+        model_bytes(MODELS["fraud-1"])[0], providers=["CPUExecutionProvider"]
+    )
+    expected = session.run(None, {"x": logged.astype(np.float32)})[0][:, 0]
+    np.testing.assert_allclose(table["output.y.0"].to_numpy(), expected, rtol=1e-5)
 
 
 def _runtime_pid(pod_uid: str) -> int:
