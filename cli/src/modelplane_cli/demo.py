@@ -394,6 +394,24 @@ class Demo:
     def _random_row(self) -> dict[str, Any]:
         return _inputs(self._rng.normal(size=(1, 4)).astype(np.float32))
 
+    def until_served_by(self, url: str, version: str) -> None:
+        """Wait until the Service answers from `version` only: after a promotion the old
+        version's pods serve until they are scaled down and kube-proxy drops them."""
+        began = time.monotonic()
+        row, streak = self._random_row(), 0
+        while time.monotonic() - began < 60:
+            try:  # a new connection each time: kube-proxy picks a pod per connection
+                answer = httpx.post(url, json=row, timeout=5)
+                served = answer.json().get("model_version") if answer.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                served = None
+            streak = streak + 1 if served == version else 0
+            if streak >= 10:
+                _detail(f"only version {version} answers, {time.monotonic() - began:.1f} s later")
+                return
+            time.sleep(0.1)
+        raise PlatformError(f"the Service still answers from other versions than {version}")
+
     def predict(self, url: str, model: bytes) -> None:
         """Real requests to the Service; the answers must equal onnxruntime's on the same file."""
         import onnxruntime as ort
@@ -502,6 +520,7 @@ class Demo:
         with Traffic(url, self._random_row) as traffic:
             self.canary(namespace, "fraud-detector-v1", "fraud-detector-v3")
         _detail(f"traffic during the rollout: {traffic.summary()}")
+        self.until_served_by(url, "3")
         self.predict(url, retrained)
         _step("Canary a broken export (v4) under automatic analysis: the operator rolls it back")
         broken = build_broken_model()
