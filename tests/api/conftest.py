@@ -24,7 +24,7 @@ from modelplane_api.main import create_app
 from modelplane_api.migrate import upgrade
 from modelplane_api.security import Passwords, generate_jwt_key
 from modelplane_api.settings import Settings
-from modelplane_api.testing import RecordingClusterGateway
+from tests.api.fakes import RecordingClusterGateway
 
 PASSWORD = "correct horse battery staple"
 

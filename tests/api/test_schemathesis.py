@@ -24,7 +24,7 @@ from schemathesis.config import SchemathesisConfig
 
 from modelplane_api.main import create_app
 from modelplane_api.settings import Settings
-from modelplane_api.testing import RecordingClusterGateway
+from tests.api.fakes import RecordingClusterGateway
 
 from .conftest import PASSWORD, fast_passwords, make_settings
 

@@ -20,7 +20,7 @@ from modelplane_api.organizations.resources import build_organization_resource
 from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from modelplane_api.ratelimit import Limit, RateLimiter
-from modelplane_api.testing import RecordingClusterGateway, UnexpectedClusterCallError
+from tests.api.fakes import RecordingClusterGateway, UnexpectedClusterCallError
 
 from .conftest import fast_passwords
 

@@ -2,7 +2,7 @@
 
 `ClusterGateway` is the protocol services depend on; `KubernetesClusterGateway` talks to a real
 API server (the official client, run in a worker thread so the event loop never blocks);
-`RecordingClusterGateway` in `modelplane_api.testing` is the fake for unit tests. Every write is
+`RecordingClusterGateway` in `tests/api/fakes.py` is the fake for unit tests. Every write is
 a server-side apply with the field manager `modelplane-api`, so retries are idempotent and the
 facade owns exactly the fields it sets.
 """

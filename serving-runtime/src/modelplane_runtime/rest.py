@@ -106,7 +106,7 @@ class RestApp:
     ) -> None:
         self.dataplane = dataplane
         self.mirror = mirror
-        self._version_header = [(b"x-model-version", dataplane.version.encode())]
+        self._error_headers = [*_JSON, (b"x-model-version", dataplane.version.encode())]
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
         self.max_body = dataplane.settings.max_body_bytes
@@ -234,9 +234,7 @@ class RestApp:
         request_id: str | None,
         path: str,
     ) -> None:
-        await _send(
-            send, exc.status_code, dump({"error": exc.message}), [*_JSON, *self._version_header]
-        )
+        await _send(send, exc.status_code, dump({"error": exc.message}), self._error_headers)
         elapsed = time.perf_counter() - start
         self.dataplane.metrics.count_request(exc.status_code, elapsed)
         level = logging.ERROR if exc.status_code >= 500 else logging.INFO

@@ -32,9 +32,9 @@ from modelplane_api.main import create_app
 from modelplane_api.migrate import upgrade
 from modelplane_api.security import generate_jwt_key
 from modelplane_api.settings import Settings
-from modelplane_api.testing import RecordingClusterGateway
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_cli.local.processes import free_port
+from tests.api.fakes import RecordingClusterGateway
 
 REPO = Path(__file__).resolve().parents[3]
 WORK = REPO / ".run" / "bench-api"

@@ -32,6 +32,7 @@ import numpy as np
 from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_cli.local.processes import group_rss_mib
+from tests.bench import write_section
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import CRD_DIR
 
@@ -340,13 +341,7 @@ def report(r: dict[str, Any]) -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    existing = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if SECTION in existing:
-        start = existing.index(SECTION)
-        rest = existing[start + len(SECTION) :]
-        end = rest.find("\n## ")
-        existing = existing[:start] + (rest[end + 1 :] if end >= 0 else "")
-    DOC.write_text(existing.rstrip("\n") + "\n\n" + text)
+    write_section(DOC, SECTION, text)
 
 
 if __name__ == "__main__":

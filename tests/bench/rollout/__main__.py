@@ -33,6 +33,7 @@ import httpx
 from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.controlplane import node_manifest
 from modelplane_cli.local.platform import LocalPlatform
+from tests.bench import write_section
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import CRD_DIR, free_port, operator_env
 from tests.rollout.cluster_support import RolloutOperatorProcess
@@ -289,13 +290,7 @@ def write_results(
     ]
     text = "\n".join(lines)
     print(text)
-    existing = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if SECTION in existing:
-        start = existing.index(SECTION)
-        rest = existing[start + len(SECTION) :]
-        end = rest.find("\n## ")
-        existing = existing[:start] + (rest[end + 1 :] if end >= 0 else "")
-    DOC.write_text(existing.rstrip("\n") + "\n\n" + text)
+    write_section(DOC, SECTION, text)
 
 
 if __name__ == "__main__":

@@ -200,6 +200,7 @@ class Pass:
             "metadata": {"name": self.name, "namespace": self.namespace, "uid": self.uid},
         }
         self.selector = f"{builders.DEPLOYMENT_LABEL}={builders.label_value(self.name)}"
+        self._targets: dict[str, Target | None] = {}
 
     # observe ------------------------------------------------------------------------------
     def versions(self, names: set[str]) -> tuple[dict[str, bool], dict[str, ModelVersionSpec]]:
@@ -240,6 +241,12 @@ class Pass:
         return ready
 
     def target(self, version: str, specs: Mapping[str, ModelVersionSpec]) -> Target | None:
+        """The variant as the metrics sources see it; its pods are listed once per pass."""
+        if version not in self._targets:
+            self._targets[version] = self._target(version, specs)
+        return self._targets[version]
+
+    def _target(self, version: str, specs: Mapping[str, ModelVersionSpec]) -> Target | None:
         spec = specs.get(version)
         if spec is None:
             return None
