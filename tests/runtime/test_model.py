@@ -123,19 +123,22 @@ def test_custom_op_domains_are_refused(make_settings: SettingsFactory, tmp_path:
 
 
 def test_node_count_cap_is_enforced(make_settings: SettingsFactory) -> None:
-    with pytest.raises(UnsafeModel, match="nodes, the limit is 2"):
+    with pytest.raises(UnsafeModel, match="9 nodes, more than 2"):
         load_model(make_settings(mlp_model(), max_nodes=2))
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda s: s["inputs"][0].update(datatype="FP64"), "declared FP64, the graph has FP32"),
-        (lambda s: s["inputs"][0].update(shape=[-1, 5]), "the graph has [-1, 4]"),
-        (lambda s: s["inputs"][0].update(name="features"), "not in the graph"),
+        (lambda s: s["inputs"][0].update(datatype="FP64"), "is FP32 in the model, declared FP64"),
+        (
+            lambda s: s["inputs"][0].update(shape=[-1, 5]),
+            "has shape [-1, 4] in the model, declared [-1, 5]",
+        ),
+        (lambda s: s["inputs"][0].update(name="features"), "input 'features' is not in the model"),
         (
             lambda s: s["outputs"].append({"name": "extra", "datatype": "FP32", "shape": [-1]}),
-            "declared outputs ['extra'] are not in the graph",
+            "output 'extra' is not in the model",
         ),
     ],
     ids=["datatype", "shape", "input-name", "extra-output"],
@@ -171,3 +174,17 @@ def test_verified_downloads_are_reused_from_the_cache(make_settings: SettingsFac
     assert not cached.exists()
     cached.write_bytes(Path(settings.model_uri.removeprefix("file://")).read_bytes())
     assert hashlib.sha256(fetch_artifact(s3_settings)).hexdigest() == settings.model_sha256
+
+
+def test_the_runtime_loads_what_the_operator_accepts(make_settings: SettingsFactory) -> None:
+    """One policy: a signature that declares a dynamic size where the graph has a fixed one, and
+    leaves a graph output undeclared, verifies in the operator, so pods must load it too."""
+    from modelplane_cli.demo import build_model
+
+    model = onnx.load_model_from_string(build_model())
+    signature = signature_of(model)
+    assert [o["name"] for o in signature["outputs"]] == ["label", "probabilities"]
+    signature["inputs"][0]["shape"] = [-1, -1]
+    signature["outputs"] = signature["outputs"][1:]
+    loaded = load_model(make_settings(model, signature=signature))
+    assert loaded.output_names == ["probabilities"]

@@ -8,52 +8,32 @@ reason when it fails:
    (`ArtifactTooLarge`); unreachable sources are `ArtifactUnreachable`, transient (retry) or
    permanent (missing object, refused access);
 2. sha256 of the bytes against the declared digest (`DigestMismatch`);
-3. parse as ONNX protobuf (`NotOnnx`), then refuse what security.md lists as dangerous: external
-   data (the path-traversal CVE family), operator domains outside the allow-list (custom ops),
-   oversized graphs (`InvalidModel`);
-4. open with onnxruntime from bytes, all optimizations off, nothing executed (`InvalidModel`);
-5. compare the declared signature with the session's inputs and outputs (`SignatureMismatch`).
+3. the shared ONNX policy (`modelplane_onnx`, the one the facade and the serving pods run):
+   parse (`NotOnnx`), refuse external data, custom operator domains and oversized graphs, open
+   with onnxruntime without running anything (`InvalidModel`), compare the declared signature
+   with the session (`SignatureMismatch`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 
+import modelplane_onnx as onnx_policy
 from modelplane_crds.model_version import (
     ARTIFACT_TOO_LARGE,
     ARTIFACT_UNREACHABLE,
     DIGEST_MISMATCH,
-    INVALID_MODEL,
-    NOT_ONNX,
-    SIGNATURE_MISMATCH,
     ModelVersionSpec,
-    TensorSpec,
 )
 
 CHUNK = 1024 * 1024
-
-ORT_TYPES = {
-    "tensor(float)": "FP32",
-    "tensor(double)": "FP64",
-    "tensor(float16)": "FP16",
-    "tensor(int64)": "INT64",
-    "tensor(int32)": "INT32",
-    "tensor(int16)": "INT16",
-    "tensor(int8)": "INT8",
-    "tensor(uint64)": "UINT64",
-    "tensor(uint32)": "UINT32",
-    "tensor(uint16)": "UINT16",
-    "tensor(uint8)": "UINT8",
-    "tensor(bool)": "BOOL",
-    "tensor(string)": "BYTES",
-}
 
 
 class ArtifactProblem(Exception):  # noqa: N818 - a verdict, raised to the reconcile
@@ -79,10 +59,13 @@ class VerifyLimits:
     """Platform-wide limits that apply whatever a ModelVersion says."""
 
     max_bytes: int = 100 * 1024**2
-    max_nodes: int = 100_000
-    allowed_domains: frozenset[str] = field(
-        default_factory=lambda: frozenset({"", "ai.onnx", "ai.onnx.ml"})
-    )
+    max_nodes: int = onnx_policy.DEFAULT_MAX_NODES
+    allowed_domains: frozenset[str] = onnx_policy.DEFAULT_ALLOWED_DOMAINS
+
+    @property
+    def onnx(self) -> onnx_policy.Limits:
+        """The limits of the shared ONNX policy (the same the serving pods are given)."""
+        return onnx_policy.Limits(self.max_nodes, self.allowed_domains)
 
 
 @dataclass(frozen=True)
@@ -260,12 +243,12 @@ def verify_bytes(data: bytes, spec: ModelVersionSpec, limits: VerifyLimits) -> V
             DIGEST_MISMATCH,
             f"artifact sha256 is {digest}, the ModelVersion declares {spec.artifact.sha256}",
         )
-    model = _parse_onnx(data)
-    _check_model_safety(model, limits)
-    inputs, outputs = _open_session(data)
-    problems = signature_problems(spec.signature.inputs, spec.signature.outputs, inputs, outputs)
-    if problems:
-        raise ArtifactProblem(SIGNATURE_MISMATCH, "; ".join(problems))
+    try:
+        onnx_policy.check_safe(onnx_policy.parse(data), limits.onnx)
+        session = onnx_policy.open_session(data)
+        onnx_policy.check_signature(session, spec.signature.inputs, spec.signature.outputs)
+    except onnx_policy.ModelRefused as refused:
+        raise ArtifactProblem(refused.reason, refused.message) from refused
     return VerifiedArtifact(sha256=digest, size_bytes=len(data))
 
 
@@ -275,152 +258,6 @@ def verify_artifact(
     """Fetch (capped at the smaller of the spec's and the platform's limit) and verify."""
     limit = min(spec.artifact.max_size_bytes, limits.max_bytes)
     return verify_bytes(fetcher.fetch(spec.artifact.uri, limit), spec, limits)
-
-
-def _parse_onnx(data: bytes) -> Any:
-    import onnx
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
-
-    try:
-        model = onnx.ModelProto.FromString(data)
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise ArtifactProblem(NOT_ONNX, f"the artifact is not an ONNX model: {exc}") from exc
-    if model.ir_version <= 0 or not model.HasField("graph") or not model.opset_import:
-        raise ArtifactProblem(
-            NOT_ONNX, "the artifact is not an ONNX model (no IR version, graph or opset)"
-        )
-    return model
-
-
-def _graphs(graph: Any) -> Iterator[Any]:
-    yield graph
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.HasField("g"):
-                yield from _graphs(attribute.g)
-            for sub in attribute.graphs:
-                yield from _graphs(sub)
-
-
-def _tensors(graph: Any) -> Iterator[Any]:
-    yield from graph.initializer
-    for sparse in graph.sparse_initializer:
-        yield sparse.values
-        yield sparse.indices
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.HasField("t"):
-                yield attribute.t
-            yield from attribute.tensors
-
-
-def _check_model_safety(model: Any, limits: VerifyLimits) -> None:
-    import onnx
-
-    graphs = list(_graphs(model.graph))
-    nodes = [node for graph in graphs for node in graph.node]
-    nodes += [node for function in model.functions for node in function.node]
-    if len(nodes) > limits.max_nodes:
-        raise ArtifactProblem(
-            INVALID_MODEL, f"the graph has {len(nodes)} nodes, more than {limits.max_nodes}"
-        )
-    external = [
-        tensor.name or "(unnamed)"
-        for graph in graphs
-        for tensor in _tensors(graph)
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data) > 0
-    ]
-    if external:
-        raise ArtifactProblem(
-            INVALID_MODEL,
-            "tensors with external data are refused (embed the weights in the file): "
-            + ", ".join(sorted(external)[:5]),
-        )
-    domains = {opset.domain for opset in model.opset_import} | {node.domain for node in nodes}
-    custom = sorted(domains - limits.allowed_domains)
-    if custom:
-        raise ArtifactProblem(
-            INVALID_MODEL, "custom operator domains are refused: " + ", ".join(custom)
-        )
-
-
-def _open_session(data: bytes) -> tuple[list[TensorSpec | str], list[TensorSpec | str]]:
-    """Open with onnxruntime (no run) and describe its inputs and outputs."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    # One session per verification, dropped right after: an arena would only keep memory.
-    options.enable_cpu_mem_arena = False
-    options.enable_mem_pattern = False
-    try:
-        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
-        raise ArtifactProblem(INVALID_MODEL, f"onnxruntime cannot load the model: {exc}") from exc
-    return [_describe(i) for i in session.get_inputs()], [
-        _describe(o) for o in session.get_outputs()
-    ]
-
-
-def _describe(arg: Any) -> TensorSpec | str:
-    datatype = ORT_TYPES.get(arg.type)
-    if datatype is None:
-        return f"{arg.name} ({arg.type})"
-    shape = [d if isinstance(d, int) and d >= 0 else -1 for d in arg.shape]
-    return TensorSpec(name=arg.name, datatype=datatype, shape=shape)
-
-
-def _compare(
-    kind: str, declared: Sequence[TensorSpec], actual: Sequence[TensorSpec | str], exact: bool
-) -> list[str]:
-    problems: list[str] = []
-    by_name: dict[str, TensorSpec | str] = {
-        (a if isinstance(a, str) else a.name).split(" ", 1)[0]: a for a in actual
-    }
-    for spec in declared:
-        found = by_name.get(spec.name)
-        if found is None:
-            problems.append(f"{kind} {spec.name!r} is not in the model (it has {sorted(by_name)})")
-        elif isinstance(found, str):
-            problems.append(f"{kind} {found} is not a tensor")
-        else:
-            if found.datatype != spec.datatype:
-                problems.append(
-                    f"{kind} {spec.name!r} is {found.datatype} in the model, declared"
-                    f" {spec.datatype}"
-                )
-            if not _shape_matches(spec.shape, found.shape):
-                problems.append(
-                    f"{kind} {spec.name!r} has shape {found.shape} in the model, declared"
-                    f" {spec.shape}"
-                )
-    if exact:
-        names = {s.name for s in declared}
-        for extra in sorted(set(by_name) - names):
-            problems.append(f"model {kind} {extra!r} is not declared in the signature")
-    return problems
-
-
-def _shape_matches(declared: Sequence[int], actual: Sequence[int]) -> bool:
-    if len(declared) != len(actual):
-        return False
-    return all(d in (-1, a) or a == -1 for d, a in zip(declared, actual, strict=True))
-
-
-def signature_problems(
-    inputs: Sequence[TensorSpec],
-    outputs: Sequence[TensorSpec],
-    actual_inputs: Sequence[TensorSpec | str],
-    actual_outputs: Sequence[TensorSpec | str],
-) -> list[str]:
-    """Differences between the declared signature and the graph: inputs must match exactly,
-    declared outputs must exist with the declared type and shape."""
-    return _compare("input", inputs, actual_inputs, exact=True) + _compare(
-        "output", outputs, actual_outputs, exact=False
-    )
 
 
 Verifier = Callable[[ModelVersionSpec], VerifiedArtifact]

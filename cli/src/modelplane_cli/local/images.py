@@ -36,8 +36,8 @@ REGISTRY = "localhost/modelplane"
 DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "ca-certificates")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "serving-runtime")
-WORKSPACE_MEMBERS = ("crds", "webhooks", "operator", "api", "cli", "serving-runtime")
+RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "onnx-policy", "serving-runtime")
+WORKSPACE_MEMBERS = ("crds", "onnx-policy", "webhooks", "operator", "api", "cli", "serving-runtime")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,307 @@
+"""Whether an ONNX file is acceptable, decided one way for every component.
+
+The facade runs it at upload, the operator when it verifies a ModelVersion, the serving runtime
+when a pod loads the model; all three pass the same platform limits (the operator hands its
+limits to the pods it creates), so a version that is Ready is one its pods will load.
+
+The steps, each failing with a stable reason (the ModelVersion condition reasons):
+
+1. `parse`: an ONNX protobuf with an IR version, a graph and an opset (`NotOnnx`), from bytes
+   only, never from a path, so external-data references cannot reach a file system;
+2. `check_safe`: what shared/notes/security.md lists as dangerous (`InvalidModel`): tensors with
+   external data (the path-traversal CVE family), operator domains outside the allow-list (custom
+   ops), more nodes than the limit; nodes of sub-graphs and local functions count too;
+3. `open_session`: onnxruntime opens it from bytes with optimizations off, nothing run
+   (`InvalidModel`);
+4. `signature_problems`: the declared signature against the session (`SignatureMismatch`):
+   inputs match exactly, declared outputs exist with the declared type and shape, a declared `-1`
+   accepts any size, a graph's dynamic dimension accepts any declared size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+NOT_ONNX = "NotOnnx"
+INVALID_MODEL = "InvalidModel"
+SIGNATURE_MISMATCH = "SignatureMismatch"
+DEFAULT_MAX_NODES = 100_000
+DEFAULT_ALLOWED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+
+ORT_TYPES = {
+    "tensor(float)": "FP32",
+    "tensor(double)": "FP64",
+    "tensor(float16)": "FP16",
+    "tensor(int64)": "INT64",
+    "tensor(int32)": "INT32",
+    "tensor(int16)": "INT16",
+    "tensor(int8)": "INT8",
+    "tensor(uint64)": "UINT64",
+    "tensor(uint32)": "UINT32",
+    "tensor(uint16)": "UINT16",
+    "tensor(uint8)": "UINT8",
+    "tensor(bool)": "BOOL",
+    "tensor(string)": "BYTES",
+}
+"""onnxruntime's type names → Open Inference Protocol datatypes."""
+
+
+class ModelRefused(Exception):  # noqa: N818 - a verdict with a reason, like the conditions
+    """The model is not acceptable; `reason` is NotOnnx, InvalidModel or SignatureMismatch."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Platform-wide limits that apply whatever a ModelVersion says."""
+
+    max_nodes: int = DEFAULT_MAX_NODES
+    allowed_domains: frozenset[str] = field(default=DEFAULT_ALLOWED_DOMAINS)
+
+
+class TensorLike(Protocol):
+    """A declared tensor: the CRD's TensorSpec, the runtime's, or `Tensor`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def datatype(self) -> str: ...
+
+    @property
+    def shape(self) -> Sequence[int]: ...
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """An input or output as the graph has it; `-1` is a dynamic dimension."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+
+Described = Tensor | str
+"""A graph argument: a tensor, or the text `name (type)` for something that is not a tensor."""
+
+
+def parse(data: bytes) -> Any:
+    """The ModelProto of `data`, or ModelRefused(NotOnnx)."""
+    import onnx
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+    try:
+        model = onnx.ModelProto.FromString(data)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise ModelRefused(NOT_ONNX, f"the artifact is not an ONNX model: {exc}") from exc
+    if model.ir_version <= 0 or not model.HasField("graph") or not model.opset_import:
+        raise ModelRefused(
+            NOT_ONNX, "the artifact is not an ONNX model (no IR version, graph or opset)"
+        )
+    return model
+
+
+def _graphs(graph: Any) -> Iterator[Any]:
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                yield from _graphs(attribute.g)
+            for sub in attribute.graphs:
+                yield from _graphs(sub)
+
+
+def _tensors(nodes: Sequence[Any], graphs: Sequence[Any]) -> Iterator[Any]:
+    for graph in graphs:
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+    for node in nodes:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+
+
+def check_safe(model: Any, limits: Limits) -> None:
+    """Refuse external data, custom-op domains and oversized graphs (ModelRefused)."""
+    import onnx
+
+    graphs = list(_graphs(model.graph))
+    for function in model.functions:
+        for node in function.node:
+            for attribute in node.attribute:
+                if attribute.HasField("g"):
+                    graphs.extend(_graphs(attribute.g))
+    nodes = [node for graph in graphs for node in graph.node]
+    nodes += [node for function in model.functions for node in function.node]
+    if len(nodes) > limits.max_nodes:
+        raise ModelRefused(
+            INVALID_MODEL, f"the graph has {len(nodes)} nodes, more than {limits.max_nodes}"
+        )
+    external = [
+        tensor.name or "(unnamed)"
+        for tensor in _tensors(nodes, graphs)
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data) > 0
+    ]
+    if external:
+        raise ModelRefused(
+            INVALID_MODEL,
+            "tensors with external data are refused (embed the weights in the file): "
+            + ", ".join(sorted(external)[:5]),
+        )
+    domains = {opset.domain for opset in model.opset_import} | {node.domain for node in nodes}
+    domains |= {opset.domain for function in model.functions for opset in function.opset_import}
+    custom = sorted(domains - limits.allowed_domains)
+    if custom:
+        raise ModelRefused(
+            INVALID_MODEL,
+            f"custom operator domains are refused: {', '.join(custom)} (allowed: "
+            f"{', '.join(repr(d) for d in sorted(limits.allowed_domains))})",
+        )
+
+
+def open_session(
+    data: bytes,
+    *,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+    intra_op_threads: int = 1,
+    optimize: bool = False,
+) -> Any:
+    """An onnxruntime session over `data` (ModelRefused(InvalidModel) if it cannot open).
+
+    `optimize=False` is for checking (nothing kept, no arena); serving passes True."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if optimize:
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    else:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
+    try:
+        return ort.InferenceSession(data, options, providers=list(providers))
+    except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
+        raise ModelRefused(INVALID_MODEL, f"onnxruntime cannot load the model: {exc}") from exc
+
+
+def _describe(arg: Any) -> Described:
+    datatype = ORT_TYPES.get(arg.type)
+    if datatype is None:
+        return f"{arg.name} ({arg.type})"
+    shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in arg.shape)
+    return Tensor(name=arg.name, datatype=datatype, shape=shape)
+
+
+def describe_session(session: Any) -> tuple[list[Described], list[Described]]:
+    """The session's inputs and outputs."""
+    return [_describe(i) for i in session.get_inputs()], [
+        _describe(o) for o in session.get_outputs()
+    ]
+
+
+def _compare(
+    kind: str, declared: Sequence[TensorLike], actual: Sequence[Described], exact: bool
+) -> list[str]:
+    problems: list[str] = []
+    by_name: dict[str, Described] = {
+        (a if isinstance(a, str) else a.name).split(" ", 1)[0]: a for a in actual
+    }
+    for spec in declared:
+        found = by_name.get(spec.name)
+        if found is None:
+            problems.append(f"{kind} {spec.name!r} is not in the model (it has {sorted(by_name)})")
+        elif isinstance(found, str):
+            problems.append(f"{kind} {found} is not a tensor")
+        else:
+            if found.datatype != spec.datatype:
+                problems.append(
+                    f"{kind} {spec.name!r} is {found.datatype} in the model, declared"
+                    f" {spec.datatype}"
+                )
+            if not _shape_matches(spec.shape, found.shape):
+                problems.append(
+                    f"{kind} {spec.name!r} has shape {list(found.shape)} in the model, declared"
+                    f" {list(spec.shape)}"
+                )
+    if exact:
+        names = {s.name for s in declared}
+        for extra in sorted(set(by_name) - names):
+            problems.append(f"model {kind} {extra!r} is not declared in the signature")
+    return problems
+
+
+def _shape_matches(declared: Sequence[int], actual: Sequence[int]) -> bool:
+    if len(declared) != len(actual):
+        return False
+    return all(d in (-1, a) or a == -1 for d, a in zip(declared, actual, strict=True))
+
+
+def signature_problems(
+    inputs: Sequence[TensorLike],
+    outputs: Sequence[TensorLike],
+    actual_inputs: Sequence[Described],
+    actual_outputs: Sequence[Described],
+) -> list[str]:
+    """Differences between a declared signature and the graph (empty when it matches)."""
+    return _compare("input", inputs, actual_inputs, exact=True) + _compare(
+        "output", outputs, actual_outputs, exact=False
+    )
+
+
+def check_signature(
+    session: Any, inputs: Sequence[TensorLike], outputs: Sequence[TensorLike]
+) -> None:
+    """ModelRefused(SignatureMismatch) when the declared signature does not fit the session."""
+    actual_inputs, actual_outputs = describe_session(session)
+    problems = signature_problems(inputs, outputs, actual_inputs, actual_outputs)
+    if problems:
+        raise ModelRefused(SIGNATURE_MISMATCH, "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class OnnxInspection:
+    """What an accepted model looks like: its inputs and tensor outputs (a non-tensor output,
+    such as scikit-learn's ZipMap, is left out of the signature: it cannot be served)."""
+
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    opset: int
+    producer: str
+
+
+def inspect(data: bytes, limits: Limits) -> OnnxInspection:
+    """Parse, check and open the model; its signature as the graph has it (ModelRefused)."""
+    model = parse(data)
+    check_safe(model, limits)
+    inputs, outputs = describe_session(open_session(data))
+    bad_inputs = [a for a in inputs if isinstance(a, str)]
+    if bad_inputs:
+        raise ModelRefused(
+            INVALID_MODEL, f"only tensor inputs can be served; the graph has {bad_inputs}"
+        )
+    tensors = [a for a in outputs if isinstance(a, Tensor)]
+    if not tensors:
+        raise ModelRefused(
+            INVALID_MODEL,
+            f"the graph has no tensor output ({outputs}); from scikit-learn, convert with "
+            "skl2onnx options={id(model): {'zipmap': False}}",
+        )
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    return OnnxInspection(
+        inputs=[a for a in inputs if isinstance(a, Tensor)],
+        outputs=tensors,
+        opset=int(opset),
+        producer=str(model.producer_name or ""),
+    )

@@ -1,0 +1,81 @@
+"""The shared ONNX policy: what the facade, the operator and the runtime all accept or refuse."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import modelplane_onnx as policy
+from modelplane_cli.demo import build_model
+from tests.onnx_models import linear_model
+
+
+def test_inspect_reads_the_signature_from_the_graph() -> None:
+    found = policy.inspect(build_model(), policy.Limits())
+    assert found.inputs == [policy.Tensor("input", "FP32", (-1, 4))]
+    assert found.outputs == [
+        policy.Tensor("label", "INT64", (-1,)),
+        policy.Tensor("probabilities", "FP32", (-1, 2)),
+    ]
+    assert found.opset == 17
+
+
+def test_bytes_that_are_not_onnx_are_refused() -> None:
+    with pytest.raises(policy.ModelRefused) as info:
+        policy.inspect(b"\x80\x04 not a model", policy.Limits())
+    assert info.value.reason == policy.NOT_ONNX
+
+
+def _with_function(domain: str) -> bytes:
+    """A model whose only node calls a local function of `domain` (how torch exports)."""
+    function = helper.make_function(
+        domain, "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+        opset_imports=[helper.make_opsetid("", 17)],
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("Twice", ["x"], ["y"], domain=domain)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [-1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [-1, 2])],
+    )
+    model = helper.make_model(
+        graph,
+        functions=[function],
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(domain, 1)],
+    )
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
+def test_local_function_nodes_count_and_their_domain_must_be_allowed() -> None:
+    data = _with_function("local.fn")
+    with pytest.raises(policy.ModelRefused, match=r"domains are refused: local\.fn"):
+        policy.check_safe(policy.parse(data), policy.Limits())
+    allowed = policy.Limits(allowed_domains=policy.DEFAULT_ALLOWED_DOMAINS | {"local.fn"})
+    assert policy.inspect(data, allowed).outputs == [policy.Tensor("y", "FP32", (-1, 2))]
+    with pytest.raises(policy.ModelRefused, match="2 nodes, more than 1"):
+        policy.check_safe(policy.parse(data), policy.Limits(1, allowed.allowed_domains))
+
+
+def test_external_data_is_refused_whatever_the_limits() -> None:
+    model = linear_model(4)
+    tensor = model.graph.initializer[0]
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    with pytest.raises(policy.ModelRefused) as info:
+        policy.check_safe(model, policy.Limits())
+    assert info.value.reason == policy.INVALID_MODEL
+    assert "external data" in info.value.message
+
+
+def test_signature_rules_are_one_rule() -> None:
+    session = policy.open_session(build_model())
+    declared_in = [policy.Tensor("input", "FP32", (-1, -1))]
+    policy.check_signature(session, declared_in, [policy.Tensor("label", "INT64", (-1,))])
+    with pytest.raises(policy.ModelRefused) as info:
+        policy.check_signature(
+            session, [policy.Tensor("input", "FP64", (-1, 4))], [policy.Tensor("x", "FP32", (1,))]
+        )
+    assert info.value.reason == policy.SIGNATURE_MISMATCH
+    assert "is FP32 in the model, declared FP64" in info.value.message
+    assert "output 'x' is not in the model" in info.value.message
