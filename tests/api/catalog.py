@@ -17,7 +17,7 @@ from modelplane_api.deps import RequirePermission
 from modelplane_api.main import create_app
 from modelplane_api.permissions import Permission
 
-from .conftest import Api, make_settings
+from .conftest import Api, make_settings, version_form
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class World:
     member: dict[str, Any]
     project_id: str
     key_id: str
+    model_id: str
+    version_id: str
     outsider: dict[str, Any]
 
 
@@ -76,8 +78,20 @@ async def build_world(api: Api) -> World:
     await api.add_member(admin, org["id"], member, "viewer")
     project = await api.create_project(admin, org["id"])
     key = await api.create_api_key(admin, org["id"], "viewer")
+    model = await api.create_model(admin, org["id"])
+    version = await api.upload_version(admin, org["id"], model["id"])
+    assert version.status_code == 201, version.text
     outsider = await api.register("outsider")
-    return World(org["id"], admin, member, project["id"], key["id"], outsider)
+    return World(
+        org["id"],
+        admin,
+        member,
+        project["id"],
+        key["id"],
+        model["id"],
+        version.json()["data"]["id"],
+        outsider,
+    )
 
 
 def request_for(
@@ -90,6 +104,8 @@ def request_for(
         project_id=source.project_id,
         key_id=source.key_id,
         user_id=source.member["id"],
+        model_id=source.model_id,
+        version_id=source.version_id,
     )
     query: dict[str, str] = {}
     bodies: dict[str, dict[str, Any] | None] = {
@@ -102,10 +118,20 @@ def request_for(
         "POST /api/v1/organizations/{org_id}/projects": {"name": f"p-{uuid.uuid4().hex[:8]}"},
         "PATCH /api/v1/organizations/{org_id}/projects/{project_id}": {"description": "new"},
         "POST /api/v1/organizations/{org_id}/api-keys": {"name": "k", "role": "viewer"},
+        "POST /api/v1/organizations/{org_id}/models": {"name": f"m-{uuid.uuid4().hex[:8]}"},
+        "PATCH /api/v1/organizations/{org_id}/models/{model_id}": {"description": "new"},
     }
     if route.path == "/api/v1/audit-events":
         query["organization_id"] = world.org_id
     return url, bodies.get(route.key), query
+
+
+UPLOAD_ROUTES = {"POST /api/v1/organizations/{org_id}/models/{model_id}/versions"}
+
+
+def files_for(route: OrgRoute) -> dict[str, Any] | None:
+    """The multipart form of an upload route, None for JSON routes."""
+    return version_form() if route.key in UPLOAD_ROUTES else None
 
 
 KNOWN_ROUTES = {
@@ -124,4 +150,12 @@ KNOWN_ROUTES = {
     "POST /api/v1/organizations/{org_id}/api-keys",
     "DELETE /api/v1/organizations/{org_id}/api-keys/{key_id}",
     "GET /api/v1/audit-events",
+    "GET /api/v1/organizations/{org_id}/models",
+    "POST /api/v1/organizations/{org_id}/models",
+    "GET /api/v1/organizations/{org_id}/models/{model_id}",
+    "PATCH /api/v1/organizations/{org_id}/models/{model_id}",
+    "DELETE /api/v1/organizations/{org_id}/models/{model_id}",
+    "GET /api/v1/organizations/{org_id}/models/{model_id}/versions",
+    "POST /api/v1/organizations/{org_id}/models/{model_id}/versions",
+    "GET /api/v1/organizations/{org_id}/models/{model_id}/versions/{version_id}",
 }

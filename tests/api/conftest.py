@@ -25,6 +25,7 @@ from modelplane_api.migrate import upgrade
 from modelplane_api.security import Passwords, generate_jwt_key
 from modelplane_api.settings import Settings
 from tests.api.fakes import RecordingClusterGateway
+from tests.onnx_models import linear_model, model_bytes
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,6 +45,7 @@ def make_settings(
         "rate_limit_auth_per_ip": 100_000,
         "rate_limit_login_per_account": 100_000,
         "kubernetes_enabled": False,
+        "background_tasks": False,
     }
     values.update(overrides)
     return Settings(**values)
@@ -145,6 +147,34 @@ class Api:
         data: dict[str, Any] = response.json()["data"]
         return data
 
+    async def create_model(
+        self, caller: dict[str, Any], org_id: str, name: str | None = None
+    ) -> dict[str, Any]:
+        """Register a model in an organization."""
+        response = await self.client.post(
+            f"/api/v1/organizations/{org_id}/models",
+            headers=caller["headers"],
+            json={"name": name or f"m-{uuid.uuid4().hex[:8]}", "task_type": "classification"},
+        )
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    async def upload_version(
+        self,
+        caller: dict[str, Any],
+        org_id: str,
+        model_id: str,
+        artifact: bytes | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Upload an ONNX file (default: a 4-feature linear model) as a model's next version."""
+        return await self.client.post(
+            f"/api/v1/organizations/{org_id}/models/{model_id}/versions",
+            headers=caller["headers"],
+            files=version_form(artifact, metadata),
+        )
+
     async def create_api_key(self, admin: dict[str, Any], org_id: str, role: str) -> dict[str, Any]:
         """Create an API key; returns its body including the secret."""
         response = await self.client.post(
@@ -157,17 +187,60 @@ class Api:
         return data
 
 
+def small_model() -> bytes:
+    """A 4-feature linear model, serialized."""
+    return model_bytes(linear_model(4))[0]
+
+
+def version_form(
+    artifact: bytes | None = None, metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The multipart form of a version upload."""
+    files: dict[str, Any] = {
+        "file": (
+            "model.onnx",
+            artifact if artifact is not None else small_model(),
+            "application/octet-stream",
+        )
+    }
+    if metadata is not None:
+        files["metadata"] = (None, json.dumps(metadata), "application/json")
+    return files
+
+
 ApiFactory = Callable[..., Any]
 
 
+ARTIFACT_BUCKET = "facade-tests"
+
+
+@pytest.fixture(scope="session")
+def artifact_settings(s3: Any) -> dict[str, Any]:
+    """Settings that point the facade's artifact store at the session's MinIO."""
+    s3.with_bucket(ARTIFACT_BUCKET)
+    return {
+        "s3_endpoint_url": s3.endpoint_url,
+        "s3_access_key_id": s3.access_key,
+        "s3_secret_access_key": s3.secret_key,
+        "artifact_bucket": ARTIFACT_BUCKET,
+    }
+
+
 @pytest.fixture
-async def make_api(migrated_url: str, redis_url: str) -> AsyncIterator[ApiFactory]:
+async def make_api(
+    migrated_url: str, redis_url: str, artifact_settings: dict[str, Any]
+) -> AsyncIterator[ApiFactory]:
     """Build apps against the real services; each is closed after the test."""
     made: list[Api] = []
 
     async def make(client_ip: str = "127.0.0.1", **overrides: Any) -> Api:
         settings = make_settings(
-            **{"database_url": migrated_url, "redis_url": redis_url, **overrides}
+            **{
+                "database_url": migrated_url,
+                "redis_url": redis_url,
+                **artifact_settings,
+                **overrides,
+            }
         )
         gateway = RecordingClusterGateway()
         clock = FakeClock()

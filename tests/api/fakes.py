@@ -19,12 +19,19 @@ class UnexpectedClusterCallError(AssertionError):
 class RecordingClusterGateway:
     """A ClusterGateway fake: allow calls explicitly, make them fail on demand."""
 
-    def __init__(self, *, allow: set[str] | frozenset[str] = frozenset({"apply", "get"})) -> None:
+    def __init__(
+        self,
+        *,
+        allow: set[str] | frozenset[str] = frozenset(
+            {"apply", "get", "delete", "list_objects", "events"}
+        ),
+    ) -> None:
         self.allowed = set(allow)
         self.applied: list[tuple[ResourceKind, dict[str, Any]]] = []
         self.deleted: list[tuple[ResourceKind, str, str | None]] = []
         self.objects: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self.fail_with: Exception | None = None
+        self.object_events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
     def _enter(self, verb: str) -> None:
         if verb not in self.allowed:
@@ -54,3 +61,22 @@ class RecordingClusterGateway:
         self._enter("delete")
         self.deleted.append((kind, name, namespace))
         self.objects.pop((kind.plural, namespace, name), None)
+
+    async def list_objects(
+        self, kind: ResourceKind, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What was applied in that namespace, filtered by `key=value` labels."""
+        self._enter("list_objects")
+        wanted = dict(p.split("=", 1) for p in label_selector.split(",")) if label_selector else {}
+        return [
+            copy.deepcopy(obj)
+            for (plural, ns, _), obj in self.objects.items()
+            if plural == kind.plural
+            and ns == namespace
+            and all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
+        ]
+
+    async def events(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """Events set by the test in `self.object_events`."""
+        self._enter("events")
+        return copy.deepcopy(self.object_events.get((namespace, kind, name), []))

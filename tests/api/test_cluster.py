@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from modelplane_api.cluster import ORGANIZATION, KubernetesClusterGateway
-from modelplane_api.errors import ClusterUnavailable
+from modelplane_api.errors import ClusterRejected, ClusterUnavailable
 from modelplane_api.main import create_app
 
 from .conftest import PASSWORD, fast_passwords, make_settings
@@ -82,7 +82,7 @@ async def test_creating_an_organization_lands_its_resource_in_the_cluster(
     assert "modelplane-api" in managers
 
 
-async def test_the_gateway_reports_refusals_as_cluster_unavailable(
+async def test_the_gateway_reports_validation_refusals_as_rejected(
     organization_crd: None, kubeconfig: Path
 ) -> None:
     gateway = KubernetesClusterGateway.from_kubeconfig(str(kubeconfig))
@@ -92,9 +92,11 @@ async def test_the_gateway_reports_refusals_as_cluster_unavailable(
         "metadata": {"name": "bad-spec"},
         "spec": {"slug": "NOT A SLUG"},
     }
-    with pytest.raises(ClusterUnavailable) as caught:
+    with pytest.raises(ClusterRejected) as caught:
         await gateway.apply(ORGANIZATION, invalid)
     assert caught.value.details["status"] == 422
+    assert caught.value.status_code == 400
+    assert "spec.slug in body should match" in caught.value.message
     assert await gateway.get(ORGANIZATION, "bad-spec") is None
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from modelplane_api.permissions import Role, allows
 
-from .catalog import KNOWN_ROUTES, build_world, org_routes, request_for
+from .catalog import KNOWN_ROUTES, build_world, files_for, org_routes, request_for
 from .conftest import Api
 
 ROUTES = org_routes()
@@ -35,7 +35,7 @@ async def test_role_matrix_matches_the_permission_table(api: Api, role: Role, ki
             headers = {"Authorization": f"Bearer {key['key']}"}
         url, body, query = request_for(route, world)
         response = await api.client.request(
-            route.method, url, json=body, params=query, headers=headers
+            route.method, url, json=body, params=query, headers=headers, files=files_for(route)
         )
         expected = route.success_status if allows(role, route.permission) else 403
         if response.status_code != expected:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .catalog import World, build_world, org_routes, request_for
+from .catalog import World, build_world, files_for, org_routes, request_for
 from .conftest import Api
 
 ROUTES = org_routes()
@@ -21,7 +21,7 @@ async def _ask_everywhere(api: Api, headers: dict[str, str], own: World, other: 
             cases.append(request_for(route, own, ids_from=other))  # own org, B's resource id
         for url, body, query in cases:
             response = await api.client.request(
-                route.method, url, json=body, params=query, headers=headers
+                route.method, url, json=body, params=query, headers=headers, files=files_for(route)
             )
             if response.status_code != 404 or response.json()["error"]["code"] != "not_found":
                 wrong.append(f"{route.method} {url}: {response.status_code}")

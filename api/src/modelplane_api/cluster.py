@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from modelplane_api.errors import ClusterUnavailable
+from modelplane_api.errors import ClusterRejected, ClusterUnavailable
 
 FIELD_MANAGER = "modelplane-api"
 GROUP = "modelplane.io"
@@ -48,6 +48,8 @@ class ResourceKind:
 
 
 ORGANIZATION = ResourceKind(GROUP, VERSION, "Organization", "organizations", namespaced=False)
+MODEL_VERSION = ResourceKind(GROUP, VERSION, "ModelVersion", "modelversions", namespaced=True)
+KINDS_BY_PLURAL = {kind.plural: kind for kind in (ORGANIZATION, MODEL_VERSION)}
 
 
 class ClusterGateway(Protocol):
@@ -67,6 +69,16 @@ class ClusterGateway(Protocol):
         """Delete one object; absent objects are fine."""
         ...
 
+    async def list_objects(
+        self, kind: ResourceKind, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The objects of a namespaced kind in one namespace, optionally by label."""
+        ...
+
+    async def events(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """The Kubernetes Events about one object, oldest first."""
+        ...
+
 
 class KubernetesClusterGateway:
     """ClusterGateway over the official kubernetes client."""
@@ -75,6 +87,7 @@ class KubernetesClusterGateway:
         from kubernetes import client
 
         self._objects = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
         self._timeout = request_timeout
 
     @classmethod
@@ -163,6 +176,32 @@ class KubernetesClusterGateway:
             )
         await self._run(call, f"delete {kind.plural}/{name}", missing_ok=True)
 
+    async def list_objects(
+        self, kind: ResourceKind, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The objects of a namespaced kind in one namespace, optionally by label."""
+        call = functools.partial(
+            self._objects.list_namespaced_custom_object,
+            kind.group,
+            kind.version,
+            namespace,
+            kind.plural,
+            label_selector=label_selector or "",
+        )
+        result = await self._run(call, f"list {kind.plural}", missing_ok=True)
+        return list((result or {}).get("items") or [])
+
+    async def events(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """The Kubernetes Events about one object, oldest first."""
+        call = functools.partial(
+            self._core.list_namespaced_event,
+            namespace,
+            field_selector=f"involvedObject.kind={kind},involvedObject.name={name}",
+        )
+        found = await self._run(lambda **kw: call(**kw).to_dict(), f"list events of {name}")
+        items = list((found or {}).get("items") or [])
+        return sorted(items, key=lambda e: str(e.get("last_timestamp") or e.get("event_time")))
+
     async def _run(
         self, call: Callable[..., Any], what: str, missing_ok: bool = False
     ) -> dict[str, Any] | None:
@@ -173,6 +212,12 @@ class KubernetesClusterGateway:
         except ApiException as exc:
             if missing_ok and exc.status == 404:
                 return None
+            if exc.status in (400, 403, 409, 422):
+                raise ClusterRejected(
+                    f"Kubernetes refused {what}: {_api_message(exc)}",
+                    {"status": exc.status, "reason": exc.reason},
+                    status=exc.status,
+                ) from exc
             raise ClusterUnavailable(
                 f"Kubernetes API refused {what}: {exc.status}",
                 {"status": exc.status, "reason": exc.reason},
@@ -180,6 +225,16 @@ class KubernetesClusterGateway:
         except Exception as exc:  # connection refused, timeouts, TLS: all mean "cluster down"
             raise ClusterUnavailable(f"Kubernetes API unreachable: {type(exc).__name__}") from exc
         return dict(result) if isinstance(result, dict) else {}
+
+
+def _api_message(exc: Any) -> str:
+    """The API server's (or an admission webhook's) message in an error Status."""
+    import json
+
+    try:
+        return str(json.loads(exc.body).get("message") or exc.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(exc.reason)
 
 
 def _required(namespace: str | None) -> str:

@@ -18,6 +18,7 @@ from modelplane_api.metrics import Metrics
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
+from modelplane_api.storage import ArtifactStore
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +39,7 @@ class AppContext:
     signer: TokenSigner
     passwords: Passwords
     gateway: ClusterGateway
+    artifacts: ArtifactStore
     metrics: Metrics
     rate_limiter: RateLimiter
     clock: Clock = field(default=utc_now)

@@ -17,7 +17,13 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from modelplane_api.audit.recorder import add_success_event, audit_context, build_event, outcome_for
+from modelplane_api.audit.recorder import (
+    AuditContext,
+    add_success_event,
+    audit_context,
+    build_event,
+    outcome_for,
+)
 from modelplane_api.auth import repository as auth_repo
 from modelplane_api.auth.models import User
 from modelplane_api.context import AppContext
@@ -29,6 +35,7 @@ from modelplane_api.errors import (
     PermissionDenied,
 )
 from modelplane_api.organizations import repository as org_repo
+from modelplane_api.pagination import reject_unknown_filters
 from modelplane_api.permissions import Permission, Role, allows
 from modelplane_api.ratelimit import Limit
 from modelplane_api.security import API_KEY_PREFIX, digest
@@ -74,13 +81,23 @@ async def get_session(request: Request, ctx: Ctx) -> AsyncIterator[AsyncSession]
             raise
         else:
             route = request.scope.get("route")
-            status_code = getattr(route, "status_code", None) or 200
+            status_code = (
+                audit_context(request).status_code or getattr(route, "status_code", None) or 200
+            )
             if add_success_event(request, session, status_code):
                 ctx.metrics.audit_events.labels("success").inc()
             await session.commit()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_audit(request: Request) -> AuditContext:
+    """The request's audit context, for services to fill."""
+    return audit_context(request)
+
+
+Audit = Annotated[AuditContext, Depends(get_audit)]
 
 
 @dataclass(frozen=True)
@@ -228,6 +245,16 @@ class RequireQueryPermission(RequirePermission):
 def require(permission: Permission) -> Any:
     """`Depends(...)` for `Annotated[OrgAccess, require(Permission.X)]` in a route signature."""
     return Depends(RequirePermission(permission))
+
+
+def known_filters(*allowed: str) -> Any:
+    """`Depends(...)`: 400 for a `filter[...]` the route does not declare."""
+    names = set(allowed)
+
+    def check(request: Request) -> None:
+        reject_unknown_filters(request, names)
+
+    return Depends(check)
 
 
 async def limit_by_ip(request: Request, ctx: Ctx) -> None:

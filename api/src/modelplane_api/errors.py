@@ -75,6 +75,31 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class InvalidModel(DomainError):
+    """An uploaded artifact the ONNX policy refuses; `details.reason` is the policy's reason.
+    400 like every rule beyond the OpenAPI schema (which can only say "a file")."""
+
+    status_code = 400
+    code = "invalid_model"
+
+
+class ClusterRejected(DomainError):
+    """Kubernetes (its validation, an admission webhook or RBAC) refused a write: permanent.
+    400 (a rule beyond the OpenAPI schema), or the cluster's 403 / 409."""
+
+    status_code = 400
+    code = "cluster_rejected"
+
+    def __init__(self, message: str, details: Any = None, *, status: int = 400) -> None:
+        super().__init__(message, details)
+        self.status_code = {403: 403, 409: 409}.get(status, 400)  # type: ignore[misc]
+
+
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"

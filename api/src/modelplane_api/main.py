@@ -8,6 +8,7 @@ and anything unexpected as a 500 from the middleware without a stack trace.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,12 +39,17 @@ from modelplane_api.health.router import router as health_router
 from modelplane_api.metrics import Metrics
 from modelplane_api.middleware import RequestContextMiddleware
 from modelplane_api.organizations.router import router as organizations_router
+from modelplane_api.outbox.worker import drain_once, run_forever
 from modelplane_api.projects.router import router as projects_router
 from modelplane_api.ratelimit import RateLimiter
+from modelplane_api.registry.router import router as registry_router
+from modelplane_api.registry.router import upload_router as registry_upload_router
+from modelplane_api.registry.service import reconcile_once
 from modelplane_api.responses import error_response
 from modelplane_api.schemas import UNSTORABLE_TEXT
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
+from modelplane_api.storage import ArtifactStore, S3ArtifactStore
 
 API_PREFIX = "/api/v1"
 HTTP_CODES = {
@@ -75,20 +81,46 @@ class DisabledClusterGateway:
         """Refuse: no cluster configured."""
         raise ClusterUnavailable("Kubernetes integration is disabled")
 
+    async def list_objects(
+        self, kind: Any, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Refuse: no cluster configured."""
+        raise ClusterUnavailable("Kubernetes integration is disabled")
+
+    async def events(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """Refuse: no cluster configured."""
+        raise ClusterUnavailable("Kubernetes integration is disabled")
+
+
+FORM_OVERHEAD_BYTES = 1024 * 1024
+"""What an upload's body may carry besides its files (boundaries, headers, the metadata)."""
+
 
 def create_app(
     settings: Settings,
     *,
     gateway: ClusterGateway | None = None,
+    artifacts: ArtifactStore | None = None,
     clock: Clock = utc_now,
     passwords: Passwords | None = None,
 ) -> FastAPI:
-    """Build the facade for `settings`; pass a gateway or clock to replace the real ones."""
+    """Build the facade for `settings`; pass a gateway, store or clock to replace the real
+    ones. With `settings.background_tasks` the outbox worker and the reconciliation run while
+    the app serves."""
     if gateway is None:
         gateway = (
             KubernetesClusterGateway.from_kubeconfig(settings.kubeconfig)
             if settings.kubernetes_enabled
             else DisabledClusterGateway()
+        )
+    if artifacts is None:
+        secret = settings.s3_secret_access_key
+        artifacts = S3ArtifactStore(
+            settings.artifact_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            region=settings.s3_region,
         )
     engine = create_engine(settings)
     redis = Redis.from_url(
@@ -106,6 +138,7 @@ def create_app(
         signer=TokenSigner(settings),
         passwords=passwords or Passwords(),
         gateway=gateway,
+        artifacts=artifacts,
         metrics=metrics,
         rate_limiter=RateLimiter(redis, metrics),
         clock=clock,
@@ -113,7 +146,24 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if settings.background_tasks:
+            tasks = [
+                asyncio.create_task(
+                    run_forever("outbox", lambda: drain_once(ctx), settings.outbox_interval_seconds)
+                ),
+                asyncio.create_task(
+                    run_forever(
+                        "reconcile",
+                        lambda: reconcile_once(ctx),
+                        settings.reconcile_interval_seconds,
+                    )
+                ),
+            ]
         yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await redis.aclose()
         await engine.dispose()
 
@@ -121,7 +171,8 @@ def create_app(
         title="Modelplane API",
         version=__version__,
         lifespan=lifespan,
-        description="The facade of Modelplane: auth, organizations, projects, audit. Every "
+        description="The facade of Modelplane: auth, organizations, projects, the model "
+        "registry, audit. Every "
         "response is an envelope; see docs/api.md.",
     )
     app.state.ctx = ctx
@@ -130,10 +181,12 @@ def create_app(
         auth_router,
         organizations_router,
         projects_router,
+        registry_router,
         api_keys_router,
         audit_router,
     ):
         api.include_router(router)
+    api.include_router(registry_upload_router)
     app.include_router(api)
     app.include_router(health_router)
     _install_error_handlers(app)
@@ -150,8 +203,17 @@ def create_app(
     contexts = list(iter_route_contexts(app.routes))
     route_paths = {id(rc.original_route): rc.path for rc in contexts}
     app.state.allowed_methods = _allowed_methods(contexts)
+    upload_paths = tuple(
+        re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", rc.path or "") + "/?$")
+        for rc in contexts
+        if any(rc.original_route is r for r in registry_upload_router.routes)
+    )
     app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, route_paths=route_paths
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        route_paths=route_paths,
+        upload_paths=upload_paths,
+        max_upload_bytes=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
     )
     return app
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -39,5 +39,28 @@ class Metrics:
             "modelplane_api_audit_events_total",
             "Audit events written by outcome",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.outbox_pending = Gauge(
+            "modelplane_api_outbox_pending",
+            "Cluster writes stored in the outbox, waiting for the cluster",
+            registry=self.registry,
+        )
+        self.outbox_applied = Counter(
+            "modelplane_api_outbox_applied_total",
+            "Outbox entries the cluster accepted after waiting",
+            registry=self.registry,
+        )
+        self.reconcile_reapplied = Counter(
+            "modelplane_api_reconcile_reapplied_total",
+            "Custom resources the periodic reconciliation re-applied, by kind and cause "
+            "(missing: absent from the cluster; drifted: differs from the database)",
+            ["kind", "cause"],
+            registry=self.registry,
+        )
+        self.reconcile_runs = Counter(
+            "modelplane_api_reconcile_runs_total",
+            "Periodic reconciliations by result (ok, cluster_unavailable)",
+            ["result"],
             registry=self.registry,
         )

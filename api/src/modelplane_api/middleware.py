@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,11 +30,26 @@ class RequestContextMiddleware:
     """See the module docstring."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, route_paths: dict[int, str | None] | None = None
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        route_paths: dict[int, str | None] | None = None,
+        upload_paths: tuple[re.Pattern[str], ...] = (),
+        max_upload_bytes: int = 0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.route_paths = route_paths or {}
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes
+
+    def body_limit(self, scope: Scope) -> int:
+        """The largest body this request may send: uploads have their own limit."""
+        if scope.get("method") == "POST" and any(
+            p.match(scope.get("path", "")) for p in self.upload_paths
+        ):
+            return max(self.max_upload_bytes, self.max_body_bytes)
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,17 +69,31 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        limit = self.body_limit(scope)
+        received = 0
+
+        async def counting_receive() -> Message:
+            # Content-Length can be absent (chunked) or wrong: count what actually arrives and
+            # stop the parser with a 413 (an HTTPException, which FastAPI passes through).
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise StarletteHTTPException(413, f"request body larger than {limit} bytes")
+            return message
+
         try:
             length = headers.get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            if length is not None and (not length.isdigit() or int(length) > limit):
                 await _send_error(
                     send_wrapper,
                     413,
                     "payload_too_large",
-                    f"request body larger than {self.max_body_bytes} bytes",
+                    f"request body larger than {limit} bytes",
                 )
                 return
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, counting_receive, send_wrapper)
         except Exception:
             log.exception("unhandled error", extra=self._fields(scope, 500, started))
             await record_failure(

@@ -4,7 +4,9 @@ from modelplane_api.audit.models import AuditEvent
 from modelplane_api.auth.models import ApiKey, RefreshToken, User
 from modelplane_api.db import Base
 from modelplane_api.organizations.models import Membership, Organization
+from modelplane_api.outbox.models import OutboxEntry
 from modelplane_api.projects.models import Project
+from modelplane_api.registry.models import RegisteredModel, RegisteredVersion
 
 __all__ = [
     "ApiKey",
@@ -12,7 +14,10 @@ __all__ = [
     "Base",
     "Membership",
     "Organization",
+    "OutboxEntry",
     "Project",
     "RefreshToken",
+    "RegisteredModel",
+    "RegisteredVersion",
     "User",
 ]

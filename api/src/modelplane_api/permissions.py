@@ -32,6 +32,11 @@ class Permission(StrEnum):
     API_KEY_CREATE = "api_key:create"
     API_KEY_DELETE = "api_key:delete"
     AUDIT_READ = "audit:read"
+    MODEL_READ = "model:read"
+    MODEL_CREATE = "model:create"
+    MODEL_UPDATE = "model:update"
+    MODEL_DELETE = "model:delete"
+    MODEL_VERSION_CREATE = "model_version:create"
 
 
 _VIEWER = frozenset(
@@ -39,9 +44,16 @@ _VIEWER = frozenset(
         Permission.ORGANIZATION_READ,
         Permission.MEMBER_READ,
         Permission.PROJECT_READ,
+        Permission.MODEL_READ,
     }
 )
-_DEVELOPER = _VIEWER | {Permission.PROJECT_CREATE, Permission.PROJECT_UPDATE}
+_DEVELOPER = _VIEWER | {
+    Permission.PROJECT_CREATE,
+    Permission.PROJECT_UPDATE,
+    Permission.MODEL_CREATE,
+    Permission.MODEL_UPDATE,
+    Permission.MODEL_VERSION_CREATE,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _VIEWER,

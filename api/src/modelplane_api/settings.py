@@ -86,6 +86,27 @@ class Settings(BaseSettings):
     """Path of a kubeconfig; default: in-cluster config, then ~/.kube/config."""
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body of every route but the uploads."""
+
+    s3_endpoint_url: str | None = None
+    """S3 (or MinIO) endpoint for model artifacts; default: AWS."""
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    artifact_bucket: str = Field(default="models", min_length=3, max_length=63)
+    """Bucket of artifacts; each organization writes under its namespace's prefix (`mp-<slug>/`)."""
+    max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=2 * 1024**3 - 1)
+    """Largest ONNX file (and reference dataset) an upload may carry; larger bodies get 413."""
+    onnx_max_nodes: int = Field(default=100_000, ge=1)
+    """The ONNX policy's node limit (keep it equal to the operator's `max_graph_nodes`)."""
+    onnx_allowed_domains: list[str] = Field(default_factory=lambda: ["", "ai.onnx", "ai.onnx.ml"])
+    """Operator domains a model may use (keep it equal to the operator's allow-list)."""
+    background_tasks: bool = True
+    """Run the outbox worker and the periodic reconciliation in this process."""
+    outbox_interval_seconds: float = Field(default=2.0, gt=0)
+    """How often pending cluster writes are retried."""
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often every registered ModelVersion is compared with the cluster and re-applied."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("jwt_keys", mode="before")

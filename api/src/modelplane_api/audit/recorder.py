@@ -41,6 +41,8 @@ class AuditContext:
     resource_id: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    status_code: int | None = None
+    """The success status when the route answers another than its declared one (202)."""
     written: bool = False
 
 

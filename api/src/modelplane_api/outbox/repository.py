@@ -1,0 +1,87 @@
+"""Queries on the cluster outbox. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelplane_api.outbox.models import OutboxEntry
+
+
+async def enqueue(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    plural: str,
+    body: dict[str, Any],
+) -> None:
+    """Store (or replace) the pending apply of one object, due now."""
+    meta = body["metadata"]
+    statement = insert(OutboxEntry).values(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        plural=plural,
+        namespace=meta["namespace"],
+        name=meta["name"],
+        body=body,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["plural", "namespace", "name"],
+            set_={
+                "body": statement.excluded.body,
+                "attempts": 0,
+                "last_error": None,
+                "next_attempt_at": func.now(),
+            },
+        )
+    )
+
+
+async def remove(session: AsyncSession, plural: str, namespace: str, name: str) -> None:
+    """Forget the pending apply of one object (it was applied)."""
+    await session.execute(
+        delete(OutboxEntry).where(
+            OutboxEntry.plural == plural,
+            OutboxEntry.namespace == namespace,
+            OutboxEntry.name == name,
+        )
+    )
+
+
+async def due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxEntry]:
+    """Entries whose next attempt is due, locked for this transaction; rows another replica
+    holds are skipped, so two facades never apply the same entry at once."""
+    rows = await session.scalars(
+        select(OutboxEntry)
+        .where(OutboxEntry.next_attempt_at <= now)
+        .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def pending(
+    session: AsyncSession, plural: str, objects: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], OutboxEntry]:
+    """The pending entries among (namespace, name) pairs of one kind."""
+    if not objects:
+        return {}
+    rows = await session.scalars(
+        select(OutboxEntry).where(
+            OutboxEntry.plural == plural,
+            tuple_(OutboxEntry.namespace, OutboxEntry.name).in_(list(objects)),
+        )
+    )
+    return {(row.namespace, row.name): row for row in rows}
+
+
+async def count(session: AsyncSession) -> int:
+    """How many entries wait."""
+    return int(await session.scalar(select(func.count()).select_from(OutboxEntry)) or 0)

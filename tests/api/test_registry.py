@@ -1,0 +1,351 @@
+"""The model registry on real PostgreSQL and MinIO, with the cluster gateway faked at our own
+boundary: models, uploads (policy, digest, size caps, version numbers), state read back from
+the ModelVersion, the outbox when the cluster is down, the reconciliation, deletes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+
+from modelplane_api.cluster import MODEL_VERSION
+from modelplane_api.errors import ClusterUnavailable
+from modelplane_api.outbox.worker import drain_once
+from modelplane_api.registry.models import RegisteredVersion
+from modelplane_api.registry.service import reconcile_once
+from modelplane_crds.model_version import DEFAULT_MAX_SIZE_BYTES
+from tests.onnx_models import custom_op_model, linear_model, model_bytes, signature_of
+
+from .conftest import ARTIFACT_BUCKET, Api, small_model, version_form
+
+
+async def _org_with_model(api: Api) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    admin = await api.register("ds")
+    org = await api.create_org(admin)
+    model = await api.create_model(admin, org["id"])
+    return admin, org, model
+
+
+def _versions_url(org: dict[str, Any], model: dict[str, Any]) -> str:
+    return f"/api/v1/organizations/{org['id']}/models/{model['id']}/versions"
+
+
+def _s3_object(s3: Any, uri: str) -> bytes:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    assert bucket == ARTIFACT_BUCKET
+    body: bytes = s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+async def test_models_are_created_listed_filtered_updated_and_deleted(api: Api) -> None:
+    admin = await api.register("ds")
+    org = await api.create_org(admin)
+    project = await api.create_project(admin, org["id"])
+    base = f"/api/v1/organizations/{org['id']}/models"
+    first = await api.client.post(
+        base,
+        headers=admin["headers"],
+        json={"name": "churn", "project_id": project["id"], "tags": {"team": "growth"}},
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["data"]["latest_version"] is None
+    await api.create_model(admin, org["id"], "fraud")
+    by_project = await api.client.get(
+        base, headers=admin["headers"], params={"filter[project_id]": project["id"]}
+    )
+    assert [m["name"] for m in by_project.json()["data"]] == ["churn"]
+    by_name = await api.client.get(base, headers=admin["headers"], params={"sort": "name"})
+    assert [m["name"] for m in by_name.json()["data"]] == ["churn", "fraud"]
+    unknown = await api.client.get(base, headers=admin["headers"], params={"filter[owner]": "x"})
+    assert unknown.status_code == 400
+    model_id = first.json()["data"]["id"]
+    patched = await api.client.patch(
+        f"{base}/{model_id}", headers=admin["headers"], json={"description": "who leaves"}
+    )
+    assert patched.json()["data"]["description"] == "who leaves"
+    assert patched.json()["data"]["tags"] == {"team": "growth"}
+    renamed = await api.client.patch(
+        f"{base}/{model_id}", headers=admin["headers"], json={"name": "other"}
+    )
+    assert renamed.status_code == 422  # the name names ModelVersions: permanent
+    deleted = await api.client.delete(f"{base}/{model_id}", headers=admin["headers"])
+    assert deleted.status_code == 204
+    assert (await api.client.get(f"{base}/{model_id}", headers=admin["headers"])).status_code == 404
+    again = await api.client.post(base, headers=admin["headers"], json={"name": "churn"})
+    assert again.status_code == 409  # never reused: churn-v1 must keep meaning the same bytes
+
+
+async def test_an_upload_is_stored_digested_and_applied_as_a_model_version(
+    api: Api, s3: Any
+) -> None:
+    admin, org, model = await _org_with_model(api)
+    artifact = small_model()
+    response = await api.upload_version(admin, org["id"], model["id"], artifact)
+    assert response.status_code == 201, response.text
+    version = response.json()["data"]
+    assert version["version"] == 1
+    assert version["resource_name"] == f"{model['name']}-v1"
+    assert version["namespace"] == f"mp-{org['slug']}"
+    assert version["sha256"] == hashlib.sha256(artifact).hexdigest()
+    assert version["size_bytes"] == len(artifact)
+    assert version["state"] == "verifying"
+    assert version["artifact_uri"].startswith(f"s3://{ARTIFACT_BUCKET}/mp-{org['slug']}/models/")
+    assert _s3_object(s3, version["artifact_uri"]) == artifact
+    # The signature was read from the graph.
+    assert version["signature"] == {
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}],
+    }
+    (body,) = [b for k, b in api.gateway.applied if k == MODEL_VERSION]
+    assert body["metadata"]["name"] == version["resource_name"]
+    assert body["metadata"]["namespace"] == version["namespace"]
+    assert body["metadata"]["labels"]["modelplane.io/model"] == model["name"]
+    assert body["spec"]["modelName"] == model["name"]
+    assert body["spec"]["version"] == "1"
+    assert body["spec"]["artifact"] == {
+        "uri": version["artifact_uri"],
+        "sha256": version["sha256"],
+        "format": "onnx",
+        "maxSizeBytes": DEFAULT_MAX_SIZE_BYTES,
+    }
+    listed = await api.client.get(
+        f"/api/v1/organizations/{org['id']}/models/{model['id']}", headers=admin["headers"]
+    )
+    assert listed.json()["data"]["latest_version"] == 1
+
+
+async def test_a_declared_signature_and_features_are_kept(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    onnx_model = linear_model(4)
+    signature = signature_of(onnx_model)
+    features = [{"name": f"f{i}", "type": "numerical", "input": "x", "index": i} for i in range(4)]
+    response = await api.upload_version(
+        admin,
+        org["id"],
+        model["id"],
+        model_bytes(onnx_model)[0],
+        {"signature": signature, "features": features, "description": "first"},
+    )
+    assert response.status_code == 201, response.text
+    version = response.json()["data"]
+    assert version["signature"]["inputs"] == signature["inputs"]
+    assert [f["name"] for f in version["features"]] == ["f0", "f1", "f2", "f3"]
+    assert version["description"] == "first"
+
+
+async def test_refused_models_answer_400_with_the_reason_and_store_nothing(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    cases = {
+        "NotOnnx": b"\x80\x04 a pickle is not a model",
+        "InvalidModel": model_bytes(custom_op_model())[0],
+    }
+    for reason, artifact in cases.items():
+        response = await api.upload_version(admin, org["id"], model["id"], artifact)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_model"
+        assert error["details"]["reason"] == reason
+    bad_metadata = await api.client.post(
+        _versions_url(org, model),
+        headers=admin["headers"],
+        files={**version_form(), "metadata": (None, "{not json", "application/json")},
+    )
+    assert bad_metadata.status_code == 400
+    assert bad_metadata.json()["error"]["details"][0]["loc"][:2] == ["body", "metadata"]
+    mismatch = await api.upload_version(
+        admin,
+        org["id"],
+        model["id"],
+        metadata={"features": [{"name": "a", "type": "numerical", "input": "nope"}]},
+    )
+    assert mismatch.status_code == 400
+    assert "every feature's input must name one of signature.inputs" in mismatch.text
+    assert [b for k, b in api.gateway.applied if k == MODEL_VERSION] == []
+    async with api.app.state.ctx.sessions() as session:
+        rows = await session.scalar(
+            select(func.count())
+            .select_from(RegisteredVersion)
+            .where(RegisteredVersion.model_id == uuid.UUID(model["id"]))
+        )
+    assert rows == 0
+
+
+async def test_bodies_over_the_upload_limit_get_413_declared_or_chunked(make_api: Any) -> None:
+    api: Api = await make_api(max_upload_bytes=4096)
+    admin, org, model = await _org_with_model(api)
+    big = b"\0" * (4096 + 1024 * 1024 + 1)
+    declared = await api.upload_version(admin, org["id"], model["id"], big)
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "payload_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        boundary = b"--b\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="file"; filename="m.onnx"\r\n\r\n'
+        for _ in range(3):
+            yield b"\0" * (512 * 1024)
+
+    chunked = await api.client.post(
+        _versions_url(org, model),
+        headers={**admin["headers"], "Content-Type": "multipart/form-data; boundary=b"},
+        content=chunks(),
+    )
+    assert chunked.status_code == 413
+    assert chunked.json()["error"]["code"] == "payload_too_large"
+    # Under the body limit but over the file limit: the part's size decides.
+    part = await api.upload_version(admin, org["id"], model["id"], b"\0" * 8192)
+    assert part.status_code == 413
+    assert part.json()["error"]["details"] == {"limit": 4096, "size": 8192}
+
+
+async def test_concurrent_uploads_get_distinct_consecutive_numbers(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    responses = await asyncio.gather(
+        *(api.upload_version(admin, org["id"], model["id"]) for _ in range(4))
+    )
+    assert [r.status_code for r in responses] == [201] * 4
+    assert sorted(r.json()["data"]["version"] for r in responses) == [1, 2, 3, 4]
+
+
+async def test_state_conditions_and_events_are_read_from_the_cluster(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    key = (MODEL_VERSION.plural, version["namespace"], version["resource_name"])
+    api.gateway.objects[key]["metadata"]["generation"] = 1
+    api.gateway.objects[key]["status"] = {
+        "observedGeneration": 1,
+        "conditions": [
+            {"type": "Ready", "status": "False", "reason": "DigestMismatch", "message": "m1"},
+            {"type": "Stalled", "status": "True", "reason": "DigestMismatch", "message": "m1"},
+        ],
+    }
+    api.gateway.object_events[(version["namespace"], "ModelVersion", version["resource_name"])] = [
+        {"type": "Warning", "reason": "DigestMismatch", "message": "m1", "count": 2}
+    ]
+    url = f"{_versions_url(org, model)}/{version['id']}"
+    detail = (await api.client.get(url, headers=admin["headers"])).json()["data"]
+    assert (detail["state"], detail["reason"], detail["message"]) == (
+        "stalled",
+        "DigestMismatch",
+        "m1",
+    )
+    assert [c["type"] for c in detail["conditions"]] == ["Ready", "Stalled"]
+    assert detail["events"] == [
+        {
+            "type": "Warning",
+            "reason": "DigestMismatch",
+            "message": "m1",
+            "count": 2,
+            "last_timestamp": None,
+        }
+    ]
+    listed = await api.client.get(_versions_url(org, model), headers=admin["headers"])
+    assert listed.json()["data"][0]["state"] == "stalled"
+    api.gateway.objects.pop(key)
+    gone = (await api.client.get(url, headers=admin["headers"])).json()["data"]
+    assert gone["state"] == "missing"
+    api.gateway.fail_with = ClusterUnavailable("down")
+    unknown = (await api.client.get(url, headers=admin["headers"])).json()["data"]
+    assert unknown["state"] == "unknown"
+
+
+async def test_a_cluster_outage_answers_202_pending_and_loses_nothing(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    api.gateway.fail_with = ClusterUnavailable("Kubernetes API unreachable")
+    response = await api.upload_version(admin, org["id"], model["id"])
+    assert response.status_code == 202, response.text
+    version = response.json()["data"]
+    assert version["state"] == "pending"
+    url = f"{_versions_url(org, model)}/{version['id']}"
+    assert (await api.client.get(url, headers=admin["headers"])).json()["data"]["state"] == (
+        "pending"
+    )
+    assert await drain_once(api.app.state.ctx) == 0  # still down: kept, retried later
+    api.gateway.fail_with = None
+    api.clock.now = None
+    ctx = api.app.state.ctx
+    async with ctx.sessions() as session:  # make the retry due now
+        from modelplane_api.outbox.models import OutboxEntry
+
+        for entry in await session.scalars(select(OutboxEntry)):
+            entry.next_attempt_at = ctx.clock()
+        await session.commit()
+    assert await drain_once(ctx) >= 1
+    after = (await api.client.get(url, headers=admin["headers"])).json()["data"]
+    assert after["state"] == "verifying"
+    applied = [b for k, b in api.gateway.applied if k == MODEL_VERSION]
+    assert applied[-1]["metadata"]["name"] == version["resource_name"]
+    assert applied[-1]["spec"]["artifact"]["sha256"] == version["sha256"]
+
+
+async def test_the_reconciliation_reapplies_a_deleted_model_version(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    key = (MODEL_VERSION.plural, version["namespace"], version["resource_name"])
+    api.gateway.objects.pop(key)
+    ctx = api.app.state.ctx
+    assert await reconcile_once(ctx) >= 1
+    assert api.gateway.objects[key]["spec"]["artifact"]["sha256"] == version["sha256"]
+    metric = ctx.metrics.reconcile_reapplied.labels("ModelVersion", "missing")._value.get()
+    assert metric >= 1
+    assert await reconcile_once(ctx) == 0 or key in api.gateway.objects
+
+
+async def test_a_deployed_model_cannot_be_deleted(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    key = (MODEL_VERSION.plural, version["namespace"], version["resource_name"])
+    api.gateway.objects[key]["status"] = {"usedBy": ["fraud-detector"]}
+    url = f"/api/v1/organizations/{org['id']}/models/{model['id']}"
+    refused = await api.client.delete(url, headers=admin["headers"])
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"] == {
+        "deployed": [f"{version['resource_name']} → fraud-detector"]
+    }
+    api.gateway.objects[key]["status"] = {"usedBy": []}
+    assert (await api.client.delete(url, headers=admin["headers"])).status_code == 204
+    assert (MODEL_VERSION, version["resource_name"], version["namespace"]) in api.gateway.deleted
+
+
+def _parquet(columns: dict[str, list[float]]) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+async def test_a_reference_dataset_is_checked_and_recorded(api: Api, s3: Any) -> None:
+    admin, org, model = await _org_with_model(api)
+    features = [{"name": f"f{i}", "type": "numerical", "input": "x", "index": i} for i in range(4)]
+    good = _parquet({f"f{i}": [0.1, 0.2] for i in range(4)})
+
+    async def upload(reference: bytes, sha256: str | None = None) -> Any:
+        files = {
+            **version_form(metadata={"features": features}),
+            "reference": ("ref.parquet", reference, "application/vnd.apache.parquet"),
+        }
+        if sha256 is not None:
+            files["reference_sha256"] = (None, sha256)
+        return await api.client.post(
+            _versions_url(org, model), headers=admin["headers"], files=files
+        )
+
+    not_parquet = await upload(b"a,b\n1,2\n")
+    assert not_parquet.status_code == 400
+    assert not_parquet.json()["error"]["details"]["reason"] == "NotParquet"
+    missing = await upload(_parquet({"f0": [1.0]}))
+    assert missing.status_code == 400
+    assert missing.json()["error"]["details"]["reason"] == "ReferenceMismatch"
+    wrong_digest = await upload(good, "0" * 64)
+    assert wrong_digest.status_code == 400
+    assert wrong_digest.json()["error"]["details"]["reason"] == "DigestMismatch"
+    created = await upload(good, hashlib.sha256(good).hexdigest())
+    assert created.status_code == 201, created.text
+    reference = created.json()["data"]["reference_dataset"]
+    assert reference["sha256"] == hashlib.sha256(good).hexdigest()
+    assert _s3_object(s3, reference["uri"]) == good
