@@ -20,6 +20,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from modelplane_api.cluster import ClusterGateway
 from modelplane_api.main import create_app
 from modelplane_api.migrate import upgrade
 from modelplane_api.security import Passwords, generate_jwt_key
@@ -233,7 +234,10 @@ async def make_api(
     """Build apps against the real services; each is closed after the test."""
     made: list[Api] = []
 
-    async def make(client_ip: str = "127.0.0.1", **overrides: Any) -> Api:
+    async def make(
+        client_ip: str = "127.0.0.1", cluster: ClusterGateway | None = None, **overrides: Any
+    ) -> Api:
+        """An app on the real services; `cluster` replaces the recording gateway."""
         settings = make_settings(
             **{
                 "database_url": migrated_url,
@@ -244,7 +248,9 @@ async def make_api(
         )
         gateway = RecordingClusterGateway()
         clock = FakeClock()
-        app = create_app(settings, gateway=gateway, clock=clock, passwords=fast_passwords())
+        app = create_app(
+            settings, gateway=cluster or gateway, clock=clock, passwords=fast_passwords()
+        )
         transport = httpx.ASGITransport(app=app, client=(client_ip, 40000))
         client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         api = Api(app, client, gateway, clock, settings)

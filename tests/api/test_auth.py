@@ -110,6 +110,30 @@ async def test_logout_revokes_the_refresh_token(api: Api) -> None:
     assert after.json()["error"]["code"] == "invalid_token"
 
 
+async def test_logout_also_revokes_the_access_token_it_was_sent_with(api: Api) -> None:
+    user = await api.register("grace")
+    other = await api.login(user["email"])  # another login's access token keeps working
+    me = await api.client.get("/api/v1/auth/me", headers=user["headers"])
+    assert me.status_code == 200
+    out = await api.client.post(
+        "/api/v1/auth/logout",
+        headers=user["headers"],
+        json={"refresh_token": user["refresh_token"]},
+    )
+    assert out.status_code == 204
+    after = await api.client.get("/api/v1/auth/me", headers=user["headers"])
+    assert after.status_code == 401
+    assert after.json()["error"]["message"] == "access token revoked (signed out)"
+    jti_ttl = await api.app.state.ctx.redis.ttl(
+        "revoked-jti:" + api.app.state.ctx.signer.verify(user["access_token"], api.clock()).token_id
+    )
+    assert 0 < jti_ttl <= api.settings.access_token_ttl_seconds + api.settings.clock_skew_seconds
+    still = await api.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {other['access_token']}"}
+    )
+    assert still.status_code == 200
+
+
 async def test_logout_with_an_unknown_token_reveals_nothing(api: Api) -> None:
     out = await api.client.post("/api/v1/auth/logout", json={"refresh_token": "mpr_nope"})
     assert out.status_code == 204

@@ -26,6 +26,7 @@ from modelplane_api.audit.recorder import (
 )
 from modelplane_api.auth import repository as auth_repo
 from modelplane_api.auth.models import User
+from modelplane_api.auth.service import access_token_revoked
 from modelplane_api.context import AppContext
 from modelplane_api.errors import (
     DomainError,
@@ -38,7 +39,7 @@ from modelplane_api.organizations import repository as org_repo
 from modelplane_api.pagination import reject_unknown_filters
 from modelplane_api.permissions import Permission, Role, allows
 from modelplane_api.ratelimit import Limit
-from modelplane_api.security import API_KEY_PREFIX, digest
+from modelplane_api.security import API_KEY_PREFIX, AccessClaims, digest
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -140,7 +141,11 @@ async def authenticate_token(
             raise InvalidToken("invalid API key")
         principal = Principal("api_key", key.id, key.organization_id, Role(key.role))
     else:
-        principal = Principal("user", ctx.signer.verify(token, now).subject)
+        claims = ctx.signer.verify(token, now)
+        if await access_token_revoked(ctx, claims):
+            raise InvalidToken("access token revoked (signed out)")
+        request.state.access_claims = claims
+        principal = Principal("user", claims.subject)
     request.state.principal = principal
     audit = audit_context(request)
     audit.actor_type, audit.actor_id = principal.kind, principal.id
@@ -179,6 +184,23 @@ async def get_current_user(request: Request, principal: CurrentPrincipal) -> Use
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def optional_access_claims(
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> AccessClaims | None:
+    """The verified claims of an access token when the request carries one, else None (logout
+    takes a refresh token and, optionally, the access token to revoke with it)."""
+    if credentials is None or credentials.credentials.startswith(API_KEY_PREFIX):
+        return None
+    try:
+        return ctx.signer.verify(credentials.credentials, ctx.clock())
+    except InvalidToken:
+        return None
+
+
+OptionalAccess = Annotated[AccessClaims | None, Depends(optional_access_claims)]
 
 
 @dataclass(frozen=True)

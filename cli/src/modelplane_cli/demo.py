@@ -3,8 +3,10 @@
 It walks the path a data scientist and a platform engineer take, through the real components:
 sign up on the facade API and create an organization (the facade applies the Organization
 resource; the operator turns it into a namespace with quota, network policy and role bindings),
-upload an ONNX model to S3, register it as a ModelVersion with `kubectl` and watch the operator
-verify its digest and signature, register a tampered copy and watch it refused, deploy the
+register a model and upload an ONNX file as its first version through the facade (which checks
+it, stores it in S3 with its digest and applies a ModelVersion) and watch the operator verify its
+digest and signature, apply a tampered copy with `kubectl` as a platform engineer would and watch
+it refused, deploy the
 verified version as a ModelDeployment (serving pods on the platform's real node), send it real
 requests and compare its predictions with onnxruntime's, canary a retrained version through
 weighted steps to promotion while traffic flows, then canary a broken export under automatic
@@ -125,6 +127,13 @@ ANALYSED_CANARY: dict[str, Any] = {
 own metrics (error rate ≤ 1 %, p99 ≤ 250 ms) before 100 %; one failing interval rolls back."""
 
 
+FEATURES = [
+    {"name": f, "type": "numerical", "input": "input", "index": i}
+    for i, f in enumerate(("amount", "merchant_risk", "hour_of_day", "distance_km"))
+]
+"""The model's features (columns of its one input), for drift monitoring."""
+
+
 def model_version(name: str, namespace: str, version: str, uri: str, sha256: str) -> str:
     """The ModelVersion a platform engineer would commit to Git."""
     return json.dumps(
@@ -143,10 +152,7 @@ def model_version(name: str, namespace: str, version: str, uri: str, sha256: str
                         {"name": "probabilities", "datatype": "FP32", "shape": [-1, 2]},
                     ],
                 },
-                "features": [
-                    {"name": f, "type": "numerical", "input": "input", "index": i}
-                    for i, f in enumerate(("amount", "merchant_risk", "hour_of_day", "distance_km"))
-                ],
+                "features": FEATURES,
             },
         }
     )
@@ -181,6 +187,11 @@ def model_deployment(
             "spec": spec,
         }
     )
+
+
+def _number(resource_name: str) -> str:
+    """The version number in a registry ModelVersion's name (`fraud-detector-v4` → `4`)."""
+    return resource_name.rsplit("-v", 1)[1]
 
 
 def _inputs(rows: np.ndarray) -> dict[str, Any]:
@@ -257,17 +268,26 @@ class Demo:
         _detail(f"signed in as {creds['email']} (password in {creds_file})")
         return str(response.json()["data"]["access_token"])
 
-    def create_organization(self, token: str) -> str:
-        """Create the org through the facade (idempotent); return its namespace."""
+    def create_organization(self, token: str) -> tuple[str, str]:
+        """Create the org through the facade (idempotent); return its id and namespace."""
         response = self._call(
             "POST", "/organizations", token, {"slug": ORG_SLUG, "display_name": "Demo Inc."}
         )
         if response.status_code == 201:
+            org_id = str(response.json()["data"]["id"])
             _detail(
                 "POST /api/v1/organizations → 201; the facade applied Organization "
                 f"'{ORG_SLUG}' by server-side apply"
             )
         elif response.status_code == 409:
+            found = self.api.get(
+                "/organizations",
+                params={"filter[slug]": ORG_SLUG},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()["data"]
+            if not found:
+                raise PlatformError(f"organization '{ORG_SLUG}' belongs to another user")
+            org_id = str(found[0]["id"])
             _detail(f"organization '{ORG_SLUG}' exists already")
         else:
             raise PlatformError(f"creating the organization failed: {response.text}")
@@ -283,10 +303,78 @@ class Demo:
             ),
             end="",
         )
-        return namespace
+        return org_id, namespace
+
+    def create_model(self, token: str, org_id: str) -> str:
+        """Register the model in the facade's registry (idempotent); return its id."""
+        base = f"/organizations/{org_id}/models"
+        response = self._call(
+            "POST",
+            base,
+            token,
+            {
+                "name": DEPLOYMENT,
+                "task_type": "classification",
+                "description": "Card transactions → fraud (0/1) and its probabilities",
+                "tags": {"team": "risk"},
+            },
+        )
+        if response.status_code == 201:
+            _detail(f"POST /api/v1{base} → 201: model '{DEPLOYMENT}' registered")
+            return str(response.json()["data"]["id"])
+        found = self.api.get(
+            base, params={"filter[name]": DEPLOYMENT}, headers={"Authorization": f"Bearer {token}"}
+        ).json()["data"]
+        if response.status_code != 409 or not found:
+            raise PlatformError(f"registering the model failed: {response.text}")
+        _detail(f"model '{DEPLOYMENT}' is registered already")
+        return str(found[0]["id"])
+
+    def upload_version(
+        self, token: str, org_id: str, model_id: str, body: bytes, description: str
+    ) -> str:
+        """Upload an ONNX file as the model's next version through the facade, wait for the
+        operator's verdict (read back through the API); return the ModelVersion's name."""
+        url = f"/organizations/{org_id}/models/{model_id}/versions"
+        response = self.api.post(
+            url,
+            headers={"Authorization": f"Bearer {token}"},
+            files={
+                "file": ("model.onnx", body, "application/octet-stream"),
+                "metadata": (
+                    None,
+                    json.dumps({"description": description, "features": FEATURES}),
+                    "application/json",
+                ),
+            },
+        )
+        if response.status_code not in (201, 202):
+            raise PlatformError(f"uploading the version failed: {response.text}")
+        version = response.json()["data"]
+        _detail(
+            f"POST /api/v1{url} → {response.status_code}: version {version['version']}, "
+            f"{version['size_bytes']} bytes, sha256 {version['sha256'][:16]}…, stored at "
+            f"{version['artifact_uri']}, applied as ModelVersion {version['resource_name']}"
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            detail = self.api.get(
+                f"{url}/{version['id']}", headers={"Authorization": f"Bearer {token}"}
+            ).json()["data"]
+            if detail["state"] in ("ready", "stalled"):
+                _detail(
+                    f"GET …/versions/{version['id'][:8]}… → state {detail['state']}, "
+                    f"reason {detail['reason']}: {detail['message']}"
+                )
+                if detail["state"] != "ready":
+                    raise PlatformError(f"version {version['version']} did not verify")
+                return str(version["resource_name"])
+            time.sleep(1)
+        raise PlatformError(f"version {version['version']} was not verified in 120 s")
 
     def upload(self, namespace: str, body: bytes, key: str) -> tuple[str, str]:
-        """Put the artifact into S3; return its URI and sha256."""
+        """Put an artifact into S3 directly, as a platform engineer with bucket access would;
+        return its URI and sha256."""
         import boto3
         from botocore.config import Config
 
@@ -350,10 +438,18 @@ class Demo:
         """Apply the ModelDeployment with `stable` only and wait until it serves."""
         self.pod_credentials(namespace)
         self.kubectl("apply", "-f", "-", stdin=model_deployment(namespace, stable))
-        self.kubectl(
-            "wait", "--for=condition=Ready", f"mdep/{DEPLOYMENT}", "-n", namespace, "--timeout=180s"
-        )
-        status = self.deployment_status(namespace)
+        deadline = time.monotonic() + 180
+        while True:  # a re-run changes the stable version of a deployment that is Ready already
+            status = self.deployment_status(namespace)
+            ready = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
+            if status.get("stableVersion") == stable and ready.get("status") == "True":
+                break
+            if time.monotonic() > deadline:
+                raise PlatformError(
+                    f"{DEPLOYMENT} did not serve {stable} in 180 s:\n"
+                    + self.kubectl("describe", "mdep", DEPLOYMENT, "-n", namespace)
+                )
+            time.sleep(1)
         _detail(
             f"{DEPLOYMENT}: Ready, stable {status.get('stableVersion')} at "
             f"{status.get('url')} (traffic split by {status.get('trafficMode')})"
@@ -484,75 +580,60 @@ class Demo:
         _step("Sign in to the facade API")
         token = self.sign_in()
         _step("Create an organization through the facade; the operator provisions it")
-        namespace = self.create_organization(token)
-        _step("Upload an ONNX model to S3 and register it as a ModelVersion (kubectl apply)")
+        org_id, namespace = self.create_organization(token)
+        _step("Register the model and upload v1 through the facade; the operator verifies it")
+        model_id = self.create_model(token, org_id)
         body = build_model()
-        uri, digest = self.upload(namespace, body, "fraud-detector/1/model.onnx")
-        _detail(f"{uri} ({len(body)} bytes, sha256 {digest[:16]}…)")
+        v1 = self.upload_version(token, org_id, model_id, body, "first training run")
+        _step("A platform engineer applies a tampered copy under v1's digest: refused")
+        tampered_uri, _ = self.upload(namespace, body + b"\0", "fraud-detector/tampered/model.onnx")
+        digest = hashlib.sha256(body).hexdigest()
         self.register(
             namespace,
-            "fraud-detector-v1",
-            model_version("fraud-detector-v1", namespace, "1", uri, digest),
-            "Ready",
-        )
-        _step("Register a tampered artifact under the same digest: the operator refuses it")
-        tampered_uri, _ = self.upload(namespace, body + b"\0", "fraud-detector/2/model.onnx")
-        self.register(
-            namespace,
-            "fraud-detector-v2",
-            model_version("fraud-detector-v2", namespace, "2", tampered_uri, digest),
+            "fraud-detector-tampered",
+            model_version("fraud-detector-tampered", namespace, "tampered", tampered_uri, digest),
             "Stalled",
         )
         _step("Deploy v1 as a ModelDeployment: serving pods on the real node, Services, PDB")
-        self.deploy(namespace, "fraud-detector-v1")
+        self.deploy(namespace, v1)
         _step("Send real requests to its Service (Open Inference Protocol v2)")
         url = self.service_url(namespace)
+        self.until_served_by(url, _number(v1))
         self.predict(url, body)
-        _step("Register a retrained v3 and canary it: 25 % → pause 5 s → 100 % → promoted")
+        _step("Upload a retrained version and canary it: 25 % → pause 5 s → 100 % → promoted")
         retrained = build_model(seed=11)
-        v3_uri, v3_digest = self.upload(namespace, retrained, "fraud-detector/3/model.onnx")
-        self.register(
-            namespace,
-            "fraud-detector-v3",
-            model_version("fraud-detector-v3", namespace, "3", v3_uri, v3_digest),
-            "Ready",
-        )
+        v2 = self.upload_version(token, org_id, model_id, retrained, "retrained on November data")
         with Traffic(url, self._random_row) as traffic:
-            self.canary(namespace, "fraud-detector-v1", "fraud-detector-v3")
+            self.canary(namespace, v1, v2)
         _detail(f"traffic during the rollout: {traffic.summary()}")
-        self.until_served_by(url, "3")
+        self.until_served_by(url, _number(v2))
         self.predict(url, retrained)
-        _step("Canary a broken export (v4) under automatic analysis: the operator rolls it back")
+        _step("Canary a broken export under automatic analysis: the operator rolls it back")
         broken = build_broken_model()
-        v4_uri, v4_digest = self.upload(namespace, broken, "fraud-detector/4/model.onnx")
-        self.register(
-            namespace,
-            "fraud-detector-v4",
-            model_version("fraud-detector-v4", namespace, "4", v4_uri, v4_digest),
-            "Ready",
-        )
+        v3 = self.upload_version(token, org_id, model_id, broken, "a broken export")
         _detail("it verifies (digest, signature) — only serving shows what is wrong with it")
         with Traffic(url, self._random_row) as traffic:
-            status = self.canary(
-                namespace, "fraud-detector-v3", "fraud-detector-v4", ANALYSED_CANARY, "rolled back"
-            )
+            status = self.canary(namespace, v2, v3, ANALYSED_CANARY, "rolled back")
         rollback = status["rollback"]
         _detail(f"rolled back: {rollback['reason']} — {rollback.get('message', '')}")
         for m in (status.get("analysis") or {}).get("measurements", [])[-4:]:
             verdict = {True: "passed", False: "FAILED", None: "inconclusive"}[m.get("passed")]
             _detail(
                 f"  measured {m['check']} = {m['value']:.4g} (limit {m['threshold']:g}) "
-                f"over {m['samples']} requests of v4: {verdict}"
+                f"over {m['samples']} requests of {v3}: {verdict}"
             )
         _detail(f"traffic during the canary: {traffic.summary()}")
         self.predict(url, retrained)
-        _detail("stable v3 serves all traffic again")
+        _detail(f"stable {v2} serves all traffic again")
         _step("What the platform engineer sees")
         print(self.kubectl("get", "modelplane", "-n", namespace), end="")
         print(self.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp"), end="")
         print("\nLook around:")
         print(f"  source {self.dev_dir / 'env.sh'}")
-        print(f"  kubectl get modelplane -A ; kubectl describe mv fraud-detector-v2 -n {namespace}")
+        print("  kubectl get modelplane -A")
+        print(f"  kubectl describe mv fraud-detector-tampered -n {namespace}")
+        print(f"  curl -H 'Authorization: Bearer …' {self.endpoints['api']}/api/v1/organizations/"
+              f"{org_id}/models/{model_id}/versions   # the registry")  # fmt: skip
         print(f"  kubectl describe mdep {DEPLOYMENT} -n {namespace}")
         print(f"  curl {self.endpoints['api']}/docs        # the facade's OpenAPI")
         print(f"  open {self.endpoints['mlflow']}          # MLflow")

@@ -13,7 +13,7 @@ from modelplane_api.auth.schemas import (
     UserCreate,
     UserPublic,
 )
-from modelplane_api.deps import Ctx, CurrentUser, SessionDep, limit_auth_by_ip
+from modelplane_api.deps import Ctx, CurrentUser, OptionalAccess, SessionDep, limit_auth_by_ip
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, ok
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
@@ -68,9 +68,12 @@ async def refresh(
     openapi_extra=audited("auth.logout", "token_family"),
     operation_id="logout",
 )
-async def logout(request: Request, body: RefreshRequest, session: SessionDep, ctx: Ctx) -> None:
-    """Revoke a refresh token and every token rotated from the same login."""
-    await service.logout(session, ctx, body.refresh_token, audit_context(request))
+async def logout(
+    request: Request, body: RefreshRequest, session: SessionDep, ctx: Ctx, access: OptionalAccess
+) -> None:
+    """Revoke a refresh token and every token rotated from the same login, and the access
+    token sent in `Authorization` (refused from now on, until it would have expired)."""
+    await service.logout(session, ctx, body.refresh_token, access, audit_context(request))
 
 
 @router.get("/me", operation_id="get_me")

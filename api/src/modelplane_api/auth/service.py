@@ -8,9 +8,12 @@ newest token included, is revoked and that revocation is committed even though t
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import datetime, timedelta
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
@@ -23,9 +26,12 @@ from modelplane_api.errors import (
     InvalidCredentials,
     InvalidToken,
     RefreshTokenReused,
+    ServiceUnavailable,
 )
 from modelplane_api.ratelimit import Limit
-from modelplane_api.security import digest, new_refresh_token
+from modelplane_api.security import AccessClaims, digest, new_refresh_token
+
+log = logging.getLogger("modelplane_api.auth")
 
 
 async def register(
@@ -39,7 +45,8 @@ async def register(
         id=uuid.uuid4(),
         email=email,
         display_name=data.display_name,
-        password_hash=ctx.passwords.hash(data.password),
+        # Argon2id costs tens of milliseconds of CPU by design: never on the event loop.
+        password_hash=await asyncio.to_thread(ctx.passwords.hash, data.password),
     )
     session.add(user)
     await session.flush()
@@ -68,7 +75,9 @@ async def login(
         digest(data.email.lower()),
     )
     user = await repository.get_user_by_email(session, data.email.lower())
-    valid = ctx.passwords.verify(user.password_hash if user else None, data.password)
+    valid = await asyncio.to_thread(
+        ctx.passwords.verify, user.password_hash if user else None, data.password
+    )
     if user is None or not valid or not user.is_active:
         raise InvalidCredentials("invalid email or password")
     audit.actor_type, audit.actor_id, audit.resource_id = "user", user.id, str(user.id)
@@ -99,8 +108,17 @@ async def refresh(
     return await _issue(session, ctx, user.id, family_id=row.family_id)
 
 
-async def logout(session: AsyncSession, ctx: AppContext, token: str, audit: AuditContext) -> None:
-    """Revoke the token's family; unknown tokens are accepted silently (nothing to reveal)."""
+async def logout(
+    session: AsyncSession,
+    ctx: AppContext,
+    token: str,
+    access: AccessClaims | None,
+    audit: AuditContext,
+) -> None:
+    """Revoke the token's family, and the access token the call was made with (its `jti` is
+    refused until it expires); unknown refresh tokens are accepted silently."""
+    if access is not None:
+        await revoke_access_token(ctx, access)
     row = await repository.get_refresh_token_for_update(session, digest(token))
     if row is None:
         return
@@ -128,3 +146,28 @@ async def _issue(
         expires_in=ctx.signer.ttl_seconds,
         refresh_token=refresh_token,
     )
+
+
+REVOKED_PREFIX = "revoked-jti:"
+
+
+async def revoke_access_token(ctx: AppContext, claims: AccessClaims) -> None:
+    """Refuse this access token from now until it expires (its `jti` kept in Redis that long)."""
+    ttl = int((claims.expires_at - ctx.clock()).total_seconds()) + ctx.settings.clock_skew_seconds
+    if claims.token_id and ttl > 0:
+        try:
+            await ctx.redis.set(REVOKED_PREFIX + claims.token_id, "1", ex=ttl)
+        except RedisError as exc:
+            raise ServiceUnavailable("cannot revoke the access token now, try again") from exc
+
+
+async def access_token_revoked(ctx: AppContext, claims: AccessClaims) -> bool:
+    """Whether the token was revoked by a logout. Without Redis this answers False (the token
+    is still short-lived) and says so in the log, like the rate limiter's fail-open buckets."""
+    if not claims.token_id:
+        return False
+    try:
+        return bool(await ctx.redis.exists(REVOKED_PREFIX + claims.token_id))
+    except RedisError:
+        log.warning("revocation check skipped: Redis unavailable")
+        return False

@@ -206,13 +206,14 @@ class LocalPlatform:
         return self._once("MLflow", lambda: start_mlflow(self.supervisor, postgres, s3))
 
     def ensure_api(self) -> FacadeApi:
-        """The facade API on the platform's PostgreSQL, Redis and (when started) control plane."""
-        postgres, redis = self.ensure_postgres(), self.ensure_redis()
+        """The facade API on the platform's PostgreSQL, Redis, MinIO and (when started) control
+        plane."""
+        postgres, redis, s3 = self.ensure_postgres(), self.ensure_redis(), self.ensure_s3()
         plane = self.control_plane
         return self._once(
             "facade API",
             lambda: start_api(
-                self.supervisor, postgres, redis, plane.kubeconfig if plane else None
+                self.supervisor, postgres, redis, s3, plane.kubeconfig if plane else None
             ),
         )
 

@@ -332,10 +332,15 @@ class FacadeApi:
     admin_password: str | None = None
 
 
+ARTIFACT_BUCKET = "models"
+"""The bucket the facade stores uploads in (each organization under `mp-<slug>/`)."""
+
+
 def start_api(
-    sup: Supervisor, postgres: Postgres, redis: Redis, kubeconfig: Path | None
+    sup: Supervisor, postgres: Postgres, redis: Redis, s3: S3Endpoint, kubeconfig: Path | None
 ) -> FacadeApi:
-    """Migrate the facade's database, create the first admin once, and serve the API."""
+    """Migrate the facade's database, create the first admin once, and serve the API, storing
+    uploads in the platform's MinIO."""
     from modelplane_api.bootstrap import bootstrap
     from modelplane_api.security import generate_jwt_key
 
@@ -351,6 +356,11 @@ def start_api(
         "MODELPLANE_API_REDIS_URL": redis.url,
         "MODELPLANE_API_JWT_KEYS": key_file.read_text(),
         "MODELPLANE_API_KUBERNETES_ENABLED": "true" if kubeconfig else "false",
+        "MODELPLANE_API_S3_ENDPOINT_URL": s3.endpoint_url,
+        "MODELPLANE_API_S3_ACCESS_KEY_ID": s3.access_key,
+        "MODELPLANE_API_S3_SECRET_ACCESS_KEY": s3.secret_key,
+        "MODELPLANE_API_S3_REGION": s3.region,
+        "MODELPLANE_API_ARTIFACT_BUCKET": s3.with_bucket(ARTIFACT_BUCKET).bucket,
     }
     if kubeconfig is not None:
         env["MODELPLANE_API_KUBECONFIG"] = str(kubeconfig)
