@@ -33,3 +33,47 @@ def register_onnx(mlflow_uri: str, data: bytes) -> tuple[str, str]:
         )
         assert created.status_code == 200, created.text
         return name, created.json()["model_version"]["version"]
+
+
+def mlmodel(flavor: str, data_file: str) -> str:
+    """The MLmodel file MLflow writes beside a logged model (the part the facade reads)."""
+    if flavor == "onnx":
+        return (
+            "artifact_path: model\nflavors:\n  onnx:\n    code: null\n"
+            f"    data: {data_file}\n    onnx_version: 1.21.0\n"
+            "  python_function:\n    loader_module: mlflow.onnx\n"
+        )
+    return (
+        "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
+        f"  sklearn:\n    pickled_model: {data_file}\n    serialization_format: cloudpickle\n"
+    )
+
+
+def log_model_run(
+    mlflow_uri: str, workspace: str, data: bytes, flavor: str = "onnx", path: str = "model"
+) -> str:
+    """A run in `workspace` with a model logged at `path` (MLmodel + its file, uploaded through
+    MLflow's artifact proxy as the client does); returns the run id."""
+    created = httpx.post(
+        f"{mlflow_uri.rstrip('/')}/api/3.0/mlflow/workspaces", json={"name": workspace}, timeout=30
+    )
+    assert created.is_success or "ALREADY_EXISTS" in created.text, created.text
+    headers = {"X-MLFLOW-WORKSPACE": workspace}
+    with httpx.Client(base_url=mlflow_uri.rstrip("/"), timeout=30, headers=headers) as client:
+        experiment = client.post(
+            "/api/2.0/mlflow/experiments/create", json={"name": f"exp-{uuid.uuid4().hex[:8]}"}
+        )
+        experiment.raise_for_status()
+        run = client.post(
+            "/api/2.0/mlflow/runs/create",
+            json={"experiment_id": experiment.json()["experiment_id"]},
+        )
+        run.raise_for_status()
+        info = run.json()["run"]["info"]
+        artifacts = info["artifact_uri"].removeprefix("mlflow-artifacts:/").strip("/")
+        data_file = "model.onnx" if flavor == "onnx" else "model.pkl"
+        for name, body in (("MLmodel", mlmodel(flavor, data_file).encode()), (data_file, data)):
+            client.put(
+                f"/api/2.0/mlflow-artifacts/artifacts/{artifacts}/{path}/{name}", content=body
+            ).raise_for_status()
+        return str(info["run_id"])

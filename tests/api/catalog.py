@@ -16,8 +16,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from modelplane_api.deps import RequirePermission
 from modelplane_api.main import create_app
 from modelplane_api.permissions import Permission
+from tests.mlflow_registry import log_model_run
 
-from .conftest import Api, make_settings, version_form
+from .conftest import Api, make_settings, small_model, version_form
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class World:
     key_id: str
     model_id: str
     version_id: str
+    run_id: str
     outsider: dict[str, Any]
 
 
@@ -81,6 +83,7 @@ async def build_world(api: Api) -> World:
     model = await api.create_model(admin, org["id"])
     version = await api.upload_version(admin, org["id"], model["id"])
     assert version.status_code == 201, version.text
+    run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", small_model())
     outsider = await api.register("outsider")
     return World(
         org["id"],
@@ -90,6 +93,7 @@ async def build_world(api: Api) -> World:
         key["id"],
         model["id"],
         version.json()["data"]["id"],
+        run_id,
         outsider,
     )
 
@@ -120,6 +124,9 @@ def request_for(
         "POST /api/v1/organizations/{org_id}/api-keys": {"name": "k", "role": "viewer"},
         "POST /api/v1/organizations/{org_id}/models": {"name": f"m-{uuid.uuid4().hex[:8]}"},
         "PATCH /api/v1/organizations/{org_id}/models/{model_id}": {"description": "new"},
+        "POST /api/v1/organizations/{org_id}/models/{model_id}/versions/from-run": {
+            "run_id": source.run_id
+        },
     }
     if route.path == "/api/v1/audit-events":
         query["organization_id"] = world.org_id
@@ -157,5 +164,6 @@ KNOWN_ROUTES = {
     "DELETE /api/v1/organizations/{org_id}/models/{model_id}",
     "GET /api/v1/organizations/{org_id}/models/{model_id}/versions",
     "POST /api/v1/organizations/{org_id}/models/{model_id}/versions",
+    "POST /api/v1/organizations/{org_id}/models/{model_id}/versions/from-run",
     "GET /api/v1/organizations/{org_id}/models/{model_id}/versions/{version_id}",
 }

@@ -90,6 +90,12 @@ class Api:
     settings: Settings
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def mlflow_uri(self) -> str:
+        """The MLflow the registry mirrors into."""
+        assert self.settings.mlflow_tracking_uri
+        return self.settings.mlflow_tracking_uri
+
     async def register(self, name: str | None = None) -> dict[str, Any]:
         """Register and sign in a new user; returns its id, email, tokens and headers."""
         email = f"{name or 'user'}-{uuid.uuid4().hex[:10]}@example.com"
@@ -216,14 +222,16 @@ ARTIFACT_BUCKET = "facade-tests"
 
 
 @pytest.fixture(scope="session")
-def artifact_settings(s3: Any) -> dict[str, Any]:
-    """Settings that point the facade's artifact store at the session's MinIO."""
+def artifact_settings(s3: Any, mlflow_uri: str) -> dict[str, Any]:
+    """Settings that point the facade's artifact store at the session's MinIO and its registry
+    mirror at the session's MLflow (workspaces enabled)."""
     s3.with_bucket(ARTIFACT_BUCKET)
     return {
         "s3_endpoint_url": s3.endpoint_url,
         "s3_access_key_id": s3.access_key,
         "s3_secret_access_key": s3.secret_key,
         "artifact_bucket": ARTIFACT_BUCKET,
+        "mlflow_tracking_uri": mlflow_uri,
     }
 
 
@@ -260,6 +268,9 @@ async def make_api(
     yield make
     for api in made:
         await api.client.aclose()
+        mirror = api.app.state.ctx.mirror
+        if hasattr(mirror, "aclose"):
+            await mirror.aclose()
         await api.app.state.ctx.redis.aclose()
         await api.app.state.ctx.engine.dispose()
 

@@ -172,6 +172,12 @@ async def mutating_cases(
             admin["headers"],
             UPLOAD,
         ),
+        "POST /api/v1/organizations/{org_id}/models/{model_id}/versions/from-run": (
+            "POST",
+            f"{base}/models/{world.model_id}/versions/from-run",
+            admin["headers"],
+            {"run_id": world.run_id},
+        ),
         "DELETE /api/v1/organizations/{org_id}/models/{model_id}": (
             "DELETE",
             f"{base}/models/{world.model_id}",

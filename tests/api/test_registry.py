@@ -11,16 +11,19 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
 from modelplane_api.cluster import MODEL_VERSION
 from modelplane_api.errors import ClusterUnavailable
+from modelplane_api.mlflow_mirror import HttpRegistryMirror
 from modelplane_api.outbox.worker import drain_once
 from modelplane_api.registry.models import RegisteredVersion
-from modelplane_api.registry.service import reconcile_once
+from modelplane_api.registry.service import mirror_pending, reconcile_once
 from modelplane_crds.model_version import DEFAULT_MAX_SIZE_BYTES
+from tests.mlflow_registry import log_model_run
 from tests.onnx_models import custom_op_model, linear_model, model_bytes, signature_of
 
 from .conftest import ARTIFACT_BUCKET, Api, small_model, version_form
@@ -349,3 +352,145 @@ async def test_a_reference_dataset_is_checked_and_recorded(api: Api, s3: Any) ->
     reference = created.json()["data"]["reference_dataset"]
     assert reference["sha256"] == hashlib.sha256(good).hexdigest()
     assert _s3_object(s3, reference["uri"]) == good
+
+
+def _mlflow_get(mlflow_uri: str, workspace: str | None, path: str, **params: str) -> Any:
+    headers = {"X-MLFLOW-WORKSPACE": workspace} if workspace else {}
+    return httpx.get(f"{mlflow_uri}{path}", params=params, headers=headers, timeout=10)
+
+
+async def test_versions_are_mirrored_into_the_organizations_own_mlflow_workspace(
+    make_api: Any, mlflow_uri: str
+) -> None:
+    api: Api = await make_api(mlflow_tracking_uri=mlflow_uri)
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    assert version["mlflow_version"] == "1"
+    workspace = f"mp-{org['slug']}"
+    found = _mlflow_get(
+        mlflow_uri,
+        workspace,
+        "/api/2.0/mlflow/model-versions/get",
+        name=model["name"],
+        version="1",
+    )
+    assert found.status_code == 200, found.text
+    mirrored = found.json()["model_version"]
+    tags = {t["key"]: t["value"] for t in mirrored["tags"]}
+    assert tags["modelplane.io/sha256"] == version["sha256"]
+    assert tags["modelplane.io/model-version"] == version["resource_name"]
+    assert mirrored["source"] == version["artifact_uri"]
+    # Another organization's workspace, and the default one, do not see it; names may repeat.
+    other_admin = await api.register("other")
+    other = await api.create_org(other_admin)
+    await api.create_model(other_admin, other["id"], model["name"])
+    for elsewhere in (f"mp-{other['slug']}", None):
+        hidden = _mlflow_get(
+            mlflow_uri,
+            elsewhere,
+            "/api/2.0/mlflow/model-versions/get",
+            name=model["name"],
+            version="1",
+        )
+        assert hidden.status_code == 404, (elsewhere, hidden.text)
+
+
+async def test_an_mlflow_outage_delays_the_mirror_and_loses_nothing(
+    make_api: Any, mlflow_uri: str
+) -> None:
+    api: Api = await make_api(mlflow_tracking_uri="http://127.0.0.1:1")
+    admin, org, model = await _org_with_model(api)
+    response = await api.upload_version(admin, org["id"], model["id"])
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["mlflow_version"] is None
+    ctx = api.app.state.ctx
+    ctx.mirror = HttpRegistryMirror(mlflow_uri)  # MLflow is back
+    try:
+        assert await mirror_pending(ctx) >= 1
+    finally:
+        await ctx.mirror.aclose()
+    url = f"{_versions_url(org, model)}/{response.json()['data']['id']}"
+    detail = (await api.client.get(url, headers=admin["headers"])).json()["data"]
+    assert detail["mlflow_version"] == "1"
+    found = _mlflow_get(
+        mlflow_uri,
+        f"mp-{org['slug']}",
+        "/api/2.0/mlflow/model-versions/get",
+        name=model["name"],
+        version="1",
+    )
+    assert found.status_code == 200, found.text
+
+
+async def test_a_version_is_registered_from_an_mlflow_runs_onnx_model(api: Api, s3: Any) -> None:
+    admin, org, model = await _org_with_model(api)
+    artifact = model_bytes(linear_model(4, seed=5))[0]
+    run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", artifact)
+    url = f"{_versions_url(org, model)}/from-run"
+    response = await api.client.post(url, headers=admin["headers"], json={"run_id": run_id})
+    assert response.status_code == 201, response.text
+    version = response.json()["data"]
+    assert (version["source"], version["mlflow_run_id"]) == ("mlflow_run", run_id)
+    assert version["sha256"] == hashlib.sha256(artifact).hexdigest()
+    assert _s3_object(s3, version["artifact_uri"]) == artifact  # copied: the registry owns it
+    (body,) = [b for k, b in api.gateway.applied if k == MODEL_VERSION]
+    assert body["spec"]["provenance"]["mlflowRunId"] == run_id
+    missing = await api.client.post(
+        url, headers=admin["headers"], json={"run_id": run_id, "path": "elsewhere"}
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_pickled_flavour_is_refused_with_how_to_convert_it(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    run_id = log_model_run(
+        api.mlflow_uri, f"mp-{org['slug']}", b"\x80\x04\x95 cloudpickle bytes", flavor="sklearn"
+    )
+    response = await api.client.post(
+        f"{_versions_url(org, model)}/from-run", headers=admin["headers"], json={"run_id": run_id}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["details"] == {"reason": "NotOnnx", "flavors": ["python_function", "sklearn"]}
+    assert "skl2onnx.to_onnx" in error["message"]
+    assert "never unpickles" in error["message"]
+
+
+async def test_another_organizations_run_is_not_found(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    other_admin = await api.register("other")
+    other = await api.create_org(other_admin)
+    foreign = log_model_run(api.mlflow_uri, f"mp-{other['slug']}", small_model())
+    response = await api.client.post(
+        f"{_versions_url(org, model)}/from-run", headers=admin["headers"], json={"run_id": foreign}
+    )
+    assert response.status_code == 404
+
+
+async def test_a_gitops_managed_organization_is_read_only_through_the_facade(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    organization = api.gateway.objects[("organizations", None, org["slug"])]
+    organization["spec"]["gitopsManaged"] = True
+    organization["metadata"]["labels"]["argocd.argoproj.io/instance"] = "ml-platform"
+    base = f"/api/v1/organizations/{org['id']}/models"
+    writes = [
+        await api.client.post(base, headers=admin["headers"], json={"name": "another"}),
+        await api.client.patch(
+            f"{base}/{model['id']}", headers=admin["headers"], json={"description": "x"}
+        ),
+        await api.upload_version(admin, org["id"], model["id"]),
+        await api.client.post(
+            f"{_versions_url(org, model)}/from-run", headers=admin["headers"], json={"run_id": "r"}
+        ),
+        await api.client.delete(f"{base}/{model['id']}", headers=admin["headers"]),
+    ]
+    for response in writes:
+        assert response.status_code == 409, response.text
+        error = response.json()["error"]
+        assert error["code"] == "gitops_managed"
+        assert error["details"] == {"owner": "Argo CD application 'ml-platform'"}
+    reads = await api.client.get(
+        f"{_versions_url(org, model)}/{version['id']}", headers=admin["headers"]
+    )
+    assert reads.status_code == 200

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from modelplane_api.errors import ClusterRejected, ClusterUnavailable
+from modelplane_api.errors import ClusterRejected, ClusterUnavailable, NamespaceNotReady
 
 FIELD_MANAGER = "modelplane-api"
 GROUP = "modelplane.io"
@@ -212,6 +212,11 @@ class KubernetesClusterGateway:
         except ApiException as exc:
             if missing_ok and exc.status == 404:
                 return None
+            if exc.status == 404:  # a write into a namespace that does not exist (yet)
+                raise NamespaceNotReady(
+                    f"Kubernetes has no namespace for {what} yet: {_api_message(exc)}",
+                    {"status": 404},
+                ) from exc
             if exc.status in (400, 403, 409, 422):
                 raise ClusterRejected(
                     f"Kubernetes refused {what}: {_api_message(exc)}",

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from modelplane_api.cluster import ClusterGateway
 from modelplane_api.metrics import Metrics
+from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
@@ -40,6 +41,7 @@ class AppContext:
     passwords: Passwords
     gateway: ClusterGateway
     artifacts: ArtifactStore
+    mirror: RegistryMirror
     metrics: Metrics
     rate_limiter: RateLimiter
     clock: Clock = field(default=utc_now)

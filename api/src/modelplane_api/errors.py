@@ -100,6 +100,12 @@ class ClusterRejected(DomainError):
         self.status_code = {403: 403, 409: 409}.get(status, 400)  # type: ignore[misc]
 
 
+class GitOpsManaged(Conflict):
+    """The organization's resources are owned by a GitOps tool: change them in Git."""
+
+    code = "gitops_managed"
+
+
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
@@ -119,3 +125,10 @@ class ServiceUnavailable(DomainError):
 
 class ClusterUnavailable(ServiceUnavailable):
     code = "cluster_unavailable"
+
+
+class NamespaceNotReady(ClusterUnavailable):
+    """The organization's namespace does not exist yet (the operator has not provisioned it):
+    a write there waits and is retried like any other outage."""
+
+    code = "namespace_not_ready"

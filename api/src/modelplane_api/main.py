@@ -38,6 +38,7 @@ from modelplane_api.errors import ClusterUnavailable, DomainError
 from modelplane_api.health.router import router as health_router
 from modelplane_api.metrics import Metrics
 from modelplane_api.middleware import RequestContextMiddleware
+from modelplane_api.mlflow_mirror import DisabledMirror, HttpRegistryMirror, RegistryMirror
 from modelplane_api.organizations.router import router as organizations_router
 from modelplane_api.outbox.worker import drain_once, run_forever
 from modelplane_api.projects.router import router as projects_router
@@ -122,6 +123,11 @@ def create_app(
             secret_access_key=secret.get_secret_value() if secret else None,
             region=settings.s3_region,
         )
+    mirror: RegistryMirror = (
+        HttpRegistryMirror(settings.mlflow_tracking_uri)
+        if settings.mlflow_tracking_uri
+        else DisabledMirror()
+    )
     engine = create_engine(settings)
     redis = Redis.from_url(
         settings.redis_url,
@@ -139,6 +145,7 @@ def create_app(
         passwords=passwords or Passwords(),
         gateway=gateway,
         artifacts=artifacts,
+        mirror=mirror,
         metrics=metrics,
         rate_limiter=RateLimiter(redis, metrics),
         clock=clock,
@@ -164,6 +171,8 @@ def create_app(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if isinstance(mirror, HttpRegistryMirror):
+            await mirror.aclose()
         await redis.aclose()
         await engine.dispose()
 
@@ -218,15 +227,23 @@ def create_app(
     return app
 
 
-def _allowed_methods(contexts: list[Any]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+def _allowed_methods(
+    contexts: list[Any],
+) -> list[tuple[re.Pattern[str], frozenset[str], int]]:
     # Starlette's 405 lists the methods of the first route that matched the path; a path served
     # by several routes (GET and POST /organizations) must list all of them (RFC 9110 §15.5.6).
+    # Each template keeps its number of literal segments: `/versions/from-run` is served by its
+    # own route, not by `/versions/{version_id}`, so only the most literal templates count.
     by_path: dict[str, set[str]] = {}
     for context in contexts:
         if context.path and context.methods:
             by_path.setdefault(context.path, set()).update(context.methods)
     return [
-        (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), frozenset(methods))
+        (
+            re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
+            frozenset(methods),
+            sum(1 for part in path.split("/") if part and not part.startswith("{")),
+        )
         for path, methods in by_path.items()
     ]
 
@@ -241,9 +258,12 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 
 def _allow_header(app: FastAPI, path: str) -> str:
+    matches = [(literal, allowed) for pattern, allowed, literal in app.state.allowed_methods
+               if pattern.match(path)]  # fmt: skip
+    best = max((literal for literal, _ in matches), default=0)
     methods: set[str] = set()
-    for pattern, allowed in app.state.allowed_methods:
-        if pattern.match(path):
+    for literal, allowed in matches:
+        if literal == best:
             methods |= allowed
     return ", ".join(sorted(methods))
 

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     """The ONNX policy's node limit (keep it equal to the operator's `max_graph_nodes`)."""
     onnx_allowed_domains: list[str] = Field(default_factory=lambda: ["", "ai.onnx", "ai.onnx.ml"])
     """Operator domains a model may use (keep it equal to the operator's allow-list)."""
+    mlflow_tracking_uri: str | None = None
+    """MLflow tracking server (workspaces enabled) the registry mirrors into; none: no mirror."""
     background_tasks: bool = True
     """Run the outbox worker and the periodic reconciliation in this process."""
     outbox_interval_seconds: float = Field(default=2.0, gt=0)

@@ -74,6 +74,8 @@ class RegisteredVersion(IdMixin, TimestampMixin, CreatedByMixin, Base):
     artifact_uri: Mapped[str] = mapped_column(String(2048), nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    mlflow_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The version's number in the org's MLflow Model Registry; null until it is mirrored."""
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     """The ModelVersion spec the facade applied: the database's intent, re-applied when the
     cluster lost or changed it."""

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.db import fetch_page
+from modelplane_api.organizations.models import Organization
 from modelplane_api.registry.models import RegisteredModel, RegisteredVersion
 
 
@@ -144,8 +145,6 @@ async def all_versions(
 
 async def live_versions(session: AsyncSession) -> list[tuple[RegisteredVersion, str]]:
     """Every version of every live model, with its organization's slug (the reconciliation)."""
-    from modelplane_api.organizations.models import Organization
-
     rows = await session.execute(
         select(RegisteredVersion, Organization.slug)
         .join(RegisteredModel, RegisteredModel.id == RegisteredVersion.model_id)
@@ -167,3 +166,24 @@ async def latest_versions(
         .group_by(RegisteredVersion.model_id)
     )
     return {model_id: int(v) for model_id, v in rows.all()}
+
+
+async def unmirrored_versions(
+    session: AsyncSession, limit: int = 100
+) -> list[tuple[RegisteredVersion, str, str]]:
+    """Versions of live models not yet in MLflow, oldest first, with the org slug and model
+    name; row-locked (SKIP LOCKED) so two facades never mirror one version twice."""
+    rows = await session.execute(
+        select(RegisteredVersion, Organization.slug, RegisteredModel.name)
+        .join(RegisteredModel, RegisteredModel.id == RegisteredVersion.model_id)
+        .join(Organization, Organization.id == RegisteredVersion.organization_id)
+        .where(
+            RegisteredVersion.mlflow_version.is_(None),
+            RegisteredModel.deleted_at.is_(None),
+            Organization.deleted_at.is_(None),
+        )
+        .order_by(RegisteredVersion.created_at)
+        .limit(limit)
+        .with_for_update(of=RegisteredVersion, skip_locked=True)
+    )
+    return [(version, slug, name) for version, slug, name in rows.all()]

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from pydantic import ValidationError
 
-from modelplane_api.audit.recorder import audited
+from modelplane_api.audit.recorder import AuditContext, audited
 from modelplane_api.deps import Audit, Ctx, OrgAccess, SessionDep, known_filters, require
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
 from modelplane_api.errors import BadRequest
@@ -25,6 +25,7 @@ from modelplane_api.registry.schemas import (
     ModelPublic,
     ModelUpdate,
     VersionDetail,
+    VersionFromRun,
     VersionOptions,
     VersionPublic,
 )
@@ -67,13 +68,14 @@ async def list_models(
 async def create_model(
     body: ModelCreate,
     session: SessionDep,
+    ctx: Ctx,
     audit: Audit,
     access: Annotated[OrgAccess, require(Permission.MODEL_CREATE)],
 ) -> Envelope[ModelPublic]:
-    """Register a model; its versions come from uploads."""
+    """Register a model (mirrored as a registered model in the org's MLflow workspace)."""
     return ok(
         await service.create_model(
-            session, access.organization_id, access.principal.user_id, body, audit
+            session, ctx, access.organization_id, access.principal.user_id, body, audit
         )
     )
 
@@ -95,11 +97,16 @@ async def update_model(
     model_id: uuid.UUID,
     body: ModelUpdate,
     session: SessionDep,
+    ctx: Ctx,
     audit: Audit,
     access: Annotated[OrgAccess, require(Permission.MODEL_UPDATE)],
 ) -> Envelope[ModelPublic]:
     """Change a model's description, project, task type or tags."""
-    return ok(await service.update_model(session, access.organization_id, model_id, body, audit))
+    return ok(
+        await service.update_model(
+            session, ctx.gateway, access.organization_id, model_id, body, audit
+        )
+    )
 
 
 @router.delete(
@@ -187,6 +194,37 @@ async def create_version(
         reference_sha256,
         audit,
     )
+    return _answer(created, pending, response, audit)
+
+
+@router.post(
+    "/{model_id}/versions/from-run",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_model_version_from_run",
+    openapi_extra=audited("model_version.create_from_run", "model_version"),
+    responses={202: {"description": "Stored; the ModelVersion waits for the cluster (pending)"}},
+)
+async def create_version_from_run(
+    model_id: uuid.UUID,
+    body: VersionFromRun,
+    session: SessionDep,
+    ctx: Ctx,
+    audit: Audit,
+    response: Response,
+    access: Annotated[OrgAccess, require(Permission.MODEL_VERSION_CREATE)],
+) -> Envelope[VersionPublic]:
+    """Register the ONNX model an MLflow run of this organization logged (201, or 202 pending);
+    other flavours are refused with how to convert them."""
+    created, pending = await service.create_version_from_run(
+        session, ctx, access.organization_id, model_id, access.principal.user_id, body, audit
+    )
+    return _answer(created, pending, response, audit)
+
+
+def _answer(
+    created: VersionPublic, pending: bool, response: Response, audit: AuditContext
+) -> Envelope[VersionPublic]:
+    """201, or 202 (audited as such) when the ModelVersion waits in the outbox."""
     if pending:
         response.status_code = status.HTTP_202_ACCEPTED
         audit.status_code = status.HTTP_202_ACCEPTED

@@ -66,6 +66,17 @@ class VersionOptions(InputSchema):
     """The feature schema drift monitoring compares (feature → input tensor and column)."""
 
 
+class VersionFromRun(InputSchema):
+    """A version copied from the ONNX model an MLflow run logged."""
+
+    run_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    path: str = Field(default="model", min_length=1, max_length=500, pattern=r"^[A-Za-z0-9_./-]+$")
+    """The model's folder in the run (`name` of `mlflow.onnx.log_model`, default `model`)."""
+    description: str = Field(default="", max_length=2000)
+    signature: Signature | None = None
+    features: list[Feature] | None = Field(default=None, max_length=512)
+
+
 class Condition(OutputSchema):
     type: str
     status: str
@@ -99,6 +110,9 @@ class VersionPublic(OutputSchema):
     description: str
     source: str
     mlflow_run_id: str | None
+    mlflow_version: str | None
+    """The version in the organization's MLflow Model Registry (model name = this model's);
+    null until mirrored."""
     artifact_uri: str
     sha256: str
     size_bytes: int

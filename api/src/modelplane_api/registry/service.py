@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,16 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import modelplane_onnx as onnx_policy
 from modelplane_api.audit.recorder import AuditContext
-from modelplane_api.cluster import MODEL_VERSION, ClusterGateway
+from modelplane_api.cluster import MODEL_VERSION, ORGANIZATION, ClusterGateway
 from modelplane_api.context import AppContext
 from modelplane_api.errors import (
     AlreadyExists,
+    ClusterRejected,
     ClusterUnavailable,
     Conflict,
+    GitOpsManaged,
     InvalidModel,
+    NamespaceNotReady,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
 )
+from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.organizations import repository as org_repo
 from modelplane_api.outbox import repository as outbox_repo
 from modelplane_api.pagination import PageParams, order_by
@@ -47,6 +53,7 @@ from modelplane_api.registry.resources import (
     UNKNOWN,
     ObservedState,
     build_model_version,
+    gitops_owner,
     namespace_of,
     observe,
     resource_name,
@@ -60,6 +67,7 @@ from modelplane_api.registry.schemas import (
     ModelUpdate,
     ReferencePublic,
     VersionDetail,
+    VersionFromRun,
     VersionOptions,
     VersionPublic,
 )
@@ -163,6 +171,7 @@ async def list_models(
 
 async def create_model(
     session: AsyncSession,
+    ctx: AppContext,
     organization_id: uuid.UUID,
     actor: uuid.UUID | None,
     data: ModelCreate,
@@ -170,6 +179,7 @@ async def create_model(
 ) -> ModelPublic:
     """Register a model (no versions yet). A name is never reused within an organization, not
     even after a delete: its ModelVersions' names must keep meaning the same bytes."""
+    await ensure_writable(session, ctx.gateway, organization_id)
     await _check_project(session, organization_id, data.project_id)
     if await repository.name_ever_used(session, organization_id, data.name):
         raise AlreadyExists(f"model name {data.name!r} is taken (names are never reused)")
@@ -187,6 +197,11 @@ async def create_model(
     await session.flush()
     await session.refresh(model)
     audit.resource_id, audit.after = str(model.id), _snapshot(model)
+    namespace = await _namespace(session, organization_id)
+    try:  # best effort: versions create the registered model anyway
+        await ctx.mirror.ensure_model(namespace, model.name, model.description)
+    except ServiceUnavailable as exc:
+        log.warning("model not mirrored to MLflow yet", extra={"error": exc.message})
     return _model_public(model, None)
 
 
@@ -201,6 +216,7 @@ async def get_model(
 
 async def update_model(
     session: AsyncSession,
+    gateway: ClusterGateway,
     organization_id: uuid.UUID,
     model_id: uuid.UUID,
     data: ModelUpdate,
@@ -208,6 +224,7 @@ async def update_model(
 ) -> ModelPublic:
     """Change a model's description, project, task type or tags."""
     model = await get_model_or_404(session, organization_id, model_id)
+    await ensure_writable(session, gateway, organization_id)
     audit.resource_id, audit.before = str(model.id), _snapshot(model)
     changes = data.model_dump(exclude_none=True)
     if "project_id" in changes:
@@ -234,6 +251,7 @@ async def delete_model(
     The cluster is asked which versions are in use (`status.usedBy`), so a deployment applied
     with kubectl counts the same as one made through the facade. The artifacts stay in S3."""
     model = await get_model_or_404(session, organization_id, model_id)
+    await ensure_writable(session, gateway, organization_id)
     audit.resource_id, audit.before = str(model.id), _snapshot(model)
     namespace = await _namespace(session, organization_id)
     live = await gateway.list_objects(MODEL_VERSION, namespace, f"{labels.MODEL}={model.name}")
@@ -288,6 +306,27 @@ async def _namespace(session: AsyncSession, organization_id: uuid.UUID) -> str:
     if org is None:
         raise NotFound("organization not found")
     return namespace_of(org.slug)
+
+
+async def ensure_writable(
+    session: AsyncSession, gateway: ClusterGateway, organization_id: uuid.UUID
+) -> None:
+    """409 `gitops_managed` naming the owner when the organization's resources live in Git
+    (`spec.gitopsManaged` on its Organization): the facade never fights a GitOps tool. When the
+    cluster cannot answer the write goes ahead (it reaches the cluster through the outbox)."""
+    org = await org_repo.get_organization(session, organization_id)
+    if org is None:
+        raise NotFound("organization not found")
+    try:
+        owner = gitops_owner(await gateway.get(ORGANIZATION, org.slug))
+    except ClusterUnavailable:
+        return
+    if owner is not None:
+        raise GitOpsManaged(
+            f"organization {org.slug!r} is managed by {owner}: change its models in Git, the "
+            "facade is read-only for it",
+            {"owner": owner},
+        )
 
 
 def _check_size(upload: Upload, config: RegistryConfig, what: str) -> None:
@@ -349,10 +388,14 @@ async def create_version(
     reference: Upload | None,
     reference_sha256: str | None,
     audit: AuditContext,
+    *,
+    mlflow_run_id: str | None = None,
 ) -> tuple[VersionPublic, bool]:
-    """Register an uploaded ONNX file as the model's next version; (version, pending)."""
+    """Register an uploaded ONNX file (or one copied from an MLflow run) as the model's next
+    version; (version, pending)."""
     config = RegistryConfig.of(ctx)
     model = await get_model_or_404(session, organization_id, model_id)
+    await ensure_writable(session, ctx.gateway, organization_id)
     namespace = await _namespace(session, organization_id)
     _check_size(model_file, config, "model file")
     if reference is not None:
@@ -403,7 +446,11 @@ async def create_version(
             signature=signature,
             features=features,
             reference_dataset=dataset,
-            provenance=Provenance(registry_name=model.name, registry_version=str(number)),
+            provenance=Provenance(
+                registry_name=model.name,
+                registry_version=str(number),
+                mlflow_run_id=mlflow_run_id,
+            ),
         )
     except ValidationError as exc:
         raise InvalidModel(
@@ -417,7 +464,8 @@ async def create_version(
         version=number,
         resource_name=resource_name(model.name, number),
         description=options.description,
-        source="upload",
+        source="mlflow_run" if mlflow_run_id else "upload",
+        mlflow_run_id=mlflow_run_id,
         artifact_uri=stored.uri,
         sha256=stored.sha256,
         size_bytes=stored.size_bytes,
@@ -444,9 +492,77 @@ async def create_version(
             "cluster unavailable; the ModelVersion waits in the outbox",
             extra={"object": f"{namespace}/{version.resource_name}", "error": exc.message},
         )
+        await mirror_version(ctx.mirror, version, namespace, model.name)
         return _version_public(version, namespace, PENDING), True
     await outbox_repo.remove(session, MODEL_VERSION.plural, namespace, version.resource_name)
+    await mirror_version(ctx.mirror, version, namespace, model.name)
     return _version_public(version, namespace, observe(applied)), False
+
+
+async def mirror_version(
+    mirror: RegistryMirror, version: RegisteredVersion, namespace: str, model_name: str
+) -> bool:
+    """Mirror a version into the org's MLflow Model Registry (tagged with its digest and its
+    ModelVersion); False when MLflow did not take it (the reconciliation tries again)."""
+    tags = {
+        "modelplane.io/sha256": version.sha256,
+        "modelplane.io/model-version": version.resource_name,
+        "modelplane.io/namespace": namespace,
+        "modelplane.io/version-id": str(version.id),
+    }
+    try:
+        version.mlflow_version = await mirror.add_version(
+            namespace, model_name, version.artifact_uri, version.description, tags
+        )
+    except ServiceUnavailable as exc:
+        log.warning(
+            "version not mirrored to MLflow yet",
+            extra={"object": f"{namespace}/{version.resource_name}", "error": exc.message},
+        )
+        return False
+    return True
+
+
+async def create_version_from_run(
+    session: AsyncSession,
+    ctx: AppContext,
+    organization_id: uuid.UUID,
+    model_id: uuid.UUID,
+    actor: uuid.UUID | None,
+    data: VersionFromRun,
+    audit: AuditContext,
+) -> tuple[VersionPublic, bool]:
+    """Copy the ONNX model logged in an MLflow run of the organization's workspace into the
+    registry, then register it like an upload (the same policy, digest and ModelVersion). Only
+    the MLmodel file (YAML) and the ONNX file are read: nothing is ever unpickled."""
+    await get_model_or_404(session, organization_id, model_id)
+    await ensure_writable(session, ctx.gateway, organization_id)
+    namespace = await _namespace(session, organization_id)
+    config = RegistryConfig.of(ctx)
+    found = await ctx.mirror.find_run_model(namespace, data.run_id, data.path)
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+        size = await ctx.mirror.download(
+            namespace, found.artifact_path, spool, config.max_upload_bytes
+        )
+        options = VersionOptions(
+            description=data.description or f"from MLflow run {data.run_id}",
+            signature=data.signature,
+            features=data.features,
+        )
+        return await create_version(
+            session,
+            ctx,
+            ctx.artifacts,
+            organization_id,
+            model_id,
+            actor,
+            Upload(spool, size, found.artifact_path.rsplit("/", 1)[-1]),
+            options,
+            None,
+            None,
+            audit,
+            mlflow_run_id=data.run_id,
+        )
 
 
 def _version_public(
@@ -464,6 +580,7 @@ def _version_public(
         description=version.description,
         source=version.source,
         mlflow_run_id=version.mlflow_run_id,
+        mlflow_version=version.mlflow_version,
         artifact_uri=version.artifact_uri,
         sha256=version.sha256,
         size_bytes=version.size_bytes,
@@ -589,57 +706,74 @@ async def get_version(
 
 async def reconcile_once(ctx: AppContext) -> int:
     """Re-apply every registered ModelVersion that is missing from the cluster or differs from
-    the database (counted in `modelplane_api_reconcile_reapplied_total`); the number re-applied.
-    Versions still waiting in the outbox are the outbox's job."""
+    the database (counted in `modelplane_api_reconcile_reapplied_total`), then mirror into MLflow
+    what it has not taken yet; the number re-applied. Versions still waiting in the outbox are
+    the outbox's job; a namespace the operator has not made yet is skipped until the next run."""
     reapplied = 0
     async with ctx.read_sessions() as session:
-        rows = await repository.live_versions(session)
         by_namespace: dict[str, list[RegisteredVersion]] = {}
-        for version, slug in rows:
+        for version, slug in await repository.live_versions(session):
             by_namespace.setdefault(namespace_of(slug), []).append(version)
         try:
             for namespace, versions in by_namespace.items():
-                waiting = await outbox_repo.pending(
-                    session, MODEL_VERSION.plural, [(namespace, v.resource_name) for v in versions]
-                )
-                live = {
-                    obj["metadata"]["name"]: obj
-                    for obj in await ctx.gateway.list_objects(
-                        MODEL_VERSION, namespace, f"{labels.APP_MANAGED_BY}=modelplane-api"
-                    )
-                }
-                for version in versions:
-                    if (namespace, version.resource_name) in waiting:
-                        continue
-                    obj = live.get(version.resource_name)
-                    cause = "missing" if obj is None else None
-                    if obj is not None and spec_differs(obj, version.spec):
-                        cause = "drifted"
-                    if cause is None:
-                        continue
-                    body = build_model_version(
-                        version.resource_name,
-                        namespace,
-                        str(version.id),
-                        ModelVersionSpec.model_validate(version.spec),
-                    )
-                    try:
-                        await ctx.gateway.apply(MODEL_VERSION, body)
-                    except ClusterUnavailable:
-                        raise
-                    except Exception as exc:  # a webhook refusing a drifted object: log, go on
-                        log.warning(
-                            "could not re-apply a ModelVersion",
-                            extra={
-                                "object": f"{namespace}/{version.resource_name}",
-                                "error": str(exc),
-                            },
-                        )
-                        continue
-                    ctx.metrics.reconcile_reapplied.labels(MODEL_VERSION.kind, cause).inc()
-                    reapplied += 1
-        except ClusterUnavailable:
+                reapplied += await _reconcile_namespace(ctx, session, namespace, versions)
+        except ClusterUnavailable as exc:
+            log.warning("reconciliation stopped: %s", exc.message)
             ctx.metrics.reconcile_runs.labels("cluster_unavailable").inc()
             return reapplied
     ctx.metrics.reconcile_runs.labels("ok").inc()
+    await mirror_pending(ctx)
     return reapplied
+
+
+async def _reconcile_namespace(
+    ctx: AppContext, session: AsyncSession, namespace: str, versions: list[RegisteredVersion]
+) -> int:
+    waiting = await outbox_repo.pending(
+        session, MODEL_VERSION.plural, [(namespace, v.resource_name) for v in versions]
+    )
+    live = {
+        obj["metadata"]["name"]: obj
+        for obj in await ctx.gateway.list_objects(
+            MODEL_VERSION, namespace, f"{labels.APP_MANAGED_BY}=modelplane-api"
+        )
+    }
+    reapplied = 0
+    for version in versions:
+        if (namespace, version.resource_name) in waiting:
+            continue
+        obj = live.get(version.resource_name)
+        if obj is None:
+            cause = "missing"
+        elif spec_differs(obj, version.spec):
+            cause = "drifted"
+        else:
+            continue
+        spec = ModelVersionSpec.model_validate(version.spec)
+        body = build_model_version(version.resource_name, namespace, str(version.id), spec)
+        try:
+            await ctx.gateway.apply(MODEL_VERSION, body)
+        except NamespaceNotReady:
+            return reapplied  # not provisioned (yet): the next run tries again
+        except ClusterRejected as exc:  # e.g. the webhook refusing a changed spec: go on
+            log.warning(
+                "could not re-apply a ModelVersion",
+                extra={"object": f"{namespace}/{version.resource_name}", "error": exc.message},
+            )
+            continue
+        ctx.metrics.reconcile_reapplied.labels(MODEL_VERSION.kind, cause).inc()
+        reapplied += 1
+    return reapplied
+
+
+async def mirror_pending(ctx: AppContext) -> int:
+    """Mirror into MLflow the versions it has not taken yet; how many it took now."""
+    mirrored = 0
+    async with ctx.sessions() as session:
+        for version, slug, model_name in await repository.unmirrored_versions(session):
+            if await mirror_version(ctx.mirror, version, namespace_of(slug), model_name):
+                mirrored += 1
+            else:
+                break  # MLflow is down: the next run tries again
+        await session.commit()
+    return mirrored

@@ -206,14 +206,15 @@ class LocalPlatform:
         return self._once("MLflow", lambda: start_mlflow(self.supervisor, postgres, s3))
 
     def ensure_api(self) -> FacadeApi:
-        """The facade API on the platform's PostgreSQL, Redis, MinIO and (when started) control
-        plane."""
+        """The facade API on the platform's PostgreSQL, Redis, MinIO, MLflow and (when started)
+        control plane."""
         postgres, redis, s3 = self.ensure_postgres(), self.ensure_redis(), self.ensure_s3()
+        mlflow = self.ensure_mlflow()
         plane = self.control_plane
         return self._once(
             "facade API",
             lambda: start_api(
-                self.supervisor, postgres, redis, s3, plane.kubeconfig if plane else None
+                self.supervisor, postgres, redis, s3, mlflow, plane.kubeconfig if plane else None
             ),
         )
 

@@ -303,6 +303,8 @@ def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
             backend,
             "--artifacts-destination",
             f"s3://{artifacts.bucket}/artifacts",
+            # One workspace per organization, chosen by the facade (shared/notes/mlflow.md).
+            "--enable-workspaces",
         ],
         env={
             **s3.env(),
@@ -337,7 +339,12 @@ ARTIFACT_BUCKET = "models"
 
 
 def start_api(
-    sup: Supervisor, postgres: Postgres, redis: Redis, s3: S3Endpoint, kubeconfig: Path | None
+    sup: Supervisor,
+    postgres: Postgres,
+    redis: Redis,
+    s3: S3Endpoint,
+    mlflow: MLflow,
+    kubeconfig: Path | None,
 ) -> FacadeApi:
     """Migrate the facade's database, create the first admin once, and serve the API, storing
     uploads in the platform's MinIO."""
@@ -361,6 +368,7 @@ def start_api(
         "MODELPLANE_API_S3_SECRET_ACCESS_KEY": s3.secret_key,
         "MODELPLANE_API_S3_REGION": s3.region,
         "MODELPLANE_API_ARTIFACT_BUCKET": s3.with_bucket(ARTIFACT_BUCKET).bucket,
+        "MODELPLANE_API_MLFLOW_TRACKING_URI": mlflow.url,
     }
     if kubeconfig is not None:
         env["MODELPLANE_API_KUBECONFIG"] = str(kubeconfig)

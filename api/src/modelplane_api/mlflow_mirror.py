@@ -1,0 +1,254 @@
+"""The facade's door to MLflow's Model Registry: each organization's models, mirrored into the
+organization's own MLflow workspace.
+
+Every call carries `X-MLFLOW-WORKSPACE` set here (the org's namespace name, `mp-<slug>`), per
+request, never process-wide (shared/notes/mlflow.md: `mlflow.set_workspace` sets an environment
+variable, a cross-tenant leak). The facade creates each workspace once; callers never choose it.
+A mirror failure never fails a registration: the version row keeps `mlflow_version` empty and
+the periodic reconciliation mirrors it later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
+
+import httpx
+
+from modelplane_api.errors import InvalidModel, NotFound, PayloadTooLarge, ServiceUnavailable
+
+WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE"
+PROXIED = "mlflow-artifacts:/"
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+class RegistryMirror(Protocol):
+    """What the registry mirrors into MLflow."""
+
+    async def ensure_model(self, workspace: str, name: str, description: str) -> None:
+        """The registered model exists in the workspace (created when missing)."""
+        ...
+
+    async def add_version(
+        self, workspace: str, name: str, source: str, description: str, tags: dict[str, str]
+    ) -> str:
+        """Create a model version; its MLflow version number."""
+        ...
+
+    async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
+        """The ONNX file of the model logged at `path` in a run of the workspace (NotFound,
+        InvalidModel for another flavour)."""
+        ...
+
+    async def download(
+        self, workspace: str, artifact_path: str, sink: IO[bytes], limit: int
+    ) -> int:
+        """Stream an artifact into `sink`; its size (PayloadTooLarge beyond `limit`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunModel:
+    """An ONNX file found in a run's artifacts: where, and what MLmodel says about it."""
+
+    artifact_path: str
+    """Path under the proxied artifact store (`mlflow-artifacts:/<path>`)."""
+    flavors: list[str]
+
+
+class DisabledMirror:
+    """Used when no MLflow is configured: nothing is mirrored."""
+
+    async def ensure_model(self, workspace: str, name: str, description: str) -> None:
+        """Nothing to do."""
+
+    async def add_version(
+        self, workspace: str, name: str, source: str, description: str, tags: dict[str, str]
+    ) -> str:
+        """Refuse: there is no MLflow."""
+        raise ServiceUnavailable("no MLflow tracking server is configured")
+
+    async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
+        """Refuse: there is no MLflow."""
+        raise ServiceUnavailable("no MLflow tracking server is configured")
+
+    async def download(
+        self, workspace: str, artifact_path: str, sink: IO[bytes], limit: int
+    ) -> int:
+        """Refuse: there is no MLflow."""
+        raise ServiceUnavailable("no MLflow tracking server is configured")
+
+
+class MlflowUnavailable(ServiceUnavailable):
+    code = "mlflow_unavailable"
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error_code", ""))
+    except ValueError:
+        return ""
+
+
+class HttpRegistryMirror:
+    """RegistryMirror over MLflow's REST API (workspaces enabled on the server)."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._workspaces: set[str] = set()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def _call(
+        self, workspace: str | None, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        headers = {WORKSPACE_HEADER: workspace} if workspace else {}
+        try:
+            return await self._client.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise MlflowUnavailable(f"MLflow unreachable: {type(exc).__name__}") from exc
+
+    def _check(self, response: httpx.Response, what: str, *ok_codes: str) -> None:
+        if response.is_success or _error_code(response) in ok_codes:
+            return
+        raise MlflowUnavailable(
+            f"MLflow refused {what}: {response.status_code} {response.text[:300]}"
+        )
+
+    async def ensure_workspace(self, workspace: str) -> None:
+        """Create the workspace once per process (an existing one is fine)."""
+        if workspace in self._workspaces:
+            return
+        response = await self._call(None, "POST", "/api/3.0/mlflow/workspaces", {"name": workspace})
+        self._check(response, f"creating workspace {workspace}", "RESOURCE_ALREADY_EXISTS")
+        self._workspaces.add(workspace)
+
+    async def ensure_model(self, workspace: str, name: str, description: str) -> None:
+        """The registered model exists in the workspace (created when missing)."""
+        await self.ensure_workspace(workspace)
+        response = await self._call(
+            workspace,
+            "POST",
+            "/api/2.0/mlflow/registered-models/create",
+            {
+                "name": name,
+                "description": description,
+                "tags": [{"key": "modelplane.io/managed-by", "value": "modelplane-api"}],
+            },
+        )
+        self._check(response, f"creating registered model {name}", "RESOURCE_ALREADY_EXISTS")
+
+    async def add_version(
+        self, workspace: str, name: str, source: str, description: str, tags: dict[str, str]
+    ) -> str:
+        """Create a model version; its MLflow version number."""
+        await self.ensure_model(workspace, name, "")
+        response = await self._call(
+            workspace,
+            "POST",
+            "/api/2.0/mlflow/model-versions/create",
+            {
+                "name": name,
+                "source": source,
+                "description": description,
+                "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())],
+            },
+        )
+        self._check(response, f"creating a version of {name}")
+        return str(response.json()["model_version"]["version"])
+
+    async def _get_json(self, workspace: str, path: str, **params: str) -> dict[str, Any] | None:
+        response = await self._client_get(workspace, path, params)
+        if response.status_code == 404 or _error_code(response) in (
+            "RESOURCE_DOES_NOT_EXIST",
+            "INVALID_PARAMETER_VALUE",
+        ):
+            return None
+        self._check(response, f"GET {path}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def _client_get(
+        self, workspace: str, path: str, params: dict[str, str]
+    ) -> httpx.Response:
+        try:
+            return await self._client.get(
+                path, params=params, headers={WORKSPACE_HEADER: workspace}
+            )
+        except httpx.HTTPError as exc:
+            raise MlflowUnavailable(f"MLflow unreachable: {type(exc).__name__}") from exc
+
+    async def _artifact_roots(self, workspace: str, run_id: str) -> list[str]:
+        """Where the run's models may be: its artifacts, then its logged models (MLflow 3)."""
+        found = await self._get_json(workspace, "/api/2.0/mlflow/runs/get", run_id=run_id)
+        if found is None:
+            raise NotFound(f"run {run_id} not found in this organization's MLflow")
+        run = found["run"]
+        roots = [str(run["info"]["artifact_uri"])]
+        for output in (run.get("outputs") or {}).get("model_outputs") or []:
+            logged = await self._get_json(
+                workspace, f"/api/2.0/mlflow/logged-models/{output['model_id']}"
+            )
+            if logged is not None:
+                roots.append(str(logged["model"]["info"]["artifact_uri"]))
+        return roots
+
+    async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
+        """The ONNX file of the model logged at `path` in a run of the workspace."""
+        import yaml
+
+        for root in await self._artifact_roots(workspace, run_id):
+            if not root.startswith(PROXIED):
+                continue  # only the server's own (proxied) store is read, never a client URI
+            base = root.removeprefix(PROXIED).strip("/")
+            for folder in dict.fromkeys([f"{base}/{path}".rstrip("/"), base]):
+                response = await self._client_get(workspace, f"{ARTIFACTS}/{folder}/MLmodel", {})
+                if response.status_code != 200:
+                    continue
+                try:
+                    mlmodel = yaml.safe_load(response.text) or {}
+                    flavors = dict(mlmodel.get("flavors") or {})
+                except (yaml.YAMLError, AttributeError, TypeError, ValueError):
+                    continue
+                if "onnx" not in flavors:
+                    raise InvalidModel(
+                        f"the model at {path!r} of run {run_id} is not ONNX (flavors: "
+                        f"{', '.join(sorted(flavors)) or 'none'}); Modelplane serves ONNX only "
+                        "and never unpickles. Convert it, e.g. for scikit-learn: onx = "
+                        "skl2onnx.to_onnx(model, X[:1], options={id(model): {'zipmap': False}}), "
+                        "then mlflow.onnx.log_model(onx, name='model')",
+                        {"reason": "NotOnnx", "flavors": sorted(flavors)},
+                    )
+                data = str((flavors["onnx"] or {}).get("data") or "model.onnx")
+                if "/" in data or data.startswith("."):
+                    raise InvalidModel(
+                        f"MLmodel names an ONNX file outside its folder: {data!r}",
+                        {"reason": "InvalidModel"},
+                    )
+                return RunModel(f"{folder}/{data}", sorted(flavors))
+        raise NotFound(f"no MLflow model at {path!r} in run {run_id}")
+
+    async def download(
+        self, workspace: str, artifact_path: str, sink: IO[bytes], limit: int
+    ) -> int:
+        """Stream an artifact into `sink`; its size (PayloadTooLarge beyond `limit`)."""
+        size = 0
+        try:
+            async with self._client.stream(
+                "GET", f"{ARTIFACTS}/{artifact_path}", headers={WORKSPACE_HEADER: workspace}
+            ) as response:
+                if response.status_code != 200:
+                    raise NotFound(f"artifact {artifact_path} not found in MLflow")
+                async for chunk in response.aiter_bytes(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(
+                            f"the run's model is more than the limit of {limit} bytes",
+                            {"limit": limit},
+                        )
+                    sink.write(chunk)
+        except httpx.HTTPError as exc:
+            raise MlflowUnavailable(f"MLflow unreachable: {type(exc).__name__}") from exc
+        return size
