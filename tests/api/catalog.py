@@ -69,7 +69,19 @@ class World:
     model_id: str
     version_id: str
     run_id: str
+    monitor: str
     outsider: dict[str, Any]
+
+
+def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
+    """A ModelDeployment in the recording gateway, as if a platform engineer had applied it."""
+    api.gateway.objects[("modeldeployments", namespace, name)] = {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"stable": {"modelVersionRef": {"name": "m-v1"}}},
+    }
+    return name
 
 
 async def build_world(api: Api) -> World:
@@ -84,6 +96,16 @@ async def build_world(api: Api) -> World:
     version = await api.upload_version(admin, org["id"], model["id"])
     assert version.status_code == 201, version.text
     run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", small_model())
+    deployment = add_deployment(api, f"mp-{org['slug']}")
+    monitor = await api.client.post(
+        f"/api/v1/organizations/{org['id']}/monitors",
+        headers=admin["headers"],
+        json={
+            "name": f"drift-{uuid.uuid4().hex[:6]}",
+            "spec": {"deploymentRef": {"name": deployment}},
+        },
+    )
+    assert monitor.status_code == 201, monitor.text
     outsider = await api.register("outsider")
     return World(
         org["id"],
@@ -94,6 +116,7 @@ async def build_world(api: Api) -> World:
         model["id"],
         version.json()["data"]["id"],
         run_id,
+        monitor.json()["data"]["name"],
         outsider,
     )
 
@@ -110,6 +133,7 @@ def request_for(
         user_id=source.member["id"],
         model_id=source.model_id,
         version_id=source.version_id,
+        name=source.monitor,
     )
     query: dict[str, str] = {}
     bodies: dict[str, dict[str, Any] | None] = {
@@ -126,6 +150,10 @@ def request_for(
         "PATCH /api/v1/organizations/{org_id}/models/{model_id}": {"description": "new"},
         "POST /api/v1/organizations/{org_id}/models/{model_id}/versions/from-run": {
             "run_id": source.run_id
+        },
+        "POST /api/v1/organizations/{org_id}/monitors": {
+            "name": f"m-{uuid.uuid4().hex[:8]}",
+            "spec": {"deploymentRef": {"name": "serving"}},
         },
     }
     if route.path == "/api/v1/audit-events":
@@ -166,4 +194,8 @@ KNOWN_ROUTES = {
     "POST /api/v1/organizations/{org_id}/models/{model_id}/versions",
     "POST /api/v1/organizations/{org_id}/models/{model_id}/versions/from-run",
     "GET /api/v1/organizations/{org_id}/models/{model_id}/versions/{version_id}",
+    "GET /api/v1/organizations/{org_id}/monitors",
+    "POST /api/v1/organizations/{org_id}/monitors",
+    "GET /api/v1/organizations/{org_id}/monitors/{name}",
+    "DELETE /api/v1/organizations/{org_id}/monitors/{name}",
 }

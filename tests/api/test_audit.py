@@ -178,6 +178,18 @@ async def mutating_cases(
             admin["headers"],
             {"run_id": world.run_id},
         ),
+        "POST /api/v1/organizations/{org_id}/monitors": (
+            "POST",
+            f"{base}/monitors",
+            admin["headers"],
+            {"name": "audited", "spec": {"deploymentRef": {"name": "serving"}}},
+        ),
+        "DELETE /api/v1/organizations/{org_id}/monitors/{name}": (
+            "DELETE",
+            f"{base}/monitors/{world.monitor}",
+            admin["headers"],
+            None,
+        ),
         "DELETE /api/v1/organizations/{org_id}/models/{model_id}": (
             "DELETE",
             f"{base}/models/{world.model_id}",

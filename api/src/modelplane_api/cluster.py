@@ -49,7 +49,13 @@ class ResourceKind:
 
 ORGANIZATION = ResourceKind(GROUP, VERSION, "Organization", "organizations", namespaced=False)
 MODEL_VERSION = ResourceKind(GROUP, VERSION, "ModelVersion", "modelversions", namespaced=True)
-KINDS_BY_PLURAL = {kind.plural: kind for kind in (ORGANIZATION, MODEL_VERSION)}
+MODEL_DEPLOYMENT = ResourceKind(
+    GROUP, VERSION, "ModelDeployment", "modeldeployments", namespaced=True
+)
+DRIFT_MONITOR = ResourceKind(GROUP, VERSION, "DriftMonitor", "driftmonitors", namespaced=True)
+KINDS_BY_PLURAL = {
+    kind.plural: kind for kind in (ORGANIZATION, MODEL_VERSION, MODEL_DEPLOYMENT, DRIFT_MONITOR)
+}
 
 
 class ClusterGateway(Protocol):

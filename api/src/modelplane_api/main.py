@@ -39,6 +39,7 @@ from modelplane_api.health.router import router as health_router
 from modelplane_api.metrics import Metrics
 from modelplane_api.middleware import RequestContextMiddleware
 from modelplane_api.mlflow_mirror import DisabledMirror, HttpRegistryMirror, RegistryMirror
+from modelplane_api.monitors.router import router as monitors_router
 from modelplane_api.organizations.router import router as organizations_router
 from modelplane_api.outbox.worker import drain_once, run_forever
 from modelplane_api.projects.router import router as projects_router
@@ -191,6 +192,7 @@ def create_app(
         organizations_router,
         projects_router,
         registry_router,
+        monitors_router,
         api_keys_router,
         audit_router,
     ):

@@ -37,6 +37,9 @@ class Permission(StrEnum):
     MODEL_UPDATE = "model:update"
     MODEL_DELETE = "model:delete"
     MODEL_VERSION_CREATE = "model_version:create"
+    MONITOR_READ = "monitor:read"
+    MONITOR_CREATE = "monitor:create"
+    MONITOR_DELETE = "monitor:delete"
 
 
 _VIEWER = frozenset(
@@ -45,6 +48,7 @@ _VIEWER = frozenset(
         Permission.MEMBER_READ,
         Permission.PROJECT_READ,
         Permission.MODEL_READ,
+        Permission.MONITOR_READ,
     }
 )
 _DEVELOPER = _VIEWER | {
@@ -53,6 +57,8 @@ _DEVELOPER = _VIEWER | {
     Permission.MODEL_CREATE,
     Permission.MODEL_UPDATE,
     Permission.MODEL_VERSION_CREATE,
+    Permission.MONITOR_CREATE,
+    Permission.MONITOR_DELETE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -197,7 +197,7 @@ async def create_model(
     await session.flush()
     await session.refresh(model)
     audit.resource_id, audit.after = str(model.id), _snapshot(model)
-    namespace = await _namespace(session, organization_id)
+    namespace = await organization_namespace(session, organization_id)
     try:  # best effort: versions create the registered model anyway
         await ctx.mirror.ensure_model(namespace, model.name, model.description)
     except ServiceUnavailable as exc:
@@ -253,7 +253,7 @@ async def delete_model(
     model = await get_model_or_404(session, organization_id, model_id)
     await ensure_writable(session, gateway, organization_id)
     audit.resource_id, audit.before = str(model.id), _snapshot(model)
-    namespace = await _namespace(session, organization_id)
+    namespace = await organization_namespace(session, organization_id)
     live = await gateway.list_objects(MODEL_VERSION, namespace, f"{labels.MODEL}={model.name}")
     in_use = sorted(
         f"{obj['metadata']['name']} → {', '.join(observe(obj).used_by)}"
@@ -301,7 +301,8 @@ class RegistryConfig:
         )
 
 
-async def _namespace(session: AsyncSession, organization_id: uuid.UUID) -> str:
+async def organization_namespace(session: AsyncSession, organization_id: uuid.UUID) -> str:
+    """The namespace of a live organization (404 otherwise)."""
     org = await org_repo.get_organization(session, organization_id)
     if org is None:
         raise NotFound("organization not found")
@@ -396,7 +397,7 @@ async def create_version(
     config = RegistryConfig.of(ctx)
     model = await get_model_or_404(session, organization_id, model_id)
     await ensure_writable(session, ctx.gateway, organization_id)
-    namespace = await _namespace(session, organization_id)
+    namespace = await organization_namespace(session, organization_id)
     _check_size(model_file, config, "model file")
     if reference is not None:
         _check_size(reference, config, "reference dataset")
@@ -537,7 +538,7 @@ async def create_version_from_run(
     the MLmodel file (YAML) and the ONNX file are read: nothing is ever unpickled."""
     await get_model_or_404(session, organization_id, model_id)
     await ensure_writable(session, ctx.gateway, organization_id)
-    namespace = await _namespace(session, organization_id)
+    namespace = await organization_namespace(session, organization_id)
     config = RegistryConfig.of(ctx)
     found = await ctx.mirror.find_run_model(namespace, data.run_id, data.path)
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
@@ -645,7 +646,7 @@ async def list_versions(
 ) -> tuple[list[VersionPublic], int]:
     """One page of a model's versions with their state in the cluster."""
     model = await get_model_or_404(session, organization_id, model_id)
-    namespace = await _namespace(session, organization_id)
+    namespace = await organization_namespace(session, organization_id)
     rows, total = await repository.list_versions(
         session,
         organization_id,
@@ -669,7 +670,7 @@ async def get_version(
     version = await repository.get_version(session, organization_id, model_id, version_id)
     if version is None:
         raise NotFound("version not found")
-    namespace = await _namespace(session, organization_id)
+    namespace = await organization_namespace(session, organization_id)
     waiting = await outbox_repo.pending(
         session, MODEL_VERSION.plural, [(namespace, version.resource_name)]
     )

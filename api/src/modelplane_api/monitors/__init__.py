@@ -1,0 +1,1 @@
+"""Drift monitors: DriftMonitors in an organization's namespace, results read from their status."""

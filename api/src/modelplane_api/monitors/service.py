@@ -1,0 +1,114 @@
+"""Rules for drift monitors: the DriftMonitor in the cluster is the only record (like a
+`kubectl apply`), written by server-side apply; its results are read from its status. The
+deployment must exist in the organization's namespace (a clear 404 instead of a monitor that
+waits for nothing); a GitOps-managed organization is read-only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelplane_api.audit.recorder import AuditContext
+from modelplane_api.cluster import DRIFT_MONITOR, FIELD_MANAGER, MODEL_DEPLOYMENT, ClusterGateway
+from modelplane_api.errors import AlreadyExists, NotFound
+from modelplane_api.monitors.schemas import MonitorCreate, MonitorPublic
+from modelplane_api.registry.service import ensure_writable, organization_namespace
+from modelplane_crds import labels
+from modelplane_crds.base import ObjectMeta
+from modelplane_crds.drift_monitor import DriftMonitor
+
+
+def _public(obj: dict[str, Any]) -> MonitorPublic:
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    status = obj.get("status") or {}
+    conditions = [dict(c) for c in status.get("conditions") or [] if isinstance(c, dict)]
+    by_type = {c.get("type"): c for c in conditions}
+    state: str = "pending"
+    reason: str | None = None
+    message: str | None = "the operator has not reconciled it yet"
+    for type_, name in (("Stalled", "stalled"), ("Ready", "ready"), ("Reconciling", "reconciling")):
+        found = by_type.get(type_)
+        if found and found.get("status") == "True":
+            state, reason, message = name, found.get("reason"), found.get("message")
+            break
+    return MonitorPublic(
+        name=str(meta.get("name")),
+        namespace=str(meta.get("namespace")),
+        deployment=str((spec.get("deploymentRef") or {}).get("name")),
+        spec=spec,
+        state=state,
+        reason=reason,
+        message=message,
+        conditions=conditions,
+        last_evaluation=status.get("lastEvaluation"),
+        last_schedule_time=status.get("lastScheduleTime"),
+    )
+
+
+async def list_monitors(
+    session: AsyncSession, gateway: ClusterGateway, organization_id: uuid.UUID
+) -> list[MonitorPublic]:
+    """Every DriftMonitor of the organization."""
+    namespace = await organization_namespace(session, organization_id)
+    found = await gateway.list_objects(DRIFT_MONITOR, namespace)
+    return sorted((_public(obj) for obj in found), key=lambda m: m.name)
+
+
+async def get_monitor(
+    session: AsyncSession, gateway: ClusterGateway, organization_id: uuid.UUID, name: str
+) -> MonitorPublic:
+    """One DriftMonitor with its latest results."""
+    namespace = await organization_namespace(session, organization_id)
+    found = await gateway.get(DRIFT_MONITOR, name, namespace)
+    if found is None:
+        raise NotFound("monitor not found")
+    return _public(found)
+
+
+async def create_monitor(
+    session: AsyncSession,
+    gateway: ClusterGateway,
+    organization_id: uuid.UUID,
+    data: MonitorCreate,
+    audit: AuditContext,
+) -> MonitorPublic:
+    """Apply a DriftMonitor for one of the organization's deployments."""
+    await ensure_writable(session, gateway, organization_id)
+    namespace = await organization_namespace(session, organization_id)
+    deployment = data.spec.deployment_ref.name
+    if await gateway.get(MODEL_DEPLOYMENT, deployment, namespace) is None:
+        raise NotFound(f"deployment {deployment!r} not found")
+    if await gateway.get(DRIFT_MONITOR, data.name, namespace) is not None:
+        raise AlreadyExists(f"monitor {data.name!r} exists")
+    resource = DriftMonitor(
+        metadata=ObjectMeta(
+            name=data.name,
+            namespace=namespace,
+            labels={labels.APP_MANAGED_BY: FIELD_MANAGER},
+        ),
+        spec=data.spec,
+    )
+    body = resource.model_dump(by_alias=True, exclude_none=True, mode="json")
+    applied = await gateway.apply(DRIFT_MONITOR, body)
+    audit.resource_id = data.name
+    audit.after = {"name": data.name, "deployment": deployment, "spec": body["spec"]}
+    return _public(applied)
+
+
+async def delete_monitor(
+    session: AsyncSession,
+    gateway: ClusterGateway,
+    organization_id: uuid.UUID,
+    name: str,
+    audit: AuditContext,
+) -> None:
+    """Delete a DriftMonitor (its jobs and alerts go with it)."""
+    await ensure_writable(session, gateway, organization_id)
+    namespace = await organization_namespace(session, organization_id)
+    found = await gateway.get(DRIFT_MONITOR, name, namespace)
+    if found is None:
+        raise NotFound("monitor not found")
+    audit.resource_id, audit.before = name, {"spec": found.get("spec")}
+    await gateway.delete(DRIFT_MONITOR, name, namespace)

@@ -1,0 +1,83 @@
+"""Drift monitors through the facade: DriftMonitors applied into the organization's namespace
+(the cluster faked at our gateway), results read from their status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelplane_api.cluster import DRIFT_MONITOR
+
+from .catalog import add_deployment
+from .conftest import Api
+
+
+async def _org(api: Api) -> tuple[dict[str, Any], dict[str, Any], str]:
+    admin = await api.register("ds")
+    org = await api.create_org(admin)
+    return admin, org, f"/api/v1/organizations/{org['id']}/monitors"
+
+
+async def test_a_monitor_is_applied_listed_read_with_results_and_deleted(api: Api) -> None:
+    admin, org, base = await _org(api)
+    namespace = f"mp-{org['slug']}"
+    body = {
+        "name": "fraud-drift",
+        "spec": {
+            "deploymentRef": {"name": "fraud-detector"},
+            "schedule": "*/5 * * * *",
+            "window": {"size": "30m"},
+            "features": {"defaultTest": "ks", "alpha": 0.01},
+        },
+    }
+    missing = await api.client.post(base, headers=admin["headers"], json=body)
+    assert missing.status_code == 404
+    assert "deployment 'fraud-detector' not found" in missing.json()["error"]["message"]
+    add_deployment(api, namespace, "fraud-detector")
+    created = await api.client.post(base, headers=admin["headers"], json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["state"] == "pending"
+    applied = api.gateway.objects[(DRIFT_MONITOR.plural, namespace, "fraud-drift")]
+    assert applied["kind"] == "DriftMonitor"
+    assert applied["spec"]["deploymentRef"] == {"name": "fraud-detector"}
+    assert applied["spec"]["schedule"] == "*/5 * * * *"
+    assert applied["spec"]["features"]["defaultTest"] == "ks"
+    again = await api.client.post(base, headers=admin["headers"], json=body)
+    assert again.status_code == 409
+    evaluation = {
+        "windowStart": "2026-12-04T03:00:00Z",
+        "windowEnd": "2026-12-04T03:30:00Z",
+        "samples": 812,
+        "features": [
+            {"name": "amount", "test": "ks", "statistic": 0.31, "pValue": 0.0001, "drifted": True}
+        ],
+        "dataset": {"driftedShare": 0.25, "drifted": False},
+    }
+    applied["status"] = {
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Evaluated", "message": "ok"}],
+        "lastEvaluation": evaluation,
+    }
+    read = (await api.client.get(f"{base}/fraud-drift", headers=admin["headers"])).json()["data"]
+    assert (read["state"], read["reason"], read["deployment"]) == (
+        "ready",
+        "Evaluated",
+        "fraud-detector",
+    )
+    assert read["last_evaluation"] == evaluation
+    listed = (await api.client.get(base, headers=admin["headers"])).json()["data"]
+    assert [m["name"] for m in listed] == ["fraud-drift"]
+    deleted = await api.client.delete(f"{base}/fraud-drift", headers=admin["headers"])
+    assert deleted.status_code == 204
+    assert (DRIFT_MONITOR, "fraud-drift", namespace) in api.gateway.deleted
+    gone = await api.client.get(f"{base}/fraud-drift", headers=admin["headers"])
+    assert gone.status_code == 404
+
+
+async def test_an_invalid_spec_is_refused_with_the_field(api: Api) -> None:
+    admin, _, base = await _org(api)
+    response = await api.client.post(
+        base,
+        headers=admin["headers"],
+        json={"name": "bad", "spec": {"deploymentRef": {"name": "x"}, "schedule": "often"}},
+    )
+    assert response.status_code == 422
+    assert ["body", "spec", "schedule"] in [d["loc"] for d in response.json()["error"]["details"]]
