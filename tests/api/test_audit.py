@@ -242,6 +242,51 @@ async def test_an_update_event_records_before_and_after(api: Api) -> None:
     assert event.after["description"] == "new text"
 
 
+async def test_a_failure_at_commit_is_still_audited(api: Api) -> None:
+    """A deferred constraint trigger makes COMMIT itself fail (as a serialization failure or a
+    lost connection would): the change and its success event are gone, a failure event stays."""
+    world = await build_world(api)
+    name = f"commit-fails-{uuid.uuid4().hex[:6]}"
+    engine = api.app.state.ctx.engine
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION test_refuse_at_commit() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN IF NEW.name LIKE 'commit-fails-%' THEN "
+                "RAISE EXCEPTION 'refused at commit'; END IF; RETURN NEW; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE CONSTRAINT TRIGGER test_refuse_at_commit AFTER INSERT ON projects "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                "EXECUTE FUNCTION test_refuse_at_commit()"
+            )
+        )
+    try:
+        request_id, status = await call(
+            api,
+            "POST",
+            f"/api/v1/organizations/{world.org_id}/projects",
+            headers=world.admin["headers"],
+            body={"name": name},
+        )
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER test_refuse_at_commit ON projects"))
+    assert status == 500
+    events = await events_of(api, request_id)
+    assert [(e.outcome, e.status_code, e.action) for e in events] == [
+        ("failure", 500, "project.create")
+    ]
+    listed = await api.client.get(
+        f"/api/v1/organizations/{world.org_id}/projects",
+        headers=world.admin["headers"],
+        params={"filter[name]": name},
+    )
+    assert listed.json()["data"] == []
+
+
 async def test_a_denied_request_leaves_one_denied_event_and_no_change(api: Api) -> None:
     world = await build_world(api)
     request_id, status = await call(

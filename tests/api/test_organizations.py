@@ -98,6 +98,32 @@ async def test_the_last_admin_can_be_neither_demoted_nor_removed(api: Api) -> No
     assert demote.status_code == remove.status_code == 409
 
 
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(api: Api) -> None:
+    """Without the organization lock both requests count two admins and both succeed."""
+    import asyncio
+
+    for _ in range(5):  # the race is real: run it a few times
+        first, second = await api.register("a1"), await api.register("a2")
+        org = await api.create_org(first)
+        await api.add_member(first, org["id"], second, "admin")
+        base = f"/api/v1/organizations/{org['id']}/members"
+        results = await asyncio.gather(
+            api.client.patch(
+                f"{base}/{second['id']}", headers=first["headers"], json={"role": "viewer"}
+            ),
+            api.client.patch(
+                f"{base}/{first['id']}", headers=second["headers"], json={"role": "viewer"}
+            ),
+        )
+        # The loser is refused: 409 (it counted one admin left) or 403 (it was already demoted).
+        assert sorted(r.status_code for r in results) in ([200, 403], [200, 409]), [
+            r.text for r in results
+        ]
+        listed = await api.client.get(base, headers=first["headers"])
+        admins = [m for m in listed.json()["data"] if m["role"] == "admin"]
+        assert len(admins) == 1
+
+
 async def test_a_removed_member_loses_access(api: Api) -> None:
     owner, member = await api.register("owner"), await api.register("member")
     org = await api.create_org(owner)

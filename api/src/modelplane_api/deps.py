@@ -85,9 +85,16 @@ async def get_session(request: Request, ctx: Ctx) -> AsyncIterator[AsyncSession]
             status_code = (
                 audit_context(request).status_code or getattr(route, "status_code", None) or 200
             )
-            if add_success_event(request, session, status_code):
+            recorded = add_success_event(request, session, status_code)
+            try:
+                await session.commit()
+            except BaseException:
+                # The change and its success event are both gone: let the error path record
+                # the failure in a fresh transaction instead.
+                audit_context(request).written = False
+                raise
+            if recorded:
                 ctx.metrics.audit_events.labels("success").inc()
-            await session.commit()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

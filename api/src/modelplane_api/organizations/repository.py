@@ -130,6 +130,16 @@ async def get_member(
     return (row[0], row[1]) if row is not None else None
 
 
+async def lock_organization(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Hold the organization's row until the transaction ends: member changes of one
+    organization run one at a time, so "at least one admin" holds under concurrent demotions
+    (each counts the admins after the previous change committed). One lock, always taken
+    first: no deadlock between two changes."""
+    await session.execute(
+        select(Organization.id).where(Organization.id == organization_id).with_for_update()
+    )
+
+
 async def count_admins(session: AsyncSession, organization_id: uuid.UUID) -> int:
     """Live admins of an organization."""
     return int(

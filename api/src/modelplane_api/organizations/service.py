@@ -216,7 +216,8 @@ async def update_member(
     data: MemberUpdate,
     audit: AuditContext,
 ) -> MemberPublic:
-    """Change a member's role; the last admin cannot be demoted."""
+    """Change a member's role; the last admin cannot be demoted, even by two requests at once."""
+    await repository.lock_organization(session, organization_id)
     found = await repository.get_member(session, organization_id, user_id)
     if found is None:
         raise NotFound("member not found")
@@ -242,7 +243,8 @@ async def remove_member(
     now: Any,
     audit: AuditContext,
 ) -> None:
-    """Remove a member (soft delete); the last admin cannot leave."""
+    """Remove a member (soft delete); the last admin cannot leave, even by two requests at once."""
+    await repository.lock_organization(session, organization_id)
     found = await repository.get_member(session, organization_id, user_id)
     if found is None:
         raise NotFound("member not found")
