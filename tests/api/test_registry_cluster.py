@@ -73,7 +73,11 @@ async def world(
             json={"slug": slug, "display_name": "Registry"},
         )
         assert response.status_code == 201, response.text
-        yield World(api, admin, response.json()["data"], crds)
+        try:
+            yield World(api, admin, response.json()["data"], crds)
+        finally:  # leave nothing for the cluster-wide operators of later tests to chase
+            crds("delete", "organization", slug, "--ignore-not-found", "--wait=false", check=False)
+            crds("delete", "namespace", f"mp-{slug}", "--wait=false", check=False)
     assert "Traceback" not in runner.output, runner.output[-3000:]
 
 

@@ -94,13 +94,16 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
             [*modelplane, "demo"], env=env, capture_output=True, text=True, timeout=480, check=False
         )
         assert demo.returncode == 0, demo.stdout + demo.stderr
-        assert "fraud-detector-v1: Ready — Ready=True reason=Verified" in demo.stdout
-        assert "fraud-detector-v2: Stalled — Ready=False reason=DigestMismatch" in demo.stdout
+        # Registered through the facade: versions 1–3 of a fresh platform, state read back.
+        assert "→ 201: version 1," in demo.stdout
+        assert "applied as ModelVersion fraud-detector-v1" in demo.stdout
+        assert "→ state ready, reason Verified" in demo.stdout
+        assert "fraud-detector-tampered: Stalled — Ready=False reason=DigestMismatch" in demo.stdout
         assert "fraud-detector: Ready, stable fraud-detector-v1" in demo.stdout
-        assert "candidate fraud-detector-v3 25 %" in demo.stdout
-        assert "fraud-detector-v3 promoted" in demo.stdout
-        # Real pods on the real node: predictions equal onnxruntime's, and the broken v4 is
-        # rolled back by the operator from what it measured on the pods.
+        assert "candidate fraud-detector-v2 25 %" in demo.stdout
+        assert "fraud-detector-v2 promoted" in demo.stdout
+        # Real pods on the real node: predictions equal onnxruntime's, and the broken third
+        # version is rolled back by the operator from what it measured on the pods.
         assert "modelplane-node" in demo.stdout
         assert "equal to onnxruntime's answers" in demo.stdout
         assert "rolled back: AnalysisFailed" in demo.stdout

@@ -26,8 +26,9 @@ from tests.operator.support import (
 )
 
 OPERATOR_DIR = REPO_ROOT / "manifests" / "base" / "operator"
-FORBIDDEN = re.compile(r"(?<![\w-])403(?![\w-])|[Ff]orbidden")
-"""A 403 status or a Forbidden reason; not the digits 403 inside an Audit-Id or other UUID."""
+FORBIDDEN = re.compile(r"(?<![\w'\"-])403(?![\w'\"-])|[Ff]orbidden")
+"""A 403 status or a Forbidden reason; not the digits 403 inside an Audit-Id or other UUID, nor
+a quoted value such as `'resourceVersion': '403'` in a logged object."""
 
 
 class Collector(logging.Handler):
