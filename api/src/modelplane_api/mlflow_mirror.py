@@ -96,6 +96,8 @@ class HttpRegistryMirror:
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
         self._workspaces: set[str] = set()
+        self._models: set[tuple[str, str]] = set()
+        """(workspace, name) known to exist: each is created once per process."""
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -127,6 +129,8 @@ class HttpRegistryMirror:
 
     async def ensure_model(self, workspace: str, name: str, description: str) -> None:
         """The registered model exists in the workspace (created when missing)."""
+        if (workspace, name) in self._models:
+            return
         await self.ensure_workspace(workspace)
         response = await self._call(
             workspace,
@@ -139,6 +143,7 @@ class HttpRegistryMirror:
             },
         )
         self._check(response, f"creating registered model {name}", "RESOURCE_ALREADY_EXISTS")
+        self._models.add((workspace, name))
 
     async def add_version(
         self, workspace: str, name: str, source: str, description: str, tags: dict[str, str]

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+import modelplane_onnx as onnx_policy
+
 JwtAlgorithm = Literal["EdDSA", "ES256", "RS256", "HS256"]
 MIN_HMAC_SECRET_BYTES = 32
 
@@ -97,9 +99,11 @@ class Settings(BaseSettings):
     """Bucket of artifacts; each organization writes under its namespace's prefix (`mp-<slug>/`)."""
     max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=2 * 1024**3 - 1)
     """Largest ONNX file (and reference dataset) an upload may carry; larger bodies get 413."""
-    onnx_max_nodes: int = Field(default=100_000, ge=1)
+    onnx_max_nodes: int = Field(default=onnx_policy.DEFAULT_MAX_NODES, ge=1)
     """The ONNX policy's node limit (keep it equal to the operator's `max_graph_nodes`)."""
-    onnx_allowed_domains: list[str] = Field(default_factory=lambda: ["", "ai.onnx", "ai.onnx.ml"])
+    onnx_allowed_domains: list[str] = Field(
+        default_factory=lambda: sorted(onnx_policy.DEFAULT_ALLOWED_DOMAINS)
+    )
     """Operator domains a model may use (keep it equal to the operator's allow-list)."""
     mlflow_tracking_uri: str | None = None
     """MLflow tracking server (workspaces enabled) the registry mirrors into; none: no mirror."""

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import modelplane_onnx as onnx_policy
+
 DEFAULT_RUNTIME_IMAGE = "ghcr.io/modelplane/serving-runtime:0.1.0"
 
 
@@ -52,10 +54,12 @@ class Settings(BaseSettings):
     max_artifact_bytes: int = Field(default=100 * 1024**2, ge=1)
     """Largest artifact the operator downloads, whatever a ModelVersion allows (100 MiB)."""
 
-    max_graph_nodes: int = Field(default=100_000, ge=1)
+    max_graph_nodes: int = Field(default=onnx_policy.DEFAULT_MAX_NODES, ge=1)
     """Largest number of nodes an ONNX graph may have."""
 
-    allowed_opset_domains: list[str] = Field(default_factory=lambda: ["", "ai.onnx", "ai.onnx.ml"])
+    allowed_opset_domains: list[str] = Field(
+        default_factory=lambda: sorted(onnx_policy.DEFAULT_ALLOWED_DOMAINS)
+    )
     """Operator-set domains a model may use; anything else is a custom op and is refused."""
 
     file_artifact_root: Path | None = None

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import modelplane_onnx as onnx_policy
+
 Datatype = Literal[
     "BOOL",
     "UINT8",
@@ -88,8 +90,8 @@ class RuntimeSettings(BaseSettings):
     # Artifact fetching and safety
     cache_dir: Path = Path("/tmp/modelplane-runtime-cache")  # noqa: S108 - a pod-local emptyDir
     max_artifact_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
-    max_nodes: int = Field(default=100_000, gt=0)
-    allowed_domains: tuple[str, ...] = ("", "ai.onnx", "ai.onnx.ml")
+    max_nodes: int = Field(default=onnx_policy.DEFAULT_MAX_NODES, gt=0)
+    allowed_domains: tuple[str, ...] = tuple(sorted(onnx_policy.DEFAULT_ALLOWED_DOMAINS))
     mlflow_tracking_uri: str | None = None
     mlflow_token: str | None = None
     mlflow_artifact_path: str = "model.onnx"

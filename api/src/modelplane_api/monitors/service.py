@@ -14,7 +14,7 @@ from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.cluster import DRIFT_MONITOR, FIELD_MANAGER, MODEL_DEPLOYMENT, ClusterGateway
 from modelplane_api.errors import AlreadyExists, NotFound
 from modelplane_api.monitors.schemas import MonitorCreate, MonitorPublic
-from modelplane_api.registry.service import ensure_writable, organization_namespace
+from modelplane_api.registry.service import organization_namespace, writable_namespace
 from modelplane_crds import labels
 from modelplane_crds.base import ObjectMeta
 from modelplane_crds.drift_monitor import DriftMonitor
@@ -75,8 +75,7 @@ async def create_monitor(
     audit: AuditContext,
 ) -> MonitorPublic:
     """Apply a DriftMonitor for one of the organization's deployments."""
-    await ensure_writable(session, gateway, organization_id)
-    namespace = await organization_namespace(session, organization_id)
+    namespace = await writable_namespace(session, gateway, organization_id)
     deployment = data.spec.deployment_ref.name
     if await gateway.get(MODEL_DEPLOYMENT, deployment, namespace) is None:
         raise NotFound(f"deployment {deployment!r} not found")
@@ -105,8 +104,7 @@ async def delete_monitor(
     audit: AuditContext,
 ) -> None:
     """Delete a DriftMonitor (its jobs and alerts go with it)."""
-    await ensure_writable(session, gateway, organization_id)
-    namespace = await organization_namespace(session, organization_id)
+    namespace = await writable_namespace(session, gateway, organization_id)
     found = await gateway.get(DRIFT_MONITOR, name, namespace)
     if found is None:
         raise NotFound("monitor not found")

@@ -34,28 +34,28 @@ async def drain_once(ctx: AppContext) -> int:
     applied = 0
     async with ctx.sessions() as session:
         now = ctx.clock()
-        for entry in await repository.due(session, now, BATCH):
-            kind = KINDS_BY_PLURAL[entry.plural]
+        entries = await repository.due(session, now, BATCH)
+        for entry in entries:
             try:
-                await ctx.gateway.apply(kind, entry.body)
-            except ClusterRejected as exc:
+                await ctx.gateway.apply(KINDS_BY_PLURAL[entry.plural], entry.body)
+            except (ClusterRejected, ClusterUnavailable) as exc:
+                rejected = isinstance(exc, ClusterRejected)
                 entry.attempts += 1
                 entry.last_error = exc.message[:2000]
-                entry.next_attempt_at = now + REJECTED_RETRY
-                log.warning(
-                    "the cluster refused a pending write",
-                    extra={"object": f"{entry.namespace}/{entry.name}", "error": exc.message},
+                entry.next_attempt_at = now + (
+                    REJECTED_RETRY if rejected else backoff(entry.attempts)
                 )
-                continue
-            except ClusterUnavailable as exc:
-                entry.attempts += 1
-                entry.last_error = exc.message[:2000]
-                entry.next_attempt_at = now + backoff(entry.attempts)
+                if rejected:
+                    log.warning(
+                        "the cluster refused a pending write",
+                        extra={"object": f"{entry.namespace}/{entry.name}", "error": exc.message},
+                    )
                 continue
             await session.delete(entry)
             applied += 1
         await session.commit()
-        ctx.metrics.outbox_pending.set(await repository.count(session))
+        if entries:  # new entries are due at once, so the next pass counts them
+            ctx.metrics.outbox_pending.set(await repository.count(session))
     if applied:
         ctx.metrics.outbox_applied.inc(applied)
     return applied

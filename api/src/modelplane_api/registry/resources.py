@@ -52,6 +52,13 @@ class ObservedState:
 
 
 PENDING = ObservedState("pending", "ClusterUnavailable", "waiting for the cluster to accept it")
+
+
+def waiting(last_error: str | None) -> ObservedState:
+    """The state of a version whose ModelVersion waits in the outbox (with its last error)."""
+    return ObservedState("pending", PENDING.reason, last_error or PENDING.message)
+
+
 UNKNOWN = ObservedState("unknown", "ClusterUnavailable", "the cluster did not answer")
 MISSING = ObservedState(
     "missing", "NotFound", "the ModelVersion is not in the cluster; the facade re-applies it"

@@ -184,7 +184,6 @@ async def create_version(
     created, pending = await service.create_version(
         session,
         ctx,
-        ctx.artifacts,
         access.organization_id,
         model_id,
         access.principal.user_id,

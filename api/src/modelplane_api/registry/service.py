@@ -58,6 +58,7 @@ from modelplane_api.registry.resources import (
     observe,
     resource_name,
     spec_differs,
+    waiting,
 )
 from modelplane_api.registry.schemas import (
     ClusterEvent,
@@ -71,7 +72,7 @@ from modelplane_api.registry.schemas import (
     VersionOptions,
     VersionPublic,
 )
-from modelplane_api.storage import ArtifactStore, artifact_key
+from modelplane_api.storage import artifact_key
 from modelplane_crds import labels
 from modelplane_crds.model_version import (
     Artifact,
@@ -179,7 +180,7 @@ async def create_model(
 ) -> ModelPublic:
     """Register a model (no versions yet). A name is never reused within an organization, not
     even after a delete: its ModelVersions' names must keep meaning the same bytes."""
-    await ensure_writable(session, ctx.gateway, organization_id)
+    namespace = await writable_namespace(session, ctx.gateway, organization_id)
     await _check_project(session, organization_id, data.project_id)
     if await repository.name_ever_used(session, organization_id, data.name):
         raise AlreadyExists(f"model name {data.name!r} is taken (names are never reused)")
@@ -197,7 +198,6 @@ async def create_model(
     await session.flush()
     await session.refresh(model)
     audit.resource_id, audit.after = str(model.id), _snapshot(model)
-    namespace = await organization_namespace(session, organization_id)
     try:  # best effort: versions create the registered model anyway
         await ctx.mirror.ensure_model(namespace, model.name, model.description)
     except ServiceUnavailable as exc:
@@ -224,7 +224,7 @@ async def update_model(
 ) -> ModelPublic:
     """Change a model's description, project, task type or tags."""
     model = await get_model_or_404(session, organization_id, model_id)
-    await ensure_writable(session, gateway, organization_id)
+    await writable_namespace(session, gateway, organization_id)
     audit.resource_id, audit.before = str(model.id), _snapshot(model)
     changes = data.model_dump(exclude_none=True)
     if "project_id" in changes:
@@ -251,9 +251,8 @@ async def delete_model(
     The cluster is asked which versions are in use (`status.usedBy`), so a deployment applied
     with kubectl counts the same as one made through the facade. The artifacts stay in S3."""
     model = await get_model_or_404(session, organization_id, model_id)
-    await ensure_writable(session, gateway, organization_id)
+    namespace = await writable_namespace(session, gateway, organization_id)
     audit.resource_id, audit.before = str(model.id), _snapshot(model)
-    namespace = await organization_namespace(session, organization_id)
     live = await gateway.list_objects(MODEL_VERSION, namespace, f"{labels.MODEL}={model.name}")
     in_use = sorted(
         f"{obj['metadata']['name']} → {', '.join(observe(obj).used_by)}"
@@ -309,25 +308,27 @@ async def organization_namespace(session: AsyncSession, organization_id: uuid.UU
     return namespace_of(org.slug)
 
 
-async def ensure_writable(
+async def writable_namespace(
     session: AsyncSession, gateway: ClusterGateway, organization_id: uuid.UUID
-) -> None:
-    """409 `gitops_managed` naming the owner when the organization's resources live in Git
-    (`spec.gitopsManaged` on its Organization): the facade never fights a GitOps tool. When the
-    cluster cannot answer the write goes ahead (it reaches the cluster through the outbox)."""
+) -> str:
+    """The namespace the facade may write into for the organization; 409 `gitops_managed`
+    naming the owner when its resources live in Git (`spec.gitopsManaged` on its Organization):
+    the facade never fights a GitOps tool. When the cluster cannot answer the write goes ahead
+    (it reaches the cluster through the outbox)."""
     org = await org_repo.get_organization(session, organization_id)
     if org is None:
         raise NotFound("organization not found")
     try:
         owner = gitops_owner(await gateway.get(ORGANIZATION, org.slug))
     except ClusterUnavailable:
-        return
+        return namespace_of(org.slug)
     if owner is not None:
         raise GitOpsManaged(
             f"organization {org.slug!r} is managed by {owner}: change its models in Git, the "
             "facade is read-only for it",
             {"owner": owner},
         )
+    return namespace_of(org.slug)
 
 
 def _check_size(upload: Upload, config: RegistryConfig, what: str) -> None:
@@ -380,9 +381,29 @@ def _parquet_columns(source: IO[bytes]) -> list[str]:
 async def create_version(
     session: AsyncSession,
     ctx: AppContext,
-    store: ArtifactStore,
     organization_id: uuid.UUID,
     model_id: uuid.UUID,
+    actor: uuid.UUID | None,
+    model_file: Upload,
+    options: VersionOptions,
+    reference: Upload | None,
+    reference_sha256: str | None,
+    audit: AuditContext,
+) -> tuple[VersionPublic, bool]:
+    """Register an uploaded ONNX file as the model's next version; (version, pending)."""
+    model = await get_model_or_404(session, organization_id, model_id)
+    namespace = await writable_namespace(session, ctx.gateway, organization_id)
+    return await _register(
+        session, ctx, model, namespace, actor, model_file, options, reference, reference_sha256,
+        audit,
+    )  # fmt: skip
+
+
+async def _register(
+    session: AsyncSession,
+    ctx: AppContext,
+    model: RegisteredModel,
+    namespace: str,
     actor: uuid.UUID | None,
     model_file: Upload,
     options: VersionOptions,
@@ -392,12 +413,9 @@ async def create_version(
     *,
     mlflow_run_id: str | None = None,
 ) -> tuple[VersionPublic, bool]:
-    """Register an uploaded ONNX file (or one copied from an MLflow run) as the model's next
-    version; (version, pending)."""
+    """Check, store and apply one ONNX file of a model the caller may write to."""
+    organization_id, store = model.organization_id, ctx.artifacts
     config = RegistryConfig.of(ctx)
-    model = await get_model_or_404(session, organization_id, model_id)
-    await ensure_writable(session, ctx.gateway, organization_id)
-    namespace = await organization_namespace(session, organization_id)
     _check_size(model_file, config, "model file")
     if reference is not None:
         _check_size(reference, config, "reference dataset")
@@ -536,9 +554,8 @@ async def create_version_from_run(
     """Copy the ONNX model logged in an MLflow run of the organization's workspace into the
     registry, then register it like an upload (the same policy, digest and ModelVersion). Only
     the MLmodel file (YAML) and the ONNX file are read: nothing is ever unpickled."""
-    await get_model_or_404(session, organization_id, model_id)
-    await ensure_writable(session, ctx.gateway, organization_id)
-    namespace = await organization_namespace(session, organization_id)
+    model = await get_model_or_404(session, organization_id, model_id)
+    namespace = await writable_namespace(session, ctx.gateway, organization_id)
     config = RegistryConfig.of(ctx)
     found = await ctx.mirror.find_run_model(namespace, data.run_id, data.path)
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
@@ -550,12 +567,11 @@ async def create_version_from_run(
             signature=data.signature,
             features=data.features,
         )
-        return await create_version(
+        return await _register(
             session,
             ctx,
-            ctx.artifacts,
-            organization_id,
-            model_id,
+            model,
+            namespace,
             actor,
             Upload(spool, size, found.artifact_path.rsplit("/", 1)[-1]),
             options,
@@ -615,7 +631,7 @@ async def _observed(
     model_name: str,
 ) -> dict[uuid.UUID, ObservedState]:
     """The cluster's view of each version: one list call, pending ones from the outbox."""
-    waiting = await outbox_repo.pending(
+    queued = await outbox_repo.pending(
         session, MODEL_VERSION.plural, [(namespace, v.resource_name) for v in versions]
     )
     try:
@@ -625,10 +641,9 @@ async def _observed(
     by_name = {obj["metadata"]["name"]: obj for obj in live or []}
     observed: dict[uuid.UUID, ObservedState] = {}
     for version in versions:
-        entry = waiting.get((namespace, version.resource_name))
+        entry = queued.get((namespace, version.resource_name))
         if entry is not None:
-            message = entry.last_error or PENDING.message
-            observed[version.id] = ObservedState("pending", PENDING.reason, message)
+            observed[version.id] = waiting(entry.last_error)
         elif live is None:
             observed[version.id] = UNKNOWN
         else:
@@ -671,13 +686,13 @@ async def get_version(
     if version is None:
         raise NotFound("version not found")
     namespace = await organization_namespace(session, organization_id)
-    waiting = await outbox_repo.pending(
+    queued = await outbox_repo.pending(
         session, MODEL_VERSION.plural, [(namespace, version.resource_name)]
     )
     events: list[dict[str, Any]] = []
-    if waiting:
-        entry = next(iter(waiting.values()))
-        observed = ObservedState("pending", PENDING.reason, entry.last_error or PENDING.message)
+    if queued:
+        entry = next(iter(queued.values()))
+        observed = waiting(entry.last_error)
     else:
         try:
             observed = observe(await gateway.get(MODEL_VERSION, version.resource_name, namespace))
@@ -730,7 +745,7 @@ async def reconcile_once(ctx: AppContext) -> int:
 async def _reconcile_namespace(
     ctx: AppContext, session: AsyncSession, namespace: str, versions: list[RegisteredVersion]
 ) -> int:
-    waiting = await outbox_repo.pending(
+    queued = await outbox_repo.pending(
         session, MODEL_VERSION.plural, [(namespace, v.resource_name) for v in versions]
     )
     live = {
@@ -741,7 +756,7 @@ async def _reconcile_namespace(
     }
     reapplied = 0
     for version in versions:
-        if (namespace, version.resource_name) in waiting:
+        if (namespace, version.resource_name) in queued:
             continue
         obj = live.get(version.resource_name)
         if obj is None:
