@@ -9,16 +9,17 @@ import hashlib
 import io
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from modelplane_api.cluster import MODEL_VERSION
 from modelplane_api.errors import ClusterUnavailable
-from modelplane_api.mlflow_mirror import HttpRegistryMirror
+from modelplane_api.mlflow_mirror import HttpRegistryMirror, MlflowRefused, RunModel
 from modelplane_api.outbox.worker import drain_once
 from modelplane_api.registry.models import RegisteredVersion
 from modelplane_api.registry.service import mirror_pending, reconcile_once
@@ -403,15 +404,19 @@ async def test_an_mlflow_outage_delays_the_mirror_and_loses_nothing(
     response = await api.upload_version(admin, org["id"], model["id"])
     assert response.status_code == 201, response.text
     assert response.json()["data"]["mlflow_version"] is None
+    assert "MLflow unreachable" in response.json()["data"]["mlflow_error"]
     ctx = api.app.state.ctx
     ctx.mirror = HttpRegistryMirror(mlflow_uri)  # MLflow is back
+    api.clock.now = datetime.now(UTC) + timedelta(hours=1)  # and the retry is due
     try:
         assert await mirror_pending(ctx) >= 1
     finally:
         await ctx.mirror.aclose()
+        api.clock.now = None  # back to now: the access token is still valid
     url = f"{_versions_url(org, model)}/{response.json()['data']['id']}"
     detail = (await api.client.get(url, headers=admin["headers"])).json()["data"]
     assert detail["mlflow_version"] == "1"
+    assert detail["mlflow_error"] is None
     found = _mlflow_get(
         mlflow_uri,
         f"mp-{org['slug']}",
@@ -494,3 +499,291 @@ async def test_a_gitops_managed_organization_is_read_only_through_the_facade(api
         f"{_versions_url(org, model)}/{version['id']}", headers=admin["headers"]
     )
     assert reads.status_code == 200
+
+
+# Never stuck, nothing orphaned: the version is committed before anything outside the database
+# hears of it, and whatever a refused upload wrote is removed again.
+
+
+def _stored_keys(s3: Any, org: dict[str, Any], model: dict[str, Any]) -> list[str]:
+    listed = s3.client().list_objects_v2(
+        Bucket=ARTIFACT_BUCKET, Prefix=f"mp-{org['slug']}/models/{model['id']}/"
+    )
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+async def test_a_model_version_name_taken_in_the_cluster_is_skipped(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    namespace = f"mp-{org['slug']}"
+    squatter = {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelVersion",
+        "metadata": {"name": f"{model['name']}-v1", "namespace": namespace},
+        "spec": {"modelName": model["name"], "version": "1"},
+    }
+    api.gateway.objects[(MODEL_VERSION.plural, namespace, f"{model['name']}-v1")] = squatter
+    first = await api.upload_version(admin, org["id"], model["id"])
+    assert first.status_code == 201, first.text
+    assert (first.json()["data"]["version"], first.json()["data"]["resource_name"]) == (
+        2,
+        f"{model['name']}-v2",
+    )
+    assert api.gateway.objects[(MODEL_VERSION.plural, namespace, f"{model['name']}-v1")] == (
+        squatter
+    )
+    second = await api.upload_version(admin, org["id"], model["id"])
+    assert second.status_code == 201, second.text
+    assert second.json()["data"]["version"] == 3
+
+
+async def test_a_failure_at_commit_leaves_nothing_in_the_cluster_mlflow_or_s3(
+    api: Api, s3: Any
+) -> None:
+    """COMMIT itself fails (a deferred constraint trigger): nothing was applied or mirrored,
+    the stored bytes are removed, and the model takes the next upload under the same number."""
+    admin, org, model = await _org_with_model(api)
+    engine = api.app.state.ctx.engine
+    trigger = f"test_refuse_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                f"CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN IF NEW.model_id = '{model['id']}' THEN "
+                "RAISE EXCEPTION 'refused at commit'; END IF; RETURN NEW; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                f"CREATE CONSTRAINT TRIGGER {trigger} AFTER INSERT ON model_versions "
+                f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {trigger}()"
+            )
+        )
+    try:
+        failed = await api.upload_version(admin, org["id"], model["id"])
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TRIGGER {trigger} ON model_versions"))
+    assert failed.status_code == 500, failed.text
+    assert [b for k, b in api.gateway.applied if k == MODEL_VERSION] == []
+    assert _stored_keys(s3, org, model) == []
+    registered = _mlflow_get(
+        api.mlflow_uri,
+        f"mp-{org['slug']}",
+        "/api/2.0/mlflow/model-versions/search",
+        filter=f"name='{model['name']}'",
+    ).json()
+    assert registered.get("model_versions", []) == []
+    retried = await api.upload_version(admin, org["id"], model["id"])
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["data"]["version"] == 1
+    assert len(_stored_keys(s3, org, model)) == 1
+
+
+async def test_refused_uploads_leave_no_bytes_in_s3(api: Api, s3: Any) -> None:
+    admin, org, model = await _org_with_model(api)
+    features = [{"name": f"f{i}", "type": "numerical", "input": "x", "index": i} for i in range(4)]
+    good = _parquet({f"f{i}": [0.1, 0.2] for i in range(4)})
+    wrong_digest = await api.client.post(
+        _versions_url(org, model),
+        headers=admin["headers"],
+        files={
+            **version_form(metadata={"features": features}),
+            "reference": ("ref.parquet", good, "application/vnd.apache.parquet"),
+            "reference_sha256": (None, "0" * 64),
+        },
+    )
+    assert wrong_digest.status_code == 400, wrong_digest.text
+    assert wrong_digest.json()["error"]["details"]["reason"] == "DigestMismatch"
+    policy = await api.upload_version(admin, org["id"], model["id"], b"not an onnx file")
+    assert policy.status_code == 400, policy.text
+    bad_spec = await api.upload_version(
+        admin, org["id"], model["id"], metadata={"description": "x" * 100_000}
+    )
+    assert bad_spec.status_code in (400, 422), bad_spec.text
+    assert _stored_keys(s3, org, model) == []
+
+
+async def test_the_reconciliation_removes_orphaned_model_versions_nobody_uses(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    namespace = version["namespace"]
+
+    def orphan(name: str, used_by: list[str]) -> dict[str, Any]:
+        return {
+            "apiVersion": "modelplane.io/v1alpha1",
+            "kind": "ModelVersion",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {"app.kubernetes.io/managed-by": "modelplane-api"},
+                "annotations": {"modelplane.io/version-id": str(uuid.uuid4())},
+            },
+            "spec": {"modelName": model["name"], "version": "9"},
+            "status": {"usedBy": used_by},
+        }
+
+    unused, used = f"{model['name']}-v8", f"{model['name']}-v9"
+    api.gateway.objects[(MODEL_VERSION.plural, namespace, unused)] = orphan(unused, [])
+    api.gateway.objects[(MODEL_VERSION.plural, namespace, used)] = orphan(used, ["web"])
+    await reconcile_once(api.app.state.ctx)
+    assert (MODEL_VERSION.plural, namespace, unused) not in api.gateway.objects
+    assert (MODEL_VERSION.plural, namespace, used) in api.gateway.objects
+    assert (MODEL_VERSION.plural, namespace, version["resource_name"]) in api.gateway.objects
+
+
+# The GitOps guard fails closed: writes queued while the cluster was away, the reconciliation
+# and renames all ask the Organization again before writing.
+
+
+def _make_gitops_managed(api: Api, org: dict[str, Any]) -> None:
+    organization = api.gateway.objects[("organizations", None, org["slug"])]
+    organization["spec"]["gitopsManaged"] = True
+    organization["metadata"]["labels"]["argocd.argoproj.io/instance"] = "ml-platform"
+
+
+async def _make_outbox_due(api: Api) -> None:
+    from modelplane_api.outbox.models import OutboxEntry
+
+    ctx = api.app.state.ctx
+    async with ctx.sessions() as session:
+        for entry in await session.scalars(select(OutboxEntry)):
+            entry.next_attempt_at = ctx.clock()
+        await session.commit()
+
+
+async def test_a_queued_write_is_not_applied_once_the_organization_is_gitops_managed(
+    api: Api,
+) -> None:
+    admin, org, model = await _org_with_model(api)
+    api.gateway.fail_with = ClusterUnavailable("Kubernetes API unreachable")
+    queued = await api.upload_version(admin, org["id"], model["id"])
+    assert queued.status_code == 202, queued.text
+    version = queued.json()["data"]
+    api.gateway.fail_with = None
+    _make_gitops_managed(api, org)
+    await _make_outbox_due(api)
+    await drain_once(api.app.state.ctx)
+    applied = [b["metadata"]["name"] for k, b in api.gateway.applied if k == MODEL_VERSION]
+    assert version["resource_name"] not in applied
+    shown = (
+        await api.client.get(
+            f"{_versions_url(org, model)}/{version['id']}", headers=admin["headers"]
+        )
+    ).json()["data"]
+    assert shown["state"] == "pending"
+    assert "managed by Argo CD application 'ml-platform'" in shown["message"]
+
+
+async def test_the_reconciliation_never_writes_into_a_gitops_managed_namespace(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    key = (MODEL_VERSION.plural, version["namespace"], version["resource_name"])
+    _make_gitops_managed(api, org)
+    api.gateway.objects.pop(key)
+    await reconcile_once(api.app.state.ctx)
+    assert key not in api.gateway.objects
+
+
+async def test_renaming_a_gitops_managed_organization_is_refused_naming_the_owner(
+    api: Api,
+) -> None:
+    admin, org, _ = await _org_with_model(api)
+    _make_gitops_managed(api, org)
+    before = len(api.gateway.applied)
+    url = f"/api/v1/organizations/{org['id']}"
+    renamed = await api.client.patch(url, headers=admin["headers"], json={"display_name": "New"})
+    assert renamed.status_code == 409, renamed.text
+    assert renamed.json()["error"]["details"] == {"owner": "Argo CD application 'ml-platform'"}
+    assert len(api.gateway.applied) == before
+    described = await api.client.patch(url, headers=admin["headers"], json={"description": "d"})
+    assert described.status_code == 200, described.text
+
+
+# One organization never stops the MLflow mirror for the others.
+
+
+class _RefusingMirror:
+    """A RegistryMirror (our own boundary) that refuses one workspace and takes the others."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.calls: list[str] = []
+
+    async def ensure_model(self, workspace: str, name: str, description: str) -> None:
+        """Nothing to do."""
+
+    async def add_version(
+        self, workspace: str, name: str, source: str, description: str, tags: dict[str, str]
+    ) -> str:
+        self.calls.append(workspace)
+        if workspace == self.refused:
+            raise MlflowRefused("MLflow refused creating a version of m: 400 INVALID_PARAMETER")
+        return "7"
+
+    async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
+        raise AssertionError("unexpected call")
+
+    async def download(self, workspace: str, artifact_path: str, sink: Any, limit: int) -> int:
+        raise AssertionError("unexpected call")
+
+
+async def test_a_refusal_for_one_organization_never_stops_the_mirror_for_the_others(
+    make_api: Any,
+) -> None:
+    api: Api = await make_api(mlflow_tracking_uri="http://127.0.0.1:1")
+    admin_a, org_a, model_a = await _org_with_model(api)
+    admin_b, org_b, model_b = await _org_with_model(api)
+    first = (await api.upload_version(admin_a, org_a["id"], model_a["id"])).json()["data"]
+    second = (await api.upload_version(admin_b, org_b["id"], model_b["id"])).json()["data"]
+    ctx = api.app.state.ctx
+    await ctx.mirror.aclose()
+    mirror = _RefusingMirror(refused=f"mp-{org_a['slug']}")
+    ctx.mirror = mirror
+    api.clock.now = datetime.now(UTC) + timedelta(hours=1)
+    assert await mirror_pending(ctx) >= 1
+    api.clock.now = None
+    url_a = f"{_versions_url(org_a, model_a)}/{first['id']}"
+    url_b = f"{_versions_url(org_b, model_b)}/{second['id']}"
+    refused = (await api.client.get(url_a, headers=admin_a["headers"])).json()["data"]
+    assert refused["mlflow_version"] is None
+    assert "INVALID_PARAMETER" in refused["mlflow_error"]
+    taken = (await api.client.get(url_b, headers=admin_b["headers"])).json()["data"]
+    assert (taken["mlflow_version"], taken["mlflow_error"]) == ("7", None)
+    asked = mirror.calls.count(f"mp-{org_a['slug']}")
+    api.clock.now = datetime.now(UTC) + timedelta(hours=1, minutes=50)
+    await mirror_pending(ctx)  # a refusal is retried in an hour, not on every pass
+    assert mirror.calls.count(f"mp-{org_a['slug']}") == asked
+
+
+def _mlflow_delete_model(mlflow_uri: str, workspace: str, name: str) -> httpx.Response:
+    return httpx.request(
+        "DELETE",
+        f"{mlflow_uri}/api/2.0/mlflow/registered-models/delete",
+        json={"name": name},
+        headers={"X-MLFLOW-WORKSPACE": workspace},
+        timeout=10,
+    )
+
+
+async def test_a_registered_model_deleted_in_mlflow_is_created_again(
+    make_api: Any, mlflow_uri: str
+) -> None:
+    api: Api = await make_api(mlflow_tracking_uri=mlflow_uri)
+    admin, org, model = await _org_with_model(api)
+    first = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    assert first["mlflow_version"] == "1"
+    workspace = f"mp-{org['slug']}"
+    deleted = _mlflow_delete_model(mlflow_uri, workspace, model["name"])
+    assert deleted.status_code == 200, deleted.text
+    second = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    assert second["mlflow_error"] is None
+    assert second["mlflow_version"] == "1"  # the first version of the model created again
+    found = _mlflow_get(
+        mlflow_uri,
+        workspace,
+        "/api/2.0/mlflow/model-versions/get",
+        name=model["name"],
+        version="1",
+    )
+    tags = {t["key"]: t["value"] for t in found.json()["model_version"]["tags"]}
+    assert tags["modelplane.io/version-id"] == second["id"]

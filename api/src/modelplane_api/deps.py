@@ -81,23 +81,52 @@ async def get_session(request: Request, ctx: Ctx) -> AsyncIterator[AsyncSession]
             await session.rollback()
             raise
         else:
-            route = request.scope.get("route")
-            status_code = (
-                audit_context(request).status_code or getattr(route, "status_code", None) or 200
-            )
-            recorded = add_success_event(request, session, status_code)
-            try:
-                await session.commit()
-            except BaseException:
-                # The change and its success event are both gone: let the error path record
-                # the failure in a fresh transaction instead.
-                audit_context(request).written = False
-                raise
-            if recorded:
-                ctx.metrics.audit_events.labels("success").inc()
+            await commit_request(request, session, ctx)
+
+
+async def commit_request(request: Request, session: AsyncSession, ctx: AppContext) -> None:
+    """Commit the request's transaction with its success audit event (added once: a later
+    commit of the same request commits only what changed since)."""
+    route = request.scope.get("route")
+    status_code = audit_context(request).status_code or getattr(route, "status_code", None) or 200
+    recorded = add_success_event(request, session, status_code)
+    try:
+        await session.commit()
+    except BaseException:
+        # The change and its success event are both gone: let the error path record the
+        # failure in a fresh transaction instead.
+        audit_context(request).written = False
+        raise
+    if recorded:
+        ctx.metrics.audit_events.labels("success").inc()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Committer:
+    """Commits the request's change, with its audit event, before the route calls out.
+
+    For changes that other systems act on (a ModelVersion applied to the cluster, a version
+    mirrored into MLflow): committing first means no external system ever holds something the
+    database rolled back, and no row lock is held while a slow service answers. What the route
+    changes afterwards (say, `mlflow_version`) is committed when the request ends."""
+
+    request: Request
+    session: AsyncSession
+    ctx: AppContext
+
+    async def __call__(self) -> None:
+        await commit_request(self.request, self.session, self.ctx)
+
+
+def get_committer(request: Request, session: SessionDep, ctx: Ctx) -> Committer:
+    """The request's early commit."""
+    return Committer(request, session, ctx)
+
+
+Commit = Annotated[Committer, Depends(get_committer)]
 
 
 def get_audit(request: Request) -> AuditContext:

@@ -10,6 +10,7 @@ the periodic reconciliation mirrors it later.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -79,8 +80,62 @@ class DisabledMirror:
         raise ServiceUnavailable("no MLflow tracking server is configured")
 
 
+MLMODEL_MAX_BYTES = 1024 * 1024
+"""An MLmodel file is a few hundred bytes of YAML; anything past this is refused unread."""
+
+
+def parse_mlmodel(text: bytes, what: str) -> tuple[list[str], str]:
+    """The flavours an MLmodel file (YAML, any shape: it is the user's) declares and the ONNX
+    file its `onnx` flavour names; InvalidModel for anything else, never another error."""
+    import yaml
+
+    try:
+        mlmodel = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidModel(
+            f"{what}: its MLmodel file is not valid YAML", {"reason": "InvalidModel"}
+        ) from exc
+    flavors = mlmodel.get("flavors") if isinstance(mlmodel, dict) else None
+    if not isinstance(flavors, dict) or not all(isinstance(k, str) for k in flavors):
+        raise InvalidModel(
+            f"{what}: its MLmodel file has no `flavors` mapping", {"reason": "InvalidModel"}
+        )
+    names = sorted(str(k) for k in flavors)[:50]
+    if "onnx" not in flavors:
+        raise InvalidModel(
+            f"{what} is not ONNX (flavors: {', '.join(names) or 'none'}); Modelplane serves "
+            "ONNX only and never unpickles. Convert it, e.g. for scikit-learn: onx = "
+            "skl2onnx.to_onnx(model, X[:1], options={id(model): {'zipmap': False}}), "
+            "then mlflow.onnx.log_model(onx, name='model')",
+            {"reason": "NotOnnx", "flavors": names},
+        )
+    onnx = flavors["onnx"]
+    data = onnx.get("data", "model.onnx") if isinstance(onnx, dict) else "model.onnx"
+    if not isinstance(data, str) or not data:
+        raise InvalidModel(
+            f"{what}: its MLmodel names no ONNX file (`data` is {type(data).__name__})",
+            {"reason": "InvalidModel"},
+        )
+    if "/" in data or "\\" in data or data.startswith(".") or len(data) > 255:
+        raise InvalidModel(
+            f"MLmodel names an ONNX file outside its folder: {data[:100]!r}",
+            {"reason": "InvalidModel"},
+        )
+    return names, data
+
+
 class MlflowUnavailable(ServiceUnavailable):
+    """MLflow answered with an error of its own (5xx, 429): try again later."""
+
     code = "mlflow_unavailable"
+
+
+class MlflowUnreachable(MlflowUnavailable):
+    """No answer at all (connection refused, timeout): every organization is affected."""
+
+
+class MlflowRefused(MlflowUnavailable):
+    """MLflow refused the request itself (a 4xx other than 429): retrying soon will not help."""
 
 
 def _error_code(response: httpx.Response) -> str:
@@ -110,14 +165,15 @@ class HttpRegistryMirror:
         try:
             return await self._client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise MlflowUnavailable(f"MLflow unreachable: {type(exc).__name__}") from exc
+            raise MlflowUnreachable(f"MLflow unreachable: {type(exc).__name__}") from exc
 
     def _check(self, response: httpx.Response, what: str, *ok_codes: str) -> None:
         if response.is_success or _error_code(response) in ok_codes:
             return
-        raise MlflowUnavailable(
-            f"MLflow refused {what}: {response.status_code} {response.text[:300]}"
-        )
+        message = f"MLflow refused {what}: {response.status_code} {response.text[:300]}"
+        if response.is_client_error and response.status_code != 429:
+            raise MlflowRefused(message)
+        raise MlflowUnavailable(message)
 
     async def ensure_workspace(self, workspace: str) -> None:
         """Create the workspace once per process (an existing one is fine)."""
@@ -148,19 +204,23 @@ class HttpRegistryMirror:
     async def add_version(
         self, workspace: str, name: str, source: str, description: str, tags: dict[str, str]
     ) -> str:
-        """Create a model version; its MLflow version number."""
+        """Create a model version; its MLflow version number. A registered model (or workspace)
+        deleted in MLflow since this process created it is created again, not hidden by the
+        cache."""
+        body = {
+            "name": name,
+            "source": source,
+            "description": description,
+            "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())],
+        }
         await self.ensure_model(workspace, name, "")
-        response = await self._call(
-            workspace,
-            "POST",
-            "/api/2.0/mlflow/model-versions/create",
-            {
-                "name": name,
-                "source": source,
-                "description": description,
-                "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())],
-            },
-        )
+        path = "/api/2.0/mlflow/model-versions/create"
+        response = await self._call(workspace, "POST", path, body)
+        if _error_code(response) == "RESOURCE_DOES_NOT_EXIST":
+            self._models.discard((workspace, name))
+            self._workspaces.discard(workspace)
+            await self.ensure_model(workspace, name, "")
+            response = await self._call(workspace, "POST", path, body)
         self._check(response, f"creating a version of {name}")
         return str(response.json()["model_version"]["version"])
 
@@ -183,7 +243,7 @@ class HttpRegistryMirror:
                 path, params=params, headers={WORKSPACE_HEADER: workspace}
             )
         except httpx.HTTPError as exc:
-            raise MlflowUnavailable(f"MLflow unreachable: {type(exc).__name__}") from exc
+            raise MlflowUnreachable(f"MLflow unreachable: {type(exc).__name__}") from exc
 
     async def _artifact_roots(self, workspace: str, run_id: str) -> list[str]:
         """Where the run's models may be: its artifacts, then its logged models (MLflow 3)."""
@@ -202,38 +262,33 @@ class HttpRegistryMirror:
 
     async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
         """The ONNX file of the model logged at `path` in a run of the workspace."""
-        import yaml
-
         for root in await self._artifact_roots(workspace, run_id):
             if not root.startswith(PROXIED):
                 continue  # only the server's own (proxied) store is read, never a client URI
             base = root.removeprefix(PROXIED).strip("/")
             for folder in dict.fromkeys([f"{base}/{path}".rstrip("/"), base]):
-                response = await self._client_get(workspace, f"{ARTIFACTS}/{folder}/MLmodel", {})
-                if response.status_code != 200:
+                text = await self._read_small(workspace, f"{folder}/MLmodel", MLMODEL_MAX_BYTES)
+                if text is None:
                     continue
-                try:
-                    mlmodel = yaml.safe_load(response.text) or {}
-                    flavors = dict(mlmodel.get("flavors") or {})
-                except (yaml.YAMLError, AttributeError, TypeError, ValueError):
-                    continue
-                if "onnx" not in flavors:
-                    raise InvalidModel(
-                        f"the model at {path!r} of run {run_id} is not ONNX (flavors: "
-                        f"{', '.join(sorted(flavors)) or 'none'}); Modelplane serves ONNX only "
-                        "and never unpickles. Convert it, e.g. for scikit-learn: onx = "
-                        "skl2onnx.to_onnx(model, X[:1], options={id(model): {'zipmap': False}}), "
-                        "then mlflow.onnx.log_model(onx, name='model')",
-                        {"reason": "NotOnnx", "flavors": sorted(flavors)},
-                    )
-                data = str((flavors["onnx"] or {}).get("data") or "model.onnx")
-                if "/" in data or data.startswith("."):
-                    raise InvalidModel(
-                        f"MLmodel names an ONNX file outside its folder: {data!r}",
-                        {"reason": "InvalidModel"},
-                    )
-                return RunModel(f"{folder}/{data}", sorted(flavors))
+                flavors, data = parse_mlmodel(text, f"the model at {path!r} of run {run_id}")
+                return RunModel(f"{folder}/{data}", flavors)
         raise NotFound(f"no MLflow model at {path!r} in run {run_id}")
+
+    async def _read_small(self, workspace: str, artifact_path: str, limit: int) -> bytes | None:
+        """A small artifact's bytes, None when it is absent; InvalidModel beyond `limit` (read
+        in chunks, so an oversized file is never held whole)."""
+        with tempfile.SpooledTemporaryFile(max_size=limit + 1) as sink:
+            try:
+                size = await self.download(workspace, artifact_path, sink, limit)
+            except NotFound:
+                return None
+            except PayloadTooLarge as exc:
+                raise InvalidModel(
+                    f"{artifact_path.rsplit('/', 1)[-1]} is larger than {limit} bytes",
+                    {"reason": "InvalidModel"},
+                ) from exc
+            sink.seek(0)
+            return sink.read(size)
 
     async def download(
         self, workspace: str, artifact_path: str, sink: IO[bytes], limit: int
@@ -255,5 +310,5 @@ class HttpRegistryMirror:
                         )
                     sink.write(chunk)
         except httpx.HTTPError as exc:
-            raise MlflowUnavailable(f"MLflow unreachable: {type(exc).__name__}") from exc
+            raise MlflowUnreachable(f"MLflow unreachable: {type(exc).__name__}") from exc
         return size

@@ -35,6 +35,10 @@ class ArtifactStore(Protocol):
         """Stream `source` from its start to `key`; its digest and size."""
         ...
 
+    async def delete(self, key: str) -> None:
+        """Remove `key` (an absent key is fine)."""
+        ...
+
 
 def artifact_key(namespace: str, model_id: uuid.UUID, upload_id: uuid.UUID, filename: str) -> str:
     """`<namespace>/models/<model id>/<upload id>/<filename>`: one prefix per organization, one
@@ -95,6 +99,20 @@ class S3ArtifactStore:
     async def put(self, key: str, source: IO[bytes], content_type: str) -> StoredObject:
         """Stream `source` from its start to `key`; its digest and size."""
         return await asyncio.to_thread(self._put, key, source, content_type)
+
+    async def delete(self, key: str) -> None:
+        """Remove `key` (an absent key is fine)."""
+        await asyncio.to_thread(self._delete, key)
+
+    def _delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise ServiceUnavailable(
+                f"the artifact store refused a delete: {type(exc).__name__}"
+            ) from exc
 
     def _put(self, key: str, source: IO[bytes], content_type: str) -> StoredObject:
         from botocore.exceptions import BotoCoreError, ClientError

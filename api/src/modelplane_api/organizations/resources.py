@@ -24,3 +24,22 @@ def build_organization_resource(org: Organization) -> dict[str, Any]:
         spec=OrganizationSpec(display_name=org.display_name[:253], slug=org.slug),
     )
     return resource.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def gitops_owner(organization: dict[str, Any] | None) -> str | None:
+    """Who owns an organization in Git, when its Organization says `gitopsManaged: true`
+    (named from Argo CD's or Flux's labels and annotations); None when the facade may write."""
+    if not organization or not (organization.get("spec") or {}).get("gitopsManaged"):
+        return None
+    meta = organization.get("metadata") or {}
+    found = {**(meta.get("annotations") or {}), **(meta.get("labels") or {})}
+    if app := found.get("argocd.argoproj.io/instance"):
+        return f"Argo CD application {app!r}"
+    if tracking := found.get("argocd.argoproj.io/tracking-id"):
+        return f"Argo CD application {tracking.split(':', 1)[0]!r}"
+    if name := found.get("kustomize.toolkit.fluxcd.io/name"):
+        namespace = found.get("kustomize.toolkit.fluxcd.io/namespace", "")
+        return f"Flux Kustomization {namespace + '/' if namespace else ''}{name!r}"
+    if release := found.get("helm.toolkit.fluxcd.io/name"):
+        return f"Flux HelmRelease {release!r}"
+    return "the GitOps tool that manages it"

@@ -20,10 +20,10 @@ from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.auth import repository as auth_repo
 from modelplane_api.auth.models import User
 from modelplane_api.cluster import ORGANIZATION, ClusterGateway
-from modelplane_api.errors import AlreadyExists, Conflict, NotFound
+from modelplane_api.errors import AlreadyExists, Conflict, GitOpsManaged, NotFound
 from modelplane_api.organizations import repository
 from modelplane_api.organizations.models import Membership, Organization
-from modelplane_api.organizations.resources import build_organization_resource
+from modelplane_api.organizations.resources import build_organization_resource, gitops_owner
 from modelplane_api.organizations.schemas import (
     MemberCreate,
     MemberPublic,
@@ -160,6 +160,14 @@ async def update(
         raise NotFound("organization not found")
     audit.resource_id, audit.before = str(org.id), _snapshot(org)
     changes = data.model_dump(exclude_none=True)
+    if "display_name" in changes:
+        owner = gitops_owner(await gateway.get(ORGANIZATION, org.slug))
+        if owner is not None:  # the name is in the Organization Git holds: change it there
+            raise GitOpsManaged(
+                f"organization {org.slug!r} is managed by {owner}: rename it in Git, the "
+                "facade does not re-apply its Organization",
+                {"owner": owner},
+            )
     for field, value in changes.items():
         setattr(org, field, value)
     await session.flush()

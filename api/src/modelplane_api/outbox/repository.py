@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,21 @@ async def remove(session: AsyncSession, plural: str, namespace: str, name: str) 
             OutboxEntry.namespace == namespace,
             OutboxEntry.name == name,
         )
+    )
+
+
+async def record_failure(
+    session: AsyncSession, plural: str, namespace: str, name: str, error: str
+) -> None:
+    """Keep why the last attempt to apply one object failed (the API shows it)."""
+    await session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.plural == plural,
+            OutboxEntry.namespace == namespace,
+            OutboxEntry.name == name,
+        )
+        .values(attempts=OutboxEntry.attempts + 1, last_error=error[:2000])
     )
 
 

@@ -3,7 +3,10 @@
 `drain_once` takes the due entries (row-locked, SKIP LOCKED), applies each, deletes the applied
 ones and pushes the others back with exponential backoff (2 s doubling to 5 min). A write the
 cluster refuses for good (validation, a webhook, RBAC) keeps its error for the API to show and
-is retried only hourly. `run_forever` is the loop the app's lifespan starts.
+is retried only hourly. Before applying, the organization's Organization is read again: an entry
+of an organization that has since become GitOps-managed is never applied (it keeps why), and
+when the cluster cannot say, the entry waits — the guard fails closed. `run_forever` is the loop
+the app's lifespan starts.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from modelplane_api.cluster import KINDS_BY_PLURAL
+from modelplane_api.cluster import KINDS_BY_PLURAL, ORGANIZATION, ClusterGateway
 from modelplane_api.context import AppContext
 from modelplane_api.errors import ClusterRejected, ClusterUnavailable
+from modelplane_api.organizations.resources import gitops_owner
 from modelplane_api.outbox import repository
+from modelplane_api.outbox.models import OutboxEntry
+from modelplane_api.registry.resources import slug_of
 
 log = logging.getLogger("modelplane_api.outbox")
 BATCH = 50
@@ -35,8 +41,13 @@ async def drain_once(ctx: AppContext) -> int:
     async with ctx.sessions() as session:
         now = ctx.clock()
         entries = await repository.due(session, now, BATCH)
+        owners: dict[str, str | None] = {}
         for entry in entries:
             try:
+                owner = await _gitops_owner(ctx.gateway, slug_of(entry.namespace), owners)
+                if owner is not None:
+                    _refuse(entry, now, owner)
+                    continue
                 await ctx.gateway.apply(KINDS_BY_PLURAL[entry.plural], entry.body)
             except (ClusterRejected, ClusterUnavailable) as exc:
                 rejected = isinstance(exc, ClusterRejected)
@@ -59,6 +70,30 @@ async def drain_once(ctx: AppContext) -> int:
     if applied:
         ctx.metrics.outbox_applied.inc(applied)
     return applied
+
+
+async def _gitops_owner(
+    gateway: ClusterGateway, organization: str, seen: dict[str, str | None]
+) -> str | None:
+    """Who owns the organization in Git (asked once per pass); the guard fails closed: when
+    the cluster cannot say, ClusterUnavailable keeps the entry waiting."""
+    if organization not in seen:
+        seen[organization] = gitops_owner(await gateway.get(ORGANIZATION, organization))
+    return seen[organization]
+
+
+def _refuse(entry: OutboxEntry, now: datetime, owner: str) -> None:
+    """Keep an entry the facade may no longer apply, with why (the API shows it)."""
+    entry.attempts += 1
+    entry.last_error = (
+        f"not applied: organization {slug_of(entry.namespace)!r} is now managed by {owner}; "
+        "the facade does not write into it"
+    )
+    entry.next_attempt_at = now + REJECTED_RETRY
+    log.warning(
+        "a pending write was not applied: the organization is GitOps-managed",
+        extra={"object": f"{entry.namespace}/{entry.name}", "owner": owner},
+    )
 
 
 async def run_forever(

@@ -4,14 +4,17 @@ stored and the ModelVersion it applied; whether that version verified is read fr
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
     text,
@@ -76,6 +79,13 @@ class RegisteredVersion(IdMixin, TimestampMixin, CreatedByMixin, Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     mlflow_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """The version's number in the org's MLflow Model Registry; null until it is mirrored."""
+    mlflow_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why MLflow did not take the version at the last attempt (null once mirrored)."""
+    mlflow_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    mlflow_next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """When the mirror tries this version again (null: at its next pass)."""
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     """The ModelVersion spec the facade applied: the database's intent, re-applied when the
     cluster lost or changed it."""

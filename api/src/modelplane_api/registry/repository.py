@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.db import fetch_page
@@ -154,6 +155,14 @@ async def live_versions(session: AsyncSession) -> list[tuple[RegisteredVersion, 
     return [(version, slug) for version, slug in rows.all()]
 
 
+async def existing_version_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` name a version row (of any model, deleted or not)."""
+    if not ids:
+        return set()
+    rows = await session.scalars(select(RegisteredVersion.id).where(RegisteredVersion.id.in_(ids)))
+    return set(rows)
+
+
 async def latest_versions(
     session: AsyncSession, model_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
@@ -169,20 +178,27 @@ async def latest_versions(
 
 
 async def unmirrored_versions(
-    session: AsyncSession, limit: int = 100
+    session: AsyncSession, now: datetime, limit: int = 100
 ) -> list[tuple[RegisteredVersion, str, str]]:
-    """Versions of live models not yet in MLflow, oldest first, with the org slug and model
-    name; row-locked (SKIP LOCKED) so two facades never mirror one version twice."""
+    """Versions of live models not yet in MLflow whose next attempt is due, the longest
+    waiting first, with the org slug and model name; row-locked (SKIP LOCKED) so two facades
+    never mirror one version twice."""
     rows = await session.execute(
         select(RegisteredVersion, Organization.slug, RegisteredModel.name)
         .join(RegisteredModel, RegisteredModel.id == RegisteredVersion.model_id)
         .join(Organization, Organization.id == RegisteredVersion.organization_id)
         .where(
             RegisteredVersion.mlflow_version.is_(None),
+            or_(
+                RegisteredVersion.mlflow_next_attempt_at.is_(None),
+                RegisteredVersion.mlflow_next_attempt_at <= now,
+            ),
             RegisteredModel.deleted_at.is_(None),
             Organization.deleted_at.is_(None),
         )
-        .order_by(RegisteredVersion.created_at)
+        .order_by(
+            RegisteredVersion.mlflow_next_attempt_at.nulls_first(), RegisteredVersion.created_at
+        )
         .limit(limit)
         .with_for_update(of=RegisteredVersion, skip_locked=True)
     )

@@ -19,6 +19,11 @@ def namespace_of(slug: str) -> str:
     return f"mp-{slug}"
 
 
+def slug_of(namespace: str) -> str:
+    """The organization (its Organization's name) whose namespace this is."""
+    return namespace.removeprefix("mp-")
+
+
 def resource_name(model_name: str, version: int) -> str:
     """`<model>-v<version>`: at most 50 + 2 + 10 characters, a DNS label."""
     return f"{model_name}-v{version}"
@@ -101,22 +106,3 @@ def spec_differs(obj: dict[str, Any], spec: dict[str, Any]) -> bool:
         or live_artifact.get("uri") != artifact.get("uri")
         or live_artifact.get("sha256") != artifact.get("sha256")
     )
-
-
-def gitops_owner(organization: dict[str, Any] | None) -> str | None:
-    """Who owns an organization in Git, when its Organization says `gitopsManaged: true`
-    (named from Argo CD's or Flux's labels and annotations); None when the facade may write."""
-    if not organization or not (organization.get("spec") or {}).get("gitopsManaged"):
-        return None
-    meta = organization.get("metadata") or {}
-    found = {**(meta.get("annotations") or {}), **(meta.get("labels") or {})}
-    if app := found.get("argocd.argoproj.io/instance"):
-        return f"Argo CD application {app!r}"
-    if tracking := found.get("argocd.argoproj.io/tracking-id"):
-        return f"Argo CD application {tracking.split(':', 1)[0]!r}"
-    if name := found.get("kustomize.toolkit.fluxcd.io/name"):
-        namespace = found.get("kustomize.toolkit.fluxcd.io/namespace", "")
-        return f"Flux Kustomization {namespace + '/' if namespace else ''}{name!r}"
-    if release := found.get("helm.toolkit.fluxcd.io/name"):
-        return f"Flux HelmRelease {release!r}"
-    return "the GitOps tool that manages it"

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from pydantic import ValidationError
 
-from modelplane_api.audit.recorder import AuditContext, audited
-from modelplane_api.deps import Audit, Ctx, OrgAccess, SessionDep, known_filters, require
+from modelplane_api.audit.recorder import audited
+from modelplane_api.deps import Audit, Commit, Ctx, OrgAccess, SessionDep, known_filters, require
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
 from modelplane_api.errors import BadRequest
 from modelplane_api.pagination import Paging
@@ -158,6 +158,7 @@ async def create_version(
     session: SessionDep,
     ctx: Ctx,
     audit: Audit,
+    commit: Commit,
     response: Response,
     access: Annotated[OrgAccess, require(Permission.MODEL_VERSION_CREATE)],
     # Optional parts are typed without `| None`: a nullable multipart part has no meaning (a
@@ -192,8 +193,9 @@ async def create_version(
         _upload(reference) if reference is not None else None,
         reference_sha256,
         audit,
+        commit,
     )
-    return _answer(created, pending, response, audit)
+    return _answer(created, pending, response)
 
 
 @router.post(
@@ -209,24 +211,23 @@ async def create_version_from_run(
     session: SessionDep,
     ctx: Ctx,
     audit: Audit,
+    commit: Commit,
     response: Response,
     access: Annotated[OrgAccess, require(Permission.MODEL_VERSION_CREATE)],
 ) -> Envelope[VersionPublic]:
     """Register the ONNX model an MLflow run of this organization logged (201, or 202 pending);
     other flavours are refused with how to convert them."""
     created, pending = await service.create_version_from_run(
-        session, ctx, access.organization_id, model_id, access.principal.user_id, body, audit
-    )
-    return _answer(created, pending, response, audit)
+        session, ctx, access.organization_id, model_id, access.principal.user_id, body, audit,
+        commit,
+    )  # fmt: skip
+    return _answer(created, pending, response)
 
 
-def _answer(
-    created: VersionPublic, pending: bool, response: Response, audit: AuditContext
-) -> Envelope[VersionPublic]:
-    """201, or 202 (audited as such) when the ModelVersion waits in the outbox."""
+def _answer(created: VersionPublic, pending: bool, response: Response) -> Envelope[VersionPublic]:
+    """201, or 202 (the service audited it as such) when the cluster did not answer."""
     if pending:
         response.status_code = status.HTTP_202_ACCEPTED
-        audit.status_code = status.HTTP_202_ACCEPTED
     return ok(created)
 
 

@@ -113,6 +113,8 @@ class VersionPublic(OutputSchema):
     mlflow_version: str | None
     """The version in the organization's MLflow Model Registry (model name = this model's);
     null until mirrored."""
+    mlflow_error: str | None = None
+    """Why MLflow has not taken the version yet (an outage, or a refusal); null once mirrored."""
     artifact_uri: str
     sha256: str
     size_bytes: int

@@ -17,8 +17,9 @@ import asyncio
 import logging
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any, Literal
 
 from pydantic import ValidationError
@@ -40,8 +41,14 @@ from modelplane_api.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from modelplane_api.mlflow_mirror import RegistryMirror
+from modelplane_api.mlflow_mirror import (
+    MlflowRefused,
+    MlflowUnavailable,
+    MlflowUnreachable,
+    RegistryMirror,
+)
 from modelplane_api.organizations import repository as org_repo
+from modelplane_api.organizations.resources import gitops_owner
 from modelplane_api.outbox import repository as outbox_repo
 from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.projects import repository as project_repo
@@ -51,12 +58,13 @@ from modelplane_api.registry.resources import (
     MISSING,
     PENDING,
     UNKNOWN,
+    VERSION_ID_ANNOTATION,
     ObservedState,
     build_model_version,
-    gitops_owner,
     namespace_of,
     observe,
     resource_name,
+    slug_of,
     spec_differs,
     waiting,
 )
@@ -72,7 +80,7 @@ from modelplane_api.registry.schemas import (
     VersionOptions,
     VersionPublic,
 )
-from modelplane_api.storage import artifact_key
+from modelplane_api.storage import ArtifactStore, artifact_key
 from modelplane_crds import labels
 from modelplane_crds.model_version import (
     Artifact,
@@ -378,6 +386,10 @@ def _parquet_columns(source: IO[bytes]) -> list[str]:
     return list(schema.names)
 
 
+Commit = Callable[[], Awaitable[None]]
+"""Commits the request's transaction with its audit event (the route's `Committer`)."""
+
+
 async def create_version(
     session: AsyncSession,
     ctx: AppContext,
@@ -389,14 +401,23 @@ async def create_version(
     reference: Upload | None,
     reference_sha256: str | None,
     audit: AuditContext,
+    commit: Commit,
 ) -> tuple[VersionPublic, bool]:
     """Register an uploaded ONNX file as the model's next version; (version, pending)."""
     model = await get_model_or_404(session, organization_id, model_id)
     namespace = await writable_namespace(session, ctx.gateway, organization_id)
-    return await _register(
-        session, ctx, model, namespace, actor, model_file, options, reference, reference_sha256,
-        audit,
-    )  # fmt: skip
+    upload = _Checked(model_file, options, reference, reference_sha256)
+    return await _register(session, ctx, model, namespace, actor, upload, audit, commit)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What a registration was given: the model file and its options, a reference dataset."""
+
+    model_file: Upload
+    options: VersionOptions
+    reference: Upload | None = None
+    reference_sha256: str | None = None
 
 
 async def _register(
@@ -405,65 +426,129 @@ async def _register(
     model: RegisteredModel,
     namespace: str,
     actor: uuid.UUID | None,
-    model_file: Upload,
-    options: VersionOptions,
-    reference: Upload | None,
-    reference_sha256: str | None,
+    upload: _Checked,
     audit: AuditContext,
+    commit: Commit,
     *,
     mlflow_run_id: str | None = None,
 ) -> tuple[VersionPublic, bool]:
-    """Check, store and apply one ONNX file of a model the caller may write to."""
-    organization_id, store = model.organization_id, ctx.artifacts
-    config = RegistryConfig.of(ctx)
-    _check_size(model_file, config, "model file")
-    if reference is not None:
-        _check_size(reference, config, "reference dataset")
-    found = await asyncio.to_thread(_inspect, model_file.file, config.limits)
+    """Check, store, commit, then apply one ONNX file of a model the caller may write to.
+
+    The order keeps a model from ever getting stuck: whatever can refuse the file runs first;
+    the bytes go to a fresh upload folder in S3 (removed again if anything fails before the
+    commit); the number is allocated, skipping names already taken in the cluster, and the
+    version row, its outbox entry and the audit event are committed; only then is the
+    ModelVersion applied and the version mirrored into MLflow. So nothing outside the database
+    names a version the database rolled back, and no row lock is held while the cluster or
+    MLflow answers."""
+    spec_parts = await _check(upload, RegistryConfig.of(ctx))
+    taken = await _taken_names(ctx.gateway, namespace, model.name)
+    stored_keys: list[str] = []
+    try:
+        version, body = await _store_and_record(
+            session, ctx, model, namespace, actor, upload, spec_parts, taken, stored_keys,
+            mlflow_run_id,
+        )  # fmt: skip
+        audit.resource_id = str(version.id)
+        audit.after = {
+            "model_id": str(model.id),
+            "version": version.version,
+            "resource_name": version.resource_name,
+            "sha256": version.sha256,
+            "size_bytes": version.size_bytes,
+        }
+        if taken is None:  # the cluster did not answer: the outbox applies it later
+            audit.status_code = 202
+        await commit()
+    except BaseException:
+        await _discard(ctx.artifacts, stored_keys)
+        raise
+    if taken is None:
+        await mirror_version(ctx.mirror, version, namespace, model.name, ctx.clock())
+        return _version_public(version, namespace, PENDING), True
+    observed = await _apply_committed(session, ctx.gateway, body)
+    await mirror_version(ctx.mirror, version, namespace, model.name, ctx.clock())
+    return _version_public(version, namespace, observed), False
+
+
+@dataclass(frozen=True)
+class _SpecParts:
+    """What the checks of an upload found: the signature and features to declare."""
+
+    signature: Signature
+    features: list[Any]
+
+
+async def _check(upload: _Checked, config: RegistryConfig) -> _SpecParts:
+    """Every refusal that needs no storage: sizes, the ONNX policy, the reference's columns."""
+    _check_size(upload.model_file, config, "model file")
+    if upload.reference is not None:
+        _check_size(upload.reference, config, "reference dataset")
+    found = await asyncio.to_thread(_inspect, upload.model_file.file, config.limits)
+    options = upload.options
     signature = options.signature or _graph_signature(found)
     features = options.features or []
-    if reference is not None and features:
-        columns = set(await asyncio.to_thread(_parquet_columns, reference.file))
+    if upload.reference is not None:
+        columns = set(await asyncio.to_thread(_parquet_columns, upload.reference.file))
         absent = sorted({f.name for f in features} - columns)
         if absent:
             raise InvalidModel(
                 f"the reference dataset has no column for features {absent}",
                 {"reason": "ReferenceMismatch", "columns": sorted(columns)[:100]},
             )
-    elif reference is not None:
-        await asyncio.to_thread(_parquet_columns, reference.file)
+    return _SpecParts(signature, list(features))
 
-    upload_id = uuid.uuid4()
-    stored = await store.put(
-        artifact_key(namespace, model.id, upload_id, "model.onnx"),
-        model_file.file,
-        "application/octet-stream",
-    )
+
+async def _taken_names(gateway: ClusterGateway, namespace: str, model_name: str) -> set[str] | None:
+    """Names of the model's ModelVersions already in the cluster, whoever applied them (a
+    `kubectl apply` of `<model>-v7` must not make upload 7 collide with an immutable spec);
+    None when the cluster does not answer."""
+    try:
+        found = await gateway.list_objects(MODEL_VERSION, namespace)
+    except ClusterUnavailable:
+        return None
+    prefix = f"{model_name}-v"
+    return {obj["metadata"]["name"] for obj in found if obj["metadata"]["name"].startswith(prefix)}
+
+
+async def _store_and_record(
+    session: AsyncSession,
+    ctx: AppContext,
+    model: RegisteredModel,
+    namespace: str,
+    actor: uuid.UUID | None,
+    upload: _Checked,
+    parts: _SpecParts,
+    taken: set[str] | None,
+    stored_keys: list[str],
+    mlflow_run_id: str | None,
+) -> tuple[RegisteredVersion, dict[str, Any]]:
+    """Stream the files to S3 (their keys appended to `stored_keys` as they are written), then
+    allocate the number and add the version row and its outbox entry (not committed)."""
+    store, upload_id = ctx.artifacts, uuid.uuid4()
+    key = artifact_key(namespace, model.id, upload_id, "model.onnx")
+    stored_keys.append(key)
+    stored = await store.put(key, upload.model_file.file, "application/octet-stream")
     dataset = None
-    if reference is not None:
-        kept = await store.put(
-            artifact_key(namespace, model.id, upload_id, "reference.parquet"),
-            reference.file,
-            "application/vnd.apache.parquet",
-        )
-        if reference_sha256 is not None and kept.sha256 != reference_sha256.lower():
+    if upload.reference is not None:
+        key = artifact_key(namespace, model.id, upload_id, "reference.parquet")
+        stored_keys.append(key)
+        kept = await store.put(key, upload.reference.file, "application/vnd.apache.parquet")
+        expected = upload.reference_sha256
+        if expected is not None and kept.sha256 != expected.lower():
             raise InvalidModel(
-                f"the reference dataset's sha256 is {kept.sha256}, the request says "
-                f"{reference_sha256}",
+                f"the reference dataset's sha256 is {kept.sha256}, the request says {expected}",
                 {"reason": "DigestMismatch"},
             )
         dataset = ReferenceDataset(uri=kept.uri, sha256=kept.sha256, format="parquet")
-
-    number = await repository.allocate_version(session, organization_id, model.id)
-    if number is None:
-        raise NotFound("model not found")
+    number = await _allocate_free_number(session, model, taken or set())
     try:
         spec = ModelVersionSpec(
             model_name=model.name,
             version=str(number),
             artifact=Artifact(uri=stored.uri, sha256=stored.sha256),
-            signature=signature,
-            features=features,
+            signature=parts.signature,
+            features=parts.features,
             reference_dataset=dataset,
             provenance=Provenance(
                 registry_name=model.name,
@@ -478,11 +563,11 @@ async def _register(
         ) from exc
     version = RegisteredVersion(
         id=uuid.uuid4(),
-        organization_id=organization_id,
+        organization_id=model.organization_id,
         model_id=model.id,
         version=number,
         resource_name=resource_name(model.name, number),
-        description=options.description,
+        description=upload.options.description,
         source="mlflow_run" if mlflow_run_id else "upload",
         mlflow_run_id=mlflow_run_id,
         artifact_uri=stored.uri,
@@ -493,36 +578,75 @@ async def _register(
     )
     session.add(version)
     body = build_model_version(version.resource_name, namespace, str(version.id), spec)
-    await outbox_repo.enqueue(session, organization_id, MODEL_VERSION.plural, body)
+    await outbox_repo.enqueue(session, model.organization_id, MODEL_VERSION.plural, body)
     await session.flush()
     await session.refresh(version)
-    audit.resource_id = str(version.id)
-    audit.after = {
-        "model_id": str(model.id),
-        "version": number,
-        "resource_name": version.resource_name,
-        "sha256": stored.sha256,
-        "size_bytes": stored.size_bytes,
-    }
-    try:
-        applied = await ctx.gateway.apply(MODEL_VERSION, body)
-    except ClusterUnavailable as exc:
+    return version, body
+
+
+async def _allocate_free_number(
+    session: AsyncSession, model: RegisteredModel, taken: set[str]
+) -> int:
+    """The model's next version number whose ModelVersion name nobody has taken (numbers
+    taken by someone else are skipped, and stay skipped)."""
+    while True:
+        number = await repository.allocate_version(session, model.organization_id, model.id)
+        if number is None:
+            raise NotFound("model not found")
+        if resource_name(model.name, number) not in taken:
+            return number
         log.warning(
-            "cluster unavailable; the ModelVersion waits in the outbox",
-            extra={"object": f"{namespace}/{version.resource_name}", "error": exc.message},
+            "version number skipped: its ModelVersion name is taken in the cluster",
+            extra={"object": resource_name(model.name, number)},
         )
-        await mirror_version(ctx.mirror, version, namespace, model.name)
-        return _version_public(version, namespace, PENDING), True
-    await outbox_repo.remove(session, MODEL_VERSION.plural, namespace, version.resource_name)
-    await mirror_version(ctx.mirror, version, namespace, model.name)
-    return _version_public(version, namespace, observe(applied)), False
+
+
+async def _discard(store: ArtifactStore, keys: list[str]) -> None:
+    """Remove what a refused upload wrote to S3 (best effort: a failure is logged)."""
+    for key in keys:
+        try:
+            await store.delete(key)
+        except Exception:
+            log.exception("could not remove a refused upload's object", extra={"key": key})
+
+
+async def _apply_committed(
+    session: AsyncSession, gateway: ClusterGateway, body: dict[str, Any]
+) -> ObservedState:
+    """Apply a committed version's ModelVersion and forget its outbox entry; when the cluster
+    does not take it now, the entry stays (with the reason) for the outbox worker."""
+    meta = body["metadata"]
+    try:
+        applied = await gateway.apply(MODEL_VERSION, body)
+    except (ClusterUnavailable, ClusterRejected) as exc:
+        log.warning(
+            "the ModelVersion waits in the outbox",
+            extra={"object": f"{meta['namespace']}/{meta['name']}", "error": exc.message},
+        )
+        await outbox_repo.record_failure(
+            session, MODEL_VERSION.plural, meta["namespace"], meta["name"], exc.message
+        )
+        return waiting(exc.message)
+    await outbox_repo.remove(session, MODEL_VERSION.plural, meta["namespace"], meta["name"])
+    return observe(applied)
+
+
+MirrorOutcome = Literal["mirrored", "refused", "unavailable", "unreachable"]
+MIRROR_REFUSED_RETRY = timedelta(hours=1)
+MIRROR_MAX_BACKOFF = timedelta(minutes=30)
 
 
 async def mirror_version(
-    mirror: RegistryMirror, version: RegisteredVersion, namespace: str, model_name: str
-) -> bool:
+    mirror: RegistryMirror,
+    version: RegisteredVersion,
+    namespace: str,
+    model_name: str,
+    now: datetime,
+) -> MirrorOutcome:
     """Mirror a version into the org's MLflow Model Registry (tagged with its digest and its
-    ModelVersion); False when MLflow did not take it (the reconciliation tries again)."""
+    ModelVersion). When MLflow does not take it, the version keeps why (`mlflow_error`, shown
+    by the API) and when to try again: soon after an outage (backing off), in an hour after a
+    refusal, so one version MLflow refuses never holds up the others."""
     tags = {
         "modelplane.io/sha256": version.sha256,
         "modelplane.io/model-version": version.resource_name,
@@ -534,12 +658,29 @@ async def mirror_version(
             namespace, model_name, version.artifact_uri, version.description, tags
         )
     except ServiceUnavailable as exc:
+        outcome: MirrorOutcome = (
+            "refused"
+            if isinstance(exc, MlflowRefused)
+            else "unavailable"
+            if isinstance(exc, MlflowUnavailable) and not isinstance(exc, MlflowUnreachable)
+            else "unreachable"
+        )
+        version.mlflow_attempts += 1
+        version.mlflow_error = exc.message[:2000]
+        version.mlflow_next_attempt_at = now + (
+            MIRROR_REFUSED_RETRY
+            if outcome == "refused"
+            else min(
+                timedelta(seconds=5 * 2 ** min(version.mlflow_attempts, 12)), MIRROR_MAX_BACKOFF
+            )
+        )
         log.warning(
             "version not mirrored to MLflow yet",
             extra={"object": f"{namespace}/{version.resource_name}", "error": exc.message},
         )
-        return False
-    return True
+        return outcome
+    version.mlflow_error, version.mlflow_next_attempt_at = None, None
+    return "mirrored"
 
 
 async def create_version_from_run(
@@ -550,6 +691,7 @@ async def create_version_from_run(
     actor: uuid.UUID | None,
     data: VersionFromRun,
     audit: AuditContext,
+    commit: Commit,
 ) -> tuple[VersionPublic, bool]:
     """Copy the ONNX model logged in an MLflow run of the organization's workspace into the
     registry, then register it like an upload (the same policy, digest and ModelVersion). Only
@@ -567,19 +709,11 @@ async def create_version_from_run(
             signature=data.signature,
             features=data.features,
         )
+        upload = _Checked(Upload(spool, size, found.artifact_path.rsplit("/", 1)[-1]), options)
         return await _register(
-            session,
-            ctx,
-            model,
-            namespace,
-            actor,
-            Upload(spool, size, found.artifact_path.rsplit("/", 1)[-1]),
-            options,
-            None,
-            None,
-            audit,
+            session, ctx, model, namespace, actor, upload, audit, commit,
             mlflow_run_id=data.run_id,
-        )
+        )  # fmt: skip
 
 
 def _version_public(
@@ -598,6 +732,7 @@ def _version_public(
         source=version.source,
         mlflow_run_id=version.mlflow_run_id,
         mlflow_version=version.mlflow_version,
+        mlflow_error=version.mlflow_error,
         artifact_uri=version.artifact_uri,
         sha256=version.sha256,
         size_bytes=version.size_bytes,
@@ -724,7 +859,8 @@ async def reconcile_once(ctx: AppContext) -> int:
     """Re-apply every registered ModelVersion that is missing from the cluster or differs from
     the database (counted in `modelplane_api_reconcile_reapplied_total`), then mirror into MLflow
     what it has not taken yet; the number re-applied. Versions still waiting in the outbox are
-    the outbox's job; a namespace the operator has not made yet is skipped until the next run."""
+    the outbox's job; a namespace the operator has not made yet is skipped until the next run,
+    and a GitOps-managed organization's namespace is never written."""
     reapplied = 0
     async with ctx.read_sessions() as session:
         by_namespace: dict[str, list[RegisteredVersion]] = {}
@@ -732,6 +868,8 @@ async def reconcile_once(ctx: AppContext) -> int:
             by_namespace.setdefault(namespace_of(slug), []).append(version)
         try:
             for namespace, versions in by_namespace.items():
+                if gitops_owner(await ctx.gateway.get(ORGANIZATION, slug_of(namespace))):
+                    continue  # its resources live in Git: never fight the GitOps tool
                 reapplied += await _reconcile_namespace(ctx, session, namespace, versions)
         except ClusterUnavailable as exc:
             log.warning("reconciliation stopped: %s", exc.message)
@@ -779,17 +917,51 @@ async def _reconcile_namespace(
             continue
         ctx.metrics.reconcile_reapplied.labels(MODEL_VERSION.kind, cause).inc()
         reapplied += 1
+    known = {version.resource_name for version in versions}
+    await _remove_orphans(ctx, session, [obj for name, obj in live.items() if name not in known])
     return reapplied
 
 
+async def _remove_orphans(
+    ctx: AppContext, session: AsyncSession, candidates: list[dict[str, Any]]
+) -> None:
+    """Delete ModelVersions the facade applied for a version row that does not exist (a
+    registration whose transaction failed after the apply, before versions were committed
+    first) unless a deployment uses them; the row is looked up again, so a version committed
+    after this pass read the database is never taken for an orphan."""
+    by_id: dict[uuid.UUID, dict[str, Any]] = {}
+    for obj in candidates:
+        annotation = ((obj.get("metadata") or {}).get("annotations") or {}).get(
+            VERSION_ID_ANNOTATION, ""
+        )
+        try:
+            by_id[uuid.UUID(annotation)] = obj
+        except ValueError:
+            continue  # not one the facade made for a row: leave it alone
+    existing = await repository.existing_version_ids(session, list(by_id))
+    for version_id, obj in by_id.items():
+        meta = obj["metadata"]
+        if version_id in existing or observe(obj).used_by:
+            continue
+        await ctx.gateway.delete(MODEL_VERSION, meta["name"], meta["namespace"])
+        ctx.metrics.reconcile_reapplied.labels(MODEL_VERSION.kind, "orphan_removed").inc()
+        log.warning(
+            "removed an orphaned ModelVersion (no version row names it)",
+            extra={"object": f"{meta['namespace']}/{meta['name']}"},
+        )
+
+
 async def mirror_pending(ctx: AppContext) -> int:
-    """Mirror into MLflow the versions it has not taken yet; how many it took now."""
+    """Mirror into MLflow the versions it has not taken yet and that are due; how many it took
+    now. Each version retries on its own schedule; only an MLflow that does not answer at all
+    ends the pass (it would not answer the next one either)."""
     mirrored = 0
     async with ctx.sessions() as session:
-        for version, slug, model_name in await repository.unmirrored_versions(session):
-            if await mirror_version(ctx.mirror, version, namespace_of(slug), model_name):
-                mirrored += 1
-            else:
-                break  # MLflow is down: the next run tries again
+        now = ctx.clock()
+        for version, slug, model_name in await repository.unmirrored_versions(session, now):
+            outcome = await mirror_version(ctx.mirror, version, namespace_of(slug), model_name, now)
+            mirrored += outcome == "mirrored"
+            if outcome == "unreachable":
+                break
         await session.commit()
     return mirrored
