@@ -1,6 +1,7 @@
 """FastAPI dependencies: the session that owns the transaction, the caller, and access checks.
 
-Aliases (`SessionDep`, `Ctx`, `CurrentPrincipal`, `CurrentUser`) keep route signatures short.
+Aliases (`SessionDep`, `Ctx`, `Audit`, `CurrentPrincipal`, `CurrentUser`, `<Permission>Access`)
+keep route signatures short.
 `require(permission)` is the only way an organization-scoped route checks access: it resolves
 the caller's role in the organization named by the path (no membership → 404, never a hint that
 the organization exists; membership without the permission → 403).
@@ -305,6 +306,24 @@ class RequireQueryPermission(RequirePermission):
 def require(permission: Permission) -> Any:
     """`Depends(...)` for `Annotated[OrgAccess, require(Permission.X)]` in a route signature."""
     return Depends(RequirePermission(permission))
+
+
+# One alias per permission, so a route's signature reads `access: ProjectReadAccess`. The registry
+# and monitor routes still spell theirs out as `Annotated[OrgAccess, require(...)]`.
+OrganizationReadAccess = Annotated[OrgAccess, require(Permission.ORGANIZATION_READ)]
+OrganizationUpdateAccess = Annotated[OrgAccess, require(Permission.ORGANIZATION_UPDATE)]
+MemberReadAccess = Annotated[OrgAccess, require(Permission.MEMBER_READ)]
+MemberCreateAccess = Annotated[OrgAccess, require(Permission.MEMBER_CREATE)]
+MemberUpdateAccess = Annotated[OrgAccess, require(Permission.MEMBER_UPDATE)]
+MemberDeleteAccess = Annotated[OrgAccess, require(Permission.MEMBER_DELETE)]
+ProjectReadAccess = Annotated[OrgAccess, require(Permission.PROJECT_READ)]
+ProjectCreateAccess = Annotated[OrgAccess, require(Permission.PROJECT_CREATE)]
+ProjectUpdateAccess = Annotated[OrgAccess, require(Permission.PROJECT_UPDATE)]
+ProjectDeleteAccess = Annotated[OrgAccess, require(Permission.PROJECT_DELETE)]
+ApiKeyReadAccess = Annotated[OrgAccess, require(Permission.API_KEY_READ)]
+ApiKeyCreateAccess = Annotated[OrgAccess, require(Permission.API_KEY_CREATE)]
+ApiKeyDeleteAccess = Annotated[OrgAccess, require(Permission.API_KEY_DELETE)]
+AuditReadAccess = Annotated[OrgAccess, Depends(RequireQueryPermission(Permission.AUDIT_READ))]
 
 
 def known_filters(*allowed: str) -> Any:

@@ -76,6 +76,16 @@ async def create(
     return ApiKeyCreated(**public.model_dump(), key=secret)
 
 
+async def get_api_key_or_404(
+    session: AsyncSession, organization_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKey:
+    """A live API key of the organization, or 404."""
+    key = await repository.get_api_key(session, organization_id, key_id)
+    if key is None:
+        raise NotFound("API key not found")
+    return key
+
+
 async def revoke(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -84,9 +94,7 @@ async def revoke(
     audit: AuditContext,
 ) -> None:
     """Revoke a key (soft delete); it stops working at once."""
-    key = await repository.get_api_key(session, organization_id, key_id)
-    if key is None:
-        raise NotFound("API key not found")
+    key = await get_api_key_or_404(session, organization_id, key_id)
     audit.resource_id = str(key.id)
     audit.before = {"name": key.name, "role": key.role, "prefix": key.prefix}
     key.deleted_at = now

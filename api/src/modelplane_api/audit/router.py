@@ -5,24 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from modelplane_api.audit import service
 from modelplane_api.audit.schemas import AuditEventPublic, Outcome
-from modelplane_api.deps import OrgAccess, RequireQueryPermission, SessionDep
+from modelplane_api.deps import AuditReadAccess, SessionDep, known_filters
 from modelplane_api.envelope import ERROR_RESPONSES, CursorEnvelope, cursor_page
-from modelplane_api.pagination import MAX_LIMIT, reject_unknown_filters
-from modelplane_api.permissions import Permission
+from modelplane_api.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/audit-events", tags=["audit"], responses=ERROR_RESPONSES)
-FILTERS = {"action", "actor_id", "outcome", "resource_type", "resource_id"}
+FILTERS = ("action", "actor_id", "outcome", "resource_type", "resource_id")
 
 
 @router.get("", operation_id="list_audit_events")
 async def list_audit_events(
-    request: Request,
     session: SessionDep,
-    access: Annotated[OrgAccess, Depends(RequireQueryPermission(Permission.AUDIT_READ))],
+    access: AuditReadAccess,
+    _: Annotated[None, known_filters(*FILTERS)],
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     action: Annotated[str | None, Query(alias="filter[action]", max_length=64)] = None,
@@ -34,7 +33,6 @@ async def list_audit_events(
     resource_id: Annotated[str | None, Query(alias="filter[resource_id]", max_length=64)] = None,
 ) -> CursorEnvelope[AuditEventPublic]:
     """Audit events of an organization, newest first, by cursor."""
-    reject_unknown_filters(request, FILTERS)
     filters: dict[str, object] = {
         name: value
         for name, value in {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
-from modelplane_api.audit.recorder import audit_context, audited
+from modelplane_api.audit.recorder import audited
 from modelplane_api.auth import service
 from modelplane_api.auth.schemas import (
     LoginRequest,
@@ -13,7 +13,14 @@ from modelplane_api.auth.schemas import (
     UserCreate,
     UserPublic,
 )
-from modelplane_api.deps import Ctx, CurrentUser, OptionalAccess, SessionDep, limit_auth_by_ip
+from modelplane_api.deps import (
+    Audit,
+    Ctx,
+    CurrentUser,
+    OptionalAccess,
+    SessionDep,
+    limit_auth_by_ip,
+)
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, ok
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
@@ -28,10 +35,10 @@ AuthLimited = [Depends(limit_auth_by_ip)]
     operation_id="register",
 )
 async def register(
-    request: Request, body: UserCreate, session: SessionDep, ctx: Ctx
+    body: UserCreate, session: SessionDep, ctx: Ctx, audit: Audit
 ) -> Envelope[UserPublic]:
     """Create an account."""
-    user = await service.register(session, ctx, body, audit_context(request))
+    user = await service.register(session, ctx, body, audit)
     return ok(UserPublic.model_validate(user))
 
 
@@ -42,10 +49,10 @@ async def register(
     operation_id="login",
 )
 async def login(
-    request: Request, body: LoginRequest, session: SessionDep, ctx: Ctx
+    body: LoginRequest, session: SessionDep, ctx: Ctx, audit: Audit
 ) -> Envelope[TokenPublic]:
     """Exchange email and password for an access token and a refresh token."""
-    return ok(await service.login(session, ctx, body, audit_context(request)))
+    return ok(await service.login(session, ctx, body, audit))
 
 
 @router.post(
@@ -55,10 +62,10 @@ async def login(
     operation_id="refresh",
 )
 async def refresh(
-    request: Request, body: RefreshRequest, session: SessionDep, ctx: Ctx
+    body: RefreshRequest, session: SessionDep, ctx: Ctx, audit: Audit
 ) -> Envelope[TokenPublic]:
     """Rotate a refresh token: the old one stops working, a new pair is returned."""
-    return ok(await service.refresh(session, ctx, body.refresh_token, audit_context(request)))
+    return ok(await service.refresh(session, ctx, body.refresh_token, audit))
 
 
 @router.post(
@@ -69,11 +76,11 @@ async def refresh(
     operation_id="logout",
 )
 async def logout(
-    request: Request, body: RefreshRequest, session: SessionDep, ctx: Ctx, access: OptionalAccess
+    body: RefreshRequest, session: SessionDep, ctx: Ctx, access: OptionalAccess, audit: Audit
 ) -> None:
     """Revoke a refresh token and every token rotated from the same login, and the access
     token sent in `Authorization` (refused from now on, until it would have expired)."""
-    await service.logout(session, ctx, body.refresh_token, access, audit_context(request))
+    await service.logout(session, ctx, body.refresh_token, access, audit)
 
 
 @router.get("/me", operation_id="get_me")

@@ -5,10 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
-from modelplane_api.audit.recorder import audit_context, audited
-from modelplane_api.deps import Ctx, CurrentUser, OrgAccess, SessionDep, require
+from modelplane_api.audit.recorder import audited
+from modelplane_api.deps import (
+    Audit,
+    Ctx,
+    CurrentUser,
+    MemberCreateAccess,
+    MemberDeleteAccess,
+    MemberReadAccess,
+    MemberUpdateAccess,
+    OrganizationReadAccess,
+    OrganizationUpdateAccess,
+    SessionDep,
+    known_filters,
+)
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
 from modelplane_api.organizations import service
 from modelplane_api.organizations.schemas import (
@@ -20,23 +32,22 @@ from modelplane_api.organizations.schemas import (
     OrganizationUpdate,
 )
 from modelplane_api.organizations.service import MemberSort, OrgSort
-from modelplane_api.pagination import Paging, reject_unknown_filters
-from modelplane_api.permissions import Permission, Role
+from modelplane_api.pagination import Paging
+from modelplane_api.permissions import Role
 
 router = APIRouter(prefix="/organizations", tags=["organizations"], responses=ERROR_RESPONSES)
 
 
 @router.get("", operation_id="list_organizations")
 async def list_organizations(
-    request: Request,
     session: SessionDep,
     user: CurrentUser,
     paging: Paging,
+    _: Annotated[None, known_filters("slug")],
     sort: OrgSort = "-created_at",
     filter_slug: Annotated[str | None, Query(alias="filter[slug]", max_length=40)] = None,
 ) -> PageEnvelope[OrganizationPublic]:
     """Organizations the signed-in user belongs to."""
-    reject_unknown_filters(request, {"slug"})
     items, total = await service.list_organizations(
         session, user.id, paging, sort, slug=filter_slug
     )
@@ -50,16 +61,15 @@ async def list_organizations(
     openapi_extra=audited("organization.create", "organization"),
 )
 async def create_organization(
-    request: Request, body: OrganizationCreate, session: SessionDep, ctx: Ctx, user: CurrentUser
+    body: OrganizationCreate, session: SessionDep, ctx: Ctx, user: CurrentUser, audit: Audit
 ) -> Envelope[OrganizationPublic]:
     """Create an organization (the caller becomes its admin) and its cluster resource."""
-    return ok(await service.create(session, ctx.gateway, user.id, body, audit_context(request)))
+    return ok(await service.create(session, ctx.gateway, user.id, body, audit))
 
 
 @router.get("/{org_id}", operation_id="get_organization")
 async def get_organization(
-    session: SessionDep,
-    access: Annotated[OrgAccess, require(Permission.ORGANIZATION_READ)],
+    session: SessionDep, access: OrganizationReadAccess
 ) -> Envelope[OrganizationPublic]:
     """One organization the caller belongs to."""
     return ok(await service.get(session, access.organization_id, access.role))
@@ -71,31 +81,28 @@ async def get_organization(
     openapi_extra=audited("organization.update", "organization"),
 )
 async def update_organization(
-    request: Request,
     body: OrganizationUpdate,
     session: SessionDep,
     ctx: Ctx,
-    access: Annotated[OrgAccess, require(Permission.ORGANIZATION_UPDATE)],
+    audit: Audit,
+    access: OrganizationUpdateAccess,
 ) -> Envelope[OrganizationPublic]:
     """Change an organization's display name or description."""
     return ok(
-        await service.update(
-            session, ctx.gateway, access.organization_id, access.role, body, audit_context(request)
-        )
+        await service.update(session, ctx.gateway, access.organization_id, access.role, body, audit)
     )
 
 
 @router.get("/{org_id}/members", operation_id="list_members")
 async def list_members(
-    request: Request,
     session: SessionDep,
     paging: Paging,
-    access: Annotated[OrgAccess, require(Permission.MEMBER_READ)],
+    access: MemberReadAccess,
+    _: Annotated[None, known_filters("role")],
     sort: MemberSort = "created_at",
     filter_role: Annotated[Role | None, Query(alias="filter[role]")] = None,
 ) -> PageEnvelope[MemberPublic]:
     """Members of an organization and their roles."""
-    reject_unknown_filters(request, {"role"})
     items, total = await service.list_members(
         session, access.organization_id, paging, sort, role=filter_role
     )
@@ -109,15 +116,12 @@ async def list_members(
     openapi_extra=audited("member.create", "member"),
 )
 async def add_member(
-    request: Request,
-    body: MemberCreate,
-    session: SessionDep,
-    access: Annotated[OrgAccess, require(Permission.MEMBER_CREATE)],
+    body: MemberCreate, session: SessionDep, audit: Audit, access: MemberCreateAccess
 ) -> Envelope[MemberPublic]:
     """Add a registered user to the organization with a role."""
     return ok(
         await service.add_member(
-            session, access.organization_id, access.principal.user_id, body, audit_context(request)
+            session, access.organization_id, access.principal.user_id, body, audit
         )
     )
 
@@ -128,18 +132,14 @@ async def add_member(
     openapi_extra=audited("member.update", "member"),
 )
 async def update_member(
-    request: Request,
     user_id: uuid.UUID,
     body: MemberUpdate,
     session: SessionDep,
-    access: Annotated[OrgAccess, require(Permission.MEMBER_UPDATE)],
+    audit: Audit,
+    access: MemberUpdateAccess,
 ) -> Envelope[MemberPublic]:
     """Change a member's role."""
-    return ok(
-        await service.update_member(
-            session, access.organization_id, user_id, body, audit_context(request)
-        )
-    )
+    return ok(await service.update_member(session, access.organization_id, user_id, body, audit))
 
 
 @router.delete(
@@ -149,13 +149,11 @@ async def update_member(
     openapi_extra=audited("member.delete", "member"),
 )
 async def remove_member(
-    request: Request,
     user_id: uuid.UUID,
     session: SessionDep,
     ctx: Ctx,
-    access: Annotated[OrgAccess, require(Permission.MEMBER_DELETE)],
+    audit: Audit,
+    access: MemberDeleteAccess,
 ) -> None:
     """Remove a member from the organization."""
-    await service.remove_member(
-        session, access.organization_id, user_id, ctx.clock(), audit_context(request)
-    )
+    await service.remove_member(session, access.organization_id, user_id, ctx.clock(), audit)

@@ -138,12 +138,29 @@ async def create(
     return to_public(org, Role.ADMIN)
 
 
-async def get(session: AsyncSession, organization_id: uuid.UUID, role: Role) -> OrganizationPublic:
-    """One organization the caller belongs to."""
+async def get_organization_or_404(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> Organization:
+    """A live organization, or 404."""
     org = await repository.get_organization(session, organization_id)
     if org is None:
         raise NotFound("organization not found")
-    return to_public(org, role)
+    return org
+
+
+async def get_member_or_404(
+    session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Membership, User]:
+    """A live member of the organization and their user, or 404."""
+    found = await repository.get_member(session, organization_id, user_id)
+    if found is None:
+        raise NotFound("member not found")
+    return found
+
+
+async def get(session: AsyncSession, organization_id: uuid.UUID, role: Role) -> OrganizationPublic:
+    """One organization the caller belongs to."""
+    return to_public(await get_organization_or_404(session, organization_id), role)
 
 
 async def update(
@@ -155,9 +172,7 @@ async def update(
     audit: AuditContext,
 ) -> OrganizationPublic:
     """Change an organization's names and re-apply its resource."""
-    org = await repository.get_organization(session, organization_id)
-    if org is None:
-        raise NotFound("organization not found")
+    org = await get_organization_or_404(session, organization_id)
     audit.resource_id, audit.before = str(org.id), _snapshot(org)
     changes = data.model_dump(exclude_none=True)
     if "display_name" in changes:
@@ -226,10 +241,7 @@ async def update_member(
 ) -> MemberPublic:
     """Change a member's role; the last admin cannot be demoted, even by two requests at once."""
     await repository.lock_organization(session, organization_id)
-    found = await repository.get_member(session, organization_id, user_id)
-    if found is None:
-        raise NotFound("member not found")
-    membership, user = found
+    membership, user = await get_member_or_404(session, organization_id, user_id)
     audit.resource_id, audit.before = str(user_id), {"role": membership.role}
     if (
         membership.role == Role.ADMIN
@@ -253,10 +265,7 @@ async def remove_member(
 ) -> None:
     """Remove a member (soft delete); the last admin cannot leave, even by two requests at once."""
     await repository.lock_organization(session, organization_id)
-    found = await repository.get_member(session, organization_id, user_id)
-    if found is None:
-        raise NotFound("member not found")
-    membership, _ = found
+    membership, _ = await get_member_or_404(session, organization_id, user_id)
     audit.resource_id, audit.before = str(user_id), {"role": membership.role}
     if (
         membership.role == Role.ADMIN

@@ -5,13 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
-from modelplane_api.audit.recorder import audit_context, audited
-from modelplane_api.deps import Ctx, OrgAccess, SessionDep, require
+from modelplane_api.audit.recorder import audited
+from modelplane_api.deps import (
+    Audit,
+    Ctx,
+    ProjectCreateAccess,
+    ProjectDeleteAccess,
+    ProjectReadAccess,
+    ProjectUpdateAccess,
+    SessionDep,
+    known_filters,
+)
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
-from modelplane_api.pagination import Paging, reject_unknown_filters
-from modelplane_api.permissions import Permission
+from modelplane_api.pagination import Paging
 from modelplane_api.projects import service
 from modelplane_api.projects.schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from modelplane_api.projects.service import ProjectSort
@@ -23,15 +31,14 @@ router = APIRouter(
 
 @router.get("", operation_id="list_projects")
 async def list_projects(
-    request: Request,
     session: SessionDep,
     paging: Paging,
-    access: Annotated[OrgAccess, require(Permission.PROJECT_READ)],
+    access: ProjectReadAccess,
+    _: Annotated[None, known_filters("name")],
     sort: ProjectSort = "-created_at",
     filter_name: Annotated[str | None, Query(alias="filter[name]", max_length=100)] = None,
 ) -> PageEnvelope[ProjectPublic]:
     """Projects of an organization."""
-    reject_unknown_filters(request, {"name"})
     items, total = await service.list_projects(
         session, access.organization_id, paging, sort, name=filter_name
     )
@@ -45,24 +52,17 @@ async def list_projects(
     openapi_extra=audited("project.create", "project"),
 )
 async def create_project(
-    request: Request,
-    body: ProjectCreate,
-    session: SessionDep,
-    access: Annotated[OrgAccess, require(Permission.PROJECT_CREATE)],
+    body: ProjectCreate, session: SessionDep, audit: Audit, access: ProjectCreateAccess
 ) -> Envelope[ProjectPublic]:
     """Create a project."""
     return ok(
-        await service.create(
-            session, access.organization_id, access.principal.user_id, body, audit_context(request)
-        )
+        await service.create(session, access.organization_id, access.principal.user_id, body, audit)
     )
 
 
 @router.get("/{project_id}", operation_id="get_project")
 async def get_project(
-    project_id: uuid.UUID,
-    session: SessionDep,
-    access: Annotated[OrgAccess, require(Permission.PROJECT_READ)],
+    project_id: uuid.UUID, session: SessionDep, access: ProjectReadAccess
 ) -> Envelope[ProjectPublic]:
     """One project."""
     return ok(await service.get(session, access.organization_id, project_id))
@@ -74,18 +74,14 @@ async def get_project(
     openapi_extra=audited("project.update", "project"),
 )
 async def update_project(
-    request: Request,
     project_id: uuid.UUID,
     body: ProjectUpdate,
     session: SessionDep,
-    access: Annotated[OrgAccess, require(Permission.PROJECT_UPDATE)],
+    audit: Audit,
+    access: ProjectUpdateAccess,
 ) -> Envelope[ProjectPublic]:
     """Change a project's name or description."""
-    return ok(
-        await service.update(
-            session, access.organization_id, project_id, body, audit_context(request)
-        )
-    )
+    return ok(await service.update(session, access.organization_id, project_id, body, audit))
 
 
 @router.delete(
@@ -95,13 +91,11 @@ async def update_project(
     openapi_extra=audited("project.delete", "project"),
 )
 async def delete_project(
-    request: Request,
     project_id: uuid.UUID,
     session: SessionDep,
     ctx: Ctx,
-    access: Annotated[OrgAccess, require(Permission.PROJECT_DELETE)],
+    audit: Audit,
+    access: ProjectDeleteAccess,
 ) -> None:
     """Delete a project."""
-    await service.delete(
-        session, access.organization_id, project_id, ctx.clock(), audit_context(request)
-    )
+    await service.delete(session, access.organization_id, project_id, ctx.clock(), audit)

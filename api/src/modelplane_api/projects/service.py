@@ -71,14 +71,23 @@ async def create(
     return ProjectPublic.model_validate(project)
 
 
+async def get_project_or_404(
+    session: AsyncSession, organization_id: uuid.UUID, project_id: uuid.UUID
+) -> Project:
+    """A live project of the organization, or 404."""
+    project = await repository.get(session, organization_id, project_id)
+    if project is None:
+        raise NotFound("project not found")
+    return project
+
+
 async def get(
     session: AsyncSession, organization_id: uuid.UUID, project_id: uuid.UUID
 ) -> ProjectPublic:
     """One project of the organization."""
-    project = await repository.get(session, organization_id, project_id)
-    if project is None:
-        raise NotFound("project not found")
-    return ProjectPublic.model_validate(project)
+    return ProjectPublic.model_validate(
+        await get_project_or_404(session, organization_id, project_id)
+    )
 
 
 async def update(
@@ -89,9 +98,7 @@ async def update(
     audit: AuditContext,
 ) -> ProjectPublic:
     """Change a project's name or description."""
-    project = await repository.get(session, organization_id, project_id)
-    if project is None:
-        raise NotFound("project not found")
+    project = await get_project_or_404(session, organization_id, project_id)
     audit.resource_id, audit.before = str(project.id), _snapshot(project)
     changes = data.model_dump(exclude_none=True)
     if "name" in changes and await repository.name_taken(
@@ -114,8 +121,6 @@ async def delete(
     audit: AuditContext,
 ) -> None:
     """Soft-delete a project."""
-    project = await repository.get(session, organization_id, project_id)
-    if project is None:
-        raise NotFound("project not found")
+    project = await get_project_or_404(session, organization_id, project_id)
     audit.resource_id, audit.before = str(project.id), _snapshot(project)
     project.deleted_at = now
