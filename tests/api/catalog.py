@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from modelplane_api.deps import RequirePermission
 from modelplane_api.main import create_app
 from modelplane_api.permissions import Permission
+from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
 
 from .conftest import Api, make_settings, small_model, version_form
@@ -73,15 +74,22 @@ class World:
     outsider: dict[str, Any]
 
 
-def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
-    """A ModelDeployment in the recording gateway, as if a platform engineer had applied it."""
-    api.gateway.objects[("modeldeployments", namespace, name)] = {
+def add_deployment_object(
+    gateway: RecordingClusterGateway, namespace: str, name: str = "serving"
+) -> str:
+    """A ModelDeployment in a recording gateway, as if a platform engineer had applied it."""
+    gateway.objects[("modeldeployments", namespace, name)] = {
         "apiVersion": "modelplane.io/v1alpha1",
         "kind": "ModelDeployment",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"stable": {"modelVersionRef": {"name": "m-v1"}}},
     }
     return name
+
+
+def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
+    """A ModelDeployment in the app's recording gateway."""
+    return add_deployment_object(api.gateway, namespace, name)
 
 
 async def build_world(api: Api) -> World:

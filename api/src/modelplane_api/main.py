@@ -67,6 +67,9 @@ HTTP_CODES = {
     429: "rate_limited",
 }
 
+BEYOND_SCHEMA = frozenset({"value_error", "assertion_error"})
+"""Pydantic error types raised by our own validators, not by the schema's keywords."""
+
 
 class DisabledClusterGateway:
     """Used when `MODELPLANE_API_KUBERNETES_ENABLED=false`: every cluster write answers 503."""
@@ -303,6 +306,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             # Valid for the OpenAPI schema (any string), refused by a rule beyond it: 400.
             await record_failure(request, app.state.ctx.sessions, 400, "bad_request")
             return error_response(error_body("bad_request", "text cannot be stored", details), 400)
+        if details and all(d["type"] in BEYOND_SCHEMA for d in details):
+            # Our own validators (duplicate tensor names, cross-field rules): the OpenAPI
+            # schema cannot say these, so a client that follows it gets the 400 of a rule.
+            await record_failure(request, app.state.ctx.sessions, 400, "bad_request")
+            return error_response(error_body("bad_request", "request is not valid", details), 400)
         await record_failure(request, app.state.ctx.sessions, 422, "validation_error")
         return error_response(error_body("validation_error", "request is not valid", details), 422)
 

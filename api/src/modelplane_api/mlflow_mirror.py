@@ -149,14 +149,25 @@ class HttpRegistryMirror:
     """RegistryMirror over MLflow's REST API (workspaces enabled on the server)."""
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._base_url, self._timeout = base_url.rstrip("/"), timeout
+        self._pool: httpx.AsyncClient | None = None
         self._workspaces: set[str] = set()
         self._models: set[tuple[str, str]] = set()
         """(workspace, name) known to exist: each is created once per process."""
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The connection pool, opened on first use (again after `aclose`: an app's lifespan
+        may end and start again, as under a test client, while the mirror lives on)."""
+        if self._pool is None or self._pool.is_closed:
+            self._pool = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout)
+        return self._pool
 
     async def _call(
         self, workspace: str | None, method: str, path: str, body: dict[str, Any] | None = None

@@ -185,7 +185,7 @@ class WebhookSink(K8sModel):
 class AlertmanagerSink(K8sModel):
     """A Prometheus Alertmanager that receives an alert on drift."""
 
-    url: str = Field(max_length=2048, pattern=r"^https?://\S+$")
+    url: str = Field(max_length=2048, pattern=r"^https?://[!-~]+$")
     """Base URL of the Alertmanager, for example `http://alertmanager.monitoring:9093`."""
 
 

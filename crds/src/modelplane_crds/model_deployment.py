@@ -191,7 +191,7 @@ class PrometheusCheck(K8sModel):
     )
     """Condition the result must meet, such as `result < 0.05`."""
 
-    address: str | None = Field(default=None, max_length=2048, pattern=r"^https?://\S+$")
+    address: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[!-~]+$")
     """Prometheus base URL; defaults to the operator's configured Prometheus."""
 
 
