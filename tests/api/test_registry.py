@@ -22,7 +22,7 @@ from modelplane_api.errors import ClusterUnavailable
 from modelplane_api.mlflow_mirror import HttpRegistryMirror, MlflowRefused, RunModel
 from modelplane_api.outbox.worker import drain_once
 from modelplane_api.registry.models import RegisteredVersion
-from modelplane_api.registry.service import mirror_pending, reconcile_once
+from modelplane_api.registry.reconcile import mirror_pending, reconcile_once
 from modelplane_crds.model_version import DEFAULT_MAX_SIZE_BYTES
 from tests.mlflow_registry import log_model_run
 from tests.onnx_models import custom_op_model, linear_model, model_bytes, signature_of

@@ -22,7 +22,7 @@ from sqlalchemy import update
 from modelplane_api.cluster import KubernetesClusterGateway
 from modelplane_api.outbox.models import OutboxEntry
 from modelplane_api.outbox.worker import drain_once
-from modelplane_api.registry.service import reconcile_once
+from modelplane_api.registry.reconcile import reconcile_once
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import Kubectl, install_crds, operator_env, run_operator
 

@@ -44,9 +44,9 @@ from modelplane_api.organizations.router import router as organizations_router
 from modelplane_api.outbox.worker import drain_once, run_forever
 from modelplane_api.projects.router import router as projects_router
 from modelplane_api.ratelimit import RateLimiter
+from modelplane_api.registry.reconcile import reconcile_once
 from modelplane_api.registry.router import router as registry_router
 from modelplane_api.registry.router import upload_router as registry_upload_router
-from modelplane_api.registry.service import reconcile_once
 from modelplane_api.responses import error_response
 from modelplane_api.schemas import UNSTORABLE_TEXT
 from modelplane_api.security import Passwords, TokenSigner

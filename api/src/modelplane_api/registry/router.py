@@ -19,7 +19,7 @@ from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok,
 from modelplane_api.errors import BadRequest
 from modelplane_api.pagination import Paging
 from modelplane_api.permissions import Permission
-from modelplane_api.registry import service
+from modelplane_api.registry import from_run, service, versions
 from modelplane_api.registry.schemas import (
     ModelCreate,
     ModelPublic,
@@ -29,7 +29,9 @@ from modelplane_api.registry.schemas import (
     VersionOptions,
     VersionPublic,
 )
-from modelplane_api.registry.service import ModelSort, Upload, VersionSort
+from modelplane_api.registry.service import ModelSort
+from modelplane_api.registry.uploads import Upload
+from modelplane_api.registry.versions import VersionSort
 
 PREFIX = "/organizations/{org_id}/models"
 router = APIRouter(prefix=PREFIX, tags=["models"], responses=ERROR_RESPONSES)
@@ -182,7 +184,7 @@ async def create_version(
     """Upload an ONNX file as the model's next version (201), or 202 when the cluster is
     unreachable: the version is stored and its ModelVersion applied when the cluster is back."""
     options = _options(metadata)
-    created, pending = await service.create_version(
+    created, pending = await versions.create_version(
         session,
         ctx,
         access.organization_id,
@@ -217,7 +219,7 @@ async def create_version_from_run(
 ) -> Envelope[VersionPublic]:
     """Register the ONNX model an MLflow run of this organization logged (201, or 202 pending);
     other flavours are refused with how to convert them."""
-    created, pending = await service.create_version_from_run(
+    created, pending = await from_run.create_version_from_run(
         session, ctx, access.organization_id, model_id, access.principal.user_id, body, audit,
         commit,
     )  # fmt: skip
@@ -245,7 +247,7 @@ async def list_versions(
     sort: VersionSort = "-version",
 ) -> PageEnvelope[VersionPublic]:
     """A model's versions with their state in the cluster."""
-    items, total = await service.list_versions(
+    items, total = await versions.list_versions(
         session, ctx.gateway, access.organization_id, model_id, paging, sort
     )
     return page(items, page=paging.page, limit=paging.limit, total=total)
@@ -261,7 +263,7 @@ async def get_version(
 ) -> Envelope[VersionDetail]:
     """One version: its state, conditions and Kubernetes Events, read from the cluster."""
     return ok(
-        await service.get_version(
+        await versions.get_version(
             session, ctx.gateway, access.organization_id, model_id, version_id
         )
     )
