@@ -688,9 +688,9 @@ def kill_containers() -> None:
             if "containerd-shim-runc-v2" in cmdline and socket in cmdline:
                 os.kill(int(proc.name), signal.SIGKILL)
     for cgroup in _kubepods_cgroups():
-        for procs in cgroup.rglob("cgroup.procs"):
+        for folder in _cgroup_tree(cgroup):
             with contextlib.suppress(OSError, ValueError):
-                for pid in procs.read_text().split():
+                for pid in (folder / "cgroup.procs").read_text().split():
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(int(pid), signal.SIGKILL)
 
@@ -702,11 +702,18 @@ def _kubepods_cgroups() -> list[Path]:
     return [p for c in root.iterdir() if c.is_dir() for p in c.glob("kubepods*") if p.is_dir()]
 
 
+def _cgroup_tree(cgroup: Path) -> list[Path]:
+    """`cgroup` and every cgroup below it, deepest first. Walked with os.walk, which skips a
+    folder that disappears while it is read (kubelet and runc remove pod cgroups as they go;
+    Path.rglob raises FileNotFoundError then, and `make down` failed on it)."""
+    found = [Path(top) for top, _, _ in os.walk(cgroup)]
+    return sorted(found, key=lambda d: -len(d.parts))
+
+
 def _remove_cgroups() -> None:
     deadline = time.monotonic() + 10
     for cgroup in _kubepods_cgroups():
-        dirs = sorted((d for d in cgroup.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts))
-        for folder in [*dirs, cgroup]:
+        for folder in _cgroup_tree(cgroup):
             while True:
                 try:
                     folder.rmdir()
