@@ -208,7 +208,8 @@ async def test_bodies_over_the_upload_limit_get_413_declared_or_chunked(make_api
     assert part.json()["error"]["details"] == {"limit": 4096, "size": 8192}
 
 
-async def test_concurrent_uploads_get_distinct_consecutive_numbers(api: Api) -> None:
+async def test_concurrent_uploads_get_distinct_consecutive_numbers(make_api: Any) -> None:
+    api: Api = await make_api(max_concurrent_uploads=4)
     admin, org, model = await _org_with_model(api)
     responses = await asyncio.gather(
         *(api.upload_version(admin, org["id"], model["id"]) for _ in range(4))
@@ -787,3 +788,71 @@ async def test_a_registered_model_deleted_in_mlflow_is_created_again(
     )
     tags = {t["key"]: t["value"] for t in found.json()["model_version"]["tags"]}
     assert tags["modelplane.io/version-id"] == second["id"]
+
+
+async def test_uploads_over_the_processs_slots_get_503_with_retry_after_and_store_nothing(
+    make_api: Any, s3: Any
+) -> None:
+    api: Api = await make_api(max_concurrent_uploads=1)
+    admin, org, model = await _org_with_model(api)
+    slots = api.app.state.ctx.upload_slots
+    await slots.acquire()  # another upload is being checked
+    try:
+        busy = await api.upload_version(admin, org["id"], model["id"])
+    finally:
+        slots.release()
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["Retry-After"] == "5"
+    assert busy.json()["error"]["code"] == "uploads_busy"
+    assert _stored_keys(s3, org, model) == []
+    taken = await api.upload_version(admin, org["id"], model["id"])
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["data"]["version"] == 1
+
+
+async def test_an_mlflow_that_never_answers_does_not_hold_up_uploads_to_the_same_model(
+    make_api: Any, mlflow_uri: str
+) -> None:
+    """MLflow accepts connections and never answers: the uploads' mirror calls all wait at
+    once (the model row's lock was released at the commit, before MLflow was called), each
+    upload completes when its call times out, and the mirror catches up when MLflow is back."""
+    api: Api = await make_api(max_concurrent_uploads=4)
+    admin, org, model = await _org_with_model(api)
+    waiting: list[asyncio.StreamWriter] = []
+    all_waiting = asyncio.Event()
+
+    async def never_answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        waiting.append(writer)
+        if len(waiting) == 3:
+            all_waiting.set()
+        await asyncio.sleep(3600)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    ctx = api.app.state.ctx
+    await ctx.mirror.aclose()
+    ctx.mirror = HttpRegistryMirror(f"http://127.0.0.1:{port}", timeout=20)
+    try:
+        uploads = [
+            asyncio.create_task(api.upload_version(admin, org["id"], model["id"])) for _ in range(3)
+        ]
+        # Three calls wait on MLflow together; with the lock held they would come one by one.
+        await asyncio.wait_for(all_waiting.wait(), timeout=15)
+        for writer in waiting:
+            writer.close()  # MLflow drops them: each upload completes now
+        responses = await asyncio.gather(*uploads)
+    finally:
+        server.close()
+        await ctx.mirror.aclose()
+    assert sorted(r.json()["data"]["version"] for r in responses) == [1, 2, 3]
+    assert all(r.status_code == 201 for r in responses)
+    assert all(r.json()["data"]["mlflow_version"] is None for r in responses)
+    ctx.mirror = HttpRegistryMirror(mlflow_uri)
+    api.clock.now = datetime.now(UTC) + timedelta(hours=1)
+    try:
+        await mirror_pending(ctx)
+    finally:
+        await ctx.mirror.aclose()
+        api.clock.now = None
+    listed = await api.client.get(_versions_url(org, model), headers=admin["headers"])
+    assert sorted(v["mlflow_version"] for v in listed.json()["data"]) == ["1", "2", "3"]

@@ -6,6 +6,7 @@ Redis client, a key ring or a clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,4 +45,6 @@ class AppContext:
     mirror: RegistryMirror
     metrics: Metrics
     rate_limiter: RateLimiter
+    upload_slots: asyncio.Semaphore
+    """How many uploads may be checked at once (`MAX_CONCURRENT_UPLOADS`)."""
     clock: Clock = field(default=utc_now)

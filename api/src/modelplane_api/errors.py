@@ -123,6 +123,19 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
 
 
+class UploadsBusy(ServiceUnavailable):
+    """Every upload slot of this facade is checking a file: memory stays bounded per process."""
+
+    code = "uploads_busy"
+
+    def __init__(self, slots: int, retry_after: int = 5) -> None:
+        super().__init__(
+            f"{slots} uploads are being checked already; try again in {retry_after} s",
+            {"retry_after": retry_after, "slots": slots},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 class ClusterUnavailable(ServiceUnavailable):
     code = "cluster_unavailable"
 

@@ -152,6 +152,7 @@ def create_app(
         mirror=mirror,
         metrics=metrics,
         rate_limiter=RateLimiter(redis, metrics),
+        upload_slots=asyncio.Semaphore(settings.max_concurrent_uploads),
         clock=clock,
     )
 

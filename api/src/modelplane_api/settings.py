@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     """Bucket of artifacts; each organization writes under its namespace's prefix (`mp-<slug>/`)."""
     max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=2 * 1024**3 - 1)
     """Largest ONNX file (and reference dataset) an upload may carry; larger bodies get 413."""
+    max_concurrent_uploads: int = Field(default=2, ge=1, le=64)
+    """Uploads checked at once by this process (the ONNX check holds the file and an
+    onnxruntime session in memory); more at once get 503 with `Retry-After`."""
     onnx_max_nodes: int = Field(default=onnx_policy.DEFAULT_MAX_NODES, ge=1)
     """The ONNX policy's node limit (keep it equal to the operator's `max_graph_nodes`)."""
     onnx_allowed_domains: list[str] = Field(

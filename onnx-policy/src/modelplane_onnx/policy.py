@@ -285,6 +285,9 @@ def inspect(data: bytes, limits: Limits) -> OnnxInspection:
     """Parse, check and open the model; its signature as the graph has it (ModelRefused)."""
     model = parse(data)
     check_safe(model, limits)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    producer = str(model.producer_name or "")
+    del model  # the parsed copy (about the file's size) is freed before onnxruntime makes its own
     inputs, outputs = describe_session(open_session(data))
     bad_inputs = [a for a in inputs if isinstance(a, str)]
     if bad_inputs:
@@ -298,10 +301,9 @@ def inspect(data: bytes, limits: Limits) -> OnnxInspection:
             f"the graph has no tensor output ({outputs}); from scikit-learn, convert with "
             "skl2onnx options={id(model): {'zipmap': False}}",
         )
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return OnnxInspection(
         inputs=[a for a in inputs if isinstance(a, Tensor)],
         outputs=tensors,
         opset=int(opset),
-        producer=str(model.producer_name or ""),
+        producer=producer,
     )

@@ -7,6 +7,8 @@ runs the checks first when it registers a file) and `from_run`; the router build
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -14,7 +16,7 @@ from pydantic import ValidationError
 
 import modelplane_onnx as onnx_policy
 from modelplane_api.context import AppContext
-from modelplane_api.errors import InvalidModel, PayloadTooLarge
+from modelplane_api.errors import InvalidModel, PayloadTooLarge, UploadsBusy
 from modelplane_api.registry.schemas import VersionOptions
 from modelplane_crds.model_version import Signature, TensorSpec
 
@@ -61,6 +63,17 @@ class SpecParts:
 
     signature: Signature
     features: list[Any]
+
+
+@asynccontextmanager
+async def upload_slot(slots: asyncio.Semaphore, size: int) -> AsyncIterator[None]:
+    """One of the process's upload slots for the duration of a check, or UploadsBusy (503 with
+    `Retry-After`) at once when all are taken: memory is bounded per facade, not per request,
+    and a client is told to come back instead of queueing behind large files."""
+    if slots.locked():
+        raise UploadsBusy(size)
+    async with slots:
+        yield
 
 
 async def check(upload: Submission, config: RegistryConfig) -> SpecParts:

@@ -57,7 +57,14 @@ from modelplane_api.registry.service import (
     organization_namespace,
     writable_namespace,
 )
-from modelplane_api.registry.uploads import RegistryConfig, SpecParts, Submission, Upload, check
+from modelplane_api.registry.uploads import (
+    RegistryConfig,
+    SpecParts,
+    Submission,
+    Upload,
+    check,
+    upload_slot,
+)
 from modelplane_api.storage import ArtifactStore, StoredObject, artifact_key
 from modelplane_crds import labels
 from modelplane_crds.model_version import Artifact, ModelVersionSpec, Provenance, ReferenceDataset
@@ -108,7 +115,8 @@ async def register(
 ) -> tuple[VersionPublic, bool]:
     """Check, store, commit, then apply one ONNX file of a model the caller may write to, in
     the order this module's docstring gives; (version, pending)."""
-    spec_parts = await check(upload, RegistryConfig.of(ctx))
+    async with upload_slot(ctx.upload_slots, ctx.settings.max_concurrent_uploads):
+        spec_parts = await check(upload, RegistryConfig.of(ctx))
     taken = await _taken_names(ctx.gateway, namespace, model.name)
     stored_keys: list[str] = []
     try:
