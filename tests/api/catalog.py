@@ -71,6 +71,7 @@ class World:
     version_id: str
     run_id: str
     monitor: str
+    deployment: str
     outsider: dict[str, Any]
 
 
@@ -85,6 +86,25 @@ def add_deployment_object(
         "spec": {"stable": {"modelVersionRef": {"name": "m-v1"}}},
     }
     return name
+
+
+READY = {
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "Verified",
+            "message": "digest and signature verified",
+            "lastTransitionTime": "2026-12-01T10:00:00Z",
+        }
+    ]
+}
+"""The status the operator gives a verified ModelVersion."""
+
+
+def mark_ready(gateway: RecordingClusterGateway, namespace: str, resource_name: str) -> None:
+    """Set a ModelVersion's status Ready, as the operator would after verifying it."""
+    gateway.objects[("modelversions", namespace, resource_name)]["status"] = dict(READY)
 
 
 def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
@@ -104,7 +124,15 @@ async def build_world(api: Api) -> World:
     version = await api.upload_version(admin, org["id"], model["id"])
     assert version.status_code == 201, version.text
     run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", small_model())
-    deployment = add_deployment(api, f"mp-{org['slug']}")
+    namespace = f"mp-{org['slug']}"
+    deployment = add_deployment(api, namespace)
+    mark_ready(api.gateway, namespace, version.json()["data"]["resource_name"])
+    served = await api.client.post(
+        f"/api/v1/organizations/{org['id']}/deployments",
+        headers=admin["headers"],
+        json={"version_id": version.json()["data"]["id"], "name": f"d-{uuid.uuid4().hex[:8]}"},
+    )
+    assert served.status_code == 201, served.text
     monitor = await api.client.post(
         f"/api/v1/organizations/{org['id']}/monitors",
         headers=admin["headers"],
@@ -125,6 +153,7 @@ async def build_world(api: Api) -> World:
         version.json()["data"]["id"],
         run_id,
         monitor.json()["data"]["name"],
+        served.json()["data"]["name"],
         outsider,
     )
 
@@ -141,7 +170,7 @@ def request_for(
         user_id=source.member["id"],
         model_id=source.model_id,
         version_id=source.version_id,
-        name=source.monitor,
+        name=source.deployment if "/deployments/" in route.path else source.monitor,
     )
     query: dict[str, str] = {}
     bodies: dict[str, dict[str, Any] | None] = {
@@ -159,6 +188,8 @@ def request_for(
         "POST /api/v1/organizations/{org_id}/models/{model_id}/versions/from-run": {
             "run_id": source.run_id
         },
+        "POST /api/v1/organizations/{org_id}/deployments": {"version_id": source.version_id},
+        "PATCH /api/v1/organizations/{org_id}/deployments/{name}": {"scaling": {"replicas": 2}},
         "POST /api/v1/organizations/{org_id}/monitors": {
             "name": f"m-{uuid.uuid4().hex[:8]}",
             "spec": {"deploymentRef": {"name": "serving"}},
@@ -206,4 +237,10 @@ KNOWN_ROUTES = {
     "POST /api/v1/organizations/{org_id}/monitors",
     "GET /api/v1/organizations/{org_id}/monitors/{name}",
     "DELETE /api/v1/organizations/{org_id}/monitors/{name}",
+    "GET /api/v1/organizations/{org_id}/deployments",
+    "POST /api/v1/organizations/{org_id}/deployments",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}",
+    "PATCH /api/v1/organizations/{org_id}/deployments/{name}",
+    "DELETE /api/v1/organizations/{org_id}/deployments/{name}",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/events",
 }

@@ -184,6 +184,24 @@ async def mutating_cases(
             admin["headers"],
             {"name": "audited", "spec": {"deploymentRef": {"name": "serving"}}},
         ),
+        "POST /api/v1/organizations/{org_id}/deployments": (
+            "POST",
+            f"{base}/deployments",
+            admin["headers"],
+            {"version_id": world.version_id, "name": "audited"},
+        ),
+        "PATCH /api/v1/organizations/{org_id}/deployments/{name}": (
+            "PATCH",
+            f"{base}/deployments/{world.deployment}",
+            admin["headers"],
+            {"payload_logging": {"sampleRate": 0.5}},
+        ),
+        "DELETE /api/v1/organizations/{org_id}/deployments/{name}": (
+            "DELETE",
+            f"{base}/deployments/{world.deployment}",
+            admin["headers"],
+            None,
+        ),
         "DELETE /api/v1/organizations/{org_id}/monitors/{name}": (
             "DELETE",
             f"{base}/monitors/{world.monitor}",

@@ -4,9 +4,10 @@ rejected, endpoints that declare auth refuse requests without it.
 
 Positive cases name a real organization, model, version, MLflow run, deployment and monitor (so
 every route, the registry's uploads and from-run included, runs past its lookups against the
-real PostgreSQL, MinIO and MLflow; each DELETE gets a spare model or monitor of its own);
-negative cases keep whatever schemathesis generated. The run is bounded
-by `max_examples` per operation so it takes a minute or two.
+real PostgreSQL, MinIO and MLflow; each DELETE gets a spare model, monitor or deployment of
+its own; the version is marked Ready, as the operator would, so it can be deployed); negative
+cases keep whatever schemathesis generated. The run is bounded by `max_examples` per operation
+so it takes a minute or two.
 
 Schema-valid requests may also answer 400 where a rule beyond the schema refuses them (an
 `expires_at` in the past, a cursor we never issued); everything else is schemathesis' defaults.
@@ -27,7 +28,7 @@ from schemathesis.config import SchemathesisConfig
 
 from modelplane_api.main import create_app
 from modelplane_api.settings import Settings
-from tests.api.catalog import add_deployment_object
+from tests.api.catalog import add_deployment_object, mark_ready
 from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
 
@@ -35,7 +36,7 @@ from .conftest import PASSWORD, fast_passwords, make_settings, small_model, vers
 
 MAX_EXAMPLES = 12
 SPARES = MAX_EXAMPLES + 4
-"""Models and monitors made for DELETE cases, so each deletes a real one."""
+"""Models, monitors and deployments made for DELETE cases, so each deletes a real one."""
 DEPLOYMENT = "serving"
 
 
@@ -51,8 +52,10 @@ class FuzzWorld:
     version_id: str
     run_id: str
     monitor: str
+    deployment: str
     spare_models: list[str] = field(default_factory=list)
     spare_monitors: list[str] = field(default_factory=list)
+    spare_deployments: list[str] = field(default_factory=list)
     spare_tokens: list[str] = field(default_factory=list)
     """Access tokens of other sign-ins of the admin: a logout case revokes the token it is
     sent with, so it gets one of these instead of the one every other case uses."""
@@ -109,6 +112,17 @@ async def _prepare(fuzz_settings: Settings, mlflow_uri: str) -> FuzzWorld:
             f"{base}/models/{model_id}/versions", files=version_form(small_model())
         )
         assert version.status_code == 201, version.text
+        mark_ready(gateway, namespace, version.json()["data"]["resource_name"])
+
+        async def deployment() -> str:
+            name = f"s-{uuid.uuid4().hex[:8]}"
+            made = await client.post(
+                f"{base}/deployments",
+                json={"version_id": version.json()["data"]["id"], "name": name},
+            )
+            assert made.status_code == 201, made.text
+            return name
+
         world = FuzzWorld(
             fuzz_settings,
             gateway,
@@ -118,10 +132,12 @@ async def _prepare(fuzz_settings: Settings, mlflow_uri: str) -> FuzzWorld:
             version.json()["data"]["id"],
             log_model_run(mlflow_uri, namespace, small_model()),
             await monitor(),
+            await deployment(),
         )
         for _ in range(SPARES):
             world.spare_models.append(await model())
             world.spare_monitors.append(await monitor())
+            world.spare_deployments.append(await deployment())
         for _ in range(4 * MAX_EXAMPLES):
             again = await client.post(
                 "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
@@ -167,6 +183,9 @@ def _with_real_ids(case: Any, world: FuzzWorld) -> None:
         path["name"] = (
             world.spare_monitors.pop() if deleting and world.spare_monitors else (world.monitor)
         )
+    if "name" in path and "/deployments/" in case.path:
+        spare = deleting and case.path.endswith("{name}") and world.spare_deployments
+        path["name"] = world.spare_deployments.pop() if spare else world.deployment
     if case.query and "organization_id" in case.query:
         case.query["organization_id"] = world.org_id
     if isinstance(case.body, dict):
@@ -174,6 +193,8 @@ def _with_real_ids(case: Any, world: FuzzWorld) -> None:
             case.body.update(run_id=world.run_id, path="model")
         if isinstance(case.body.get("spec"), dict) and case.path.endswith("/monitors"):
             case.body["spec"]["deploymentRef"] = {"name": DEPLOYMENT}
+        if case.path.endswith("/deployments") and "version_id" in case.body:
+            case.body["version_id"] = world.version_id
 
 
 # The schema is read from an app built with placeholder settings (building an app does no I/O);

@@ -323,6 +323,10 @@ ProjectDeleteAccess = Annotated[OrgAccess, require(Permission.PROJECT_DELETE)]
 ApiKeyReadAccess = Annotated[OrgAccess, require(Permission.API_KEY_READ)]
 ApiKeyCreateAccess = Annotated[OrgAccess, require(Permission.API_KEY_CREATE)]
 ApiKeyDeleteAccess = Annotated[OrgAccess, require(Permission.API_KEY_DELETE)]
+DeploymentReadAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_READ)]
+DeploymentCreateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_CREATE)]
+DeploymentUpdateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_UPDATE)]
+DeploymentDeleteAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_DELETE)]
 AuditReadAccess = Annotated[OrgAccess, Depends(RequireQueryPermission(Permission.AUDIT_READ))]
 
 

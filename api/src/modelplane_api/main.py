@@ -32,6 +32,7 @@ from modelplane_api.auth.router import router as auth_router
 from modelplane_api.cluster import ClusterGateway, KubernetesClusterGateway
 from modelplane_api.context import AppContext, Clock, utc_now
 from modelplane_api.db import create_engine, create_sessionmaker
+from modelplane_api.deployments.router import router as deployments_router
 from modelplane_api.deps import limit_by_ip
 from modelplane_api.envelope import error_body
 from modelplane_api.errors import ClusterUnavailable, DomainError
@@ -186,7 +187,7 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="The facade of Modelplane: auth, organizations, projects, the model "
-        "registry, audit. Every "
+        "registry, deployments, drift monitors, audit. Every "
         "response is an envelope; see docs/api.md.",
     )
     app.state.ctx = ctx
@@ -196,6 +197,7 @@ def create_app(
         organizations_router,
         projects_router,
         registry_router,
+        deployments_router,
         monitors_router,
         api_keys_router,
         audit_router,

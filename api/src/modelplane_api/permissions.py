@@ -40,6 +40,12 @@ class Permission(StrEnum):
     MONITOR_READ = "monitor:read"
     MONITOR_CREATE = "monitor:create"
     MONITOR_DELETE = "monitor:delete"
+    DEPLOYMENT_READ = "deployment:read"
+    DEPLOYMENT_CREATE = "deployment:create"
+    DEPLOYMENT_UPDATE = "deployment:update"
+    DEPLOYMENT_DELETE = "deployment:delete"
+    DEPLOYMENT_PRODUCTION = "deployment:production"
+    """Create, change or delete a production deployment (on top of the route's permission)."""
 
 
 _VIEWER = frozenset(
@@ -49,6 +55,7 @@ _VIEWER = frozenset(
         Permission.PROJECT_READ,
         Permission.MODEL_READ,
         Permission.MONITOR_READ,
+        Permission.DEPLOYMENT_READ,
     }
 )
 _DEVELOPER = _VIEWER | {
@@ -59,6 +66,9 @@ _DEVELOPER = _VIEWER | {
     Permission.MODEL_VERSION_CREATE,
     Permission.MONITOR_CREATE,
     Permission.MONITOR_DELETE,
+    Permission.DEPLOYMENT_CREATE,
+    Permission.DEPLOYMENT_UPDATE,
+    Permission.DEPLOYMENT_DELETE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -109,6 +109,24 @@ async def get_version(
     )
 
 
+async def find_version(
+    session: AsyncSession, organization_id: uuid.UUID, version_id: uuid.UUID
+) -> tuple[RegisteredModel, RegisteredVersion] | None:
+    """A version of any live model of the organization, with its model."""
+    found = (
+        await session.execute(
+            select(RegisteredModel, RegisteredVersion)
+            .join(RegisteredModel, RegisteredModel.id == RegisteredVersion.model_id)
+            .where(
+                RegisteredVersion.id == version_id,
+                RegisteredVersion.organization_id == organization_id,
+                RegisteredModel.deleted_at.is_(None),
+            )
+        )
+    ).first()
+    return (found[0], found[1]) if found is not None else None
+
+
 async def list_versions(
     session: AsyncSession,
     organization_id: uuid.UUID,

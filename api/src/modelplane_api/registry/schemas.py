@@ -84,6 +84,17 @@ class Condition(OutputSchema):
     message: str | None = None
     last_transition_time: str | None = None
 
+    @classmethod
+    def of(cls, c: dict[str, Any]) -> Condition:
+        """From one entry of a custom resource's `status.conditions`."""
+        return cls(
+            type=str(c.get("type")),
+            status=str(c.get("status")),
+            reason=c.get("reason"),
+            message=c.get("message"),
+            last_transition_time=c.get("lastTransitionTime"),
+        )
+
 
 class ClusterEvent(OutputSchema):
     type: str | None
@@ -91,6 +102,17 @@ class ClusterEvent(OutputSchema):
     message: str | None
     count: int | None
     last_timestamp: datetime | None
+
+    @classmethod
+    def of(cls, e: dict[str, Any]) -> ClusterEvent:
+        """From a Kubernetes Event as the gateway returns it."""
+        return cls(
+            type=e.get("type"),
+            reason=e.get("reason"),
+            message=e.get("message"),
+            count=e.get("count"),
+            last_timestamp=e.get("last_timestamp") or e.get("event_time"),
+        )
 
 
 class ReferencePublic(OutputSchema):

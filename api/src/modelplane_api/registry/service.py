@@ -1,7 +1,8 @@
 """Rules of the registry's models: list, create, read, change and delete them, and the two
 namespace lookups every registry write and read starts from (`writable_namespace` refuses a
 GitOps-managed organization, `organization_namespace` only needs it to exist). Called by the
-registry's routes, by `versions` and `from_run`, and by the drift monitors' service.
+registry's routes, by `versions` and `from_run`, and by the drift monitors' and deployments'
+services.
 
 Versions live in `versions` (uploads), `from_run` (copies of MLflow runs) and `reconcile`
 (re-applying ModelVersions, mirroring into MLflow).
@@ -33,7 +34,7 @@ from modelplane_api.outbox import repository as outbox_repo
 from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.projects.service import get_project_or_404
 from modelplane_api.registry import repository
-from modelplane_api.registry.models import RegisteredModel
+from modelplane_api.registry.models import RegisteredModel, RegisteredVersion
 from modelplane_api.registry.resources import namespace_of, observe
 from modelplane_api.registry.schemas import ModelCreate, ModelPublic, ModelUpdate
 from modelplane_crds import labels
@@ -81,6 +82,16 @@ async def get_model_or_404(
     if model is None:
         raise NotFound("model not found")
     return model
+
+
+async def find_version_or_404(
+    session: AsyncSession, organization_id: uuid.UUID, version_id: uuid.UUID
+) -> tuple[RegisteredModel, RegisteredVersion]:
+    """A version of a live model of the organization, with its model, or 404."""
+    found = await repository.find_version(session, organization_id, version_id)
+    if found is None:
+        raise NotFound("version not found")
+    return found
 
 
 async def organization_namespace(session: AsyncSession, organization_id: uuid.UUID) -> str:

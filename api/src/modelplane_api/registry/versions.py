@@ -335,20 +335,10 @@ def _version_public(
         state=observed.state,
         reason=observed.reason,
         message=observed.message,
-        conditions=[_condition(c) for c in observed.conditions],
+        conditions=[Condition.of(c) for c in observed.conditions],
         used_by=observed.used_by,
         created_at=version.created_at,
         created_by=version.created_by,
-    )
-
-
-def _condition(c: dict[str, Any]) -> Condition:
-    return Condition(
-        type=str(c.get("type")),
-        status=str(c.get("status")),
-        reason=c.get("reason"),
-        message=c.get("message"),
-        last_transition_time=c.get("lastTransitionTime"),
     )
 
 
@@ -417,7 +407,7 @@ async def get_version(
     namespace = await organization_namespace(session, organization_id)
     observed, events = await _observed_one(session, gateway, namespace, version.resource_name)
     public = _version_public(version, namespace, observed)
-    return VersionDetail(**public.model_dump(), events=[_cluster_event(e) for e in events])
+    return VersionDetail(**public.model_dump(), events=[ClusterEvent.of(e) for e in events])
 
 
 async def _observed_one(
@@ -437,13 +427,3 @@ async def _observed_one(
     except ClusterUnavailable:
         observed = UNKNOWN
     return observed, events
-
-
-def _cluster_event(e: dict[str, Any]) -> ClusterEvent:
-    return ClusterEvent(
-        type=e.get("type"),
-        reason=e.get("reason"),
-        message=e.get("message"),
-        count=e.get("count"),
-        last_timestamp=e.get("last_timestamp") or e.get("event_time"),
-    )

@@ -1,0 +1,1 @@
+"""Deployments: ModelDeployments in an organization's namespace, state read from their status."""

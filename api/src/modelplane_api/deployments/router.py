@@ -1,0 +1,137 @@
+"""Routes of `/api/v1/organizations/{org_id}/deployments`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from modelplane_api.audit.recorder import audited
+from modelplane_api.deployments import service
+from modelplane_api.deployments.schemas import (
+    NAME_PATTERN,
+    DeploymentCreate,
+    DeploymentPublic,
+    DeploymentUpdate,
+)
+from modelplane_api.deps import (
+    Audit,
+    Ctx,
+    DeploymentCreateAccess,
+    DeploymentDeleteAccess,
+    DeploymentReadAccess,
+    DeploymentUpdateAccess,
+    SessionDep,
+    known_filters,
+)
+from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
+from modelplane_api.pagination import Paging
+from modelplane_api.registry.schemas import ClusterEvent
+from modelplane_crds.conditions import Phase
+from modelplane_crds.model_deployment import Environment
+
+router = APIRouter(
+    prefix="/organizations/{org_id}/deployments", tags=["deployments"], responses=ERROR_RESPONSES
+)
+DeploymentName = Annotated[str, Path(min_length=1, max_length=63, pattern=NAME_PATTERN)]
+
+
+@router.get("", operation_id="list_deployments")
+async def list_deployments(
+    session: SessionDep,
+    ctx: Ctx,
+    paging: Paging,
+    access: DeploymentReadAccess,
+    _: Annotated[None, known_filters("model", "environment", "phase")],
+    filter_model: Annotated[str | None, Query(alias="filter[model]", max_length=50)] = None,
+    filter_environment: Annotated[Environment | None, Query(alias="filter[environment]")] = None,
+    filter_phase: Annotated[Phase | None, Query(alias="filter[phase]")] = None,
+) -> PageEnvelope[DeploymentPublic]:
+    """The organization's deployments by name, with their phase read from the cluster."""
+    items, total = await service.list_deployments(
+        session,
+        ctx.gateway,
+        access.organization_id,
+        paging,
+        model=filter_model,
+        environment=filter_environment,
+        phase=filter_phase,
+    )
+    return page(items, page=paging.page, limit=paging.limit, total=total)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_deployment",
+    openapi_extra=audited("deployment.create", "model_deployment"),
+)
+async def create_deployment(
+    body: DeploymentCreate,
+    session: SessionDep,
+    ctx: Ctx,
+    audit: Audit,
+    access: DeploymentCreateAccess,
+) -> Envelope[DeploymentPublic]:
+    """Deploy a Ready version (a ModelDeployment); production needs the admin role."""
+    return ok(
+        await service.create_deployment(
+            session, ctx.gateway, access.organization_id, access.role, body, audit
+        )
+    )
+
+
+@router.get("/{name}", operation_id="get_deployment")
+async def get_deployment(
+    name: DeploymentName, session: SessionDep, ctx: Ctx, access: DeploymentReadAccess
+) -> Envelope[DeploymentPublic]:
+    """One deployment: phase, versions, traffic, current step, analysis, rollback and URL."""
+    return ok(await service.get_deployment(session, ctx.gateway, access.organization_id, name))
+
+
+@router.patch(
+    "/{name}",
+    operation_id="update_deployment",
+    openapi_extra=audited("deployment.update", "model_deployment"),
+)
+async def update_deployment(
+    name: DeploymentName,
+    body: DeploymentUpdate,
+    session: SessionDep,
+    ctx: Ctx,
+    audit: Audit,
+    access: DeploymentUpdateAccess,
+) -> Envelope[DeploymentPublic]:
+    """Change a deployment's environment, scaling, runtime or payload logging."""
+    return ok(
+        await service.update_deployment(
+            session, ctx.gateway, access.organization_id, access.role, name, body, audit
+        )
+    )
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_deployment",
+    openapi_extra=audited("deployment.delete", "model_deployment"),
+)
+async def delete_deployment(
+    name: DeploymentName,
+    session: SessionDep,
+    ctx: Ctx,
+    audit: Audit,
+    access: DeploymentDeleteAccess,
+) -> None:
+    """Delete a deployment; a production one needs the admin role."""
+    await service.delete_deployment(
+        session, ctx.gateway, access.organization_id, access.role, name, audit
+    )
+
+
+@router.get("/{name}/events", operation_id="list_deployment_events")
+async def list_deployment_events(
+    name: DeploymentName, session: SessionDep, ctx: Ctx, access: DeploymentReadAccess
+) -> Envelope[list[ClusterEvent]]:
+    """The Kubernetes Events about the deployment, oldest first."""
+    return ok(await service.deployment_events(session, ctx.gateway, access.organization_id, name))

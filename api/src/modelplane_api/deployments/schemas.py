@@ -1,0 +1,90 @@
+"""Request and response bodies of deployments. The settings blocks are the ModelDeployment's own
+types (`modelplane_crds.model_deployment`: `Scaling`, `RuntimeSettings`, `PayloadLogging`),
+camelCase inside as in YAML, so the API and `kubectl apply` take the same shapes.
+
+A deployment's `phase` is derived from the ModelDeployment's conditions, never stored:
+`Pending` (the operator has not reported yet), `Progressing`, `Ready`, `Failed` or `Stalled`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import Field
+
+from modelplane_api.registry.schemas import Condition
+from modelplane_api.schemas import InputSchema, OutputSchema
+from modelplane_crds.conditions import Phase
+from modelplane_crds.model_deployment import (
+    Environment,
+    PayloadLogging,
+    RolloutState,
+    RuntimeSettings,
+    Scaling,
+)
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class DeploymentSettings(InputSchema):
+    """The blocks of a ModelDeployment's spec the facade sets besides its versions."""
+
+    scaling: Scaling | None = None
+    """`{"replicas": 2}`, or `{"minReplicas": 1, "maxReplicas": 4,
+    "targetCPUUtilizationPercent": 70}` for autoscaling; one pod when omitted."""
+    runtime: RuntimeSettings | None = None
+    """`intraOpThreads`, `batching` (`maxBatchSize`, `maxLatencyMs`), `image` (allow-listed)."""
+    payload_logging: PayloadLogging | None = None
+    """`{"sampleRate": 0.1}`: the share of requests logged for drift monitors; off when omitted."""
+
+
+class DeploymentCreate(DeploymentSettings):
+    """A deployment serving one Ready version of the organization's registry."""
+
+    version_id: uuid.UUID
+    """The registry version to serve as `stable` (it must be Ready in the cluster)."""
+    name: str | None = Field(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
+    """The ModelDeployment's name; default `<model>-<environment>`, e.g. `fraud-staging`."""
+    environment: Environment = "staging"
+    """`staging` or `production` (production needs the admin role)."""
+
+
+class DeploymentUpdate(DeploymentSettings):
+    """Blocks to change; absent or null ones stay as they are, a given block replaces the whole
+    block. The served versions change through rollouts, not here."""
+
+    environment: Environment | None = None
+
+
+class DeploymentPublic(OutputSchema):
+    name: str
+    namespace: str
+    model: str | None
+    """The model served (the `modelplane.io/model` label, else the stable version's model)."""
+    environment: str
+    phase: Phase
+    """Derived from the conditions: Pending, Progressing, Ready, Failed or Stalled."""
+    reason: str | None
+    """The reason of the condition that decided the phase (`RolloutComplete`, …)."""
+    message: str | None
+    stable_version: str
+    """The ModelVersion `spec.stable` names (`kubectl get mv <name>`)."""
+    candidate_version: str | None
+    """The ModelVersion `spec.candidate` names, while a rollout is asked for."""
+    serving_version: str | None
+    """The ModelVersion the operator reports as stable (`status.stableVersion`)."""
+    rollout_state: RolloutState | None
+    traffic: dict[str, Any] | None
+    """Percent of requests per variant: `stable`, `candidate`, `mirror` (`status.traffic`)."""
+    current_step: int | None
+    analysis: dict[str, Any] | None
+    """The candidate's analysis: latest `measurements`, failed and passed intervals."""
+    rollback: dict[str, Any] | None
+    """The last rollback: `reason`, `message`, `at`, `rejectedVersion`."""
+    url: str | None
+    """In-cluster URL of the endpoint (Open Inference Protocol v2)."""
+    spec: dict[str, Any]
+    """The ModelDeployment's spec, as `kubectl get -o yaml` shows it."""
+    conditions: list[Condition]
+    created_at: str | None
