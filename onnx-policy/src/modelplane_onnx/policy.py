@@ -190,6 +190,10 @@ def open_session(
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.enable_cpu_mem_arena = False
         options.enable_mem_pattern = False
+        # Kernels pre-pack their weights for speed at session creation; a skinny MatMul weight
+        # is padded to the GEMM block width on the way (a 90 MiB [n, 1] weight took 1.5 GiB).
+        # A check runs nothing, so it packs nothing.
+        options.add_session_config_entry("session.disable_prepacking", "1")
     try:
         return ort.InferenceSession(data, options, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
