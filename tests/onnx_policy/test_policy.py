@@ -79,3 +79,21 @@ def test_signature_rules_are_one_rule() -> None:
     assert info.value.reason == policy.SIGNATURE_MISMATCH
     assert "is FP32 in the model, declared FP64" in info.value.message
     assert "output 'x' is not in the model" in info.value.message
+
+
+def test_a_symbolic_dimension_that_is_not_utf8_is_refused_not_a_crash() -> None:
+    """Found by tests/api/test_fuzz.py: onnxruntime opens the graph, then Python cannot decode
+    an input's symbolic dimension (ONNX's protobuf does not check UTF-8)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["Z\u00e99q", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["Z\u00e99q", 4])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    data = model.SerializeToString()
+    broken = data.replace(b"Z\xc3\xa99q", b"Z\xc1\xa99q")
+    assert broken != data
+    with pytest.raises(policy.ModelRefused) as refused:
+        policy.inspect(
+            broken, policy.Limits(policy.DEFAULT_MAX_NODES, policy.DEFAULT_ALLOWED_DOMAINS)
+        )
+    assert refused.value.reason == policy.INVALID_MODEL

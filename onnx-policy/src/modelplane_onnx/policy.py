@@ -209,10 +209,17 @@ def _describe(arg: Any) -> Described:
 
 
 def describe_session(session: Any) -> tuple[list[Described], list[Described]]:
-    """The session's inputs and outputs."""
-    return [_describe(i) for i in session.get_inputs()], [
-        _describe(o) for o in session.get_outputs()
-    ]
+    """The session's inputs and outputs (ModelRefused(InvalidModel) when onnxruntime cannot
+    describe them: ONNX's protobuf does not check that names are UTF-8, so a graph onnxruntime
+    opened can still hold a name or symbolic dimension Python cannot decode)."""
+    try:
+        return [_describe(i) for i in session.get_inputs()], [
+            _describe(o) for o in session.get_outputs()
+        ]
+    except (UnicodeDecodeError, RuntimeError) as exc:
+        raise ModelRefused(
+            INVALID_MODEL, f"the graph's inputs or outputs cannot be read: {exc}"
+        ) from exc
 
 
 def _compare(
