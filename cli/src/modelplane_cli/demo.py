@@ -623,6 +623,7 @@ class Demo:
                 f"over {m['samples']} requests of {v3}: {verdict}"
             )
         _detail(f"traffic during the canary: {traffic.summary()}")
+        self.until_served_by(url, _number(v2))  # v3's pods serve until kube-proxy drops them
         self.predict(url, retrained)
         _detail(f"stable {v2} serves all traffic again")
         _step("What the platform engineer sees")
