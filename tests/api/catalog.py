@@ -13,13 +13,13 @@ from typing import Any
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from modelplane_api.deps import RequirePermission
+from modelplane_api.deps import RequirePermission, inference_access
 from modelplane_api.main import create_app
 from modelplane_api.permissions import Permission
 from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
 
-from .conftest import Api, make_settings, small_model, version_form
+from .conftest import SERVED_MODEL, Api, make_settings, small_model, version_form
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ def _permission_of(route: APIRoute) -> Permission | None:
         dependant = pending.pop()
         if isinstance(dependant.call, RequirePermission):
             return dependant.call.permission
+        if dependant.call is inference_access:
+            return Permission.DEPLOYMENT_INFER
         pending.extend(dependant.dependencies)
     return None
 
@@ -73,6 +75,10 @@ class World:
     monitor: str
     deployment: str
     outsider: dict[str, Any]
+    version2_id: str
+    """A second Ready version of the model, to roll out."""
+    rolling: str
+    """A deployment with a rollout (to version 2) in progress."""
 
 
 def add_deployment_object(
@@ -112,15 +118,16 @@ def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
     return add_deployment_object(api.gateway, namespace, name)
 
 
-async def build_world(api: Api) -> World:
-    """Create an organization populated with one of everything."""
+async def build_world(api: Api, serving: str | None = None) -> World:
+    """Create an organization populated with one of everything; with `serving` (a runtime's
+    URL, serving `SERVED_MODEL`), its deployments answer inference calls."""
     admin = await api.register("admin")
     org = await api.create_org(admin)
     member = await api.register("member")
     await api.add_member(admin, org["id"], member, "viewer")
     project = await api.create_project(admin, org["id"])
     key = await api.create_api_key(admin, org["id"], "viewer")
-    model = await api.create_model(admin, org["id"])
+    model = await api.create_model(admin, org["id"], SERVED_MODEL)
     version = await api.upload_version(admin, org["id"], model["id"])
     assert version.status_code == 201, version.text
     run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", small_model())
@@ -133,6 +140,25 @@ async def build_world(api: Api) -> World:
         json={"version_id": version.json()["data"]["id"], "name": f"d-{uuid.uuid4().hex[:8]}"},
     )
     assert served.status_code == 201, served.text
+    second = await api.upload_version(admin, org["id"], model["id"])
+    assert second.status_code == 201, second.text
+    mark_ready(api.gateway, namespace, second.json()["data"]["resource_name"])
+    deployments = f"/api/v1/organizations/{org['id']}/deployments"
+    rolling = await api.client.post(
+        deployments,
+        headers=admin["headers"],
+        json={"version_id": version.json()["data"]["id"], "name": f"r-{uuid.uuid4().hex[:8]}"},
+    )
+    assert rolling.status_code == 201, rolling.text
+    started = await api.client.post(
+        f"{deployments}/{rolling.json()['data']['name']}/rollouts",
+        headers=admin["headers"],
+        json={"version_id": second.json()["data"]["id"], "preset": "all-at-once"},
+    )
+    assert started.status_code == 201, started.text
+    if serving is not None:
+        for name in (served.json()["data"]["name"], rolling.json()["data"]["name"]):
+            api.gateway.services[(namespace, name)] = serving
     monitor = await api.client.post(
         f"/api/v1/organizations/{org['id']}/monitors",
         headers=admin["headers"],
@@ -155,7 +181,23 @@ async def build_world(api: Api) -> World:
         monitor.json()["data"]["name"],
         served.json()["data"]["name"],
         outsider,
+        second.json()["data"]["id"],
+        rolling.json()["data"]["name"],
     )
+
+
+ROLLOUT_ACTIONS = ("/promote", "/resume", "/rollback")
+INFER_BODY = {
+    "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [0.1, 0.2, 0.3, 0.4]}]
+}
+"""An inference request `SERVED_MODEL` answers."""
+
+
+def _name_for(route: OrgRoute, world: World) -> str:
+    """The deployment or monitor a route names: a rollout action acts on the rolling one."""
+    if "/deployments/" not in route.path:
+        return world.monitor
+    return world.rolling if route.path.endswith(ROLLOUT_ACTIONS) else world.deployment
 
 
 def request_for(
@@ -170,7 +212,9 @@ def request_for(
         user_id=source.member["id"],
         model_id=source.model_id,
         version_id=source.version_id,
-        name=source.deployment if "/deployments/" in route.path else source.monitor,
+        name=_name_for(route, source),
+        model=SERVED_MODEL,
+        probe="ready",
     )
     query: dict[str, str] = {}
     bodies: dict[str, dict[str, Any] | None] = {
@@ -190,6 +234,13 @@ def request_for(
         },
         "POST /api/v1/organizations/{org_id}/deployments": {"version_id": source.version_id},
         "PATCH /api/v1/organizations/{org_id}/deployments/{name}": {"scaling": {"replicas": 2}},
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/rollouts": {
+            "version_id": source.version2_id
+        },
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/infer": INFER_BODY,
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer": (
+            INFER_BODY
+        ),
         "POST /api/v1/organizations/{org_id}/monitors": {
             "name": f"m-{uuid.uuid4().hex[:8]}",
             "spec": {"deploymentRef": {"name": "serving"}},
@@ -243,4 +294,16 @@ KNOWN_ROUTES = {
     "PATCH /api/v1/organizations/{org_id}/deployments/{name}",
     "DELETE /api/v1/organizations/{org_id}/deployments/{name}",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/events",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/promote",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/resume",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/rollback",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/promote-to-production",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/infer",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/ready",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/health/{probe}",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/v2",
 }

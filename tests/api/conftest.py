@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +25,10 @@ from modelplane_api.main import create_app
 from modelplane_api.migrate import upgrade
 from modelplane_api.security import Passwords, generate_jwt_key
 from modelplane_api.settings import Settings
+from modelplane_runtime.settings import RuntimeSettings
 from tests.api.fakes import RecordingClusterGateway
-from tests.onnx_models import linear_model, model_bytes
+from tests.onnx_models import linear_model, model_bytes, signature_of, write_model
+from tests.runtime.conftest import RuntimeProcess
 
 PASSWORD = "correct horse battery staple"
 
@@ -280,3 +282,34 @@ async def api(make_api: ApiFactory) -> Api:
     """One app against the real services."""
     result: Api = await make_api()
     return result
+
+
+SERVED_MODEL = "served"
+"""The model name the session's serving runtime answers under (and build_world's model)."""
+SERVED_LINEAR = linear_model(4, seed=5)
+"""What it serves: FP32 `x` [-1, 4] → FP32 `y` [-1, 1]."""
+
+
+@pytest.fixture(scope="session")
+def serving_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeProcess]:
+    """A real serving runtime process for the session, serving SERVED_LINEAR as `served` (it
+    stands for a deployment's Service in the recording gateway)."""
+    tmp = tmp_path_factory.mktemp("serving")
+    model = SERVED_LINEAR
+    path, digest = write_model(model, tmp / "model.onnx")
+    settings = RuntimeSettings(
+        model_name=SERVED_MODEL,
+        model_version="1",
+        model_uri=path.as_uri(),
+        model_sha256=digest,
+        signature=signature_of(model),
+        cache_dir=tmp / "cache",
+        host="127.0.0.1",
+        access_log=True,
+    )
+    process = RuntimeProcess(settings, tmp / "runtime.log")
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.terminate()

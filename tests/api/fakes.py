@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from modelplane_api.cluster import ResourceKind
+from modelplane_api.cluster import FIELD_MANAGER, ResourceKind
 
 
 class UnexpectedClusterCallError(AssertionError):
@@ -23,15 +23,18 @@ class RecordingClusterGateway:
         self,
         *,
         allow: set[str] | frozenset[str] = frozenset(
-            {"apply", "get", "delete", "list_objects", "events"}
+            {"apply", "get", "delete", "list_objects", "events", "service_address"}
         ),
     ) -> None:
         self.allowed = set(allow)
         self.applied: list[tuple[ResourceKind, dict[str, Any]]] = []
+        self.managers: list[str] = []
         self.deleted: list[tuple[ResourceKind, str, str | None]] = []
         self.objects: dict[tuple[str, str | None, str], dict[str, Any]] = {}
         self.fail_with: Exception | None = None
         self.object_events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self.services: dict[tuple[str, str], str] = {}
+        """(namespace, name) → base URL of a Service, as `service_address` answers."""
 
     def _enter(self, verb: str) -> None:
         if verb not in self.allowed:
@@ -39,13 +42,27 @@ class RecordingClusterGateway:
         if self.fail_with is not None:
             raise self.fail_with
 
-    async def apply(self, kind: ResourceKind, body: dict[str, Any]) -> dict[str, Any]:
-        """Record a server-side apply."""
+    async def apply(
+        self, kind: ResourceKind, body: dict[str, Any], field_manager: str = FIELD_MANAGER
+    ) -> dict[str, Any]:
+        """Record a server-side apply. The facade's own manager replaces the object (its spec
+        and labels; the status stays); another manager's apply is merged into its metadata."""
         self._enter("apply")
         meta = body["metadata"]
+        key = (kind.plural, meta.get("namespace"), meta["name"])
+        self.applied.append((kind, copy.deepcopy(body)))
+        self.managers.append(field_manager)
         stored = copy.deepcopy(body)
-        self.applied.append((kind, stored))
-        self.objects[(kind.plural, meta.get("namespace"), meta["name"])] = stored
+        live = self.objects.get(key)
+        if live is not None and field_manager != FIELD_MANAGER:
+            stored = copy.deepcopy(live)
+            for part in ("annotations", "labels"):
+                if part in meta:
+                    stored["metadata"].setdefault(part, {}).update(meta[part])
+        elif live is not None and "status" in live:
+            stored["status"] = copy.deepcopy(live["status"])
+        stored["metadata"].pop("resourceVersion", None)
+        self.objects[key] = stored
         return copy.deepcopy(stored)
 
     async def get(
@@ -80,3 +97,8 @@ class RecordingClusterGateway:
         """Events set by the test in `self.object_events`."""
         self._enter("events")
         return copy.deepcopy(self.object_events.get((namespace, kind, name), []))
+
+    async def service_address(self, namespace: str, name: str) -> str | None:
+        """The address set by the test in `self.services`."""
+        self._enter("service_address")
+        return self.services.get((namespace, name))

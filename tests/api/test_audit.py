@@ -21,10 +21,13 @@ UPLOAD: dict[str, Any] = {}
 
 
 def audited_routes(api: Api) -> set[str]:
+    """Routes that record an audit event (not those exempt from it, such as inference)."""
     found = set()
     for context in iter_route_contexts(api.app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and "x-audit" in (route.openapi_extra or {}):
+        if isinstance(route, APIRoute) and "action" in (route.openapi_extra or {}).get(
+            "x-audit", {}
+        ):
             found |= {f"{method} {context.path}" for method in route.methods or ()}
     return found
 
@@ -195,6 +198,36 @@ async def mutating_cases(
             f"{base}/deployments/{world.deployment}",
             admin["headers"],
             {"payload_logging": {"sampleRate": 0.5}},
+        ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/rollouts": (
+            "POST",
+            f"{base}/deployments/{world.deployment}/rollouts",
+            admin["headers"],
+            {"version_id": world.version2_id},
+        ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/promote-to-production": (
+            "POST",
+            f"{base}/deployments/{world.deployment}/promote-to-production",
+            admin["headers"],
+            {"reason": "signed off"},
+        ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/promote": (
+            "POST",
+            f"{base}/deployments/{world.rolling}/promote",
+            admin["headers"],
+            {"reason": "looks good"},
+        ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/resume": (
+            "POST",
+            f"{base}/deployments/{world.rolling}/resume",
+            admin["headers"],
+            None,
+        ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/rollback": (
+            "POST",
+            f"{base}/deployments/{world.rolling}/rollback",
+            admin["headers"],
+            {"reason": "p99 too high"},
         ),
         "DELETE /api/v1/organizations/{org_id}/deployments/{name}": (
             "DELETE",

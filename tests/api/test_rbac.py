@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from modelplane_api.permissions import Role, allows
+from tests.runtime.conftest import RuntimeProcess
 
 from .catalog import KNOWN_ROUTES, build_world, files_for, org_routes, request_for
 from .conftest import Api
@@ -22,10 +23,12 @@ def test_every_org_route_has_a_recipe() -> None:
 
 @pytest.mark.parametrize("kind", ["member", "api_key"])
 @pytest.mark.parametrize("role", list(Role))
-async def test_role_matrix_matches_the_permission_table(api: Api, role: Role, kind: str) -> None:
+async def test_role_matrix_matches_the_permission_table(
+    api: Api, serving_runtime: RuntimeProcess, role: Role, kind: str
+) -> None:
     mismatches = []
     for route in ROUTES:
-        world = await build_world(api)
+        world = await build_world(api, serving_runtime.url)
         if kind == "member":
             caller = await api.register(f"as-{role.value}")
             await api.add_member(world.admin, world.org_id, caller, role.value)

@@ -31,6 +31,7 @@ from modelplane_api.settings import Settings
 from tests.api.catalog import add_deployment_object, mark_ready
 from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
+from tests.runtime.conftest import RuntimeProcess
 
 from .conftest import PASSWORD, fast_passwords, make_settings, small_model, version_form
 
@@ -153,12 +154,21 @@ async def _prepare(fuzz_settings: Settings, mlflow_uri: str) -> FuzzWorld:
 
 @pytest.fixture(scope="module")
 def fuzz_world(
-    migrated_url: str, redis_url: str, artifact_settings: dict[str, Any], mlflow_uri: str
+    migrated_url: str,
+    redis_url: str,
+    artifact_settings: dict[str, Any],
+    mlflow_uri: str,
+    serving_runtime: RuntimeProcess,
 ) -> FuzzWorld:
     fuzz_settings = make_settings(
         migrated_url, redis_url, access_token_ttl_seconds=3600, **artifact_settings
     )
-    return asyncio.run(_prepare(fuzz_settings, mlflow_uri))
+    world = asyncio.run(_prepare(fuzz_settings, mlflow_uri))
+    # The deployment answers inference for real: fuzzed OIP requests reach a real runtime.
+    namespace = next(ns for (_, ns, name) in world.gateway.objects if name == world.deployment)
+    assert namespace is not None
+    world.gateway.services[(namespace, world.deployment)] = serving_runtime.url
+    return world
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.runtime.conftest import RuntimeProcess
+
 from .catalog import World, build_world, files_for, org_routes, request_for
 from .conftest import Api
 
@@ -29,8 +31,14 @@ async def _ask_everywhere(api: Api, headers: dict[str, str], own: World, other: 
 
 
 @pytest.mark.parametrize("kind", ["member", "api_key"])
-async def test_other_organizations_resources_answer_404_everywhere(api: Api, kind: str) -> None:
-    own, other = await build_world(api), await build_world(api)
+async def test_other_organizations_resources_answer_404_everywhere(
+    api: Api, serving_runtime: RuntimeProcess, kind: str
+) -> None:
+    # Both serve inference for real, so a call that reached B's deployment would answer 200.
+    own, other = (
+        await build_world(api, serving_runtime.url),
+        await build_world(api, serving_runtime.url),
+    )
     if kind == "member":
         headers = own.admin["headers"]
     else:

@@ -48,7 +48,11 @@ def test_developers_cannot_administer(permission: Permission) -> None:
 
 
 def test_viewers_only_read() -> None:
-    assert all(perm.value.endswith(":read") for perm in ROLE_PERMISSIONS[Role.VIEWER])
+    """Read, and call deployments (inference changes nothing): a viewer key is an inference key."""
+    assert all(
+        perm.value.endswith(":read") or perm is Permission.DEPLOYMENT_INFER
+        for perm in ROLE_PERMISSIONS[Role.VIEWER]
+    )
 
 
 def test_error_envelope_has_code_message_details_and_metadata() -> None:

@@ -61,8 +61,11 @@ KINDS_BY_PLURAL = {
 class ClusterGateway(Protocol):
     """What the facade may do to the cluster."""
 
-    async def apply(self, kind: ResourceKind, body: dict[str, Any]) -> dict[str, Any]:
-        """Server-side apply `body` (force, field manager `modelplane-api`); return the object."""
+    async def apply(
+        self, kind: ResourceKind, body: dict[str, Any], field_manager: str = FIELD_MANAGER
+    ) -> dict[str, Any]:
+        """Server-side apply `body` (force, field manager `modelplane-api` unless another is
+        given); return the object."""
         ...
 
     async def get(
@@ -83,6 +86,11 @@ class ClusterGateway(Protocol):
 
     async def events(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
         """The Kubernetes Events about one object, oldest first."""
+        ...
+
+    async def service_address(self, namespace: str, name: str) -> str | None:
+        """`http://<cluster IP>:<port>` of a Service (its first port), or None when it does
+        not exist or has no cluster IP."""
         ...
 
 
@@ -109,11 +117,14 @@ class KubernetesClusterGateway:
         except config.ConfigException:
             return cls(config.new_client_from_config())  # type: ignore[no-untyped-call]
 
-    async def apply(self, kind: ResourceKind, body: dict[str, Any]) -> dict[str, Any]:
-        """Server-side apply `body` (force, field manager `modelplane-api`); return the object."""
+    async def apply(
+        self, kind: ResourceKind, body: dict[str, Any], field_manager: str = FIELD_MANAGER
+    ) -> dict[str, Any]:
+        """Server-side apply `body` (force, field manager `modelplane-api` unless another is
+        given); return the object."""
         name, namespace = body["metadata"]["name"], body["metadata"].get("namespace")
         options: dict[str, Any] = {
-            "field_manager": FIELD_MANAGER,
+            "field_manager": field_manager,
             "force": True,
             "_content_type": "application/apply-patch+yaml",
         }
@@ -207,6 +218,20 @@ class KubernetesClusterGateway:
         found = await self._run(lambda **kw: call(**kw).to_dict(), f"list events of {name}")
         items = list((found or {}).get("items") or [])
         return sorted(items, key=lambda e: str(e.get("last_timestamp") or e.get("event_time")))
+
+    async def service_address(self, namespace: str, name: str) -> str | None:
+        """`http://<cluster IP>:<port>` of a Service (its first port), or None when it does
+        not exist or has no cluster IP."""
+        call = functools.partial(self._core.read_namespaced_service, name, namespace)
+        found = await self._run(
+            lambda **kw: call(**kw).to_dict(), f"get service {name}", missing_ok=True
+        )
+        spec = (found or {}).get("spec") or {}
+        ip, ports = spec.get("cluster_ip"), spec.get("ports") or []
+        if not ip or ip == "None" or not ports:
+            return None
+        host = f"[{ip}]" if ":" in ip else ip
+        return f"http://{host}:{ports[0]['port']}"
 
     async def _run(
         self, call: Callable[..., Any], what: str, missing_ok: bool = False

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from modelplane_api.cluster import ClusterGateway
+from modelplane_api.inference.proxy import ServingProxy
 from modelplane_api.metrics import Metrics
 from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.ratelimit import RateLimiter
@@ -47,4 +48,6 @@ class AppContext:
     rate_limiter: RateLimiter
     upload_slots: asyncio.Semaphore
     """How many uploads may be checked at once (`MAX_CONCURRENT_UPLOADS`)."""
+    serving: ServingProxy
+    """Forwards inference calls to deployments' Services."""
     clock: Clock = field(default=utc_now)

@@ -168,6 +168,22 @@ async def authenticate_token(
     and is active is checked by `get_principal` (user routes) or inside the membership query of
     `resolve_access` (organization routes), which saves a query per request there.
     """
+    principal = await verify_credentials(request, ctx, session, credentials)
+    settings = ctx.settings
+    await ctx.rate_limiter.hit(
+        Limit("principal", settings.rate_limit_per_user, settings.rate_limit_window_seconds),
+        f"{principal.kind}:{principal.id}",
+    )
+    return principal
+
+
+async def verify_credentials(
+    request: Request,
+    ctx: AppContext,
+    session: AsyncSession,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> Principal:
+    """The caller behind a bearer token (JWT or API key), without counting the request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
     token = credentials.credentials
@@ -186,11 +202,6 @@ async def authenticate_token(
     request.state.principal = principal
     audit = audit_context(request)
     audit.actor_type, audit.actor_id = principal.kind, principal.id
-    settings = ctx.settings
-    await ctx.rate_limiter.hit(
-        Limit("principal", settings.rate_limit_per_user, settings.rate_limit_window_seconds),
-        f"{principal.kind}:{principal.id}",
-    )
     return principal
 
 
@@ -327,6 +338,51 @@ DeploymentReadAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_READ)]
 DeploymentCreateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_CREATE)]
 DeploymentUpdateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_UPDATE)]
 DeploymentDeleteAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_DELETE)]
+
+
+@dataclass(frozen=True)
+class InferenceCaller:
+    """A caller allowed to call one organization's deployments, and that organization's slug."""
+
+    access: OrgAccess
+    slug: str
+
+
+async def inference_access(
+    request: Request,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    org_id: Annotated[uuid.UUID, Path()],
+) -> InferenceCaller:
+    """The caller may call the organization's deployments; counted against the inference
+    budgets of the caller and of the organization (not the API's per-user budget).
+
+    Checked in an autocommit session that is given back before the call is forwarded: a
+    request waiting for a model holds no database connection and writes no audit event. Each
+    client address has a budget too, counted before any credential is looked up."""
+    settings, window = ctx.settings, ctx.settings.rate_limit_window_seconds
+    await ctx.rate_limiter.hit(
+        Limit("infer-ip", settings.inference_rate_per_ip, window), client_ip(request)
+    )
+    async with ctx.read_sessions() as session:
+        principal = await verify_credentials(request, ctx, session, credentials)
+        access = await resolve_access(
+            request, session, principal, org_id, Permission.DEPLOYMENT_INFER
+        )
+        organization = await org_repo.get_organization(session, org_id)
+    if organization is None:
+        raise NotFound("organization not found")
+    await ctx.rate_limiter.hit(
+        Limit("infer-principal", settings.inference_rate_per_principal, window),
+        f"{principal.kind}:{principal.id}",
+    )
+    await ctx.rate_limiter.hit(
+        Limit("infer-organization", settings.inference_rate_per_organization, window), str(org_id)
+    )
+    return InferenceCaller(access, organization.slug)
+
+
+InferenceAccess = Annotated[InferenceCaller, Depends(inference_access)]
 AuditReadAccess = Annotated[OrgAccess, Depends(RequireQueryPermission(Permission.AUDIT_READ))]
 
 

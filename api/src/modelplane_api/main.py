@@ -29,7 +29,7 @@ from modelplane_api.api_keys.router import router as api_keys_router
 from modelplane_api.audit.recorder import record_failure
 from modelplane_api.audit.router import router as audit_router
 from modelplane_api.auth.router import router as auth_router
-from modelplane_api.cluster import ClusterGateway, KubernetesClusterGateway
+from modelplane_api.cluster import FIELD_MANAGER, ClusterGateway, KubernetesClusterGateway
 from modelplane_api.context import AppContext, Clock, utc_now
 from modelplane_api.db import create_engine, create_sessionmaker
 from modelplane_api.deployments.router import router as deployments_router
@@ -37,6 +37,8 @@ from modelplane_api.deps import limit_by_ip
 from modelplane_api.envelope import error_body
 from modelplane_api.errors import ClusterUnavailable, DomainError
 from modelplane_api.health.router import router as health_router
+from modelplane_api.inference.proxy import ServingProxy
+from modelplane_api.inference.router import router as inference_router
 from modelplane_api.metrics import Metrics
 from modelplane_api.middleware import RequestContextMiddleware
 from modelplane_api.mlflow_mirror import DisabledMirror, HttpRegistryMirror, RegistryMirror
@@ -75,7 +77,9 @@ BEYOND_SCHEMA = frozenset({"value_error", "assertion_error"})
 class DisabledClusterGateway:
     """Used when `MODELPLANE_API_KUBERNETES_ENABLED=false`: every cluster write answers 503."""
 
-    async def apply(self, kind: Any, body: dict[str, Any]) -> dict[str, Any]:
+    async def apply(
+        self, kind: Any, body: dict[str, Any], field_manager: str = FIELD_MANAGER
+    ) -> dict[str, Any]:
         """Refuse: no cluster configured."""
         raise ClusterUnavailable("Kubernetes integration is disabled")
 
@@ -94,6 +98,10 @@ class DisabledClusterGateway:
         raise ClusterUnavailable("Kubernetes integration is disabled")
 
     async def events(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """Refuse: no cluster configured."""
+        raise ClusterUnavailable("Kubernetes integration is disabled")
+
+    async def service_address(self, namespace: str, name: str) -> str | None:
         """Refuse: no cluster configured."""
         raise ClusterUnavailable("Kubernetes integration is disabled")
 
@@ -154,6 +162,7 @@ def create_app(
         metrics=metrics,
         rate_limiter=RateLimiter(redis, metrics),
         upload_slots=asyncio.Semaphore(settings.max_concurrent_uploads),
+        serving=ServingProxy(gateway, timeout_s=settings.inference_timeout_seconds),
         clock=clock,
     )
 
@@ -179,6 +188,7 @@ def create_app(
         await asyncio.gather(*tasks, return_exceptions=True)
         if isinstance(mirror, HttpRegistryMirror):
             await mirror.aclose()
+        await ctx.serving.aclose()
         await redis.aclose()
         await engine.dispose()
 
@@ -205,6 +215,9 @@ def create_app(
         api.include_router(router)
     api.include_router(registry_upload_router)
     app.include_router(api)
+    # Inference has budgets of its own (per caller and organization, in `inference_access`),
+    # not the API's per-IP budget.
+    app.include_router(inference_router, prefix=API_PREFIX)
     app.include_router(health_router)
     _install_error_handlers(app)
     if settings.cors_origins:
@@ -220,19 +233,27 @@ def create_app(
     contexts = list(iter_route_contexts(app.routes))
     route_paths = {id(rc.original_route): rc.path for rc in contexts}
     app.state.allowed_methods = _allowed_methods(contexts)
-    upload_paths = tuple(
-        re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", rc.path or "") + "/?$")
-        for rc in contexts
-        if any(rc.original_route is r for r in registry_upload_router.routes)
-    )
+    upload_paths = _paths_of(contexts, registry_upload_router)
+    inference_paths = _paths_of(contexts, inference_router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         route_paths=route_paths,
         upload_paths=upload_paths,
         max_upload_bytes=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+        inference_paths=inference_paths,
+        max_inference_bytes=settings.max_inference_bytes,
     )
     return app
+
+
+def _paths_of(contexts: list[Any], router: APIRouter) -> tuple[re.Pattern[str], ...]:
+    """Patterns matching the full paths of a router's routes."""
+    return tuple(
+        re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", rc.path or "") + "/?$")
+        for rc in contexts
+        if any(rc.original_route is r for r in router.routes)
+    )
 
 
 def _allowed_methods(

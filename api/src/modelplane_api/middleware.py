@@ -36,19 +36,26 @@ class RequestContextMiddleware:
         route_paths: dict[int, str | None] | None = None,
         upload_paths: tuple[re.Pattern[str], ...] = (),
         max_upload_bytes: int = 0,
+        inference_paths: tuple[re.Pattern[str], ...] = (),
+        max_inference_bytes: int = 0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.route_paths = route_paths or {}
         self.upload_paths = upload_paths
         self.max_upload_bytes = max_upload_bytes
+        self.inference_paths = inference_paths
+        self.max_inference_bytes = max_inference_bytes
 
     def body_limit(self, scope: Scope) -> int:
-        """The largest body this request may send: uploads have their own limit."""
-        if scope.get("method") == "POST" and any(
-            p.match(scope.get("path", "")) for p in self.upload_paths
-        ):
+        """The largest body this request may send: uploads and inference have their own."""
+        if scope.get("method") != "POST":
+            return self.max_body_bytes
+        path = scope.get("path", "")
+        if any(p.match(path) for p in self.upload_paths):
             return max(self.max_upload_bytes, self.max_body_bytes)
+        if any(p.match(path) for p in self.inference_paths):
+            return self.max_inference_bytes
         return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,6 +3,7 @@
 from modelplane_api.audit.models import AuditEvent
 from modelplane_api.auth.models import ApiKey, RefreshToken, User
 from modelplane_api.db import Base
+from modelplane_api.deployments.models import Rollout
 from modelplane_api.organizations.models import Membership, Organization
 from modelplane_api.outbox.models import OutboxEntry
 from modelplane_api.projects.models import Project
@@ -19,5 +20,6 @@ __all__ = [
     "RefreshToken",
     "RegisteredModel",
     "RegisteredVersion",
+    "Rollout",
     "User",
 ]

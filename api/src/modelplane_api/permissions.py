@@ -45,6 +45,8 @@ class Permission(StrEnum):
     DEPLOYMENT_UPDATE = "deployment:update"
     DEPLOYMENT_DELETE = "deployment:delete"
     DEPLOYMENT_PRODUCTION = "deployment:production"
+    DEPLOYMENT_INFER = "deployment:infer"
+    """Call a deployment's inference endpoint through the facade."""
     """Create, change or delete a production deployment (on top of the route's permission)."""
 
 
@@ -56,6 +58,7 @@ _VIEWER = frozenset(
         Permission.MODEL_READ,
         Permission.MONITOR_READ,
         Permission.DEPLOYMENT_READ,
+        Permission.DEPLOYMENT_INFER,
     }
 )
 _DEVELOPER = _VIEWER | {

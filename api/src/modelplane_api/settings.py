@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     rate_limit_login_per_account: int = Field(default=10, ge=1)
     """Login attempts per account (email) per window, from any address."""
     rate_limit_window_seconds: int = Field(default=60, ge=1)
+    inference_rate_per_principal: int = Field(default=6000, ge=1)
+    """Inference calls per user or API key per window (instead of `rate_limit_per_user`)."""
+    inference_rate_per_organization: int = Field(default=30000, ge=1)
+    """Inference calls per organization per window, all callers together."""
+    inference_rate_per_ip: int = Field(default=30000, ge=1)
+    """Inference calls per client address per window, counted before credentials are checked."""
+    max_inference_bytes: int = Field(default=16 * 1024**2, ge=1024, le=2 * 1024**3 - 1)
+    """Largest inference request body the proxy forwards; larger bodies get 413."""
+    inference_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """How long the proxy waits for a deployment's answer before 503."""
 
     kubernetes_enabled: bool = True
     """Apply Organization resources to the cluster; off only for API-only development."""

@@ -31,6 +31,11 @@ def audited(action: str, resource_type: str) -> dict[str, Any]:
     return {"x-audit": {"action": action, "resource_type": resource_type}}
 
 
+def unaudited(reason: str) -> dict[str, Any]:
+    """`openapi_extra` for a POST that changes nothing (inference): no audit event, and why."""
+    return {"x-audit": {"exempt": reason}}
+
+
 @dataclass
 class AuditContext:
     """What the services learned about the request, for its audit event."""
@@ -61,7 +66,7 @@ def route_action(conn: HTTPConnection) -> tuple[str, str] | None:
         return None
     extra = getattr(conn.scope.get("route"), "openapi_extra", None) or {}
     spec = extra.get("x-audit")
-    return (spec["action"], spec["resource_type"]) if spec else None
+    return (spec["action"], spec["resource_type"]) if spec and "action" in spec else None
 
 
 def build_event(

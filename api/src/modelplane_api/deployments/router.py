@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from modelplane_api.audit.recorder import audited
-from modelplane_api.deployments import service
+from modelplane_api.deployments import rollouts, service
 from modelplane_api.deployments.schemas import (
     NAME_PATTERN,
     DeploymentCreate,
     DeploymentPublic,
     DeploymentUpdate,
+    ProductionPromotion,
+    ProductionPromotionPublic,
+    RolloutAction,
+    RolloutCreate,
+    RolloutPublic,
 )
 from modelplane_api.deps import (
     Audit,
@@ -21,11 +26,14 @@ from modelplane_api.deps import (
     DeploymentDeleteAccess,
     DeploymentReadAccess,
     DeploymentUpdateAccess,
+    OrgAccess,
     SessionDep,
     known_filters,
+    require,
 )
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
 from modelplane_api.pagination import Paging
+from modelplane_api.permissions import Permission
 from modelplane_api.registry.schemas import ClusterEvent
 from modelplane_crds.conditions import Phase
 from modelplane_crds.model_deployment import Environment
@@ -135,3 +143,105 @@ async def list_deployment_events(
 ) -> Envelope[list[ClusterEvent]]:
     """The Kubernetes Events about the deployment, oldest first."""
     return ok(await service.deployment_events(session, ctx.gateway, access.organization_id, name))
+
+
+def _caller(permission: Permission) -> Any:
+    """`Depends(...)`: the caller of a rollout action, holding `permission`."""
+
+    guard = require(permission)
+
+    async def build(
+        session: SessionDep, ctx: Ctx, audit: Audit, access: OrgAccess = guard
+    ) -> rollouts.Caller:
+        user = access.principal.user_id
+        return rollouts.Caller(
+            session, ctx.gateway, access.organization_id, access.role, user, audit
+        )
+
+    return Depends(build)
+
+
+RolloutCaller = Annotated[rollouts.Caller, _caller(Permission.DEPLOYMENT_UPDATE)]
+ProductionCaller = Annotated[rollouts.Caller, _caller(Permission.DEPLOYMENT_PRODUCTION)]
+
+
+@router.post(
+    "/{name}/rollouts",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="start_rollout",
+    openapi_extra=audited("deployment.rollout", "model_deployment"),
+)
+async def start_rollout(
+    name: DeploymentName, body: RolloutCreate, caller: RolloutCaller
+) -> Envelope[DeploymentPublic]:
+    """Roll out a Ready version as the candidate: a preset (`canary`, `all-at-once`) or your
+    own steps and checks."""
+    return ok(await rollouts.start_rollout(caller, name, body))
+
+
+@router.get("/{name}/rollouts", operation_id="list_rollouts")
+async def list_rollouts(
+    name: DeploymentName,
+    session: SessionDep,
+    ctx: Ctx,
+    paging: Paging,
+    access: DeploymentReadAccess,
+) -> PageEnvelope[RolloutPublic]:
+    """The deployment's rollouts, newest first: who, when, from and to which version, outcome
+    and why."""
+    items, total = await rollouts.list_rollouts(
+        session, ctx.gateway, access.organization_id, name, paging
+    )
+    return page(items, page=paging.page, limit=paging.limit, total=total)
+
+
+@router.post(
+    "/{name}/promote",
+    operation_id="promote_rollout",
+    openapi_extra=audited("deployment.promote", "model_deployment"),
+)
+async def promote_rollout(
+    name: DeploymentName, caller: RolloutCaller, body: RolloutAction | None = None
+) -> Envelope[DeploymentPublic]:
+    """Move the rollout past the pause, analysis or manual promotion it waits at."""
+    action = body or RolloutAction()
+    return ok(await rollouts.signal_rollout(caller, name, rollouts.PROMOTE, action))
+
+
+@router.post(
+    "/{name}/resume",
+    operation_id="resume_rollout",
+    openapi_extra=audited("deployment.resume", "model_deployment"),
+)
+async def resume_rollout(
+    name: DeploymentName, caller: RolloutCaller, body: RolloutAction | None = None
+) -> Envelope[DeploymentPublic]:
+    """Resume a rollout held by a pause step without a duration, or paused by failed analysis
+    (`onFailure: pause`)."""
+    action = body or RolloutAction()
+    return ok(await rollouts.signal_rollout(caller, name, rollouts.RESUME, action))
+
+
+@router.post(
+    "/{name}/rollback",
+    operation_id="rollback_rollout",
+    openapi_extra=audited("deployment.rollback", "model_deployment"),
+)
+async def rollback_rollout(
+    name: DeploymentName, caller: RolloutCaller, body: RolloutAction | None = None
+) -> Envelope[DeploymentPublic]:
+    """Abort the rollout: all traffic back to the serving version, the candidate scaled away."""
+    return ok(await rollouts.rollback_rollout(caller, name, body or RolloutAction()))
+
+
+@router.post(
+    "/{name}/promote-to-production",
+    operation_id="promote_to_production",
+    openapi_extra=audited("deployment.promote_to_production", "model_deployment"),
+)
+async def promote_to_production(
+    name: DeploymentName, caller: ProductionCaller, body: ProductionPromotion | None = None
+) -> Envelope[ProductionPromotionPublic]:
+    """Copy this staging deployment's serving version into the model's production deployment
+    (created when absent, else as a rollout there). Admin only."""
+    return ok(await rollouts.promote_to_production(caller, name, body or ProductionPromotion()))

@@ -9,7 +9,8 @@ A deployment's `phase` is derived from the ModelDeployment's conditions, never s
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -17,11 +18,13 @@ from modelplane_api.registry.schemas import Condition
 from modelplane_api.schemas import InputSchema, OutputSchema
 from modelplane_crds.conditions import Phase
 from modelplane_crds.model_deployment import (
+    Analysis,
     Environment,
     PayloadLogging,
     RolloutState,
     RuntimeSettings,
     Scaling,
+    Strategy,
 )
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -88,3 +91,78 @@ class DeploymentPublic(OutputSchema):
     """The ModelDeployment's spec, as `kubectl get -o yaml` shows it."""
     conditions: list[Condition]
     created_at: str | None
+
+
+RolloutPreset = Literal["canary", "all-at-once"]
+"""Ready-made strategies: `canary` shifts 10 % → 50 % → 100 % of the traffic, each step held
+until one analysis interval passes (error rate ≤ 1 %, p99 ≤ 250 ms, and prediction drift
+against stable ≤ 0.1 JSD when payload logging is on); `all-at-once` gives the candidate all
+traffic as soon as its pods are Ready."""
+
+RolloutOutcome = Literal["in_progress", "promoted", "rolled_back", "superseded"]
+
+
+class RolloutCreate(InputSchema):
+    """Start rolling out a version of the deployment's model as its candidate."""
+
+    version_id: uuid.UUID
+    """The registry version to roll out (it must be Ready in the cluster)."""
+    preset: RolloutPreset = "canary"
+    """The strategy when `strategy` is not given (see `RolloutPreset`)."""
+    strategy: Strategy | None = None
+    """Your own steps (`canary.steps` of `setWeight` / `pause` / `analysis`) and/or `shadow`;
+    replaces the preset's strategy."""
+    analysis: Analysis | None = None
+    """Your own checks; replaces the preset's analysis."""
+    on_failure: Literal["rollback", "pause"] = "rollback"
+    """When analysis fails: send all traffic back to stable, or hold for a person to decide."""
+    promotion: Literal["auto", "manual"] = "auto"
+    """`manual` waits after the last step for `POST …/promote`."""
+
+
+class RolloutAction(InputSchema):
+    """Why a person acts on a rollout; kept in the history and the audit log."""
+
+    reason: str = Field(default="", max_length=1000)
+
+
+class RolloutPublic(OutputSchema):
+    """One rollout of a deployment: who started it, from which version to which, how it ended."""
+
+    id: uuid.UUID
+    deployment: str
+    from_version: str
+    """The ModelVersion that served before the rollout."""
+    to_version: str
+    """The candidate ModelVersion."""
+    strategy: dict[str, Any]
+    """The strategy, analysis, onFailure and promotion applied (camelCase, as in the spec)."""
+    outcome: RolloutOutcome
+    reason: str
+    """Why it ended: the analysis that failed, who rolled it back and why, …"""
+    started_by: uuid.UUID | None
+    started_at: datetime
+    ended_by: uuid.UUID | None
+    """The person who promoted or rolled it back; null when the operator ended it."""
+    ended_at: datetime | None
+
+
+class ProductionPromotion(InputSchema):
+    """Copy a staging deployment's serving version into production."""
+
+    target: str | None = Field(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
+    """The production deployment; default `<model>-production`. Created when absent (with the
+    staging deployment's scaling, runtime and payload logging)."""
+    preset: RolloutPreset = "canary"
+    """How an existing production deployment takes the version: as a rollout with this
+    preset."""
+    reason: str = Field(default="", max_length=1000)
+
+
+class ProductionPromotionPublic(OutputSchema):
+    """What the promotion did to the production deployment."""
+
+    action: Literal["created", "rollout_started"]
+    version: str
+    """The ModelVersion promoted (the staging deployment's serving version)."""
+    deployment: DeploymentPublic

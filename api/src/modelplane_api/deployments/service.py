@@ -71,7 +71,7 @@ def _phase(obj: dict[str, Any]) -> tuple[Phase, str | None, str | None]:
     return phase, found.reason, found.message
 
 
-def _public(obj: dict[str, Any], models: dict[str, str]) -> DeploymentPublic:
+def public(obj: dict[str, Any], models: dict[str, str]) -> DeploymentPublic:
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     status = obj.get("status") or {}
     stable = str(((spec.get("stable") or {}).get("modelVersionRef") or {}).get("name"))
@@ -100,7 +100,7 @@ def _public(obj: dict[str, Any], models: dict[str, str]) -> DeploymentPublic:
     )
 
 
-async def _model_names(gateway: ClusterGateway, namespace: str) -> dict[str, str]:
+async def model_names(gateway: ClusterGateway, namespace: str) -> dict[str, str]:
     """ModelVersion name → its model, for deployments that carry no model label."""
     found = await gateway.list_objects(MODEL_VERSION, namespace)
     return {
@@ -110,7 +110,7 @@ async def _model_names(gateway: ClusterGateway, namespace: str) -> dict[str, str
     }
 
 
-def _check_environment(role: Role, *environments: str | None) -> None:
+def check_environment(role: Role, *environments: str | None) -> None:
     """403 unless the role may touch production, when one of the environments is it."""
     if "production" in environments and not allows(role, Permission.DEPLOYMENT_PRODUCTION):
         raise PermissionDenied(
@@ -118,7 +118,7 @@ def _check_environment(role: Role, *environments: str | None) -> None:
         )
 
 
-async def _get_or_404(gateway: ClusterGateway, namespace: str, name: str) -> dict[str, Any]:
+async def get_or_404(gateway: ClusterGateway, namespace: str, name: str) -> dict[str, Any]:
     found = await gateway.get(MODEL_DEPLOYMENT, name, namespace)
     if found is None:
         raise NotFound("deployment not found")
@@ -148,8 +148,8 @@ async def list_deployments(
     """One page of the organization's ModelDeployments (by name) and the total."""
     namespace = await organization_namespace(session, organization_id)
     found = await gateway.list_objects(MODEL_DEPLOYMENT, namespace)
-    models = await _model_names(gateway, namespace)
-    items = sorted((_public(obj, models) for obj in found), key=lambda d: d.name)
+    models = await model_names(gateway, namespace)
+    items = sorted((public(obj, models) for obj in found), key=lambda d: d.name)
     items = [d for d in items if _matches(d, model, environment, phase)]
     return items[paging.offset : paging.offset + paging.limit], len(items)
 
@@ -159,8 +159,8 @@ async def get_deployment(
 ) -> DeploymentPublic:
     """One ModelDeployment with its phase, versions, traffic, analysis and rollback record."""
     namespace = await organization_namespace(session, organization_id)
-    found = await _get_or_404(gateway, namespace, name)
-    return _public(found, await _model_names(gateway, namespace))
+    found = await get_or_404(gateway, namespace, name)
+    return public(found, await model_names(gateway, namespace))
 
 
 async def deployment_events(
@@ -168,7 +168,7 @@ async def deployment_events(
 ) -> list[ClusterEvent]:
     """The Kubernetes Events about one ModelDeployment, oldest first."""
     namespace = await organization_namespace(session, organization_id)
-    await _get_or_404(gateway, namespace, name)
+    await get_or_404(gateway, namespace, name)
     return [ClusterEvent.of(e) for e in await gateway.events(namespace, KIND, name)]
 
 
@@ -208,6 +208,19 @@ def _body(
     return resource.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+async def apply_spec(
+    gateway: ClusterGateway, live: dict[str, Any], model: str | None, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the whole `spec` over the live object (the facade's field manager would otherwise
+    drop the fields it set before), with the resourceVersion it was read at: a concurrent change
+    answers 409 instead of being overwritten."""
+    meta = live.get("metadata") or {}
+    body = _body(meta["name"], meta["namespace"], model or "", spec, meta.get("resourceVersion"))
+    if not model:
+        del body["metadata"]["labels"][labels.MODEL]
+    return await gateway.apply(MODEL_DEPLOYMENT, body)
+
+
 async def create_deployment(
     session: AsyncSession,
     gateway: ClusterGateway,
@@ -217,7 +230,7 @@ async def create_deployment(
     audit: AuditContext,
 ) -> DeploymentPublic:
     """Apply a ModelDeployment serving one Ready version of the organization."""
-    _check_environment(role, data.environment)
+    check_environment(role, data.environment)
     model, version = await find_version_or_404(session, organization_id, data.version_id)
     namespace = await writable_namespace(session, gateway, organization_id)
     observed = observe(await gateway.get(MODEL_VERSION, version.resource_name, namespace))
@@ -236,7 +249,7 @@ async def create_deployment(
     applied = await gateway.apply(MODEL_DEPLOYMENT, body)
     audit.resource_id = name
     audit.after = {"name": name, "version_id": str(version.id), "spec": body["spec"]}
-    return _public(applied, {version.resource_name: model.name})
+    return public(applied, {version.resource_name: model.name})
 
 
 async def update_deployment(
@@ -248,31 +261,23 @@ async def update_deployment(
     data: DeploymentUpdate,
     audit: AuditContext,
 ) -> DeploymentPublic:
-    """Change a deployment's environment, scaling, runtime or payload logging.
-
-    The whole spec is applied (the facade's field manager would otherwise drop the fields it
-    set before), read from the live object, with its resourceVersion: a concurrent change
-    answers 409 instead of being overwritten."""
+    """Change a deployment's environment, scaling, runtime or payload logging."""
     namespace = await writable_namespace(session, gateway, organization_id)
-    live = await _get_or_404(gateway, namespace, name)
+    live = await get_or_404(gateway, namespace, name)
     spec = dict(live.get("spec") or {})
-    _check_environment(role, spec.get("environment"), data.environment)
-    models = await _model_names(gateway, namespace)
-    before = _public(live, models)
+    check_environment(role, spec.get("environment"), data.environment)
+    models = await model_names(gateway, namespace)
+    before = public(live, models)
     spec.update(_blocks(data))
     if data.environment is not None:
         spec["environment"] = data.environment
-    meta = live.get("metadata") or {}
-    body = _body(name, namespace, before.model or "", spec, meta.get("resourceVersion"))
-    if not before.model:
-        del body["metadata"]["labels"][labels.MODEL]
-    applied = await gateway.apply(MODEL_DEPLOYMENT, body)
+    applied = await apply_spec(gateway, live, before.model, spec)
     audit.resource_id, audit.before, audit.after = (
         name,
         {"spec": before.spec},
-        {"spec": body["spec"]},
+        {"spec": applied.get("spec")},
     )
-    return _public(applied, models)
+    return public(applied, models)
 
 
 async def delete_deployment(
@@ -285,7 +290,7 @@ async def delete_deployment(
 ) -> None:
     """Delete a ModelDeployment (the operator's children go with it)."""
     namespace = await writable_namespace(session, gateway, organization_id)
-    found = await _get_or_404(gateway, namespace, name)
-    _check_environment(role, (found.get("spec") or {}).get("environment"))
+    found = await get_or_404(gateway, namespace, name)
+    check_environment(role, (found.get("spec") or {}).get("environment"))
     audit.resource_id, audit.before = name, {"spec": found.get("spec")}
     await gateway.delete(MODEL_DEPLOYMENT, name, namespace)

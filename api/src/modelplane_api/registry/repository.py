@@ -127,6 +127,22 @@ async def find_version(
     return (found[0], found[1]) if found is not None else None
 
 
+async def find_version_by_resource(
+    session: AsyncSession, organization_id: uuid.UUID, resource_name: str
+) -> RegisteredVersion | None:
+    """The version of a live model of the organization applied as ModelVersion `resource_name`."""
+    found = await session.execute(
+        select(RegisteredVersion)
+        .join(RegisteredModel, RegisteredModel.id == RegisteredVersion.model_id)
+        .where(
+            RegisteredVersion.resource_name == resource_name,
+            RegisteredVersion.organization_id == organization_id,
+            RegisteredModel.deleted_at.is_(None),
+        )
+    )
+    return found.scalars().first()
+
+
 async def list_versions(
     session: AsyncSession,
     organization_id: uuid.UUID,
