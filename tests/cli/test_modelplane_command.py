@@ -99,9 +99,15 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         assert "applied as ModelVersion fraud-detector-v1" in demo.stdout
         assert "→ state ready, reason Verified" in demo.stdout
         assert "fraud-detector-tampered: Stalled — Ready=False reason=DigestMismatch" in demo.stdout
-        assert "fraud-detector: Ready, stable fraud-detector-v1" in demo.stdout
+        # Deployed, rolled out and called through the facade; its history kept there.
+        assert "phase Ready, serving fraud-detector-v1" in demo.stdout
+        assert "/deployments/fraud-detector/rollouts → 201" in demo.stdout
         assert "candidate fraud-detector-v2 25 %" in demo.stdout
         assert "fraud-detector-v2 promoted" in demo.stdout
+        assert "/deployments/fraud-detector/infer" in demo.stdout
+        assert "answered by version 1: " in demo.stdout
+        assert "fraud-detector-v1 → fraud-detector-v2: promoted" in demo.stdout
+        assert "fraud-detector-v2 → fraud-detector-v3: rolled_back (AnalysisFailed" in demo.stdout
         # Real pods on the real node: predictions equal onnxruntime's, and the broken third
         # version is rolled back by the operator from what it measured on the pods.
         assert "modelplane-node" in demo.stdout

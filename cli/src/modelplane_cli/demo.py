@@ -7,11 +7,12 @@ register a model and upload an ONNX file as its first version through the facade
 it, stores it in S3 with its digest and applies a ModelVersion) and watch the operator verify its
 digest and signature, apply a tampered copy with `kubectl` as a platform engineer would and watch
 it refused, deploy the
-verified version as a ModelDeployment (serving pods on the platform's real node), send it real
-requests and compare its predictions with onnxruntime's, canary a retrained version through
-weighted steps to promotion while traffic flows, then canary a broken export under automatic
-analysis and watch the operator roll it back from what the pods measured. Every step says what
-it does; the last lines say how to look around.
+verified version through the facade (a ModelDeployment: serving pods on the platform's real
+node), send it real requests through the facade's inference proxy and compare its predictions
+with onnxruntime's, roll out a retrained version through the facade in weighted canary steps to
+promotion while traffic flows, then canary a broken export under automatic analysis and watch
+the operator roll it back from what the pods measured — and read the history of rollouts. Every
+step says what it does; the last lines say how to look around.
 """
 
 from __future__ import annotations
@@ -111,6 +112,15 @@ def build_broken_model(seed: int = 13) -> bytes:
     return bytes(model.SerializeToString())
 
 
+CANARY: dict[str, Any] = {
+    "preset": "all-at-once",
+    "strategy": {
+        "canary": {"steps": [{"setWeight": 25}, {"pause": {"duration": "5s"}}, {"setWeight": 100}]}
+    },
+}
+"""A rollout through the facade: 25 % (one pod of four: without the Gateway API weights are
+replica ratios), a 5 s pause, 100 %; no analysis (the preset adds none)."""
+
 ANALYSED_CANARY: dict[str, Any] = {
     "strategy": {
         "canary": {"steps": [{"setWeight": 25}, {"analysis": {"intervals": 2}}, {"setWeight": 100}]}
@@ -121,7 +131,7 @@ ANALYSED_CANARY: dict[str, Any] = {
         "failureLimit": 1,
         "checks": {"errorRate": {"max": 0.01}, "latencyP99": {"maxMs": 250}},
     },
-    "onFailure": "rollback",
+    "on_failure": "rollback",
 }
 """A canary judged by the operator: after 25 %, two passing 5 s intervals of the candidate's
 own metrics (error rate ≤ 1 %, p99 ≤ 250 ms) before 100 %; one failing interval rolls back."""
@@ -154,37 +164,6 @@ def model_version(name: str, namespace: str, version: str, uri: str, sha256: str
                 },
                 "features": FEATURES,
             },
-        }
-    )
-
-
-def model_deployment(
-    namespace: str,
-    stable: str,
-    candidate: str | None = None,
-    rollout: dict[str, Any] | None = None,
-) -> str:
-    """The ModelDeployment: four replicas (so that 25 % is one pod: weights are replica ratios
-    without the Gateway API); a candidate walks 25 % → pause → 100 % unless `rollout` (strategy,
-    analysis, onFailure) says otherwise."""
-    spec: dict[str, Any] = {
-        "stable": {"modelVersionRef": {"name": stable}},
-        "scaling": {"replicas": 4},
-        "strategy": {
-            "canary": {
-                "steps": [{"setWeight": 25}, {"pause": {"duration": "5s"}}, {"setWeight": 100}]
-            }
-        },
-    }
-    if candidate is not None:
-        spec["candidate"] = {"modelVersionRef": {"name": candidate}}
-    spec.update(rollout or {})
-    return json.dumps(
-        {
-            "apiVersion": "modelplane.io/v1alpha1",
-            "kind": "ModelDeployment",
-            "metadata": {"name": DEPLOYMENT, "namespace": namespace},
-            "spec": spec,
         }
     )
 
@@ -225,6 +204,8 @@ class Demo:
         self.endpoints = state.endpoints
         self.api = httpx.Client(base_url=f"{state.endpoints['api']}/api/v1", timeout=30)
         self._rng = np.random.default_rng(3)
+        self.token = ""
+        """The demo user's access token, once signed in."""
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         result = subprocess.run(
@@ -332,9 +313,10 @@ class Demo:
 
     def upload_version(
         self, token: str, org_id: str, model_id: str, body: bytes, description: str
-    ) -> str:
+    ) -> tuple[str, str]:
         """Upload an ONNX file as the model's next version through the facade, wait for the
-        operator's verdict (read back through the API); return the ModelVersion's name."""
+        operator's verdict (read back through the API); return the ModelVersion's name and the
+        version's id."""
         url = f"/organizations/{org_id}/models/{model_id}/versions"
         response = self.api.post(
             url,
@@ -368,7 +350,7 @@ class Demo:
                 )
                 if detail["state"] != "ready":
                     raise PlatformError(f"version {version['version']} did not verify")
-                return str(version["resource_name"])
+                return str(version["resource_name"]), str(version["id"])
             time.sleep(1)
         raise PlatformError(f"version {version['version']} was not verified in 120 s")
 
@@ -412,10 +394,6 @@ class Demo:
             + self.kubectl("describe", "mv", name, "-n", namespace)
         )
 
-    def deployment_status(self, namespace: str) -> dict[str, Any]:
-        found = json.loads(self.kubectl("get", "mdep", DEPLOYMENT, "-n", namespace, "-o", "json"))
-        return dict(found.get("status") or {})
-
     def pod_credentials(self, namespace: str) -> None:
         """The S3 credentials serving pods read artifacts and write payload logs with, as the
         Secret an org admin provides (`modelplane-s3`)."""
@@ -434,25 +412,57 @@ class Demo:
         )
         self.kubectl("apply", "-f", "-", stdin=secret)
 
-    def deploy(self, namespace: str, stable: str) -> None:
-        """Apply the ModelDeployment with `stable` only and wait until it serves."""
+    def deployment(self, path: str) -> dict[str, Any]:
+        """The deployment as the facade shows it (phase, versions, traffic, analysis)."""
+        response = self._call("GET", path, self.token)
+        if response.status_code != 200:
+            raise PlatformError(f"GET {path} answered {response.status_code}: {response.text}")
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def deploy(self, org_id: str, namespace: str, version_id: str, stable: str) -> str:
+        """Deploy `stable` through the facade (four replicas) and wait until it serves; return
+        the deployment's API path. On a re-run the deployment exists: it is switched to
+        `stable` by a rollout."""
         self.pod_credentials(namespace)
-        self.kubectl("apply", "-f", "-", stdin=model_deployment(namespace, stable))
+        base = f"/organizations/{org_id}/deployments"
+        path = f"{base}/{DEPLOYMENT}"
+        body = {"version_id": version_id, "name": DEPLOYMENT, "scaling": {"replicas": 4}}
+        response = self._call("POST", base, self.token, body)
+        if response.status_code == 201:
+            _detail(
+                f"POST /api/v1{base} → 201: ModelDeployment {DEPLOYMENT}, 4 replicas of {stable}"
+            )
+        elif response.status_code == 409:
+            self._call("POST", f"{path}/rollback", self.token, {"reason": "the demo runs again"})
+            moved = self._call(
+                "POST",
+                f"{path}/rollouts",
+                self.token,
+                {"version_id": version_id, "preset": "all-at-once"},
+            )
+            if moved.status_code != 201:
+                raise PlatformError(f"switching {DEPLOYMENT} to {stable} failed: {moved.text}")
+            _detail(
+                f"{DEPLOYMENT} exists: POST /api/v1{path}/rollouts → 201, all at once to {stable}"
+            )
+        else:
+            raise PlatformError(f"deploying failed: {response.text}")
         deadline = time.monotonic() + 180
-        while True:  # a re-run changes the stable version of a deployment that is Ready already
-            status = self.deployment_status(namespace)
-            ready = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
-            if status.get("stableVersion") == stable and ready.get("status") == "True":
+        while True:
+            found = self.deployment(path)
+            if found["serving_version"] == stable and found["phase"] == "Ready":
                 break
             if time.monotonic() > deadline:
                 raise PlatformError(
-                    f"{DEPLOYMENT} did not serve {stable} in 180 s:\n"
+                    f"{DEPLOYMENT} did not serve {stable} in 180 s: {found['reason']}: "
+                    f"{found['message']}\n"
                     + self.kubectl("describe", "mdep", DEPLOYMENT, "-n", namespace)
                 )
             time.sleep(1)
         _detail(
-            f"{DEPLOYMENT}: Ready, stable {status.get('stableVersion')} at "
-            f"{status.get('url')} (traffic split by {status.get('trafficMode')})"
+            f"GET /api/v1{path} → phase Ready, serving {found['serving_version']} at "
+            f"{found['url']} ({found['reason']})"
         )
         print(
             self.kubectl(
@@ -472,32 +482,23 @@ class Demo:
             ),
             end="",
         )  # fmt: skip
+        return path
 
-    def service_url(self, namespace: str) -> str:
-        """The inference URL at the endpoint Service's ClusterIP, once kube-proxy serves it."""
-        service = json.loads(self.kubectl("get", "svc", DEPLOYMENT, "-n", namespace, "-o", "json"))
-        base = f"http://{service['spec']['clusterIP']}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/v2/health/ready", timeout=2).status_code == 200:
-                    return f"{base}/v2/models/fraud-detector/infer"
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise PlatformError(f"the Service {DEPLOYMENT} at {base} does not answer")
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def _random_row(self) -> dict[str, Any]:
         return _inputs(self._rng.normal(size=(1, 4)).astype(np.float32))
 
     def until_served_by(self, url: str, version: str) -> None:
-        """Wait until the Service answers from `version` only: after a promotion the old
-        version's pods serve until they are scaled down and kube-proxy drops them."""
+        """Wait until the deployment answers from `version` only: after a promotion or a
+        rollback the other version's pods serve until they are gone and kube-proxy drops them."""
         began = time.monotonic()
         row, streak = self._random_row(), 0
         while time.monotonic() - began < 60:
-            try:  # a new connection each time: kube-proxy picks a pod per connection
-                answer = httpx.post(url, json=row, timeout=5)
+            try:  # the proxy opens a connection per call: kube-proxy picks a pod per connection
+                answer = httpx.post(url, json=row, headers=self.auth, timeout=5)
                 served = answer.json().get("model_version") if answer.status_code == 200 else None
             except (httpx.HTTPError, ValueError):
                 served = None
@@ -506,10 +507,11 @@ class Demo:
                 _detail(f"only version {version} answers, {time.monotonic() - began:.1f} s later")
                 return
             time.sleep(0.1)
-        raise PlatformError(f"the Service still answers from other versions than {version}")
+        raise PlatformError(f"the deployment still answers from other versions than {version}")
 
     def predict(self, url: str, model: bytes) -> None:
-        """Real requests to the Service; the answers must equal onnxruntime's on the same file."""
+        """Real requests through the facade; the answers must equal onnxruntime's on the same
+        file."""
         import onnxruntime as ort
 
         # Standardised features (amount, merchant risk, hour of day, distance).
@@ -517,7 +519,7 @@ class Demo:
             [[0.2, -0.4, 0.1, 0.3], [1.8, 1.2, -1.5, 2.1], [-0.6, 0.3, 0.9, -0.2]],
             dtype=np.float32,
         )
-        response = httpx.post(url, json=_inputs(rows), timeout=10)
+        response = httpx.post(url, json=_inputs(rows), headers=self.auth, timeout=10)
         if response.status_code != 200:
             raise PlatformError(f"inference answered {response.status_code}: {response.text}")
         outputs = {o["name"]: o for o in response.json()["outputs"]}
@@ -536,55 +538,71 @@ class Demo:
 
     def canary(
         self,
-        namespace: str,
-        stable: str,
+        path: str,
+        version_id: str,
         candidate: str,
-        rollout: dict[str, Any] | None = None,
+        rollout: dict[str, Any],
         expect: str = "promoted",
     ) -> dict[str, Any]:
-        """Set a candidate and follow the rollout step by step until it is promoted (or, with
-        `expect="rolled back"`, until the operator rolls it back); returns the final status."""
-        manifest = model_deployment(namespace, stable, candidate, rollout)
-        self.kubectl("apply", "-f", "-", stdin=manifest)
+        """Start a rollout through the facade and follow it step by step (read back through
+        the facade) until it is promoted (or, with `expect="rolled back"`, until the operator
+        rolls it back); return the deployment as the facade shows it last."""
+        started = self._call(
+            "POST", f"{path}/rollouts", self.token, {"version_id": version_id, **rollout}
+        )
+        if started.status_code != 201:
+            raise PlatformError(f"starting the rollout failed: {started.text}")
+        _detail(f"POST /api/v1{path}/rollouts → 201: {candidate} is the candidate")
         deadline = time.monotonic() + 300
         last = ""
         while time.monotonic() < deadline:
-            status = self.deployment_status(namespace)
-            traffic = status.get("traffic") or {}
-            ready = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
+            found = self.deployment(path)
+            traffic = found.get("traffic") or {}
+            rolling = found.get("rollout_state") in ("Progressing", "Paused")
+            step = found.get("current_step")
             seen = (
-                f"step {status.get('currentStep', '-')}: stable {status.get('stableVersion')} "
-                f"{traffic.get('stable', '?')} % / candidate {status.get('candidateVersion')} "
-                f"{traffic.get('candidate', 0)} % — {ready.get('reason', '')}"
+                f"step {'-' if step is None else step}: stable {found.get('serving_version')} "
+                f"{traffic.get('stable', '?')} % / candidate "
+                f"{found.get('candidate_version') if rolling else None} "
+                f"{traffic.get('candidate', 0)} % — {found.get('reason') or ''}"
             )
             if seen != last:
                 _detail(seen)
                 last = seen
-            if status.get("stableVersion") == candidate and ready.get("status") == "True":
+            if found.get("serving_version") == candidate and found.get("phase") == "Ready":
                 if expect != "promoted":
                     raise PlatformError(f"{candidate} was promoted, not {expect}")
                 _detail(f"{candidate} promoted: it is the stable version now")
-                return status
-            rollback = status.get("rollback")
-            if rollback and rollback.get("rejectedVersion") == candidate:
+                return found
+            rollback = found.get("rollback") or {}
+            if rollback.get("rejectedVersion") == candidate:
                 if expect != "rolled back":
                     raise PlatformError(f"{candidate} was rolled back: {rollback.get('reason')}")
-                return status
+                return found
             time.sleep(1)
-        raise PlatformError(
-            f"{candidate} was not {expect} in 300 s:\n"
-            + self.kubectl("describe", "mdep", DEPLOYMENT, "-n", namespace)
-        )
+        raise PlatformError(f"{candidate} was not {expect} in 300 s: {last}")
+
+    def history(self, path: str) -> None:
+        """The rollouts the facade recorded, newest first."""
+        response = self._call("GET", f"{path}/rollouts", self.token)
+        if response.status_code != 200:
+            raise PlatformError(f"reading the rollouts failed: {response.text}")
+        _detail(f"GET /api/v1{path}/rollouts →")
+        for entry in response.json()["data"]:
+            _detail(
+                f"  {entry['started_at'][:19]} {entry['from_version']} → {entry['to_version']}: "
+                f"{entry['outcome']}{' (' + entry['reason'] + ')' if entry['reason'] else ''}"
+            )
 
     def run(self) -> None:
         _step("Sign in to the facade API")
-        token = self.sign_in()
+        self.token = token = self.sign_in()
         _step("Create an organization through the facade; the operator provisions it")
         org_id, namespace = self.create_organization(token)
         _step("Register the model and upload v1 through the facade; the operator verifies it")
         model_id = self.create_model(token, org_id)
         body = build_model()
-        v1 = self.upload_version(token, org_id, model_id, body, "first training run")
+        v1, v1_id = self.upload_version(token, org_id, model_id, body, "first training run")
         _step("A platform engineer applies a tampered copy under v1's digest: refused")
         tampered_uri, _ = self.upload(namespace, body + b"\0", "fraud-detector/tampered/model.onnx")
         digest = hashlib.sha256(body).hexdigest()
@@ -594,38 +612,48 @@ class Demo:
             model_version("fraud-detector-tampered", namespace, "tampered", tampered_uri, digest),
             "Stalled",
         )
-        _step("Deploy v1 as a ModelDeployment: serving pods on the real node, Services, PDB")
-        self.deploy(namespace, v1)
-        _step("Send real requests to its Service (Open Inference Protocol v2)")
-        url = self.service_url(namespace)
+        _step("Deploy v1 through the facade: serving pods on the real node, Services, PDB")
+        path = self.deploy(org_id, namespace, v1_id, v1)
+        _step(
+            "Send real requests through the facade's inference proxy (Open Inference Protocol v2)"
+        )
+        url = f"{self.endpoints['api']}/api/v1{path}/infer"
         self.until_served_by(url, _number(v1))
         self.predict(url, body)
-        _step("Upload a retrained version and canary it: 25 % → pause 5 s → 100 % → promoted")
+        _step("Upload a retrained version and roll it out: 25 % → pause 5 s → 100 % → promoted")
         retrained = build_model(seed=11)
-        v2 = self.upload_version(token, org_id, model_id, retrained, "retrained on November data")
-        with Traffic(url, self._random_row) as traffic:
-            self.canary(namespace, v1, v2)
-        _detail(f"traffic during the rollout: {traffic.summary()}")
+        v2, v2_id = self.upload_version(
+            token, org_id, model_id, retrained, "retrained on November data"
+        )
+        with Traffic(url, self._random_row, headers=self.auth) as traffic:
+            self.canary(path, v2_id, v2, CANARY)
+        _detail(f"traffic through the proxy during the rollout: {traffic.summary()}")
         self.until_served_by(url, _number(v2))
         self.predict(url, retrained)
         _step("Canary a broken export under automatic analysis: the operator rolls it back")
         broken = build_broken_model()
-        v3 = self.upload_version(token, org_id, model_id, broken, "a broken export")
+        v3, v3_id = self.upload_version(token, org_id, model_id, broken, "a broken export")
         _detail("it verifies (digest, signature) — only serving shows what is wrong with it")
-        with Traffic(url, self._random_row) as traffic:
-            status = self.canary(namespace, v2, v3, ANALYSED_CANARY, "rolled back")
-        rollback = status["rollback"]
+        with Traffic(url, self._random_row, headers=self.auth) as traffic:
+            found = self.canary(path, v3_id, v3, ANALYSED_CANARY, "rolled back")
+        rollback = found["rollback"]
         _detail(f"rolled back: {rollback['reason']} — {rollback.get('message', '')}")
-        for m in (status.get("analysis") or {}).get("measurements", [])[-4:]:
+        for m in (found.get("analysis") or {}).get("measurements", [])[-4:]:
             verdict = {True: "passed", False: "FAILED", None: "inconclusive"}[m.get("passed")]
             _detail(
                 f"  measured {m['check']} = {m['value']:.4g} (limit {m['threshold']:g}) "
                 f"over {m['samples']} requests of {v3}: {verdict}"
             )
-        _detail(f"traffic during the canary: {traffic.summary()}")
+        _detail(f"traffic through the proxy during the canary: {traffic.summary()}")
         self.until_served_by(url, _number(v2))  # v3's pods serve until kube-proxy drops them
         self.predict(url, retrained)
         _detail(f"stable {v2} serves all traffic again")
+        _step("The history of rollouts, kept by the facade")
+        self.history(path)
+        self.look_around(namespace, org_id, model_id, path)
+
+    def look_around(self, namespace: str, org_id: str, model_id: str, path: str) -> None:
+        """What the platform engineer sees, and where to look next."""
         _step("What the platform engineer sees")
         print(self.kubectl("get", "modelplane", "-n", namespace), end="")
         print(self.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp"), end="")
@@ -633,8 +661,13 @@ class Demo:
         print(f"  source {self.dev_dir / 'env.sh'}")
         print("  kubectl get modelplane -A")
         print(f"  kubectl describe mv fraud-detector-tampered -n {namespace}")
-        print(f"  curl -H 'Authorization: Bearer …' {self.endpoints['api']}/api/v1/organizations/"
+        api = f"{self.endpoints['api']}/api/v1"
+        print(f"  curl -H 'Authorization: Bearer …' {api}/organizations/"
               f"{org_id}/models/{model_id}/versions   # the registry")  # fmt: skip
+        print(f"  curl -H 'Authorization: Bearer …' {api}{path}/rollouts   # rollouts")
+        print(
+            f"  curl -H 'Authorization: Bearer …' -d @request.json {api}{path}/infer   # inference"
+        )
         print(f"  kubectl describe mdep {DEPLOYMENT} -n {namespace}")
         print(f"  curl {self.endpoints['api']}/docs        # the facade's OpenAPI")
         print(f"  open {self.endpoints['mlflow']}          # MLflow")

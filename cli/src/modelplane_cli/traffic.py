@@ -1,4 +1,5 @@
-"""Background inference traffic against a Service, as many independent clients make it.
+"""Background inference traffic against a Service (or the facade's inference proxy), as many
+independent clients make it.
 
 Used by the demo (and the real-node tests) to keep requests flowing through a rollout. Each
 request opens its own connection: kube-proxy balances connections, not requests, so one
@@ -29,10 +30,14 @@ class Traffic:
         *,
         attempts: int = 1,
         pause_s: float = 0.03,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url, self.body, self.attempts, self.pause_s = url, body, attempts, pause_s
+        self.headers = headers or {}
         self.codes: dict[int, int] = {}
         """Every answer by status code (0: no answer), retries included."""
+        self.versions: dict[str, int] = {}
+        """Successful answers by the `model_version` that gave them."""
         self.ok = 0
         self.failed = 0
         """Requests that failed on every attempt of the budget."""
@@ -54,8 +59,12 @@ class Traffic:
                 for attempt in range(self.attempts):
                     time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
                     try:
-                        code = client.post(self.url, json=self.body()).status_code
-                    except httpx.HTTPError:
+                        answer = client.post(self.url, json=self.body(), headers=self.headers)
+                        code = answer.status_code
+                        if code == 200:
+                            version = str(answer.json().get("model_version"))
+                            self.versions[version] = self.versions.get(version, 0) + 1
+                    except (httpx.HTTPError, ValueError):
                         code = 0
                     self.codes[code] = self.codes.get(code, 0) + 1
                     if code == 200:
@@ -66,7 +75,9 @@ class Traffic:
                 time.sleep(self.pause_s)
 
     def summary(self) -> str:
-        """`N requests: n × 200, m × 500` (answers, retries included)."""
+        """`N requests: n × 200, m × 500; answered by version 1: a, version 2: b` (answers,
+        retries included)."""
         total = sum(self.codes.values())
         parts = ", ".join(f"{n} × {code or 'no answer'}" for code, n in sorted(self.codes.items()))
-        return f"{total} requests: {parts}"
+        served = ", ".join(f"version {v}: {n}" for v, n in sorted(self.versions.items()))
+        return f"{total} requests: {parts}" + (f"; answered by {served}" if served else "")
