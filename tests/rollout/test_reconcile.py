@@ -15,9 +15,8 @@ from modelplane_crds.model_deployment import (
     Traffic,
 )
 from modelplane_operator.cluster import ClusterError
-from modelplane_operator.deployment import kinds  # noqa: F401 - serving kinds known to paths
 from modelplane_operator.deployment.builders import RuntimeConfig
-from modelplane_operator.rollout.metrics import RolloutMetrics
+from modelplane_operator.metrics import RolloutMetrics
 from modelplane_operator.rollout.reconcile import (
     PassResult,
     RolloutContext,
@@ -25,7 +24,7 @@ from modelplane_operator.rollout.reconcile import (
     reconcile,
     settled,
 )
-from modelplane_operator.rollout.settings import RolloutSettings
+from modelplane_operator.settings import Settings
 from tests.operator.fakes import FakeCluster
 from tests.rollout.factories import SHA, T0
 
@@ -75,7 +74,7 @@ def _body(
 
 def _ctx(mode: str = "auto") -> RolloutContext:
     return RolloutContext(
-        settings=RolloutSettings(traffic_mode=mode),
+        settings=Settings(traffic_mode=mode),
         runtime=RuntimeConfig(image="ghcr.io/modelplane/serving-runtime:0.1.0"),
         metrics=RolloutMetrics(CollectorRegistry()),
     )

@@ -72,6 +72,16 @@ class Kind:
         return VERSION
 
     @property
+    def api_version(self) -> str:
+        """`<group>/<version>`, the objects' apiVersion."""
+        return f"{GROUP}/{VERSION}"
+
+    @property
+    def namespaced(self) -> bool:
+        """Whether objects of this kind live in a namespace."""
+        return self.scope == "Namespaced"
+
+    @property
     def crd_name(self) -> str:
         """`<plural>.<group>`, the CRD's metadata.name."""
         return f"{self.plural}.{GROUP}"

@@ -23,21 +23,32 @@ from urllib.parse import quote
 
 import httpx
 
+from modelplane_crds.kinds import KINDS
+
 FIELD_MANAGER = "modelplane-operator"
 SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path
 
-# Kinds the operator touches: (apiVersion, kind) → (plural, namespaced).
+HTTPROUTE_CRD = "httproutes.gateway.networking.k8s.io"
+"""The CRD whose presence selects HTTPRoute traffic splitting (`traffic_mode: auto`)."""
+
+# Kinds the operator touches: (apiVersion, kind) → (plural, namespaced). Modelplane's own kinds
+# come from the CRD registry (`modelplane_crds.kinds`), so their names are spelled only there.
 RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
     ("v1", "Namespace"): ("namespaces", False),
     ("v1", "ResourceQuota"): ("resourcequotas", True),
     ("v1", "LimitRange"): ("limitranges", True),
     ("v1", "Event"): ("events", True),
+    ("v1", "Service"): ("services", True),
+    ("v1", "Pod"): ("pods", True),
+    ("apps/v1", "Deployment"): ("deployments", True),
+    ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): ("horizontalpodautoscalers", True),
     ("networking.k8s.io/v1", "NetworkPolicy"): ("networkpolicies", True),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
     ("coordination.k8s.io/v1", "Lease"): ("leases", True),
-    ("modelplane.io/v1alpha1", "Organization"): ("organizations", False),
-    ("modelplane.io/v1alpha1", "ModelVersion"): ("modelversions", True),
-    ("modelplane.io/v1alpha1", "ModelDeployment"): ("modeldeployments", True),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("httproutes", True),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): ("customresourcedefinitions", False),
+    **{(kind.api_version, kind.kind): (kind.plural, kind.namespaced) for kind in KINDS},
 }
 
 

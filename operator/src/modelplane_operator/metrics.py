@@ -1,8 +1,12 @@
-"""Prometheus metrics of the operator: reconciles by kind and outcome, durations, queue depth.
+"""Prometheus metrics of the operator: reconciles by kind and outcome, durations, queue depth,
+and the rollouts' series (step, traffic weight, analysis measurements, passes, API calls).
 
-One `Metrics` object per operator process, on its own registry (so tests can run several
-operators in one process), served by `serve()` on the configured port. Handlers wrap their work
-in `track(kind)`, which counts the outcome from the exception kopf will see.
+One `Metrics` object per operator process, built at start-up, on its own registry (so tests can
+run several operators in one process), served by `serve()` on the configured port. Handlers wrap
+their work in `track(kind)`, which counts the outcome from the exception kopf will see. The
+rollout series are `Metrics.rollout` (a `RolloutMetrics` on the same registry, so one `/metrics`
+page shows both); labels are namespace, deployment and (for measurements) check, and a deleted
+deployment's series are removed so the page does not grow without bound.
 
 Queue depth is what the operator can observe of kopf's queue: objects being reconciled right now
 plus objects waiting for a retry after a transient failure.
@@ -10,8 +14,9 @@ plus objects waiting for a retry after a transient failure.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from threading import Lock, Thread
 from typing import Any
@@ -19,9 +24,103 @@ from typing import Any
 import kopf
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
+
+
+class RolloutMetrics:
+    """`modelplane_rollout_step`, `modelplane_rollout_traffic_weight`,
+    `modelplane_rollout_analysis_measurement`, `modelplane_rollout_passes` and
+    `modelplane_rollout_api_calls` on `registry`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.step = Gauge(
+            "modelplane_rollout_step",
+            "Index of the canary step in progress (-1 when no rollout is in progress)",
+            ["namespace", "deployment"],
+            registry=registry,
+        )
+        self.weight = Gauge(
+            "modelplane_rollout_traffic_weight",
+            "Percent of traffic sent to each variant",
+            ["namespace", "deployment", "variant"],
+            registry=registry,
+        )
+        self.measurement = Gauge(
+            "modelplane_rollout_analysis_measurement",
+            "Last measured value of each analysis check of the current candidate",
+            ["namespace", "deployment", "check"],
+            registry=registry,
+        )
+        self.passes = Counter(
+            "modelplane_rollout_passes",
+            "ModelDeployment reconcile passes that did work (settled objects skipped)",
+            registry=registry,
+        )
+        self.api_calls = Counter(
+            "modelplane_rollout_api_calls",
+            "Kubernetes API calls made by ModelDeployment passes, by operation"
+            " (kopf's own status patch not included)",
+            ["operation"],
+            registry=registry,
+        )
+        self._checks: dict[tuple[str, str], set[str]] = {}
+
+    def record(self, namespace: str, deployment: str, status: ModelDeploymentStatus) -> None:
+        """Export what one reconcile pass wrote to status."""
+        self.step.labels(namespace, deployment).set(
+            -1 if status.current_step is None else status.current_step
+        )
+        traffic = status.traffic
+        self.weight.labels(namespace, deployment, "stable").set(traffic.stable if traffic else 100)
+        self.weight.labels(namespace, deployment, "candidate").set(
+            traffic.candidate if traffic else 0
+        )
+        if status.analysis is not None:
+            self.measurements(namespace, deployment, status.analysis.measurements)
+
+    def measurements(
+        self, namespace: str, deployment: str, measurements: Iterable[Measurement]
+    ) -> None:
+        """Set each check's gauge to its newest value."""
+        seen = self._checks.setdefault((namespace, deployment), set())
+        for m in measurements:
+            self.measurement.labels(namespace, deployment, m.check).set(m.value)
+            seen.add(m.check)
+
+    def forget(self, namespace: str, deployment: str) -> None:
+        """Remove a deleted deployment's series."""
+        with contextlib.suppress(KeyError):
+            self.step.remove(namespace, deployment)
+        for variant in ("stable", "candidate"):
+            with contextlib.suppress(KeyError):
+                self.weight.remove(namespace, deployment, variant)
+        for check in self._checks.pop((namespace, deployment), set()):
+            with contextlib.suppress(KeyError):
+                self.measurement.remove(namespace, deployment, check)
+
+
+class CountingCluster:
+    """A `Cluster` that counts the calls it forwards (for `modelplane_rollout_api_calls`)."""
+
+    def __init__(self, inner: Any, metrics: RolloutMetrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    def __getattr__(self, operation: str) -> Any:
+        target = getattr(self._inner, operation)
+        if not callable(target):
+            return target
+        counter = self._metrics.api_calls.labels(operation)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            counter.inc()
+            return target(*args, **kwargs)
+
+        return call
+
 
 class Metrics:
-    """The operator's series on a private registry."""
+    """The operator's series on a private registry, the rollouts' included (`rollout`)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -49,6 +148,7 @@ class Metrics:
             "Bytes of model artifacts downloaded and verified",
             registry=self.registry,
         )
+        self.rollout = RolloutMetrics(self.registry)
         self._waiting: dict[str, set[str]] = {}
         self._running: dict[str, int] = {}
         self._lock = Lock()

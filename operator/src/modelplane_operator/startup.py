@@ -20,23 +20,30 @@ from typing import Any, Literal
 
 import kopf
 
-from modelplane_crds.base import GROUP, VERSION
+from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION, ORGANIZATION, Kind
 from modelplane_operator.artifacts import ArtifactFetcher, S3Config, VerifyLimits
 from modelplane_operator.certs import self_signed
 from modelplane_operator.cluster import KubeGateway, load_connection
 from modelplane_operator.context import OperatorContext
+from modelplane_operator.deployment.builders import RuntimeConfig
 from modelplane_operator.handlers import admission, model_deployment, model_version, organization
 from modelplane_operator.metrics import Metrics
+from modelplane_operator.rollout.reconcile import RolloutContext
 from modelplane_operator.settings import Settings
 
 PREFIX = "modelplane.io"
 FINALIZER = "modelplane.io/finalizer"
-ORGS, VERSIONS, DEPLOYMENTS, MONITORS = (
-    "organizations",
-    "modelversions",
-    "modeldeployments",
-    "driftmonitors",
-)
+SAME_NAMED_RUNTIME_FIELDS = {
+    "payload_bucket",
+    "max_graph_nodes",
+    "gateway_name",
+    "gateway_namespace",
+}
+
+
+def resource(kind: Kind) -> tuple[str, str, str]:
+    """kopf's (group, version, plural) of one of our kinds."""
+    return (kind.group, kind.version, kind.plural)
 
 
 def login(config: Settings) -> kopf.ConnectionInfo:
@@ -78,7 +85,24 @@ def build_context(memo: Any, config: Settings) -> None:
     memo.metrics = Metrics()
     memo.deployment_refs = {}
     memo.used_by_syncs = {}
-    memo.rollout = model_deployment.build_rollout_context(memo)
+    memo.rollout = RolloutContext(
+        settings=config, runtime=runtime_config(config), metrics=memo.metrics.rollout
+    )
+
+
+def runtime_config(config: Settings) -> RuntimeConfig:
+    """What serving pods are told, from the operator's settings (fields of the same name are
+    copied as they are)."""
+    same = config.model_dump(include=SAME_NAMED_RUNTIME_FIELDS)
+    return RuntimeConfig(
+        image=config.default_runtime_image,
+        s3_endpoint_url=config.runtime_s3_endpoint_url,
+        mlflow_tracking_uri=config.runtime_mlflow_tracking_uri,
+        allowed_domains=tuple(config.allowed_opset_domains),
+        node_selector=dict(config.serving_node_selector),
+        tolerations=tuple(config.serving_tolerations),
+        **same,
+    )
 
 
 def configure_kopf(settings: kopf.OperatorSettings, config: Settings) -> None:
@@ -152,7 +176,7 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         if "cluster" in memo:
             memo.cluster.close()  # type: ignore[attr-defined]  # the real gateway has close()
 
-    org = (GROUP, VERSION, ORGS)
+    org = resource(ORGANIZATION)
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
         on(*org, registry=registry)(organization.reconcile_organization)
     kopf.timer(
@@ -164,27 +188,30 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     )(organization.reconcile_organization)
     kopf.on.delete(*org, registry=registry)(organization.delete_organization)
 
-    mv = (GROUP, VERSION, VERSIONS)
+    mv = resource(MODEL_VERSION)
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
         on(*mv, registry=registry)(model_version.reconcile_model_version)
     kopf.on.delete(*mv, optional=True, registry=registry)(model_version.forget_model_version)
-    kopf.on.event(GROUP, VERSION, DEPLOYMENTS, registry=registry)(
-        model_version.track_deployment_references
+    mdep = resource(MODEL_DEPLOYMENT)
+    kopf.on.event(*mdep, registry=registry)(model_version.track_deployment_references)
+    kopf.timer(
+        *mdep, interval=config.rollout_interval_s, errors=kopf.ErrorsMode.IGNORED, registry=registry
+    )(model_deployment.reconcile_model_deployment)
+    kopf.on.delete(*mdep, optional=True, registry=registry)(
+        model_deployment.forget_model_deployment
     )
-    model_deployment.register_model_deployment(registry)
 
     if config.webhook_mode == "off":
         return
     writes: list[Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]] = ["CREATE", "UPDATE"]
-    for plural, validate, default in (
-        (VERSIONS, admission.validate_model_version, admission.default_model_version),
-        (DEPLOYMENTS, admission.validate_model_deployment, admission.default_model_deployment),
-        (MONITORS, admission.validate_drift_monitor, admission.default_drift_monitor),
+    for kind, validate, default in (
+        (MODEL_VERSION, admission.validate_model_version, admission.default_model_version),
+        (MODEL_DEPLOYMENT, admission.validate_model_deployment, admission.default_model_deployment),
+        (DRIFT_MONITOR, admission.validate_drift_monitor, admission.default_drift_monitor),
     ):
-        singular = plural.removesuffix("s")
         kopf.on.validate(
-            GROUP, VERSION, plural, id=f"validate-{singular}", operations=writes, registry=registry
+            *resource(kind), id=f"validate-{kind.singular}", operations=writes, registry=registry
         )(validate)
         kopf.on.mutate(
-            GROUP, VERSION, plural, id=f"default-{singular}", operations=writes, registry=registry
+            *resource(kind), id=f"default-{kind.singular}", operations=writes, registry=registry
         )(default)

@@ -1,2 +1,2 @@
-"""A ModelDeployment's children: pure builders (`builders`) and the Kubernetes kinds they use
-(`kinds`)."""
+"""A ModelDeployment's children: pure builders (`builders`); the kinds they use are in
+`cluster.RESOURCES`."""

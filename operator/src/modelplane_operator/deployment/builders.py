@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from modelplane_crds import labels
+from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentSpec
 from modelplane_crds.model_version import ModelVersionSpec
 
@@ -118,8 +119,8 @@ def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
     """Controller reference to the ModelDeployment; children go when it goes."""
     meta = owner["metadata"]
     return {
-        "apiVersion": owner.get("apiVersion", "modelplane.io/v1alpha1"),
-        "kind": owner.get("kind", "ModelDeployment"),
+        "apiVersion": owner.get("apiVersion", MODEL_DEPLOYMENT.api_version),
+        "kind": owner.get("kind", MODEL_DEPLOYMENT.kind),
         "name": meta["name"],
         "uid": meta["uid"],
         "controller": True,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from modelplane_crds.base import GROUP, VERSION
+from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION
 from modelplane_operator.drift.config import CATEGORICAL_TESTS, NUMERICAL_TESTS
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -55,10 +56,10 @@ def arguments_from_monitor(
             ) from exc
         return cast("dict[str, Any]", result)
 
-    monitor = get("driftmonitors", name)
-    deployment = get("modeldeployments", monitor["spec"]["deploymentRef"]["name"])
+    monitor = get(DRIFT_MONITOR.plural, name)
+    deployment = get(MODEL_DEPLOYMENT.plural, monitor["spec"]["deploymentRef"]["name"])
     version_name = deployment["spec"]["stable"]["modelVersionRef"]["name"]
-    version = get("modelversions", version_name)
+    version = get(MODEL_VERSION.plural, version_name)
     return arguments_from_specs(
         namespace,
         deployment["metadata"]["name"],

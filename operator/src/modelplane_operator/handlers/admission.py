@@ -14,12 +14,12 @@ from typing import Any
 
 import kopf
 
+from modelplane_crds.kinds import MODEL_VERSION, ORGANIZATION
 from modelplane_operator.cluster import Cluster
 from modelplane_operator.context import OperatorContext
 from modelplane_webhooks import defaulting, validation
 from modelplane_webhooks.errors import denial_message
 
-API_VERSION = "modelplane.io/v1alpha1"
 DENIED = 422
 
 
@@ -67,11 +67,13 @@ def _deployment_context(
     for field in ("stable", "candidate"):
         name = ((spec.get(field) or {}).get("modelVersionRef") or {}).get("name")
         if name and "/" not in name:
-            versions[name] = cluster.get(API_VERSION, "ModelVersion", name, namespace)
+            versions[name] = cluster.get(
+                MODEL_VERSION.api_version, MODEL_VERSION.kind, name, namespace
+            )
     admin_groups: list[str] = []
     org = validation.organization_of(ns_labels)
     if org is not None:
-        organization = cluster.get(API_VERSION, "Organization", org)
+        organization = cluster.get(ORGANIZATION.api_version, ORGANIZATION.kind, org)
         groups = ((organization or {}).get("spec") or {}).get("memberGroups") or {}
         admin_groups = list(groups.get("admin") or [])
     return ns_labels, versions, admin_groups
@@ -158,7 +160,7 @@ async def default_model_deployment(
         stable = ((body.get("spec") or {}).get("stable") or {}).get("modelVersionRef") or {}
         name = stable.get("name")
         version = (
-            memo.cluster.get(API_VERSION, "ModelVersion", name, namespace)
+            memo.cluster.get(MODEL_VERSION.api_version, MODEL_VERSION.kind, name, namespace)
             if name and "/" not in name
             else None
         )

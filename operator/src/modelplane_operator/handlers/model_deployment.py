@@ -12,8 +12,8 @@ Errors: an invalid spec is `Stalled` (and not retried until the spec changes); A
 kopf's patch, together with the removal of a consumed `modelplane.io/promote` annotation, in one
 request. Children are garbage-collected through their ownerReferences.
 
-Wire-up: `startup.register` calls `register_model_deployment(registry)` for the timer and the
-clean-up, and its start-up handler builds the shared `RolloutContext` into the memo.
+Wire-up: `startup.register` binds the timer (every `rollout_interval_s`) and the clean-up, and
+its start-up handler builds the shared `RolloutContext` into the memo (`startup.build_context`).
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ from typing import Any
 
 import kopf
 
-from modelplane_crds.base import GROUP, VERSION
 from modelplane_crds.conditions import mark_retrying
+from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentStatus
 from modelplane_operator.cluster import ClusterError
 from modelplane_operator.context import OperatorContext
-from modelplane_operator.deployment import kinds  # noqa: F401 - registers the serving kinds
-from modelplane_operator.deployment.builders import RuntimeConfig
-from modelplane_operator.rollout.metrics import CountingCluster, rollout_metrics
+from modelplane_operator.metrics import CountingCluster
 from modelplane_operator.rollout.reconcile import (
     PROMOTE,
     RESUME,
@@ -40,31 +38,8 @@ from modelplane_operator.rollout.reconcile import (
     reconcile,
     settled,
 )
-from modelplane_operator.rollout.settings import RolloutSettings
 
-KIND = "ModelDeployment"
-PLURAL = "modeldeployments"
-
-
-def build_rollout_context(memo: OperatorContext) -> RolloutContext:
-    """The handler's long-lived state, made at start-up beside the core memo."""
-    settings = RolloutSettings()
-    return RolloutContext(
-        settings=settings,
-        runtime=RuntimeConfig(
-            image=memo.settings.default_runtime_image,
-            s3_endpoint_url=settings.runtime_s3_endpoint_url,
-            mlflow_tracking_uri=settings.runtime_mlflow_tracking_uri,
-            payload_bucket=settings.payload_bucket,
-            max_graph_nodes=memo.settings.max_graph_nodes,
-            allowed_domains=tuple(memo.settings.allowed_opset_domains),
-            node_selector=dict(settings.serving_node_selector),
-            tolerations=tuple(settings.serving_tolerations),
-            gateway_name=settings.gateway_name,
-            gateway_namespace=settings.gateway_namespace,
-        ),
-        metrics=rollout_metrics(memo.metrics.registry),
-    )
+KIND = MODEL_DEPLOYMENT.kind
 
 
 def rollout_context(memo: OperatorContext) -> RolloutContext:
@@ -124,18 +99,3 @@ def forget_model_deployment(body: kopf.Body, memo: OperatorContext, **_: Any) ->
     meta = body.metadata
     ctx.forget(meta.uid or "", meta.namespace or "", meta.name or "")
     memo.metrics.forget(KIND, meta.uid or "")
-
-
-def register_model_deployment(registry: kopf.OperatorRegistry) -> None:
-    """Register the ModelDeployment timer and clean-up on `registry` (the rollout context is
-    built by the core start-up handler, `startup.build_context`)."""
-    interval = RolloutSettings().rollout_interval_s
-    resource = (GROUP, VERSION, PLURAL)
-
-    kopf.timer(
-        *resource,
-        interval=interval,
-        errors=kopf.ErrorsMode.IGNORED,
-        registry=registry,
-    )(reconcile_model_deployment)
-    kopf.on.delete(*resource, optional=True, registry=registry)(forget_model_deployment)

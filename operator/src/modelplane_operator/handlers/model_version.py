@@ -33,6 +33,7 @@ from modelplane_crds.conditions import (
     mark_stalled,
     set_condition,
 )
+from modelplane_crds.kinds import MODEL_DEPLOYMENT, MODEL_VERSION
 from modelplane_crds.model_version import (
     ARTIFACT_UNREACHABLE,
     ARTIFACT_VERIFIED,
@@ -47,8 +48,8 @@ from modelplane_operator.cluster import Cluster, ClusterError
 from modelplane_operator.context import OperatorContext
 from modelplane_operator.settings import Settings
 
-KIND = "ModelVersion"
-API_VERSION = "modelplane.io/v1alpha1"
+KIND = MODEL_VERSION.kind
+API_VERSION = MODEL_VERSION.api_version
 NOT_VERIFIED = "ArtifactNotVerified"
 
 Verify = Callable[[ModelVersionSpec], VerifiedArtifact]
@@ -64,7 +65,7 @@ class Outcome(Exception):  # noqa: N818 - carries the status to write and kopf's
 
 
 def _users(cluster: Cluster, namespace: str, name: str) -> list[str]:
-    deployments = cluster.list(API_VERSION, "ModelDeployment", namespace)
+    deployments = cluster.list(API_VERSION, MODEL_DEPLOYMENT.kind, namespace)
     return builders.used_by(deployments, name)
 
 
@@ -235,7 +236,7 @@ def forget_model_version(body: kopf.Body, memo: OperatorContext, **_: Any) -> No
 
 def sync_used_by(cluster: Cluster, namespace: str) -> int:
     """Recompute `usedBy` of every ModelVersion in a namespace; return how many changed."""
-    deployments = cluster.list(API_VERSION, "ModelDeployment", namespace)
+    deployments = cluster.list(API_VERSION, MODEL_DEPLOYMENT.kind, namespace)
     changed = 0
     for version in cluster.list(API_VERSION, KIND, namespace):
         name = version["metadata"]["name"]

@@ -22,13 +22,14 @@ from modelplane_crds.conditions import (
     mark_retrying,
     mark_stalled,
 )
+from modelplane_crds.kinds import MODEL_DEPLOYMENT, ORGANIZATION
 from modelplane_crds.organization import NAMESPACE_CONFLICT, NAMESPACE_READY
 from modelplane_operator import builders
 from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
 from modelplane_operator.context import OperatorContext
 from modelplane_operator.settings import Settings
 
-KIND = "Organization"
+KIND = ORGANIZATION.kind
 MANAGED = f"{labels.APP_MANAGED_BY}={builders.OPERATOR}"
 
 
@@ -159,13 +160,13 @@ def finalize_organization(cluster: Cluster, body: dict[str, Any]) -> str | None:
         return None
     if (existing.get("metadata") or {}).get("labels", {}).get(labels.ORGANIZATION) != name:
         return None  # not ours: never delete a namespace we did not make
-    deployments = cluster.list("modelplane.io/v1alpha1", "ModelDeployment", namespace)
+    deployments = cluster.list(MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, namespace)
     if deployments:
         for deployment in deployments:
             if not deployment["metadata"].get("deletionTimestamp"):
                 cluster.delete(
-                    "modelplane.io/v1alpha1",
-                    "ModelDeployment",
+                    MODEL_DEPLOYMENT.api_version,
+                    MODEL_DEPLOYMENT.kind,
                     deployment["metadata"]["name"],
                     namespace,
                 )

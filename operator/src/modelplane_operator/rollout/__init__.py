@@ -1,2 +1,1 @@
-"""Canary rollouts: the pure state machine (`machine`) and the operator's rollout metrics
-(`metrics`)."""
+"""Canary rollouts: the pure state machine (`machine`) and one reconcile pass (`reconcile`)."""

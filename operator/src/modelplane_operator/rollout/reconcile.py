@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from modelplane_crds.conditions import INVALID_SPEC, mark_stalled
 from modelplane_crds.drift_results import DriftTestName
+from modelplane_crds.kinds import MODEL_DEPLOYMENT, MODEL_VERSION
 from modelplane_crds.model_deployment import (
     ModelDeploymentSpec,
     ModelDeploymentStatus,
@@ -37,17 +38,15 @@ from modelplane_operator.analysis.prometheus import PrometheusClient, Prometheus
 from modelplane_operator.analysis.scrape import ScrapeSource
 from modelplane_operator.analysis.sources import SourceError
 from modelplane_operator.analysis.targets import Target
-from modelplane_operator.cluster import Cluster, ClusterError
+from modelplane_operator.cluster import HTTPROUTE_CRD, Cluster, ClusterError
 from modelplane_operator.deployment import builders
-from modelplane_operator.deployment.kinds import HTTPROUTE_CRD
 from modelplane_operator.drift.monitor import parse_duration
+from modelplane_operator.metrics import RolloutMetrics
 from modelplane_operator.rollout.machine import Facts, Plan, Verdict, analysis_due, plan
-from modelplane_operator.rollout.metrics import RolloutMetrics
-from modelplane_operator.rollout.settings import RolloutSettings
+from modelplane_operator.settings import Settings
 
 log = logging.getLogger("modelplane.rollout")
 
-MV_API = "modelplane.io/v1alpha1"
 PROMOTE = "modelplane.io/promote"
 RESUME = "modelplane.io/resume"
 CHILD_KINDS = (
@@ -64,7 +63,7 @@ DISCOVERY_TTL_S = 300.0
 class RolloutContext:
     """Long-lived state of the ModelDeployment handler (kept in kopf's memo)."""
 
-    settings: RolloutSettings
+    settings: Settings
     runtime: builders.RuntimeConfig
     metrics: RolloutMetrics
     scrape: ScrapeSource = field(default_factory=ScrapeSource)
@@ -195,8 +194,8 @@ class Pass:
         self.uid: str = meta["uid"]
         self.generation = int(meta.get("generation") or 1)
         self.owner = {
-            "apiVersion": body.get("apiVersion", MV_API),
-            "kind": body.get("kind", "ModelDeployment"),
+            "apiVersion": body.get("apiVersion", MODEL_DEPLOYMENT.api_version),
+            "kind": body.get("kind", MODEL_DEPLOYMENT.kind),
             "metadata": {"name": self.name, "namespace": self.namespace, "uid": self.uid},
         }
         self.selector = f"{builders.DEPLOYMENT_LABEL}={builders.label_value(self.name)}"
@@ -207,7 +206,9 @@ class Pass:
         ready: dict[str, bool] = {}
         specs: dict[str, ModelVersionSpec] = {}
         for name in sorted(names):
-            obj = self.cluster.get(MV_API, "ModelVersion", name, self.namespace)
+            obj = self.cluster.get(
+                MODEL_VERSION.api_version, MODEL_VERSION.kind, name, self.namespace
+            )
             if obj is None:
                 continue
             try:
