@@ -118,11 +118,10 @@ def test_transient_failure_sets_reconciling_and_retries_with_backoff() -> None:
 
     cluster = FakeCluster("list", "event")
     body = make_version("s3://b/k", "a" * 64, signature_of(linear_model(4)))
-    with pytest.raises(mv_handler.Outcome) as caught:
-        mv_handler.verify_model_version(cluster, down, body, SETTINGS, retry=3, now=NOW)
-    assert isinstance(caught.value.error, kopf.TemporaryError)
-    assert caught.value.error.delay == 16
-    found = {c["type"]: c for c in caught.value.status["conditions"]}
+    converged = mv_handler.converge_model_version(cluster, down, body, SETTINGS, retry=3, now=NOW)
+    assert isinstance(converged.error, kopf.TemporaryError)
+    assert converged.error.delay == 16
+    found = {c["type"]: c for c in converged.status["conditions"]}
     assert found["Reconciling"]["status"] == "True"
     assert found["Ready"]["reason"] == "ArtifactUnreachable"
     assert "Stalled" not in found
@@ -154,8 +153,8 @@ def test_verified_generation_is_not_fetched_again_only_used_by_refreshed() -> No
     }
     cluster = FakeCluster("list", objects=[deployment])
     body = make_version("s3://b/k", "a" * 64, signature_of(linear_model(4)), status)
-    result = mv_handler.verify_model_version(cluster, must_not_fetch, body, SETTINGS, 0, NOW)
-    assert result == {"usedBy": ["fraud"], "usedByCount": 1}
+    result = mv_handler.converge_model_version(cluster, must_not_fetch, body, SETTINGS, 0, NOW)
+    assert result.status == {"usedBy": ["fraud"], "usedByCount": 1}
 
 
 @pytest.mark.parametrize(("reason", "refetch"), [("NotOnnx", False), ("ArtifactUnreachable", True)])
@@ -189,7 +188,7 @@ def test_stalled_generation_is_refetched_only_when_the_source_was_unreachable(
     }
     cluster = FakeCluster("list", "event")
     body = make_version("s3://b/k", "a" * 64, signature_of(linear_model(4)), status)
-    mv_handler.verify_model_version(cluster, verify, body, SETTINGS, 0, NOW)
+    mv_handler.converge_model_version(cluster, verify, body, SETTINGS, 0, NOW)
     assert bool(fetched) is refetch
 
 
@@ -197,9 +196,8 @@ def test_api_trouble_while_listing_deployments_is_a_temporary_error() -> None:
     cluster = FakeCluster("list")
     cluster.fail_with = ClusterError("503", status=503, transient=True)
     body = make_version("s3://b/k", "a" * 64, signature_of(linear_model(4)))
-    with pytest.raises(mv_handler.Outcome) as caught:
-        mv_handler.verify_model_version(cluster, lambda s: None, body, SETTINGS, 0, NOW)  # type: ignore[arg-type,return-value]
-    assert isinstance(caught.value.error, kopf.TemporaryError)
+    converged = mv_handler.converge_model_version(cluster, lambda s: None, body, SETTINGS, 0, NOW)  # type: ignore[arg-type,return-value]
+    assert isinstance(converged.error, kopf.TemporaryError)
 
 
 def test_sync_used_by_patches_only_versions_whose_users_changed() -> None:
@@ -289,7 +287,7 @@ def test_organization_converges_children_and_reports_ready() -> None:
     cluster = FakeCluster("get", "apply", "delete", "list")
     status = organization.converge_organization(
         cluster, make_org(memberGroups={"viewer": ["v"]}), SETTINGS, 0, NOW
-    )
+    ).status
     assert status["namespace"] == "mp-acme"
     assert status["observedGeneration"] == 2
     assert {c["type"]: c["status"] for c in status["conditions"]} == {"Ready": "True"}
@@ -314,10 +312,9 @@ def test_organization_prunes_bindings_of_roles_without_groups() -> None:
 def test_foreign_namespace_stalls_and_is_left_untouched() -> None:
     foreign = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mp-acme"}}
     cluster = FakeCluster("get", objects=[foreign])
-    with pytest.raises(organization._Failure) as caught:
-        organization.converge_organization(cluster, make_org(), SETTINGS, 0, NOW)
-    assert isinstance(caught.value.outcome, kopf.PermanentError)
-    stalled = {c["type"]: c for c in caught.value.status["conditions"]}["Stalled"]
+    converged = organization.converge_organization(cluster, make_org(), SETTINGS, 0, NOW)
+    assert isinstance(converged.error, kopf.PermanentError)
+    stalled = {c["type"]: c for c in converged.status["conditions"]}["Stalled"]
     assert stalled["reason"] == "NamespaceConflict"
     assert [op for op, _ in cluster.calls] == ["get"]
 
@@ -325,11 +322,10 @@ def test_foreign_namespace_stalls_and_is_left_untouched() -> None:
 def test_api_failure_during_converge_is_retried_with_reconciling() -> None:
     cluster = FakeCluster("get")
     cluster.fail_with = ClusterError("connection refused", transient=True)
-    with pytest.raises(organization._Failure) as caught:
-        organization.converge_organization(cluster, make_org(), SETTINGS, 1, NOW)
-    assert isinstance(caught.value.outcome, kopf.TemporaryError)
-    assert caught.value.outcome.delay == 4
-    types = {c["type"] for c in caught.value.status["conditions"]}
+    converged = organization.converge_organization(cluster, make_org(), SETTINGS, 1, NOW)
+    assert isinstance(converged.error, kopf.TemporaryError)
+    assert converged.error.delay == 4
+    types = {c["type"] for c in converged.status["conditions"]}
     assert types == {"Ready", "Reconciling"}
 
 

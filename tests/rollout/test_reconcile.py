@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import kopf
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -16,8 +17,12 @@ from modelplane_crds.model_deployment import (
 )
 from modelplane_operator.cluster import ClusterError
 from modelplane_operator.deployment.builders import RuntimeConfig
+from modelplane_operator.handlers.converged import Converged
+from modelplane_operator.handlers.model_deployment import converge_model_deployment
 from modelplane_operator.metrics import RolloutMetrics
 from modelplane_operator.rollout.reconcile import (
+    PROMOTE,
+    RESUME,
     PassResult,
     RolloutContext,
     merge_patch,
@@ -285,3 +290,26 @@ def test_promote_annotation_is_consumed_when_used() -> None:
     result = reconcile(cluster, ctx, body, T0)
     assert result.consume_promote
     assert result.status["stableVersion"] == "v2"  # pause ended, last step: promoted
+
+
+def test_api_trouble_is_reported_and_retried_at_the_next_tick() -> None:
+    cluster, ctx = _cluster(), _ctx()
+    cluster.fail_with = ClusterError("GET …: 503 unavailable", status=503, transient=True)
+    converged = converge_model_deployment(cluster, ctx, _body(STABLE_ONLY), T0)
+    assert isinstance(converged.error, kopf.TemporaryError)
+    assert converged.error.delay == ctx.settings.rollout_interval_s
+    found = {c["type"]: c for c in converged.status["conditions"]}
+    assert found["Reconciling"]["status"] == "True"
+    assert found["Ready"]["reason"] == "ApiUnavailable"
+    assert converged.drop_annotations == ()
+
+
+def test_a_pass_that_used_the_promote_request_drops_it_in_the_same_patch() -> None:
+    patch = kopf.Patch()
+    converged = Converged({"phase": "Ready"}, drop_annotations=(PROMOTE, RESUME))
+    converged.write(patch, {PROMOTE: "true", "other": "x"})
+    assert patch == {"status": {"phase": "Ready"}, "metadata": {"annotations": {PROMOTE: None}}}
+    failed = Converged({"phase": "Failed"}, kopf.PermanentError("InvalidSpec: no"))
+    with pytest.raises(kopf.PermanentError, match="InvalidSpec"):
+        failed.write(patch, {})
+    assert patch["status"] == {"phase": "Failed"}

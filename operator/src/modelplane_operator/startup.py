@@ -195,7 +195,10 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     mdep = resource(MODEL_DEPLOYMENT)
     kopf.on.event(*mdep, registry=registry)(model_version.track_deployment_references)
     kopf.timer(
-        *mdep, interval=config.rollout_interval_s, errors=kopf.ErrorsMode.IGNORED, registry=registry
+        *mdep,
+        interval=config.rollout_interval_s,
+        backoff=config.rollout_interval_s,
+        registry=registry,
     )(model_deployment.reconcile_model_deployment)
     kopf.on.delete(*mdep, optional=True, registry=registry)(
         model_deployment.forget_model_deployment

@@ -7,10 +7,12 @@ race on status), and its first call comes as soon as the object is seen — at c
 an operator restart alike. A settled deployment (Ready, no rollout, nothing asked) returns at
 once without API calls, and is fully re-applied every `resync_interval_s`.
 
-Errors: an invalid spec is `Stalled` (and not retried until the spec changes); API trouble is
-`Reconciling`/`ProgressingWithRetry` and the next tick retries. The status is written through
-kopf's patch, together with the removal of a consumed `modelplane.io/promote` annotation, in one
-request. Children are garbage-collected through their ownerReferences.
+Errors (the idiom of `handlers.converged`): an invalid spec is `Stalled` (and not retried until
+the spec changes); API trouble is `Reconciling`/`ProgressingWithRetry` and a `kopf.TemporaryError`
+whose delay is the timer's interval, so the retry is the next tick (an unexpected exception backs
+off by the same interval). The status is written through kopf's patch, together with the removal
+of a consumed `modelplane.io/promote` annotation, in one request. Children are garbage-collected
+through their ownerReferences.
 
 Wire-up: `startup.register` binds the timer (every `rollout_interval_s`) and the clean-up, and
 its start-up handler builds the shared `RolloutContext` into the memo (`startup.build_context`).
@@ -28,8 +30,9 @@ import kopf
 from modelplane_crds.conditions import mark_retrying
 from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentStatus
-from modelplane_operator.cluster import ClusterError
+from modelplane_operator.cluster import Cluster, ClusterError
 from modelplane_operator.context import OperatorContext
+from modelplane_operator.handlers.converged import Converged
 from modelplane_operator.metrics import CountingCluster
 from modelplane_operator.rollout.reconcile import (
     PROMOTE,
@@ -50,19 +53,34 @@ def rollout_context(memo: OperatorContext) -> RolloutContext:
     return found
 
 
-def _retrying(body: kopf.Body, message: str, now: datetime) -> dict[str, Any]:
+def _retrying(body: dict[str, Any], message: str, now: datetime) -> dict[str, Any]:
     raw = dict(body.get("status") or {})
     try:
         current = ModelDeploymentStatus.model_validate(raw).conditions
     except ValueError:
         current = []
-    generation = int(body.metadata.get("generation") or 1)
+    generation = int((body.get("metadata") or {}).get("generation") or 1)
     conditions = mark_retrying(current, "ApiUnavailable", message[:2000], generation, now)
     return {"conditions": [c.to_wire() for c in conditions]}
 
 
+def converge_model_deployment(
+    cluster: Cluster, ctx: RolloutContext, body: dict[str, Any], now: datetime
+) -> Converged:
+    """One rollout pass: the status to write, the annotations it consumed, and on API trouble a
+    retry at the next tick."""
+    try:
+        result = reconcile(cluster, ctx, body, now)
+    except ClusterError as exc:
+        retry = kopf.TemporaryError(str(exc), delay=ctx.settings.rollout_interval_s)
+        return Converged(_retrying(body, str(exc), now), retry)
+    return Converged(
+        result.status, drop_annotations=(PROMOTE, RESUME) if result.consume_promote else ()
+    )
+
+
 async def reconcile_model_deployment(
-    body: kopf.Body, patch: kopf.Patch, memo: OperatorContext, logger: Any, **_: Any
+    body: kopf.Body, patch: kopf.Patch, memo: OperatorContext, **_: Any
 ) -> None:
     """Converge the serving children to the spec and move the rollout on."""
     ctx = rollout_context(memo)
@@ -76,21 +94,16 @@ async def reconcile_model_deployment(
             ctx.applied.pop(child, None)
     now = datetime.now(UTC)
     with memo.metrics.track(KIND, uid):
-        try:
-            cluster = CountingCluster(memo.cluster, ctx.metrics)
-            ctx.metrics.passes.inc()
-            result = await asyncio.to_thread(reconcile, cluster, ctx, dict(body), now)
-        except ClusterError as exc:
-            logger.warning("API trouble, retrying next tick: %s", exc)
-            patch.status.update(_retrying(body, str(exc), now))
-            return
-    ctx.last_full[uid] = tick
-    patch.status.update(result.status)
-    if result.consume_promote:
-        annotations = body.metadata.annotations
-        for key in (PROMOTE, RESUME):
-            if key in annotations:
-                patch.metadata.setdefault("annotations", {})[key] = None
+        cluster = CountingCluster(memo.cluster, ctx.metrics)
+        ctx.metrics.passes.inc()
+        converged = await asyncio.to_thread(
+            converge_model_deployment, cluster, ctx, dict(body), now
+        )
+    if converged.error is None:
+        ctx.last_full[uid] = tick
+    # Written (and raised) outside `track`: a pass that met API trouble did its work and counts as
+    # done; its retry is simply the next tick.
+    converged.write(patch, body.metadata.annotations)
 
 
 def forget_model_deployment(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:

@@ -46,6 +46,7 @@ from modelplane_operator import builders
 from modelplane_operator.artifacts import ArtifactProblem, VerifiedArtifact, verify_artifact
 from modelplane_operator.cluster import Cluster, ClusterError
 from modelplane_operator.context import OperatorContext
+from modelplane_operator.handlers.converged import Converged
 from modelplane_operator.settings import Settings
 
 KIND = MODEL_VERSION.kind
@@ -53,15 +54,6 @@ API_VERSION = MODEL_VERSION.api_version
 NOT_VERIFIED = "ArtifactNotVerified"
 
 Verify = Callable[[ModelVersionSpec], VerifiedArtifact]
-
-
-class Outcome(Exception):  # noqa: N818 - carries the status to write and kopf's verdict
-    """The status to write, and the kopf error to raise after writing it."""
-
-    def __init__(self, status: dict[str, Any], error: Exception) -> None:
-        super().__init__(str(error))
-        self.status = status
-        self.error = error
 
 
 def _users(cluster: Cluster, namespace: str, name: str) -> list[str]:
@@ -86,15 +78,15 @@ def already_settled(status: dict[str, Any] | None, spec_sha: str, generation: in
     )
 
 
-def verify_model_version(
+def converge_model_version(
     cluster: Cluster,
     verify: Verify,
     body: dict[str, Any],
     settings: Settings,
     retry: int,
     now: datetime,
-) -> dict[str, Any]:
-    """One pass: returns the status to write, or raises `Outcome` (status + kopf error)."""
+) -> Converged:
+    """One pass: the status to write, and whether to retry or give up."""
     meta = body["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     generation = int(meta.get("generation") or 1)
@@ -104,22 +96,21 @@ def verify_model_version(
         users = _users(cluster, namespace, name)
     except ClusterError as exc:
         delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
-        raise Outcome({}, kopf.TemporaryError(str(exc), delay=delay)) from exc
+        return Converged({}, kopf.TemporaryError(str(exc), delay=delay))
     try:
         spec = ModelVersionSpec.model_validate(body.get("spec") or {})
     except ValueError as exc:
         stalled = mark_stalled(conditions, "InvalidSpec", str(exc), generation, now)
         result = {"observedGeneration": generation, **builders.used_by_status(users)}
         result["conditions"] = builders.conditions_wire(stalled)
-        raise Outcome(result, kopf.PermanentError(str(exc))) from exc
+        return Converged(result, kopf.PermanentError(str(exc)))
     if already_settled(status, spec.artifact.sha256, generation):
-        return builders.used_by_status(users) if builders.used_by_changed(status, users) else {}
+        changed = builders.used_by_changed(status, users)
+        return Converged(builders.used_by_status(users) if changed else {})
     try:
         verified = verify(spec)
     except ArtifactProblem as problem:
-        raise _failure(
-            cluster, body, conditions, problem, users, generation, retry, settings, now
-        ) from problem
+        return _failure(cluster, body, conditions, problem, users, generation, retry, settings, now)
     conditions = set_condition(
         conditions,
         ARTIFACT_VERIFIED,
@@ -142,13 +133,15 @@ def verify_model_version(
         conditions, VERIFIED, "artifact and signature verified", generation, now
     )
     _event(cluster, body, "Normal", VERIFIED, f"artifact verified, sha256 {verified.sha256}")
-    return {
-        "observedGeneration": generation,
-        "verifiedSha256": verified.sha256,
-        "sizeBytes": verified.size_bytes,
-        **builders.used_by_status(users),
-        "conditions": builders.conditions_wire(conditions),
-    }
+    return Converged(
+        {
+            "observedGeneration": generation,
+            "verifiedSha256": verified.sha256,
+            "sizeBytes": verified.size_bytes,
+            **builders.used_by_status(users),
+            "conditions": builders.conditions_wire(conditions),
+        }
+    )
 
 
 def _failure(
@@ -161,7 +154,7 @@ def _failure(
     retry: int,
     settings: Settings,
     now: datetime,
-) -> Outcome:
+) -> Converged:
     if problem.reason == SIGNATURE_MISMATCH:
         conditions = set_condition(
             conditions, ARTIFACT_VERIFIED, "True", VERIFIED, "digest verified", generation, now
@@ -189,11 +182,11 @@ def _failure(
         if retry == 0 or retry % 5 == 0:
             _event(cluster, body, "Warning", problem.reason, f"will retry: {problem.message}")
         delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
-        return Outcome(status, kopf.TemporaryError(problem.message, delay=delay))
+        return Converged(status, kopf.TemporaryError(problem.message, delay=delay))
     conditions = mark_stalled(conditions, problem.reason, problem.message, generation, now)
     status["conditions"] = builders.conditions_wire(conditions)
     _event(cluster, body, "Warning", problem.reason, problem.message)
-    return Outcome(status, kopf.PermanentError(f"{problem.reason}: {problem.message}"))
+    return Converged(status, kopf.PermanentError(f"{problem.reason}: {problem.message}"))
 
 
 def _event(cluster: Cluster, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
@@ -213,20 +206,16 @@ async def reconcile_model_version(
         return verified
 
     with memo.metrics.track(KIND, uid):
-        try:
-            status = await asyncio.to_thread(
-                verify_model_version,
-                memo.cluster,
-                verify,
-                dict(body),
-                memo.settings,
-                retry,
-                datetime.now(UTC),
-            )
-        except Outcome as outcome:
-            patch.status.update(outcome.status)
-            raise outcome.error from None
-        patch.status.update(status)
+        converged = await asyncio.to_thread(
+            converge_model_version,
+            memo.cluster,
+            verify,
+            dict(body),
+            memo.settings,
+            retry,
+            datetime.now(UTC),
+        )
+        converged.write(patch, body.metadata.annotations)
 
 
 def forget_model_version(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:

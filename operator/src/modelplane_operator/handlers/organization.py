@@ -23,10 +23,11 @@ from modelplane_crds.conditions import (
     mark_stalled,
 )
 from modelplane_crds.kinds import MODEL_DEPLOYMENT, ORGANIZATION
-from modelplane_crds.organization import NAMESPACE_CONFLICT, NAMESPACE_READY
+from modelplane_crds.organization import NAMESPACE_CONFLICT, NAMESPACE_READY, OrganizationSpec
 from modelplane_operator import builders
 from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
 from modelplane_operator.context import OperatorContext
+from modelplane_operator.handlers.converged import Converged
 from modelplane_operator.settings import Settings
 
 KIND = ORGANIZATION.kind
@@ -35,47 +36,21 @@ MANAGED = f"{labels.APP_MANAGED_BY}={builders.OPERATOR}"
 
 def converge_organization(
     cluster: Cluster, body: dict[str, Any], settings: Settings, retry: int, now: datetime
-) -> dict[str, Any]:
-    """Apply the children; return the status to write. Raises kopf errors after filling the
-    status into the returned dict's `failure` key for the caller to write first."""
+) -> Converged:
+    """Apply the children; return the status to write and whether to retry or give up."""
     name = body["metadata"]["name"]
     generation = int(body["metadata"].get("generation") or 1)
     conditions = builders.conditions_of(body.get("status"))
     try:
         org = builders.parse_organization(body)
     except ValueError as exc:
-        raise _stall(conditions, "InvalidSpec", str(exc), generation, now, None) from exc
-    spec = org.spec
-    namespace = builders.namespace_name(spec)
+        return _stalled(conditions, "InvalidSpec", str(exc), generation, now)
+    namespace = builders.namespace_name(org.spec)
     try:
-        existing = cluster.get("v1", "Namespace", namespace)
-        owner_label = (
-            ((existing or {}).get("metadata") or {}).get("labels", {}).get(labels.ORGANIZATION)
-        )
-        if existing is not None and owner_label != name:
-            message = (
-                f"namespace {namespace} already exists and does not belong to organization"
-                f" {name!r}; choose another slug"
-            )
-            raise _stall(conditions, NAMESPACE_CONFLICT, message, generation, now, None)
-        cluster.apply(builders.build_namespace(name, spec))
-        owner = owner_reference({**body, "apiVersion": body.get("apiVersion"), "kind": KIND})
-        quota = builders.build_resource_quota(name, spec, owner)
-        if quota is not None:
-            cluster.apply(quota)
-        else:
-            cluster.delete("v1", "ResourceQuota", builders.QUOTA, namespace)
-        cluster.apply(builders.build_limit_range(name, spec, owner))
-        for policy in builders.build_network_policies(
-            name, spec, settings.platform_namespace, owner
-        ):
-            cluster.apply(policy)
-        bindings = builders.build_role_bindings(name, spec, owner)
-        for binding in bindings:
-            cluster.apply(binding)
-        current = cluster.list("rbac.authorization.k8s.io/v1", "RoleBinding", namespace, MANAGED)
-        for stale in builders.stale_names(current, bindings):
-            cluster.delete("rbac.authorization.k8s.io/v1", "RoleBinding", stale, namespace)
+        conflict = _namespace_conflict(cluster, name, namespace)
+        if conflict is not None:
+            return _stalled(conditions, NAMESPACE_CONFLICT, conflict, generation, now)
+        _apply_children(cluster, body, org.spec, settings)
     except ClusterError as exc:
         delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
         status = {
@@ -84,41 +59,67 @@ def converge_organization(
                 mark_retrying(conditions, PROGRESSING_WITH_RETRY, str(exc), generation, now)
             ),
         }
-        raise _Failure(status, kopf.TemporaryError(str(exc), delay=delay)) from exc
+        return Converged(status, kopf.TemporaryError(str(exc), delay=delay))
     ready = mark_ready(
         conditions, NAMESPACE_READY, f"namespace {namespace} is ready", generation, now
     )
-    return {
-        "observedGeneration": generation,
-        "namespace": namespace,
-        "conditions": builders.conditions_wire(ready),
-    }
+    return Converged(
+        {
+            "observedGeneration": generation,
+            "namespace": namespace,
+            "conditions": builders.conditions_wire(ready),
+        }
+    )
 
 
-class _Failure(Exception):  # noqa: N818 - carries a status to write and the kopf outcome
-    def __init__(self, status: dict[str, Any], outcome: Exception) -> None:
-        super().__init__(str(outcome))
-        self.status = status
-        self.outcome = outcome
+def _namespace_conflict(cluster: Cluster, name: str, namespace: str) -> str | None:
+    """Why the namespace cannot be the organization's (None when it is free or already ours)."""
+    existing = cluster.get("v1", "Namespace", namespace)
+    owner_label = (
+        ((existing or {}).get("metadata") or {}).get("labels", {}).get(labels.ORGANIZATION)
+    )
+    if existing is not None and owner_label != name:
+        return (
+            f"namespace {namespace} already exists and does not belong to organization"
+            f" {name!r}; choose another slug"
+        )
+    return None
 
 
-def _stall(
-    conditions: list[Any],
-    reason: str,
-    message: str,
-    generation: int,
-    now: datetime,
-    namespace: str | None,
-) -> _Failure:
+def _apply_children(
+    cluster: Cluster, body: dict[str, Any], spec: OrganizationSpec, settings: Settings
+) -> None:
+    """The namespace, its quota, limits, network policies and role bindings (stale ones go)."""
+    name = body["metadata"]["name"]
+    namespace = builders.namespace_name(spec)
+    cluster.apply(builders.build_namespace(name, spec))
+    owner = owner_reference({**body, "apiVersion": body.get("apiVersion"), "kind": KIND})
+    quota = builders.build_resource_quota(name, spec, owner)
+    if quota is not None:
+        cluster.apply(quota)
+    else:
+        cluster.delete("v1", "ResourceQuota", builders.QUOTA, namespace)
+    cluster.apply(builders.build_limit_range(name, spec, owner))
+    for policy in builders.build_network_policies(name, spec, settings.platform_namespace, owner):
+        cluster.apply(policy)
+    bindings = builders.build_role_bindings(name, spec, owner)
+    for binding in bindings:
+        cluster.apply(binding)
+    current = cluster.list("rbac.authorization.k8s.io/v1", "RoleBinding", namespace, MANAGED)
+    for stale in builders.stale_names(current, bindings):
+        cluster.delete("rbac.authorization.k8s.io/v1", "RoleBinding", stale, namespace)
+
+
+def _stalled(
+    conditions: list[Any], reason: str, message: str, generation: int, now: datetime
+) -> Converged:
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": builders.conditions_wire(
             mark_stalled(conditions, reason, message, generation, now)
         ),
     }
-    if namespace:
-        status["namespace"] = namespace
-    return _Failure(status, kopf.PermanentError(f"{reason}: {message}"))
+    return Converged(status, kopf.PermanentError(f"{reason}: {message}"))
 
 
 async def reconcile_organization(
@@ -127,23 +128,19 @@ async def reconcile_organization(
     """Converge the organization's namespace and its policy objects; report in conditions."""
     uid = body.metadata.uid or body.metadata.name or ""
     with memo.metrics.track(KIND, uid):
-        try:
-            status = await asyncio.to_thread(
-                converge_organization,
-                memo.cluster,
-                dict(body),
-                memo.settings,
-                retry,
-                datetime.now(UTC),
+        converged = await asyncio.to_thread(
+            converge_organization,
+            memo.cluster,
+            dict(body),
+            memo.settings,
+            retry,
+            datetime.now(UTC),
+        )
+        if isinstance(converged.error, kopf.PermanentError):
+            await asyncio.to_thread(
+                memo.cluster.event, dict(body), "Warning", "Stalled", str(converged.error)
             )
-        except _Failure as failure:
-            patch.status.update(failure.status)
-            if isinstance(failure.outcome, kopf.PermanentError):
-                await asyncio.to_thread(
-                    memo.cluster.event, dict(body), "Warning", "Stalled", str(failure.outcome)
-                )
-            raise failure.outcome from None
-        patch.status.update(status)
+        converged.write(patch, body.metadata.annotations)
 
 
 def finalize_organization(cluster: Cluster, body: dict[str, Any]) -> str | None:

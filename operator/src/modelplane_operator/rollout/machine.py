@@ -71,14 +71,14 @@ MAX_MEASUREMENTS = 100
 WAIT_PODS_S = 5.0
 """How soon to look again while pods are starting."""
 
-Outcome = Literal["passed", "failed", "inconclusive"]
+AnalysisOutcome = Literal["passed", "failed", "inconclusive"]
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The result of one analysis interval (see `modelplane_operator.analysis`)."""
 
-    outcome: Outcome
+    outcome: AnalysisOutcome
     measurements: tuple[Measurement, ...] = ()
     message: str = ""
 

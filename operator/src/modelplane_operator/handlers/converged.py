@@ -1,0 +1,40 @@
+"""The one error idiom of every handler, kopf's own.
+
+A `converge_<kind>` function does one pass for one object through the `Cluster` gateway and
+returns a `Converged`: the status to write and, when kopf must retry the object or give up on
+it, the `kopf.TemporaryError` / `kopf.PermanentError` to raise. The handler writes the status
+through kopf's patch first and then raises (`Converged.write`), so a failed pass still reports
+why in the object's conditions. Converge functions never raise for an outcome they expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+
+@dataclass(frozen=True)
+class Converged:
+    """What one pass decided."""
+
+    status: dict[str, Any]
+    """The status patch to write (merged into the current status)."""
+
+    error: kopf.TemporaryError | kopf.PermanentError | None = None
+    """Raised after the status is written: retry later, or give up until the spec changes."""
+
+    drop_annotations: tuple[str, ...] = ()
+    """Annotations the pass consumed (e.g. a one-off request); removed in the same patch."""
+
+    def write(self, patch: kopf.Patch, annotations: Mapping[str, str]) -> None:
+        """Put the status (and the removal of consumed `annotations`) into kopf's patch, then
+        raise the error, if any."""
+        patch.status.update(self.status)
+        for key in self.drop_annotations:
+            if key in annotations:
+                patch.metadata.setdefault("annotations", {})[key] = None
+        if self.error is not None:
+            raise self.error
