@@ -11,7 +11,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from modelplane_crds.kinds import KINDS
-from modelplane_operator.drift.monitor import arguments_from_monitor
+from modelplane_operator.drift.resolve import arguments_from_monitor
 
 Kubectl = Callable[..., CompletedProcess[str]]
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,6 @@
-"""The operator's only door to the Kubernetes API (besides kopf's own watching and patching).
+"""The operator's only door to the Kubernetes API (besides kopf's own watching and patching): the
+handlers, the rollout pass, the leader election and the drift job's `--monitor` lookup all go
+through it, and it is the only module that imports `kubernetes` (an import-linter contract).
 
 Handlers ask for what they need in domain words (`apply`, `get`, `list`, `delete`, `event`);
 children are written by server-side apply with the field manager `modelplane-operator`, so a

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     try:
         if args.monitor:
-            from modelplane_operator.drift.monitor import arguments_from_monitor
+            from modelplane_operator.drift.resolve import arguments_from_monitor
 
             resolved = arguments_from_monitor(args.monitor, args.kubeconfig)
             for key, value in resolved.items():
@@ -155,7 +155,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Evaluate one window of payload logs against a reference; print JSON.",
     )
     parser.add_argument("--monitor", help="namespace/name of a DriftMonitor to evaluate")
-    parser.add_argument("--kubeconfig", help="kubeconfig for --monitor (default: in-cluster)")
+    parser.add_argument(
+        "--kubeconfig",
+        help="kubeconfig for --monitor (default: in-cluster, else the default kubeconfig)",
+    )
     parser.add_argument("--reference", help="reference Parquet file or prefix (s3:// or path)")
     parser.add_argument("--reference-digest", help="digest keying the cached reference profile")
     parser.add_argument("--profile-cache", help="s3:// or path prefix to cache profiles under")

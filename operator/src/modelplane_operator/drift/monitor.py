@@ -1,9 +1,9 @@
-"""Resolve `--monitor <namespace>/<name>` into the job's explicit arguments.
+"""Translate a DriftMonitor, its ModelDeployment and the stable ModelVersion into the job's
+explicit arguments.
 
-The only part of the drift engine that talks to Kubernetes, and deliberately thin: it reads the
-DriftMonitor, its ModelDeployment and the stable ModelVersion, and translates their specs into
-the same arguments the cluster-free mode takes (reference, window prefix, features, config,
-window bounds). Imported lazily, so the engine itself never needs a cluster.
+Pure: the specs come from `drift.resolve` (which reads them through the operator's `cluster`
+gateway for `--monitor <namespace>/<name>`), and the result is the same arguments the
+cluster-free mode takes (reference, window prefix, features, config, window bounds).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from modelplane_crds.base import GROUP, VERSION
-from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION
 from modelplane_operator.drift.config import CATEGORICAL_TESTS, NUMERICAL_TESTS
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -27,47 +25,6 @@ def parse_duration(text: str) -> timedelta:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"invalid duration {text!r} (use forms like 1h, 30m, 1h30m)")
     return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
-
-
-def arguments_from_monitor(
-    ref: str, kubeconfig: str | None, now: datetime | None = None
-) -> dict[str, str]:
-    """Read the DriftMonitor `namespace/name` and derive the job's arguments."""
-    namespace, _, name = ref.partition("/")
-    if not namespace or not name:
-        raise ValueError(f"--monitor must be namespace/name, got {ref!r}")
-    from kubernetes import client, config
-
-    if kubeconfig:
-        config.load_kube_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    else:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    api = client.CustomObjectsApi()
-
-    def get(plural: str, obj: str) -> dict[str, Any]:
-        try:
-            result = api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, obj)
-        except client.exceptions.ApiException as exc:
-            if exc.status == 404:
-                raise ValueError(f"{plural} {namespace}/{obj} not found") from exc
-            raise OSError(
-                f"Kubernetes API error reading {plural} {namespace}/{obj}: "
-                f"{exc.status} {exc.reason}"
-            ) from exc
-        return cast("dict[str, Any]", result)
-
-    monitor = get(DRIFT_MONITOR.plural, name)
-    deployment = get(MODEL_DEPLOYMENT.plural, monitor["spec"]["deploymentRef"]["name"])
-    version_name = deployment["spec"]["stable"]["modelVersionRef"]["name"]
-    version = get(MODEL_VERSION.plural, version_name)
-    return arguments_from_specs(
-        namespace,
-        deployment["metadata"]["name"],
-        monitor["spec"],
-        deployment["spec"],
-        version["spec"],
-        now or datetime.now(UTC),
-    )
 
 
 def arguments_from_specs(
