@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelplane_crds.organization import OrganizationSpec
-from modelplane_operator import builders
+from modelplane_operator.builders import model_version
+from modelplane_operator.builders import organization as builders
+from modelplane_operator.handlers import converged
 
 OWNER = {
     "apiVersion": "modelplane.io/v1alpha1",
@@ -94,12 +96,12 @@ def test_used_by_lists_deployments_referencing_as_stable_or_candidate_but_not_de
         },
         {"metadata": {"name": "d4"}, "spec": {"stable": {"modelVersionRef": {"name": "v2"}}}},
     ]
-    assert builders.used_by(deployments, "v1") == ["d1", "d2"]
-    assert builders.used_by(deployments, "v9") == []
+    assert model_version.used_by(deployments, "v1") == ["d1", "d2"]
+    assert model_version.used_by(deployments, "v9") == []
 
 
 def test_backoff_doubles_and_is_capped() -> None:
-    assert [builders.backoff(n, 1.0, 10.0) for n in range(6)] == [1, 2, 4, 8, 10, 10]
+    assert [converged.backoff(n, 1.0, 10.0) for n in range(6)] == [1, 2, 4, 8, 10, 10]
 
 
 def test_malformed_conditions_are_dropped_not_fatal() -> None:
@@ -114,4 +116,4 @@ def test_malformed_conditions_are_dropped_not_fatal() -> None:
             {"type": "Broken"},
         ]
     }
-    assert [c.type for c in builders.conditions_of(status)] == ["Ready"]
+    assert [c.type for c in converged.conditions_of(status)] == ["Ready"]

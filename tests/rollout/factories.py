@@ -7,7 +7,7 @@ from typing import Any
 
 from modelplane_crds.model_deployment import ModelDeploymentSpec, ModelDeploymentStatus
 from modelplane_crds.model_version import ModelVersionSpec
-from modelplane_operator.deployment.builders import TrafficMode
+from modelplane_operator.builders.model_deployment import TrafficMode
 from modelplane_operator.rollout.machine import Facts, Plan, Verdict, plan
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelplane_operator.deployment.builders import (
+from modelplane_operator.builders.model_deployment import (
     RUNTIME_GRACEFUL_TIMEOUT_S,
     RuntimeConfig,
     Variant,

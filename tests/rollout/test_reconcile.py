@@ -15,8 +15,8 @@ from modelplane_crds.model_deployment import (
     ModelDeploymentStatus,
     Traffic,
 )
+from modelplane_operator.builders.model_deployment import RuntimeConfig
 from modelplane_operator.cluster import ClusterError
-from modelplane_operator.deployment.builders import RuntimeConfig
 from modelplane_operator.handlers.converged import Converged
 from modelplane_operator.handlers.model_deployment import converge_model_deployment
 from modelplane_operator.metrics import RolloutMetrics

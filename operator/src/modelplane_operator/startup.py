@@ -22,10 +22,10 @@ import kopf
 
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION, ORGANIZATION, Kind
 from modelplane_operator.artifacts import ArtifactFetcher, S3Config, VerifyLimits
+from modelplane_operator.builders.model_deployment import RuntimeConfig
 from modelplane_operator.certs import self_signed
 from modelplane_operator.cluster import KubeGateway, load_connection
 from modelplane_operator.context import OperatorContext
-from modelplane_operator.deployment.builders import RuntimeConfig
 from modelplane_operator.handlers import admission, model_deployment, model_version, organization
 from modelplane_operator.metrics import Metrics
 from modelplane_operator.rollout.reconcile import RolloutContext
@@ -150,6 +150,15 @@ def quiet_http_client_logs() -> None:
 
 def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     """Register every handler of the operator on `registry`."""
+    _register_process(registry, config)
+    _register_organization(registry, config)
+    _register_model_version_and_deployment(registry, config)
+    if config.webhook_mode != "off":
+        _register_admission(registry)
+
+
+def _register_process(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    """Log-in, start-up (kopf settings, the typed memo, the metrics endpoint) and clean-up."""
 
     @kopf.on.login(registry=registry)
     def login_handler(**_: Any) -> kopf.ConnectionInfo:
@@ -176,6 +185,9 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         if "cluster" in memo:
             memo.cluster.close()  # type: ignore[attr-defined]  # the real gateway has close()
 
+
+def _register_organization(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    """Converge on every change and on a timer (drift repair); the finalizer on delete."""
     org = resource(ORGANIZATION)
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
         on(*org, registry=registry)(organization.reconcile_organization)
@@ -188,6 +200,12 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     )(organization.reconcile_organization)
     kopf.on.delete(*org, registry=registry)(organization.delete_organization)
 
+
+def _register_model_version_and_deployment(
+    registry: kopf.OperatorRegistry, config: Settings
+) -> None:
+    """ModelVersions converge on every change; ModelDeployment events keep their `usedBy`
+    current; one timer per ModelDeployment drives its rollout."""
     mv = resource(MODEL_VERSION)
     for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
         on(*mv, registry=registry)(model_version.reconcile_model_version)
@@ -204,8 +222,9 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
         model_deployment.forget_model_deployment
     )
 
-    if config.webhook_mode == "off":
-        return
+
+def _register_admission(registry: kopf.OperatorRegistry) -> None:
+    """Validating and defaulting webhooks of the namespaced kinds."""
     writes: list[Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]] = ["CREATE", "UPDATE"]
     for kind, validate, default in (
         (MODEL_VERSION, admission.validate_model_version, admission.default_model_version),

@@ -165,23 +165,9 @@ def build_profile(
             cat_counts[column].update(category_counts(batch, column))
 
     sample = sampler.sample()
+    edges = _quantile_edges(sample, len(numerical), params.bins)
     exact = rows <= params.reference_sample_size
-    probabilities = np.linspace(0.0, 1.0, params.bins + 1)[1:-1]
-    edges: list[FloatArray] = []
-    for j in range(len(numerical)):
-        column_sample = sample[:, j][~np.isnan(sample[:, j])]
-        if column_sample.size == 0:
-            edges.append(np.empty(0))
-        else:
-            edges.append(np.unique(np.quantile(column_sample, probabilities)))
-    counts = [np.zeros(e.size + 1) for e in edges]
-    if exact:
-        counts = [bin_counts(sample[:, j], edges[j]) for j in range(len(numerical))]
-    elif numerical:
-        for batch in batches():
-            values = numeric_matrix(batch, numerical)
-            for j in range(len(numerical)):
-                counts[j] += bin_counts(values[:, j], edges[j])
+    counts = _counts_per_bin(batches, numerical, sample, edges, exact)
 
     profile = ReferenceProfile(digest=digest, rows=rows, params=params)
     std = moments.std()
@@ -204,3 +190,35 @@ def build_profile(
             counts=np.array([cat_counts[column][c] for c in ordered], dtype=np.float64),
         )
     return profile
+
+
+def _quantile_edges(sample: FloatArray, columns: int, bins: int) -> list[FloatArray]:
+    """Each numerical column's bin edges: the sample's inner quantiles, duplicates merged."""
+    probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    edges: list[FloatArray] = []
+    for j in range(columns):
+        column_sample = sample[:, j][~np.isnan(sample[:, j])]
+        if column_sample.size == 0:
+            edges.append(np.empty(0))
+        else:
+            edges.append(np.unique(np.quantile(column_sample, probabilities)))
+    return edges
+
+
+def _counts_per_bin(
+    batches: Callable[[], Iterable[pa.RecordBatch]],
+    numerical: list[str],
+    sample: FloatArray,
+    edges: list[FloatArray],
+    exact: bool,
+) -> list[FloatArray]:
+    """Rows per bin: from the sample when it holds every row, else from a second pass."""
+    if exact:
+        return [bin_counts(sample[:, j], edges[j]) for j in range(len(numerical))]
+    counts = [np.zeros(e.size + 1) for e in edges]
+    if numerical:
+        for batch in batches():
+            values = numeric_matrix(batch, numerical)
+            for j in range(len(numerical)):
+                counts[j] += bin_counts(values[:, j], edges[j])
+    return counts

@@ -5,15 +5,18 @@ returns a `Converged`: the status to write and, when kopf must retry the object 
 it, the `kopf.TemporaryError` / `kopf.PermanentError` to raise. The handler writes the status
 through kopf's patch first and then raises (`Converged.write`), so a failed pass still reports
 why in the object's conditions. Converge functions never raise for an outcome they expect.
+The helpers below read and write the conditions and space the retries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import kopf
+
+from modelplane_crds.conditions import Condition
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,24 @@ class Converged:
                 patch.metadata.setdefault("annotations", {})[key] = None
         if self.error is not None:
             raise self.error
+
+
+def conditions_of(status: Mapping[str, Any] | None) -> list[Condition]:
+    """Conditions from a raw status; malformed entries are dropped, not fatal."""
+    found = []
+    for raw in (status or {}).get("conditions") or []:
+        try:
+            found.append(Condition.model_validate(raw))
+        except ValueError:
+            continue
+    return found
+
+
+def conditions_wire(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
+    """Conditions as the API stores them."""
+    return [c.to_wire() for c in conditions]
+
+
+def backoff(retry: int, base: float, ceiling: float) -> float:
+    """Exponential delay for the n-th retry (0-based), capped."""
+    return float(min(ceiling, base * (2 ** min(retry, 20))))

@@ -26,6 +26,7 @@ import kopf
 from modelplane_crds.conditions import (
     READY,
     STALLED,
+    Condition,
     get_condition,
     is_true,
     mark_ready,
@@ -42,11 +43,16 @@ from modelplane_crds.model_version import (
     VERIFIED,
     ModelVersionSpec,
 )
-from modelplane_operator import builders
 from modelplane_operator.artifacts import ArtifactProblem, VerifiedArtifact, verify_artifact
+from modelplane_operator.builders import model_version as builders
 from modelplane_operator.cluster import Cluster, ClusterError
 from modelplane_operator.context import OperatorContext
-from modelplane_operator.handlers.converged import Converged
+from modelplane_operator.handlers.converged import (
+    Converged,
+    backoff,
+    conditions_of,
+    conditions_wire,
+)
 from modelplane_operator.settings import Settings
 
 KIND = MODEL_VERSION.kind
@@ -64,7 +70,7 @@ def _users(cluster: Cluster, namespace: str, name: str) -> list[str]:
 def already_settled(status: dict[str, Any] | None, spec_sha: str, generation: int) -> bool:
     """Whether this generation was verified (Ready with the same digest) or failed for a
     reason retrying cannot change; then the artifact is not fetched again."""
-    conditions = builders.conditions_of(status)
+    conditions = conditions_of(status)
     ready = get_condition(conditions, READY)
     if ready is None or (ready.observed_generation or 0) != generation:
         return False
@@ -91,18 +97,18 @@ def converge_model_version(
     name, namespace = meta["name"], meta["namespace"]
     generation = int(meta.get("generation") or 1)
     status = dict(body.get("status") or {})
-    conditions = builders.conditions_of(status)
+    conditions = conditions_of(status)
     try:
         users = _users(cluster, namespace, name)
     except ClusterError as exc:
-        delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
+        delay = backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
         return Converged({}, kopf.TemporaryError(str(exc), delay=delay))
     try:
         spec = ModelVersionSpec.model_validate(body.get("spec") or {})
     except ValueError as exc:
         stalled = mark_stalled(conditions, "InvalidSpec", str(exc), generation, now)
         result = {"observedGeneration": generation, **builders.used_by_status(users)}
-        result["conditions"] = builders.conditions_wire(stalled)
+        result["conditions"] = conditions_wire(stalled)
         return Converged(result, kopf.PermanentError(str(exc)))
     if already_settled(status, spec.artifact.sha256, generation):
         changed = builders.used_by_changed(status, users)
@@ -111,6 +117,22 @@ def converge_model_version(
         verified = verify(spec)
     except ArtifactProblem as problem:
         return _failure(cluster, body, conditions, problem, users, generation, retry, settings, now)
+    _event(cluster, body, "Normal", VERIFIED, f"artifact verified, sha256 {verified.sha256}")
+    return Converged(
+        {
+            "observedGeneration": generation,
+            "verifiedSha256": verified.sha256,
+            "sizeBytes": verified.size_bytes,
+            **builders.used_by_status(users),
+            "conditions": conditions_wire(_verified(conditions, verified, generation, now)),
+        }
+    )
+
+
+def _verified(
+    conditions: list[Condition], verified: VerifiedArtifact, generation: int, now: datetime
+) -> list[Condition]:
+    """Digest and signature verified: ready."""
     conditions = set_condition(
         conditions,
         ARTIFACT_VERIFIED,
@@ -129,19 +151,7 @@ def converge_model_version(
         generation,
         now,
     )
-    conditions = mark_ready(
-        conditions, VERIFIED, "artifact and signature verified", generation, now
-    )
-    _event(cluster, body, "Normal", VERIFIED, f"artifact verified, sha256 {verified.sha256}")
-    return Converged(
-        {
-            "observedGeneration": generation,
-            "verifiedSha256": verified.sha256,
-            "sizeBytes": verified.size_bytes,
-            **builders.used_by_status(users),
-            "conditions": builders.conditions_wire(conditions),
-        }
-    )
+    return mark_ready(conditions, VERIFIED, "artifact and signature verified", generation, now)
 
 
 def _failure(
@@ -178,13 +188,13 @@ def _failure(
     status: dict[str, Any] = {"observedGeneration": generation, **builders.used_by_status(users)}
     if problem.transient:
         conditions = mark_retrying(conditions, problem.reason, problem.message, generation, now)
-        status["conditions"] = builders.conditions_wire(conditions)
+        status["conditions"] = conditions_wire(conditions)
         if retry == 0 or retry % 5 == 0:
             _event(cluster, body, "Warning", problem.reason, f"will retry: {problem.message}")
-        delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
+        delay = backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
         return Converged(status, kopf.TemporaryError(problem.message, delay=delay))
     conditions = mark_stalled(conditions, problem.reason, problem.message, generation, now)
-    status["conditions"] = builders.conditions_wire(conditions)
+    status["conditions"] = conditions_wire(conditions)
     _event(cluster, body, "Warning", problem.reason, problem.message)
     return Converged(status, kopf.PermanentError(f"{problem.reason}: {problem.message}"))
 

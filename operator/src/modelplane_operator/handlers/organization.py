@@ -24,14 +24,20 @@ from modelplane_crds.conditions import (
 )
 from modelplane_crds.kinds import MODEL_DEPLOYMENT, ORGANIZATION
 from modelplane_crds.organization import NAMESPACE_CONFLICT, NAMESPACE_READY, OrganizationSpec
-from modelplane_operator import builders
+from modelplane_operator.builders import OPERATOR
+from modelplane_operator.builders import organization as builders
 from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
 from modelplane_operator.context import OperatorContext
-from modelplane_operator.handlers.converged import Converged
+from modelplane_operator.handlers.converged import (
+    Converged,
+    backoff,
+    conditions_of,
+    conditions_wire,
+)
 from modelplane_operator.settings import Settings
 
 KIND = ORGANIZATION.kind
-MANAGED = f"{labels.APP_MANAGED_BY}={builders.OPERATOR}"
+MANAGED = f"{labels.APP_MANAGED_BY}={OPERATOR}"
 
 
 def converge_organization(
@@ -40,7 +46,7 @@ def converge_organization(
     """Apply the children; return the status to write and whether to retry or give up."""
     name = body["metadata"]["name"]
     generation = int(body["metadata"].get("generation") or 1)
-    conditions = builders.conditions_of(body.get("status"))
+    conditions = conditions_of(body.get("status"))
     try:
         org = builders.parse_organization(body)
     except ValueError as exc:
@@ -52,10 +58,10 @@ def converge_organization(
             return _stalled(conditions, NAMESPACE_CONFLICT, conflict, generation, now)
         _apply_children(cluster, body, org.spec, settings)
     except ClusterError as exc:
-        delay = builders.backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
+        delay = backoff(retry, settings.retry_delay_s, settings.retry_max_delay_s)
         status = {
             "observedGeneration": generation,
-            "conditions": builders.conditions_wire(
+            "conditions": conditions_wire(
                 mark_retrying(conditions, PROGRESSING_WITH_RETRY, str(exc), generation, now)
             ),
         }
@@ -67,7 +73,7 @@ def converge_organization(
         {
             "observedGeneration": generation,
             "namespace": namespace,
-            "conditions": builders.conditions_wire(ready),
+            "conditions": conditions_wire(ready),
         }
     )
 
@@ -115,9 +121,7 @@ def _stalled(
 ) -> Converged:
     status: dict[str, Any] = {
         "observedGeneration": generation,
-        "conditions": builders.conditions_wire(
-            mark_stalled(conditions, reason, message, generation, now)
-        ),
+        "conditions": conditions_wire(mark_stalled(conditions, reason, message, generation, now)),
     }
     return Converged(status, kopf.PermanentError(f"{reason}: {message}"))
 

@@ -56,7 +56,7 @@ from modelplane_crds.model_deployment import (
     RollbackRecord,
     Traffic,
 )
-from modelplane_operator.deployment.builders import (
+from modelplane_operator.builders.model_deployment import (
     TrafficMode,
     endpoint_url,
     ratio_weight,

@@ -2,8 +2,9 @@
 
 Called by the kopf handler in a worker thread with the cluster gateway. It reads the referenced
 ModelVersions and the variant Deployments, runs the analysis when it is due, asks the state
-machine (`rollout.machine.plan`) what to do, applies the children by server-side apply, deletes
-the children no longer wanted, posts the plan's Events, and returns the status patch. Applies
+machine (`rollout.machine.plan`) what to do, builds every child the plan wants
+(`builders.model_deployment.build_children`), applies them by server-side apply, deletes the
+children no longer wanted, posts the plan's Events, and returns the status patch. Applies
 are skipped when the manifest is the one applied last time (a hash per child, kept in memory and
 cleared at every resync), so a settled deployment costs few API calls.
 """
@@ -38,8 +39,8 @@ from modelplane_operator.analysis.prometheus import PrometheusClient, Prometheus
 from modelplane_operator.analysis.scrape import ScrapeSource
 from modelplane_operator.analysis.sources import SourceError
 from modelplane_operator.analysis.targets import Target
+from modelplane_operator.builders import model_deployment as builders
 from modelplane_operator.cluster import HTTPROUTE_CRD, Cluster, ClusterError
-from modelplane_operator.deployment import builders
 from modelplane_operator.drift.monitor import parse_duration
 from modelplane_operator.metrics import RolloutMetrics
 from modelplane_operator.rollout.machine import Facts, Plan, Verdict, analysis_due, plan
@@ -365,6 +366,29 @@ class Pass:
         self.cluster.apply(manifest)
         self.ctx.applied[key] = digest
 
+    def wanted(
+        self, spec: ModelDeploymentSpec, result: Plan, specs: Mapping[str, ModelVersionSpec]
+    ) -> builders.Wanted:
+        """The plan in the builders' words."""
+        kept_versions = {v.version for v in result.variants}
+        shadow = result.shadow if result.shadow in kept_versions else None
+        traffic = result.status.traffic
+        return builders.Wanted(
+            variants=tuple(
+                builders.Variant(
+                    p.version, specs[p.version], p.role, p.replicas, p.hpa_min, p.hpa_max
+                )
+                for p in result.variants
+                if p.version in specs
+            ),
+            unreadable=tuple(p.version for p in result.variants if p.version not in specs),
+            stable_version=result.status.stable_version or spec.stable.model_version_ref.name,
+            mode=self.mode,
+            shadow_version=shadow,
+            stable_only=shadow is not None and (traffic is None or traffic.candidate == 0),
+            backends=tuple((v, w) for v, w in result.backends if v in kept_versions),
+        )
+
     def converge(
         self,
         spec: ModelDeploymentSpec,
@@ -372,47 +396,15 @@ class Pass:
         specs: Mapping[str, ModelVersionSpec],
         existing: dict[tuple[str, str], list[dict[str, Any]]],
     ) -> None:
-        wanted: set[tuple[str, str]] = set()
-        kept_versions = {v.version for v in result.variants}
-        for plan_ in result.variants:
-            name = builders.variant_name(self.name, plan_.version)
-            mv = specs.get(plan_.version)
-            if mv is None:  # not readable now: leave whatever runs alone
-                wanted |= {
-                    ("Deployment", name),
-                    ("Service", name),
-                    ("HorizontalPodAutoscaler", name),
-                }
-                continue
-            variant = builders.Variant(
-                plan_.version, mv, plan_.role, plan_.replicas, plan_.hpa_min, plan_.hpa_max
-            )
-            self.apply(builders.build_deployment(self.owner, variant, spec, self.ctx.runtime))
-            self.apply(builders.build_variant_service(self.owner, variant))
-            wanted |= {("Deployment", name), ("Service", name)}
-            hpa = builders.build_hpa(self.owner, variant, spec)
-            if hpa is not None:
-                self.apply(hpa)
-                wanted.add(("HorizontalPodAutoscaler", name))
-        stable = result.status.stable_version or spec.stable.model_version_ref.name
-        umbrella = builders.umbrella_name(self.name)
-        shadow = result.shadow if result.shadow in kept_versions else None
-        traffic = result.status.traffic
-        stable_only = shadow is not None and (traffic is None or traffic.candidate == 0)
-        self.apply(builders.build_umbrella_service(self.owner, self.mode, stable, stable_only))
-        self.apply(builders.build_pdb(self.owner))
-        wanted |= {("Service", umbrella), ("PodDisruptionBudget", umbrella)}
-        if shadow is not None:
-            self.apply(builders.build_shadow_service(self.owner, shadow))
-            wanted.add(("Service", builders.shadow_name(self.name)))
-        if self.mode == "HTTPRoute":
-            backends = [(v, w) for v, w in result.backends if v in kept_versions]
-            self.apply(builders.build_http_route(self.owner, backends, self.ctx.runtime))
-            wanted.add(("HTTPRoute", umbrella))
+        """Build every child the plan wants, apply them, then delete the owned ones not kept."""
+        wanted = self.wanted(spec, result, specs)
+        children = builders.build_children(self.owner, spec, wanted, self.ctx.runtime)
+        for manifest in children.manifests:
+            self.apply(manifest)
         for (api_version, kind), objects in existing.items():
             for obj in objects:
                 name = obj["metadata"]["name"]
-                if (kind, name) not in wanted:
+                if (kind, name) not in children.keep:
                     self.cluster.delete(api_version, kind, name, self.namespace)
                     self.ctx.applied.pop((self.uid, kind, name), None)
 

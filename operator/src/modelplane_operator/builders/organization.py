@@ -1,22 +1,15 @@
-"""Pure functions that turn a spec into the Kubernetes objects and status the operator writes.
-
-No I/O and no clock: the reconcile functions in `handlers/` read the cluster, call these, and
-write the result by server-side apply (children) or kopf's patch (the handled object's status).
-Tested as plain functions.
-"""
+"""An Organization's children: its namespace `mp-<slug>` with quota, limits, network isolation
+and role bindings (pure; see `builders`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from modelplane_crds import labels
-from modelplane_crds.conditions import Condition
-from modelplane_crds.model_version import USED_BY_LIMIT
 from modelplane_crds.organization import NAMESPACE_PREFIX, Organization, OrganizationSpec
+from modelplane_operator.builders import OPERATOR
 
-OPERATOR = "modelplane-operator"
 GITOPS_ANNOTATION = "modelplane.io/gitops-managed"
 ROLES = ("admin", "developer", "viewer")
 DEFAULT_DENY = "modelplane-default-deny"
@@ -181,56 +174,3 @@ def parse_organization(body: Mapping[str, Any]) -> Organization:
     return Organization.model_validate(
         {"metadata": dict(body.get("metadata") or {}), "spec": dict(body.get("spec") or {})}
     )
-
-
-def conditions_of(status: Mapping[str, Any] | None) -> list[Condition]:
-    """Conditions from a raw status; malformed entries are dropped, not fatal."""
-    found = []
-    for raw in (status or {}).get("conditions") or []:
-        try:
-            found.append(Condition.model_validate(raw))
-        except ValueError:
-            continue
-    return found
-
-
-def conditions_wire(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
-    """Conditions as the API stores them."""
-    return [c.to_wire() for c in conditions]
-
-
-def used_by_status(users: Sequence[str]) -> dict[str, Any]:
-    """The `usedBy` part of a ModelVersion's status: the first names and the full count."""
-    return {"usedBy": list(users[:USED_BY_LIMIT]), "usedByCount": len(users)}
-
-
-def used_by_changed(status: Mapping[str, Any] | None, users: Sequence[str]) -> bool:
-    """Whether the status's `usedBy` part differs from what `users` gives."""
-    current, wanted = status or {}, used_by_status(users)
-    names: list[str] = current.get("usedBy") or []
-    count: int = current.get("usedByCount") or 0
-    return bool(names != wanted["usedBy"] or count != wanted["usedByCount"])
-
-
-def used_by(deployments: Iterable[Mapping[str, Any]], version: str) -> list[str]:
-    """Names of the ModelDeployments that reference a ModelVersion as stable or candidate."""
-    users = set()
-    for deployment in deployments:
-        if (deployment.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        spec = deployment.get("spec") or {}
-        for field in ("stable", "candidate"):
-            ref = (spec.get(field) or {}).get("modelVersionRef") or {}
-            if ref.get("name") == version:
-                users.add(deployment["metadata"]["name"])
-    return sorted(users)
-
-
-def backoff(retry: int, base: float, ceiling: float) -> float:
-    """Exponential delay for the n-th retry (0-based), capped."""
-    return float(min(ceiling, base * (2 ** min(retry, 20))))
-
-
-def stamp(now: datetime) -> str:
-    """An RFC 3339 time in UTC with second precision, as Kubernetes writes them."""
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,7 +10,8 @@ Names are deterministic (never `generateName`): a variant is named after the dep
 ModelVersion, so promotion changes no pod template and restarts no pod; only the `role` label on
 the Deployment and Service moves. Every child carries an ownerReference to the ModelDeployment
 (controller, blockOwnerDeletion) so deleting the deployment garbage-collects all of them. No I/O,
-no clock: the handler reads the cluster, calls these, and applies the result by server-side apply.
+no clock: the rollout pass reads the cluster, turns its plan into a `Wanted`, builds every child
+at once (`build_children`), then applies them by server-side apply and deletes the rest.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from modelplane_crds import labels
 from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentSpec
 from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_operator.builders import OPERATOR
 
-OPERATOR = "modelplane-operator"
 DEPLOYMENT_LABEL = "modelplane.io/deployment"
 VARIANT_LABEL = "modelplane.io/variant"
 VERSION_LABEL = "modelplane.io/model-version"
@@ -78,6 +79,64 @@ class Variant:
     replicas: int | None
     hpa_min: int | None = None
     hpa_max: int | None = None
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What one rollout pass decided to serve, in the builders' words (see `rollout.machine`)."""
+
+    variants: tuple[Variant, ...]
+    """The variants to run, in the plan's order."""
+    unreadable: tuple[str, ...]
+    """Versions in the plan whose ModelVersion cannot be read now: whatever runs is left alone."""
+    stable_version: str
+    mode: TrafficMode
+    shadow_version: str | None
+    """The candidate that takes shadow copies (its Service exists only then)."""
+    stable_only: bool
+    """The endpoint selects only the stable pods (a shadow candidate that takes no traffic)."""
+    backends: tuple[tuple[str, int], ...]
+    """Version and weight of each HTTPRoute backend."""
+
+
+@dataclass(frozen=True)
+class Children:
+    """Every child a pass applies, in apply order, and the (kind, name) of every child to keep;
+    owned children not in `keep` are deleted."""
+
+    manifests: tuple[dict[str, Any], ...]
+    keep: frozenset[tuple[str, str]]
+
+
+def build_children(
+    owner: Mapping[str, Any], spec: ModelDeploymentSpec, wanted: Wanted, config: RuntimeConfig
+) -> Children:
+    """All of a ModelDeployment's children for one plan: per variant a Deployment, a Service and
+    maybe an HPA; the endpoint Service and the PodDisruptionBudget; the shadow Service and the
+    HTTPRoute when they are wanted."""
+    manifests: list[dict[str, Any]] = []
+    for variant in wanted.variants:
+        manifests.append(build_deployment(owner, variant, spec, config))
+        manifests.append(build_variant_service(owner, variant))
+        hpa = build_hpa(owner, variant, spec)
+        if hpa is not None:
+            manifests.append(hpa)
+    manifests.append(
+        build_umbrella_service(owner, wanted.mode, wanted.stable_version, wanted.stable_only)
+    )
+    manifests.append(build_pdb(owner))
+    if wanted.shadow_version is not None:
+        manifests.append(build_shadow_service(owner, wanted.shadow_version))
+    if wanted.mode == "HTTPRoute":
+        manifests.append(build_http_route(owner, list(wanted.backends), config))
+    deployment = owner["metadata"]["name"]
+    left_alone = {
+        (kind, variant_name(deployment, version))
+        for version in wanted.unreadable
+        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler")
+    }
+    applied = {(m["kind"], m["metadata"]["name"]) for m in manifests}
+    return Children(tuple(manifests), frozenset(applied | left_alone))
 
 
 def short_name(*parts: str, limit: int = 63) -> str:
@@ -192,6 +251,18 @@ def runtime_env(
     config: RuntimeConfig,
 ) -> list[dict[str, str]]:
     """The `MODELPLANE_RUNTIME_*` environment of a variant's pods (see docs/serving-runtime.md)."""
+    env = {
+        **_model_env(mv),
+        **_serving_env(spec),
+        **_payload_env(deployment, namespace, version, spec, config),
+        **_shadow_env(deployment, namespace, spec),
+        **_operator_env(mv, config),
+    }
+    return [{"name": f"MODELPLANE_RUNTIME_{k}", "value": v} for k, v in sorted(env.items())]
+
+
+def _model_env(mv: ModelVersionSpec) -> dict[str, str]:
+    """What the pod serves: the model, its artifact and signature, where it is cached."""
     signature = {
         "inputs": [t.to_wire() for t in mv.signature.inputs],
         "outputs": [t.to_wire() for t in mv.signature.outputs],
@@ -213,28 +284,60 @@ def runtime_env(
             for f in mv.features
         ]
         env["FEATURE_SCHEMA"] = json.dumps(features, separators=(",", ":"))
+    return env
+
+
+def _serving_env(spec: ModelDeploymentSpec) -> dict[str, str]:
+    """How the pod runs the model: threads and batching."""
     threads = (spec.runtime.intra_op_threads if spec.runtime else None) or _cpu_threads(spec)
-    env["INTRA_OP_THREADS"] = str(threads)
+    env = {"INTRA_OP_THREADS": str(threads)}
     batching = spec.runtime.batching if spec.runtime else None
     if batching is not None:
         env["MAX_BATCH_SIZE"] = str(batching.max_batch_size)
         env["MAX_LATENCY_MS"] = str(batching.max_latency_ms)
+    return env
+
+
+def _payload_env(
+    deployment: str,
+    namespace: str,
+    version: str,
+    spec: ModelDeploymentSpec,
+    config: RuntimeConfig,
+) -> dict[str, str]:
+    """Payload logging, when sampled and a bucket is known (the spec's URI, else the operator's)."""
     logging_ = spec.payload_logging
-    if logging_ is not None and logging_.sample_rate > 0:
-        bucket = config.payload_bucket
-        if logging_.uri is not None:
-            bucket = logging_.uri.removeprefix("s3://").split("/", 1)[0]
-        if bucket:
-            env["PAYLOAD_SAMPLE_RATE"] = str(logging_.sample_rate)
-            env["PAYLOAD_BUCKET"] = bucket
-            env["PAYLOAD_NAMESPACE"] = namespace
-            env["PAYLOAD_DEPLOYMENT"] = deployment
-            env["PAYLOAD_VARIANT"] = version
+    if logging_ is None or logging_.sample_rate <= 0:
+        return {}
+    bucket = config.payload_bucket
+    if logging_.uri is not None:
+        bucket = logging_.uri.removeprefix("s3://").split("/", 1)[0]
+    if not bucket:
+        return {}
+    return {
+        "PAYLOAD_SAMPLE_RATE": str(logging_.sample_rate),
+        "PAYLOAD_BUCKET": bucket,
+        "PAYLOAD_NAMESPACE": namespace,
+        "PAYLOAD_DEPLOYMENT": deployment,
+        "PAYLOAD_VARIANT": version,
+    }
+
+
+def _shadow_env(deployment: str, namespace: str, spec: ModelDeploymentSpec) -> dict[str, str]:
+    """Shadow copies, on every variant: a promotion must not restart pods."""
     shadow = spec.strategy.shadow if spec.strategy else None
-    if shadow is not None:  # on every variant: a promotion must not restart pods
-        env["SHADOW_URL"] = f"http://{shadow_name(deployment)}.{namespace}.svc.cluster.local"
-        env["SHADOW_PERCENT"] = str(shadow.percent)
-        env["SHADOW_TOLERANCE"] = str(shadow.tolerance)
+    if shadow is None:
+        return {}
+    return {
+        "SHADOW_URL": f"http://{shadow_name(deployment)}.{namespace}.svc.cluster.local",
+        "SHADOW_PERCENT": str(shadow.percent),
+        "SHADOW_TOLERANCE": str(shadow.tolerance),
+    }
+
+
+def _operator_env(mv: ModelVersionSpec, config: RuntimeConfig) -> dict[str, str]:
+    """What the operator knows: where artifacts come from and the ONNX limits it verified."""
+    env: dict[str, str] = {}
     if config.s3_endpoint_url:
         env["S3_ENDPOINT_URL"] = config.s3_endpoint_url
     if config.mlflow_tracking_uri and mv.artifact.uri.startswith("models:/"):
@@ -243,7 +346,7 @@ def runtime_env(
         env["MAX_NODES"] = str(config.max_graph_nodes)
     if config.allowed_domains is not None:
         env["ALLOWED_DOMAINS"] = json.dumps(list(config.allowed_domains))
-    return [{"name": f"MODELPLANE_RUNTIME_{k}", "value": v} for k, v in sorted(env.items())]
+    return env
 
 
 def _cpu_threads(spec: ModelDeploymentSpec) -> int:
@@ -277,55 +380,14 @@ def build_deployment(
 ) -> dict[str, Any]:
     """The apps/v1 Deployment running the serving runtime for one variant."""
     meta = owner["metadata"]
-    name = variant_name(meta["name"], variant.version)
     selector = pod_labels(meta["name"], variant.version)
-    image = (spec.runtime.image if spec.runtime else None) or config.image
-    container: dict[str, Any] = {
-        "name": "runtime",
-        "image": image,
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": runtime_env(
-            meta["name"], meta["namespace"], variant.version, variant.spec, spec, config
-        ),
-        "envFrom": [{"secretRef": {"name": S3_SECRET, "optional": True}}],
-        "readinessProbe": {
-            "httpGet": {"path": "/v2/health/ready", "port": "http"},
-            "periodSeconds": 5,
-            "failureThreshold": 3,
-        },
-        "livenessProbe": {
-            "httpGet": {"path": "/v2/health/live", "port": "http"},
-            "periodSeconds": 10,
-            "failureThreshold": 6,
-        },
-        "startupProbe": {
-            "httpGet": {"path": "/v2/health/live", "port": "http"},
-            "periodSeconds": 2,
-            "failureThreshold": 150,
-        },
-        "lifecycle": {"preStop": {"sleep": {"seconds": DRAIN_S}}},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS_USER,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [
-            {"name": "model-cache", "mountPath": CACHE_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's
-        ],
-    }
-    resources = _resources(spec)
-    if resources:
-        container["resources"] = resources
-    cache_limit = f"{max(1, math.ceil(variant.spec.artifact.max_size_bytes * 2 / 1024**2))}Mi"
+    env = runtime_env(meta["name"], meta["namespace"], variant.version, variant.spec, spec, config)
     body: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(
             owner,
-            name,
+            variant_name(meta["name"], variant.version),
             {VERSION_LABEL: label_value(variant.version), VARIANT_LABEL: variant.role},
         ),
         "spec": {
@@ -343,43 +405,107 @@ def build_deployment(
                         "prometheus.io/port": str(PORT),
                     },
                 },
-                "spec": {
-                    "containers": [container],
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": TERMINATION_GRACE_S,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUN_AS_USER,
-                        "runAsGroup": RUN_AS_USER,
-                        "fsGroup": RUN_AS_USER,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "topologySpreadConstraints": [
-                        {
-                            "maxSkew": 1,
-                            "topologyKey": key,
-                            "whenUnsatisfiable": "ScheduleAnyway",
-                            "labelSelector": {"matchLabels": selector},
-                        }
-                        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-                    ],
-                    "volumes": [
-                        {"name": "model-cache", "emptyDir": {"sizeLimit": cache_limit}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                    ],
-                },
+                "spec": _pod_spec(_container(spec, config.image, env), selector, variant, config),
             },
         },
     }
-    pod = body["spec"]["template"]["spec"]
+    if variant.replicas is not None:
+        body["spec"]["replicas"] = variant.replicas
+    return body
+
+
+def _container(
+    spec: ModelDeploymentSpec, default_image: str, env: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The runtime container: image, environment, probes, a locked-down security context."""
+    container: dict[str, Any] = {
+        "name": "runtime",
+        "image": (spec.runtime.image if spec.runtime else None) or default_image,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": env,
+        "envFrom": [{"secretRef": {"name": S3_SECRET, "optional": True}}],
+        **_probes(),
+        "lifecycle": {"preStop": {"sleep": {"seconds": DRAIN_S}}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "model-cache", "mountPath": CACHE_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's
+        ],
+    }
+    resources = _resources(spec)
+    if resources:
+        container["resources"] = resources
+    return container
+
+
+def _probes() -> dict[str, Any]:
+    """Readiness (the model is loaded), liveness, and a startup probe that allows five minutes
+    for the first download."""
+    return {
+        "readinessProbe": {
+            "httpGet": {"path": "/v2/health/ready", "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/v2/health/live", "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+        },
+        "startupProbe": {
+            "httpGet": {"path": "/v2/health/live", "port": "http"},
+            "periodSeconds": 2,
+            "failureThreshold": 150,
+        },
+    }
+
+
+def _pod_spec(
+    container: dict[str, Any],
+    selector: Mapping[str, str],
+    variant: Variant,
+    config: RuntimeConfig,
+) -> dict[str, Any]:
+    """The pod around the container: no API token, spread over zones and nodes, a model cache
+    sized for two artifacts, scheduled where the operator is told."""
+    cache_limit = f"{max(1, math.ceil(variant.spec.artifact.max_size_bytes * 2 / 1024**2))}Mi"
+    pod: dict[str, Any] = {
+        "containers": [container],
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_S,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "runAsGroup": RUN_AS_USER,
+            "fsGroup": RUN_AS_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": key,
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": dict(selector)},
+            }
+            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        ],
+        "volumes": [
+            {"name": "model-cache", "emptyDir": {"sizeLimit": cache_limit}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        ],
+    }
     if config.node_selector:
         pod["nodeSelector"] = dict(config.node_selector)
     if config.tolerations:
         pod["tolerations"] = [dict(t) for t in config.tolerations]
-    if variant.replicas is not None:
-        body["spec"]["replicas"] = variant.replicas
-    return body
+    return pod
 
 
 def _service(
