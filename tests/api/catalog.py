@@ -238,6 +238,9 @@ def request_for(
             "version_id": source.version2_id
         },
         "POST /api/v1/organizations/{org_id}/deployments/{name}/infer": INFER_BODY,
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/feedback": {
+            "rows": [{"request_id": "r-1", "label": "1", "observed_at": "2026-12-07T05:00:00Z"}]
+        },
         "POST /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer": (
             INFER_BODY
         ),
@@ -248,6 +251,8 @@ def request_for(
     }
     if route.path == "/api/v1/audit-events":
         query["organization_id"] = world.org_id
+    if route.key == "GET /api/v1/organizations/{org_id}/deployments/{name}/feedback":
+        query["request_id"] = "r-1"
     return url, bodies.get(route.key), query
 
 
@@ -301,6 +306,8 @@ KNOWN_ROUTES = {
     "POST /api/v1/organizations/{org_id}/deployments/{name}/rollback",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/promote-to-production",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/infer",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/feedback",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/feedback",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/ready",

@@ -221,6 +221,8 @@ ApiFactory = Callable[..., Any]
 
 
 ARTIFACT_BUCKET = "facade-tests"
+PAYLOAD_BUCKET = "test-payloads"
+"""Payload logs and feedback of deployments without `payloadLogging.uri`."""
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +230,9 @@ def artifact_settings(s3: Any, mlflow_uri: str) -> dict[str, Any]:
     """Settings that point the facade's artifact store at the session's MinIO and its registry
     mirror at the session's MLflow (workspaces enabled)."""
     s3.with_bucket(ARTIFACT_BUCKET)
+    s3.with_bucket(PAYLOAD_BUCKET)
     return {
+        "payload_bucket": PAYLOAD_BUCKET,
         "s3_endpoint_url": s3.endpoint_url,
         "s3_access_key_id": s3.access_key,
         "s3_secret_access_key": s3.secret_key,

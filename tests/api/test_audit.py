@@ -205,6 +205,12 @@ async def mutating_cases(
             admin["headers"],
             {"version_id": world.version2_id},
         ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/feedback": (
+            "POST",
+            f"{base}/deployments/{world.deployment}/feedback",
+            admin["headers"],
+            {"rows": [{"request_id": "r-9", "value": 2.5, "observed_at": "2026-12-07T05:00:00Z"}]},
+        ),
         "POST /api/v1/organizations/{org_id}/deployments/{name}/promote-to-production": (
             "POST",
             f"{base}/deployments/{world.deployment}/promote-to-production",

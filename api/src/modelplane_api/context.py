@@ -21,7 +21,7 @@ from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
-from modelplane_api.storage import ArtifactStore
+from modelplane_api.storage import ArtifactStore, PayloadStore
 
 Clock = Callable[[], datetime]
 
@@ -50,4 +50,6 @@ class AppContext:
     """How many uploads may be checked at once (`MAX_CONCURRENT_UPLOADS`)."""
     serving: ServingProxy
     """Forwards inference calls to deployments' Services."""
+    payloads: PayloadStore
+    """Payload logs and feedback, in any bucket."""
     clock: Clock = field(default=utc_now)

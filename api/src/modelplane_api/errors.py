@@ -106,6 +106,13 @@ class GitOpsManaged(Conflict):
     code = "gitops_managed"
 
 
+class InvalidRows(DomainError):
+    """Rows of a batch that cannot be stored (`details.rows` names each); nothing was written."""
+
+    status_code = 400
+    code = "invalid_rows"
+
+
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"

@@ -36,6 +36,7 @@ from modelplane_api.deployments.router import router as deployments_router
 from modelplane_api.deps import limit_by_ip
 from modelplane_api.envelope import error_body
 from modelplane_api.errors import ClusterUnavailable, DomainError
+from modelplane_api.feedback.router import router as feedback_router
 from modelplane_api.health.router import router as health_router
 from modelplane_api.inference.proxy import ServingProxy
 from modelplane_api.inference.router import router as inference_router
@@ -54,7 +55,7 @@ from modelplane_api.responses import error_response
 from modelplane_api.schemas import UNSTORABLE_TEXT
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
-from modelplane_api.storage import ArtifactStore, S3ArtifactStore
+from modelplane_api.storage import ArtifactStore, PayloadStore, S3ArtifactStore, S3PayloadStore
 
 API_PREFIX = "/api/v1"
 HTTP_CODES = {
@@ -115,6 +116,7 @@ def create_app(
     *,
     gateway: ClusterGateway | None = None,
     artifacts: ArtifactStore | None = None,
+    payloads: PayloadStore | None = None,
     clock: Clock = utc_now,
     passwords: Passwords | None = None,
 ) -> FastAPI:
@@ -131,6 +133,14 @@ def create_app(
         secret = settings.s3_secret_access_key
         artifacts = S3ArtifactStore(
             settings.artifact_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            region=settings.s3_region,
+        )
+    if payloads is None:
+        secret = settings.s3_secret_access_key
+        payloads = S3PayloadStore(
             endpoint_url=settings.s3_endpoint_url,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
@@ -163,6 +173,7 @@ def create_app(
         rate_limiter=RateLimiter(redis, metrics),
         upload_slots=asyncio.Semaphore(settings.max_concurrent_uploads),
         serving=ServingProxy(gateway, timeout_s=settings.inference_timeout_seconds),
+        payloads=payloads,
         clock=clock,
     )
 
@@ -214,6 +225,7 @@ def create_app(
     ):
         api.include_router(router)
     api.include_router(registry_upload_router)
+    api.include_router(feedback_router)
     app.include_router(api)
     # Inference has budgets of its own (per caller and organization, in `inference_access`),
     # not the API's per-IP budget.
@@ -234,7 +246,8 @@ def create_app(
     route_paths = {id(rc.original_route): rc.path for rc in contexts}
     app.state.allowed_methods = _allowed_methods(contexts)
     upload_paths = _paths_of(contexts, registry_upload_router)
-    inference_paths = _paths_of(contexts, inference_router)
+    # Inference and feedback (10,000 rows) carry more than MAX_BODY_BYTES.
+    inference_paths = _paths_of(contexts, inference_router) + _paths_of(contexts, feedback_router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     artifact_bucket: str = Field(default="models", min_length=3, max_length=63)
     """Bucket of artifacts; each organization writes under its namespace's prefix (`mp-<slug>/`)."""
+    payload_bucket: str | None = Field(default=None, min_length=3, max_length=63)
+    """Bucket of payload logs and feedback of deployments whose `payloadLogging` names no URI
+    (keep it equal to the operator's `PAYLOAD_BUCKET`)."""
     max_upload_bytes: int = Field(default=100 * 1024**2, ge=1024, le=2 * 1024**3 - 1)
     """Largest ONNX file (and reference dataset) an upload may carry; larger bodies get 413."""
     max_concurrent_uploads: int = Field(default=2, ge=1, le=64)

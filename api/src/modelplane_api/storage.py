@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-from modelplane_api.errors import ServiceUnavailable
+from modelplane_api.errors import NotFound, ServiceUnavailable
 
 PART_BYTES = 8 * 1024 * 1024
 
@@ -61,6 +61,31 @@ class _HashingReader:
         return chunk
 
 
+def s3_client(
+    endpoint_url: str | None,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    region: str,
+) -> Any:
+    """A boto3 S3 client: path-style addressing (MinIO), three attempts, bounded timeouts."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        region_name=region,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+
+
 class S3ArtifactStore:
     """ArtifactStore over boto3 (S3 or MinIO, path-style addressing)."""
 
@@ -73,24 +98,10 @@ class S3ArtifactStore:
         secret_access_key: str | None,
         region: str,
     ) -> None:
-        import boto3
         from boto3.s3.transfer import TransferConfig
-        from botocore.config import Config
 
         self.bucket = bucket
-        self._client: Any = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            region_name=region,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=60,
-            ),
-        )
+        self._client = s3_client(endpoint_url, access_key_id, secret_access_key, region)
         # One part in flight: the digest needs the bytes in order, and memory stays one part.
         self._transfer = TransferConfig(
             multipart_threshold=PART_BYTES, multipart_chunksize=PART_BYTES, use_threads=False
@@ -132,3 +143,75 @@ class S3ArtifactStore:
                 f"the artifact store refused the upload: {type(exc).__name__}"
             ) from exc
         return StoredObject(f"s3://{self.bucket}/{key}", reader.digest.hexdigest(), reader.size)
+
+
+class PayloadStore(Protocol):
+    """Where serving pods log payloads and the facade writes feedback (any bucket)."""
+
+    async def put_bytes(self, bucket: str, key: str, body: bytes) -> None:
+        """Write one object (an existing one is replaced)."""
+        ...
+
+    async def keys(self, bucket: str, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` keys under `prefix`, in key order."""
+        ...
+
+    async def get_bytes(self, bucket: str, key: str) -> bytes:
+        """Read one object."""
+        ...
+
+
+class S3PayloadStore:
+    """PayloadStore over boto3 (S3 or MinIO, path-style addressing)."""
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        region: str,
+    ) -> None:
+        self._client = s3_client(endpoint_url, access_key_id, secret_access_key, region)
+
+    async def put_bytes(self, bucket: str, key: str, body: bytes) -> None:
+        """Write one object (an existing one is replaced)."""
+        await asyncio.to_thread(
+            self._call, "write", self._client.put_object, Bucket=bucket, Key=key, Body=body
+        )
+
+    async def keys(self, bucket: str, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` keys under `prefix`, in key order."""
+        return await asyncio.to_thread(self._keys, bucket, prefix, limit)
+
+    async def get_bytes(self, bucket: str, key: str) -> bytes:
+        """Read one object."""
+        found = await asyncio.to_thread(
+            self._call, "read", self._client.get_object, Bucket=bucket, Key=key
+        )
+        return bytes(await asyncio.to_thread(found["Body"].read))
+
+    def _keys(self, bucket: str, prefix: str, limit: int) -> list[str]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"MaxItems": limit}
+        )
+        found: list[str] = []
+        for page in self._call("list", lambda: list(pages)):
+            found.extend(item["Key"] for item in page.get("Contents") or [])
+        return found[:limit]
+
+    @staticmethod
+    def _call(what: str, call: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchBucket", "NoSuchKey", "404"):
+                raise NotFound(f"the payload store answered {code}") from exc
+            raise ServiceUnavailable(f"the payload store refused a {what}: {code}") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(
+                f"the payload store cannot be reached ({what}): {type(exc).__name__}"
+            ) from exc
