@@ -38,17 +38,19 @@ test-unit: setup ## Unit tests only (no services)
 test-integration: setup ## Integration tests only
 	@$(UV_RUN) pytest -m integration
 
-generate: ## Regenerate the CRD YAML and the API reference from the models
+generate: ## Regenerate the CRD YAML, the API reference, the OpenAPI document and the dashboard's types
 	@$(UV_RUN) modelplane generate
 
 check-generated: ## Fail when generated files differ from what `make generate` writes
 	@$(UV_RUN) modelplane generate --check
 
-lint: setup ## ruff, mypy --strict and import-linter
+lint: setup ## ruff, mypy --strict, import-linter; ESLint and tsc --noEmit for the dashboard
 	@$(UV_RUN) ruff check .
 	@$(UV_RUN) ruff format --check .
 	@$(UV_RUN) mypy
 	@$(UV_RUN) lint-imports
+	@cd frontend && npx --no-install eslint . --max-warnings 0
+	@cd frontend && npx --no-install tsc --noEmit
 
 fmt: ## Format and autofix
 	@$(UV_RUN) ruff format .

@@ -5,6 +5,8 @@
 #      plugins, iptables, conntrack, buildah and mmdebstrap (only those missing; needs root)
 #   2. uv (from PyPI) and the Python workspace from uv.lock (.venv)
 #   3. the Go binaries of the local platform, built once and cached in ~/.cache/modelplane
+#   4. the dashboard's npm packages (frontend/, from its package-lock.json) and, for its
+#      end-to-end tests, Debian's Chromium and fonts (Node.js ≥ 20.9 is required)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,11 @@ command -v iptables >/dev/null || need_apt+=(iptables)
 command -v conntrack >/dev/null || need_apt+=(conntrack)
 command -v buildah >/dev/null || need_apt+=(buildah)
 command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
+# The dashboard (frontend/): Node.js to build it, Chromium and fonts for Playwright's tests.
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -d /usr/share/fonts/truetype/liberation ] || need_apt+=(fonts-liberation)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -44,4 +51,18 @@ $UV sync --frozen --quiet
 if ! $UV run --frozen python -c 'import sys; from modelplane_cli.local.binaries import ALL_BUILDS; sys.exit(0 if all(b.is_built() for b in ALL_BUILDS) else 1)'; then
   say "building the local platform's binaries (etcd, Kubernetes, kwok, MinIO, containerd, pause, CoreDNS) from Go modules"
   $UV run --frozen modelplane dev build
+fi
+
+# The dashboard's packages: `npm install` (not `npm ci`, which fails on the lockfile's missing
+# non-Linux optional binaries), skipped when the lockfile has not changed since the last install.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 9) ? 0 : 1)'; then
+  say "Node.js $(node --version) is too old for the dashboard (Next.js 16 needs 20.9 or newer)"
+  exit 1
+fi
+stamp=frontend/node_modules/.modelplane-installed
+lock_sum=$(cat frontend/package.json frontend/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  say "installing the dashboard's npm packages (frontend/)"
+  (cd frontend && NEXT_TELEMETRY_DISABLED=1 npm install --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" > "$stamp"
 fi

@@ -45,10 +45,18 @@ def generate(
         ),
     ] = False,
 ) -> None:
-    """Regenerate CRD YAML, the API reference and other generated files from their sources."""
-    from modelplane_crds.generate import main as generate_crds
+    """Regenerate CRD YAML, the API reference, the facade's OpenAPI document and the
+    dashboard's TypeScript types from their sources."""
+    from modelplane_cli import apiclient
+    from modelplane_crds.generate import default_root, rendered_files, sync_files
 
-    raise typer.Exit(generate_crds(check))
+    root = default_root()
+    try:
+        client = apiclient.rendered_files(root)
+    except apiclient.ToolMissingError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    raise typer.Exit(sync_files({**rendered_files(), **client}, root, check))
 
 
 @app.command()

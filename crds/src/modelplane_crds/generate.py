@@ -188,8 +188,14 @@ def default_root() -> Path:
 def main(check: bool = False, root: Path | None = None) -> int:
     """Write the generated files; with `check`, write nothing and return 1 if any would change."""
     base = root if root is not None else default_root()
+    return sync_files(rendered_files(), base, check)
+
+
+def sync_files(files: dict[Path, str], base: Path, check: bool) -> int:
+    """Write each file under `base` whose content differs; with `check`, write nothing, list
+    the stale files and return 1 if there are any."""
     stale = []
-    for relative, content in rendered_files().items():
+    for relative, content in files.items():
         path = base / relative
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current == content:
