@@ -8,7 +8,7 @@ UV_RUN := $(UV) run --frozen
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
-        lint fmt bench bench-runtime bench-drift bench-api bench-operator bench-node clean
+        lint fmt dashboard bench bench-runtime bench-drift bench-api bench-operator bench-node clean
 
 help: ## Show the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ help: ## Show the verbs
 setup: ## Install everything the project needs (system packages, Python env, local binaries)
 	@bash scripts/setup.sh
 
-demo: setup ## Bring up the whole local platform, print where everything is, run the demo story
+demo: setup dashboard ## Bring up the whole local platform, print where everything is, run the demo story
 	@$(UV_RUN) modelplane dev up
 	@$(UV_RUN) modelplane demo
 
@@ -40,6 +40,15 @@ test-integration: setup ## Integration tests only
 
 generate: ## Regenerate the CRD YAML, the API reference, the OpenAPI document and the dashboard's types
 	@$(UV_RUN) modelplane generate
+
+# The dashboard's static export, rebuilt only when its sources changed; the facade serves it at /.
+DASHBOARD_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+                     $(wildcard frontend/*.ts frontend/*.mjs frontend/package-lock.json)
+dashboard: setup frontend/out/index.html ## Build the dashboard (frontend/out, served by the facade at /)
+
+frontend/out/index.html: $(DASHBOARD_SOURCES)
+	@cd frontend && NEXT_TELEMETRY_DISABLED=1 npx --no-install next build
+	@touch $@
 
 check-generated: ## Fail when generated files differ from what `make generate` writes
 	@$(UV_RUN) modelplane generate --check

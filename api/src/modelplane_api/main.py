@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -23,6 +24,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from modelplane_api import __version__
 from modelplane_api.api_keys.router import router as api_keys_router
@@ -248,6 +251,10 @@ def create_app(
     upload_paths = _paths_of(contexts, registry_upload_router)
     # Inference and feedback (10,000 rows) carry more than MAX_BODY_BYTES.
     inference_paths = _paths_of(contexts, inference_router) + _paths_of(contexts, feedback_router)
+    dashboard = Path(settings.dashboard_dir) if settings.dashboard_dir else None
+    if dashboard is not None and (dashboard / "index.html").is_file():
+        # Last, so that every API route, /health, /docs and /openapi.json match first.
+        app.mount("/", DashboardFiles(app.state.allowed_methods, dashboard), name="dashboard")
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -267,6 +274,25 @@ def _paths_of(contexts: list[Any], router: APIRouter) -> tuple[re.Pattern[str], 
         for rc in contexts
         if any(rc.original_route is r for r in router.routes)
     )
+
+
+class DashboardFiles(StaticFiles):
+    """The dashboard's static export at `/`. A path under `/api/` that no route served stays
+    the API's: 405 when another method of it exists, else 404, both as envelopes (never the
+    dashboard's HTML 404 page)."""
+
+    def __init__(
+        self, allowed: list[tuple[re.Pattern[str], frozenset[str], int]], directory: Path
+    ) -> None:
+        super().__init__(directory=directory, html=True)
+        self._allowed = allowed
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """Serve a file of the export, or refuse a path of the API."""
+        if path == "api" or path.startswith("api/"):
+            known = any(pattern.match("/" + path) for pattern, _, _ in self._allowed)
+            raise StarletteHTTPException(405 if known else 404)
+        return await super().get_response(path, scope)
 
 
 def _allowed_methods(

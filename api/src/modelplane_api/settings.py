@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
     """How often every registered ModelVersion is compared with the cluster and re-applied."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    dashboard_dir: str | None = None
+    """Directory of the dashboard's static export (`frontend/out`), served at `/` after the API
+    routes; none, or a directory without `index.html`: no dashboard."""
 
     @field_validator("jwt_keys", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from modelplane_cli.local import node
 from modelplane_cli.local.binaries import ALL_BUILDS, KUBE, ensure_built
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_cli.local.processes import PlatformError, RunState, group_rss_mib, pid_alive
+from modelplane_cli.local.services import DASHBOARD_DIR
 
 app = typer.Typer(
     help="Bring the local platform (real Kubernetes control plane with a real node and kwok "
@@ -124,6 +125,12 @@ def _print_endpoints(state: RunState | None) -> None:
     print(f"  S3 (MinIO)      {ep.get('s3', '-')}")
     print(f"  MLflow          {ep.get('mlflow', '-')}")
     print(f"  Facade API      {ep.get('api', '-')}/api/v1   (OpenAPI: {ep.get('api', '-')}/docs)")
+    dashboard = (
+        f"{ep.get('api', '-')}/"
+        if (DASHBOARD_DIR / "index.html").is_file()
+        else "not built (make dashboard, or make demo)"
+    )
+    print(f"  Dashboard       {dashboard}")
     print(f"  logs            {_dev_dir() / 'logs'}")
     print("\nUse it from this shell:")
     print(f"  source {env_file}")

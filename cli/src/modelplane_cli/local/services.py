@@ -369,6 +369,8 @@ def start_api(
         "MODELPLANE_API_S3_REGION": s3.region,
         "MODELPLANE_API_ARTIFACT_BUCKET": s3.with_bucket(ARTIFACT_BUCKET).bucket,
         "MODELPLANE_API_MLFLOW_TRACKING_URI": mlflow.url,
+        # Served at `/` once built (`make dashboard`); ignored until then.
+        "MODELPLANE_API_DASHBOARD_DIR": str(DASHBOARD_DIR),
     }
     if kubeconfig is not None:
         env["MODELPLANE_API_KUBECONFIG"] = str(kubeconfig)
@@ -401,6 +403,8 @@ def start_api(
 
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+DASHBOARD_DIR = REPO_ROOT / "frontend" / "out"
+"""The dashboard's static export (`next build` in frontend/), which the facade serves at `/`."""
 
 
 @dataclass(frozen=True)
