@@ -1,0 +1,129 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+
+import { AppShell } from "@/components/app-shell";
+import { Button, EmptyState, ErrorState, PageHeader, RoleBadge, Skeleton, TableHead, TextField, formatDate } from "@/components/ui";
+import { ApiError, describeError } from "@/lib/api/client";
+import { useOrganization } from "@/lib/organization";
+import { useCreateOrganization } from "@/lib/queries";
+
+const SLUG_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
+
+function CreateOrganization() {
+  const create = useCreateOrganization();
+  const { select } = useOrganization();
+  const [message, setMessage] = useState<string | null>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    setMessage(null);
+    try {
+      const created = await create.mutateAsync({
+        slug: String(form.get("slug") ?? ""),
+        display_name: String(form.get("display_name") ?? ""),
+        description: String(form.get("description") ?? ""),
+      });
+      select(created.id);
+      formElement.reset();
+      setMessage(`Created ${created.display_name}.`);
+    } catch {
+      // shown from create.error below
+    }
+  }
+
+  const error = create.error;
+  return (
+    <section aria-labelledby="create-org" className="rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200">
+      <h2 id="create-org" className="text-lg font-medium">
+        New organization
+      </h2>
+      <form onSubmit={submit} className="mt-4 grid gap-4 sm:grid-cols-2">
+        <TextField label="Name" name="display_name" required maxLength={200} />
+        <TextField
+          label="Slug"
+          name="slug"
+          required
+          maxLength={40}
+          pattern={SLUG_PATTERN}
+          hint="Lowercase letters, digits and dashes; its namespace is mp-<slug>. It cannot change."
+        />
+        <TextField label="Description" name="description" maxLength={2000} className="sm:col-span-2" />
+        <div className="flex items-center gap-3 sm:col-span-2">
+          <Button type="submit" busy={create.isPending}>
+            Create organization
+          </Button>
+          {message ? (
+            <p role="status" className="text-sm text-emerald-700">
+              {message}
+            </p>
+          ) : null}
+          {error ? (
+            <p role="alert" className="text-sm text-red-700">
+              {error instanceof ApiError && error.status === 409
+                ? "An organization with this slug already exists."
+                : describeError(error)}
+            </p>
+          ) : null}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function OrganizationList() {
+  const { organizations, current, select, isLoading, error, refetch } = useOrganization();
+  if (isLoading) return <Skeleton label="Loading organizations" />;
+  if (error) return <ErrorState error={error} onRetry={refetch} />;
+  if (organizations.length === 0)
+    return <EmptyState title="No organizations yet">Create one below; you will be its admin.</EmptyState>;
+  return (
+    <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+      <table className="min-w-full text-left text-sm">
+        <caption className="sr-only">Your organizations</caption>
+        <TableHead
+          columns={[
+            { label: "Name" },
+            { label: "Slug" },
+            { label: "Your role" },
+            { label: "Created" },
+            { label: "Actions", srOnly: true },
+          ]}
+        />
+        <tbody className="divide-y divide-slate-100">
+          {organizations.map((org) => (
+            <tr key={org.id}>
+              <td className="px-4 py-2 font-medium">{org.display_name}</td>
+              <td className="px-4 py-2"><code>{org.slug}</code></td>
+              <td className="px-4 py-2"><RoleBadge role={org.role} /></td>
+              <td className="px-4 py-2 text-slate-600">{formatDate(org.created_at)}</td>
+              <td className="px-4 py-2 text-right">
+                {current?.id === org.id ? (
+                  <span className="text-xs text-slate-500">Current</span>
+                ) : (
+                  <Button variant="secondary" onClick={() => select(org.id)} aria-label={`Switch to ${org.display_name}`}>
+                    Switch
+                  </Button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export default function OrganizationsPage() {
+  return (
+    <AppShell>
+      <PageHeader title="Organizations" />
+      <div className="space-y-8">
+        <OrganizationList />
+        <CreateOrganization />
+      </div>
+    </AppShell>
+  );
+}

@@ -1,0 +1,155 @@
+"use client";
+
+import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import { useId } from "react";
+
+import { describeError } from "@/lib/api/client";
+
+const focusRing =
+  "focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
+
+type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & {
+  variant?: "primary" | "secondary";
+  busy?: boolean;
+};
+
+export function Button({ variant = "primary", busy = false, className = "", disabled, children, ...rest }: ButtonProps) {
+  const look =
+    variant === "primary"
+      ? "bg-indigo-600 text-white hover:bg-indigo-500 disabled:bg-indigo-300"
+      : "bg-white text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50 disabled:text-slate-400";
+  return (
+    <button
+      type="button"
+      {...rest}
+      disabled={disabled || busy}
+      aria-busy={busy || undefined}
+      className={`inline-flex items-center justify-center rounded-md px-3 py-2 text-sm font-medium ${look} ${focusRing} disabled:cursor-not-allowed ${className}`}
+    >
+      {children}
+    </button>
+  );
+}
+
+type TextFieldProps = InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string };
+
+export function TextField({ label, hint, id, className = "", ...rest }: TextFieldProps) {
+  const generated = useId();
+  const inputId = id ?? generated;
+  const hintId = hint ? `${inputId}-hint` : undefined;
+  return (
+    <div className={className}>
+      <label htmlFor={inputId} className="block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <input
+        id={inputId}
+        aria-describedby={hintId}
+        {...rest}
+        className={`mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm ${focusRing}`}
+      />
+      {hint ? (
+        <p id={hintId} className="mt-1 text-xs text-slate-500">
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+type SelectFieldProps = SelectHTMLAttributes<HTMLSelectElement> & { label: string; hideLabel?: boolean };
+
+export function SelectField({ label, hideLabel = false, id, children, className = "", ...rest }: SelectFieldProps) {
+  const generated = useId();
+  const selectId = id ?? generated;
+  return (
+    <div className={className}>
+      <label htmlFor={selectId} className={hideLabel ? "sr-only" : "block text-sm font-medium text-slate-700"}>
+        {label}
+      </label>
+      <select
+        id={selectId}
+        {...rest}
+        className={`block w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm ${focusRing}`}
+      >
+        {children}
+      </select>
+    </div>
+  );
+}
+
+/** Grey bars standing in for rows while a list loads. */
+export function Skeleton({ rows = 3, label }: { rows?: number; label: string }) {
+  return (
+    <div role="status" aria-live="polite" aria-label={label} className="space-y-3">
+      {Array.from({ length: rows }, (_, i) => (
+        <div key={i} className="h-10 animate-pulse rounded-md bg-slate-200" />
+      ))}
+      <span className="sr-only">{label}</span>
+    </div>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center">
+      <p className="font-medium text-slate-800">{title}</p>
+      {children ? <div className="mt-2 text-sm text-slate-600">{children}</div> : null}
+    </div>
+  );
+}
+
+export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  return (
+    <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+      <p>{describeError(error)}</p>
+      {onRetry ? (
+        <Button variant="secondary" className="mt-3" onClick={onRetry}>
+          Try again
+        </Button>
+      ) : null}
+    </div>
+  );
+}
+
+const ROLE_LOOK: Record<string, string> = {
+  admin: "bg-indigo-100 text-indigo-800",
+  developer: "bg-emerald-100 text-emerald-800",
+  viewer: "bg-slate-200 text-slate-700",
+};
+
+export function RoleBadge({ role }: { role: string }) {
+  return (
+    <span className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${ROLE_LOOK[role] ?? ROLE_LOOK.viewer}`}>
+      {role}
+    </span>
+  );
+}
+
+export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
+      <h1 className="text-2xl font-semibold tracking-tight">{title}</h1>
+      {children}
+    </div>
+  );
+}
+
+export function formatDate(value: string): string {
+  return new Date(value).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
+}
+
+/** A table's header row; an empty-named column (actions) gets a label for screen readers only. */
+export function TableHead({ columns }: { columns: { label: string; srOnly?: boolean }[] }) {
+  return (
+    <thead className="bg-slate-50 text-slate-600">
+      <tr>
+        {columns.map((column) => (
+          <th key={column.label} scope="col" className="px-4 py-2 font-medium">
+            {column.srOnly ? <span className="sr-only">{column.label}</span> : column.label}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

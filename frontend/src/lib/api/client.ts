@@ -1,0 +1,90 @@
+import createClient, { type Client } from "openapi-fetch";
+
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type ApiClient = Client<paths>;
+
+/** An error the facade answered with (its envelope's `error`), or a network failure (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+interface ErrorEnvelopeLike {
+  error?: { code?: unknown; message?: unknown };
+}
+
+/** Turn openapi-fetch's `{ data, error, response }` into the data, or throw an `ApiError`. */
+export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.error !== undefined || result.data === undefined) {
+    const body = (result.error ?? {}) as ErrorEnvelopeLike;
+    const code = typeof body.error?.code === "string" ? body.error.code : "error";
+    const message =
+      typeof body.error?.message === "string" ? body.error.message : result.response.statusText;
+    throw new ApiError(result.response.status, code, message || `HTTP ${result.response.status}`);
+  }
+  return result.data;
+}
+
+/** Like `unwrap` for answers without a body (204). */
+export function expectOk(result: { error?: unknown; response: Response }): void {
+  if (!result.response.ok) unwrap({ ...result, data: undefined });
+}
+
+/** A sentence for people, for any error a query or mutation threw. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 403) return "You do not have permission to do this in this organization.";
+    if (error.status === 0) return "The server could not be reached. Check your connection.";
+    if (error.status === 429) return "Too many requests. Wait a moment and try again.";
+    if (error.status >= 500) return "The server had a problem. Try again in a moment.";
+    return error.message;
+  }
+  return "Something went wrong.";
+}
+
+export interface TokenSource {
+  /** The current access token, if signed in. */
+  accessToken(): string | null;
+  /** Rotate the refresh token; resolves to whether a new access token is available. */
+  refresh(): Promise<boolean>;
+}
+
+const NO_RETRY = /\/api\/v1\/auth\/(login|register|refresh|logout)$/;
+
+function withToken(request: Request, token: string | null): Request {
+  if (!token) return request;
+  const headers = new Headers(request.headers);
+  headers.set("Authorization", `Bearer ${token}`);
+  return new Request(request, { headers });
+}
+
+/** The typed client of the facade at this page's origin. Every request carries the access token;
+ * a 401 is answered by one silent refresh and one retry of the request. */
+export function createApiClient(tokens: TokenSource, baseUrl = defaultBaseUrl()): ApiClient {
+  return createClient<paths>({
+    baseUrl,
+    // Looked up at call time, so that a test's mocked fetch (MSW) sees every request.
+    fetch: async (request: Request) => {
+      const retry = request.clone();
+      const response = await globalThis.fetch(withToken(request, tokens.accessToken()));
+      if (response.status !== 401 || NO_RETRY.test(new URL(request.url).pathname)) {
+        return response;
+      }
+      if (!tokens.accessToken() || !(await tokens.refresh())) return response;
+      return globalThis.fetch(withToken(retry, tokens.accessToken()));
+    },
+  });
+}
+
+function defaultBaseUrl(): string {
+  return typeof window === "undefined" ? "" : window.location.origin;
+}

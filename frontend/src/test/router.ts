@@ -1,0 +1,4 @@
+import { vi } from "vitest";
+
+/** What pages pushed to the (mocked) app router. */
+export const routerPush = vi.fn();
