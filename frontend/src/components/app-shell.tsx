@@ -15,6 +15,8 @@ const NAV = [
   { href: "/", label: "Overview" },
   { href: "/organizations/", label: "Organizations" },
   { href: "/members/", label: "Members" },
+  { href: "/models/", label: "Models" },
+  { href: "/audit/", label: "Audit log" },
 ];
 
 export function OrganizationSwitcher() {

@@ -118,12 +118,12 @@ const ROLE_LOOK: Record<string, string> = {
   viewer: "bg-slate-200 text-slate-700",
 };
 
+function Pill({ text, look }: { text: string; look: string | undefined }) {
+  return <span className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${look ?? "bg-slate-200 text-slate-700"}`}>{text}</span>;
+}
+
 export function RoleBadge({ role }: { role: string }) {
-  return (
-    <span className={`inline-block rounded-full px-2 py-0.5 text-xs font-medium ${ROLE_LOOK[role] ?? ROLE_LOOK.viewer}`}>
-      {role}
-    </span>
-  );
+  return <Pill text={role} look={ROLE_LOOK[role]} />;
 }
 
 export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
@@ -139,17 +139,83 @@ export function formatDate(value: string): string {
   return new Date(value).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
 }
 
-/** A table's header row; an empty-named column (actions) gets a label for screen readers only. */
-export function TableHead({ columns }: { columns: { label: string; srOnly?: boolean }[] }) {
+/** A list's table: its caption (shown, or for screen readers only), header row and rows. A
+ * column marked `srOnly` (actions) has a header for screen readers only. */
+export function DataTable({
+  caption,
+  showCaption = false,
+  columns,
+  busy,
+  children,
+}: {
+  caption: string;
+  showCaption?: boolean;
+  columns: (string | { label: string; srOnly: true })[];
+  busy?: boolean;
+  children: ReactNode;
+}) {
   return (
-    <thead className="bg-slate-50 text-slate-600">
-      <tr>
-        {columns.map((column) => (
-          <th key={column.label} scope="col" className="px-4 py-2 font-medium">
-            {column.srOnly ? <span className="sr-only">{column.label}</span> : column.label}
-          </th>
-        ))}
-      </tr>
-    </thead>
+    <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+      <table className="min-w-full text-left text-sm" aria-busy={busy || undefined}>
+        <caption className={showCaption ? "px-4 py-2 text-left text-slate-600" : "sr-only"}>{caption}</caption>
+        <thead className="bg-slate-50 text-slate-600">
+          <tr>
+            {columns.map((column) =>
+              typeof column === "string" ? (
+                <th key={column} scope="col" className="px-4 py-2 font-medium">
+                  {column}
+                </th>
+              ) : (
+                <th key={column.label} scope="col" className="px-4 py-2 font-medium">
+                  <span className="sr-only">{column.label}</span>
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100 align-top">{children}</tbody>
+      </table>
+    </div>
   );
+}
+
+/** Previous / next buttons of a page-numbered list. */
+export function Paging({
+  page,
+  pages,
+  onPage,
+  label,
+}: {
+  page: number;
+  pages: number;
+  onPage: (page: number) => void;
+  label: string;
+}) {
+  if (pages <= 1) return null;
+  return (
+    <nav aria-label={label} className="mt-4 flex items-center gap-3 text-sm">
+      <Button variant="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        Previous
+      </Button>
+      <span aria-live="polite">
+        Page {page} of {pages}
+      </span>
+      <Button variant="secondary" disabled={page >= pages} onClick={() => onPage(page + 1)}>
+        Next
+      </Button>
+    </nav>
+  );
+}
+
+const STATE_LOOK: Record<string, string> = {
+  ready: "bg-emerald-100 text-emerald-800",
+  pending: "bg-amber-100 text-amber-900",
+  verifying: "bg-sky-100 text-sky-800",
+  stalled: "bg-red-100 text-red-800",
+  missing: "bg-red-100 text-red-800",
+  unknown: "bg-slate-200 text-slate-700",
+};
+
+export function StateBadge({ state }: { state: string }) {
+  return <Pill text={state} look={STATE_LOOK[state]} />;
 }

@@ -1,6 +1,6 @@
 "use client";
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
@@ -48,6 +48,89 @@ export function useMembers(orgId: string | null) {
       unwrap(
         await client.GET("/api/v1/organizations/{org_id}/members", {
           params: { path: { org_id: orgId ?? "" }, query: { limit: 100 } },
+        }),
+      ),
+  });
+}
+
+export type Model = Schemas["ModelPublic"];
+export type Version = Schemas["VersionPublic"];
+export type AuditEvent = Schemas["AuditEventPublic"];
+export type Outcome = NonNullable<AuditFilters["outcome"]>;
+
+export const MODELS_PER_PAGE = 20;
+
+/** One page of an organization's models, optionally those whose name contains `name`. */
+export function useModels(orgId: string, name: string, page: number) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "models", { name, page }],
+    placeholderData: (previous) => previous,
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/models", {
+          params: {
+            path: { org_id: orgId },
+            query: { page, limit: MODELS_PER_PAGE, sort: "name", ...(name ? { "filter[name]": name } : {}) },
+          },
+        }),
+      ),
+  });
+}
+
+export function useModel(orgId: string, modelId: string) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "models", modelId],
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/models/{model_id}", {
+          params: { path: { org_id: orgId, model_id: modelId } },
+        }),
+      ).data,
+  });
+}
+
+/** A model's versions, newest first (the first 100), with their state in the cluster. */
+export function useVersions(orgId: string, modelId: string) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "models", modelId, "versions"],
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/models/{model_id}/versions", {
+          params: { path: { org_id: orgId, model_id: modelId }, query: { limit: 100, sort: "-version" } },
+        }),
+      ),
+  });
+}
+
+export interface AuditFilters {
+  action?: string;
+  outcome?: "success" | "denied" | "failure";
+}
+
+export const AUDIT_PAGE_SIZE = 50;
+
+/** The organization's audit log, newest first, one cursor page at a time. */
+export function useAuditEvents(orgId: string, filters: AuditFilters) {
+  const { client } = useAuth();
+  return useInfiniteQuery({
+    queryKey: ["organizations", orgId, "audit", filters],
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: { meta: { next_cursor: string | null } }) => last.meta.next_cursor,
+    queryFn: async ({ pageParam }) =>
+      unwrap(
+        await client.GET("/api/v1/audit-events", {
+          params: {
+            query: {
+              organization_id: orgId,
+              limit: AUDIT_PAGE_SIZE,
+              ...(pageParam ? { cursor: pageParam } : {}),
+              ...(filters.action ? { "filter[action]": filters.action } : {}),
+              ...(filters.outcome ? { "filter[outcome]": filters.outcome } : {}),
+            },
+          },
         }),
       ),
   });

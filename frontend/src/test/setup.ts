@@ -5,15 +5,15 @@ import { afterAll, afterEach, beforeAll, vi } from "vitest";
 
 import { server } from "./server";
 
-import { routerPush } from "./router";
+import { location, routerPush } from "./router";
 
 // The app router is not mounted in unit tests; pages only push to it after signing in.
 vi.mock("next/navigation", async () => {
-  const { routerPush: push } = await import("./router");
+  const { routerPush: push, location } = await import("./router");
   return {
     useRouter: () => ({ push, replace: push, prefetch: () => {}, back: () => {} }),
     usePathname: () => "/",
-    useSearchParams: () => new URLSearchParams(),
+    useSearchParams: () => location.search,
   };
 });
 
@@ -23,5 +23,6 @@ afterEach(() => {
   cleanup();
   server.resetHandlers();
   routerPush.mockReset();
+  location.search = new URLSearchParams();
 });
 afterAll(() => server.close());

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 
 import { AppShell } from "@/components/app-shell";
-import { Button, EmptyState, ErrorState, PageHeader, RoleBadge, Skeleton, TableHead, TextField, formatDate } from "@/components/ui";
+import { Button, DataTable, EmptyState, ErrorState, PageHeader, RoleBadge, Skeleton, TextField, formatDate } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/api/client";
 import { useOrganization } from "@/lib/organization";
 import { useCreateOrganization } from "@/lib/queries";
@@ -80,39 +80,28 @@ function OrganizationList() {
   if (organizations.length === 0)
     return <EmptyState title="No organizations yet">Create one below; you will be its admin.</EmptyState>;
   return (
-    <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
-      <table className="min-w-full text-left text-sm">
-        <caption className="sr-only">Your organizations</caption>
-        <TableHead
-          columns={[
-            { label: "Name" },
-            { label: "Slug" },
-            { label: "Your role" },
-            { label: "Created" },
-            { label: "Actions", srOnly: true },
-          ]}
-        />
-        <tbody className="divide-y divide-slate-100">
-          {organizations.map((org) => (
-            <tr key={org.id}>
-              <td className="px-4 py-2 font-medium">{org.display_name}</td>
-              <td className="px-4 py-2"><code>{org.slug}</code></td>
-              <td className="px-4 py-2"><RoleBadge role={org.role} /></td>
-              <td className="px-4 py-2 text-slate-600">{formatDate(org.created_at)}</td>
-              <td className="px-4 py-2 text-right">
-                {current?.id === org.id ? (
-                  <span className="text-xs text-slate-500">Current</span>
-                ) : (
-                  <Button variant="secondary" onClick={() => select(org.id)} aria-label={`Switch to ${org.display_name}`}>
-                    Switch
-                  </Button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Your organizations"
+      columns={["Name", "Slug", "Your role", "Created", { label: "Actions", srOnly: true }]}
+    >
+      {organizations.map((org) => (
+        <tr key={org.id}>
+          <td className="px-4 py-2 font-medium">{org.display_name}</td>
+          <td className="px-4 py-2"><code>{org.slug}</code></td>
+          <td className="px-4 py-2"><RoleBadge role={org.role} /></td>
+          <td className="px-4 py-2 text-slate-600">{formatDate(org.created_at)}</td>
+          <td className="px-4 py-2 text-right">
+            {current?.id === org.id ? (
+              <span className="text-xs text-slate-500">Current</span>
+            ) : (
+              <Button variant="secondary" onClick={() => select(org.id)} aria-label={`Switch to ${org.display_name}`}>
+                Switch
+              </Button>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
