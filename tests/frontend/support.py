@@ -10,8 +10,9 @@ from pathlib import Path
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 
-def npx(*args: str, timeout: float, env: dict[str, str] | None = None) -> None:
-    """Run a frontend tool (`npx --no-install …` in frontend/); fail the test with its output."""
+def npx(*args: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    """Run a frontend tool (`npx --no-install …` in frontend/); fail the test with its output,
+    else return its standard output."""
     npx_path = shutil.which("npx")
     assert npx_path, "npx is missing: run `make setup`"
     assert (FRONTEND / "node_modules").is_dir(), "frontend/node_modules missing: run `make setup`"
@@ -25,3 +26,4 @@ def npx(*args: str, timeout: float, env: dict[str, str] | None = None) -> None:
         check=False,
     )
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout

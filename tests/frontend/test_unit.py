@@ -6,4 +6,5 @@ from tests.frontend.support import npx
 
 
 def test_vitest_suite_passes() -> None:
-    npx("vitest", "run", "--reporter=dot", timeout=300)
+    output = npx("vitest", "run", "--reporter=dot", timeout=300)
+    assert " passed" in output, output

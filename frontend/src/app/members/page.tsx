@@ -13,9 +13,7 @@ function MemberList({ orgId, orgName }: { orgId: string; orgName: string }) {
   const total = members.data?.meta.total ?? rows.length;
   return (
     <DataTable
-      caption={
-        total === rows.length ? `${total} members of ${orgName}` : `${rows.length} of ${total} members of ${orgName}`
-      }
+      caption={`${total === rows.length ? total : `${rows.length} of ${total}`} ${total === 1 ? "member" : "members"} of ${orgName}`}
       showCaption
       columns={["Name", "Email", "Role", "Member since"]}
     >

@@ -1,0 +1,87 @@
+import { expect, test, type Locator, type Page } from "@playwright/test";
+
+const PASSWORD = "correct horse battery staple";
+
+function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+async function signIn(page: Page, email: string) {
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Press Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
+async function tabTo(page: Page, target: Locator, max = 20) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (await target.evaluate((element) => element === document.activeElement)) return;
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
+
+test("sign up, sign in, create an organization, see it in the switcher, members and audit log", async ({ page }) => {
+  const email = `${unique("e2e")}@example.com`;
+  const slug = unique("e2e");
+
+  await page.goto("/sign-up/");
+  await page.getByLabel("Name").fill("Dana Scientist");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/organizations\/$/);
+  await expect(page.getByText("No organizations yet")).toBeVisible();
+
+  // Sign out, then sign in again through the form the page shows in place.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to Modelplane" })).toBeVisible();
+  await signIn(page, email);
+
+  await page.getByLabel("Name").fill("E2E Org");
+  await page.getByLabel("Slug").fill(slug);
+  await page.getByRole("button", { name: "Create organization" }).click();
+  await expect(page.getByRole("status")).toHaveText("Created E2E Org.");
+  const switcher = page.getByRole("combobox", { name: "Organization" });
+  await expect(switcher.locator("option:checked")).toHaveText("E2E Org (admin)");
+  await expect(page.getByRole("table", { name: "Your organizations" }).getByText(slug)).toBeVisible();
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Members" }).click();
+  const members = page.getByRole("table", { name: "1 member of E2E Org" });
+  const me = members.getByRole("row", { name: new RegExp(email) });
+  await expect(me).toContainText("Dana Scientist");
+  await expect(me).toContainText("admin");
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  await expect(page.getByRole("table", { name: "Audit events, newest first" }).getByText("organization.create")).toBeVisible();
+
+  // The session is held in memory only: a reload signs out, and nothing was stored.
+  const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
+  expect(stored).toBe(0);
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Sign in to Modelplane" })).toBeVisible();
+});
+
+test("keyboard only: sign in and switch pages without a mouse", async ({ page, request }) => {
+  const email = `${unique("kb")}@example.com`;
+  const created = await request.post("/api/v1/auth/register", {
+    data: { email, password: PASSWORD, display_name: "Kim Keyboard" },
+  });
+  expect(created.status()).toBe(201);
+
+  await page.goto("/members/");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await tabTo(page, page.getByLabel("Email"));
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("No organization", { exact: true })).toBeVisible();
+
+  await tabTo(page, page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Organizations" }));
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/organizations\/$/);
+  await expect(page.getByRole("heading", { name: "Organizations" })).toBeVisible();
+});

@@ -1,0 +1,51 @@
+"""Fixtures of the dashboard's tests: the migrated session database (shared with the facade's
+tests), the built static export, and a real facade serving it over HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from modelplane_api.main import create_app
+from modelplane_cli.local.processes import free_port
+from tests.api.conftest import fast_passwords, make_settings, migrated_url
+from tests.api.fakes import RecordingClusterGateway
+from tests.frontend.support import FRONTEND, npx
+
+__all__ = ["migrated_url"]  # the facade tests' fixture, used here too
+
+
+@pytest.fixture(scope="session")
+def dashboard_export() -> Path:
+    """`next build` of the current sources: the static export in frontend/out."""
+    npx("next", "build", timeout=300)
+    out = FRONTEND / "out"
+    assert (out / "index.html").is_file()
+    return out
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(migrated_url: str, redis_url: str, dashboard_export: Path) -> Iterator[str]:
+    """A facade on the session's PostgreSQL and Redis serving the export, by uvicorn on a free
+    127.0.0.1 port in a thread. The cluster gateway records applies (as in the facade's tests)."""
+    settings = make_settings(migrated_url, redis_url, dashboard_dir=str(dashboard_export))
+    app = create_app(settings, gateway=RecordingClusterGateway(), passwords=fast_passwords())
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="dashboard-facade", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the facade stopped while starting"
+        assert time.monotonic() < deadline, "the facade did not start within 30 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
