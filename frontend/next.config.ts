@@ -13,6 +13,8 @@ const config: NextConfig = {
   poweredByHeader: false,
   ...(dev
     ? {
+        // API paths have no trailing slash: keep Next from redirecting them to one.
+        skipTrailingSlashRedirect: true,
         async rewrites() {
           return [{ source: "/api/:path*", destination: `${apiUrl}/api/:path*` }];
         },
