@@ -3,6 +3,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 
+import { ApiError } from "@/lib/api/client";
 import { AuthProvider, useAuth } from "@/lib/auth";
 import { OrganizationProvider } from "@/lib/organization";
 
@@ -13,7 +14,7 @@ export function makeQueryClient(): QueryClient {
         staleTime: 30_000,
         refetchOnWindowFocus: false,
         // A 4xx will not change by asking again; anything else is retried once.
-        retry: (count, error) => count < 1 && !(error instanceof Error && "status" in error && Number(error.status) >= 400 && Number(error.status) < 500),
+        retry: (count, error) => count < 1 && !(error instanceof ApiError && error.status >= 400 && error.status < 500),
       },
     },
   });

@@ -12,6 +12,12 @@ async function signIn(page: Page, email: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** With E2E_SCREENSHOTS set (a directory), save what the page shows as <name>.png there. */
+async function shot(page: Page, name: string) {
+  const directory = process.env.E2E_SCREENSHOTS;
+  if (directory) await page.screenshot({ path: `${directory}/${name}.png` });
+}
+
 /** Press Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
 async function tabTo(page: Page, target: Locator, max = 20) {
   for (let i = 0; i < max; i++) {
@@ -36,6 +42,7 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   // Sign out, then sign in again through the form the page shows in place.
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("heading", { name: "Sign in to Modelplane" })).toBeVisible();
+  await shot(page, "sign-in");
   await signIn(page, email);
 
   await page.getByLabel("Name").fill("E2E Org");
@@ -45,15 +52,18 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   const switcher = page.getByRole("combobox", { name: "Organization" });
   await expect(switcher.locator("option:checked")).toHaveText("E2E Org (admin)");
   await expect(page.getByRole("table", { name: "Your organizations" }).getByText(slug)).toBeVisible();
+  await shot(page, "organizations");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Members" }).click();
   const members = page.getByRole("table", { name: "1 member of E2E Org" });
   const me = members.getByRole("row", { name: new RegExp(email) });
   await expect(me).toContainText("Dana Scientist");
   await expect(me).toContainText("admin");
+  await shot(page, "members");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
   await expect(page.getByRole("table", { name: "Audit events, newest first" }).getByText("organization.create")).toBeVisible();
+  await shot(page, "audit-log");
 
   // The session is held in memory only: a reload signs out, and nothing was stored.
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);

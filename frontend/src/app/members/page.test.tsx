@@ -1,5 +1,5 @@
 import { screen, within } from "@testing-library/react";
-import { http } from "msw";
+import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 
 import { renderApp, signInThroughForm } from "@/test/render";
@@ -54,6 +54,17 @@ describe("Members page", () => {
     const { user } = renderApp(<MembersPage />);
     await signInThroughForm(user);
     expect(await screen.findByRole("alert")).toHaveTextContent("You do not have permission to do this in this organization.");
+  });
+
+  it("says when the facade cannot be reached", async () => {
+    server.use(
+      ...signInHandlers(),
+      http.get("/api/v1/organizations", () => pageOf([acme])),
+      http.get("/api/v1/organizations/:orgId/members", () => HttpResponse.error()),
+    );
+    const { user } = renderApp(<MembersPage />);
+    await signInThroughForm(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent("The server could not be reached.");
   });
 
   it("points to creating an organization when there is none", async () => {

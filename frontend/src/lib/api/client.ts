@@ -5,7 +5,7 @@ import type { components, paths } from "./schema";
 export type Schemas = components["schemas"];
 export type ApiClient = Client<paths>;
 
-/** An error the facade answered with (its envelope's `error`), or a network failure (status 0). */
+/** An error the facade answered with (its envelope's `error`). */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -43,11 +43,12 @@ export function expectOk(result: { error?: unknown; response: Response }): void 
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 403) return "You do not have permission to do this in this organization.";
-    if (error.status === 0) return "The server could not be reached. Check your connection.";
     if (error.status === 429) return "Too many requests. Wait a moment and try again.";
     if (error.status >= 500) return "The server had a problem. Try again in a moment.";
     return error.message;
   }
+  // fetch rejects with a TypeError when the server cannot be reached.
+  if (error instanceof TypeError) return "The server could not be reached. Check your connection.";
   return "Something went wrong.";
 }
 
