@@ -70,7 +70,7 @@ export function SelectField({ label, hideLabel = false, id, children, className 
       <select
         id={selectId}
         {...rest}
-        className={`block w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm ${focusRing}`}
+        className={`${hideLabel ? "" : "mt-1 "}block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm ${focusRing}`}
       >
         {children}
       </select>
