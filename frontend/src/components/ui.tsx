@@ -173,7 +173,7 @@ export function DataTable({
             )}
           </tr>
         </thead>
-        <tbody className="divide-y divide-slate-100 align-top">{children}</tbody>
+        <tbody className="divide-y divide-slate-100 align-middle">{children}</tbody>
       </table>
     </div>
   );

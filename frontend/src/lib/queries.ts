@@ -2,7 +2,7 @@
 
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { unwrap, type Schemas } from "./api/client";
+import { expectOk, unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
 
 export type Organization = Schemas["OrganizationPublic"];
@@ -134,4 +134,42 @@ export function useAuditEvents(orgId: string, filters: AuditFilters) {
         }),
       ),
   });
+}
+
+export type Role = Member["role"];
+export const ROLES: Role[] = ["admin", "developer", "viewer"];
+
+/** Add, re-role and remove members (admins only); each refreshes the members and, since the
+ * caller's own role may have changed, the organizations. */
+export function useMemberMutations(orgId: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keys.organizations });
+  const path = { org_id: orgId };
+  return {
+    add: useMutation({
+      mutationFn: async (body: Schemas["MemberCreate"]) =>
+        unwrap(await client.POST("/api/v1/organizations/{org_id}/members", { params: { path }, body })).data,
+      onSuccess: refresh,
+    }),
+    update: useMutation({
+      mutationFn: async ({ userId, role }: { userId: string; role: Role }) =>
+        unwrap(
+          await client.PATCH("/api/v1/organizations/{org_id}/members/{user_id}", {
+            params: { path: { ...path, user_id: userId } },
+            body: { role },
+          }),
+        ).data,
+      onSuccess: refresh,
+    }),
+    remove: useMutation({
+      mutationFn: async (userId: string) =>
+        expectOk(
+          await client.DELETE("/api/v1/organizations/{org_id}/members/{user_id}", {
+            params: { path: { ...path, user_id: userId } },
+          }),
+        ),
+      onSuccess: refresh,
+    }),
+  };
 }

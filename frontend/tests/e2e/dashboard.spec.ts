@@ -27,7 +27,7 @@ async function tabTo(page: Page, target: Locator, max = 20) {
   throw new Error(`Tab never reached ${target}`);
 }
 
-test("sign up, sign in, create an organization, see it in the switcher, members and audit log", async ({ page }) => {
+test("sign up, sign in, create an organization, see it in the switcher, members and audit log", async ({ page, request }) => {
   const email = `${unique("e2e")}@example.com`;
   const slug = unique("e2e");
 
@@ -58,11 +58,25 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   const members = page.getByRole("table", { name: "1 member of E2E Org" });
   const me = members.getByRole("row", { name: new RegExp(email) });
   await expect(me).toContainText("Dana Scientist");
-  await expect(me).toContainText("admin");
+  await expect(me.getByRole("combobox", { name: "Role of Dana Scientist" })).toHaveValue("admin");
+
+  // Add a colleague who has an account, as a developer.
+  const colleague = `${unique("colleague")}@example.com`;
+  const registered = await request.post("/api/v1/auth/register", {
+    data: { email: colleague, password: PASSWORD, display_name: "Chris Colleague" },
+  });
+  expect(registered.status()).toBe(201);
+  await page.getByLabel("Email of a registered user").fill(colleague);
+  await page.getByRole("button", { name: "Add member" }).click();
+  await expect(page.getByRole("status")).toHaveText("Added Chris Colleague as developer.");
+  const both = page.getByRole("table", { name: "2 members of E2E Org" });
+  await expect(both.getByRole("combobox", { name: "Role of Chris Colleague" })).toHaveValue("developer");
   await shot(page, "members");
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
-  await expect(page.getByRole("table", { name: "Audit events, newest first" }).getByText("organization.create")).toBeVisible();
+  const audit = page.getByRole("table", { name: "Audit events, newest first" });
+  await expect(audit.getByText("organization.create")).toBeVisible();
+  await expect(audit.getByText("member.create")).toBeVisible();
   await shot(page, "audit-log");
 
   // The session is held in memory only: a reload signs out, and nothing was stored.

@@ -1,46 +1,37 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
-
 import { AppShell } from "@/components/app-shell";
+import { Feedback, useFormSubmit } from "@/components/forms";
 import { Button, DataTable, EmptyState, ErrorState, PageHeader, RoleBadge, Skeleton, TextField, formatDate } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/api/client";
 import { useOrganization } from "@/lib/organization";
 import { useCreateOrganization } from "@/lib/queries";
+
+function explainCreate(error: unknown): string {
+  return error instanceof ApiError && error.status === 409 ? "An organization with this slug already exists." : describeError(error);
+}
 
 const SLUG_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
 
 function CreateOrganization() {
   const create = useCreateOrganization();
   const { select } = useOrganization();
-  const [message, setMessage] = useState<string | null>(null);
+  const { message, onSubmit } = useFormSubmit(async (form) => {
+    const created = await create.mutateAsync({
+      slug: String(form.get("slug") ?? ""),
+      display_name: String(form.get("display_name") ?? ""),
+      description: String(form.get("description") ?? ""),
+    });
+    select(created.id);
+    return `Created ${created.display_name}.`;
+  });
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const formElement = event.currentTarget;
-    const form = new FormData(formElement);
-    setMessage(null);
-    try {
-      const created = await create.mutateAsync({
-        slug: String(form.get("slug") ?? ""),
-        display_name: String(form.get("display_name") ?? ""),
-        description: String(form.get("description") ?? ""),
-      });
-      select(created.id);
-      formElement.reset();
-      setMessage(`Created ${created.display_name}.`);
-    } catch {
-      // shown from create.error below
-    }
-  }
-
-  const error = create.error;
   return (
     <section aria-labelledby="create-org" className="rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200">
       <h2 id="create-org" className="text-lg font-medium">
         New organization
       </h2>
-      <form onSubmit={submit} className="mt-4 grid gap-4 sm:grid-cols-2">
+      <form onSubmit={onSubmit} className="mt-4 grid gap-4 sm:grid-cols-2">
         <TextField label="Name" name="display_name" required maxLength={200} />
         <TextField
           label="Slug"
@@ -55,18 +46,7 @@ function CreateOrganization() {
           <Button type="submit" busy={create.isPending}>
             Create organization
           </Button>
-          {message ? (
-            <p role="status" className="text-sm text-emerald-700">
-              {message}
-            </p>
-          ) : null}
-          {error ? (
-            <p role="alert" className="text-sm text-red-700">
-              {error instanceof ApiError && error.status === 409
-                ? "An organization with this slug already exists."
-                : describeError(error)}
-            </p>
-          ) : null}
+          <Feedback message={message} error={create.error} explain={explainCreate} />
         </div>
       </form>
     </section>

@@ -1,0 +1,51 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+
+import { describeError } from "@/lib/api/client";
+
+/** A form's submit handler: `run` gets the form's data and returns a confirmation to show; the
+ * form is reset after success. A thrown error is left to the mutation's `error` state. */
+export function useFormSubmit(run: (form: FormData) => Promise<string>) {
+  const [message, setMessage] = useState<string | null>(null);
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    setMessage(null);
+    try {
+      setMessage(await run(new FormData(formElement)));
+      formElement.reset();
+    } catch {
+      // shown by <Feedback error={…} />
+    }
+  }
+  return { message, onSubmit };
+}
+
+/** A confirmation (status) and/or an error (alert) next to a control. */
+export function Feedback({
+  message,
+  error,
+  explain = describeError,
+  className = "",
+}: {
+  message?: string | null;
+  error?: unknown;
+  explain?: (error: unknown) => string;
+  className?: string;
+}) {
+  return (
+    <>
+      {message ? (
+        <p role="status" className={`text-sm text-emerald-700 ${className}`}>
+          {message}
+        </p>
+      ) : null}
+      {error ? (
+        <p role="alert" className={`text-sm text-red-700 ${className}`}>
+          {explain(error)}
+        </p>
+      ) : null}
+    </>
+  );
+}
