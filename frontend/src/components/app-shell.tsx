@@ -15,7 +15,9 @@ const NAV = [
   { href: "/", label: "Overview" },
   { href: "/organizations/", label: "Organizations" },
   { href: "/members/", label: "Members" },
+  { href: "/projects/", label: "Projects" },
   { href: "/models/", label: "Models" },
+  { href: "/api-keys/", label: "API keys" },
   { href: "/audit/", label: "Audit log" },
 ];
 

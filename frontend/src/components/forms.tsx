@@ -4,6 +4,8 @@ import { useState, type FormEvent } from "react";
 
 import { describeError } from "@/lib/api/client";
 
+import { Button } from "./ui";
+
 /** A form's submit handler: `run` gets the form's data and returns a confirmation to show; the
  * form is reset after success. A thrown error is left to the mutation's `error` state. */
 export function useFormSubmit(run: (form: FormData) => Promise<string>) {
@@ -47,5 +49,43 @@ export function Feedback({
         </p>
       ) : null}
     </>
+  );
+}
+
+/** A destructive action in two steps (`label…`, then `confirmLabel` or Cancel), with its error. */
+export function ConfirmAction({
+  label,
+  confirmLabel,
+  busy,
+  error,
+  explain,
+  onConfirm,
+}: {
+  label: string;
+  confirmLabel: string;
+  busy: boolean;
+  error: unknown;
+  explain?: (error: unknown) => string;
+  onConfirm: (done: () => void) => void;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  return (
+    <div className="flex flex-wrap items-center justify-end gap-2">
+      {confirming ? (
+        <>
+          <Button busy={busy} onClick={() => onConfirm(() => setConfirming(false))}>
+            {confirmLabel}
+          </Button>
+          <Button variant="secondary" onClick={() => setConfirming(false)}>
+            Cancel
+          </Button>
+        </>
+      ) : (
+        <Button variant="secondary" onClick={() => setConfirming(true)}>
+          {label}…
+        </Button>
+      )}
+      <Feedback error={error} explain={explain} className="w-full text-right" />
+    </div>
   );
 }

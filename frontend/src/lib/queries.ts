@@ -173,3 +173,74 @@ export function useMemberMutations(orgId: string) {
     }),
   };
 }
+
+export type Project = Schemas["ProjectPublic"];
+export type ApiKey = Schemas["ApiKeyPublic"];
+
+/** What a role may do, as far as the dashboard offers it (the facade decides; see permissions.py). */
+export const can = {
+  createProjects: (role: Role) => role !== "viewer",
+  manage: (role: Role) => role === "admin",
+};
+
+/** An organization's projects by name (the first 100). */
+export function useProjects(orgId: string) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "projects"],
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/projects", {
+          params: { path: { org_id: orgId }, query: { limit: 100, sort: "name" } },
+        }),
+      ),
+  });
+}
+
+export function useCreateProject(orgId: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["ProjectCreate"]) =>
+      unwrap(await client.POST("/api/v1/organizations/{org_id}/projects", { params: { path: { org_id: orgId } }, body }))
+        .data,
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId, "projects"] }),
+  });
+}
+
+/** An organization's API keys, newest first (the first 100); admins only. */
+export function useApiKeys(orgId: string) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "api-keys"],
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/api-keys", {
+          params: { path: { org_id: orgId }, query: { limit: 100 } },
+        }),
+      ),
+  });
+}
+
+export function useApiKeyMutations(orgId: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId, "api-keys"] });
+  const path = { org_id: orgId };
+  return {
+    create: useMutation({
+      mutationFn: async (body: Schemas["ApiKeyCreate"]) =>
+        unwrap(await client.POST("/api/v1/organizations/{org_id}/api-keys", { params: { path }, body })).data,
+      onSuccess: refresh,
+    }),
+    revoke: useMutation({
+      mutationFn: async (keyId: string) =>
+        expectOk(
+          await client.DELETE("/api/v1/organizations/{org_id}/api-keys/{key_id}", {
+            params: { path: { ...path, key_id: keyId } },
+          }),
+        ),
+      onSuccess: refresh,
+    }),
+  };
+}

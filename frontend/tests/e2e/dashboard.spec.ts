@@ -73,10 +73,26 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   await expect(both.getByRole("combobox", { name: "Role of Chris Colleague" })).toHaveValue("developer");
   await shot(page, "members");
 
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Projects" }).click();
+  await page.getByLabel("Project name").fill("Fraud detection");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await expect(page.getByRole("table", { name: "Projects" }).getByText("Fraud detection")).toBeVisible();
+
+  await nav.getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Key name").fill("nightly-ci");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByLabel("API key secret")).toContainText(/\S{20,}/);
+  await page.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByRole("table", { name: "API keys" }).getByRole("cell", { name: "nightly-ci", exact: true })).toBeVisible();
+  await shot(page, "api-keys"); // after Done: the secret is not in the picture
+
+  await nav.getByRole("link", { name: "Audit log" }).click();
   const audit = page.getByRole("table", { name: "Audit events, newest first" });
   await expect(audit.getByText("organization.create")).toBeVisible();
-  await expect(audit.getByText("member.create")).toBeVisible();
+  for (const action of ["member.create", "project.create", "api_key.create"]) {
+    await expect(audit.getByText(action)).toBeVisible();
+  }
   await shot(page, "audit-log");
 
   // The session is held in memory only: a reload signs out, and nothing was stored.

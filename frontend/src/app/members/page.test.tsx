@@ -99,7 +99,7 @@ describe("Members page", () => {
 
     await user.click(screen.getByRole("button", { name: "Remove dave…" }));
     expect(calls.some((c) => c.startsWith("remove"))).toBe(false); // nothing until confirmed
-    await user.click(screen.getByRole("button", { name: "Remove dave" }));
+    await user.click(screen.getByRole("button", { name: "Yes, remove dave" }));
     await waitFor(() => expect(screen.getByRole("table", { name: "2 members of ACME" })).toBeInTheDocument());
     expect(calls).toEqual([
       "add nobody@example.com developer",

@@ -1,8 +1,6 @@
 "use client";
 
-import { useState } from "react";
-
-import { Feedback, useFormSubmit } from "@/components/forms";
+import { ConfirmAction, Feedback, useFormSubmit } from "@/components/forms";
 import { OrgPage } from "@/components/org-gate";
 import { Button, DataTable, EmptyState, ErrorState, RoleBadge, SelectField, Skeleton, TextField, formatDate } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/api/client";
@@ -69,25 +67,15 @@ function RoleChooser({ orgId, member }: { orgId: string; member: Member }) {
 
 function RemoveMember({ orgId, member }: { orgId: string; member: Member }) {
   const { remove } = useMemberMutations(orgId);
-  const [confirming, setConfirming] = useState(false);
   return (
-    <div className="flex flex-wrap items-center justify-end gap-2">
-      {confirming ? (
-        <>
-          <Button busy={remove.isPending} onClick={() => remove.mutate(member.user_id, { onSettled: () => setConfirming(false) })}>
-            Remove {member.display_name}
-          </Button>
-          <Button variant="secondary" onClick={() => setConfirming(false)}>
-            Cancel
-          </Button>
-        </>
-      ) : (
-        <Button variant="secondary" onClick={() => setConfirming(true)} aria-label={`Remove ${member.display_name}…`}>
-          Remove…
-        </Button>
-      )}
-      <Feedback error={remove.error} explain={explain} className="w-full text-right" />
-    </div>
+    <ConfirmAction
+      label={`Remove ${member.display_name}`}
+      confirmLabel={`Yes, remove ${member.display_name}`}
+      busy={remove.isPending}
+      error={remove.error}
+      explain={explain}
+      onConfirm={(done) => remove.mutate(member.user_id, { onSettled: done })}
+    />
   );
 }
 
