@@ -22,4 +22,4 @@ def test_playwright_suite_passes_against_the_facade(dashboard_url: str) -> None:
         timeout=300,
         env={"E2E_BASE_URL": dashboard_url, "CHROMIUM_PATH": CHROMIUM},
     )
-    assert "2 passed" in output, output
+    assert "3 passed" in output, output

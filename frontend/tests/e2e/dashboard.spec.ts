@@ -1,4 +1,5 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
+import { writeFileSync } from "node:fs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -124,4 +125,32 @@ test("keyboard only: sign in and switch pages without a mouse", async ({ page, r
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/organizations\/$/);
   await expect(page.getByRole("heading", { name: "Organizations" })).toBeVisible();
+});
+
+test("first load of the main page: bytes and time (E2E_METRICS=<file> keeps them)", async ({ browser }) => {
+  const context = await browser.newContext(); // empty cache
+  const page = await context.newPage();
+  await page.goto("/", { waitUntil: "load" });
+  await expect(page.getByRole("heading", { name: "Sign in to Modelplane" })).toBeVisible();
+  const metrics = await page.evaluate(() => {
+    const [nav] = performance.getEntriesByType("navigation") as PerformanceNavigationTiming[];
+    const resources = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+    const scripts = resources.filter((r) => r.initiatorType === "script" || r.name.endsWith(".js"));
+    const styles = resources.filter((r) => r.name.endsWith(".css"));
+    const bytes = (list: PerformanceResourceTiming[]) => list.reduce((sum, r) => sum + r.encodedBodySize, 0);
+    return {
+      html_bytes: nav?.encodedBodySize ?? 0,
+      js_files: scripts.length,
+      js_bytes: bytes(scripts),
+      css_bytes: bytes(styles),
+      ttfb_ms: Math.round(nav?.responseStart ?? 0),
+      dom_content_loaded_ms: Math.round(nav?.domContentLoadedEventEnd ?? 0),
+      load_ms: Math.round(nav?.loadEventEnd ?? 0),
+    };
+  });
+  const sink = process.env.E2E_METRICS;
+  if (sink) writeFileSync(sink, JSON.stringify(metrics, null, 2) + "\n");
+  expect(metrics.js_files).toBeGreaterThan(0);
+  expect(metrics.load_ms).toBeLessThan(10_000);
+  await context.close();
 });
