@@ -1,7 +1,8 @@
 "use client";
 
 import Link from "next/link";
-import type { ReactNode } from "react";
+import { useSearchParams } from "next/navigation";
+import { Suspense, type ReactNode } from "react";
 
 import { useOrganization } from "@/lib/organization";
 import type { Organization } from "@/lib/queries";
@@ -41,6 +42,44 @@ export function OrgPage({
     <AppShell>
       <PageHeader title={title} />
       <OrgGate what={what}>{children}</OrgGate>
+    </AppShell>
+  );
+}
+
+function WithParams({
+  names,
+  missing,
+  children,
+}: {
+  names: string[];
+  missing: string;
+  children: (values: string[], org: Organization) => ReactNode;
+}) {
+  const params = useSearchParams();
+  const values = names.map((name) => params.get(name) ?? "");
+  if (values.some((value) => !value))
+    return (
+      <EmptyState title={missing}>
+        <Link className="font-medium text-indigo-700 underline" href="/models/">
+          Choose a model
+        </Link>
+      </EmptyState>
+    );
+  return <OrgGate what="models">{(org) => children(values, org)}</OrgGate>;
+}
+
+/** A model page addressed by query parameters (a static export has no dynamic paths):
+ * `children(values, org)` once every one of `names` is present and the organization is known. */
+export function ModelPage(props: {
+  names: string[];
+  missing: string;
+  children: (values: string[], org: Organization) => ReactNode;
+}) {
+  return (
+    <AppShell>
+      <Suspense fallback={<Skeleton label="Loading" rows={1} />}>
+        <WithParams {...props} />
+      </Suspense>
     </AppShell>
   );
 }

@@ -244,3 +244,19 @@ export function useApiKeyMutations(orgId: string) {
     }),
   };
 }
+
+export type VersionDetail = Schemas["VersionDetail"];
+
+/** One version with its cluster events. */
+export function useVersion(orgId: string, modelId: string, versionId: string) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "models", modelId, "versions", versionId],
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/models/{model_id}/versions/{version_id}", {
+          params: { path: { org_id: orgId, model_id: modelId, version_id: versionId } },
+        }),
+      ).data,
+  });
+}

@@ -4,62 +4,11 @@ import { describe, expect, it } from "vitest";
 
 import { renderApp, signInThroughForm } from "@/test/render";
 import { location } from "@/test/router";
-import { envelope, org, pageOf, server, signInHandlers } from "@/test/server";
+import { acme, fraud, model, version } from "@/test/registry";
+import { envelope, pageOf, server, signInHandlers } from "@/test/server";
 
 import ModelsPage from "./page";
 import VersionsPage from "./versions/page";
-
-const acme = org("acme");
-
-function model(name: string, latest: number | null) {
-  return {
-    id: `00000000-0000-4000-a000-${name.padStart(12, "0")}`,
-    organization_id: acme.id,
-    project_id: null,
-    name,
-    description: "",
-    task_type: "classification",
-    tags: {},
-    latest_version: latest,
-    created_at: "2026-12-01T10:00:00Z",
-    updated_at: "2026-12-02T10:00:00Z",
-    created_by: null,
-  };
-}
-
-const fraud = model("fraud", 2);
-
-function version(n: number, state: "ready" | "stalled", reason: string | null) {
-  return {
-    id: `00000000-0000-4000-b000-00000000000${n}`,
-    organization_id: acme.id,
-    model_id: fraud.id,
-    version: n,
-    resource_name: `fraud-v${n}`,
-    namespace: "mp-acme",
-    description: "",
-    source: "upload",
-    mlflow_run_id: null,
-    mlflow_version: null,
-    mlflow_error: null,
-    artifact_uri: `s3://models/mp-acme/fraud/${n}/model.onnx`,
-    sha256: `${n}`.repeat(64),
-    size_bytes: 2048,
-    signature: {},
-    features: [],
-    reference_dataset: null,
-    state,
-    reason,
-    message: null,
-    conditions: [
-      { type: "Ready", status: state === "ready" ? "True" : "False", reason: reason ?? "Verified", message: null },
-      { type: "ArtifactVerified", status: state === "ready" ? "True" : "False", reason: reason ?? "DigestMatches", message: "sha256 checked" },
-    ],
-    used_by: [],
-    created_at: "2026-12-01T11:00:00Z",
-    created_by: null,
-  };
-}
 
 describe("Models pages", () => {
   it("lists models and searches them by name", async () => {

@@ -1,19 +1,10 @@
 "use client";
 
 import Link from "next/link";
-import { useSearchParams } from "next/navigation";
-import { Suspense } from "react";
 
-import { AppShell } from "@/components/app-shell";
-import { OrgGate } from "@/components/org-gate";
-import { DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatDate } from "@/components/ui";
+import { ModelPage } from "@/components/org-gate";
+import { DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatBytes, formatDate } from "@/components/ui";
 import { useModel, useVersions, type Version } from "@/lib/queries";
-
-function formatBytes(size: number): string {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 ** 2) return `${(size / 1024).toFixed(1)} KiB`;
-  return `${(size / 1024 ** 2).toFixed(1)} MiB`;
-}
 
 function Conditions({ version }: { version: Version }) {
   if (version.conditions.length === 0) return <span className="text-slate-500">none reported yet</span>;
@@ -89,25 +80,10 @@ function VersionList({ orgId, modelId }: { orgId: string; modelId: string }) {
   );
 }
 
-function Versions() {
-  const modelId = useSearchParams().get("model");
-  if (!modelId)
-    return (
-      <EmptyState title="No model chosen">
-        <Link className="font-medium text-indigo-700 underline" href="/models/">
-          Choose a model
-        </Link>
-      </EmptyState>
-    );
-  return <OrgGate what="models">{(org) => <VersionList orgId={org.id} modelId={modelId} />}</OrgGate>;
-}
-
 export default function VersionsPage() {
   return (
-    <AppShell>
-      <Suspense fallback={<Skeleton label="Loading" rows={1} />}>
-        <Versions />
-      </Suspense>
-    </AppShell>
+    <ModelPage names={["model"]} missing="No model chosen">
+      {([modelId], org) => <VersionList orgId={org.id} modelId={modelId ?? ""} />}
+    </ModelPage>
   );
 }
