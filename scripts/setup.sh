@@ -60,9 +60,9 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   exit 1
 fi
 stamp=frontend/node_modules/.modelplane-installed
-lock_sum=$(cat frontend/package.json frontend/package-lock.json | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+lock_sum() { cat frontend/package.json frontend/package-lock.json | sha256sum | cut -d' ' -f1; }
+if [ "$(cat "$stamp" 2>/dev/null)" != "$(lock_sum)" ]; then
   say "installing the dashboard's npm packages (frontend/)"
   (cd frontend && NEXT_TELEMETRY_DISABLED=1 npm install --no-audit --no-fund --loglevel=error)
-  echo "$lock_sum" > "$stamp"
+  lock_sum > "$stamp"
 fi
