@@ -7,21 +7,23 @@ import { describeError } from "@/lib/api/client";
 import { Button } from "./ui";
 
 /** A form's submit handler: `run` gets the form's data and returns a confirmation to show; the
- * form is reset after success. A thrown error is left to the mutation's `error` state. */
+ * form is reset after success, and what `run` threw is kept as `error` to show instead. */
 export function useFormSubmit(run: (form: FormData) => Promise<string>) {
   const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formElement = event.currentTarget;
     setMessage(null);
+    setError(null);
     try {
       setMessage(await run(new FormData(formElement)));
       formElement.reset();
-    } catch {
-      // shown by <Feedback error={…} />
+    } catch (caught) {
+      setError(caught);
     }
   }
-  return { message, onSubmit };
+  return { message, error, onSubmit };
 }
 
 /** A confirmation (status) and/or an error (alert) next to a control. */

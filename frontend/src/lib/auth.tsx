@@ -140,6 +140,9 @@ export class Session implements TokenSource {
 
 export interface AuthValue extends Snapshot {
   client: ApiClient;
+  /** For requests the typed client cannot make (uploads with progress): the current access
+   * token and the same single-flight refresh. */
+  tokens: TokenSource;
   signIn(email: string, password: string): Promise<void>;
   signUp(account: Account): Promise<void>;
   signOut(): Promise<void>;
@@ -157,6 +160,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     () => ({
       ...snapshot,
       client: session.client,
+      tokens: session,
       signIn: session.signIn,
       signUp: session.signUp,
       signOut: session.signOut,

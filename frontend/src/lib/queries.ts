@@ -4,6 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 
 import { expectOk, unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
+import { uploadVersion } from "./upload";
 
 export type Organization = Schemas["OrganizationPublic"];
 export type Member = Schemas["MemberPublic"];
@@ -179,7 +180,9 @@ export type ApiKey = Schemas["ApiKeyPublic"];
 
 /** What a role may do, as far as the dashboard offers it (the facade decides; see permissions.py). */
 export const can = {
-  createProjects: (role: Role) => role !== "viewer",
+  /** Create projects, models and versions (developers and admins). */
+  write: (role: Role) => role !== "viewer",
+  /** Members and API keys (admins). */
   manage: (role: Role) => role === "admin",
 };
 
@@ -258,5 +261,28 @@ export function useVersion(orgId: string, modelId: string, versionId: string) {
           params: { path: { org_id: orgId, model_id: modelId, version_id: versionId } },
         }),
       ).data,
+  });
+}
+
+export const TASK_TYPES = ["classification", "regression", "ranking", "anomaly_detection", "other"] as const;
+
+export function useCreateModel(orgId: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["ModelCreate"]) =>
+      unwrap(await client.POST("/api/v1/organizations/{org_id}/models", { params: { path: { org_id: orgId } }, body })).data,
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId, "models"] }),
+  });
+}
+
+/** Upload a version with progress (`onProgress` gets 0…1); refreshes the model and its versions. */
+export function useUploadVersion(orgId: string, modelId: string, onProgress: (fraction: number) => void) {
+  const { tokens } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ file, description }: { file: File; description: string }) =>
+      uploadVersion(tokens, { orgId, modelId }, file, description ? { description } : {}, onProgress),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId, "models"] }),
   });
 }

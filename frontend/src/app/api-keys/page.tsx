@@ -38,7 +38,7 @@ function NewSecret({ created, onDismiss }: { created: Created; onDismiss: () => 
 
 function CreateKey({ orgId, onCreated }: { orgId: string; onCreated: (created: Created) => void }) {
   const { create } = useApiKeyMutations(orgId);
-  const { onSubmit } = useFormSubmit(async (form) => {
+  const { error, onSubmit } = useFormSubmit(async (form) => {
     const expires = String(form.get("expires") ?? "");
     const key = await create.mutateAsync({
       name: String(form.get("name") ?? ""),
@@ -62,7 +62,7 @@ function CreateKey({ orgId, onCreated }: { orgId: string; onCreated: (created: C
       <Button type="submit" busy={create.isPending}>
         Create key
       </Button>
-      <Feedback error={create.error} />
+      <Feedback error={error} />
     </form>
   );
 }

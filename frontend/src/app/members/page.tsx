@@ -28,7 +28,7 @@ function RoleOptions() {
 
 function AddMember({ orgId }: { orgId: string }) {
   const { add } = useMemberMutations(orgId);
-  const { message, onSubmit } = useFormSubmit(async (form) => {
+  const { message, error, onSubmit } = useFormSubmit(async (form) => {
     const member = await add.mutateAsync({ email: String(form.get("email") ?? ""), role: String(form.get("role")) as Role });
     return `Added ${member.display_name} as ${member.role}.`;
   });
@@ -41,7 +41,7 @@ function AddMember({ orgId }: { orgId: string }) {
       <Button type="submit" busy={add.isPending}>
         Add member
       </Button>
-      <Feedback message={message} error={add.error} explain={explain} />
+      <Feedback message={message} error={error} explain={explain} />
     </form>
   );
 }

@@ -3,11 +3,53 @@
 import Link from "next/link";
 import { useDeferredValue, useState } from "react";
 
+import { Feedback, useFormSubmit } from "@/components/forms";
 import { OrgPage } from "@/components/org-gate";
-import { DataTable, EmptyState, ErrorState, Paging, Skeleton, TextField, formatDate } from "@/components/ui";
-import { useModels } from "@/lib/queries";
+import { Button, DataTable, EmptyState, ErrorState, Paging, SelectField, Skeleton, TextField, formatDate } from "@/components/ui";
+import { explainConflict } from "@/lib/api/client";
+import { can, TASK_TYPES, useCreateModel, useModels, type Organization } from "@/lib/queries";
 
-function ModelList({ orgId }: { orgId: string }) {
+const MODEL_NAME_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
+
+function RegisterModel({ orgId }: { orgId: string }) {
+  const create = useCreateModel(orgId);
+  const { message, error, onSubmit } = useFormSubmit(async (form) => {
+    const model = await create.mutateAsync({
+      name: String(form.get("name") ?? ""),
+      task_type: String(form.get("task_type")) as (typeof TASK_TYPES)[number],
+      description: String(form.get("description") ?? ""),
+    });
+    return `Registered ${model.name}; upload its first version from its page.`;
+  });
+  return (
+    <form onSubmit={onSubmit} aria-label="Register a model" className="mb-6 flex flex-wrap items-start gap-3">
+      <TextField
+        label="Model name"
+        name="name"
+        required
+        maxLength={50}
+        pattern={MODEL_NAME_PATTERN}
+        hint="Lowercase letters, digits and dashes."
+        className="w-56"
+      />
+      <SelectField label="Task" name="task_type" defaultValue="classification" className="w-48">
+        {TASK_TYPES.map((task) => (
+          <option key={task} value={task}>
+            {task.replace("_", " ")}
+          </option>
+        ))}
+      </SelectField>
+      <TextField label="Description" name="description" maxLength={2000} className="min-w-56 flex-1" />
+      <Button type="submit" busy={create.isPending} className="mt-6">
+        Register model
+      </Button>
+      <Feedback message={message} error={error} explain={explainConflict("A model with this name already exists.")} className="w-full" />
+    </form>
+  );
+}
+
+function ModelList({ org }: { org: Organization }) {
+  const orgId = org.id;
   const [search, setSearch] = useState("");
   const [page, setPage] = useState(1);
   const name = useDeferredValue(search.trim());
@@ -17,6 +59,7 @@ function ModelList({ orgId }: { orgId: string }) {
 
   return (
     <>
+      {can.write(org.role) ? <RegisterModel orgId={orgId} /> : null}
       <TextField
         label="Search models"
         type="search"
@@ -66,5 +109,5 @@ function ModelList({ orgId }: { orgId: string }) {
 }
 
 export default function ModelsPage() {
-  return <OrgPage title="Models" what="models">{(org) => <ModelList key={org.id} orgId={org.id} />}</OrgPage>;
+  return <OrgPage title="Models" what="models">{(org) => <ModelList key={org.id} org={org} />}</OrgPage>;
 }

@@ -3,20 +3,16 @@
 import { AppShell } from "@/components/app-shell";
 import { Feedback, useFormSubmit } from "@/components/forms";
 import { Button, DataTable, EmptyState, ErrorState, PageHeader, RoleBadge, Skeleton, TextField, formatDate } from "@/components/ui";
-import { ApiError, describeError } from "@/lib/api/client";
+import { explainConflict } from "@/lib/api/client";
 import { useOrganization } from "@/lib/organization";
 import { useCreateOrganization } from "@/lib/queries";
-
-function explainCreate(error: unknown): string {
-  return error instanceof ApiError && error.status === 409 ? "An organization with this slug already exists." : describeError(error);
-}
 
 const SLUG_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
 
 function CreateOrganization() {
   const create = useCreateOrganization();
   const { select } = useOrganization();
-  const { message, onSubmit } = useFormSubmit(async (form) => {
+  const { message, error, onSubmit } = useFormSubmit(async (form) => {
     const created = await create.mutateAsync({
       slug: String(form.get("slug") ?? ""),
       display_name: String(form.get("display_name") ?? ""),
@@ -46,7 +42,7 @@ function CreateOrganization() {
           <Button type="submit" busy={create.isPending}>
             Create organization
           </Button>
-          <Feedback message={message} error={create.error} explain={explainCreate} />
+          <Feedback message={message} error={error} explain={explainConflict("An organization with this slug already exists.")} />
         </div>
       </form>
     </section>

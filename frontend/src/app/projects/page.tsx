@@ -3,18 +3,14 @@
 import { Feedback, useFormSubmit } from "@/components/forms";
 import { OrgPage } from "@/components/org-gate";
 import { Button, DataTable, EmptyState, ErrorState, Skeleton, TextField, formatDate } from "@/components/ui";
-import { ApiError, describeError } from "@/lib/api/client";
+import { explainConflict } from "@/lib/api/client";
 import { can, useCreateProject, useProjects, type Organization } from "@/lib/queries";
-
-function explain(error: unknown): string {
-  return error instanceof ApiError && error.status === 409 ? "A project with this name already exists." : describeError(error);
-}
 
 const NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9 ._\\-]*";
 
 function CreateProject({ orgId }: { orgId: string }) {
   const create = useCreateProject(orgId);
-  const { message, onSubmit } = useFormSubmit(async (form) => {
+  const { message, error, onSubmit } = useFormSubmit(async (form) => {
     const project = await create.mutateAsync({
       name: String(form.get("name") ?? ""),
       description: String(form.get("description") ?? ""),
@@ -36,7 +32,7 @@ function CreateProject({ orgId }: { orgId: string }) {
       <Button type="submit" busy={create.isPending}>
         Create project
       </Button>
-      <Feedback message={message} error={create.error} explain={explain} />
+      <Feedback message={message} error={error} explain={explainConflict("A project with this name already exists.")} />
     </form>
   );
 }
@@ -46,7 +42,7 @@ function ProjectList({ org }: { org: Organization }) {
   const rows = projects.data?.data ?? [];
   return (
     <>
-      {can.createProjects(org.role) ? (
+      {can.write(org.role) ? (
         <CreateProject orgId={org.id} />
       ) : (
         <p className="mb-6 text-sm text-slate-600">Viewers can read projects; developers and admins create them.</p>

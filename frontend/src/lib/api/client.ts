@@ -49,7 +49,7 @@ export function describeError(error: unknown): string {
   }
   // fetch rejects with a TypeError when the server cannot be reached.
   if (error instanceof TypeError) return "The server could not be reached. Check your connection.";
-  return "Something went wrong.";
+  return error instanceof Error && error.message ? error.message : "Something went wrong.";
 }
 
 export interface TokenSource {
@@ -88,4 +88,9 @@ export function createApiClient(tokens: TokenSource, baseUrl = defaultBaseUrl())
 
 function defaultBaseUrl(): string {
   return typeof window === "undefined" ? "" : window.location.origin;
+}
+
+/** `describeError`, but a 409 (the name or slug is taken) is said as `message`. */
+export function explainConflict(message: string): (error: unknown) => string {
+  return (error) => (error instanceof ApiError && error.status === 409 ? message : describeError(error));
 }
