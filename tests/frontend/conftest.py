@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from modelplane_api.main import create_app
+from modelplane_cli.local.platform import S3Endpoint
 from modelplane_cli.local.processes import free_port
 from tests.api.conftest import fast_passwords, make_settings, migrated_url
 from tests.api.fakes import RecordingClusterGateway
@@ -30,10 +31,21 @@ def dashboard_export() -> Path:
 
 
 @pytest.fixture(scope="session")
-def dashboard_url(migrated_url: str, redis_url: str, dashboard_export: Path) -> Iterator[str]:
-    """A facade on the session's PostgreSQL and Redis serving the export, by uvicorn on a free
-    127.0.0.1 port in a thread. The cluster gateway records applies (as in the facade's tests)."""
-    settings = make_settings(migrated_url, redis_url, dashboard_dir=str(dashboard_export))
+def dashboard_url(
+    migrated_url: str, redis_url: str, s3: S3Endpoint, dashboard_export: Path
+) -> Iterator[str]:
+    """A facade on the session's PostgreSQL, Redis and MinIO serving the export, by uvicorn on a
+    free 127.0.0.1 port in a thread. The cluster gateway records applies (as in the facade's
+    tests); there is no MLflow mirror."""
+    settings = make_settings(
+        migrated_url,
+        redis_url,
+        dashboard_dir=str(dashboard_export),
+        s3_endpoint_url=s3.endpoint_url,
+        s3_access_key_id=s3.access_key,
+        s3_secret_access_key=s3.secret_key,
+        artifact_bucket=s3.bucket,
+    )
     app = create_app(settings, gateway=RecordingClusterGateway(), passwords=fast_passwords())
     port = free_port()
     server = uvicorn.Server(

@@ -1,25 +1,33 @@
 """Playwright in Debian's Chromium against the real facade serving the built dashboard.
 
 frontend/tests/e2e/dashboard.spec.ts: sign up, sign out and in again, create an organization,
-see it in the switcher, the members list (with the admin role) and the audit log; a reload signs
-out (nothing stored in the browser); keyboard-only sign-in and navigation.
+see it in the switcher, members, projects, API keys and the audit log; a reload signs out
+(nothing stored in the browser); keyboard-only sign-in and navigation; register a model and
+upload an ONNX file (stored in MinIO) as its first version; the first load of `/` measured.
 """
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from tests.frontend.support import npx
+from tests.onnx_models import linear_model, write_model
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def test_playwright_suite_passes_against_the_facade(dashboard_url: str) -> None:
+def test_playwright_suite_passes_against_the_facade(dashboard_url: str, tmp_path: Path) -> None:
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: run `make setup`"
+    model, _ = write_model(linear_model(4), tmp_path / "linear.onnx")
     output = npx(
         "playwright",
         "test",
         timeout=300,
-        env={"E2E_BASE_URL": dashboard_url, "CHROMIUM_PATH": CHROMIUM},
+        env={
+            "E2E_BASE_URL": dashboard_url,
+            "CHROMIUM_PATH": CHROMIUM,
+            "E2E_ONNX_MODEL": str(model),
+        },
     )
-    assert "3 passed" in output, output
+    assert "4 passed" in output, output

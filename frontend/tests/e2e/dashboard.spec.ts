@@ -127,6 +127,42 @@ test("keyboard only: sign in and switch pages without a mouse", async ({ page, r
   await expect(page.getByRole("heading", { name: "Organizations" })).toBeVisible();
 });
 
+test("register a model and upload an ONNX file as its first version", async ({ page, request }) => {
+  const onnx = process.env.E2E_ONNX_MODEL;
+  test.skip(!onnx, "E2E_ONNX_MODEL names no ONNX file");
+  const email = `${unique("ds")}@example.com`;
+  expect((await request.post("/api/v1/auth/register", { data: { email, password: PASSWORD, display_name: "Uma Uploader" } })).status()).toBe(201);
+  const login = await request.post("/api/v1/auth/login", { data: { email, password: PASSWORD } });
+  const token = (await login.json()).data.access_token as string;
+  const created = await request.post("/api/v1/organizations", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { slug: unique("ml"), display_name: "ML team" },
+  });
+  expect(created.status()).toBe(201);
+
+  await page.goto("/models/");
+  await signIn(page, email);
+  const name = unique("fraud");
+  await page.getByLabel("Model name").fill(name);
+  await page.getByRole("button", { name: "Register model" }).click();
+  await expect(page.getByRole("status")).toContainText(`Registered ${name}`);
+  await page.getByRole("table", { name: "Models" }).getByRole("link", { name }).click();
+
+  await expect(page.getByRole("heading", { name })).toBeVisible();
+  await page.getByLabel("ONNX file").setInputFiles(onnx!);
+  await page.getByLabel("Description").fill("first try");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByRole("status")).toContainText("Uploaded version 1");
+  await expect(page.getByRole("progressbar", { name: "Upload progress" })).toHaveAttribute("value", "100");
+
+  await page.getByRole("table", { name: `Versions of ${name}` }).getByRole("link", { name: "v1" }).click();
+  await expect(page.getByRole("heading", { name: "Version 1" })).toBeVisible();
+  // The facade read the signature from the graph: x [any, 4] → y [any, 1], FP32.
+  await expect(page.getByRole("table", { name: "Inputs" }).getByRole("row", { name: "x FP32 [any, 4]", exact: true })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Outputs" }).getByRole("row", { name: "y FP32 [any, 1]", exact: true })).toBeVisible();
+  await shot(page, "version");
+});
+
 test("first load of the main page: bytes and time (E2E_METRICS=<file> keeps them)", async ({ browser }) => {
   const context = await browser.newContext(); // empty cache
   const page = await context.newPage();

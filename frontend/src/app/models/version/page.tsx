@@ -53,7 +53,13 @@ function Detail({ version }: { version: VersionDetail }) {
     <>
       <Facts
         rows={[
-          ["State", <><StateBadge state={version.state} /> {version.reason ?? ""} {version.message ?? ""}</>],
+          [
+            "State",
+            <>
+              <StateBadge state={version.state} /> <span className="font-medium">{version.reason ?? ""}</span>
+              {version.message ? <span className="text-slate-600">: {version.message}</span> : null}
+            </>,
+          ],
           ["SHA-256", <code key="d">{version.sha256}</code>],
           ["Size", formatBytes(version.size_bytes)],
           ["Artifact", <code key="a">{version.artifact_uri}</code>],
