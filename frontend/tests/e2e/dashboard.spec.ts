@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { writeFileSync } from "node:fs";
 
@@ -11,6 +12,14 @@ async function signIn(page: Page, email: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** axe-core's WCAG 2.1 A/AA rules on what the page shows: no serious or critical violation. */
+async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(results.passes.length).toBeGreaterThan(0); // the rules ran
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([]);
 }
 
 /** With E2E_SCREENSHOTS set (a directory), save what the page shows as <name>.png there. */
@@ -44,6 +53,7 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("heading", { name: "Sign in to Modelplane" })).toBeVisible();
   await shot(page, "sign-in");
+  await expectAccessible(page);
   await signIn(page, email);
 
   await page.getByLabel("Name").fill("E2E Org");
@@ -54,6 +64,7 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   await expect(switcher.locator("option:checked")).toHaveText("E2E Org (admin)");
   await expect(page.getByRole("table", { name: "Your organizations" }).getByText(slug)).toBeVisible();
   await shot(page, "organizations");
+  await expectAccessible(page);
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Members" }).click();
   const members = page.getByRole("table", { name: "1 member of E2E Org" });
@@ -73,6 +84,7 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   const both = page.getByRole("table", { name: "2 members of E2E Org" });
   await expect(both.getByRole("combobox", { name: "Role of Chris Colleague" })).toHaveValue("developer");
   await shot(page, "members");
+  await expectAccessible(page);
 
   const nav = page.getByRole("navigation", { name: "Main" });
   await nav.getByRole("link", { name: "Projects" }).click();
@@ -87,6 +99,7 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   await page.getByRole("button", { name: "Done" }).click();
   await expect(page.getByRole("table", { name: "API keys" }).getByRole("cell", { name: "nightly-ci", exact: true })).toBeVisible();
   await shot(page, "api-keys"); // after Done: the secret is not in the picture
+  await expectAccessible(page);
 
   await nav.getByRole("link", { name: "Audit log" }).click();
   const audit = page.getByRole("table", { name: "Audit events, newest first" });
@@ -95,6 +108,7 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
     await expect(audit.getByText(action)).toBeVisible();
   }
   await shot(page, "audit-log");
+  await expectAccessible(page);
 
   // The session is held in memory only: a reload signs out, and nothing was stored.
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
@@ -146,6 +160,7 @@ test("register a model and upload an ONNX file as its first version", async ({ p
   await page.getByLabel("Model name").fill(name);
   await page.getByRole("button", { name: "Register model" }).click();
   await expect(page.getByRole("status")).toContainText(`Registered ${name}`);
+  await expectAccessible(page);
   await page.getByRole("table", { name: "Models" }).getByRole("link", { name }).click();
 
   await expect(page.getByRole("heading", { name })).toBeVisible();
@@ -161,6 +176,7 @@ test("register a model and upload an ONNX file as its first version", async ({ p
   await expect(page.getByRole("table", { name: "Inputs" }).getByRole("row", { name: "x FP32 [any, 4]", exact: true })).toBeVisible();
   await expect(page.getByRole("table", { name: "Outputs" }).getByRole("row", { name: "y FP32 [any, 1]", exact: true })).toBeVisible();
   await shot(page, "version");
+  await expectAccessible(page);
 });
 
 test("first load of the main page: bytes and time (E2E_METRICS=<file> keeps them)", async ({ browser }) => {
