@@ -161,7 +161,7 @@ export function DataTable({
   children: ReactNode;
 }) {
   return (
-    <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+    <div className="relative overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
       <table className="min-w-full text-left text-sm" aria-busy={busy || undefined}>
         <caption className={showCaption ? "px-4 py-2 text-left text-slate-600" : "sr-only"}>{caption}</caption>
         <thead className="bg-slate-50 text-slate-600">

@@ -110,6 +110,15 @@ test("sign up, sign in, create an organization, see it in the switcher, members 
   await shot(page, "audit-log");
   await expectAccessible(page);
 
+  // Narrow screens: the page does not scroll sideways (wide tables scroll inside their frame).
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const link of ["Members", "Organizations"]) {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  }
+  await shot(page, "organizations-narrow");
+
   // The session is held in memory only: a reload signs out, and nothing was stored.
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
   expect(stored).toBe(0);
