@@ -445,6 +445,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{org_id}/deployments/{name}/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rollouts
+         * @description The deployment's rollouts, newest first: who, when, from and to which version, outcome
+         *     and why.
+         */
+        get: operations["list_rollouts"];
+        put?: never;
+        /**
+         * Start Rollout
+         * @description Roll out a Ready version as the candidate: a preset (`canary`, `all-at-once`) or your
+         *     own steps and checks.
+         */
+        post: operations["start_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Promote Rollout
+         * @description Move the rollout past the pause, analysis or manual promotion it waits at.
+         */
+        post: operations["promote_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Rollout
+         * @description Resume a rollout held by a pause step without a duration, or paused by failed analysis
+         *     (`onFailure: pause`).
+         */
+        post: operations["resume_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback Rollout
+         * @description Abort the rollout: all traffic back to the serving version, the candidate scaled away.
+         */
+        post: operations["rollback_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/promote-to-production": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Promote To Production
+         * @description Copy this staging deployment's serving version into the model's production deployment
+         *     (created when absent, else as a rollout there). Admin only.
+         */
+        post: operations["promote_to_production"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org_id}/monitors": {
         parameters: {
             query?: never;
@@ -557,6 +665,153 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{org_id}/deployments/{name}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Feedback
+         * @description The stored feedback of the given request ids (the newest row of each), from the hours
+         *     since `since` (default: the last 7 days).
+         */
+        get: operations["read_feedback"];
+        put?: never;
+        /**
+         * Send Feedback
+         * @description Store up to 10,000 ground-truth rows (`request_id`, `label` or `value`, `observed_at`)
+         *     next to the deployment's payload logs; all or nothing, safe to retry.
+         */
+        post: operations["send_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/infer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Infer
+         * @description Predict with the deployment (its model's `/v2/models/<model>/infer`): the traffic split
+         *     of a canary applies.
+         */
+        post: operations["infer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Infer Model
+         * @description OIP v2 `POST /v2/models/{model}/infer` of the deployment.
+         */
+        post: operations["infer_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model Metadata
+         * @description OIP v2 model metadata: inputs and outputs with their datatypes and shapes.
+         */
+        get: operations["model_metadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model Ready
+         * @description OIP v2 model readiness.
+         */
+        get: operations["model_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/v2/health/{probe}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Health
+         * @description OIP v2 server liveness (`live`) and readiness (`ready`) of the deployment.
+         */
+        get: operations["deployment_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/v2": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Server Metadata
+         * @description OIP v2 server metadata (name, version, extensions) of the deployment.
+         */
+        get: operations["deployment_server_metadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -628,6 +883,72 @@ export interface components {
              * @description Base URL of the Alertmanager, for example `http://alertmanager.monitoring:9093`.
              */
             url: string;
+        };
+        /**
+         * Analysis
+         * @description How the candidate is judged during a rollout.
+         */
+        Analysis: {
+            /**
+             * Interval
+             * @description How often the checks run, for example `1m`.
+             * @default 1m
+             */
+            interval: string;
+            /**
+             * Minsamples
+             * @description Requests the candidate must have served in an interval before the checks count; an
+             *     interval with fewer is inconclusive, neither passed nor failed.
+             * @default 100
+             */
+            minSamples: number;
+            /**
+             * Failurelimit
+             * @description Number of failed intervals after which the rollout fails and `onFailure` applies.
+             * @default 1
+             */
+            failureLimit: number;
+            /** @description The checks; all must pass. */
+            checks: components["schemas"]["AnalysisChecks"];
+        };
+        /**
+         * AnalysisChecks
+         * @description The checks run at every analysis interval; all must pass.
+         */
+        AnalysisChecks: {
+            /** @description Largest acceptable share of failed requests to the candidate (HTTP 5xx and errors). */
+            errorRate?: components["schemas"]["Threshold"] | null;
+            /** @description Largest acceptable p99 latency of the candidate. */
+            latencyP99?: components["schemas"]["LatencyCheck"] | null;
+            /**
+             * @description Largest acceptable share of requests to the candidate rejected for not matching the
+             *     signature.
+             */
+            schemaViolationRate?: components["schemas"]["Threshold"] | null;
+            /**
+             * @description Largest acceptable drift of the candidate's predictions against the stable version's on
+             *     the same traffic.
+             */
+            predictionDrift?: components["schemas"]["PredictionDriftCheck"] | null;
+            /** @description A custom PromQL check. */
+            prometheus?: components["schemas"]["PrometheusCheck"] | null;
+            /**
+             * @description Smallest acceptable share of shadow copies the candidate answered as the stable version
+             *     did (needs `strategy.shadow`); a copy it refused or failed counts as a disagreement.
+             */
+            shadowAgreement?: components["schemas"]["MinimumRate"] | null;
+        };
+        /**
+         * AnalysisStep
+         * @description Hold the current weight until the analysis checks pass.
+         */
+        AnalysisStep: {
+            /**
+             * Intervals
+             * @description Number of consecutive passing analysis intervals required before the rollout moves on.
+             * @default 1
+             */
+            intervals: number;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -785,6 +1106,34 @@ export interface components {
              * @description Expected sha256 of the reference dataset
              */
             reference_sha256?: string;
+        };
+        /**
+         * CanaryStep
+         * @description One step of a canary rollout: exactly one of setWeight, pause or analysis.
+         */
+        CanaryStep: {
+            /**
+             * Setweight
+             * @description Percent of traffic (0–100) to send to the candidate from this step on.
+             */
+            setWeight?: number | null;
+            /** @description Hold the current weight for a while, or until resumed. */
+            pause?: components["schemas"]["PauseStep"] | null;
+            /** @description Hold the current weight until `spec.analysis` passes (it must be set). */
+            analysis?: components["schemas"]["AnalysisStep"] | null;
+        };
+        /**
+         * CanaryStrategy
+         * @description Shift traffic to the candidate in steps.
+         */
+        CanaryStrategy: {
+            /**
+             * Steps
+             * @description The steps, in order; each sets exactly one of `setWeight`, `pause` or `analysis`. Weights
+             *     never decrease. The candidate is promoted after the last step (or waits for a manual
+             *     promotion when `promotion: manual`).
+             */
+            steps: components["schemas"]["CanaryStep"][];
         };
         /** ClusterEvent */
         ClusterEvent: {
@@ -1079,6 +1428,17 @@ export interface components {
             data: components["schemas"]["DeploymentPublic"];
             metadata: components["schemas"]["Metadata"];
         };
+        /** Envelope[FeedbackWritten] */
+        Envelope_FeedbackWritten_: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            data: components["schemas"]["FeedbackWritten"];
+            metadata: components["schemas"]["Metadata"];
+        };
         /** Envelope[HealthPublic] */
         Envelope_HealthPublic_: {
             /**
@@ -1132,6 +1492,17 @@ export interface components {
              */
             success: true;
             data: components["schemas"]["OrganizationPublic"];
+            metadata: components["schemas"]["Metadata"];
+        };
+        /** Envelope[ProductionPromotionPublic] */
+        Envelope_ProductionPromotionPublic_: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            data: components["schemas"]["ProductionPromotionPublic"];
             metadata: components["schemas"]["Metadata"];
         };
         /** Envelope[ProjectPublic] */
@@ -1210,6 +1581,18 @@ export interface components {
             success: true;
             /** Data */
             data: components["schemas"]["ClusterEvent"][];
+            metadata: components["schemas"]["Metadata"];
+        };
+        /** Envelope[list[FeedbackPublic]] */
+        Envelope_list_FeedbackPublic__: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            /** Data */
+            data: components["schemas"]["FeedbackPublic"][];
             metadata: components["schemas"]["Metadata"];
         };
         /** Envelope[list[MonitorPublic]] */
@@ -1328,6 +1711,37 @@ export interface components {
              */
             overrides?: components["schemas"]["FeatureOverride"][];
         };
+        /** FeedbackBatch */
+        FeedbackBatch: {
+            /** Rows */
+            rows: (components["schemas"]["LabelRow"] | components["schemas"]["ValueRow"])[];
+        };
+        /** FeedbackPublic */
+        FeedbackPublic: {
+            /** Request Id */
+            request_id: string;
+            /** Label */
+            label: string | null;
+            /** Value */
+            value: number | null;
+            /**
+             * Observed At
+             * Format: date-time
+             */
+            observed_at: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+        };
+        /** FeedbackWritten */
+        FeedbackWritten: {
+            /** Rows */
+            rows: number;
+            /** Files */
+            files: string[];
+        };
         /** HealthPublic */
         HealthPublic: {
             /**
@@ -1336,6 +1750,32 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /**
+         * LabelRow
+         * @description The true class of a request (classification).
+         */
+        LabelRow: {
+            /** Request Id */
+            request_id: string;
+            /** Label */
+            label: string;
+            /**
+             * Observed At
+             * Format: date-time
+             */
+            observed_at: string;
+        };
+        /**
+         * LatencyCheck
+         * @description An upper bound on the candidate's 99th-percentile latency.
+         */
+        LatencyCheck: {
+            /**
+             * Maxms
+             * @description Largest acceptable p99 latency of the candidate, in milliseconds.
+             */
+            maxMs: number;
         };
         /**
          * LocalObjectReference
@@ -1393,6 +1833,17 @@ export interface components {
             timestamp: string;
             /** Request Id */
             request_id: string;
+        };
+        /**
+         * MinimumRate
+         * @description A lower bound on a rate between 0 and 1.
+         */
+        MinimumRate: {
+            /**
+             * Min
+             * @description Smallest acceptable value, as a fraction (0.99 means 99%).
+             */
+            min: number;
         };
         /** ModelCreate */
         ModelCreate: {
@@ -1638,6 +2089,19 @@ export interface components {
             meta: components["schemas"]["PageMeta"];
             metadata: components["schemas"]["Metadata"];
         };
+        /** PageEnvelope[RolloutPublic] */
+        PageEnvelope_RolloutPublic_: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            /** Data */
+            data: components["schemas"]["RolloutPublic"][];
+            meta: components["schemas"]["PageMeta"];
+            metadata: components["schemas"]["Metadata"];
+        };
         /** PageEnvelope[VersionPublic] */
         PageEnvelope_VersionPublic_: {
             /**
@@ -1663,6 +2127,18 @@ export interface components {
             pages: number;
         };
         /**
+         * PauseStep
+         * @description Hold the current weight.
+         */
+        PauseStep: {
+            /**
+             * Duration
+             * @description How long to hold, for example `10m`. Omit to hold until the rollout is resumed by hand
+             *     (the dashboard's Resume, or the annotation `modelplane.io/resume`).
+             */
+            duration?: string | null;
+        };
+        /**
          * PayloadLogging
          * @description Sampled logging of requests and predictions to object storage, read by drift monitors.
          */
@@ -1678,6 +2154,25 @@ export interface components {
              * @description Where logs are written, `s3://bucket/prefix`; defaults to the organization's bucket.
              */
             uri?: string | null;
+        };
+        /**
+         * PredictionDriftCheck
+         * @description An upper bound on how far the candidate's predictions move from the stable version's.
+         */
+        PredictionDriftCheck: {
+            /**
+             * Test
+             * @description Test comparing candidate and stable predictions: psi, ks, chi2, jsd or wasserstein.
+             * @default jsd
+             * @enum {string}
+             */
+            test: "psi" | "ks" | "chi2" | "jsd" | "wasserstein";
+            /**
+             * Max
+             * @description Largest acceptable statistic of the test (for ks and chi2: the statistic, not the
+             *     p-value).
+             */
+            max: number;
         };
         /**
          * PredictionDriftPolicy
@@ -1697,6 +2192,39 @@ export interface components {
              * @enum {string}
              */
             test: "auto" | "psi" | "ks" | "chi2" | "jsd" | "wasserstein";
+        };
+        /**
+         * ProductionPromotion
+         * @description Copy a staging deployment's serving version into production.
+         */
+        ProductionPromotion: {
+            /** Target */
+            target?: string | null;
+            /**
+             * Preset
+             * @default canary
+             * @enum {string}
+             */
+            preset: "canary" | "all-at-once";
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /**
+         * ProductionPromotionPublic
+         * @description What the promotion did to the production deployment.
+         */
+        ProductionPromotionPublic: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "created" | "rollout_started";
+            /** Version */
+            version: string;
+            deployment: components["schemas"]["DeploymentPublic"];
         };
         /** ProjectCreate */
         ProjectCreate: {
@@ -1747,6 +2275,28 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /**
+         * PrometheusCheck
+         * @description A custom check: a PromQL query whose scalar result must meet a condition.
+         */
+        PrometheusCheck: {
+            /**
+             * Query
+             * @description PromQL query returning one number. `{{candidate}}` and `{{namespace}}` are replaced by the
+             *     candidate's workload name and the namespace.
+             */
+            query: string;
+            /**
+             * Successcondition
+             * @description Condition the result must meet, such as `result < 0.05`.
+             */
+            successCondition: string;
+            /**
+             * Address
+             * @description Prometheus base URL; defaults to the operator's configured Prometheus.
+             */
+            address?: string | null;
+        };
         /** ReadinessPublic */
         ReadinessPublic: {
             /**
@@ -1779,6 +2329,87 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "developer" | "viewer";
+        /**
+         * RolloutAction
+         * @description Why a person acts on a rollout; kept in the history and the audit log.
+         */
+        RolloutAction: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /**
+         * RolloutCreate
+         * @description Start rolling out a version of the deployment's model as its candidate.
+         */
+        RolloutCreate: {
+            /**
+             * Version Id
+             * Format: uuid
+             */
+            version_id: string;
+            /**
+             * Preset
+             * @default canary
+             * @enum {string}
+             */
+            preset: "canary" | "all-at-once";
+            strategy?: components["schemas"]["Strategy"] | null;
+            analysis?: components["schemas"]["Analysis"] | null;
+            /**
+             * On Failure
+             * @default rollback
+             * @enum {string}
+             */
+            on_failure: "rollback" | "pause";
+            /**
+             * Promotion
+             * @default auto
+             * @enum {string}
+             */
+            promotion: "auto" | "manual";
+        };
+        /**
+         * RolloutPublic
+         * @description One rollout of a deployment: who started it, from which version to which, how it ended.
+         */
+        RolloutPublic: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Deployment */
+            deployment: string;
+            /** From Version */
+            from_version: string;
+            /** To Version */
+            to_version: string;
+            /** Strategy */
+            strategy: {
+                [key: string]: unknown;
+            };
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "in_progress" | "promoted" | "rolled_back" | "superseded";
+            /** Reason */
+            reason: string;
+            /** Started By */
+            started_by: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Ended By */
+            ended_by: string | null;
+            /** Ended At */
+            ended_at: string | null;
+        };
         /**
          * RuntimeSettings
          * @description Settings of the serving runtime in every pod.
@@ -1842,6 +2473,29 @@ export interface components {
             key: string;
         };
         /**
+         * ShadowStrategy
+         * @description Mirror a share of the requests to the candidate and compare its answers with the stable
+         *     version's. The stable pods send the copies after answering (the client never waits for the
+         *     candidate) and count agreements; the candidate's answers are discarded. Changing this block
+         *     restarts the serving pods (it is part of their settings).
+         */
+        ShadowStrategy: {
+            /**
+             * Percent
+             * @description Percent of the requests the stable version answers (1–100) that are copied to the
+             *     candidate while it is rolled out.
+             */
+            percent: number;
+            /**
+             * Tolerance
+             * @description How far floating-point outputs may differ and still agree, relative to the stable value
+             *     (absolute below 1): `|candidate - stable| <= tolerance * max(1, |stable|)`. Integer,
+             *     boolean and string outputs must be equal.
+             * @default 0
+             */
+            tolerance: number;
+        };
+        /**
          * Signature
          * @description The tensors the model takes and returns; checked against the ONNX graph.
          */
@@ -1856,6 +2510,17 @@ export interface components {
              * @description Output tensors, each name at most once.
              */
             outputs: components["schemas"]["TensorSpec"][];
+        };
+        /**
+         * Strategy
+         * @description How a candidate is rolled out. Without `canary`, the candidate takes all traffic as soon
+         *     as its pods are Ready and its analysis (if any) passes once.
+         */
+        Strategy: {
+            /** @description Shift traffic to the candidate in weighted steps. */
+            canary?: components["schemas"]["CanaryStrategy"] | null;
+            /** @description Mirror requests to the candidate during the rollout, alongside any canary steps. */
+            shadow?: components["schemas"]["ShadowStrategy"] | null;
         };
         /**
          * TensorSpec
@@ -1879,6 +2544,17 @@ export interface components {
              *     example `[-1, 30]`.
              */
             shape: number[];
+        };
+        /**
+         * Threshold
+         * @description An upper bound on a rate between 0 and 1.
+         */
+        Threshold: {
+            /**
+             * Max
+             * @description Largest acceptable value, as a fraction (0.01 means 1%).
+             */
+            max: number;
         };
         /** TokenPublic */
         TokenPublic: {
@@ -1923,6 +2599,21 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * ValueRow
+         * @description The true value of a request (regression).
+         */
+        ValueRow: {
+            /** Request Id */
+            request_id: string;
+            /** Value */
+            value: number;
+            /**
+             * Observed At
+             * Format: date-time
+             */
+            observed_at: string;
         };
         /** VersionDetail */
         VersionDetail: {
@@ -5335,6 +6026,600 @@ export interface operations {
             };
         };
     };
+    list_rollouts: {
+        parameters: {
+            query?: {
+                /** @description 1-based page */
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageEnvelope_RolloutPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    start_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolloutCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DeploymentPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    promote_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RolloutAction"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DeploymentPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    resume_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RolloutAction"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DeploymentPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rollback_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RolloutAction"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DeploymentPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    promote_to_production: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ProductionPromotion"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ProductionPromotionPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_monitors: {
         parameters: {
             query?: never;
@@ -6086,6 +7371,829 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    read_feedback: {
+        parameters: {
+            query: {
+                request_id: string[];
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_FeedbackPublic__"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    send_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_FeedbackWritten_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    infer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description An Open Inference Protocol v2 inference request (JSON, or JSON followed by binary tensor data with `Inference-Header-Content-Length`). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    inputs: Record<string, never>[];
+                };
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The deployment's OIP v2 answer, unchanged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the facade's, or the deployment's (shape, datatype, JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found: the deployment (facade) or the model (deployment) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Body too large for the facade or the deployment */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description The deployment refused the inputs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    infer_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                model: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description An Open Inference Protocol v2 inference request (JSON, or JSON followed by binary tensor data with `Inference-Header-Content-Length`). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    inputs: Record<string, never>[];
+                };
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The deployment's OIP v2 answer, unchanged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the facade's, or the deployment's (shape, datatype, JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found: the deployment (facade) or the model (deployment) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Body too large for the facade or the deployment */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description The deployment refused the inputs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    model_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                model: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the facade's, or the deployment's (shape, datatype, JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found: the deployment (facade) or the model (deployment) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Body too large for the facade or the deployment */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description The deployment refused the inputs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    model_ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                model: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the facade's, or the deployment's (shape, datatype, JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found: the deployment (facade) or the model (deployment) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Body too large for the facade or the deployment */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description The deployment refused the inputs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deployment_health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                probe: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the facade's, or the deployment's (shape, datatype, JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found: the deployment (facade) or the model (deployment) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Body too large for the facade or the deployment */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description The deployment refused the inputs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deployment_server_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: the facade's, or the deployment's (shape, datatype, JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found: the deployment (facade) or the model (deployment) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description Body too large for the facade or the deployment */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
+                };
+            };
+            /** @description The deployment refused the inputs */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        error: string;
+                    };
                 };
             };
             /** @description Rate limited */
