@@ -36,6 +36,10 @@ class RegistryMirror(Protocol):
         """Create a model version; its MLflow version number."""
         ...
 
+    async def set_alias(self, workspace: str, name: str, alias: str, version: str | None) -> None:
+        """Point `alias` of a registered model at `version`; None removes the alias."""
+        ...
+
     async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
         """The ONNX file of the model logged at `path` in a run of the workspace (NotFound,
         InvalidModel for another flavour)."""
@@ -68,6 +72,9 @@ class DisabledMirror:
     ) -> str:
         """Refuse: there is no MLflow."""
         raise ServiceUnavailable("no MLflow tracking server is configured")
+
+    async def set_alias(self, workspace: str, name: str, alias: str, version: str | None) -> None:
+        """Nothing to follow without MLflow."""
 
     async def find_run_model(self, workspace: str, run_id: str, path: str) -> RunModel:
         """Refuse: there is no MLflow."""
@@ -234,6 +241,18 @@ class HttpRegistryMirror:
             response = await self._call(workspace, "POST", path, body)
         self._check(response, f"creating a version of {name}")
         return str(response.json()["model_version"]["version"])
+
+    async def set_alias(self, workspace: str, name: str, alias: str, version: str | None) -> None:
+        """Point `alias` of a registered model at `version`; None removes the alias (a missing
+        alias or model is fine then)."""
+        path = "/api/2.0/mlflow/registered-models/alias"
+        if version is None:
+            response = await self._call(workspace, "DELETE", path, {"name": name, "alias": alias})
+            self._check(response, f"removing alias {alias} of {name}", "RESOURCE_DOES_NOT_EXIST")
+            return
+        body = {"name": name, "alias": alias, "version": version}
+        response = await self._call(workspace, "POST", path, body)
+        self._check(response, f"setting alias {alias} of {name} to version {version}")
 
     async def _get_json(self, workspace: str, path: str, **params: str) -> dict[str, Any] | None:
         response = await self._client_get(workspace, path, params)

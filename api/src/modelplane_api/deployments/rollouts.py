@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.cluster import MODEL_DEPLOYMENT, MODEL_VERSION, ClusterGateway
+from modelplane_api.deployments.aliases import follow, rollout_candidate, serving_version
 from modelplane_api.deployments.models import Rollout
 from modelplane_api.deployments.schemas import (
     DeploymentCreate,
@@ -42,6 +43,7 @@ from modelplane_api.deployments.service import (
     public,
 )
 from modelplane_api.errors import BadRequest, Conflict
+from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.pagination import PageParams
 from modelplane_api.permissions import Role
 from modelplane_api.registry.repository import find_version_by_resource
@@ -75,6 +77,7 @@ class Caller:
     role: Role
     user_id: uuid.UUID | None
     audit: AuditContext
+    mirror: RegistryMirror
 
 
 CANARY_STRATEGY = Strategy.model_validate(
@@ -114,25 +117,6 @@ def preset_blocks(data: RolloutCreate, spec: dict[str, Any]) -> dict[str, Any]:
     return blocks
 
 
-def _serving(obj: dict[str, Any]) -> str:
-    """The version the operator reports serving, else the one the spec names as stable."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    named = str(((spec.get("stable") or {}).get("modelVersionRef") or {}).get("name"))
-    return str(status.get("stableVersion") or named)
-
-
-def _in_progress(obj: dict[str, Any]) -> str | None:
-    """The candidate being rolled out, if a rollout is under way (not promoted, not rejected)."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    candidate = ((spec.get("candidate") or {}).get("modelVersionRef") or {}).get("name")
-    if not candidate or candidate == status.get("stableVersion"):
-        return None
-    rejected = (status.get("rollback") or {}).get("rejectedVersion")
-    if status.get("rolloutState") == "RolledBack" and rejected == candidate:
-        return None
-    return str(candidate)
-
-
 def _when(value: Any) -> datetime:
     """A status timestamp, or now when it is missing or malformed."""
     try:
@@ -160,9 +144,10 @@ async def _open(session: AsyncSession, organization_id: uuid.UUID, name: str) ->
 
 
 async def observe_history(
-    session: AsyncSession, organization_id: uuid.UUID, obj: dict[str, Any]
+    session: AsyncSession, mirror: RegistryMirror, organization_id: uuid.UUID, obj: dict[str, Any]
 ) -> None:
-    """Close the open rollout of the deployment when the cluster says how it ended."""
+    """Close the open rollout of the deployment when the cluster says how it ended (and let
+    the MLflow aliases follow)."""
     name = str((obj.get("metadata") or {}).get("name"))
     row = await _open(session, organization_id, name)
     if row is None:
@@ -184,6 +169,7 @@ async def observe_history(
     else:
         return
     await session.flush()
+    await follow(session, mirror, organization_id, obj)
 
 
 async def start_rollout(
@@ -213,14 +199,14 @@ async def start_rollout(
             f"version {version.version} of {model.name!r} is {observed.state}, not ready",
             {"state": observed.state, "reason": observed.reason, "message": observed.message},
         )
-    await observe_history(caller.session, caller.organization_id, live)
-    running = _in_progress(live)
+    await observe_history(caller.session, caller.mirror, caller.organization_id, live)
+    running = rollout_candidate(live)
     if running is not None:
         raise Conflict(
             f"{running} is being rolled out: promote it or roll it back first",
             {"reason": "RolloutInProgress", "candidate": running},
         )
-    serving = _serving(live)
+    serving = serving_version(live)
     if version.resource_name == serving:
         raise Conflict(f"{serving} serves already", {"reason": "AlreadyServing"})
     blocks = preset_blocks(data, spec)
@@ -232,6 +218,7 @@ async def start_rollout(
     if "strategy" not in blocks:
         spec.pop("strategy", None)
     applied = await apply_spec(caller.gateway, live, before.model, spec)
+    await follow(caller.session, caller.mirror, caller.organization_id, applied)
     row = Rollout(
         organization_id=caller.organization_id,
         deployment=name,
@@ -257,8 +244,8 @@ async def _live_rollout(
     namespace = await writable_namespace(caller.session, caller.gateway, caller.organization_id)
     live = await get_or_404(caller.gateway, namespace, name)
     check_environment(caller.role, (live.get("spec") or {}).get("environment"))
-    await observe_history(caller.session, caller.organization_id, live)
-    candidate = _in_progress(live)
+    await observe_history(caller.session, caller.mirror, caller.organization_id, live)
+    candidate = rollout_candidate(live)
     if candidate is None:
         raise Conflict(f"no rollout of {name!r} is in progress", {"reason": "NoRollout"})
     return live, candidate
@@ -309,8 +296,9 @@ async def rollback_rollout(
     before = public(live, models)
     spec = dict(live.get("spec") or {})
     spec.pop("candidate", None)
-    spec["stable"] = {"modelVersionRef": {"name": _serving(live)}}
+    spec["stable"] = {"modelVersionRef": {"name": serving_version(live)}}
     applied = await apply_spec(caller.gateway, live, before.model, spec)
+    await follow(caller.session, caller.mirror, caller.organization_id, applied)
     row = await _open(caller.session, caller.organization_id, name)
     if row is not None:
         row.outcome, row.ended_by, row.ended_at = "rolled_back", caller.user_id, datetime.now(UTC)
@@ -324,6 +312,7 @@ async def rollback_rollout(
 async def list_rollouts(
     session: AsyncSession,
     gateway: ClusterGateway,
+    mirror: RegistryMirror,
     organization_id: uuid.UUID,
     name: str,
     paging: PageParams,
@@ -332,7 +321,7 @@ async def list_rollouts(
     namespace = await organization_namespace(session, organization_id)
     live = await gateway.get(MODEL_DEPLOYMENT, name, namespace)
     if live is not None:
-        await observe_history(session, organization_id, live)
+        await observe_history(session, mirror, organization_id, live)
     where = (Rollout.organization_id == organization_id, Rollout.deployment == name)
     total = (await session.execute(select(func.count()).where(*where))).scalar_one()
     if live is None and total == 0:
@@ -370,7 +359,7 @@ async def promote_to_production(
     spec = staging.get("spec") or {}
     if spec.get("environment", "staging") != "staging":
         raise Conflict(f"{name!r} is not a staging deployment", {"reason": "NotStaging"})
-    serving = _serving(staging)
+    serving = serving_version(staging)
     version = await find_version_by_resource(caller.session, caller.organization_id, serving)
     if version is None:
         raise Conflict(
@@ -385,6 +374,7 @@ async def promote_to_production(
         created = await create_deployment(
             caller.session,
             caller.gateway,
+            caller.mirror,
             caller.organization_id,
             caller.role,
             DeploymentCreate(

@@ -84,7 +84,7 @@ async def create_deployment(
     """Deploy a Ready version (a ModelDeployment); production needs the admin role."""
     return ok(
         await service.create_deployment(
-            session, ctx.gateway, access.organization_id, access.role, body, audit
+            session, ctx.gateway, ctx.mirror, access.organization_id, access.role, body, audit
         )
     )
 
@@ -155,7 +155,7 @@ def _caller(permission: Permission) -> Any:
     ) -> rollouts.Caller:
         user = access.principal.user_id
         return rollouts.Caller(
-            session, ctx.gateway, access.organization_id, access.role, user, audit
+            session, ctx.gateway, access.organization_id, access.role, user, audit, ctx.mirror
         )
 
     return Depends(build)
@@ -190,7 +190,7 @@ async def list_rollouts(
     """The deployment's rollouts, newest first: who, when, from and to which version, outcome
     and why."""
     items, total = await rollouts.list_rollouts(
-        session, ctx.gateway, access.organization_id, name, paging
+        session, ctx.gateway, ctx.mirror, access.organization_id, name, paging
     )
     return page(items, page=paging.page, limit=paging.limit, total=total)
 

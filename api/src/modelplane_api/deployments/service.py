@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.cluster import FIELD_MANAGER, MODEL_DEPLOYMENT, MODEL_VERSION, ClusterGateway
+from modelplane_api.deployments.aliases import follow
 from modelplane_api.deployments.schemas import (
     DeploymentCreate,
     DeploymentPublic,
@@ -27,6 +28,7 @@ from modelplane_api.deployments.schemas import (
     DeploymentUpdate,
 )
 from modelplane_api.errors import AlreadyExists, BadRequest, Conflict, NotFound, PermissionDenied
+from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.pagination import PageParams
 from modelplane_api.permissions import Permission, Role, allows
 from modelplane_api.registry.resources import observe
@@ -224,6 +226,7 @@ async def apply_spec(
 async def create_deployment(
     session: AsyncSession,
     gateway: ClusterGateway,
+    mirror: RegistryMirror,
     organization_id: uuid.UUID,
     role: Role,
     data: DeploymentCreate,
@@ -247,6 +250,7 @@ async def create_deployment(
     spec = {"environment": data.environment, "stable": stable, **_blocks(data)}
     body = _body(name, namespace, model.name, spec, None)
     applied = await gateway.apply(MODEL_DEPLOYMENT, body)
+    await follow(session, mirror, organization_id, applied)
     audit.resource_id = name
     audit.after = {"name": name, "version_id": str(version.id), "spec": body["spec"]}
     return public(applied, {version.resource_name: model.name})
