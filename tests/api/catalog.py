@@ -186,7 +186,7 @@ async def build_world(api: Api, serving: str | None = None) -> World:
     )
 
 
-ROLLOUT_ACTIONS = ("/promote", "/resume", "/rollback")
+ROLLOUT_ACTIONS = ("/promote", "/pause", "/resume", "/rollback")
 INFER_BODY = {
     "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [0.1, 0.2, 0.3, 0.4]}]
 }
@@ -302,6 +302,7 @@ KNOWN_ROUTES = {
     "POST /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/promote",
+    "POST /api/v1/organizations/{org_id}/deployments/{name}/pause",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/resume",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/rollback",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/promote-to-production",

@@ -223,6 +223,12 @@ async def mutating_cases(
             admin["headers"],
             {"reason": "looks good"},
         ),
+        "POST /api/v1/organizations/{org_id}/deployments/{name}/pause": (
+            "POST",
+            f"{base}/deployments/{world.rolling}/pause",
+            admin["headers"],
+            {"reason": "looking at the p99"},
+        ),
         "POST /api/v1/organizations/{org_id}/deployments/{name}/resume": (
             "POST",
             f"{base}/deployments/{world.rolling}/resume",

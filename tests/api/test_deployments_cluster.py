@@ -186,3 +186,37 @@ async def test_promote_to_production_creates_a_production_deployment_that_become
         "production",
         v1["resource_name"],
     )
+
+
+async def test_a_rollout_paused_through_the_api_holds_until_resumed(world: World) -> None:
+    v1, v2 = [await world.upload() for _ in range(2)]
+    headers = world.admin["headers"]
+    created = await world.api.client.post(
+        world.deployments, headers=headers, json={"version_id": v1["id"]}
+    )
+    assert created.status_code == 201, created.text
+    url = f"{world.deployments}/fraud-staging"
+    await world.until(url, lambda d: d["phase"] == "Ready", "deployed")
+    strategy = {"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": "2s"}},
+                                     {"setWeight": 100}]}}  # fmt: skip
+    started = await world.api.client.post(
+        f"{url}/rollouts",
+        headers=headers,
+        json={"version_id": v2["id"], "strategy": strategy, "preset": "all-at-once"},
+    )
+    assert started.status_code == 201, started.text
+    paused = await world.api.client.post(f"{url}/pause", headers=headers)
+    assert paused.status_code == 200, paused.text
+    held = await world.until(url, lambda d: "paused by hand" in (d["message"] or ""), "held")
+    assert held["serving_version"] == v1["resource_name"]
+    await asyncio.sleep(6)  # far longer than the 2 s pause step: nothing moves
+    still = (await world.api.client.get(url, headers=headers)).json()["data"]
+    assert (still["serving_version"], still["reason"]) == (v1["resource_name"], "CanaryPaused")
+    assert still["current_step"] == held["current_step"]
+    resumed = await world.api.client.post(f"{url}/resume", headers=headers)
+    assert resumed.status_code == 200, resumed.text
+    done = await world.until(
+        url, lambda d: d["serving_version"] == v2["resource_name"] and d["phase"] == "Ready",
+        "promoted after resume",
+    )  # fmt: skip
+    assert done["traffic"]["stable"] == 100

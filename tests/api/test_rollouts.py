@@ -369,3 +369,27 @@ async def test_mlflow_aliases_follow_the_deployments(api: Api) -> None:
     promoted = await api.client.post(f"{url}/promote-to-production", headers=admin["headers"])
     assert promoted.status_code == 200, promoted.text
     assert _aliases(api.mlflow_uri, org, "fraud") == {"staging": "2", "production": "2"}
+
+
+async def test_pause_holds_the_rollout_in_the_spec_and_resume_lets_it_go_on(api: Api) -> None:
+    admin, org, url, (_, v2) = await _deployment(api)
+    nothing = await api.client.post(f"{url}/pause", headers=admin["headers"])
+    assert nothing.status_code == 409
+    await api.client.post(
+        f"{url}/rollouts", headers=admin["headers"], json={"version_id": v2["id"]}
+    )
+    paused = await api.client.post(
+        f"{url}/pause", headers=admin["headers"], json={"reason": "p99 looks odd"}
+    )
+    assert paused.status_code == 200, paused.text
+    assert _live(api, org)["spec"]["paused"] is True
+    assert _live(api, org)["spec"]["candidate"] == {
+        "modelVersionRef": {"name": v2["resource_name"]}
+    }
+    resumed = await api.client.post(f"{url}/resume", headers=admin["headers"])
+    assert resumed.status_code == 200, resumed.text
+    assert _live(api, org)["spec"]["paused"] is False
+    assert api.gateway.managers[-1] == FIELD_MANAGER  # un-paused in the spec, no annotation
+    again = await api.client.post(f"{url}/resume", headers=admin["headers"])
+    assert again.status_code == 200  # not paused by hand: ends a pause step instead
+    assert api.gateway.applied[-1][1]["metadata"]["annotations"] == {"modelplane.io/resume": "true"}

@@ -543,3 +543,27 @@ def test_without_a_shadow_a_weight_0_candidate_has_no_pods() -> None:
     result = run(spec, base, facts(T0, {"v1": 4}, mode="ReplicaRatio"))
     assert {v.version: v.replicas for v in result.variants}.get("v2", 0) == 0
     assert result.shadow is None
+
+
+def test_paused_by_hand_holds_step_traffic_and_analysis_until_unpaused() -> None:
+    status = _at_step(1)  # a 5 minute pause step, 10 % to the candidate
+    paused = make_spec(steps=STEPS, analysis=ANALYSIS, paused=True)
+    later = T0 + timedelta(minutes=30)
+    holding = run(paused, status, facts(later, BOTH))
+    assert holding.status.current_step == 1
+    assert holding.status.traffic is not None
+    assert holding.status.traffic.candidate == 10
+    assert condition(holding.status, "Reconciling") == ("True", "CanaryPaused")
+    assert "paused by hand" in str(holding.status.conditions)
+    assert (replicas(holding)["v2"] or 0) >= 1  # the candidate keeps its pods
+    assert not analysis_due(paused, holding.status, later)
+    resumed = run(make_spec(steps=STEPS, analysis=ANALYSIS), holding.status, facts(later, BOTH))
+    assert resumed.status.current_step == 3  # the pause step's time is over: on to 50 %
+    assert resumed.status.traffic is not None
+    assert resumed.status.traffic.candidate == 50
+
+
+def test_paused_without_a_candidate_changes_nothing() -> None:
+    spec = make_spec(None, paused=True)
+    ready = run(spec, None, facts(T0, {"v1": 1}))
+    assert condition(ready.status, "Ready") == ("True", "RolloutComplete")

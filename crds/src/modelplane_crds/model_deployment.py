@@ -433,6 +433,11 @@ class ModelDeploymentSpec(K8sModel):
     """`auto` promotes the candidate after the last step; `manual` waits for a promotion from the
     dashboard or the annotation `modelplane.io/promote`."""
 
+    paused: bool = False
+    """Hold a rollout where it is: no step completes, no analysis runs and the traffic split
+    stays, until set back to false (time spent paused counts toward a timed pause step). Has no
+    effect without a candidate."""
+
     runtime: RuntimeSettings | None = None
     """Serving runtime settings."""
 

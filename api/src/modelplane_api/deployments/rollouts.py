@@ -284,6 +284,31 @@ async def signal_rollout(
     return public(applied, await model_names(caller.gateway, meta["namespace"]))
 
 
+async def pause_rollout(
+    caller: Caller, name: str, paused: bool, data: RolloutAction
+) -> DeploymentPublic:
+    """Set `spec.paused`: hold the rollout where it is (or let it go on)."""
+    live, candidate = await _live_rollout(caller, name)
+    namespace = live["metadata"]["namespace"]
+    models = await model_names(caller.gateway, namespace)
+    before = public(live, models)
+    spec = dict(live.get("spec") or {})
+    spec["paused"] = paused
+    applied = await apply_spec(caller.gateway, live, before.model, spec)
+    caller.audit.resource_id = name
+    caller.audit.after = {"candidate": candidate, "paused": paused, "reason": data.reason}
+    return public(applied, models)
+
+
+async def resume_rollout(caller: Caller, name: str, data: RolloutAction) -> DeploymentPublic:
+    """Go on: un-pause a rollout paused by hand, else end the pause step (or the pause after
+    failed analysis) it holds at."""
+    live, _ = await _live_rollout(caller, name)
+    if (live.get("spec") or {}).get("paused"):
+        return await pause_rollout(caller, name, False, data)
+    return await signal_rollout(caller, name, RESUME, data)
+
+
 async def rollback_rollout(
     caller: Caller,
     name: str,

@@ -209,6 +209,19 @@ async def promote_rollout(
 
 
 @router.post(
+    "/{name}/pause",
+    operation_id="pause_rollout",
+    openapi_extra=audited("deployment.pause", "model_deployment"),
+)
+async def pause_rollout(
+    name: DeploymentName, caller: RolloutCaller, body: RolloutAction | None = None
+) -> Envelope[DeploymentPublic]:
+    """Hold the rollout where it is (`spec.paused`): no step completes, no analysis runs, the
+    traffic split stays."""
+    return ok(await rollouts.pause_rollout(caller, name, True, body or RolloutAction()))
+
+
+@router.post(
     "/{name}/resume",
     operation_id="resume_rollout",
     openapi_extra=audited("deployment.resume", "model_deployment"),
@@ -216,10 +229,9 @@ async def promote_rollout(
 async def resume_rollout(
     name: DeploymentName, caller: RolloutCaller, body: RolloutAction | None = None
 ) -> Envelope[DeploymentPublic]:
-    """Resume a rollout held by a pause step without a duration, or paused by failed analysis
-    (`onFailure: pause`)."""
-    action = body or RolloutAction()
-    return ok(await rollouts.signal_rollout(caller, name, rollouts.RESUME, action))
+    """Go on: un-pause a rollout paused by hand, else end the pause step without a duration
+    (or the pause after failed analysis, `onFailure: pause`) it holds at."""
+    return ok(await rollouts.resume_rollout(caller, name, body or RolloutAction()))
 
 
 @router.post(

@@ -227,6 +227,8 @@ def analysis_due(
     """Whether the handler should run the analysis checks in this pass."""
     if spec.analysis is None or status is None or status.rollout_state != "Progressing":
         return False
+    if spec.paused:
+        return False
     if spec.candidate is None or status.candidate_version != spec.candidate.model_version_ref.name:
         return False
     steps = effective_steps(spec)
@@ -422,6 +424,8 @@ class _Pass:
             self.conditions("reconciling", problem, f"ModelVersion {candidate}: {problem}")
             self.requeue = WAIT_PODS_S
             return self.finish([self.sizing.full(stable, "stable")], [(stable, 100)])
+        if self.spec.paused:
+            return self.paused_by_hand(stable, candidate)
         if st.rollout_state == "Paused":
             if not f.promote:
                 return self.paused(stable, candidate)
@@ -525,6 +529,19 @@ class _Pass:
         )
         variants = [self.sizing.full(stable, "stable"), VariantPlan(candidate, "candidate", 0)]
         return self.finish(variants, [(stable, 100), (candidate, 0)])
+
+    def paused_by_hand(self, stable: str, candidate: str) -> Plan:
+        """`spec.paused`: the step, the analysis and the traffic split stay as they are."""
+        st = self.st
+        weight = st.traffic.candidate if st.traffic else 0
+        ready = self.ready(candidate) >= self.sizing.candidate_pods(self.facts.mode, weight)
+        self.conditions(
+            "reconciling",
+            CANARY_PAUSED,
+            f"rollout of {candidate} paused by hand at step {st.current_step or 0} with {weight}%"
+            " traffic; set spec.paused to false to continue",
+        )
+        return self.hold(stable, candidate, weight, ready)
 
     def paused(self, stable: str, candidate: str) -> Plan:
         st = self.st
