@@ -59,6 +59,34 @@ async def test_unknown_api_paths_stay_api_errors_with_a_dashboard(api_with_dashb
     assert "not here" in page_missing.text
 
 
+API_ANSWERS = [
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/auth/me/"),
+    ("DELETE", "/api/v1/auth/me"),
+    ("POST", "/api/v1/organizations/"),
+    ("GET", "/api/v1/no-such-thing"),
+    ("GET", "/api/v1/no-such-thing/"),
+    ("GET", "/api"),
+    ("GET", "/api/"),
+]
+
+
+async def test_api_paths_answer_the_same_with_and_without_the_dashboard(
+    make_api: ApiFactory, api_with_dashboard: Api
+) -> None:
+    plain = await make_api()
+    for method, path in API_ANSWERS:
+        expected = await plain.client.request(method, path)
+        got = await api_with_dashboard.client.request(method, path)
+        assert (got.status_code, got.headers.get("location"), got.headers.get("allow")) == (
+            expected.status_code,
+            expected.headers.get("location"),
+            expected.headers.get("allow"),
+        ), f"{method} {path}"
+        if expected.status_code >= 400:
+            assert got.json()["error"]["code"] == expected.json()["error"]["code"]
+
+
 async def test_no_dashboard_without_a_built_export(make_api: ApiFactory, tmp_path: Path) -> None:
     for settings in ({}, {"dashboard_dir": str(tmp_path)}):  # unset; a directory, no index.html
         api = await make_api(**settings)

@@ -22,8 +22,9 @@ from fastapi.routing import iter_route_contexts
 from redis.asyncio import Redis
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -277,9 +278,9 @@ def _paths_of(contexts: list[Any], router: APIRouter) -> tuple[re.Pattern[str], 
 
 
 class DashboardFiles(StaticFiles):
-    """The dashboard's static export at `/`. A path under `/api/` that no route served stays
-    the API's: 405 when another method of it exists, else 404, both as envelopes (never the
-    dashboard's HTML 404 page)."""
+    """The dashboard's static export at `/`. A path under `/api/` that no route served is
+    answered as the router alone would: a redirect without the trailing slash when that path
+    exists, else 405 when another method of it exists, else 404 — never the dashboard's HTML."""
 
     def __init__(
         self, allowed: list[tuple[re.Pattern[str], frozenset[str], int]], directory: Path
@@ -288,10 +289,15 @@ class DashboardFiles(StaticFiles):
         self._allowed = allowed
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        """Serve a file of the export, or refuse a path of the API."""
+        """Serve a file of the export, or answer for the API."""
         if path == "api" or path.startswith("api/"):
-            known = any(pattern.match("/" + path) for pattern, _, _ in self._allowed)
-            raise StarletteHTTPException(405 if known else 404)
+            requested: str = scope["path"]
+            stripped = requested.rstrip("/")
+            if not any(pattern.match(stripped) for pattern, _, _ in self._allowed):
+                raise StarletteHTTPException(404)
+            if requested != stripped:  # what the router's redirect_slashes does
+                return RedirectResponse(str(URL(scope=scope).replace(path=stripped)), 307)
+            raise StarletteHTTPException(405)
         return await super().get_response(path, scope)
 
 
