@@ -65,7 +65,8 @@ function Header() {
               ))}
             </nav>
             <OrganizationSwitcher />
-            <span className="text-sm text-slate-600" aria-label="Signed in as">
+            <span className="text-sm text-slate-600">
+              <span className="sr-only">Signed in as </span>
               {user.display_name}
             </span>
             <Button variant="secondary" onClick={() => void signOut()}>
