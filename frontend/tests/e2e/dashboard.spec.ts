@@ -188,6 +188,33 @@ test("register a model and upload an ONNX file as its first version", async ({ p
   await expectAccessible(page);
 });
 
+test("a user of another organization sees none of the first one", async ({ page, request }) => {
+  const owner = `${unique("owner")}@example.com`;
+  const outsider = `${unique("outsider")}@example.com`;
+  for (const [email, name] of [[owner, "Olga Owner"], [outsider, "Otto Outsider"]]) {
+    expect((await request.post("/api/v1/auth/register", { data: { email, password: PASSWORD, display_name: name } })).status()).toBe(201);
+  }
+  const token = (await (await request.post("/api/v1/auth/login", { data: { email: owner, password: PASSWORD } })).json()).data.access_token as string;
+  const secretSlug = unique("secret");
+  const made = await request.post("/api/v1/organizations", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { slug: secretSlug, display_name: "Secret Lab" },
+  });
+  expect(made.status()).toBe(201);
+  const secretId = (await made.json()).data.id as string;
+
+  await page.goto("/organizations/");
+  await signIn(page, outsider);
+  await expect(page.getByText("No organizations yet")).toBeVisible();
+  await expect(page.getByText("Secret Lab")).toHaveCount(0);
+  await expect(page.getByRole("combobox", { name: "Organization" })).toHaveCount(0);
+  // Even a guessed link to the other organization's model pages shows nothing of it.
+  await page.goto(`/models/versions/?model=${secretId}`);
+  await signIn(page, outsider);
+  await expect(page.getByText("No organization", { exact: true })).toBeVisible();
+  await expect(page.getByText(secretSlug)).toHaveCount(0);
+});
+
 test("first load of the main page: bytes and time (E2E_METRICS=<file> keeps them)", async ({ browser }) => {
   const context = await browser.newContext(); // empty cache
   const page = await context.newPage();
