@@ -259,7 +259,13 @@ async def signal_rollout(
 ) -> DeploymentPublic:
     """Promote (or resume) the rollout past the pause, analysis or manual wait it holds at."""
     live, candidate = await _live_rollout(caller, name)
-    meta = live["metadata"]
+    return await _signal(caller, live, candidate, annotation, data)
+
+
+async def _signal(
+    caller: Caller, live: dict[str, Any], candidate: str, annotation: str, data: RolloutAction
+) -> DeploymentPublic:
+    name, meta = live["metadata"]["name"], live["metadata"]
     applied = await caller.gateway.apply(
         MODEL_DEPLOYMENT,
         {
@@ -289,7 +295,13 @@ async def pause_rollout(
 ) -> DeploymentPublic:
     """Set `spec.paused`: hold the rollout where it is (or let it go on)."""
     live, candidate = await _live_rollout(caller, name)
-    namespace = live["metadata"]["namespace"]
+    return await _set_paused(caller, live, candidate, paused, data)
+
+
+async def _set_paused(
+    caller: Caller, live: dict[str, Any], candidate: str, paused: bool, data: RolloutAction
+) -> DeploymentPublic:
+    name, namespace = live["metadata"]["name"], live["metadata"]["namespace"]
     models = await model_names(caller.gateway, namespace)
     before = public(live, models)
     spec = dict(live.get("spec") or {})
@@ -303,10 +315,10 @@ async def pause_rollout(
 async def resume_rollout(caller: Caller, name: str, data: RolloutAction) -> DeploymentPublic:
     """Go on: un-pause a rollout paused by hand, else end the pause step (or the pause after
     failed analysis) it holds at."""
-    live, _ = await _live_rollout(caller, name)
+    live, candidate = await _live_rollout(caller, name)
     if (live.get("spec") or {}).get("paused"):
-        return await pause_rollout(caller, name, False, data)
-    return await signal_rollout(caller, name, RESUME, data)
+        return await _set_paused(caller, live, candidate, False, data)
+    return await _signal(caller, live, candidate, RESUME, data)
 
 
 async def rollback_rollout(

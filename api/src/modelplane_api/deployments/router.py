@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from modelplane_api.audit.recorder import audited
 from modelplane_api.deployments import rollouts, service
 from modelplane_api.deployments.schemas import (
-    NAME_PATTERN,
     DeploymentCreate,
+    DeploymentName,
     DeploymentPublic,
     DeploymentUpdate,
     ProductionPromotion,
@@ -41,7 +41,6 @@ from modelplane_crds.model_deployment import Environment
 router = APIRouter(
     prefix="/organizations/{org_id}/deployments", tags=["deployments"], responses=ERROR_RESPONSES
 )
-DeploymentName = Annotated[str, Path(min_length=1, max_length=63, pattern=NAME_PATTERN)]
 
 
 @router.get("", operation_id="list_deployments")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import Field
 
 from modelplane_api.registry.schemas import Condition
@@ -28,6 +29,8 @@ from modelplane_crds.model_deployment import (
 )
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DeploymentName = Annotated[str, Path(min_length=1, max_length=63, pattern=NAME_PATTERN)]
+"""A deployment's name in a route's path."""
 
 
 class DeploymentSettings(InputSchema):

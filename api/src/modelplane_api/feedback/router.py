@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
 from modelplane_api.audit.recorder import audited
-from modelplane_api.deployments.schemas import NAME_PATTERN
+from modelplane_api.deployments.schemas import DeploymentName
 from modelplane_api.deps import Audit, Ctx, DeploymentReadAccess, DeploymentUpdateAccess, SessionDep
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, ok
 from modelplane_api.feedback import service
@@ -26,7 +26,6 @@ router = APIRouter(
     tags=["deployments"],
     responses=ERROR_RESPONSES,
 )
-DeploymentName = Annotated[str, Path(min_length=1, max_length=63, pattern=NAME_PATTERN)]
 RequestId = Annotated[str, Query(pattern=REQUEST_ID_PATTERN)]
 
 

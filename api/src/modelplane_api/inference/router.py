@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from modelplane_api.audit.recorder import unaudited
-from modelplane_api.deployments.schemas import NAME_PATTERN
+from modelplane_api.deployments.schemas import DeploymentName
 from modelplane_api.deps import Ctx, InferenceAccess, InferenceCaller
 from modelplane_api.envelope import ERROR_RESPONSES, request_id_var
 from modelplane_api.inference.proxy import ServingProxy
@@ -51,7 +51,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 router = APIRouter(
     prefix="/organizations/{org_id}/deployments/{name}", tags=["inference"], responses=RESPONSES
 )
-DeploymentName = Annotated[str, Path(min_length=1, max_length=63, pattern=NAME_PATTERN)]
 ModelName = Annotated[str, Path(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9._-]+$")]
 OIP_BODY: dict[str, Any] = {
     "requestBody": {
