@@ -118,6 +118,22 @@ def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
     return add_deployment_object(api.gateway, namespace, name)
 
 
+async def deployed(api: Api, **body: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """An admin, their organization and its deployment `fraud-staging` of a Ready version of
+    model `fraud` (`body` adds to the create call); the deployment's API path."""
+    admin = await api.register("ds")
+    org = await api.create_org(admin)
+    model = await api.create_model(admin, org["id"], "fraud")
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    mark_ready(api.gateway, f"mp-{org['slug']}", version["resource_name"])
+    base = f"/api/v1/organizations/{org['id']}/deployments"
+    created = await api.client.post(
+        base, headers=admin["headers"], json={"version_id": version["id"], **body}
+    )
+    assert created.status_code == 201, created.text
+    return admin, org, f"{base}/fraud-staging"
+
+
 async def build_world(api: Api, serving: str | None = None) -> World:
     """Create an organization populated with one of everything; with `serving` (a runtime's
     URL, serving `SERVED_MODEL`), its deployments answer inference calls."""
@@ -309,6 +325,8 @@ KNOWN_ROUTES = {
     "POST /api/v1/organizations/{org_id}/deployments/{name}/infer",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/feedback",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/feedback",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/payload-logs",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/payload-logs/sample",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/ready",

@@ -10,22 +10,13 @@ import pyarrow.parquet as pq
 
 from modelplane_api.cluster import MODEL_DEPLOYMENT
 
-from .catalog import mark_ready
+from .catalog import deployed
 from .conftest import PAYLOAD_BUCKET, Api
 
 
 async def _deployment(api: Api) -> tuple[dict[str, Any], dict[str, Any], str]:
-    admin = await api.register("ds")
-    org = await api.create_org(admin)
-    model = await api.create_model(admin, org["id"], "fraud")
-    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
-    mark_ready(api.gateway, f"mp-{org['slug']}", version["resource_name"])
-    base = f"/api/v1/organizations/{org['id']}/deployments"
-    created = await api.client.post(
-        base, headers=admin["headers"], json={"version_id": version["id"]}
-    )
-    assert created.status_code == 201, created.text
-    return admin, org, f"{base}/fraud-staging/feedback"
+    admin, org, path = await deployed(api)
+    return admin, org, f"{path}/feedback"
 
 
 def _row(request_id: str, at: str, label: str | None = "1", value: float | None = None) -> Any:

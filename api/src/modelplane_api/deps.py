@@ -338,6 +338,7 @@ DeploymentReadAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_READ)]
 DeploymentCreateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_CREATE)]
 DeploymentUpdateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_UPDATE)]
 DeploymentDeleteAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_DELETE)]
+PayloadReadAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_PAYLOADS)]
 
 
 @dataclass(frozen=True)

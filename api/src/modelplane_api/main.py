@@ -50,6 +50,7 @@ from modelplane_api.mlflow_mirror import DisabledMirror, HttpRegistryMirror, Reg
 from modelplane_api.monitors.router import router as monitors_router
 from modelplane_api.organizations.router import router as organizations_router
 from modelplane_api.outbox.worker import drain_once, run_forever
+from modelplane_api.payload_logs.router import router as payload_logs_router
 from modelplane_api.projects.router import router as projects_router
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.registry.reconcile import reconcile_once
@@ -230,6 +231,7 @@ def create_app(
         api.include_router(router)
     api.include_router(registry_upload_router)
     api.include_router(feedback_router)
+    api.include_router(payload_logs_router)
     app.include_router(api)
     # Inference has budgets of its own (per caller and organization, in `inference_access`),
     # not the API's per-IP budget.

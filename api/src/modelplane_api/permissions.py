@@ -45,9 +45,11 @@ class Permission(StrEnum):
     DEPLOYMENT_UPDATE = "deployment:update"
     DEPLOYMENT_DELETE = "deployment:delete"
     DEPLOYMENT_PRODUCTION = "deployment:production"
+    """Create, change or delete a production deployment (on top of the route's permission)."""
     DEPLOYMENT_INFER = "deployment:infer"
     """Call a deployment's inference endpoint through the facade."""
-    """Create, change or delete a production deployment (on top of the route's permission)."""
+    DEPLOYMENT_PAYLOADS = "deployment:payloads"
+    """Read a deployment's payload logs (its callers' inputs and predictions)."""
 
 
 _VIEWER = frozenset(
@@ -72,6 +74,7 @@ _DEVELOPER = _VIEWER | {
     Permission.DEPLOYMENT_CREATE,
     Permission.DEPLOYMENT_UPDATE,
     Permission.DEPLOYMENT_DELETE,
+    Permission.DEPLOYMENT_PAYLOADS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

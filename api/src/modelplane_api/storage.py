@@ -145,6 +145,14 @@ class S3ArtifactStore:
         return StoredObject(f"s3://{self.bucket}/{key}", reader.digest.hexdigest(), reader.size)
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One object of a listing."""
+
+    key: str
+    size_bytes: int
+
+
 class PayloadStore(Protocol):
     """Where serving pods log payloads and the facade writes feedback (any bucket)."""
 
@@ -152,8 +160,14 @@ class PayloadStore(Protocol):
         """Write one object (an existing one is replaced)."""
         ...
 
-    async def keys(self, bucket: str, prefix: str, limit: int) -> list[str]:
-        """Up to `limit` keys under `prefix`, in key order."""
+    async def objects(
+        self, bucket: str, prefix: str, limit: int, start_after: str | None = None
+    ) -> list[ListedObject]:
+        """Up to `limit` objects under `prefix` (after the key `start_after`), in key order."""
+        ...
+
+    async def folders(self, bucket: str, prefix: str) -> list[str]:
+        """The names of the "folders" right under `prefix` (`<prefix><name>/…`)."""
         ...
 
     async def get_bytes(self, bucket: str, key: str) -> bytes:
@@ -180,9 +194,15 @@ class S3PayloadStore:
             self._call, "write", self._client.put_object, Bucket=bucket, Key=key, Body=body
         )
 
-    async def keys(self, bucket: str, prefix: str, limit: int) -> list[str]:
-        """Up to `limit` keys under `prefix`, in key order."""
-        return await asyncio.to_thread(self._keys, bucket, prefix, limit)
+    async def objects(
+        self, bucket: str, prefix: str, limit: int, start_after: str | None = None
+    ) -> list[ListedObject]:
+        """Up to `limit` objects under `prefix` (after the key `start_after`), in key order."""
+        return await asyncio.to_thread(self._objects, bucket, prefix, limit, start_after)
+
+    async def folders(self, bucket: str, prefix: str) -> list[str]:
+        """The names of the "folders" right under `prefix` (`<prefix><name>/…`)."""
+        return await asyncio.to_thread(self._folders, bucket, prefix)
 
     async def get_bytes(self, bucket: str, key: str) -> bytes:
         """Read one object."""
@@ -191,14 +211,29 @@ class S3PayloadStore:
         )
         return bytes(await asyncio.to_thread(found["Body"].read))
 
-    def _keys(self, bucket: str, prefix: str, limit: int) -> list[str]:
+    def _objects(
+        self, bucket: str, prefix: str, limit: int, start_after: str | None
+    ) -> list[ListedObject]:
+        after = {"StartAfter": start_after} if start_after else {}
         pages = self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix, PaginationConfig={"MaxItems": limit}
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"MaxItems": limit}, **after
         )
-        found: list[str] = []
-        for page in self._call("list", lambda: list(pages)):
-            found.extend(item["Key"] for item in page.get("Contents") or [])
+        found = [
+            ListedObject(item["Key"], int(item.get("Size", 0)))
+            for page in self._call("list", lambda: list(pages))
+            for item in page.get("Contents") or []
+        ]
         return found[:limit]
+
+    def _folders(self, bucket: str, prefix: str) -> list[str]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, Delimiter="/"
+        )
+        return [
+            str(common["Prefix"]).removeprefix(prefix).rstrip("/")
+            for page in self._call("list", lambda: list(pages))
+            for common in page.get("CommonPrefixes") or []
+        ]
 
     @staticmethod
     def _call(what: str, call: Any, **kwargs: Any) -> Any:

@@ -23,17 +23,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelplane_api.audit.recorder import AuditContext
-from modelplane_api.cluster import MODEL_DEPLOYMENT, ClusterGateway
-from modelplane_api.errors import BadRequest, Conflict, InvalidRows, NotFound
+from modelplane_api.cluster import ClusterGateway
+from modelplane_api.errors import BadRequest, InvalidRows, NotFound
 from modelplane_api.feedback.schemas import (
     FeedbackBatch,
     FeedbackPublic,
     FeedbackRow,
     FeedbackWritten,
 )
+from modelplane_api.payload_logs.service import FEEDBACK_DIR, locate, partition_hour
 from modelplane_api.storage import PayloadStore
 
-FEEDBACK_DIR = "_feedback"
 MAX_FILES = 500
 """Files one read may open; a wider read answers 400 (narrow it with `since`)."""
 MAX_LISTED = 20_000
@@ -53,18 +53,8 @@ async def location(
 ) -> tuple[str, str]:
     """(bucket, key prefix) of the deployment's feedback; 404 without the deployment, 409
     without a bucket."""
-    live = await gateway.get(MODEL_DEPLOYMENT, name, namespace)
-    if live is None:
-        raise NotFound("deployment not found")
-    uri = ((live.get("spec") or {}).get("payloadLogging") or {}).get("uri")
-    bucket = str(uri).removeprefix("s3://").split("/", 1)[0] if uri else default_bucket
-    if not bucket:
-        raise Conflict(
-            f"deployment {name!r} has no payload bucket: set spec.payloadLogging.uri, or the "
-            "facade's PAYLOAD_BUCKET",
-            {"reason": "NoPayloadBucket"},
-        )
-    return bucket, f"{namespace}/{name}/{FEEDBACK_DIR}/"
+    where = await locate(gateway, namespace, name, default_bucket)
+    return where.bucket, f"{where.prefix}{FEEDBACK_DIR}/"
 
 
 def check_rows(rows: list[FeedbackRow]) -> None:
@@ -139,16 +129,6 @@ async def write_feedback(
     return FeedbackWritten(rows=len(batch.rows), files=written)
 
 
-def _partition_start(key: str) -> datetime | None:
-    """The hour a feedback key's `date=…/hour=…` partition stands for."""
-    try:
-        date = key.split("date=", 1)[1][:10]
-        hour = key.split("hour=", 1)[1][:2]
-        return datetime.strptime(f"{date} {hour}", "%Y-%m-%d %H").replace(tzinfo=UTC)
-    except (IndexError, ValueError):
-        return None
-
-
 async def read_feedback(
     gateway: ClusterGateway,
     payloads: PayloadStore,
@@ -161,11 +141,11 @@ async def read_feedback(
     """The newest feedback row of each asked request id, from the hours since `since`."""
     bucket, prefix = await location(gateway, namespace, name, default_bucket)
     try:
-        keys = await payloads.keys(bucket, prefix, MAX_LISTED)
+        listed = await payloads.objects(bucket, prefix, MAX_LISTED)
     except NotFound:
         return []
     start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    keys = [k for k in keys if (hour := _partition_start(k)) is not None and hour >= start]
+    keys = [o.key for o in listed if (hour := partition_hour(o.key)) is not None and hour >= start]
     if len(keys) > MAX_FILES:
         raise BadRequest(
             f"{len(keys)} feedback files since {since.isoformat()}: more than {MAX_FILES}; "

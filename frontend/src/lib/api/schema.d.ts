@@ -712,6 +712,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{org_id}/deployments/{name}/payload-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Payload Windows
+         * @description The hours of payload logs in [`since`, `until`) (default: the last 7 days), newest first,
+         *     per variant (the ModelVersion that answered), with file count and size.
+         */
+        get: operations["list_payload_windows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{org_id}/deployments/{name}/payload-logs/sample": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Payload Sample
+         * @description Up to `rows` logged requests answered in [`start`, `end`) (default: the last hour),
+         *     drawn uniformly at random (the same `seed` draws the same rows), in time order, as a CSV or
+         *     Parquet download; one variant, or all of them.
+         */
+        get: operations["download_payload_sample"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org_id}/deployments/{name}/infer": {
         parameters: {
             query?: never;
@@ -1515,6 +1558,17 @@ export interface components {
             data: components["schemas"]["OrganizationPublic"];
             metadata: components["schemas"]["Metadata"];
         };
+        /** Envelope[PayloadWindows] */
+        Envelope_PayloadWindows_: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            data: components["schemas"]["PayloadWindows"];
+            metadata: components["schemas"]["Metadata"];
+        };
         /** Envelope[ProductionPromotionPublic] */
         Envelope_ProductionPromotionPublic_: {
             /**
@@ -2177,6 +2231,41 @@ export interface components {
             uri?: string | null;
         };
         /**
+         * PayloadWindow
+         * @description One hour of one variant's payload logs.
+         */
+        PayloadWindow: {
+            /** Variant */
+            variant: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Files */
+            files: number;
+            /** Size Bytes */
+            size_bytes: number;
+        };
+        /** PayloadWindows */
+        PayloadWindows: {
+            /** Bucket */
+            bucket: string;
+            /** Prefix */
+            prefix: string;
+            /** Sample Rate */
+            sample_rate: number | null;
+            /** Windows */
+            windows: components["schemas"]["PayloadWindow"][];
+            /** Truncated */
+            truncated: boolean;
+        };
+        /**
          * PredictionDriftCheck
          * @description An upper bound on how far the candidate's predictions move from the stable version's.
          */
@@ -2450,6 +2539,11 @@ export interface components {
             /** @description Adaptive batching; off when omitted. */
             batching?: components["schemas"]["Batching"] | null;
         };
+        /**
+         * SampleFormat
+         * @enum {string}
+         */
+        SampleFormat: "csv" | "parquet";
         /**
          * Scaling
          * @description How many pods serve each variant: a fixed `replicas`, or `minReplicas`/`maxReplicas` with
@@ -7634,6 +7728,208 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_FeedbackWritten_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_payload_windows: {
+        parameters: {
+            query?: {
+                variant?: string | null;
+                since?: string | null;
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PayloadWindows_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    download_payload_sample: {
+        parameters: {
+            query?: {
+                variant?: string | null;
+                start?: string | null;
+                end?: string | null;
+                rows?: number;
+                seed?: number;
+                format?: components["schemas"]["SampleFormat"];
+            };
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sample: a CSV with a header row, or a Parquet file; `X-Modelplane-Matched-Rows` counts the window's rows before sampling, `X-Modelplane-Skipped-Files` the files that were not readable Parquet. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/vnd.apache.parquet": string;
                 };
             };
             /** @description Bad request */
