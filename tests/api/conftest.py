@@ -184,12 +184,14 @@ class Api:
             files=version_form(artifact, metadata),
         )
 
-    async def create_api_key(self, admin: dict[str, Any], org_id: str, role: str) -> dict[str, Any]:
+    async def create_api_key(
+        self, admin: dict[str, Any], org_id: str, role: str, scope: str = "full"
+    ) -> dict[str, Any]:
         """Create an API key; returns its body including the secret."""
         response = await self.client.post(
             f"/api/v1/organizations/{org_id}/api-keys",
             headers=admin["headers"],
-            json={"name": f"k-{uuid.uuid4().hex[:6]}", "role": role},
+            json={"name": f"k-{uuid.uuid4().hex[:6]}", "role": role, "scope": scope},
         )
         assert response.status_code == 201, response.text
         data: dict[str, Any] = response.json()["data"]

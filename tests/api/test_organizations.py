@@ -172,3 +172,18 @@ async def test_api_key_listing_never_shows_secrets(api: Api) -> None:
     assert "key" not in item
     assert "key_hash" not in item
     assert key["key"].startswith(item["prefix"])
+    assert item["scope"] == "full"
+
+
+async def test_an_inference_key_calls_deployments_and_nothing_else(api: Api) -> None:
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    key = await api.create_api_key(owner, org["id"], "admin", "inference")
+    assert key["scope"] == "inference"
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    base = f"/api/v1/organizations/{org['id']}"
+    refused = await api.client.get(f"{base}/models", headers=headers)
+    assert refused.status_code == 403
+    assert "scope is inference" in refused.json()["error"]["message"]
+    unknown = await api.client.post(f"{base}/deployments/nothing/infer", headers=headers, json={})
+    assert unknown.status_code == 404  # past the scope check: the deployment does not exist

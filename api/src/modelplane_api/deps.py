@@ -38,7 +38,7 @@ from modelplane_api.errors import (
 )
 from modelplane_api.organizations import repository as org_repo
 from modelplane_api.pagination import reject_unknown_filters
-from modelplane_api.permissions import Permission, Role, allows
+from modelplane_api.permissions import KeyScope, Permission, Role, allows
 from modelplane_api.ratelimit import Limit
 from modelplane_api.security import API_KEY_PREFIX, AccessClaims, digest
 
@@ -146,6 +146,8 @@ class Principal:
     id: uuid.UUID
     organization_id: uuid.UUID | None = None
     role: Role | None = None
+    scope: KeyScope = KeyScope.FULL
+    """An API key's scope; a user's calls are never narrowed."""
 
     @property
     def user_id(self) -> uuid.UUID | None:
@@ -192,7 +194,9 @@ async def verify_credentials(
         key = await auth_repo.get_live_api_key(session, digest(token), now)
         if key is None:
             raise InvalidToken("invalid API key")
-        principal = Principal("api_key", key.id, key.organization_id, Role(key.role))
+        principal = Principal(
+            "api_key", key.id, key.organization_id, Role(key.role), KeyScope(key.scope)
+        )
     else:
         claims = ctx.signer.verify(token, now)
         if await access_token_revoked(ctx, claims):
@@ -282,6 +286,10 @@ async def resolve_access(
     audit_context(request).organization_id = organization_id
     if not allows(role, permission):
         raise PermissionDenied(f"role {role.value} may not {permission.value}")
+    if not allows(role, permission, principal.scope):
+        raise PermissionDenied(
+            f"this API key's scope is {principal.scope.value}: it may not {permission.value}"
+        )
     return OrgAccess(organization_id, role, principal)
 
 
@@ -339,6 +347,7 @@ DeploymentCreateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_CREA
 DeploymentUpdateAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_UPDATE)]
 DeploymentDeleteAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_DELETE)]
 PayloadReadAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_PAYLOADS)]
+FeedbackAccess = Annotated[OrgAccess, require(Permission.DEPLOYMENT_FEEDBACK)]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,14 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
+class KeyScope(StrEnum):
+    """What an API key may do with its role: `full` (all of it) or `inference` (only call
+    deployments and send their ground truth: the key an application embeds)."""
+
+    FULL = "full"
+    INFERENCE = "inference"
+
+
 class Permission(StrEnum):
     ORGANIZATION_READ = "organization:read"
     ORGANIZATION_UPDATE = "organization:update"
@@ -50,6 +58,9 @@ class Permission(StrEnum):
     """Call a deployment's inference endpoint through the facade."""
     DEPLOYMENT_PAYLOADS = "deployment:payloads"
     """Read a deployment's payload logs (its callers' inputs and predictions)."""
+    DEPLOYMENT_FEEDBACK = "deployment:feedback"
+    """Send a deployment's ground truth (feedback rows)."""
+
 
 
 _VIEWER = frozenset(
@@ -75,6 +86,7 @@ _DEVELOPER = _VIEWER | {
     Permission.DEPLOYMENT_UPDATE,
     Permission.DEPLOYMENT_DELETE,
     Permission.DEPLOYMENT_PAYLOADS,
+    Permission.DEPLOYMENT_FEEDBACK,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -84,6 +96,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
-def allows(role: Role, permission: Permission) -> bool:
-    """Whether a role carries a permission."""
-    return permission in ROLE_PERMISSIONS[role]
+SCOPE_PERMISSIONS: dict[KeyScope, frozenset[Permission]] = {
+    KeyScope.FULL: frozenset(Permission),
+    KeyScope.INFERENCE: frozenset({Permission.DEPLOYMENT_INFER, Permission.DEPLOYMENT_FEEDBACK}),
+}
+
+
+def allows(role: Role, permission: Permission, scope: KeyScope = KeyScope.FULL) -> bool:
+    """Whether a role carries a permission (for an API key: within the key's scope)."""
+    return permission in ROLE_PERMISSIONS[role] and permission in SCOPE_PERMISSIONS[scope]

@@ -62,6 +62,7 @@ async def create(
         organization_id=organization_id,
         name=data.name,
         role=data.role.value,
+        scope=data.scope.value,
         key_hash=digest(secret),
         prefix=secret[:SHOWN_PREFIX],
         expires_at=data.expires_at,
@@ -71,7 +72,7 @@ async def create(
     await session.flush()
     await session.refresh(key)
     audit.resource_id = str(key.id)
-    audit.after = {"name": key.name, "role": key.role, "prefix": key.prefix}
+    audit.after = {"name": key.name, "role": key.role, "scope": key.scope, "prefix": key.prefix}
     public = ApiKeyPublic.model_validate(key)
     return ApiKeyCreated(**public.model_dump(), key=secret)
 

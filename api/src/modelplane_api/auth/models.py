@@ -59,6 +59,8 @@ class ApiKey(IdMixin, TimestampMixin, CreatedByMixin, SoftDeleteMixin, Base):
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     role: Mapped[str] = mapped_column(String(20), nullable=False)
+    scope: Mapped[str] = mapped_column(String(20), nullable=False, server_default="full")
+    """`full` or `inference` (KeyScope)."""
     key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     prefix: Mapped[str] = mapped_column(String(12), nullable=False)
     """First characters of the key, shown so people can tell keys apart."""

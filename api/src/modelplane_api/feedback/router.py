@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from modelplane_api.audit.recorder import audited
 from modelplane_api.deployments.schemas import DeploymentName
-from modelplane_api.deps import Audit, Ctx, DeploymentReadAccess, DeploymentUpdateAccess, SessionDep
+from modelplane_api.deps import Audit, Ctx, DeploymentReadAccess, FeedbackAccess, SessionDep
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, ok
 from modelplane_api.feedback import service
 from modelplane_api.feedback.schemas import (
@@ -41,7 +41,7 @@ async def send_feedback(
     session: SessionDep,
     ctx: Ctx,
     audit: Audit,
-    access: DeploymentUpdateAccess,
+    access: FeedbackAccess,
 ) -> Envelope[FeedbackWritten]:
     """Store up to 10,000 ground-truth rows (`request_id`, `label` or `value`, `observed_at`)
     next to the deployment's payload logs; all or nothing, safe to retry."""

@@ -7,12 +7,13 @@ import { envelope, org, pageOf, server, signInHandlers } from "@/test/server";
 
 import ApiKeysPage from "./page";
 
-function apiKey(name: string, role: "admin" | "developer" | "viewer") {
+function apiKey(name: string, role: "admin" | "developer" | "viewer", scope: "full" | "inference" = "full") {
   return {
     id: `00000000-0000-4000-e000-${name.padStart(12, "0")}`,
     organization_id: org("acme").id,
     name,
     role,
+    scope,
     prefix: `mp_${name.slice(0, 4)}`,
     created_at: "2026-12-01T10:00:00Z",
     created_by: null,
@@ -30,10 +31,10 @@ describe("API keys page", () => {
       http.get("/api/v1/organizations", () => pageOf([org("acme")])),
       http.get("/api/v1/organizations/:orgId/api-keys", () => pageOf(keys)),
       http.post("/api/v1/organizations/:orgId/api-keys", async ({ request }) => {
-        const body = (await request.json()) as { name: string; role: "viewer" };
+        const body = (await request.json()) as { name: string; role: "viewer"; scope: "inference" };
         bodies.push(body);
-        keys.unshift(apiKey(body.name, body.role));
-        return envelope({ ...apiKey(body.name, body.role), key: "mp_nightly_s3cr3t" }, 201);
+        keys.unshift(apiKey(body.name, body.role, body.scope));
+        return envelope({ ...apiKey(body.name, body.role, body.scope), key: "mp_nightly_s3cr3t" }, 201);
       }),
       http.delete("/api/v1/organizations/:orgId/api-keys/:keyId", ({ params }) => {
         revoked.push(String(params.keyId));
@@ -47,10 +48,13 @@ describe("API keys page", () => {
     expect(within(table).getByText("never")).toBeInTheDocument();
 
     await user.type(screen.getByLabelText("Key name"), "nightly");
+    await user.selectOptions(screen.getByLabelText("Scope"), "inference");
     await user.type(screen.getByLabelText("Expires (optional, end of day UTC)"), "2027-01-31");
     await user.click(screen.getByRole("button", { name: "Create key" }));
     expect(await screen.findByLabelText("API key secret")).toHaveTextContent("mp_nightly_s3cr3t");
-    expect(bodies).toEqual([{ name: "nightly", role: "viewer", expires_at: "2027-01-31T23:59:59Z" }]);
+    expect(bodies).toEqual([
+      { name: "nightly", role: "viewer", scope: "inference", expires_at: "2027-01-31T23:59:59Z" },
+    ]);
     await user.click(screen.getByRole("button", { name: "Done" }));
     expect(screen.queryByLabelText("API key secret")).not.toBeInTheDocument();
 
@@ -58,6 +62,7 @@ describe("API keys page", () => {
     expect(revoked).toEqual([]);
     await user.click(screen.getByRole("button", { name: "Yes, revoke ci" }));
     await within(table).findByText("nightly");
+    expect(within(table).getByText("inference only")).toBeInTheDocument();
     expect(revoked).toEqual([apiKey("ci", "developer").id]);
     expect(within(table).queryByText("ci")).not.toBeInTheDocument();
   });

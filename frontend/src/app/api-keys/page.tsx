@@ -8,6 +8,12 @@ import { Button, DataTable, EmptyState, ErrorState, RoleBadge, SelectField, Skel
 import { can, ROLES, useApiKeyMutations, useApiKeys, type ApiKey, type Organization, type Role } from "@/lib/queries";
 
 type Created = { name: string; key: string };
+type Scope = ApiKey["scope"];
+
+const SCOPES: { value: Scope; label: string }[] = [
+  { value: "full", label: "everything the role allows" },
+  { value: "inference", label: "inference and feedback only" },
+];
 
 /** The new key's secret, shown once: the facade stores only its hash. */
 function NewSecret({ created, onDismiss }: { created: Created; onDismiss: () => void }) {
@@ -43,6 +49,7 @@ function CreateKey({ orgId, onCreated }: { orgId: string; onCreated: (created: C
     const key = await create.mutateAsync({
       name: String(form.get("name") ?? ""),
       role: String(form.get("role")) as Role,
+      scope: String(form.get("scope")) as Scope,
       expires_at: expires ? `${expires}T23:59:59Z` : null,
     });
     onCreated({ name: key.name, key: key.key });
@@ -55,6 +62,13 @@ function CreateKey({ orgId, onCreated }: { orgId: string; onCreated: (created: C
         {ROLES.map((role) => (
           <option key={role} value={role}>
             {role}
+          </option>
+        ))}
+      </SelectField>
+      <SelectField label="Scope" name="scope" defaultValue="full" className="w-64">
+        {SCOPES.map((scope) => (
+          <option key={scope.value} value={scope.value}>
+            {scope.label}
           </option>
         ))}
       </SelectField>
@@ -97,12 +111,13 @@ function KeyList({ orgId }: { orgId: string }) {
       ) : (
         <DataTable
           caption="API keys"
-          columns={["Name", "Role", "Prefix", "Created", "Expires", { label: "Actions", srOnly: true }]}
+          columns={["Name", "Role", "Scope", "Prefix", "Created", "Expires", { label: "Actions", srOnly: true }]}
         >
           {rows.map((apiKey) => (
             <tr key={apiKey.id}>
               <td className="px-4 py-2 font-medium">{apiKey.name}</td>
               <td className="px-4 py-2"><RoleBadge role={apiKey.role} /></td>
+              <td className="px-4 py-2 text-slate-600">{apiKey.scope === "inference" ? "inference only" : "full"}</td>
               <td className="px-4 py-2"><code>{apiKey.prefix}…</code></td>
               <td className="px-4 py-2 text-slate-600">{formatDate(apiKey.created_at)}</td>
               <td className="px-4 py-2 text-slate-600">{apiKey.expires_at ? formatDate(apiKey.expires_at) : "never"}</td>

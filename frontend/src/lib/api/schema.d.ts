@@ -1020,6 +1020,11 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
             /**
+             * @description `full`: everything the role allows; `inference`: only the deployments' inference and feedback routes (the key an application embeds)
+             * @default full
+             */
+            scope: components["schemas"]["KeyScope"];
+            /**
              * Expires At
              * @description When the key stops working; must be in the future
              */
@@ -1040,6 +1045,7 @@ export interface components {
             /** Name */
             name: string;
             role: components["schemas"]["Role"];
+            scope: components["schemas"]["KeyScope"];
             /** Prefix */
             prefix: string;
             /**
@@ -1072,6 +1078,7 @@ export interface components {
             /** Name */
             name: string;
             role: components["schemas"]["Role"];
+            scope: components["schemas"]["KeyScope"];
             /** Prefix */
             prefix: string;
             /**
@@ -1826,6 +1833,13 @@ export interface components {
              */
             status: "ok";
         };
+        /**
+         * KeyScope
+         * @description What an API key may do with its role: `full` (all of it) or `inference` (only call
+         *     deployments and send their ground truth: the key an application embeds).
+         * @enum {string}
+         */
+        KeyScope: "full" | "inference";
         /**
          * LabelRow
          * @description The true class of a request (classification).
