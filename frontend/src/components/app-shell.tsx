@@ -17,6 +17,7 @@ const NAV = [
   { href: "/members/", label: "Members" },
   { href: "/projects/", label: "Projects" },
   { href: "/models/", label: "Models" },
+  { href: "/deployments/", label: "Deployments" },
   { href: "/api-keys/", label: "API keys" },
   { href: "/audit/", label: "Audit log" },
 ];

@@ -46,35 +46,34 @@ export function OrgPage({
   );
 }
 
-function WithParams({
-  names,
-  missing,
-  children,
-}: {
+interface ParamPageProps {
   names: string[];
   missing: string;
+  /** Where to choose what is missing (default: the models). */
+  choose?: { href: string; label: string; what: string };
   children: (values: string[], org: Organization) => ReactNode;
-}) {
+}
+
+const CHOOSE_A_MODEL = { href: "/models/", label: "Choose a model", what: "models" };
+
+function WithParams({ names, missing, choose = CHOOSE_A_MODEL, children }: ParamPageProps) {
   const params = useSearchParams();
   const values = names.map((name) => params.get(name) ?? "");
   if (values.some((value) => !value))
     return (
       <EmptyState title={missing}>
-        <Link className="font-medium text-indigo-700 underline" href="/models/">
-          Choose a model
+        <Link className="font-medium text-indigo-700 underline" href={choose.href}>
+          {choose.label}
         </Link>
       </EmptyState>
     );
-  return <OrgGate what="models">{(org) => children(values, org)}</OrgGate>;
+  return <OrgGate what={choose.what}>{(org) => children(values, org)}</OrgGate>;
 }
 
-/** A model page addressed by query parameters (a static export has no dynamic paths):
- * `children(values, org)` once every one of `names` is present and the organization is known. */
-export function ModelPage(props: {
-  names: string[];
-  missing: string;
-  children: (values: string[], org: Organization) => ReactNode;
-}) {
+/** A model (or deployment) page addressed by query parameters (a static export has no dynamic
+ * paths): `children(values, org)` once every one of `names` is present and the organization is
+ * known. */
+export function ModelPage(props: ParamPageProps) {
   return (
     <AppShell>
       <Suspense fallback={<Skeleton label="Loading" rows={1} />}>

@@ -225,3 +225,25 @@ const STATE_LOOK: Record<string, string> = {
 export function StateBadge({ state }: { state: string }) {
   return <Pill text={state} look={STATE_LOOK[state]} />;
 }
+
+const PHASE_LOOK: Record<string, string> = {
+  Ready: "bg-emerald-100 text-emerald-800",
+  Pending: "bg-amber-100 text-amber-900",
+  Progressing: "bg-sky-100 text-sky-800",
+  Failed: "bg-red-100 text-red-800",
+  Stalled: "bg-red-100 text-red-800",
+};
+
+/** A deployment's phase (`Pending`, `Progressing`, `Ready`, `Failed`, `Stalled`). */
+export function PhaseBadge({ phase }: { phase: string }) {
+  return <Pill text={phase} look={PHASE_LOOK[phase]} />;
+}
+
+const ENVIRONMENT_LOOK: Record<string, string> = {
+  production: "bg-violet-100 text-violet-800",
+  staging: "bg-slate-200 text-slate-700",
+};
+
+export function EnvironmentBadge({ environment }: { environment: string }) {
+  return <Pill text={environment} look={ENVIRONMENT_LOOK[environment]} />;
+}

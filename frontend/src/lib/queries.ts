@@ -2,7 +2,7 @@
 
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { expectOk, unwrap, type Schemas } from "./api/client";
+import { expectOk, unwrap, type ApiClient, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
 import { uploadVersion } from "./upload";
 
@@ -61,21 +61,32 @@ export type Outcome = NonNullable<AuditFilters["outcome"]>;
 
 export const MODELS_PER_PAGE = 20;
 
+async function fetchModels(client: ApiClient, orgId: string, name: string, page: number) {
+  return unwrap(
+    await client.GET("/api/v1/organizations/{org_id}/models", {
+      params: {
+        path: { org_id: orgId },
+        query: { page, limit: MODELS_PER_PAGE, sort: "name", ...(name ? { "filter[name]": name } : {}) },
+      },
+    }),
+  );
+}
+
+async function fetchVersions(client: ApiClient, orgId: string, modelId: string) {
+  return unwrap(
+    await client.GET("/api/v1/organizations/{org_id}/models/{model_id}/versions", {
+      params: { path: { org_id: orgId, model_id: modelId }, query: { limit: 100, sort: "-version" } },
+    }),
+  );
+}
+
 /** One page of an organization's models, optionally those whose name contains `name`. */
 export function useModels(orgId: string, name: string, page: number) {
   const { client } = useAuth();
   return useQuery({
     queryKey: ["organizations", orgId, "models", { name, page }],
     placeholderData: (previous) => previous,
-    queryFn: async () =>
-      unwrap(
-        await client.GET("/api/v1/organizations/{org_id}/models", {
-          params: {
-            path: { org_id: orgId },
-            query: { page, limit: MODELS_PER_PAGE, sort: "name", ...(name ? { "filter[name]": name } : {}) },
-          },
-        }),
-      ),
+    queryFn: () => fetchModels(client, orgId, name, page),
   });
 }
 
@@ -97,12 +108,23 @@ export function useVersions(orgId: string, modelId: string) {
   const { client } = useAuth();
   return useQuery({
     queryKey: ["organizations", orgId, "models", modelId, "versions"],
-    queryFn: async () =>
-      unwrap(
-        await client.GET("/api/v1/organizations/{org_id}/models/{model_id}/versions", {
-          params: { path: { org_id: orgId, model_id: modelId }, query: { limit: 100, sort: "-version" } },
-        }),
-      ),
+    queryFn: () => fetchVersions(client, orgId, modelId),
+  });
+}
+
+/** The versions (newest first, the first 100) of the model named `name` exactly, as a deployment
+ * names its model; an empty list when there is no such model. */
+export function useVersionsOfModelNamed(orgId: string, name: string | null) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "models", { named: name }, "versions"],
+    enabled: name !== null,
+    queryFn: async () => {
+      // The registry's name filter matches substrings, sorted by name: the exact one is among
+      // the first page unless more than a page of names contain it.
+      const found = (await fetchModels(client, orgId, name ?? "", 1)).data.find((m) => m.name === name);
+      return found ? (await fetchVersions(client, orgId, found.id)).data : [];
+    },
   });
 }
 
@@ -184,6 +206,11 @@ export const can = {
   write: (role: Role) => role !== "viewer",
   /** Members and API keys (admins). */
   manage: (role: Role) => role === "admin",
+  /** Deploy, roll out, promote, roll back, delete: developers and admins in staging, only admins
+   * in production (`deployment:production`). */
+  deploy: (role: Role, environment: string) => role === "admin" || (role === "developer" && environment !== "production"),
+  /** Copy a staging deployment's version to production (admins). */
+  production: (role: Role) => role === "admin",
 };
 
 /** An organization's projects by name (the first 100). */
@@ -284,5 +311,198 @@ export function useUploadVersion(orgId: string, modelId: string, onProgress: (fr
     mutationFn: ({ file, description }: { file: File; description: string }) =>
       uploadVersion(tokens, { orgId, modelId }, file, description ? { description } : {}, onProgress),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId, "models"] }),
+  });
+}
+
+export type Deployment = Schemas["DeploymentPublic"];
+export type Rollout = Schemas["RolloutPublic"];
+export type Phase = Deployment["phase"];
+export type Environment = Schemas["DeploymentCreate"]["environment"];
+export type Preset = Schemas["RolloutCreate"]["preset"];
+
+export const PHASES: Phase[] = ["Pending", "Progressing", "Ready", "Failed", "Stalled"];
+export const ENVIRONMENTS: Environment[] = ["staging", "production"];
+export const DEPLOYMENTS_PER_PAGE = 20;
+
+export interface DeploymentFilters {
+  /** The model's name, exactly. */
+  model?: string;
+  environment?: Environment;
+  phase?: Phase;
+}
+
+const deploymentKeys = {
+  all: (orgId: string) => ["organizations", orgId, "deployments"] as const,
+  one: (orgId: string, name: string) => ["organizations", orgId, "deployments", name] as const,
+};
+
+/** One page of an organization's deployments by name, each with its phase from the cluster. */
+export function useDeployments(orgId: string, filters: DeploymentFilters, page: number) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: [...deploymentKeys.all(orgId), { ...filters, page }],
+    placeholderData: (previous) => previous,
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/deployments", {
+          params: {
+            path: { org_id: orgId },
+            query: {
+              page,
+              limit: DEPLOYMENTS_PER_PAGE,
+              ...(filters.model ? { "filter[model]": filters.model } : {}),
+              ...(filters.environment ? { "filter[environment]": filters.environment } : {}),
+              ...(filters.phase ? { "filter[phase]": filters.phase } : {}),
+            },
+          },
+        }),
+      ),
+  });
+}
+
+/** Deploy a Ready version (staging unless told otherwise); refreshes the deployments. */
+export function useCreateDeployment(orgId: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["DeploymentCreate"]) =>
+      unwrap(await client.POST("/api/v1/organizations/{org_id}/deployments", { params: { path: { org_id: orgId } }, body }))
+        .data,
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId] }),
+  });
+}
+
+/** One deployment; re-read every `pollMs` while `poll(deployment)` says its rollout runs. */
+export function useDeployment(orgId: string, name: string, poll: (deployment: Deployment | undefined) => boolean, pollMs: number) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: deploymentKeys.one(orgId, name),
+    refetchInterval: (query) => (poll(query.state.data) ? pollMs : false),
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/deployments/{name}", {
+          params: { path: { org_id: orgId, name } },
+        }),
+      ).data,
+  });
+}
+
+/** A deployment's Kubernetes Events (oldest first), re-read every `pollMs` when given. */
+export function useDeploymentEvents(orgId: string, name: string, pollMs: number | false) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: [...deploymentKeys.one(orgId, name), "events"],
+    refetchInterval: pollMs,
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/deployments/{name}/events", {
+          params: { path: { org_id: orgId, name } },
+        }),
+      ).data,
+  });
+}
+
+/** A deployment's rollouts, newest first (the first 100), re-read every `pollMs` when given. */
+export function useRollouts(orgId: string, name: string, pollMs: number | false) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: [...deploymentKeys.one(orgId, name), "rollouts"],
+    refetchInterval: pollMs,
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/deployments/{name}/rollouts", {
+          params: { path: { org_id: orgId, name }, query: { limit: 100 } },
+        }),
+      ),
+  });
+}
+
+const ROLLOUT_VERBS = {
+  promote: "/api/v1/organizations/{org_id}/deployments/{name}/promote",
+  pause: "/api/v1/organizations/{org_id}/deployments/{name}/pause",
+  resume: "/api/v1/organizations/{org_id}/deployments/{name}/resume",
+  rollback: "/api/v1/organizations/{org_id}/deployments/{name}/rollback",
+} as const;
+
+export type RolloutVerb = keyof typeof ROLLOUT_VERBS;
+
+function useRolloutVerb(orgId: string, name: string, verb: RolloutVerb) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (reason: string) =>
+      unwrap(await client.POST(ROLLOUT_VERBS[verb], { params: { path: { org_id: orgId, name } }, body: { reason } })).data,
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: deploymentKeys.all(orgId) }),
+  });
+}
+
+/** What a person may do to one deployment: start a rollout, move it on, roll it back, copy it
+ * to production, delete it. Each refreshes the organization's deployments (this one's rollouts
+ * and events included). */
+export function useDeploymentActions(orgId: string, name: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  const path = { org_id: orgId, name };
+  const refresh = () => queryClient.invalidateQueries({ queryKey: deploymentKeys.all(orgId) });
+  return {
+    start: useMutation({
+      mutationFn: async (body: Schemas["RolloutCreate"]) =>
+        unwrap(await client.POST("/api/v1/organizations/{org_id}/deployments/{name}/rollouts", { params: { path }, body }))
+          .data,
+      onSuccess: refresh,
+    }),
+    promote: useRolloutVerb(orgId, name, "promote"),
+    pause: useRolloutVerb(orgId, name, "pause"),
+    resume: useRolloutVerb(orgId, name, "resume"),
+    rollback: useRolloutVerb(orgId, name, "rollback"),
+    toProduction: useMutation({
+      mutationFn: async (body: Schemas["ProductionPromotion"]) =>
+        unwrap(
+          await client.POST("/api/v1/organizations/{org_id}/deployments/{name}/promote-to-production", {
+            params: { path },
+            body,
+          }),
+        ).data,
+      onSuccess: refresh,
+    }),
+    remove: useMutation({
+      mutationFn: async () =>
+        expectOk(await client.DELETE("/api/v1/organizations/{org_id}/deployments/{name}", { params: { path } })),
+      onSuccess: () => {
+        queryClient.removeQueries({ queryKey: deploymentKeys.one(orgId, name) });
+        return queryClient.invalidateQueries({ queryKey: deploymentKeys.all(orgId) });
+      },
+    }),
+  };
+}
+
+/** The answer of a deployment to an inference request: the body as it came (parsed when JSON)
+ * and the request id it was logged under. */
+export interface InferenceAnswer {
+  body: unknown;
+  requestId: string | null;
+}
+
+/** Send an OIP v2 inference request (a parsed JSON body) through the facade; an error answer
+ * (the facade's envelope or the runtime's `{"error": …}`) throws an `ApiError`. */
+export function useInfer(orgId: string, name: string) {
+  const { client } = useAuth();
+  return useMutation({
+    mutationFn: async (request: Record<string, unknown>): Promise<InferenceAnswer> => {
+      const result = await client.POST("/api/v1/organizations/{org_id}/deployments/{name}/infer", {
+        params: { path: { org_id: orgId, name } },
+        // The document types OIP tensors loosely; the deployment checks them against its signature.
+        body: request as { inputs: Record<string, never>[] },
+        parseAs: "text",
+      });
+      const text = unwrap(result);
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: shown as text
+      }
+      return { body, requestId: result.response.headers.get("X-Request-ID") };
+    },
   });
 }

@@ -44,3 +44,16 @@ export function features(list: Record<string, unknown>[]): Feature[] {
 export function formatShape(shape: number[]): string {
   return `[${shape.map((d) => (d === -1 ? "any" : String(d))).join(", ")}]`;
 }
+
+/** An OIP v2 request body for the signature's inputs, one row of zeros (a dimension of any size
+ * becomes 1), as a starting point to edit; a placeholder tensor when the signature is unknown. */
+export function exampleRequest(signature: Record<string, unknown>): string {
+  const inputs = tensors(signature, "inputs");
+  const list = (inputs.length ? inputs : [{ name: "input", datatype: "FP32", shape: [1, 4] }]).map((tensor) => {
+    const shape = tensor.shape.map((d) => (d < 0 ? 1 : d));
+    const size = shape.reduce((product, d) => product * d, 1);
+    const zero = tensor.datatype === "BYTES" ? "" : tensor.datatype === "BOOL" ? false : 0;
+    return { name: tensor.name, shape, datatype: tensor.datatype, data: Array.from({ length: size }, () => zero) };
+  });
+  return JSON.stringify({ inputs: list }, null, 2);
+}

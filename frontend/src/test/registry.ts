@@ -53,3 +53,57 @@ export function version(n: number, state: "ready" | "stalled", reason: string | 
     created_by: null,
   };
 }
+
+/** A staging deployment of fraud-v1 as the facade reads it, before the operator has reported. */
+export function deployment(name: string, overrides: Record<string, unknown> = {}) {
+  return {
+    name,
+    namespace: "mp-acme",
+    model: "fraud",
+    environment: "staging",
+    phase: "Pending" as const,
+    reason: null,
+    message: "the operator has not reconciled it yet",
+    stable_version: "fraud-v1",
+    candidate_version: null,
+    serving_version: null,
+    rollout_state: null,
+    traffic: null,
+    current_step: null,
+    analysis: null,
+    rollback: null,
+    url: null,
+    spec: { stable: { modelVersionRef: { name: "fraud-v1" } }, environment: "staging" },
+    conditions: [],
+    created_at: "2026-12-03T10:00:00Z",
+    ...overrides,
+  };
+}
+
+/** fraud-staging halfway through a canary of fraud-v2: step 3 of 5 at 50 %, analysis passing. */
+export const canarying = deployment("fraud-staging", {
+  phase: "Progressing",
+  reason: "CanaryProgressing",
+  message: "step 3 of 5",
+  candidate_version: "fraud-v2",
+  serving_version: "fraud-v1",
+  rollout_state: "Progressing",
+  traffic: { stable: 50, candidate: 50, mirror: 0 },
+  current_step: 2,
+  analysis: {
+    measurements: [
+      { at: "2026-12-03T10:05:00Z", check: "errorRate", value: 0.02, threshold: 0.01, passed: false, samples: 120 },
+      { at: "2026-12-03T10:06:00Z", check: "errorRate", value: 0.004, threshold: 0.01, passed: true, samples: 130 },
+      { at: "2026-12-03T10:06:00Z", check: "latencyP99", value: 87, threshold: 250, passed: true, samples: 130 },
+    ],
+    failedIntervals: 1,
+    passedIntervals: 1,
+    lastRunAt: "2026-12-03T10:06:00Z",
+  },
+  url: "http://fraud-staging.mp-acme.svc",
+  spec: {
+    stable: { modelVersionRef: { name: "fraud-v1" } },
+    candidate: { modelVersionRef: { name: "fraud-v2" } },
+    strategy: { canary: { steps: [{ setWeight: 10 }, { analysis: { intervals: 1 } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }] } },
+  },
+});

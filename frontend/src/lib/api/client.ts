@@ -19,16 +19,18 @@ export class ApiError extends Error {
 }
 
 interface ErrorEnvelopeLike {
-  error?: { code?: unknown; message?: unknown };
+  /** The facade's envelope has an object; a serving runtime's refusal, passed through by the
+   * inference proxy, a string. */
+  error?: { code?: unknown; message?: unknown } | string;
 }
 
 /** Turn openapi-fetch's `{ data, error, response }` into the data, or throw an `ApiError`. */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.error !== undefined || result.data === undefined) {
     const body = (result.error ?? {}) as ErrorEnvelopeLike;
-    const code = typeof body.error?.code === "string" ? body.error.code : "error";
-    const message =
-      typeof body.error?.message === "string" ? body.error.message : result.response.statusText;
+    const error = typeof body.error === "string" ? { code: "model_error", message: body.error } : body.error;
+    const code = typeof error?.code === "string" ? error.code : "error";
+    const message = typeof error?.message === "string" ? error.message : result.response.statusText;
     throw new ApiError(result.response.status, code, message || `HTTP ${result.response.status}`);
   }
   return result.data;
@@ -88,6 +90,16 @@ export function createApiClient(tokens: TokenSource, baseUrl = defaultBaseUrl())
 
 function defaultBaseUrl(): string {
   return typeof window === "undefined" ? "" : window.location.origin;
+}
+
+/** `describeError`, but with the facade's own words where it says why it refused: a 403 (for
+ * example, production needs the admin role) and a 5xx (for example, the deployment does not
+ * answer yet). */
+export function explainRefusal(error: unknown): string {
+  if (!(error instanceof ApiError)) return describeError(error);
+  if (error.status === 403) return `Not allowed: ${error.message}`;
+  if (error.status >= 500) return `${describeError(error)} (${error.status}: ${error.message})`;
+  return describeError(error);
 }
 
 /** `describeError`, but a 409 (the name or slug is taken) is said as `message`. */

@@ -1,37 +1,14 @@
 "use client";
 
 import Link from "next/link";
-import type { ReactNode } from "react";
-
+import { useRouter } from "next/navigation";
+import { ConditionsTable, EventsTable, Facts, Section } from "@/components/details";
 import { ModelPage } from "@/components/org-gate";
-import { DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatBytes, formatDate } from "@/components/ui";
-import { useVersion, type VersionDetail } from "@/lib/queries";
+import { Feedback, useFormSubmit } from "@/components/forms";
+import { Button, DataTable, EmptyState, ErrorState, PageHeader, SelectField, Skeleton, StateBadge, TextField, formatBytes, formatDate } from "@/components/ui";
+import { deploymentHref } from "@/lib/deployments";
+import { can, ENVIRONMENTS, useCreateDeployment, useVersion, type Environment, type Role, type VersionDetail } from "@/lib/queries";
 import { features, formatShape, tensors, type Tensor } from "@/lib/signature";
-
-function Section({ title, children }: { title: string; children: ReactNode }) {
-  const id = `section-${title.toLowerCase().replace(/\W+/g, "-")}`;
-  return (
-    <section aria-labelledby={id} className="mt-8">
-      <h2 id={id} className="mb-3 text-lg font-medium">
-        {title}
-      </h2>
-      {children}
-    </section>
-  );
-}
-
-function Facts({ rows }: { rows: [string, ReactNode][] }) {
-  return (
-    <dl className="grid gap-x-6 gap-y-2 rounded-lg bg-white p-4 text-sm shadow-sm ring-1 ring-slate-200 sm:grid-cols-[max-content_1fr]">
-      {rows.map(([term, value]) => (
-        <div key={term} className="contents">
-          <dt className="font-medium text-slate-600">{term}</dt>
-          <dd className="break-all">{value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
-}
 
 function TensorTable({ caption, rows }: { caption: string; rows: Tensor[] }) {
   return (
@@ -44,6 +21,52 @@ function TensorTable({ caption, rows }: { caption: string; rows: Tensor[] }) {
         </tr>
       ))}
     </DataTable>
+  );
+}
+
+/** One click to serve this version: staging by default, optionally with a fixed number of pods;
+ * then the new deployment's page. */
+function DeployVersion({ orgId, version, role }: { orgId: string; version: VersionDetail; role: Role }) {
+  const router = useRouter();
+  const create = useCreateDeployment(orgId);
+  const { message, error, onSubmit } = useFormSubmit(async (form) => {
+    const replicas = String(form.get("replicas") ?? "").trim();
+    const deployment = await create.mutateAsync({
+      version_id: version.id,
+      environment: String(form.get("environment") ?? "staging") as Environment,
+      ...(replicas ? { scaling: { replicas: Number(replicas) } } : {}),
+    });
+    router.push(deploymentHref(deployment.name));
+    return `Deployed as ${deployment.name}.`;
+  });
+  if (!can.write(role)) return null;
+  const ready = version.state === "ready";
+  return (
+    <section aria-labelledby="deploy" className="mb-6 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+      <h2 id="deploy" className="font-medium">
+        Deploy this version
+      </h2>
+      <form onSubmit={onSubmit} className="mt-3 flex flex-wrap items-end gap-3">
+        <SelectField label="Environment" name="environment" defaultValue="staging" className="w-40">
+          {ENVIRONMENTS.map((environment) => (
+            <option key={environment} value={environment} disabled={!can.deploy(role, environment)}>
+              {environment}
+              {can.deploy(role, environment) ? "" : " (admins only)"}
+            </option>
+          ))}
+        </SelectField>
+        <TextField label="Replicas (optional)" name="replicas" type="number" min={1} max={1000} placeholder="1" className="w-40" />
+        <Button type="submit" busy={create.isPending} disabled={!ready} aria-describedby={ready ? undefined : "deploy-why"}>
+          Deploy
+        </Button>
+      </form>
+      {ready ? null : (
+        <p id="deploy-why" className="mt-2 text-sm text-slate-600">
+          Only a Ready version can be deployed; this one is {version.state}.
+        </p>
+      )}
+      <Feedback message={message} error={error} className="mt-2" />
+    </section>
   );
 }
 
@@ -99,45 +122,17 @@ function Detail({ version }: { version: VersionDetail }) {
       </Section>
 
       <Section title="Verification conditions">
-        {version.conditions.length === 0 ? (
-          <EmptyState title="No conditions reported yet">The operator reports them once it has checked the artifact.</EmptyState>
-        ) : (
-          <DataTable caption="Conditions" columns={["Type", "Status", "Reason", "Message", "Since"]}>
-            {version.conditions.map((condition) => (
-              <tr key={condition.type}>
-                <td className="px-4 py-2 font-medium">{condition.type}</td>
-                <td className="px-4 py-2">{condition.status}</td>
-                <td className="px-4 py-2">{condition.reason ?? ""}</td>
-                <td className="px-4 py-2 text-slate-700">{condition.message ?? ""}</td>
-                <td className="px-4 py-2 text-slate-600">{condition.last_transition_time ? formatDate(condition.last_transition_time) : ""}</td>
-              </tr>
-            ))}
-          </DataTable>
-        )}
+        <ConditionsTable conditions={version.conditions} empty="The operator reports them once it has checked the artifact." />
       </Section>
 
       <Section title="Events">
-        {version.events.length === 0 ? (
-          <EmptyState title="No events" />
-        ) : (
-          <DataTable caption="Kubernetes events" columns={["Type", "Reason", "Message", "Count", "Last seen"]}>
-            {version.events.map((event, i) => (
-              <tr key={`${event.reason}-${i}`}>
-                <td className="px-4 py-2">{event.type ?? ""}</td>
-                <td className="px-4 py-2 font-medium">{event.reason ?? ""}</td>
-                <td className="px-4 py-2 text-slate-700">{event.message ?? ""}</td>
-                <td className="px-4 py-2">{event.count ?? ""}</td>
-                <td className="px-4 py-2 text-slate-600">{event.last_timestamp ? formatDate(event.last_timestamp) : ""}</td>
-              </tr>
-            ))}
-          </DataTable>
-        )}
+        <EventsTable events={version.events} />
       </Section>
     </>
   );
 }
 
-function VersionView({ orgId, modelId, versionId }: { orgId: string; modelId: string; versionId: string }) {
+function VersionView({ orgId, modelId, versionId, role }: { orgId: string; modelId: string; versionId: string; role: Role }) {
   const version = useVersion(orgId, modelId, versionId);
   if (version.isLoading) return <Skeleton label="Loading the version" />;
   if (version.error || !version.data) return <ErrorState error={version.error} onRetry={() => void version.refetch()} />;
@@ -148,6 +143,7 @@ function VersionView({ orgId, modelId, versionId }: { orgId: string; modelId: st
           All versions of this model
         </Link>
       </PageHeader>
+      <DeployVersion orgId={orgId} version={version.data} role={role} />
       <Detail version={version.data} />
     </>
   );
@@ -156,7 +152,7 @@ function VersionView({ orgId, modelId, versionId }: { orgId: string; modelId: st
 export default function VersionPage() {
   return (
     <ModelPage names={["model", "version"]} missing="No version chosen">
-      {([modelId, versionId], org) => <VersionView orgId={org.id} modelId={modelId ?? ""} versionId={versionId ?? ""} />}
+      {([modelId, versionId], org) => <VersionView orgId={org.id} modelId={modelId ?? ""} versionId={versionId ?? ""} role={org.role} />}
     </ModelPage>
   );
 }
