@@ -1,15 +1,15 @@
-import { screen, within } from "@testing-library/react";
-import { http } from "msw";
+import { screen, waitFor, within } from "@testing-library/react";
+import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 
 import { acme, canarying, deployment, fraud, version } from "@/test/registry";
 import { renderApp, signInThroughForm } from "@/test/render";
-import { location } from "@/test/router";
+import { location, routerPush } from "@/test/router";
 import { envelope, failure, org, pageOf, server, signInHandlers } from "@/test/server";
 
 import DeploymentPage from "./page";
 
-const v1 = { ...version(1, "ready", null), signature: { inputs: [{ name: "x", datatype: "FP32", shape: [-1, 3] }] } };
+const v1 = version(1, "ready", null);
 const v2 = version(2, "ready", null);
 const rollouts = [
   {
@@ -107,5 +107,119 @@ describe("Deployment page", () => {
     const { user } = renderApp(<DeploymentPage />);
     await signInThroughForm(user);
     expect(await screen.findByRole("alert")).toHaveTextContent("deployment not found");
+  });
+});
+
+describe("Deployment actions", () => {
+  it("starts a rollout of another Ready version with a preset", async () => {
+    const bodies: unknown[] = [];
+    server.use(
+      ...facade(deployment("fraud-staging")),
+      http.post("/api/v1/organizations/:orgId/deployments/:name/rollouts", async ({ request }) => {
+        bodies.push(await request.json());
+        return envelope({ ...canarying, phase: "Pending" }, 201);
+      }),
+    );
+    const { user } = await open("fraud-staging");
+    const form = screen.getByRole("form", { name: "Start a rollout" });
+    const picker = await within(form).findByRole("combobox", { name: "Candidate version" });
+    await waitFor(() => expect(within(picker).getAllByRole("option").map((o) => o.textContent)).toEqual(["v2 (fraud-v2)"]));
+    await user.selectOptions(within(form).getByLabelText("Strategy"), "all-at-once");
+    await user.selectOptions(within(form).getByLabelText("Promotion"), "manual");
+    await user.click(within(form).getByRole("button", { name: "Start rollout" }));
+    expect(await within(form).findByRole("status")).toHaveTextContent("Rollout of fraud-v2 started.");
+    expect(bodies).toEqual([{ version_id: v2.id, preset: "all-at-once", on_failure: "rollback", promotion: "manual" }]);
+  });
+
+  it("promotes and rolls back a running rollout after confirmation, with the reason, and shows a refusal", async () => {
+    const calls: [string, unknown][] = [];
+    server.use(
+      ...facade(canarying),
+      http.post("/api/v1/organizations/:orgId/deployments/:name/:verb", async ({ params, request }) => {
+        calls.push([String(params.verb), await request.json()]);
+        return params.verb === "pause" ? failure(409, "conflict", "no rollout is in progress") : envelope(canarying);
+      }),
+    );
+    const { user } = await open("fraud-staging");
+    const actions = screen.getByRole("region", { name: "Actions" });
+    expect(within(actions).queryByRole("form", { name: "Start a rollout" })).not.toBeInTheDocument();
+    await user.type(within(actions).getByLabelText("Reason (optional)"), "looks good");
+    await user.click(within(actions).getByRole("button", { name: "Promote…" }));
+    await user.click(within(actions).getByRole("button", { name: "Promote to the next step" }));
+    expect(await within(actions).findByRole("status")).toHaveTextContent("Promoted");
+    await user.click(within(actions).getByRole("button", { name: "Roll back…" }));
+    await user.click(within(actions).getByRole("button", { name: "Roll back: all traffic to the serving version" }));
+    expect(await within(actions).findByText(/Rolled back/)).toBeInTheDocument();
+    await user.click(within(actions).getByRole("button", { name: "Pause" }));
+    expect(await within(actions).findByRole("alert")).toHaveTextContent("no rollout is in progress");
+    expect(calls).toEqual([
+      ["promote", { reason: "looks good" }],
+      ["rollback", { reason: "looks good" }],
+      ["pause", { reason: "looks good" }],
+    ]);
+  });
+
+  it("lets admins promote to production and shows the facade's refusal in its words", async () => {
+    let refuse = false;
+    server.use(
+      ...facade(deployment("fraud-staging", { serving_version: "fraud-v1", phase: "Ready" })),
+      http.post("/api/v1/organizations/:orgId/deployments/:name/promote-to-production", () =>
+        refuse
+          ? failure(403, "permission_denied", "changing a production deployment needs the organization's admin role")
+          : envelope({ action: "created", version: "fraud-v1", deployment: deployment("fraud-production", { environment: "production" }) }),
+      ),
+    );
+    const { user } = await open("fraud-staging");
+    const production = screen.getByRole("region", { name: "Actions" });
+    await user.click(within(production).getByRole("button", { name: "Promote to production…" }));
+    await user.click(within(production).getByRole("button", { name: "Copy to production" }));
+    expect(await within(production).findByRole("status")).toHaveTextContent("Created fraud-production serving fraud-v1.");
+    expect(within(production).getByRole("link", { name: "Open fraud-production" })).toBeInTheDocument();
+    refuse = true;
+    await user.click(within(production).getByRole("button", { name: "Promote to production…" }));
+    await user.click(within(production).getByRole("button", { name: "Copy to production" }));
+    expect(await within(production).findByRole("alert")).toHaveTextContent(
+      "Not allowed: changing a production deployment needs the organization's admin role",
+    );
+  });
+
+  it("shows developers promote-to-production disabled, with the reason", async () => {
+    server.use(...facade(deployment("fraud-staging"), "developer"));
+    await open("fraud-staging");
+    const button = screen.getByRole("button", { name: "Promote to production" });
+    expect(button).toBeDisabled();
+    expect(button).toHaveAccessibleDescription("Only the organization's admins can promote to production.");
+    expect(screen.getByRole("button", { name: "Start rollout" })).toBeInTheDocument();
+  });
+
+  it("offers viewers no change", async () => {
+    server.use(...facade(deployment("fraud-staging"), "viewer"));
+    await open("fraud-staging");
+    expect(screen.getByText("Viewers can watch deployments but not change them.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Start rollout|Delete|Promote/ })).not.toBeInTheDocument();
+  });
+
+  it("offers developers no change to a production deployment", async () => {
+    server.use(...facade(deployment("fraud-production", { environment: "production" }), "developer"));
+    await open("fraud-production");
+    expect(screen.getByText("Only the organization's admins can change a production deployment.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Delete/ })).not.toBeInTheDocument();
+  });
+
+  it("deletes after confirmation, then lists the deployments", async () => {
+    let deleted = false;
+    server.use(
+      ...facade(deployment("fraud-staging")),
+      http.delete("/api/v1/organizations/:orgId/deployments/:name", () => {
+        deleted = true;
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    const { user } = await open("fraud-staging");
+    await user.click(screen.getByRole("button", { name: "Delete deployment…" }));
+    expect(deleted).toBe(false);
+    await user.click(screen.getByRole("button", { name: "Delete fraud-staging" }));
+    await waitFor(() => expect(routerPush).toHaveBeenCalledWith("/deployments/"));
+    expect(deleted).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import Link from "next/link";
 
 import { ConditionsTable, EventsTable, Facts, Section } from "@/components/details";
 import { ModelPage } from "@/components/org-gate";
+import { RolloutActions } from "@/components/rollout-actions";
 import { TrafficBar } from "@/components/traffic-bar";
 import { DataTable, EmptyState, EnvironmentBadge, ErrorState, PageHeader, PhaseBadge, Skeleton, formatDate } from "@/components/ui";
 import {
@@ -20,7 +21,9 @@ import {
   useDeployment,
   useDeploymentEvents,
   useRollouts,
+  useVersionsOfModelNamed,
   type Deployment,
+  type Role,
 } from "@/lib/queries";
 
 const CHOOSE_A_DEPLOYMENT = { href: "/deployments/", label: "Choose a deployment", what: "deployments" };
@@ -100,9 +103,10 @@ function Events({ orgId, name, poll }: { orgId: string; name: string; poll: numb
   return <EventsTable events={events.data ?? []} />;
 }
 
-function Detail({ orgId, deployment }: { orgId: string; deployment: Deployment }) {
+function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deployment; role: Role }) {
   const running = rolloutRunning(deployment);
   const poll = running ? ROLLOUT_POLL_MS : false;
+  const versions = useVersionsOfModelNamed(orgId, deployment.model);
   const serving = deployment.serving_version ?? deployment.stable_version;
   const split = traffic(deployment);
   return (
@@ -143,6 +147,10 @@ function Detail({ orgId, deployment }: { orgId: string; deployment: Deployment }
 
       <RollbackNotice deployment={deployment} />
 
+      <Section title="Actions">
+        <RolloutActions orgId={orgId} deployment={deployment} role={role} versions={versions.data ?? []} />
+      </Section>
+
       <Section title="Rollout history">
         <RolloutHistory orgId={orgId} name={deployment.name} poll={poll} />
       </Section>
@@ -158,7 +166,7 @@ function Detail({ orgId, deployment }: { orgId: string; deployment: Deployment }
   );
 }
 
-function DeploymentView({ orgId, name }: { orgId: string; name: string }) {
+function DeploymentView({ orgId, name, role }: { orgId: string; name: string; role: Role }) {
   const deployment = useDeployment(orgId, name, rolloutRunning, ROLLOUT_POLL_MS);
   if (deployment.isLoading) return <Skeleton label="Loading the deployment" />;
   if (deployment.error || !deployment.data) return <ErrorState error={deployment.error} onRetry={() => void deployment.refetch()} />;
@@ -169,7 +177,7 @@ function DeploymentView({ orgId, name }: { orgId: string; name: string }) {
           All deployments
         </Link>
       </PageHeader>
-      <Detail orgId={orgId} deployment={deployment.data} />
+      <Detail orgId={orgId} deployment={deployment.data} role={role} />
     </>
   );
 }
@@ -177,7 +185,7 @@ function DeploymentView({ orgId, name }: { orgId: string; name: string }) {
 export default function DeploymentPage() {
   return (
     <ModelPage names={["name"]} missing="No deployment chosen" choose={CHOOSE_A_DEPLOYMENT}>
-      {([name], org) => <DeploymentView orgId={org.id} name={name ?? ""} />}
+      {([name], org) => <DeploymentView orgId={org.id} name={name ?? ""} role={org.role} />}
     </ModelPage>
   );
 }
