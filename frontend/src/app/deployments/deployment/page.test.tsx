@@ -9,7 +9,7 @@ import { envelope, failure, org, pageOf, server, signInHandlers } from "@/test/s
 
 import DeploymentPage from "./page";
 
-const v1 = version(1, "ready", null);
+const v1 = { ...version(1, "ready", null), signature: { inputs: [{ name: "x", datatype: "FP32", shape: [-1, 3] }] } };
 const v2 = version(2, "ready", null);
 const rollouts = [
   {
@@ -192,11 +192,12 @@ describe("Deployment actions", () => {
     expect(screen.getByRole("button", { name: "Start rollout" })).toBeInTheDocument();
   });
 
-  it("offers viewers no change", async () => {
+  it("offers viewers no change, but lets them try the deployment", async () => {
     server.use(...facade(deployment("fraud-staging"), "viewer"));
     await open("fraud-staging");
     expect(screen.getByText("Viewers can watch deployments but not change them.")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /Start rollout|Delete|Promote/ })).not.toBeInTheDocument();
+    expect(await screen.findByRole("button", { name: "Send request" })).toBeInTheDocument();
   });
 
   it("offers developers no change to a production deployment", async () => {
@@ -221,5 +222,50 @@ describe("Deployment actions", () => {
     await user.click(screen.getByRole("button", { name: "Delete fraud-staging" }));
     await waitFor(() => expect(routerPush).toHaveBeenCalledWith("/deployments/"));
     expect(deleted).toBe(true);
+  });
+});
+
+describe("Try it", () => {
+  it("starts from the serving version's signature and shows the answer with its request id", async () => {
+    let sent: unknown = null;
+    server.use(
+      ...facade(deployment("fraud-staging", { serving_version: "fraud-v1" })),
+      http.post("/api/v1/organizations/:orgId/deployments/:name/infer", async ({ request }) => {
+        sent = await request.json();
+        return HttpResponse.json(
+          { model_name: "fraud", outputs: [{ name: "y", shape: [1, 1], datatype: "FP32", data: [0.25] }] },
+          { headers: { "X-Request-ID": "req-7" } },
+        );
+      }),
+    );
+    const { user } = await open("fraud-staging");
+    const request = await screen.findByLabelText("Inference request (OIP v2 JSON)");
+    await waitFor(() => expect(request).toHaveValue(JSON.stringify({ inputs: [{ name: "x", shape: [1, 3], datatype: "FP32", data: [0, 0, 0] }] }, null, 2)));
+    await user.click(screen.getByRole("button", { name: "Send request" }));
+    expect(await screen.findByRole("region", { name: "Inference response" })).toHaveTextContent('"data": [ 0.25 ]');
+    expect(screen.getByText("req-7")).toBeInTheDocument();
+    expect(sent).toEqual({ inputs: [{ name: "x", shape: [1, 3], datatype: "FP32", data: [0, 0, 0] }] });
+  });
+
+  it("shows the facade's and the model's errors, and refuses what is not JSON", async () => {
+    let answer = failure(503, "deployment_unavailable", "the deployment fraud-staging does not answer");
+    server.use(
+      ...facade(deployment("fraud-staging")),
+      http.post("/api/v1/organizations/:orgId/deployments/:name/infer", () => answer),
+    );
+    const { user } = await open("fraud-staging");
+    const panel = await screen.findByRole("form", { name: "Try an inference request" });
+    await user.click(within(panel).getByRole("button", { name: "Send request" }));
+    expect(await within(panel).findByRole("alert")).toHaveTextContent("(503: the deployment fraud-staging does not answer)");
+
+    answer = HttpResponse.json({ error: "input x: expected shape [-1, 3], got [1, 4]" }, { status: 400 });
+    await user.click(within(panel).getByRole("button", { name: "Send request" }));
+    await waitFor(() => expect(within(panel).getByRole("alert")).toHaveTextContent("input x: expected shape [-1, 3], got [1, 4]"));
+
+    const request = within(panel).getByLabelText("Inference request (OIP v2 JSON)");
+    await user.clear(request);
+    await user.type(request, "not json");
+    await user.click(within(panel).getByRole("button", { name: "Send request" }));
+    expect(within(panel).getByRole("alert")).toHaveTextContent("The request is not valid JSON");
   });
 });

@@ -3,6 +3,7 @@
 import Link from "next/link";
 
 import { ConditionsTable, EventsTable, Facts, Section } from "@/components/details";
+import { InferencePanel } from "@/components/inference-panel";
 import { ModelPage } from "@/components/org-gate";
 import { RolloutActions } from "@/components/rollout-actions";
 import { TrafficBar } from "@/components/traffic-bar";
@@ -25,6 +26,7 @@ import {
   type Deployment,
   type Role,
 } from "@/lib/queries";
+import { exampleRequest } from "@/lib/signature";
 
 const CHOOSE_A_DEPLOYMENT = { href: "/deployments/", label: "Choose a deployment", what: "deployments" };
 
@@ -108,6 +110,7 @@ function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deploy
   const poll = running ? ROLLOUT_POLL_MS : false;
   const versions = useVersionsOfModelNamed(orgId, deployment.model);
   const serving = deployment.serving_version ?? deployment.stable_version;
+  const servingVersion = versions.data?.find((v) => v.resource_name === serving);
   const split = traffic(deployment);
   return (
     <>
@@ -149,6 +152,14 @@ function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deploy
 
       <Section title="Actions">
         <RolloutActions orgId={orgId} deployment={deployment} role={role} versions={versions.data ?? []} />
+      </Section>
+
+      <Section title="Try it">
+        {versions.isLoading ? (
+          <Skeleton label="Loading the model's signature" rows={1} />
+        ) : (
+          <InferencePanel orgId={orgId} name={deployment.name} example={exampleRequest(servingVersion?.signature ?? {})} />
+        )}
       </Section>
 
       <Section title="Rollout history">
