@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
+import type { UseQueryResult } from "@tanstack/react-query";
 import { useId, useState, type ReactNode, type SelectHTMLAttributes } from "react";
 
 import { explainRefusal } from "@/lib/api/client";
@@ -9,7 +10,7 @@ import { deploymentHref, PRESETS, rolloutRunning } from "@/lib/deployments";
 import { can, useDeploymentActions, type Deployment, type Preset, type Role, type Version } from "@/lib/queries";
 
 import { ConfirmAction, Feedback, useFormSubmit } from "./forms";
-import { Button, SelectField, TextField } from "./ui";
+import { Button, ErrorState, SelectField, Skeleton, TextField } from "./ui";
 
 type Actions = ReturnType<typeof useDeploymentActions>;
 
@@ -28,16 +29,28 @@ function PresetField({ label, ...rest }: { label: string } & SelectHTMLAttribute
 }
 
 /** Roll out another Ready version of the model as the candidate, with a preset strategy. */
-function StartRollout({ actions, deployment, versions }: { actions: Actions; deployment: Deployment; versions: Version[] }) {
+function StartRollout({
+  actions,
+  deployment,
+  versions,
+  onStarted,
+}: {
+  actions: Actions;
+  deployment: Deployment;
+  versions: Version[];
+  /** Told which candidate started: the form gives way to that rollout's controls, which say so. */
+  onStarted: (candidate: string | null) => void;
+}) {
   const serving = deployment.serving_version ?? deployment.stable_version;
   const candidates = versions.filter((v) => v.state === "ready" && v.resource_name !== serving);
-  const { message, error, onSubmit } = useFormSubmit(async (form) => {
+  const { error, onSubmit } = useFormSubmit(async (form) => {
     const started = await actions.start.mutateAsync({
       version_id: String(form.get("version_id") ?? ""),
       preset: String(form.get("preset")) as Preset,
       on_failure: String(form.get("on_failure")) as "rollback" | "pause",
       promotion: String(form.get("promotion")) as "auto" | "manual",
     });
+    onStarted(started.candidate_version);
     return `Rollout of ${started.candidate_version ?? "the candidate"} started.`;
   });
   return (
@@ -62,7 +75,7 @@ function StartRollout({ actions, deployment, versions }: { actions: Actions; dep
       <Button type="submit" busy={actions.start.isPending} disabled={candidates.length === 0}>
         Start rollout
       </Button>
-      <Feedback message={message} error={error} explain={explainRefusal} className="w-full" />
+      <Feedback error={error} explain={explainRefusal} className="w-full" />
     </form>
   );
 }
@@ -205,9 +218,13 @@ export function RolloutActions({
   orgId: string;
   deployment: Deployment;
   role: Role;
-  versions: Version[];
+  /** The model's versions, the candidates of a new rollout. */
+  versions: UseQueryResult<Version[]>;
 }) {
   const actions = useDeploymentActions(orgId, deployment.name);
+  /** The candidate this page started, confirmed while its rollout runs. */
+  const [started, setStarted] = useState<string | null>(null);
+  const running = rolloutRunning(deployment) ? deployment.candidate_version : null;
   if (!can.deploy(role, deployment.environment)) {
     return (
       <p className="text-sm text-slate-600">
@@ -219,13 +236,24 @@ export function RolloutActions({
   }
   return (
     <div className="space-y-4">
-      {rolloutRunning(deployment) && deployment.candidate_version ? (
-        <Group title={`Rollout of ${deployment.candidate_version}`}>
+      {running ? (
+        <Group title={`Rollout of ${running}`}>
+          {started === running ? (
+            <p role="status" className="mb-3 text-sm text-emerald-700">
+              Rollout of {running} started.
+            </p>
+          ) : null}
           <RolloutControls actions={actions} />
         </Group>
       ) : (
         <Group title="Start a rollout">
-          <StartRollout actions={actions} deployment={deployment} versions={versions} />
+          {versions.isLoading ? (
+            <Skeleton label="Loading the model's versions" rows={1} />
+          ) : versions.error ? (
+            <ErrorState error={versions.error} onRetry={() => void versions.refetch()} />
+          ) : (
+            <StartRollout actions={actions} deployment={deployment} versions={versions.data ?? []} onStarted={setStarted} />
+          )}
         </Group>
       )}
       {deployment.environment === "staging" ? (

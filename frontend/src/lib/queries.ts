@@ -449,7 +449,12 @@ export function useDeploymentActions(orgId: string, name: string) {
       mutationFn: async (body: Schemas["RolloutCreate"]) =>
         unwrap(await client.POST("/api/v1/organizations/{org_id}/deployments/{name}/rollouts", { params: { path }, body }))
           .data,
-      onSuccess: refresh,
+      // The answer is the deployment with its candidate: the page shows the rollout's controls
+      // at once rather than the start form until the next read.
+      onSuccess: (started) => {
+        queryClient.setQueryData(deploymentKeys.one(orgId, name), started);
+        return refresh();
+      },
     }),
     promote: useRolloutVerb(orgId, name, "promote"),
     pause: useRolloutVerb(orgId, name, "pause"),

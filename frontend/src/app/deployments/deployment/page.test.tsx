@@ -111,24 +111,47 @@ describe("Deployment page", () => {
 });
 
 describe("Deployment actions", () => {
-  it("starts a rollout of another Ready version with a preset", async () => {
+  it("starts a rollout of another Ready version with a preset, then shows its controls", async () => {
     const bodies: unknown[] = [];
+    let current = deployment("fraud-staging");
     server.use(
-      ...facade(deployment("fraud-staging")),
+      http.get("/api/v1/organizations/:orgId/deployments/fraud-staging", () => envelope(current)),
+      ...facade(current),
       http.post("/api/v1/organizations/:orgId/deployments/:name/rollouts", async ({ request }) => {
         bodies.push(await request.json());
-        return envelope({ ...canarying, phase: "Pending" }, 201);
+        current = { ...canarying, phase: "Pending" };
+        return envelope(current, 201);
       }),
     );
     const { user } = await open("fraud-staging");
-    const form = screen.getByRole("form", { name: "Start a rollout" });
+    const form = await screen.findByRole("form", { name: "Start a rollout" });
     const picker = await within(form).findByRole("combobox", { name: "Candidate version" });
     await waitFor(() => expect(within(picker).getAllByRole("option").map((o) => o.textContent)).toEqual(["v2 (fraud-v2)"]));
     await user.selectOptions(within(form).getByLabelText("Strategy"), "all-at-once");
     await user.selectOptions(within(form).getByLabelText("Promotion"), "manual");
     await user.click(within(form).getByRole("button", { name: "Start rollout" }));
-    expect(await within(form).findByRole("status")).toHaveTextContent("Rollout of fraud-v2 started.");
+    const actions = screen.getByRole("region", { name: "Actions" });
+    expect(await within(actions).findByRole("status")).toHaveTextContent("Rollout of fraud-v2 started.");
+    expect(within(actions).getByRole("heading", { name: "Rollout of fraud-v2" })).toBeInTheDocument();
+    expect(within(actions).queryByRole("form", { name: "Start a rollout" })).not.toBeInTheDocument();
     expect(bodies).toEqual([{ version_id: v2.id, preset: "all-at-once", on_failure: "rollback", promotion: "manual" }]);
+  });
+
+  it("says when the model's versions, the candidates of a rollout, cannot be read", async () => {
+    let fail = true;
+    server.use(
+      http.get("/api/v1/organizations/:orgId/models/:modelId/versions", () =>
+        fail ? failure(503, "cluster_unavailable", "the registry did not answer") : pageOf([v2, v1]),
+      ),
+      ...facade(deployment("fraud-staging")),
+    );
+    const { user } = await open("fraud-staging");
+    const actions = screen.getByRole("region", { name: "Actions" });
+    expect(await within(actions).findByRole("alert")).toHaveTextContent("The server had a problem. Try again in a moment.");
+    expect(within(actions).queryByRole("form", { name: "Start a rollout" })).not.toBeInTheDocument();
+    fail = false;
+    await user.click(within(actions).getByRole("button", { name: "Try again" }));
+    expect(await within(actions).findByRole("form", { name: "Start a rollout" })).toBeInTheDocument();
   });
 
   it("promotes and rolls back a running rollout after confirmation, with the reason, and shows a refusal", async () => {
@@ -189,7 +212,7 @@ describe("Deployment actions", () => {
     const button = screen.getByRole("button", { name: "Promote to production" });
     expect(button).toBeDisabled();
     expect(button).toHaveAccessibleDescription("Only the organization's admins can promote to production.");
-    expect(screen.getByRole("button", { name: "Start rollout" })).toBeInTheDocument();
+    expect(await screen.findByRole("button", { name: "Start rollout" })).toBeInTheDocument();
   });
 
   it("offers viewers no change, but lets them try the deployment", async () => {

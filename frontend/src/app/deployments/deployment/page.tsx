@@ -151,7 +151,7 @@ function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deploy
       <RollbackNotice deployment={deployment} />
 
       <Section title="Actions">
-        <RolloutActions orgId={orgId} deployment={deployment} role={role} versions={versions.data ?? []} />
+        <RolloutActions orgId={orgId} deployment={deployment} role={role} versions={versions} />
       </Section>
 
       <Section title="Try it">
