@@ -91,7 +91,7 @@ describe("Deploy from a version", () => {
     expect(button).toHaveAccessibleDescription("Only a Ready version can be deployed; this one is stalled.");
   });
 
-  it("shows the facade's refusal", async () => {
+  it("shows the facade's refusal, and where to go when the model is deployed there already", async () => {
     location.search = new URLSearchParams({ model: fraud.id, version: ready.id });
     server.use(
       ...signInHandlers(),
@@ -103,6 +103,8 @@ describe("Deploy from a version", () => {
     await signInThroughForm(user);
     await user.click(await screen.findByRole("button", { name: "Deploy" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("deployment fraud-staging already exists");
+    const deploy = screen.getByRole("region", { name: "Deploy this version" });
+    expect(within(deploy).getByText(/start a rollout of it/)).toContainElement(within(deploy).getByRole("link", { name: "Deployments" }));
     expect(routerPush).not.toHaveBeenCalled();
   });
 });

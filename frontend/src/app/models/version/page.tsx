@@ -6,6 +6,7 @@ import { ConditionsTable, EventsTable, Facts, Section } from "@/components/detai
 import { ModelPage } from "@/components/org-gate";
 import { Feedback, useFormSubmit } from "@/components/forms";
 import { Button, DataTable, EmptyState, ErrorState, PageHeader, SelectField, Skeleton, StateBadge, TextField, formatBytes, formatDate } from "@/components/ui";
+import { ApiError, explainRefusal } from "@/lib/api/client";
 import { deploymentHref } from "@/lib/deployments";
 import { can, ENVIRONMENTS, useCreateDeployment, useVersion, type Environment, type Role, type VersionDetail } from "@/lib/queries";
 import { features, formatShape, tensors, type Tensor } from "@/lib/signature";
@@ -25,7 +26,8 @@ function TensorTable({ caption, rows }: { caption: string; rows: Tensor[] }) {
 }
 
 /** One click to serve this version: staging by default, optionally with a fixed number of pods;
- * then the new deployment's page. */
+ * then the new deployment's page. Where the model already has a deployment in that environment,
+ * the version reaches it by a rollout from that deployment's page instead. */
 function DeployVersion({ orgId, version, role }: { orgId: string; version: VersionDetail; role: Role }) {
   const router = useRouter();
   const create = useCreateDeployment(orgId);
@@ -65,7 +67,16 @@ function DeployVersion({ orgId, version, role }: { orgId: string; version: Versi
           Only a Ready version can be deployed; this one is {version.state}.
         </p>
       )}
-      <Feedback message={message} error={error} className="mt-2" />
+      <Feedback message={message} error={error} explain={explainRefusal} className="mt-2" />
+      {error instanceof ApiError && error.code === "already_exists" ? (
+        <p className="mt-1 text-sm text-slate-700">
+          To serve this version there, open that deployment from{" "}
+          <Link className="font-medium text-indigo-700 underline" href="/deployments/">
+            Deployments
+          </Link>{" "}
+          and start a rollout of it.
+        </p>
+      ) : null}
     </section>
   );
 }
