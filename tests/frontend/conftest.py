@@ -7,10 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 
+from modelplane_api.cluster import FIELD_MANAGER, MODEL_VERSION, ResourceKind
 from modelplane_api.main import create_app
 from modelplane_cli.local.platform import S3Endpoint
 from modelplane_cli.local.processes import free_port
@@ -19,6 +21,25 @@ from tests.api.fakes import RecordingClusterGateway
 from tests.frontend.support import FRONTEND, npx
 
 __all__ = ["migrated_url"]  # the facade tests' fixture, used here too
+
+
+class VerifyingClusterGateway(RecordingClusterGateway):
+    """The facade tests' recording gateway plus the one step of the operator the dashboard's
+    deploy flow needs: a ModelVersion is Ready as soon as it is applied. No operator runs here,
+    so ModelDeployments get no status: they stay `Pending`, as the facade reports them."""
+
+    async def apply(
+        self, kind: ResourceKind, body: dict[str, Any], field_manager: str = FIELD_MANAGER
+    ) -> dict[str, Any]:
+        stored = await super().apply(kind, body, field_manager)
+        if kind.plural == MODEL_VERSION.plural and "status" not in stored:
+            meta = stored["metadata"]
+            ready = {"type": "Ready", "status": "True", "reason": "Verified", "message": "e2e"}
+            self.objects[(kind.plural, meta.get("namespace"), meta["name"])]["status"] = {
+                "conditions": [ready]
+            }
+            stored["status"] = {"conditions": [dict(ready)]}
+        return stored
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +57,7 @@ def dashboard_url(
 ) -> Iterator[str]:
     """A facade on the session's PostgreSQL, Redis and MinIO serving the export, by uvicorn on a
     free 127.0.0.1 port in a thread. The cluster gateway records applies (as in the facade's
-    tests); there is no MLflow mirror."""
+    tests) and marks versions Ready (see `VerifyingClusterGateway`); there is no MLflow mirror."""
     settings = make_settings(
         migrated_url,
         redis_url,
@@ -46,7 +67,7 @@ def dashboard_url(
         s3_secret_access_key=s3.secret_key,
         artifact_bucket=s3.bucket,
     )
-    app = create_app(settings, gateway=RecordingClusterGateway(), passwords=fast_passwords())
+    app = create_app(settings, gateway=VerifyingClusterGateway(), passwords=fast_passwords())
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Locator, type Page } from "@playwright/test";
-import { writeFileSync } from "node:fs";
+import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
+import { readFileSync, writeFileSync } from "node:fs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -26,6 +26,17 @@ async function expectAccessible(page: Page) {
 async function shot(page: Page, name: string) {
   const directory = process.env.E2E_SCREENSHOTS;
   if (directory) await page.screenshot({ path: `${directory}/${name}.png` });
+}
+
+/** A new user (signed up through the API) and the organization they created and administer. */
+async function adminOfNewOrganization(request: APIRequestContext, displayName: string, organization: string) {
+  const email = `${unique("user")}@example.com`;
+  expect((await request.post("/api/v1/auth/register", { data: { email, password: PASSWORD, display_name: displayName } })).status()).toBe(201);
+  const login = await request.post("/api/v1/auth/login", { data: { email, password: PASSWORD } });
+  const headers = { Authorization: `Bearer ${(await login.json()).data.access_token as string}` };
+  const created = await request.post("/api/v1/organizations", { headers, data: { slug: unique("org"), display_name: organization } });
+  expect(created.status()).toBe(201);
+  return { email, headers, org: (await created.json()).data.id as string };
 }
 
 /** Press Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
@@ -153,15 +164,7 @@ test("keyboard only: sign in and switch pages without a mouse", async ({ page, r
 test("register a model and upload an ONNX file as its first version", async ({ page, request }) => {
   const onnx = process.env.E2E_ONNX_MODEL;
   test.skip(!onnx, "E2E_ONNX_MODEL names no ONNX file");
-  const email = `${unique("ds")}@example.com`;
-  expect((await request.post("/api/v1/auth/register", { data: { email, password: PASSWORD, display_name: "Uma Uploader" } })).status()).toBe(201);
-  const login = await request.post("/api/v1/auth/login", { data: { email, password: PASSWORD } });
-  const token = (await login.json()).data.access_token as string;
-  const created = await request.post("/api/v1/organizations", {
-    headers: { Authorization: `Bearer ${token}` },
-    data: { slug: unique("ml"), display_name: "ML team" },
-  });
-  expect(created.status()).toBe(201);
+  const { email } = await adminOfNewOrganization(request, "Uma Uploader", "ML team");
 
   await page.goto("/models/");
   await signIn(page, email);
@@ -186,6 +189,75 @@ test("register a model and upload an ONNX file as its first version", async ({ p
   await expect(page.getByRole("table", { name: "Outputs" }).getByRole("row", { name: "y FP32 [any, 1]", exact: true })).toBeVisible();
   await shot(page, "version");
   await expectAccessible(page);
+});
+
+test("deploy a version, see it listed, start a rollout, try it, promote it to production, delete it", async ({ page, request }) => {
+  const onnx = process.env.E2E_ONNX_MODEL;
+  test.skip(!onnx, "E2E_ONNX_MODEL names no ONNX file");
+  const { email, headers, org } = await adminOfNewOrganization(request, "Dev Deployer", "Ops team");
+  const name = unique("churn");
+  const model = (await (await request.post(`/api/v1/organizations/${org}/models`, { headers, data: { name, task_type: "classification" } })).json()).data.id as string;
+  const file = { name: "model.onnx", mimeType: "application/octet-stream", buffer: readFileSync(onnx!) };
+  const versions: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const uploaded = await request.post(`/api/v1/organizations/${org}/models/${model}/versions`, { headers, multipart: { file } });
+    expect(uploaded.status()).toBe(201);
+    versions.push((await uploaded.json()).data.id as string);
+  }
+
+  // One click from the version's page (the test platform's stand-in operator made it Ready).
+  await page.goto(`/models/version/?model=${model}&version=${versions[0]}`);
+  await signIn(page, email);
+  await page.getByRole("region", { name: "Deploy this version" }).getByRole("button", { name: "Deploy" }).click();
+  const deployment = `${name}-staging`;
+  await expect(page).toHaveURL(new RegExp(`/deployments/deployment/\\?name=${deployment}$`));
+  await expect(page.getByRole("heading", { level: 1, name: deployment })).toBeVisible();
+  // No operator runs on the test platform: the facade reports the deployment as Pending.
+  await expect(page.getByText("the operator has not reconciled it yet")).toBeVisible();
+
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Deployments" }).click();
+  const row = page.getByRole("table", { name: "Deployments" }).getByRole("row", { name: new RegExp(deployment) });
+  await expect(row).toContainText("Pending");
+  await expect(row).toContainText("staging");
+  await shot(page, "deployments");
+  await expectAccessible(page);
+  await page.getByLabel("Phase").selectOption("Ready");
+  await expect(page.getByText("No deployment matches these filters")).toBeVisible();
+  await page.getByLabel("Phase").selectOption("");
+  await row.getByRole("link", { name: deployment }).click();
+
+  // A rollout of version 2, as the facade answers it.
+  const start = page.getByRole("form", { name: "Start a rollout" });
+  await expect(start.getByLabel("Candidate version")).toContainText(`v2 (${name}-v2)`);
+  await start.getByRole("button", { name: "Start rollout" }).click();
+  const controls = page.getByRole("region", { name: "Actions" });
+  await expect(controls.getByRole("status")).toHaveText(`Rollout of ${name}-v2 started.`);
+  await expect(controls.getByRole("heading", { name: `Rollout of ${name}-v2` })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Rollouts, newest first" }).getByRole("row", { name: /in progress/ })).toContainText(`${name}-v1`);
+  await controls.getByLabel("Reason (optional)").fill("hold on");
+  await controls.getByRole("button", { name: "Pause" }).click();
+  await expect(controls.getByText("Paused: the traffic split stays as it is.")).toBeVisible();
+
+  // Try it: the request starts from the signature; no Service answers on the test platform.
+  const tryIt = page.getByRole("form", { name: "Try an inference request" });
+  await expect(tryIt.getByLabel("Inference request (OIP v2 JSON)")).toHaveValue(/"name": "x"/);
+  await tryIt.getByRole("button", { name: "Send request" }).click();
+  await expect(tryIt.getByRole("alert")).toContainText("503");
+  await shot(page, "deployment");
+  await expectAccessible(page);
+
+  const production = page.getByRole("region", { name: "Actions" });
+  await production.getByRole("button", { name: "Promote to production…" }).click();
+  await production.getByRole("button", { name: "Copy to production" }).click();
+  await expect(production.getByRole("status").last()).toContainText(`${name}-production`);
+
+  await production.getByRole("button", { name: "Delete deployment…" }).click();
+  await production.getByRole("button", { name: `Delete ${deployment}` }).click();
+  await expect(page).toHaveURL(/\/deployments\/$/);
+  const listed = page.getByRole("table", { name: "Deployments" });
+  await expect(listed.getByRole("link", { name: `${name}-production` })).toBeVisible();
+  await expect(listed.getByRole("link", { name: deployment })).toHaveCount(0);
 });
 
 test("a user of another organization sees none of the first one", async ({ page, request }) => {
