@@ -31,12 +31,18 @@ export function Button({ variant = "primary", busy = false, className = "", disa
   );
 }
 
-type TextFieldProps = InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string };
+type TextFieldProps = InputHTMLAttributes<HTMLInputElement> & {
+  label: string;
+  hint?: string;
+  /** What is wrong with the value: shown under the field, which is then marked invalid. */
+  error?: string;
+};
 
-export function TextField({ label, hint, id, className = "", ...rest }: TextFieldProps) {
+export function TextField({ label, hint, error, id, className = "", ...rest }: TextFieldProps) {
   const generated = useId();
   const inputId = id ?? generated;
   const hintId = hint ? `${inputId}-hint` : undefined;
+  const errorId = error ? `${inputId}-error` : undefined;
   return (
     <div className={className}>
       <label htmlFor={inputId} className="block text-sm font-medium text-slate-700">
@@ -44,15 +50,35 @@ export function TextField({ label, hint, id, className = "", ...rest }: TextFiel
       </label>
       <input
         id={inputId}
-        aria-describedby={hintId}
+        aria-describedby={[errorId, hintId].filter(Boolean).join(" ") || undefined}
+        aria-invalid={error ? true : undefined}
         {...rest}
-        className={`mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm ${focusRing}`}
+        className={`mt-1 block w-full rounded-md border ${error ? "border-red-500" : "border-slate-300"} bg-white px-3 py-2 text-sm shadow-sm ${focusRing}`}
       />
+      {error ? (
+        <p id={errorId} className="mt-1 text-xs text-red-700">
+          {error}
+        </p>
+      ) : null}
       {hint ? (
         <p id={hintId} className="mt-1 text-xs text-slate-500">
           {hint}
         </p>
       ) : null}
+    </div>
+  );
+}
+
+/** A checkbox with its label on the right. */
+export function CheckboxField({ label, id, className = "", ...rest }: InputHTMLAttributes<HTMLInputElement> & { label: string }) {
+  const generated = useId();
+  const inputId = id ?? generated;
+  return (
+    <div className={`flex items-center gap-2 ${className}`}>
+      <input id={inputId} type="checkbox" {...rest} className={`h-4 w-4 rounded border-slate-300 text-indigo-600 ${focusRing}`} />
+      <label htmlFor={inputId} className="text-sm font-medium text-slate-700">
+        {label}
+      </label>
     </div>
   );
 }

@@ -511,3 +511,24 @@ export function useInfer(orgId: string, name: string) {
     },
   });
 }
+
+/** Change a deployment's environment, scaling, runtime or payload logging. The answer is the
+ * deployment as applied: the page shows it at once, then the organization's deployments are
+ * read again. */
+export function useUpdateDeployment(orgId: string, name: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["DeploymentUpdate"]) =>
+      unwrap(
+        await client.PATCH("/api/v1/organizations/{org_id}/deployments/{name}", {
+          params: { path: { org_id: orgId, name } },
+          body,
+        }),
+      ).data,
+    onSuccess: (updated) => {
+      queryClient.setQueryData(deploymentKeys.one(orgId, name), updated);
+      return queryClient.invalidateQueries({ queryKey: deploymentKeys.all(orgId) });
+    },
+  });
+}

@@ -215,6 +215,22 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   // No operator runs on the test platform: the facade reports the deployment as Pending.
   await expect(page.getByText("the operator has not reconciled it yet")).toBeVisible();
 
+  // Settings: two pods and half the requests logged, applied by the facade, still there after a
+  // reload (which signs out: the session lives in memory).
+  const settings = page.getByRole("region", { name: "Settings" });
+  await expect(settings.getByText("1 pod per variant")).toBeVisible();
+  await settings.getByRole("button", { name: "Edit settings" }).click();
+  await settings.getByLabel("Pods per variant").fill("2");
+  await settings.getByLabel("Log requests and predictions").check();
+  await settings.getByLabel("Share of requests logged (%)").fill("50");
+  await expectAccessible(page);
+  await settings.getByRole("button", { name: "Save settings" }).click();
+  await expect(settings.getByRole("status")).toHaveText("Saved: scaling, payload logging.");
+  await page.reload();
+  await signIn(page, email);
+  await expect(settings.getByText("2 pods per variant")).toBeVisible();
+  await expect(settings.getByText("50 % of requests, to the organization's bucket")).toBeVisible();
+
   const nav = page.getByRole("navigation", { name: "Main" });
   await nav.getByRole("link", { name: "Deployments" }).click();
   const row = page.getByRole("table", { name: "Deployments" }).getByRole("row", { name: new RegExp(deployment) });

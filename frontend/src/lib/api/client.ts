@@ -9,19 +9,22 @@ export type ApiClient = Client<paths>;
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
+  /** The envelope's `details`: for a refused body, the problems (`loc`, `message`) field by field. */
+  readonly details: unknown;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, details: unknown = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
 interface ErrorEnvelopeLike {
   /** The facade's envelope has an object; a serving runtime's refusal, passed through by the
    * inference proxy, a string. */
-  error?: { code?: unknown; message?: unknown } | string;
+  error?: { code?: unknown; message?: unknown; details?: unknown } | string;
 }
 
 /** Turn openapi-fetch's `{ data, error, response }` into the data, or throw an `ApiError`. */
@@ -31,7 +34,8 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
     const error = typeof body.error === "string" ? { code: "model_error", message: body.error } : body.error;
     const code = typeof error?.code === "string" ? error.code : "error";
     const message = typeof error?.message === "string" ? error.message : result.response.statusText;
-    throw new ApiError(result.response.status, code, message || `HTTP ${result.response.status}`);
+    const details = typeof error === "object" ? (error.details ?? null) : null;
+    throw new ApiError(result.response.status, code, message || `HTTP ${result.response.status}`, details);
   }
   return result.data;
 }
@@ -100,6 +104,23 @@ export function explainRefusal(error: unknown): string {
   if (error.status === 403) return `Not allowed: ${error.message}`;
   if (error.status >= 500) return `${describeError(error)} (${error.status}: ${error.message})`;
   return describeError(error);
+}
+
+/** `explainRefusal`, plus what the facade found wrong with a refused body (400, 422), field by
+ * field: "request is not valid: scaling.replicas: Input should be less than or equal to 1000". */
+export function explainInvalid(error: unknown): string {
+  if (!(error instanceof ApiError) || (error.status !== 400 && error.status !== 422) || !Array.isArray(error.details)) {
+    return explainRefusal(error);
+  }
+  const problems = error.details.flatMap((item: unknown) => {
+    if (typeof item !== "object" || item === null) return [];
+    const { loc, message } = item as { loc?: unknown; message?: unknown };
+    if (typeof message !== "string") return [];
+    // The first element says where the field was (`body`, `query`): not the user's concern.
+    const where = Array.isArray(loc) ? loc.slice(1).map(String).join(".") : "";
+    return [where ? `${where}: ${message}` : message];
+  });
+  return problems.length ? `${error.message}: ${problems.join("; ")}` : error.message;
 }
 
 /** `describeError`, but a 409 (the name or slug is taken) is said as `message`. */

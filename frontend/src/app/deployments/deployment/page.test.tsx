@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { cleanup, screen, waitFor, within } from "@testing-library/react";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 
@@ -290,5 +290,126 @@ describe("Try it", () => {
     await user.type(request, "not json");
     await user.click(within(panel).getByRole("button", { name: "Send request" }));
     expect(within(panel).getByRole("alert")).toHaveTextContent("The request is not valid JSON");
+  });
+});
+
+describe("Settings", () => {
+  it("lets a developer change scaling and payload logging, sending only what changed, and shows the result", async () => {
+    const bodies: unknown[] = [];
+    let current: ReturnType<typeof deployment> & { spec: Record<string, unknown> } = deployment("fraud-staging");
+    server.use(
+      http.get("/api/v1/organizations/:orgId/deployments/fraud-staging", () => envelope(current)),
+      ...facade(current, "developer"),
+      http.patch("/api/v1/organizations/:orgId/deployments/:name", async ({ request }) => {
+        const body = (await request.json()) as Record<string, unknown>;
+        bodies.push(body);
+        current = { ...current, spec: { ...current.spec, scaling: body.scaling, payloadLogging: body.payload_logging } };
+        return envelope(current);
+      }),
+    );
+    const { user } = await open("fraud-staging");
+    const settings = screen.getByRole("region", { name: "Settings" });
+    expect(within(settings).getByText("1 pod per variant")).toBeInTheDocument();
+    await user.click(within(settings).getByRole("button", { name: "Edit settings" }));
+    const form = within(settings).getByRole("form", { name: "Deployment settings" });
+    expect(within(form).getByRole("option", { name: "production" })).toBeDisabled();
+    expect(within(form).getByLabelText("Environment")).toHaveAccessibleDescription(
+      "Only the organization's admins can move a deployment into production.",
+    );
+    const pods = within(form).getByLabelText("Pods per variant");
+    await user.clear(pods);
+    await user.type(pods, "3");
+    await user.click(within(form).getByLabelText("Log requests and predictions"));
+    const share = within(form).getByLabelText("Share of requests logged (%)");
+    await user.clear(share);
+    await user.type(share, "20");
+    await user.click(within(form).getByRole("button", { name: "Save settings" }));
+
+    expect(await within(settings).findByRole("status")).toHaveTextContent("Saved: scaling, payload logging.");
+    expect(within(settings).getByText("3 pods per variant")).toBeInTheDocument();
+    expect(within(settings).getByText("20 % of requests, to the organization's bucket")).toBeInTheDocument();
+    expect(bodies).toEqual([{ scaling: { replicas: 3 }, payload_logging: { sampleRate: 0.2 } }]);
+  });
+
+  it("points at fields the CRD would refuse, and sends nothing", async () => {
+    let sent = 0;
+    server.use(
+      ...facade(deployment("fraud-staging")),
+      http.patch("/api/v1/organizations/:orgId/deployments/:name", () => {
+        sent += 1;
+        return envelope(deployment("fraud-staging"));
+      }),
+    );
+    const { user } = await open("fraud-staging");
+    await user.click(screen.getByRole("button", { name: "Edit settings" }));
+    const form = screen.getByRole("form", { name: "Deployment settings" });
+    await user.click(within(form).getByLabelText("Autoscale on CPU"));
+    await user.type(within(form).getByLabelText("Fewest pods"), "5");
+    await user.type(within(form).getByLabelText("Most pods"), "2");
+    await user.type(within(form).getByLabelText("Target CPU (%)"), "150");
+    await user.click(within(form).getByRole("button", { name: "Save settings" }));
+    expect(within(form).getByRole("alert")).toHaveTextContent("Some settings need another look");
+    expect(within(form).getByLabelText("Fewest pods")).toHaveAccessibleDescription(/At most the maximum\./);
+    expect(within(form).getByLabelText("Target CPU (%)")).toBeInvalid();
+    expect(within(form).getByLabelText("Target CPU (%)")).toHaveAccessibleDescription(/A whole number from 1 to 100\./);
+
+    await user.click(within(form).getByLabelText("A fixed number of pods"));
+    await user.click(within(form).getByRole("button", { name: "Save settings" }));
+    expect(within(form).getByRole("status")).toHaveTextContent("Nothing changed");
+    expect(sent).toBe(0);
+  });
+
+  it("shows the facade's refusal in its words: a rule of the CRD, a concurrent change, production", async () => {
+    let answer = HttpResponse.json(
+      {
+        success: false,
+        error: {
+          code: "bad_request",
+          message: "request is not valid",
+          details: [{ loc: ["body", "runtime", "image"], message: "image is not on the allow-list", type: "value_error" }],
+        },
+        metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
+      },
+      { status: 400 },
+    );
+    server.use(
+      ...facade(deployment("fraud-staging")),
+      http.patch("/api/v1/organizations/:orgId/deployments/:name", () => answer),
+    );
+    const { user } = await open("fraud-staging");
+    await user.click(screen.getByRole("button", { name: "Edit settings" }));
+    const form = screen.getByRole("form", { name: "Deployment settings" });
+    await user.type(within(form).getByLabelText("Serving image"), "evil/runtime:1");
+    await user.click(within(form).getByRole("button", { name: "Save settings" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("request is not valid: runtime.image: image is not on the allow-list");
+
+    answer = failure(409, "conflict", "the deployment was changed meanwhile: read it again");
+    await user.click(within(form).getByRole("button", { name: "Save settings" }));
+    await waitFor(() => expect(within(form).getByRole("alert")).toHaveTextContent("the deployment was changed meanwhile: read it again"));
+
+    answer = failure(403, "permission_denied", "changing a production deployment needs the organization's admin role");
+    await user.selectOptions(within(form).getByLabelText("Environment"), "production");
+    await user.click(within(form).getByRole("button", { name: "Save settings" }));
+    await waitFor(() =>
+      expect(within(form).getByRole("alert")).toHaveTextContent("Not allowed: changing a production deployment needs the organization's admin role"),
+    );
+  });
+
+  it("shows viewers, and developers on production, the settings read-only with the reason", async () => {
+    const logged = { spec: { ...deployment("x").spec, scaling: { replicas: 2 }, payloadLogging: { sampleRate: 0.05 } } };
+    server.use(...facade(deployment("fraud-staging", logged), "viewer"));
+    await open("fraud-staging");
+    let settings = screen.getByRole("region", { name: "Settings" });
+    expect(within(settings).getByText("2 pods per variant")).toBeInTheDocument();
+    expect(within(settings).getByText("5 % of requests, to the organization's bucket")).toBeInTheDocument();
+    expect(within(settings).getByText("Viewers can read these settings but not change them.")).toBeInTheDocument();
+    expect(within(settings).queryByRole("button", { name: "Edit settings" })).not.toBeInTheDocument();
+    cleanup();
+
+    server.use(...facade(deployment("fraud-production", { environment: "production" }), "developer"));
+    await open("fraud-production");
+    settings = screen.getByRole("region", { name: "Settings" });
+    expect(within(settings).getByText("Only the organization's admins can change a production deployment's settings.")).toBeInTheDocument();
+    expect(within(settings).queryByRole("button", { name: "Edit settings" })).not.toBeInTheDocument();
   });
 });

@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 
+import { DeploymentSettings } from "@/components/deployment-settings";
 import { ConditionsTable, EventsTable, Facts, Section } from "@/components/details";
 import { InferencePanel } from "@/components/inference-panel";
 import { ModelPage } from "@/components/org-gate";
@@ -152,6 +153,10 @@ function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deploy
 
       <Section title="Actions">
         <RolloutActions orgId={orgId} deployment={deployment} role={role} versions={versions} />
+      </Section>
+
+      <Section title="Settings">
+        <DeploymentSettings orgId={orgId} deployment={deployment} role={role} />
       </Section>
 
       <Section title="Try it">
