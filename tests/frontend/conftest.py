@@ -56,7 +56,7 @@ def dashboard_url(
     migrated_url: str, redis_url: str, s3: S3Endpoint, dashboard_export: Path
 ) -> Iterator[str]:
     """A facade on the session's PostgreSQL, Redis and MinIO serving the export, by uvicorn on a
-    free 127.0.0.1 port in a thread. The cluster gateway records applies (as in the facade's
+    free 127.0.0.1 port in a thread; payload logs are read from the same bucket (empty: no pods). The cluster gateway records applies (as in the facade's
     tests) and marks versions Ready (see `VerifyingClusterGateway`); there is no MLflow mirror."""
     settings = make_settings(
         migrated_url,
@@ -66,6 +66,7 @@ def dashboard_url(
         s3_access_key_id=s3.access_key,
         s3_secret_access_key=s3.secret_key,
         artifact_bucket=s3.bucket,
+        payload_bucket=s3.bucket,
     )
     app = create_app(settings, gateway=VerifyingClusterGateway(), passwords=fast_passwords())
     port = free_port()

@@ -3,10 +3,12 @@
 frontend/tests/e2e/dashboard.spec.ts: sign up, sign out and in again, create an organization,
 see it in the switcher, members, projects, API keys and the audit log; a reload signs out
 (nothing stored in the browser); keyboard-only sign-in and navigation; register a model and
-upload an ONNX file (stored in MinIO) as its first version; deploy a version from its page, see
-the deployment listed and filtered, start a rollout, pause it, try an inference request, promote
-to production and delete (no operator runs: deployments stay Pending, the inference proxy finds
-no Service); a user of another organization sees none of it; the first load of `/` measured.
+upload an ONNX file (stored in MinIO) as its first version; deploy a version from its page,
+change its settings (kept after a reload), see its payload logs empty and download a sample of
+them, see the deployment listed and filtered, start a rollout, pause it, try an inference
+request, promote to production and delete (no operator runs: deployments stay Pending, no pod
+logs payloads, the inference proxy finds no Service); a user of another organization sees none
+of it; the first load of `/` measured.
 """
 
 from __future__ import annotations

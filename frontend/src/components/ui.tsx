@@ -125,10 +125,18 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   );
 }
 
-export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+export function ErrorState({
+  error,
+  onRetry,
+  explain = describeError,
+}: {
+  error: unknown;
+  onRetry?: () => void;
+  explain?: (error: unknown) => string;
+}) {
   return (
     <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
-      <p>{describeError(error)}</p>
+      <p>{explain(error)}</p>
       {onRetry ? (
         <Button variant="secondary" className="mt-3" onClick={onRetry}>
           Try again

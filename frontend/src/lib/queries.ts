@@ -4,6 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 
 import { expectOk, unwrap, type ApiClient, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
+import { attachmentName } from "./download";
 import { uploadVersion } from "./upload";
 
 export type Organization = Schemas["OrganizationPublic"];
@@ -211,6 +212,9 @@ export const can = {
   deploy: (role: Role, environment: string) => role === "admin" || (role === "developer" && environment !== "production"),
   /** Copy a staging deployment's version to production (admins). */
   production: (role: Role) => role === "admin",
+  /** Read a deployment's payload logs, its callers' inputs and predictions (developers and
+   * admins: `deployment:payloads`). */
+  payloads: (role: Role) => role !== "viewer",
 };
 
 /** An organization's projects by name (the first 100). */
@@ -529,6 +533,69 @@ export function useUpdateDeployment(orgId: string, name: string) {
     onSuccess: (updated) => {
       queryClient.setQueryData(deploymentKeys.one(orgId, name), updated);
       return queryClient.invalidateQueries({ queryKey: deploymentKeys.all(orgId) });
+    },
+  });
+}
+
+export type PayloadWindows = Schemas["PayloadWindows"];
+export type SampleFormat = Schemas["SampleFormat"];
+
+/** The hour windows of a deployment's payload logs over the last `days` days, newest first;
+ * only fetched when `enabled` (the role may read them). */
+export function usePayloadWindows(orgId: string, name: string, days: number, enabled: boolean) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: [...deploymentKeys.one(orgId, name), "payload-logs", { days }],
+    enabled,
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/deployments/{name}/payload-logs", {
+          params: {
+            path: { org_id: orgId, name },
+            query: { since: new Date(Date.now() - days * 24 * 3600 * 1000).toISOString() },
+          },
+        }),
+      ).data,
+  });
+}
+
+export interface SampleRequest {
+  /** A variant (ModelVersion), or null for all of them. */
+  variant: string | null;
+  start: string;
+  end: string;
+  rows: number;
+  seed: number;
+  format: SampleFormat;
+}
+
+export interface SampleFile {
+  blob: Blob;
+  filename: string;
+  /** Rows logged in the window before sampling. */
+  matchedRows: number;
+  /** Files in the window that were not readable Parquet. */
+  skippedFiles: number;
+}
+
+/** Fetch a sample of a window of payload logs as a file, with the bearer token (a plain link
+ * could not send it). */
+export function useDownloadPayloadSample(orgId: string, name: string) {
+  const { client } = useAuth();
+  return useMutation({
+    mutationFn: async ({ variant, ...query }: SampleRequest): Promise<SampleFile> => {
+      const result = await client.GET("/api/v1/organizations/{org_id}/deployments/{name}/payload-logs/sample", {
+        params: { path: { org_id: orgId, name }, query: { ...query, ...(variant ? { variant } : {}) } },
+        parseAs: "blob",
+      });
+      const blob = unwrap(result);
+      const headers = result.response.headers;
+      return {
+        blob,
+        filename: attachmentName(headers.get("Content-Disposition"), `${name}-sample.${query.format}`),
+        matchedRows: Number(headers.get("X-Modelplane-Matched-Rows") ?? 0),
+        skippedFiles: Number(headers.get("X-Modelplane-Skipped-Files") ?? 0),
+      };
     },
   });
 }

@@ -231,6 +231,18 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(settings.getByText("2 pods per variant")).toBeVisible();
   await expect(settings.getByText("50 % of requests, to the organization's bucket")).toBeVisible();
 
+  // Payload logs: where they go, none yet (no pods serve here), and a sample of the last hour,
+  // fetched with the bearer token and saved by the browser: the fixed columns, no rows.
+  const logs = page.getByRole("region", { name: "Payload logs" });
+  await expect(logs.getByText(/Logging 50 % of requests to/)).toContainText(`/${deployment}/`);
+  await expect(logs.getByText("No payload logs in the last 7 days")).toBeVisible();
+  const downloading = page.waitForEvent("download");
+  await logs.getByRole("button", { name: "Download sample" }).click();
+  const sample = await downloading;
+  expect(sample.suggestedFilename()).toMatch(new RegExp(`^${deployment}-all-\\d{8}T\\d{4}-\\d{8}T\\d{4}\\.csv$`));
+  expect(readFileSync(await sample.path(), "utf8")).toMatch(/^"?request_id"?,"?ts"?/);
+  await expect(logs.getByRole("status")).toContainText("0 of 0 rows in the window.");
+
   const nav = page.getByRole("navigation", { name: "Main" });
   await nav.getByRole("link", { name: "Deployments" }).click();
   const row = page.getByRole("table", { name: "Deployments" }).getByRole("row", { name: new RegExp(deployment) });

@@ -1,6 +1,6 @@
-import { cleanup, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { http, HttpResponse } from "msw";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { acme, canarying, deployment, fraud, version } from "@/test/registry";
 import { renderApp, signInThroughForm } from "@/test/render";
@@ -54,8 +54,11 @@ function facade(current: ReturnType<typeof deployment>, role: "admin" | "develop
     ),
     http.get("/api/v1/organizations/:orgId/models", () => pageOf([fraud])),
     http.get("/api/v1/organizations/:orgId/models/:modelId/versions", () => pageOf([v2, v1])),
+    http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs", () => envelope(noLogs)),
   ];
 }
+
+const noLogs = { bucket: "payloads", prefix: "mp-acme/fraud-staging/", sample_rate: null, windows: [], truncated: false };
 
 async function open(name: string) {
   location.search = new URLSearchParams({ name });
@@ -411,5 +414,168 @@ describe("Settings", () => {
     settings = screen.getByRole("region", { name: "Settings" });
     expect(within(settings).getByText("Only the organization's admins can change a production deployment's settings.")).toBeInTheDocument();
     expect(within(settings).queryByRole("button", { name: "Edit settings" })).not.toBeInTheDocument();
+  });
+});
+
+describe("Payload logs", () => {
+  const logging = {
+    bucket: "payloads",
+    prefix: "mp-acme/fraud-staging/",
+    sample_rate: 0.1,
+    windows: [
+      { variant: "fraud-v2", start: "2026-12-07T09:00:00Z", end: "2026-12-07T10:00:00Z", files: 3, size_bytes: 3 * 1024 },
+      { variant: "fraud-v1", start: "2026-12-07T09:00:00Z", end: "2026-12-07T10:00:00Z", files: 12, size_bytes: 2.5 * 1024 * 1024 },
+    ],
+    truncated: false,
+  };
+  const saved: { blob: Blob; name: string }[] = [];
+
+  /** The browser's side of a download: the object URL's blob and the link's file name. */
+  function captureDownloads() {
+    saved.length = 0;
+    let last: Blob | null = null;
+    vi.spyOn(URL, "createObjectURL").mockImplementation((blob) => {
+      last = blob as Blob;
+      return "blob:sample";
+    });
+    vi.spyOn(URL, "revokeObjectURL").mockImplementation(() => {});
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      if (last) saved.push({ blob: last, name: this.download });
+    });
+  }
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it("lists the hour windows per variant and downloads a window's sample with the bearer token", async () => {
+    captureDownloads();
+    const asked: { query: URLSearchParams; auth: string | null }[] = [];
+    server.use(
+      http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs", ({ request }) => {
+        expect(new URL(request.url).searchParams.get("since")).toMatch(/^\d{4}-\d\d-\d\dT/);
+        return envelope(logging);
+      }),
+      http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs/sample", ({ request }) => {
+        asked.push({ query: new URL(request.url).searchParams, auth: request.headers.get("Authorization") });
+        return new HttpResponse("request_id,ts\nr1,2026-12-07T09:01:00Z\n", {
+          headers: {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="fraud-staging-fraud-v1-20261207T0900-20261207T1000.csv"',
+            "X-Modelplane-Matched-Rows": "5230",
+            "X-Modelplane-Skipped-Files": "1",
+          },
+        });
+      }),
+      ...facade(deployment("fraud-staging", { candidate_version: "fraud-v2" }), "developer"),
+    );
+    const { user } = await open("fraud-staging");
+    const panel = screen.getByRole("region", { name: "Payload logs" });
+    expect(await within(panel).findByText(/Logging 10 % of requests to/)).toHaveTextContent("s3://payloads/mp-acme/fraud-staging/");
+    const table = within(panel).getByRole("table", { name: "Payload log windows, newest first" });
+    expect(within(table).getByRole("row", { name: /fraud-v1/ })).toHaveTextContent("7 Dec 2026, 09:00 UTCfraud-v1122.5 MiB");
+
+    await user.click(within(table).getByRole("button", { name: "Download a sample of fraud-v1 at 7 Dec 2026, 09:00 UTC" }));
+    expect(await within(panel).findByRole("status")).toHaveTextContent(
+      "Downloaded fraud-staging-fraud-v1-20261207T0900-20261207T1000.csv: 1000 of 5230 rows in the window. 1 unreadable file was skipped.",
+    );
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.auth).toBe("Bearer access-1");
+    expect(Object.fromEntries(asked[0]?.query ?? [])).toEqual({
+      variant: "fraud-v1",
+      start: "2026-12-07T09:00:00Z",
+      end: "2026-12-07T10:00:00Z",
+      rows: "1000",
+      seed: "0",
+      format: "csv",
+    });
+    expect(saved.map((s) => s.name)).toEqual(["fraud-staging-fraud-v1-20261207T0900-20261207T1000.csv"]);
+    expect(await saved[0]?.blob.text()).toContain("r1,2026-12-07T09:01:00Z");
+  });
+
+  it("downloads a chosen window as Parquet, checks the options first, and shows the facade's refusal", async () => {
+    captureDownloads();
+    const asked: URLSearchParams[] = [];
+    let answer: Response = new HttpResponse(new Uint8Array([80, 65, 82, 49]), {
+      headers: { "Content-Type": "application/vnd.apache.parquet", "Content-Disposition": 'attachment; filename="s.parquet"', "X-Modelplane-Matched-Rows": "20" },
+    });
+    server.use(
+      http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs", () => envelope(logging)),
+      http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs/sample", ({ request }) => {
+        asked.push(new URL(request.url).searchParams);
+        return answer;
+      }),
+      ...facade(deployment("fraud-staging"), "admin"),
+    );
+    const { user } = await open("fraud-staging");
+    const form = screen.getByRole("form", { name: "Download a payload sample" });
+    await within(form).findByRole("option", { name: "fraud-v2" });
+    await user.selectOptions(within(form).getByLabelText("Variant"), "fraud-v2");
+    fireEvent.change(within(form).getByLabelText("From (UTC)"), { target: { value: "2026-12-07T09:00" } });
+    fireEvent.change(within(form).getByLabelText("To (UTC)"), { target: { value: "2026-12-07T08:00" } });
+    await user.clear(within(form).getByLabelText("Rows"));
+    await user.type(within(form).getByLabelText("Rows"), "0");
+    await user.click(within(form).getByRole("button", { name: "Download sample" }));
+    expect(within(form).getByLabelText("To (UTC)")).toHaveAccessibleDescription("After the start.");
+    expect(within(form).getByLabelText("Rows")).toHaveAccessibleDescription(/A whole number from 1 to 100000\./);
+    expect(asked).toHaveLength(0);
+
+    fireEvent.change(within(form).getByLabelText("To (UTC)"), { target: { value: "2026-12-07T11:30" } });
+    await user.clear(within(form).getByLabelText("Rows"));
+    await user.type(within(form).getByLabelText("Rows"), "50");
+    await user.clear(within(form).getByLabelText("Seed"));
+    await user.type(within(form).getByLabelText("Seed"), "7");
+    await user.selectOptions(within(form).getByLabelText("Format"), "parquet");
+    await user.click(within(form).getByRole("button", { name: "Download sample" }));
+    expect(await within(form).findByRole("status")).toHaveTextContent("Downloaded s.parquet: 20 of 20 rows in the window.");
+    expect(Object.fromEntries(asked[0] ?? [])).toEqual({
+      variant: "fraud-v2",
+      start: "2026-12-07T09:00:00.000Z",
+      end: "2026-12-07T11:30:00.000Z",
+      rows: "50",
+      seed: "7",
+      format: "parquet",
+    });
+    expect(saved.map((s) => s.name)).toEqual(["s.parquet"]);
+
+    answer = failure(400, "bad_request", "the window holds 312 files (80000000 bytes): more than one sample reads; narrow `start`/`end` or name a `variant`");
+    await user.click(within(form).getByRole("button", { name: "Download sample" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("the window holds 312 files");
+    expect(saved).toHaveLength(1);
+  });
+
+  it("says when the deployment logs nothing, and where the logs would be", async () => {
+    server.use(...facade(deployment("fraud-staging")));
+    await open("fraud-staging");
+    const panel = screen.getByRole("region", { name: "Payload logs" });
+    expect(await within(panel).findByText("No payload logs in the last 7 days")).toBeInTheDocument();
+    expect(within(panel).getByText(/Turn payload logging on in the settings above/)).toBeInTheDocument();
+    expect(within(panel).getByText(/does not log payloads now/)).toHaveTextContent("s3://payloads/mp-acme/fraud-staging/");
+  });
+
+  it("tells viewers why they cannot read payloads, without asking the facade", async () => {
+    let listed = 0;
+    server.use(
+      http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs", () => {
+        listed += 1;
+        return envelope(logging);
+      }),
+      ...facade(deployment("fraud-staging"), "viewer"),
+    );
+    await open("fraud-staging");
+    const panel = screen.getByRole("region", { name: "Payload logs" });
+    expect(panel).toHaveTextContent("only the organization's developers and admins can read them");
+    expect(within(panel).queryByRole("form")).not.toBeInTheDocument();
+    expect(listed).toBe(0);
+  });
+
+  it("shows the facade's refusal to list, in its words", async () => {
+    server.use(
+      http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs", () =>
+        failure(409, "conflict", "deployment 'fraud-staging' has no payload bucket: set spec.payloadLogging.uri, or the facade's PAYLOAD_BUCKET"),
+      ),
+      ...facade(deployment("fraud-staging"), "developer"),
+    );
+    await open("fraud-staging");
+    const panel = screen.getByRole("region", { name: "Payload logs" });
+    expect(await within(panel).findByRole("alert")).toHaveTextContent("has no payload bucket");
   });
 });

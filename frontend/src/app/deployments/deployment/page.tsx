@@ -6,6 +6,7 @@ import { DeploymentSettings } from "@/components/deployment-settings";
 import { ConditionsTable, EventsTable, Facts, Section } from "@/components/details";
 import { InferencePanel } from "@/components/inference-panel";
 import { ModelPage } from "@/components/org-gate";
+import { PayloadLogs } from "@/components/payload-logs";
 import { RolloutActions } from "@/components/rollout-actions";
 import { TrafficBar } from "@/components/traffic-bar";
 import { DataTable, EmptyState, EnvironmentBadge, ErrorState, PageHeader, PhaseBadge, Skeleton, formatDate } from "@/components/ui";
@@ -157,6 +158,10 @@ function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deploy
 
       <Section title="Settings">
         <DeploymentSettings orgId={orgId} deployment={deployment} role={role} />
+      </Section>
+
+      <Section title="Payload logs">
+        <PayloadLogs orgId={orgId} deployment={deployment} role={role} />
       </Section>
 
       <Section title="Try it">
