@@ -35,6 +35,14 @@ def register_onnx(mlflow_uri: str, data: bytes) -> tuple[str, str]:
         return name, created.json()["model_version"]["version"]
 
 
+def ensure_workspace(mlflow_uri: str, workspace: str) -> None:
+    """Create an MLflow workspace (an existing one is fine)."""
+    created = httpx.post(
+        f"{mlflow_uri.rstrip('/')}/api/3.0/mlflow/workspaces", json={"name": workspace}, timeout=30
+    )
+    assert created.is_success or "ALREADY_EXISTS" in created.text, created.text
+
+
 def mlmodel(flavor: str, data_file: str) -> str:
     """The MLmodel file MLflow writes beside a logged model (the part the facade reads)."""
     if flavor == "onnx":
@@ -54,10 +62,7 @@ def log_model_run(
 ) -> str:
     """A run in `workspace` with a model logged at `path` (MLmodel + its file, uploaded through
     MLflow's artifact proxy as the client does); returns the run id."""
-    created = httpx.post(
-        f"{mlflow_uri.rstrip('/')}/api/3.0/mlflow/workspaces", json={"name": workspace}, timeout=30
-    )
-    assert created.is_success or "ALREADY_EXISTS" in created.text, created.text
+    ensure_workspace(mlflow_uri, workspace)
     headers = {"X-MLFLOW-WORKSPACE": workspace}
     with httpx.Client(base_url=mlflow_uri.rstrip("/"), timeout=30, headers=headers) as client:
         experiment = client.post(
@@ -77,3 +82,43 @@ def log_model_run(
                 f"/api/2.0/mlflow-artifacts/artifacts/{artifacts}/{path}/{name}", content=body
             ).raise_for_status()
         return str(info["run_id"])
+
+
+def tracked_runs(mlflow_uri: str, workspace: str) -> tuple[str, list[str]]:
+    """An experiment of `workspace` with two finished runs that differ in one param, each with
+    a `loss` history of 20 steps and an `auc`; returns (experiment id, run ids)."""
+    ensure_workspace(mlflow_uri, workspace)
+    headers = {"X-MLFLOW-WORKSPACE": workspace}
+    with httpx.Client(base_url=mlflow_uri.rstrip("/"), timeout=30, headers=headers) as client:
+        experiment = client.post(
+            "/api/2.0/mlflow/experiments/create", json={"name": f"tracked-{uuid.uuid4().hex[:8]}"}
+        )
+        experiment.raise_for_status()
+        experiment_id = str(experiment.json()["experiment_id"])
+        runs = []
+        for index, depth in enumerate(("4", "8")):
+            run = client.post(
+                "/api/2.0/mlflow/runs/create",
+                json={"experiment_id": experiment_id, "run_name": f"depth-{depth}"},
+            )
+            run.raise_for_status()
+            run_id = str(run.json()["run"]["info"]["run_id"])
+            metrics = [
+                {"key": "loss", "value": 1 / (step + 1 + index), "timestamp": 1, "step": step}
+                for step in range(20)
+            ]
+            metrics.append({"key": "auc", "value": 0.8 + index / 10, "timestamp": 1, "step": 0})
+            client.post(
+                "/api/2.0/mlflow/runs/log-batch",
+                json={
+                    "run_id": run_id,
+                    "metrics": metrics,
+                    "params": [{"key": "depth", "value": depth}, {"key": "lr", "value": "0.1"}],
+                    "tags": [{"key": "team", "value": "risk"}],
+                },
+            ).raise_for_status()
+            client.post(
+                "/api/2.0/mlflow/runs/update", json={"run_id": run_id, "status": "FINISHED"}
+            ).raise_for_status()
+            runs.append(run_id)
+        return experiment_id, runs

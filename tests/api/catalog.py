@@ -17,7 +17,7 @@ from modelplane_api.deps import RequirePermission, inference_access
 from modelplane_api.main import create_app
 from modelplane_api.permissions import Permission
 from tests.api.fakes import RecordingClusterGateway
-from tests.mlflow_registry import log_model_run
+from tests.mlflow_registry import log_model_run, tracked_runs
 
 from .conftest import SERVED_MODEL, Api, make_settings, small_model, version_form
 
@@ -79,6 +79,9 @@ class World:
     """A second Ready version of the model, to roll out."""
     rolling: str
     """A deployment with a rollout (to version 2) in progress."""
+    experiment_id: str
+    """An MLflow experiment of the organization with two tracked runs."""
+    tracked_run_ids: list[str]
 
 
 def add_deployment_object(
@@ -185,6 +188,7 @@ async def build_world(api: Api, serving: str | None = None) -> World:
     )
     assert monitor.status_code == 201, monitor.text
     outsider = await api.register("outsider")
+    experiment_id, tracked = tracked_runs(api.mlflow_uri, namespace)
     return World(
         org["id"],
         admin,
@@ -199,6 +203,8 @@ async def build_world(api: Api, serving: str | None = None) -> World:
         outsider,
         second.json()["data"]["id"],
         rolling.json()["data"]["name"],
+        experiment_id,
+        tracked,
     )
 
 
@@ -218,7 +224,7 @@ def _name_for(route: OrgRoute, world: World) -> str:
 
 def request_for(
     route: OrgRoute, world: World, *, ids_from: World | None = None
-) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
+) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
     """(url, json body, query) to call `route` on `world`; resource ids from `ids_from`."""
     source = ids_from or world
     url = route.path.format(
@@ -231,8 +237,10 @@ def request_for(
         name=_name_for(route, source),
         model=SERVED_MODEL,
         probe="ready",
+        experiment_id=source.experiment_id,
+        run_id=source.tracked_run_ids[0],
     )
-    query: dict[str, str] = {}
+    query: dict[str, Any] = {}
     bodies: dict[str, dict[str, Any] | None] = {
         "PATCH /api/v1/organizations/{org_id}": {"description": "changed"},
         "POST /api/v1/organizations/{org_id}/members": {
@@ -260,6 +268,10 @@ def request_for(
         "POST /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/infer": (
             INFER_BODY
         ),
+        "POST /api/v1/organizations/{org_id}/experiments": {"name": f"e-{uuid.uuid4().hex[:8]}"},
+        "PATCH /api/v1/organizations/{org_id}/experiments/{experiment_id}": {
+            "name": f"renamed-{uuid.uuid4().hex[:8]}"
+        },
         "POST /api/v1/organizations/{org_id}/monitors": {
             "name": f"m-{uuid.uuid4().hex[:8]}",
             "spec": {"deploymentRef": {"name": "serving"}},
@@ -269,6 +281,10 @@ def request_for(
         query["organization_id"] = world.org_id
     if route.key == "GET /api/v1/organizations/{org_id}/deployments/{name}/feedback":
         query["request_id"] = "r-1"
+    if route.key == "GET /api/v1/organizations/{org_id}/runs/metrics":
+        query.update(run_id=source.tracked_run_ids, key="loss")
+    if route.key == "GET /api/v1/organizations/{org_id}/runs/compare":
+        query["run_id"] = source.tracked_run_ids
     return url, bodies.get(route.key), query
 
 
@@ -332,4 +348,13 @@ KNOWN_ROUTES = {
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/models/{model}/ready",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2/health/{probe}",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/v2",
+    "GET /api/v1/organizations/{org_id}/experiments",
+    "POST /api/v1/organizations/{org_id}/experiments",
+    "GET /api/v1/organizations/{org_id}/experiments/{experiment_id}",
+    "PATCH /api/v1/organizations/{org_id}/experiments/{experiment_id}",
+    "DELETE /api/v1/organizations/{org_id}/experiments/{experiment_id}",
+    "GET /api/v1/organizations/{org_id}/runs",
+    "GET /api/v1/organizations/{org_id}/runs/metrics",
+    "GET /api/v1/organizations/{org_id}/runs/compare",
+    "GET /api/v1/organizations/{org_id}/runs/{run_id}",
 }

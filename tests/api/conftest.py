@@ -8,15 +8,20 @@ every test makes its own users and organizations with unique names.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
@@ -28,7 +33,7 @@ from modelplane_api.settings import Settings
 from modelplane_runtime.settings import RuntimeSettings
 from tests.api.fakes import RecordingClusterGateway
 from tests.onnx_models import linear_model, model_bytes, signature_of, write_model
-from tests.runtime.conftest import RuntimeProcess
+from tests.runtime.conftest import RuntimeProcess, free_port
 
 PASSWORD = "correct horse battery staple"
 
@@ -97,6 +102,31 @@ class Api:
         """The MLflow the registry mirrors into."""
         assert self.settings.mlflow_tracking_uri
         return self.settings.mlflow_tracking_uri
+
+    @asynccontextmanager
+    async def over_tcp(self) -> AsyncIterator[str]:
+        """A second app on the same database, gateway and clock, served by uvicorn on a
+        loopback port in a thread, for clients that speak HTTP, not ASGI (tritonclient, the
+        mlflow client); yields `http://127.0.0.1:<port>`."""
+        app = create_app(
+            self.settings, gateway=self.gateway, clock=self.clock, passwords=fast_passwords()
+        )
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "the facade stopped while starting"
+            assert time.monotonic() < deadline, "the facade did not start"
+            await asyncio.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await asyncio.to_thread(thread.join, 30)
 
     async def register(self, name: str | None = None) -> dict[str, Any]:
         """Register and sign in a new user; returns its id, email, tokens and headers."""

@@ -259,6 +259,24 @@ async def mutating_cases(
             admin["headers"],
             None,
         ),
+        "POST /api/v1/organizations/{org_id}/experiments": (
+            "POST",
+            f"{base}/experiments",
+            admin["headers"],
+            {"name": f"audited-{uuid.uuid4().hex[:6]}"},
+        ),
+        "PATCH /api/v1/organizations/{org_id}/experiments/{experiment_id}": (
+            "PATCH",
+            f"{base}/experiments/{world.experiment_id}",
+            admin["headers"],
+            {"name": f"renamed-{uuid.uuid4().hex[:6]}"},
+        ),
+        "DELETE /api/v1/organizations/{org_id}/experiments/{experiment_id}": (
+            "DELETE",
+            f"{base}/experiments/{world.experiment_id}",
+            admin["headers"],
+            None,
+        ),
     }
 
 

@@ -3,10 +3,10 @@ as `METHOD /path`, every `/api/v1` operation has a curl example, and neither nam
 app does not have.
 
 Matching rule: path parameters match any one segment, whatever their name (`{org_id}` in the
-route table, `$ORG` or a literal such as `fraud-drift` in a curl line); the query string is
-ignored. A curl line's method is its `-X`, else POST when it sends a body (`-d`, `-F`), else
-GET; `$API` stands for `/api/v1`. A route table row or prose counts when the method and path
-stand together in one code span.
+route table, `$ORG` or a literal such as `fraud-drift` in a curl line), except `{path}` (the
+MLflow proxy's), which matches one or more; the query string is ignored. A curl line's method
+is its `-X`, else POST when it sends a body (`-d`, `-F`), else GET; `$API` stands for `/api/v1`.
+A route table row or prose counts when the method and path stand together in one code span.
 """
 
 from __future__ import annotations
@@ -52,15 +52,16 @@ def curl_calls(text: str) -> set[Operation]:
     return calls
 
 
+def _pattern(part: str) -> str:
+    if part in ("{path}", "{path:path}"):
+        return ".+"
+    return "[^/]+" if part.startswith("{") else re.escape(part)
+
+
 def covers(template: Operation, mentioned: set[Operation]) -> bool:
     """Whether some mentioned (method, path) is a call of the route template."""
     method, path = template
-    pattern = re.compile(
-        "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part)
-            for part in re.split(r"(\{[^}/]+\})", path)
-        )
-    )
+    pattern = re.compile("".join(_pattern(part) for part in re.split(r"(\{[^}/]+\})", path)))
     return any(m == method and pattern.fullmatch(p) for m, p in mentioned)
 
 

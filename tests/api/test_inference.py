@@ -6,8 +6,6 @@ facade's own guards (auth, tenancy, budgets, body size, an unreachable Service) 
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +15,13 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import tritonclient.http as httpclient
-import uvicorn
 
 from modelplane_api.main import create_app
 from tests.onnx_models import model_bytes
 from tests.runtime.conftest import RuntimeProcess, free_port
 
 from .catalog import mark_ready
-from .conftest import SERVED_LINEAR, SERVED_MODEL, Api, ApiFactory, fast_passwords
+from .conftest import SERVED_LINEAR, SERVED_MODEL, Api, ApiFactory
 
 pytestmark = pytest.mark.integration
 MODEL = SERVED_LINEAR
@@ -227,21 +224,9 @@ async def test_a_body_over_the_inference_limit_is_refused_with_413(
 
 @pytest.fixture
 async def facade_over_tcp(served: Served) -> AsyncIterator[str]:
-    """A second app on the same database, gateway and clock, served by uvicorn on a loopback
-    port in a thread: tritonclient speaks HTTP over TCP, not ASGI."""
-    api = served.api
-    app = create_app(api.settings, gateway=api.gateway, clock=api.clock, passwords=fast_passwords())
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the facade did not start"
-        await asyncio.sleep(0.05)
-    yield f"127.0.0.1:{port}{served.url}"
-    server.should_exit = True
-    await asyncio.to_thread(thread.join, 30)
+    """The facade over TCP: tritonclient speaks HTTP, not ASGI."""
+    async with served.api.over_tcp() as base:
+        yield f"{base.removeprefix('http://')}{served.url}"
 
 
 @pytest.mark.parametrize("binary", [False, True])

@@ -18,7 +18,7 @@ ROUTES = org_routes()
 async def _ask_everywhere(api: Api, headers: dict[str, str], own: World, other: World) -> list[str]:
     wrong = []
     for route in ROUTES:
-        cases: list[tuple[str, dict[str, Any] | None, dict[str, str]]] = [request_for(route, other)]
+        cases: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = [request_for(route, other)]
         if "{" in route.path.removeprefix("/api/v1/organizations/{org_id}"):
             cases.append(request_for(route, own, ids_from=other))  # own org, B's resource id
         for url, body, query in cases:

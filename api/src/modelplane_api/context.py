@@ -22,6 +22,7 @@ from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
 from modelplane_api.storage import ArtifactStore, PayloadStore
+from modelplane_api.tracking.service import TrackingProxy
 
 Clock = Callable[[], datetime]
 
@@ -51,5 +52,7 @@ class AppContext:
     serving: ServingProxy
     """Forwards inference calls to deployments' Services."""
     payloads: PayloadStore
+    tracking: TrackingProxy
+    """Forwards MLflow tracking calls into organizations' workspaces."""
     """Payload logs and feedback, in any bucket."""
     clock: Clock = field(default=utc_now)

@@ -113,6 +113,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "Conflict",
         422: "Validation error",
         429: "Rate limited",
+        502: "A server the facade forwards to failed",
         503: "A dependency is unavailable",
     }.items()
 }

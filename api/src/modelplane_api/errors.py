@@ -125,6 +125,13 @@ class RateLimited(DomainError):
         )
 
 
+class BadGateway(DomainError):
+    """A server the facade forwards to (MLflow) failed on a call the facade accepted."""
+
+    status_code = 502
+    code = "bad_gateway"
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "service_unavailable"

@@ -40,6 +40,7 @@ from modelplane_api.deployments.router import router as deployments_router
 from modelplane_api.deps import limit_by_ip
 from modelplane_api.envelope import error_body
 from modelplane_api.errors import ClusterUnavailable, DomainError
+from modelplane_api.experiments.router import router as experiments_router
 from modelplane_api.feedback.router import router as feedback_router
 from modelplane_api.health.router import router as health_router
 from modelplane_api.inference.proxy import ServingProxy
@@ -61,8 +62,13 @@ from modelplane_api.schemas import UNSTORABLE_TEXT
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
 from modelplane_api.storage import ArtifactStore, PayloadStore, S3ArtifactStore, S3PayloadStore
+from modelplane_api.tracking.router import router as tracking_router
+from modelplane_api.tracking.service import TrackingProxy
 
 API_PREFIX = "/api/v1"
+MLFLOW_ARTIFACT_UPLOADS = re.compile(
+    rf"^{API_PREFIX}/organizations/[^/]+/mlflow/api/2\.0/mlflow-artifacts/"
+)
 HTTP_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -179,6 +185,7 @@ def create_app(
         upload_slots=asyncio.Semaphore(settings.max_concurrent_uploads),
         serving=ServingProxy(gateway, timeout_s=settings.inference_timeout_seconds),
         payloads=payloads,
+        tracking=TrackingProxy(settings.mlflow_tracking_uri),
         clock=clock,
     )
 
@@ -205,6 +212,7 @@ def create_app(
         if isinstance(mirror, HttpRegistryMirror):
             await mirror.aclose()
         await ctx.serving.aclose()
+        await ctx.tracking.aclose()
         await redis.aclose()
         await engine.dispose()
 
@@ -227,15 +235,18 @@ def create_app(
         monitors_router,
         api_keys_router,
         audit_router,
+        registry_upload_router,
+        feedback_router,
+        payload_logs_router,
+        experiments_router,
     ):
         api.include_router(router)
-    api.include_router(registry_upload_router)
-    api.include_router(feedback_router)
-    api.include_router(payload_logs_router)
     app.include_router(api)
     # Inference has budgets of its own (per caller and organization, in `inference_access`),
     # not the API's per-IP budget.
     app.include_router(inference_router, prefix=API_PREFIX)
+    # So has MLflow tracking (per caller and client address, in the route).
+    app.include_router(tracking_router, prefix=API_PREFIX)
     app.include_router(health_router)
     _install_error_handlers(app)
     if settings.cors_origins:
@@ -251,7 +262,8 @@ def create_app(
     contexts = list(iter_route_contexts(app.routes))
     route_paths = {id(rc.original_route): rc.path for rc in contexts}
     app.state.allowed_methods = _allowed_methods(contexts)
-    upload_paths = _paths_of(contexts, registry_upload_router)
+    # MLflow artifact uploads (PUT) are capped as model uploads are.
+    upload_paths = (*_paths_of(contexts, registry_upload_router), MLFLOW_ARTIFACT_UPLOADS)
     # Inference and feedback (10,000 rows) carry more than MAX_BODY_BYTES.
     inference_paths = _paths_of(contexts, inference_router) + _paths_of(contexts, feedback_router)
     dashboard = Path(settings.dashboard_dir) if settings.dashboard_dir else None

@@ -48,8 +48,9 @@ class RequestContextMiddleware:
         self.max_inference_bytes = max_inference_bytes
 
     def body_limit(self, scope: Scope) -> int:
-        """The largest body this request may send: uploads and inference have their own."""
-        if scope.get("method") != "POST":
+        """The largest body this request may send: uploads (POST, or PUT of an MLflow artifact)
+        and inference have their own."""
+        if scope.get("method") not in ("POST", "PUT"):
             return self.max_body_bytes
         path = scope.get("path", "")
         if any(p.match(path) for p in self.upload_paths):

@@ -26,6 +26,10 @@ ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 class RegistryMirror(Protocol):
     """What the registry mirrors into MLflow."""
 
+    async def ensure_workspace(self, workspace: str) -> None:
+        """The organization's workspace exists (created when missing)."""
+        ...
+
     async def ensure_model(self, workspace: str, name: str, description: str) -> None:
         """The registered model exists in the workspace (created when missing)."""
         ...
@@ -63,6 +67,9 @@ class RunModel:
 
 class DisabledMirror:
     """Used when no MLflow is configured: nothing is mirrored."""
+
+    async def ensure_workspace(self, workspace: str) -> None:
+        """Nothing to create."""
 
     async def ensure_model(self, workspace: str, name: str, description: str) -> None:
         """Nothing to do."""

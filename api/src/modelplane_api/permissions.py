@@ -60,7 +60,12 @@ class Permission(StrEnum):
     """Read a deployment's payload logs (its callers' inputs and predictions)."""
     DEPLOYMENT_FEEDBACK = "deployment:feedback"
     """Send a deployment's ground truth (feedback rows)."""
-
+    EXPERIMENT_READ = "experiment:read"
+    """Read the organization's MLflow experiments, runs, metrics and artifacts."""
+    EXPERIMENT_WRITE = "experiment:write"
+    """Create experiments and runs, log metrics, params, tags, artifacts and logged models."""
+    EXPERIMENT_DELETE = "experiment:delete"
+    """Delete or restore experiments, runs, artifacts and logged models."""
 
 
 _VIEWER = frozenset(
@@ -72,6 +77,7 @@ _VIEWER = frozenset(
         Permission.MONITOR_READ,
         Permission.DEPLOYMENT_READ,
         Permission.DEPLOYMENT_INFER,
+        Permission.EXPERIMENT_READ,
     }
 )
 _DEVELOPER = _VIEWER | {
@@ -87,6 +93,7 @@ _DEVELOPER = _VIEWER | {
     Permission.DEPLOYMENT_DELETE,
     Permission.DEPLOYMENT_PAYLOADS,
     Permission.DEPLOYMENT_FEEDBACK,
+    Permission.EXPERIMENT_WRITE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

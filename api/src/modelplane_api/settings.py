@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     """Inference calls per organization per window, all callers together."""
     inference_rate_per_ip: int = Field(default=30000, ge=1)
     """Inference calls per client address per window, counted before credentials are checked."""
+    tracking_rate_per_principal: int = Field(default=6000, ge=1)
+    """MLflow tracking calls per user or API key per window (a training loop logs often)."""
+    tracking_rate_per_ip: int = Field(default=30000, ge=1)
+    """MLflow tracking calls per client address per window, counted before credentials."""
     max_inference_bytes: int = Field(default=16 * 1024**2, ge=1024, le=2 * 1024**3 - 1)
     """Largest inference request body the proxy forwards; larger bodies get 413."""
     inference_timeout_seconds: float = Field(default=30.0, gt=0, le=600)

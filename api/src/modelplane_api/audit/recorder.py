@@ -31,6 +31,14 @@ def audited(action: str, resource_type: str) -> dict[str, Any]:
     return {"x-audit": {"action": action, "resource_type": resource_type}}
 
 
+def dynamic_audit(rule: str) -> dict[str, Any]:
+    """`openapi_extra` for a route whose calls each pick their action (the MLflow proxy: runs
+    created and deleted are audited, single metrics are not): the handler sets
+    `AuditContext.action`, and a call that sets none records nothing. `rule` says where the
+    choice is made."""
+    return {"x-audit": {"dynamic": rule}}
+
+
 def unaudited(reason: str) -> dict[str, Any]:
     """`openapi_extra` for a POST that changes nothing (inference): no audit event, and why."""
     return {"x-audit": {"exempt": reason}}
@@ -49,6 +57,8 @@ class AuditContext:
     status_code: int | None = None
     """The success status when the route answers another than its declared one (202)."""
     written: bool = False
+    action: tuple[str, str] | None = None
+    """(action, resource_type) chosen by the handler of a `dynamic_audit` route."""
 
 
 def audit_context(conn: HTTPConnection) -> AuditContext:
@@ -66,6 +76,8 @@ def route_action(conn: HTTPConnection) -> tuple[str, str] | None:
         return None
     extra = getattr(conn.scope.get("route"), "openapi_extra", None) or {}
     spec = extra.get("x-audit")
+    if spec and "dynamic" in spec:
+        return audit_context(conn).action
     return (spec["action"], spec["resource_type"]) if spec and "action" in spec else None
 
 
@@ -127,11 +139,30 @@ async def record_failure(
     if event is None:
         return False
     event.before, event.after = None, None
+    return await _write_alone(sessions, event)
+
+
+async def _write_alone(sessions: async_sessionmaker[AsyncSession], event: AuditEvent) -> bool:
+    """Write one event in a transaction of its own (best effort, logged)."""
     try:
         async with sessions() as session:
             session.add(event)
             await session.commit()
     except Exception:
-        log.exception("could not write the audit event of a failed request")
+        log.exception("could not write the audit event %s (%s)", event.action, event.outcome)
         return False
     return True
+
+
+async def record_outcome(
+    conn: HTTPConnection,
+    sessions: async_sessionmaker[AsyncSession],
+    status_code: int,
+    error_code: str | None,
+) -> bool:
+    """Record the event of a request that holds no transaction of its own (a proxied call whose
+    answer came from elsewhere): success below 400, otherwise as `record_failure`."""
+    if status_code >= 400:
+        return await record_failure(conn, sessions, status_code, error_code or "error")
+    event = build_event(conn, outcome="success", status_code=status_code)
+    return event is not None and await _write_alone(sessions, event)

@@ -44,6 +44,17 @@ async def get_organization(
     )
 
 
+async def find_organization(session: AsyncSession, ref: str) -> Organization | None:
+    """A live organization by slug or id (callers check membership next)."""
+    try:
+        condition = Organization.id == uuid.UUID(ref)
+    except ValueError:
+        condition = Organization.slug == ref
+    return await session.scalar(
+        select(Organization).where(condition, Organization.deleted_at.is_(None))
+    )
+
+
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
     """Whether a live organization already uses a slug."""
     found = await session.scalar(
