@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -173,7 +174,7 @@ def _number(resource_name: str) -> str:
     return resource_name.rsplit("-v", 1)[1]
 
 
-def _inputs(rows: np.ndarray) -> dict[str, Any]:
+def inputs_of(rows: np.ndarray) -> dict[str, Any]:
     return {
         "inputs": [
             {
@@ -338,6 +339,60 @@ class Demo:
             f"{version['size_bytes']} bytes, sha256 {version['sha256'][:16]}…, stored at "
             f"{version['artifact_uri']}, applied as ModelVersion {version['resource_name']}"
         )
+        return self._verified(token, url, version)
+
+    def log_runs(self, slug: str, seeds: tuple[int, ...]) -> list[tuple[float, int, str]]:
+        """Train-and-log as a data scientist would: one MLflow run per candidate model, logged
+        with the standard mlflow client through the facade (the organization's own
+        workspace); (accuracy, seed, run id) of each, best first."""
+        import mlflow
+        import onnx
+        import onnxruntime as ort
+
+        os.environ["MLFLOW_TRACKING_TOKEN"] = self.token
+        os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
+        uri = f"{self.endpoints['api']}/api/v1/organizations/{slug}/mlflow"
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_experiment(DEPLOYMENT)
+        rows = np.random.default_rng(5).normal(size=(2000, 4)).astype(np.float32)
+        truth = (rows @ np.array([1.0, -0.5, 0.8, 0.3], dtype=np.float32) > 0).astype(np.int64)
+        found = []
+        for seed in seeds:
+            body = build_model(seed)
+            session = ort.InferenceSession(body, providers=["CPUExecutionProvider"])
+            accuracy = float((session.run(["label"], {"input": rows})[0] == truth).mean())
+            with mlflow.start_run(run_name=f"seed-{seed}") as run:
+                mlflow.log_params({"seed": seed, "features": 4, "opset": 17})
+                mlflow.log_metric("accuracy", accuracy)
+                mlflow.onnx.log_model(onnx.load_from_string(body), name="model")
+            _detail(f"run {run.info.run_id} (seed {seed}): accuracy {accuracy:.3f}")
+            found.append((accuracy, seed, run.info.run_id))
+        _detail(f"MLFLOW_TRACKING_URI={uri}  (MLFLOW_TRACKING_TOKEN: your token or API key)")
+        return sorted(found, reverse=True)
+
+    def version_from_run(
+        self, token: str, org_id: str, model_id: str, run_id: str, description: str
+    ) -> tuple[str, str]:
+        """Register the ONNX model a run logged as the model's next version through the facade
+        (`from-run`), wait for the operator's verdict; return the ModelVersion's name and the
+        version's id."""
+        url = f"/organizations/{org_id}/models/{model_id}/versions"
+        response = self._call(
+            "POST", f"{url}/from-run", token,
+            {"run_id": run_id, "path": "model", "description": description, "features": FEATURES},
+        )  # fmt: skip
+        if response.status_code not in (201, 202):
+            raise PlatformError(f"registering the run's model failed: {response.text}")
+        version = response.json()["data"]
+        _detail(
+            f"POST /api/v1{url}/from-run → {response.status_code}: version {version['version']} "
+            f"copied from run {run_id}, sha256 {version['sha256'][:16]}…, applied as "
+            f"ModelVersion {version['resource_name']}"
+        )
+        return self._verified(token, url, version)
+
+    def _verified(self, token: str, url: str, version: dict[str, Any]) -> tuple[str, str]:
+        """Wait until the operator verified a version (read back through the API)."""
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             detail = self.api.get(
@@ -489,7 +544,7 @@ class Demo:
         return {"Authorization": f"Bearer {self.token}"}
 
     def _random_row(self) -> dict[str, Any]:
-        return _inputs(self._rng.normal(size=(1, 4)).astype(np.float32))
+        return inputs_of(self._rng.normal(size=(1, 4)).astype(np.float32))
 
     def until_served_by(self, url: str, version: str) -> None:
         """Wait until the deployment answers from `version` only: after a promotion or a
@@ -519,7 +574,7 @@ class Demo:
             [[0.2, -0.4, 0.1, 0.3], [1.8, 1.2, -1.5, 2.1], [-0.6, 0.3, 0.9, -0.2]],
             dtype=np.float32,
         )
-        response = httpx.post(url, json=_inputs(rows), headers=self.auth, timeout=10)
+        response = httpx.post(url, json=inputs_of(rows), headers=self.auth, timeout=10)
         if response.status_code != 200:
             raise PlatformError(f"inference answered {response.status_code}: {response.text}")
         outputs = {o["name"]: o for o in response.json()["outputs"]}
@@ -599,10 +654,14 @@ class Demo:
         self.token = token = self.sign_in()
         _step("Create an organization through the facade; the operator provisions it")
         org_id, namespace = self.create_organization(token)
-        _step("Register the model and upload v1 through the facade; the operator verifies it")
+        _step("Log two training runs with the standard mlflow client, through the facade")
+        accuracy, seed, run_id = self.log_runs(ORG_SLUG, (3, 7))[0]
+        _step("Register the better run's model through the facade; the operator verifies it")
         model_id = self.create_model(token, org_id)
-        body = build_model()
-        v1, v1_id = self.upload_version(token, org_id, model_id, body, "first training run")
+        body = build_model(seed)
+        v1, v1_id = self.version_from_run(
+            token, org_id, model_id, run_id, f"run {run_id}: accuracy {accuracy:.3f}"
+        )
         _step("A platform engineer applies a tampered copy under v1's digest: refused")
         tampered_uri, _ = self.upload(namespace, body + b"\0", "fraud-detector/tampered/model.onnx")
         digest = hashlib.sha256(body).hexdigest()
