@@ -73,8 +73,9 @@ bench-runtime: setup ## Serving runtime vs raw onnxruntime vs a peer server
 bench-drift: setup ## Drift engine vs a scipy loop vs Evidently
 	@$(UV_RUN) python -m tests.bench.drift
 
-bench-api: setup ## Facade: authenticated list endpoint at concurrency 64
+bench-api: setup ## Facade: authenticated list at concurrency 64, upload memory, MLflow tracking through it
 	@$(UV_RUN) python -m tests.bench.api
+	@$(UV_RUN) python -m tests.bench.mlflow
 
 bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments
 	@$(UV_RUN) python -m tests.bench.operator

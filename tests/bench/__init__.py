@@ -1,8 +1,13 @@
-"""Benchmarks (`make bench-*`); shared: writing a result section into docs/benchmarks.md."""
+"""Benchmarks (`make bench-*`); shared: writing a result section into docs/benchmarks.md and
+waiting for a facade process to be ready."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
+
+import httpx
 
 
 def write_section(doc: Path, section: str, text: str) -> None:
@@ -17,3 +22,18 @@ def write_section(doc: Path, section: str, text: str) -> None:
         )
         lines = lines[:start] + lines[end:]
     doc.write_text("\n".join(lines).rstrip("\n") + "\n\n" + text)
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    """Wait until the facade at `url` answers `/ready` with 200 (RuntimeError if it exits)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"facade exited with {proc.returncode}; see {log}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("facade did not become ready")

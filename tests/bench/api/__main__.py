@@ -25,7 +25,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from modelplane_api.settings import Settings
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_cli.local.processes import free_port
 from tests.api.fakes import RecordingClusterGateway
+from tests.bench import wait_ready
 
 REPO = Path(__file__).resolve().parents[3]
 WORK = REPO / ".run" / "bench-api"
@@ -151,20 +151,6 @@ def _load(url: str, headers: list[str]) -> dict[str, Any]:
     return result
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"facade exited with {proc.returncode}; see {WORK}/server.log")
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("facade did not become ready")
-
-
 def main() -> int:
     """Run the benchmark and print the table."""
     WORK.mkdir(parents=True, exist_ok=True)
@@ -218,7 +204,7 @@ def main() -> int:
                 stderr=log,
                 cwd=REPO,
             )
-        _wait_ready(url, server)
+        wait_ready(url, server, WORK / "server.log")
         auth = [f"Authorization: Bearer {token}"]
         cases = [
             ("GET /health (baseline)", f"{url}/health", []),
