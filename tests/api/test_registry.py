@@ -431,16 +431,35 @@ async def test_an_mlflow_outage_delays_the_mirror_and_loses_nothing(
 async def test_a_version_is_registered_from_an_mlflow_runs_onnx_model(api: Api, s3: Any) -> None:
     admin, org, model = await _org_with_model(api)
     artifact = model_bytes(linear_model(4, seed=5))[0]
-    run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", artifact)
+    workspace = f"mp-{org['slug']}"
+    run_id = log_model_run(api.mlflow_uri, workspace, artifact)
+    async with httpx.AsyncClient(timeout=30) as http:
+        logged = await http.post(
+            f"{api.mlflow_uri}/api/2.0/mlflow/runs/log-batch",
+            headers={"X-MLFLOW-WORKSPACE": workspace},
+            json={
+                "run_id": run_id,
+                "metrics": [
+                    {"key": "auc", "value": 0.8, "timestamp": 1, "step": 0},
+                    {"key": "auc", "value": 0.91, "timestamp": 2, "step": 1},
+                    {"key": "loss", "value": 0.2, "timestamp": 1, "step": 0},
+                ],
+            },
+        )
+    assert logged.status_code == 200, logged.text
     url = f"{_versions_url(org, model)}/from-run"
     response = await api.client.post(url, headers=admin["headers"], json={"run_id": run_id})
     assert response.status_code == 201, response.text
     version = response.json()["data"]
     assert (version["source"], version["mlflow_run_id"]) == ("mlflow_run", run_id)
+    provenance = version["provenance"]
+    assert provenance["metrics"] == {"auc": 0.91, "loss": 0.2}  # each metric's latest value
+    assert provenance["mlflowExperimentId"].isdigit()
     assert version["sha256"] == hashlib.sha256(artifact).hexdigest()
     assert _s3_object(s3, version["artifact_uri"]) == artifact  # copied: the registry owns it
     (body,) = [b for k, b in api.gateway.applied if k == MODEL_VERSION]
     assert body["spec"]["provenance"]["mlflowRunId"] == run_id
+    assert body["spec"]["provenance"]["metrics"] == provenance["metrics"]
     missing = await api.client.post(
         url, headers=admin["headers"], json={"run_id": run_id, "path": "elsewhere"}
     )

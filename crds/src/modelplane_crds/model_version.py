@@ -141,6 +141,12 @@ class Provenance(K8sModel):
     mlflow_run_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     """The MLflow run that produced the model."""
 
+    mlflow_experiment_id: str | None = Field(default=None, max_length=19, pattern=r"^[0-9]+$")
+    """The MLflow experiment of that run."""
+
+    metrics: dict[str, float] | None = Field(default=None, max_length=50)
+    """The run's metrics (latest value of each, at most 50) when the version was registered."""
+
     registry_name: str | None = Field(default=None, max_length=256)
     """Name of the registered model in the MLflow Model Registry."""
 

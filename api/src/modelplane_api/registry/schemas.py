@@ -132,6 +132,11 @@ class VersionPublic(OutputSchema):
     description: str
     source: str
     mlflow_run_id: str | None
+    provenance: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The ModelVersion's `spec.provenance`: for a version copied from a run, "
+        "its run id, experiment id and metrics at registration",
+    )
     mlflow_version: str | None
     """The version in the organization's MLflow Model Registry (model name = this model's);
     null until mirrored."""

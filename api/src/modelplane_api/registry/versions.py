@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -101,6 +102,15 @@ async def create_version(
     return await register(session, ctx, model, namespace, actor, upload, audit, commit)
 
 
+@dataclass(frozen=True)
+class RunProvenance:
+    """The MLflow run a version is copied from, kept on its ModelVersion."""
+
+    run_id: str
+    experiment_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
 async def register(
     session: AsyncSession,
     ctx: AppContext,
@@ -111,7 +121,7 @@ async def register(
     audit: AuditContext,
     commit: Commit,
     *,
-    mlflow_run_id: str | None = None,
+    run: RunProvenance | None = None,
 ) -> tuple[VersionPublic, bool]:
     """Check, store, commit, then apply one ONNX file of a model the caller may write to, in
     the order this module's docstring gives; (version, pending)."""
@@ -121,8 +131,7 @@ async def register(
     stored_keys: list[str] = []
     try:
         version, body = await _store_and_record(
-            session, ctx, model, namespace, actor, upload, spec_parts, taken, stored_keys,
-            mlflow_run_id,
+            session, ctx, model, namespace, actor, upload, spec_parts, taken, stored_keys, run,
         )  # fmt: skip
         _audit_version(audit, model, version, pending=taken is None)
         await commit()
@@ -174,13 +183,13 @@ async def _store_and_record(
     parts: SpecParts,
     taken: set[str] | None,
     stored_keys: list[str],
-    mlflow_run_id: str | None,
+    run: RunProvenance | None,
 ) -> tuple[RegisteredVersion, dict[str, Any]]:
     """Stream the files to S3 (their keys appended to `stored_keys` as they are written), then
     allocate the number and add the version row and its outbox entry (not committed)."""
     stored, dataset = await _store(ctx.artifacts, namespace, model, upload, stored_keys)
     number = await _allocate_free_number(session, model, taken or set())
-    spec = _declare(model, number, stored, dataset, parts, mlflow_run_id)
+    spec = _declare(model, number, stored, dataset, parts, run)
     version = RegisteredVersion(
         id=uuid.uuid4(),
         organization_id=model.organization_id,
@@ -188,8 +197,8 @@ async def _store_and_record(
         version=number,
         resource_name=resource_name(model.name, number),
         description=upload.options.description,
-        source="mlflow_run" if mlflow_run_id else "upload",
-        mlflow_run_id=mlflow_run_id,
+        source="mlflow_run" if run else "upload",
+        mlflow_run_id=run.run_id if run else None,
         artifact_uri=stored.uri,
         sha256=stored.sha256,
         size_bytes=stored.size_bytes,
@@ -238,7 +247,7 @@ def _declare(
     stored: StoredObject,
     dataset: ReferenceDataset | None,
     parts: SpecParts,
-    mlflow_run_id: str | None,
+    run: RunProvenance | None,
 ) -> ModelVersionSpec:
     """The version's ModelVersion spec; 400 when the platform's CRD would not take it."""
     try:
@@ -252,7 +261,9 @@ def _declare(
             provenance=Provenance(
                 registry_name=model.name,
                 registry_version=str(number),
-                mlflow_run_id=mlflow_run_id,
+                mlflow_run_id=run.run_id if run else None,
+                mlflow_experiment_id=run.experiment_id if run else None,
+                metrics=run.metrics if run and run.metrics else None,
             ),
         )
     except ValidationError as exc:
@@ -324,6 +335,7 @@ def _version_public(
         description=version.description,
         source=version.source,
         mlflow_run_id=version.mlflow_run_id,
+        provenance=dict(spec.get("provenance") or {}),
         mlflow_version=version.mlflow_version,
         mlflow_error=version.mlflow_error,
         artifact_uri=version.artifact_uri,

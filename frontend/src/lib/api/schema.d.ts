@@ -3209,6 +3209,13 @@ export interface components {
             source: string;
             /** Mlflow Run Id */
             mlflow_run_id: string | null;
+            /**
+             * Provenance
+             * @description The ModelVersion's `spec.provenance`: for a version copied from a run, its run id, experiment id and metrics at registration
+             */
+            provenance?: {
+                [key: string]: unknown;
+            };
             /** Mlflow Version */
             mlflow_version: string | null;
             /** Mlflow Error */
@@ -3301,6 +3308,13 @@ export interface components {
             source: string;
             /** Mlflow Run Id */
             mlflow_run_id: string | null;
+            /**
+             * Provenance
+             * @description The ModelVersion's `spec.provenance`: for a version copied from a run, its run id, experiment id and metrics at registration
+             */
+            provenance?: {
+                [key: string]: unknown;
+            };
             /** Mlflow Version */
             mlflow_version: string | null;
             /** Mlflow Error */
