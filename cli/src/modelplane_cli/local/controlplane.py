@@ -32,6 +32,10 @@ every ModelDeployment has at least two, so envtest's /24 ran out at about a hund
 KUBERNETES_SERVICE_IP = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
 POD_CIDR = "10.244.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+AUDIT_POLICY = (
+    Path(__file__).resolve().parents[4] / "manifests" / "control-plane" / "audit-policy.yaml"
+)
+"""Metadata-level audit of `modelplane.io` requests: who (and as whom) changed what."""
 # kwok's own stage definitions (Apache-2.0), read from its module; "fast" stages move pods
 # straight to Running and Ready, the lease heartbeat keeps nodes Ready cheaply.
 KWOK_STAGE_FILES = (
@@ -55,6 +59,8 @@ class ControlPlane:
     ca_authority: CertificateAuthority
     host: str
     """Address the API server listens on: loopback, or the real node's bridge address."""
+    audit_log: Path
+    """The API server's audit log (JSON lines, one event per `modelplane.io` request)."""
 
 
 def kubeconfig_file(path: Path, server: str, ca_pem: bytes, client: CertPair, user: str) -> Path:
@@ -204,6 +210,7 @@ def start_control_plane(
 
     api_port = free_port()
     server = f"https://{host}:{api_port}"
+    audit_log = sup.run_dir / "logs" / "kube-apiserver-audit.log"
     log = sup.start(
         "kube-apiserver",
         _argv(
@@ -233,6 +240,11 @@ def start_control_plane(
                 "--kubelet-certificate-authority": str(ca.cert_path),
                 # Otherwise logs/exec resolve the node name through DNS, off this machine.
                 "--kubelet-preferred-address-types": "InternalIP",
+                "--audit-policy-file": str(AUDIT_POLICY),
+                "--audit-log-path": str(audit_log),
+                "--audit-log-format": "json",
+                "--audit-log-maxsize": "100",  # MiB, then rotated
+                "--audit-log-maxbackup": "3",
                 "-v": "1",
             },
         ),
@@ -293,11 +305,14 @@ def start_control_plane(
         alive=lambda: sup.alive("kwok"),
     )
 
-    plane = ControlPlane(server, kubeconfigs["admin"], ca.cert_path, etcd_url, nodes, ca, host)
+    plane = ControlPlane(
+        server, kubeconfigs["admin"], ca.cert_path, etcd_url, nodes, ca, host, audit_log
+    )
     _create_nodes(plane, nodes, taint_kwok)
     _wait_nodes_and_service_account(plane, nodes, sup)
     sup.set_endpoint("kubeconfig", str(plane.kubeconfig))
     sup.set_endpoint("kube-apiserver", server)
+    sup.set_endpoint("kube-apiserver-audit-log", str(audit_log))
     return plane
 
 
