@@ -20,6 +20,7 @@ from modelplane_api.organizations.resources import build_organization_resource
 from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.permissions import ROLE_PERMISSIONS, Permission, Role, allows
 from modelplane_api.ratelimit import Limit, RateLimiter
+from modelplane_crds.organization import api_key_identity, user_identity
 from tests.api.fakes import RecordingClusterGateway, UnexpectedClusterCallError
 
 from .conftest import fast_passwords
@@ -113,6 +114,21 @@ def test_organization_resource_is_cluster_scoped_and_named_by_slug() -> None:
     assert body["metadata"]["annotations"]["modelplane.io/organization-id"] == str(org.id)
     assert body["spec"]["slug"] == "acme"
     assert body["spec"]["displayName"] == "Acme"
+
+
+def test_organization_resource_names_one_group_per_role() -> None:
+    org = Organization(id=uuid.uuid4(), slug="acme", display_name="Acme", description="")
+    assert build_organization_resource(org)["spec"]["memberGroups"] == {
+        "admin": ["modelplane:org:acme:admin"],
+        "developer": ["modelplane:org:acme:developer"],
+        "viewer": ["modelplane:org:acme:viewer"],
+    }
+
+
+def test_each_facade_principal_has_one_kubernetes_user_name() -> None:
+    user_id = uuid.UUID("00000000-0000-0000-0000-000000000001")
+    assert user_identity(user_id) == "modelplane:user:00000000-0000-0000-0000-000000000001"
+    assert api_key_identity(user_id).startswith("modelplane:api-key:")
 
 
 def test_cluster_scoped_path_has_no_namespace() -> None:

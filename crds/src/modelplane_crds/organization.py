@@ -8,9 +8,11 @@ cannot change after creation.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
+from pydantic.config import JsonDict
 
 from modelplane_crds.base import API_VERSION, K8sModel, ObjectMeta, Quantity, Rule
 from modelplane_crds.conditions import ObjectStatus
@@ -23,20 +25,44 @@ NAMESPACE_CONFLICT = "NamespaceConflict"
 PROVISIONING = "Provisioning"
 
 GroupName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+_SET: JsonDict = {"x-kubernetes-list-type": "set"}
+"""Group lists merge by value under server-side apply: the facade owns the groups it mirrors, a
+platform engineer (kubectl, Git) owns the ones they add, and neither apply drops the other's."""
+
+OrgRole = Literal["admin", "developer", "viewer"]
+ORG_ROLES: tuple[OrgRole, ...] = ("admin", "developer", "viewer")
+IDENTITY_PREFIX = "modelplane:"
+"""Every Kubernetes user and group name the facade acts as starts with this (docs/security.md)."""
+
+
+def user_identity(user_id: uuid.UUID) -> str:
+    """The Kubernetes user name of a facade user: `modelplane:user:<uuid>`."""
+    return f"{IDENTITY_PREFIX}user:{user_id}"
+
+
+def api_key_identity(key_id: uuid.UUID) -> str:
+    """The Kubernetes user name of a facade API key: `modelplane:api-key:<uuid>`."""
+    return f"{IDENTITY_PREFIX}api-key:{key_id}"
+
+
+def role_group(slug: str, role: OrgRole) -> str:
+    """The Kubernetes group of an organization role: `modelplane:org:<slug>:<role>`. The facade
+    puts it in `memberGroups.<role>` and asserts it (impersonation) for that role's members."""
+    return f"{IDENTITY_PREFIX}org:{slug}:{role}"
 
 
 class MemberGroups(K8sModel):
     """Identity-provider groups whose members get each role in the organization."""
 
-    admin: list[GroupName] = Field(default_factory=list, max_length=64)
+    admin: list[GroupName] = Field(default_factory=list, max_length=64, json_schema_extra=_SET)
     """Groups whose members administer the organization: members, roles, production
     deployments. Bound to the `modelplane-admin` ClusterRole in the namespace."""
 
-    developer: list[GroupName] = Field(default_factory=list, max_length=64)
+    developer: list[GroupName] = Field(default_factory=list, max_length=64, json_schema_extra=_SET)
     """Groups whose members register models and change staging deployments. Bound to the
     `modelplane-developer` ClusterRole."""
 
-    viewer: list[GroupName] = Field(default_factory=list, max_length=64)
+    viewer: list[GroupName] = Field(default_factory=list, max_length=64, json_schema_extra=_SET)
     """Groups whose members can read everything in the organization. Bound to the
     `modelplane-viewer` ClusterRole."""
 

@@ -7,11 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelplane_crds import labels
-from modelplane_crds.organization import NAMESPACE_PREFIX, Organization, OrganizationSpec
+from modelplane_crds.organization import (
+    NAMESPACE_PREFIX,
+    ORG_ROLES,
+    Organization,
+    OrganizationSpec,
+)
 from modelplane_operator.builders import OPERATOR
 
 GITOPS_ANNOTATION = "modelplane.io/gitops-managed"
-ROLES = ("admin", "developer", "viewer")
+ROLES = ORG_ROLES
 DEFAULT_DENY = "modelplane-default-deny"
 ALLOW_PLATFORM = "modelplane-allow-platform"
 LIMIT_RANGE = "modelplane-defaults"
