@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from modelplane_api.cluster import FIELD_MANAGER, ResourceKind
+from modelplane_api.cluster import FIELD_MANAGER, ClusterCaller, ResourceKind
 
 
 class UnexpectedClusterCallError(AssertionError):
@@ -35,10 +35,20 @@ class RecordingClusterGateway:
         self.object_events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self.services: dict[tuple[str, str], str] = {}
         """(namespace, name) → base URL of a Service, as `service_address` answers."""
+        self.caller: ClusterCaller | None = None
+        self.calls_as: list[tuple[str, ClusterCaller | None]] = []
+        """Every call as (verb, whom it acted as); shared by the `acting_as` views."""
+
+    def acting_as(self, caller: ClusterCaller | None) -> RecordingClusterGateway:
+        """A view of this fake (same objects and records) whose calls record `caller`."""
+        view = copy.copy(self)
+        view.caller = caller
+        return view
 
     def _enter(self, verb: str) -> None:
         if verb not in self.allowed:
             raise UnexpectedClusterCallError(f"unexpected cluster call: {verb}")
+        self.calls_as.append((verb, self.caller))
         if self.fail_with is not None:
             raise self.fail_with
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from modelplane_api.cluster import KubernetesClusterGateway
-from tests.operator.support import Kubectl, install_crds
+from tests.operator.support import Kubectl, bind_role_groups, install_crds
 from tests.rollout.cluster_support import rollout_env, run_rollout_operator
 
 from .conftest import Api, ApiFactory
@@ -78,6 +78,7 @@ async def world(
     slug = f"dep-{uuid.uuid4().hex[:8]}"
     namespace = f"mp-{slug}"
     crds("create", "namespace", namespace)
+    bind_role_groups(crds, slug)  # the facade writes as its callers (impersonated)
     with run_rollout_operator(crds, rollout_env(kubeconfig, s3), namespace) as runner:
         api: Api = await make_api(cluster=KubernetesClusterGateway.from_kubeconfig(str(kubeconfig)))
         admin = await api.register("ds")

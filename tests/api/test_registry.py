@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select, text
 
-from modelplane_api.cluster import MODEL_VERSION
+from modelplane_api.cluster import MODEL_VERSION, ClusterCaller
 from modelplane_api.errors import ClusterUnavailable
 from modelplane_api.mlflow_mirror import HttpRegistryMirror, MlflowRefused, RunModel
 from modelplane_api.outbox.worker import drain_once
@@ -661,6 +661,21 @@ def _make_gitops_managed(api: Api, org: dict[str, Any]) -> None:
     organization["metadata"]["labels"]["argocd.argoproj.io/instance"] = "ml-platform"
 
 
+async def _unapplied(
+    api: Api,
+    reader: dict[str, Any],
+    org: dict[str, Any],
+    model: dict[str, Any],
+    version: dict[str, Any],
+) -> dict[str, Any]:
+    """The version as the API shows it, once it is certain its ModelVersion was not applied."""
+    applied = [b["metadata"]["name"] for k, b in api.gateway.applied if k == MODEL_VERSION]
+    assert version["resource_name"] not in applied
+    url = f"{_versions_url(org, model)}/{version['id']}"
+    shown: dict[str, Any] = (await api.client.get(url, headers=reader["headers"])).json()["data"]
+    return shown
+
+
 async def _make_outbox_due(api: Api) -> None:
     from modelplane_api.outbox.models import OutboxEntry
 
@@ -683,13 +698,7 @@ async def test_a_queued_write_is_not_applied_once_the_organization_is_gitops_man
     _make_gitops_managed(api, org)
     await _make_outbox_due(api)
     await drain_once(api.app.state.ctx)
-    applied = [b["metadata"]["name"] for k, b in api.gateway.applied if k == MODEL_VERSION]
-    assert version["resource_name"] not in applied
-    shown = (
-        await api.client.get(
-            f"{_versions_url(org, model)}/{version['id']}", headers=admin["headers"]
-        )
-    ).json()["data"]
+    shown = await _unapplied(api, admin, org, model, version)
     assert shown["state"] == "pending"
     assert "managed by Argo CD application 'ml-platform'" in shown["message"]
 
@@ -875,3 +884,51 @@ async def test_an_mlflow_that_never_answers_does_not_hold_up_uploads_to_the_same
         api.clock.now = None
     listed = await api.client.get(_versions_url(org, model), headers=admin["headers"])
     assert sorted(v["mlflow_version"] for v in listed.json()["data"]) == ["1", "2", "3"]
+
+
+async def test_an_upload_is_read_and_applied_as_the_caller(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    developer = await api.register("dev")
+    await api.add_member(admin, org["id"], developer, "developer")
+    response = await api.upload_version(developer, org["id"], model["id"])
+    assert response.status_code == 201, response.text
+    person = ClusterCaller(f"modelplane:user:{developer['id']}", "developer")
+    assert ("apply", person) in api.gateway.calls_as
+    assert ("list_objects", person) in api.gateway.calls_as
+    # The cluster-scoped Organization is read as the facade itself.
+    assert ("get", None) in api.gateway.calls_as
+
+
+async def test_a_queued_write_of_a_removed_member_is_never_applied(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    developer = await api.register("dev")
+    await api.add_member(admin, org["id"], developer, "developer")
+    api.gateway.fail_with = ClusterUnavailable("Kubernetes API unreachable")
+    queued = await api.upload_version(developer, org["id"], model["id"])
+    assert queued.status_code == 202, queued.text
+    version = queued.json()["data"]
+    api.gateway.fail_with = None
+    removed = await api.client.delete(
+        f"/api/v1/organizations/{org['id']}/members/{developer['id']}", headers=admin["headers"]
+    )
+    assert removed.status_code == 204, removed.text
+    await _make_outbox_due(api)
+    await drain_once(api.app.state.ctx)
+    shown = await _unapplied(api, admin, org, model, version)
+    assert shown["state"] == "pending"
+    assert f"modelplane:user:{developer['id']}" in shown["message"]
+    assert "no longer a member" in shown["message"]
+    assert "never applied as the facade" in shown["message"]
+
+
+async def test_a_queued_write_is_applied_as_the_member_who_asked(api: Api) -> None:
+    admin, org, model = await _org_with_model(api)
+    api.gateway.fail_with = ClusterUnavailable("Kubernetes API unreachable")
+    queued = await api.upload_version(admin, org["id"], model["id"])
+    assert queued.status_code == 202, queued.text
+    api.gateway.fail_with = None
+    api.gateway.calls_as.clear()
+    await _make_outbox_due(api)
+    assert await drain_once(api.app.state.ctx) >= 1
+    person = ClusterCaller(f"modelplane:user:{admin['id']}", "admin")
+    assert ("apply", person) in api.gateway.calls_as

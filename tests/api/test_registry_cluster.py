@@ -24,7 +24,13 @@ from modelplane_api.outbox.models import OutboxEntry
 from modelplane_api.outbox.worker import drain_once
 from modelplane_api.registry.reconcile import reconcile_once
 from tests.onnx_models import linear_model, model_bytes, signature_of
-from tests.operator.support import Kubectl, install_crds, operator_env, run_operator
+from tests.operator.support import (
+    Kubectl,
+    bind_role_groups,
+    install_crds,
+    operator_env,
+    run_operator,
+)
 
 from .conftest import ARTIFACT_BUCKET, Api, ApiFactory
 
@@ -63,6 +69,7 @@ async def world(
     tested in tests/integration/test_operator_organization.py)."""
     slug = f"reg-{uuid.uuid4().hex[:8]}"
     crds("create", "namespace", f"mp-{slug}")
+    bind_role_groups(crds, slug)  # the facade writes as its callers (impersonated)
     env = operator_env(kubeconfig, s3)
     with run_operator(crds, env, namespace=f"mp-{slug}") as runner:
         api: Api = await make_api(cluster=KubernetesClusterGateway.from_kubeconfig(str(kubeconfig)))

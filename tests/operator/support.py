@@ -27,10 +27,13 @@ from kopf.testing import KopfRunner
 import modelplane_operator
 from modelplane_cli.local.node import KWOK_PLACEMENT
 from modelplane_crds.kinds import KINDS
+from modelplane_crds.organization import ORG_ROLES, MemberGroups, OrganizationSpec, role_group
+from modelplane_operator.builders.organization import build_role_bindings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(modelplane_operator.__file__).parent / "kopf_entry.py"
 CRD_DIR = REPO_ROOT / "manifests" / "base" / "crds"
+RBAC_DIR = REPO_ROOT / "manifests" / "base" / "rbac"
 WEBHOOK_CONFIG = "modelplane.io"
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -47,6 +50,27 @@ def install_crds(kubectl: Kubectl) -> None:
     kubectl("apply", "-k", str(CRD_DIR))
     for kind in KINDS:
         kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}")
+
+
+def bind_role_groups(kubectl: Kubectl, slug: str) -> None:
+    """The three aggregated ClusterRoles and, in `mp-<slug>`, the RoleBindings the operator
+    makes for the facade's role groups (`modelplane:org:<slug>:<role>`): what impersonated facade
+    calls need where a namespace-scoped test operator does not reconcile the Organization."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-k", str(RBAC_DIR))
+    spec = OrganizationSpec(
+        display_name=slug,
+        slug=slug,
+        member_groups=MemberGroups(**{role: [role_group(slug, role)] for role in ORG_ROLES}),
+    )
+    bindings = build_role_bindings(slug, spec, {"apiVersion": "v1", "kind": "Namespace"})
+    for binding in bindings:
+        binding["metadata"].pop("ownerReferences", None)
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": bindings}),
+    )
 
 
 def operator_env(kubeconfig: Path, s3: Any | None = None, **overrides: object) -> dict[str, str]:

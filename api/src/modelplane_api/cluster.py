@@ -5,6 +5,13 @@ API server (the official client, run in a worker thread so the event loop never 
 `RecordingClusterGateway` in `tests/api/fakes.py` is the fake for unit tests. Every write is
 a server-side apply with the field manager `modelplane-api`, so retries are idempotent and the
 facade owns exactly the fields it sets.
+
+A call on behalf of a person goes through `gateway.acting_as(caller)`: its reads and writes of
+namespaced Modelplane kinds carry `Impersonate-User` (the caller's `modelplane:user:<uuid>`) and
+`Impersonate-Group` (the caller's role group in the namespace's organization), so Kubernetes RBAC,
+the admission webhooks and the API server's audit log judge and record the person, exactly as
+for their `kubectl` (docs/security.md). Cluster-scoped Organizations, Events and Services are
+read and written as the facade itself.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from modelplane_api.errors import ClusterRejected, ClusterUnavailable, NamespaceNotReady
+from modelplane_crds.organization import NAMESPACE_PREFIX, OrgRole, role_group
 
 FIELD_MANAGER = "modelplane-api"
 GROUP = "modelplane.io"
@@ -47,6 +55,35 @@ class ResourceKind:
         return f"{prefix}/{self.plural}/{name}"
 
 
+@dataclass(frozen=True)
+class ClusterCaller:
+    """Whom a call acts as: a Kubernetes user name (`modelplane:user:<uuid>` or
+    `modelplane:api-key:<uuid>`) and the caller's role in the organization called into."""
+
+    user: str
+    role: OrgRole
+
+    def headers(self, namespace: str) -> dict[str, str]:
+        """The impersonation headers for a call into the organization of `namespace`: one group,
+        the role's (the client's headers are a dict, and a caller has exactly one role)."""
+        slug = namespace.removeprefix(NAMESPACE_PREFIX)
+        return {"Impersonate-User": self.user, "Impersonate-Group": role_group(slug, self.role)}
+
+    def to_wire(self) -> dict[str, str]:
+        """As stored with a pending write (the outbox)."""
+        return {"user": self.user, "role": self.role}
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any] | None) -> ClusterCaller | None:
+        """From `to_wire`; None for a write the facade makes as itself."""
+        if not wire:
+            return None
+        role = str(wire["role"])
+        if role not in ("admin", "developer", "viewer"):
+            raise ValueError(f"unknown role {role!r}")
+        return cls(str(wire["user"]), role)  # type: ignore[arg-type]  # checked just above
+
+
 ORGANIZATION = ResourceKind(GROUP, VERSION, "Organization", "organizations", namespaced=False)
 MODEL_VERSION = ResourceKind(GROUP, VERSION, "ModelVersion", "modelversions", namespaced=True)
 MODEL_DEPLOYMENT = ResourceKind(
@@ -60,6 +97,10 @@ KINDS_BY_PLURAL = {
 
 class ClusterGateway(Protocol):
     """What the facade may do to the cluster."""
+
+    def acting_as(self, caller: ClusterCaller | None) -> ClusterGateway:
+        """This gateway for calls on behalf of `caller` (impersonated); None: as the facade."""
+        ...
 
     async def apply(
         self, kind: ResourceKind, body: dict[str, Any], field_manager: str = FIELD_MANAGER
@@ -97,12 +138,26 @@ class ClusterGateway(Protocol):
 class KubernetesClusterGateway:
     """ClusterGateway over the official kubernetes client."""
 
-    def __init__(self, api_client: Any, request_timeout: float = 10.0) -> None:
+    def __init__(
+        self, api_client: Any, request_timeout: float = 10.0, caller: ClusterCaller | None = None
+    ) -> None:
         from kubernetes import client
 
+        self._api_client = api_client
         self._objects = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
         self._timeout = request_timeout
+        self.caller = caller
+
+    def acting_as(self, caller: ClusterCaller | None) -> KubernetesClusterGateway:
+        """This gateway for calls on behalf of `caller` (impersonated); None: as the facade."""
+        return KubernetesClusterGateway(self._api_client, self._timeout, caller)
+
+    def _as(self, namespace: str | None) -> dict[str, Any]:
+        """The per-call header override of an impersonated call into `namespace`."""
+        if self.caller is None or not namespace:
+            return {}
+        return {"_headers": self.caller.headers(namespace)}
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None) -> KubernetesClusterGateway:
@@ -129,6 +184,7 @@ class KubernetesClusterGateway:
             "_content_type": "application/apply-patch+yaml",
         }
         if kind.namespaced:
+            options.update(self._as(namespace))
             call = functools.partial(
                 self._objects.patch_namespaced_custom_object,
                 kind.group,
@@ -165,6 +221,7 @@ class KubernetesClusterGateway:
                 _required(namespace),
                 kind.plural,
                 name,
+                **self._as(namespace),
             )
         else:
             call = functools.partial(
@@ -182,6 +239,7 @@ class KubernetesClusterGateway:
                 _required(namespace),
                 kind.plural,
                 name,
+                **self._as(namespace),
             )
         else:
             call = functools.partial(
@@ -204,6 +262,7 @@ class KubernetesClusterGateway:
             namespace,
             kind.plural,
             label_selector=label_selector or "",
+            **self._as(namespace),
         )
         result = await self._run(call, f"list {kind.plural}", missing_ok=True)
         return list((result or {}).get("items") or [])

@@ -28,6 +28,7 @@ from modelplane_api.audit.recorder import (
 from modelplane_api.auth import repository as auth_repo
 from modelplane_api.auth.models import User
 from modelplane_api.auth.service import access_token_revoked
+from modelplane_api.cluster import ClusterCaller, ClusterGateway
 from modelplane_api.context import AppContext
 from modelplane_api.errors import (
     DomainError,
@@ -41,6 +42,7 @@ from modelplane_api.pagination import reject_unknown_filters
 from modelplane_api.permissions import KeyScope, Permission, Role, allows
 from modelplane_api.ratelimit import Limit
 from modelplane_api.security import API_KEY_PREFIX, AccessClaims, digest
+from modelplane_crds.organization import api_key_identity, user_identity
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -264,6 +266,19 @@ class OrgAccess:
     organization_id: uuid.UUID
     role: Role
     principal: Principal
+
+    @property
+    def caller(self) -> ClusterCaller:
+        """Whom the cluster sees for this caller: their Kubernetes user name and role."""
+        if self.principal.kind == "user":
+            name = user_identity(self.principal.id)
+        else:
+            name = api_key_identity(self.principal.id)
+        return ClusterCaller(name, self.role.value)
+
+    def cluster(self, ctx: AppContext) -> ClusterGateway:
+        """The cluster gateway acting as this caller (impersonated; docs/security.md)."""
+        return ctx.gateway.acting_as(self.caller)
 
 
 async def resolve_access(

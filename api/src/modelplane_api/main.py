@@ -89,6 +89,10 @@ BEYOND_SCHEMA = frozenset({"value_error", "assertion_error"})
 class DisabledClusterGateway:
     """Used when `MODELPLANE_API_KUBERNETES_ENABLED=false`: every cluster write answers 503."""
 
+    def acting_as(self, caller: Any) -> DisabledClusterGateway:
+        """Itself: there is nobody to act as in no cluster."""
+        return self
+
     async def apply(
         self, kind: Any, body: dict[str, Any], field_manager: str = FIELD_MANAGER
     ) -> dict[str, Any]:

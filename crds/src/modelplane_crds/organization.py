@@ -45,6 +45,18 @@ def api_key_identity(key_id: uuid.UUID) -> str:
     return f"{IDENTITY_PREFIX}api-key:{key_id}"
 
 
+def parse_identity(name: str) -> tuple[Literal["user", "api-key"], uuid.UUID] | None:
+    """The facade principal behind a user name of `user_identity` / `api_key_identity`."""
+    for kind in ("user", "api-key"):
+        prefix = f"{IDENTITY_PREFIX}{kind}:"
+        if name.startswith(prefix):
+            try:
+                return kind, uuid.UUID(name.removeprefix(prefix))
+            except ValueError:
+                return None
+    return None
+
+
 def role_group(slug: str, role: OrgRole) -> str:
     """The Kubernetes group of an organization role: `modelplane:org:<slug>:<role>`. The facade
     puts it in `memberGroups.<role>` and asserts it (impersonation) for that role's members."""

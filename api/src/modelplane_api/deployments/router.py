@@ -57,7 +57,7 @@ async def list_deployments(
     """The organization's deployments by name, with their phase read from the cluster."""
     items, total = await service.list_deployments(
         session,
-        ctx.gateway,
+        access.cluster(ctx),
         access.organization_id,
         paging,
         model=filter_model,
@@ -83,7 +83,13 @@ async def create_deployment(
     """Deploy a Ready version (a ModelDeployment); production needs the admin role."""
     return ok(
         await service.create_deployment(
-            session, ctx.gateway, ctx.mirror, access.organization_id, access.role, body, audit
+            session,
+            access.cluster(ctx),
+            ctx.mirror,
+            access.organization_id,
+            access.role,
+            body,
+            audit,
         )
     )
 
@@ -93,7 +99,9 @@ async def get_deployment(
     name: DeploymentName, session: SessionDep, ctx: Ctx, access: DeploymentReadAccess
 ) -> Envelope[DeploymentPublic]:
     """One deployment: phase, versions, traffic, current step, analysis, rollback and URL."""
-    return ok(await service.get_deployment(session, ctx.gateway, access.organization_id, name))
+    return ok(
+        await service.get_deployment(session, access.cluster(ctx), access.organization_id, name)
+    )
 
 
 @router.patch(
@@ -112,7 +120,7 @@ async def update_deployment(
     """Change a deployment's environment, scaling, runtime or payload logging."""
     return ok(
         await service.update_deployment(
-            session, ctx.gateway, access.organization_id, access.role, name, body, audit
+            session, access.cluster(ctx), access.organization_id, access.role, name, body, audit
         )
     )
 
@@ -132,7 +140,7 @@ async def delete_deployment(
 ) -> None:
     """Delete a deployment; a production one needs the admin role."""
     await service.delete_deployment(
-        session, ctx.gateway, access.organization_id, access.role, name, audit
+        session, access.cluster(ctx), access.organization_id, access.role, name, audit
     )
 
 
@@ -141,7 +149,9 @@ async def list_deployment_events(
     name: DeploymentName, session: SessionDep, ctx: Ctx, access: DeploymentReadAccess
 ) -> Envelope[list[ClusterEvent]]:
     """The Kubernetes Events about the deployment, oldest first."""
-    return ok(await service.deployment_events(session, ctx.gateway, access.organization_id, name))
+    return ok(
+        await service.deployment_events(session, access.cluster(ctx), access.organization_id, name)
+    )
 
 
 def _caller(permission: Permission) -> Any:
@@ -154,7 +164,13 @@ def _caller(permission: Permission) -> Any:
     ) -> rollouts.Caller:
         user = access.principal.user_id
         return rollouts.Caller(
-            session, ctx.gateway, access.organization_id, access.role, user, audit, ctx.mirror
+            session,
+            access.cluster(ctx),
+            access.organization_id,
+            access.role,
+            user,
+            audit,
+            ctx.mirror,
         )
 
     return Depends(build)
@@ -189,7 +205,7 @@ async def list_rollouts(
     """The deployment's rollouts, newest first: who, when, from and to which version, outcome
     and why."""
     items, total = await rollouts.list_rollouts(
-        session, ctx.gateway, ctx.mirror, access.organization_id, name, paging
+        session, access.cluster(ctx), ctx.mirror, access.organization_id, name, paging
     )
     return page(items, page=paging.page, limit=paging.limit, total=total)
 

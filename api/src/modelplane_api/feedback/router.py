@@ -48,7 +48,7 @@ async def send_feedback(
     namespace = await organization_namespace(session, access.organization_id)
     return ok(
         await service.write_feedback(
-            ctx.gateway,
+            access.cluster(ctx),
             ctx.payloads,
             namespace,
             name,
@@ -75,7 +75,7 @@ async def read_feedback(
     start = since or datetime.now(UTC) - timedelta(days=7)
     return ok(
         await service.read_feedback(
-            ctx.gateway,
+            access.cluster(ctx),
             ctx.payloads,
             namespace,
             name,

@@ -26,7 +26,7 @@ async def list_monitors(
     access: Annotated[OrgAccess, require(Permission.MONITOR_READ)],
 ) -> Envelope[list[MonitorPublic]]:
     """The organization's drift monitors with their latest results."""
-    return ok(await service.list_monitors(session, ctx.gateway, access.organization_id))
+    return ok(await service.list_monitors(session, access.cluster(ctx), access.organization_id))
 
 
 @router.post(
@@ -44,7 +44,9 @@ async def create_monitor(
 ) -> Envelope[MonitorPublic]:
     """Watch a deployment's logged traffic for drift (a DriftMonitor)."""
     return ok(
-        await service.create_monitor(session, ctx.gateway, access.organization_id, body, audit)
+        await service.create_monitor(
+            session, access.cluster(ctx), access.organization_id, body, audit
+        )
     )
 
 
@@ -56,7 +58,7 @@ async def get_monitor(
     access: Annotated[OrgAccess, require(Permission.MONITOR_READ)],
 ) -> Envelope[MonitorPublic]:
     """One monitor: state, conditions and its latest per-feature results."""
-    return ok(await service.get_monitor(session, ctx.gateway, access.organization_id, name))
+    return ok(await service.get_monitor(session, access.cluster(ctx), access.organization_id, name))
 
 
 @router.delete(
@@ -73,4 +75,4 @@ async def delete_monitor(
     access: Annotated[OrgAccess, require(Permission.MONITOR_DELETE)],
 ) -> None:
     """Delete a monitor."""
-    await service.delete_monitor(session, ctx.gateway, access.organization_id, name, audit)
+    await service.delete_monitor(session, access.cluster(ctx), access.organization_id, name, audit)

@@ -27,6 +27,8 @@ class OutboxEntry(IdMixin, Base):
     namespace: Mapped[str] = mapped_column(String(63), nullable=False)
     name: Mapped[str] = mapped_column(String(253), nullable=False)
     body: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    caller: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    """Whom to apply it as (`ClusterCaller.to_wire`): the person who asked; None: the facade."""
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelplane_api.auth.models import ApiKey
+from modelplane_api.organizations import repository as org_repo
 from modelplane_api.outbox.models import OutboxEntry
 
 
@@ -19,8 +21,10 @@ async def enqueue(
     organization_id: uuid.UUID,
     plural: str,
     body: dict[str, Any],
+    caller: dict[str, Any] | None = None,
 ) -> None:
-    """Store (or replace) the pending apply of one object, due now."""
+    """Store (or replace) the pending apply of one object, due now, to be applied as `caller`
+    (`ClusterCaller.to_wire`; None: as the facade)."""
     meta = body["metadata"]
     statement = insert(OutboxEntry).values(
         id=uuid.uuid4(),
@@ -29,12 +33,14 @@ async def enqueue(
         namespace=meta["namespace"],
         name=meta["name"],
         body=body,
+        caller=caller,
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["plural", "namespace", "name"],
             set_={
                 "body": statement.excluded.body,
+                "caller": statement.excluded.caller,
                 "attempts": 0,
                 "last_error": None,
                 "next_attempt_at": func.now(),
@@ -100,3 +106,26 @@ async def pending(
 async def count(session: AsyncSession) -> int:
     """How many entries wait."""
     return int(await session.scalar(select(func.count()).select_from(OutboxEntry)) or 0)
+
+
+async def current_role(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    kind: Literal["user", "api-key"],
+    principal_id: uuid.UUID,
+    now: datetime,
+) -> str | None:
+    """The role a user or API key holds in the organization today; None when it holds none
+    (removed, deactivated, deleted, expired)."""
+    if kind == "user":
+        membership = await org_repo.get_membership(session, organization_id, principal_id)
+        return membership.role if membership is not None else None
+    key = await session.scalar(
+        select(ApiKey).where(
+            ApiKey.id == principal_id,
+            ApiKey.organization_id == organization_id,
+            ApiKey.deleted_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
+    )
+    return key.role if key is not None else None

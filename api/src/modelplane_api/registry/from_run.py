@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
+from modelplane_api.cluster import ClusterCaller
 from modelplane_api.context import AppContext
 from modelplane_api.errors import DomainError
 from modelplane_api.registry.schemas import VersionFromRun, VersionOptions, VersionPublic
@@ -32,6 +33,8 @@ async def create_version_from_run(
     data: VersionFromRun,
     audit: AuditContext,
     commit: Commit,
+    *,
+    caller: ClusterCaller,
 ) -> tuple[VersionPublic, bool]:
     """Copy the ONNX model logged in an MLflow run of the organization's workspace into the
     registry, then register it like an upload (the same policy, digest and ModelVersion). Only
@@ -52,7 +55,7 @@ async def create_version_from_run(
         upload = Submission(Upload(spool, size, found.artifact_path.rsplit("/", 1)[-1]), options)
         return await register(
             session, ctx, model, namespace, actor, upload, audit, commit,
-            run=await run_provenance(ctx, namespace, data.run_id),
+            caller=caller, run=await run_provenance(ctx, namespace, data.run_id),
         )  # fmt: skip
 
 

@@ -106,7 +106,7 @@ async def update_model(
     """Change a model's description, project, task type or tags."""
     return ok(
         await service.update_model(
-            session, ctx.gateway, access.organization_id, model_id, body, audit
+            session, access.cluster(ctx), access.organization_id, model_id, body, audit
         )
     )
 
@@ -126,7 +126,7 @@ async def delete_model(
 ) -> None:
     """Delete a model and its ModelVersions (409 while a deployment serves one)."""
     await service.delete_model(
-        session, ctx.gateway, access.organization_id, model_id, ctx.clock(), audit
+        session, access.cluster(ctx), access.organization_id, model_id, ctx.clock(), audit
     )
 
 
@@ -196,6 +196,7 @@ async def create_version(
         reference_sha256,
         audit,
         commit,
+        caller=access.caller,
     )
     return _answer(created, pending, response)
 
@@ -221,7 +222,7 @@ async def create_version_from_run(
     other flavours are refused with how to convert them."""
     created, pending = await from_run.create_version_from_run(
         session, ctx, access.organization_id, model_id, access.principal.user_id, body, audit,
-        commit,
+        commit, caller=access.caller,
     )  # fmt: skip
     return _answer(created, pending, response)
 
@@ -248,7 +249,7 @@ async def list_versions(
 ) -> PageEnvelope[VersionPublic]:
     """A model's versions with their state in the cluster."""
     items, total = await versions.list_versions(
-        session, ctx.gateway, access.organization_id, model_id, paging, sort
+        session, access.cluster(ctx), access.organization_id, model_id, paging, sort
     )
     return page(items, page=paging.page, limit=paging.limit, total=total)
 
@@ -264,6 +265,6 @@ async def get_version(
     """One version: its state, conditions and Kubernetes Events, read from the cluster."""
     return ok(
         await versions.get_version(
-            session, ctx.gateway, access.organization_id, model_id, version_id
+            session, access.cluster(ctx), access.organization_id, model_id, version_id
         )
     )

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
-from modelplane_api.cluster import MODEL_VERSION, ClusterGateway
+from modelplane_api.cluster import MODEL_VERSION, ClusterCaller, ClusterGateway
 from modelplane_api.context import AppContext
 from modelplane_api.errors import ClusterRejected, ClusterUnavailable, InvalidModel, NotFound
 from modelplane_api.outbox import repository as outbox_repo
@@ -94,12 +94,16 @@ async def create_version(
     reference_sha256: str | None,
     audit: AuditContext,
     commit: Commit,
+    *,
+    caller: ClusterCaller,
 ) -> tuple[VersionPublic, bool]:
     """Register an uploaded ONNX file as the model's next version; (version, pending)."""
     model = await get_model_or_404(session, organization_id, model_id)
     namespace = await writable_namespace(session, ctx.gateway, organization_id)
     upload = Submission(model_file, options, reference, reference_sha256)
-    return await register(session, ctx, model, namespace, actor, upload, audit, commit)
+    return await register(
+        session, ctx, model, namespace, actor, upload, audit, commit, caller=caller
+    )
 
 
 @dataclass(frozen=True)
@@ -121,17 +125,21 @@ async def register(
     audit: AuditContext,
     commit: Commit,
     *,
+    caller: ClusterCaller,
     run: RunProvenance | None = None,
 ) -> tuple[VersionPublic, bool]:
     """Check, store, commit, then apply one ONNX file of a model the caller may write to, in
-    the order this module's docstring gives; (version, pending)."""
+    the order this module's docstring gives; (version, pending). The ModelVersion is read and
+    applied as `caller`, and its outbox entry keeps whom to apply it as."""
+    gateway = ctx.gateway.acting_as(caller)
     async with upload_slot(ctx.upload_slots, ctx.settings.max_concurrent_uploads):
         spec_parts = await check(upload, RegistryConfig.of(ctx))
-    taken = await _taken_names(ctx.gateway, namespace, model.name)
+    taken = await _taken_names(gateway, namespace, model.name)
     stored_keys: list[str] = []
     try:
         version, body = await _store_and_record(
-            session, ctx, model, namespace, actor, upload, spec_parts, taken, stored_keys, run,
+            session, ctx, model, namespace, actor, upload, spec_parts, taken, stored_keys,
+            run, caller,
         )  # fmt: skip
         _audit_version(audit, model, version, pending=taken is None)
         await commit()
@@ -141,7 +149,7 @@ async def register(
     if taken is None:
         await mirror_version(ctx.mirror, version, namespace, model.name, ctx.clock())
         return _version_public(version, namespace, PENDING), True
-    observed = await _apply_committed(session, ctx.gateway, body)
+    observed = await _apply_committed(session, gateway, body)
     await mirror_version(ctx.mirror, version, namespace, model.name, ctx.clock())
     return _version_public(version, namespace, observed), False
 
@@ -184,6 +192,7 @@ async def _store_and_record(
     taken: set[str] | None,
     stored_keys: list[str],
     run: RunProvenance | None,
+    caller: ClusterCaller,
 ) -> tuple[RegisteredVersion, dict[str, Any]]:
     """Stream the files to S3 (their keys appended to `stored_keys` as they are written), then
     allocate the number and add the version row and its outbox entry (not committed)."""
@@ -207,7 +216,9 @@ async def _store_and_record(
     )
     session.add(version)
     body = build_model_version(version.resource_name, namespace, str(version.id), spec)
-    await outbox_repo.enqueue(session, model.organization_id, MODEL_VERSION.plural, body)
+    await outbox_repo.enqueue(
+        session, model.organization_id, MODEL_VERSION.plural, body, caller.to_wire()
+    )
     await session.flush()
     await session.refresh(version)
     return version, body
