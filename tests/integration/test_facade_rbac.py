@@ -14,21 +14,16 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
-import yaml
 
-from tests.conftest import REPO_ROOT, Kubectl
-from tests.operator.support import bind_role_groups, install_crds
+from tests.conftest import Kubectl
+from tests.operator.support import bind_role_groups, facade_kubeconfig, install_crds
 
-API_RBAC = REPO_ROOT / "manifests" / "base" / "api"
-PLATFORM_NAMESPACE = REPO_ROOT / "manifests" / "base" / "operator" / "namespace.yaml"
 AsFacade = Callable[..., CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
 def slug(kubectl: Kubectl) -> str:
     install_crds(kubectl)
-    kubectl("apply", "-f", str(PLATFORM_NAMESPACE))
-    kubectl("apply", "--server-side", "--force-conflicts", "-k", str(API_RBAC))
     slug = f"rbac-{uuid.uuid4().hex[:8]}"
     kubectl("create", "namespace", f"mp-{slug}")
     bind_role_groups(kubectl, slug)
@@ -40,25 +35,7 @@ def as_facade(
     slug: str, kubectl: Kubectl, kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsFacade:
     """kubectl authenticated as the facade's ServiceAccount (a bearer token, no certificate)."""
-    token = kubectl(
-        "create", "token", "modelplane-api", "-n", "modelplane-system", "--duration=1h"
-    ).stdout.strip()
-    admin = yaml.safe_load(kubeconfig.read_text())
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": admin["clusters"],
-        "users": [{"name": "facade", "user": {"token": token}}],
-        "contexts": [
-            {
-                "name": "facade",
-                "context": {"cluster": admin["clusters"][0]["name"], "user": "facade"},
-            }
-        ],
-        "current-context": "facade",
-    }
-    path = tmp_path_factory.mktemp("facade") / "kubeconfig"
-    path.write_text(yaml.safe_dump(config))
+    path = facade_kubeconfig(kubectl, kubeconfig, tmp_path_factory.mktemp("facade") / "config")
 
     def run(*args: str, input: str | None = None) -> CompletedProcess[str]:
         return kubectl(*args, input=input, check=False, extra_env={"KUBECONFIG": str(path)})

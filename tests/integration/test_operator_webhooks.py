@@ -8,18 +8,27 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modelplane_api.cluster import MODEL_DEPLOYMENT, ClusterCaller, KubernetesClusterGateway
+from modelplane_api.errors import ClusterRejected
+from modelplane_api.organizations.models import Organization
+from modelplane_api.organizations.resources import build_organization_resource
+from modelplane_cli.local.controlplane import kubeconfig_file
+from modelplane_cli.local.platform import LocalPlatform
+from modelplane_crds.organization import OrgRole, user_identity
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import (
     REPO_ROOT,
     WEBHOOK_CONFIG,
     Kubectl,
     condition,
+    facade_kubeconfig,
     get_json,
     install_crds,
     operator_env,
@@ -211,3 +220,107 @@ def test_production_changes_need_the_org_admin_group(
     assert "needs the organization's admin role" in as_dev.stderr
     as_admin = apply(operator, body, "--as=boss", "--as-group=a-admins")
     assert as_admin.returncode == 0, as_admin.stderr
+
+
+# One rule for the facade and kubectl (issue 29): the facade's calls carry the person, and the
+# webhook judges that person exactly as it judges their own kubectl.
+
+
+@dataclass(frozen=True)
+class FacadeOrg:
+    namespace: str
+    gateway: KubernetesClusterGateway
+    """The facade's real gateway, authenticated as its ServiceAccount (manifests/base/api)."""
+
+
+@pytest.fixture(scope="module")
+def facade_org(
+    operator: Kubectl,
+    s3: Any,
+    kubeconfig: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> FacadeOrg:
+    """An organization as the facade applies it (its role groups in memberGroups, bound by the
+    operator) with a Ready version, and the facade's gateway with its facade-side check off:
+    the tests call the gateway directly, as a route would after its own role check."""
+    slug = f"wh-{uuid.uuid4().hex[:6]}"
+    row = Organization(id=uuid.uuid4(), slug=slug, display_name=slug, description="")
+    result = apply(operator, build_organization_resource(row))
+    assert result.returncode == 0, result.stderr
+    wait_for(
+        lambda: (
+            (condition(get_json(operator, "organization", slug), "Ready") or {}).get("status")
+            == "True"
+        ),
+        what="org Ready",
+    )
+    namespace = f"mp-{slug}"
+    result = apply(operator, version_body(namespace, "fraud-v1", s3))
+    assert result.returncode == 0, result.stderr
+    operator("wait", "--for=condition=Ready", "--timeout=60s", "mv/fraud-v1", "-n", namespace)
+    path = facade_kubeconfig(operator, kubeconfig, tmp_path_factory.mktemp("facade") / "config")
+    return FacadeOrg(namespace, KubernetesClusterGateway.from_kubeconfig(str(path)))
+
+
+def _person(role: OrgRole) -> ClusterCaller:
+    return ClusterCaller(user_identity(uuid.uuid4()), role)
+
+
+def _kubectl_as(
+    kubectl: Kubectl, platform: LocalPlatform, person: ClusterCaller, namespace: str, tmp: Path
+) -> Kubectl:
+    """kubectl with a client certificate of the same user and group the facade carries."""
+    plane = platform.control_plane
+    assert plane is not None
+    group = person.headers(namespace)["Impersonate-Group"]
+    pair = plane.ca_authority.issue(
+        f"person-{uuid.uuid4().hex[:8]}", person.user, organization=group, client=True
+    )
+    config = kubeconfig_file(
+        tmp / "person.kubeconfig", plane.server, plane.ca_authority.pem, pair, "p"
+    )
+    return partial(kubectl, extra_env={"KUBECONFIG": str(config)})
+
+
+async def test_a_developer_carried_by_the_facade_meets_the_webhook_like_their_kubectl(
+    facade_org: FacadeOrg, kubectl: Kubectl, platform: LocalPlatform, tmp_path: Path
+) -> None:
+    body = deployment_body(facade_org.namespace, "fraud-v1", environment="production")
+    developer = _person("developer")
+    with pytest.raises(ClusterRejected, match="needs the organization's admin role"):
+        await facade_org.gateway.acting_as(developer).apply(MODEL_DEPLOYMENT, body)
+
+    as_developer = _kubectl_as(kubectl, platform, developer, facade_org.namespace, tmp_path)
+    result = apply(as_developer, body)
+    assert result.returncode != 0
+    assert "needs the organization's admin role" in result.stderr
+
+
+async def test_an_admin_changes_production_through_the_facade_and_with_kubectl(
+    facade_org: FacadeOrg, kubectl: Kubectl, platform: LocalPlatform, tmp_path: Path
+) -> None:
+    admin = _person("admin")
+    body = deployment_body(facade_org.namespace, "fraud-v1", environment="production")
+    as_admin_facade = facade_org.gateway.acting_as(admin)
+    await as_admin_facade.apply(MODEL_DEPLOYMENT, body)
+    name = body["metadata"]["name"]
+    found = await as_admin_facade.get(MODEL_DEPLOYMENT, name, facade_org.namespace)
+    assert found is not None
+    assert found["spec"]["environment"] == "production"
+
+    as_admin = _kubectl_as(kubectl, platform, admin, facade_org.namespace, tmp_path)
+    other = deployment_body(facade_org.namespace, "fraud-v1", environment="production")
+    result = apply(as_admin, other)
+    assert result.returncode == 0, result.stderr
+
+
+async def test_a_viewer_carried_by_the_facade_is_refused_by_rbac_before_any_webhook(
+    facade_org: FacadeOrg,
+) -> None:
+    body = deployment_body(facade_org.namespace, "fraud-v1")
+    viewer = _person("viewer")
+    with pytest.raises(ClusterRejected) as refused:
+        await facade_org.gateway.acting_as(viewer).apply(MODEL_DEPLOYMENT, body)
+    assert refused.value.details["status"] == 403
+    assert viewer.user in refused.value.message
+    assert "admin role" not in refused.value.message

@@ -397,6 +397,24 @@ async def test_admission_denies_a_cross_namespace_reference_through_kopf(tmp_pat
         )
 
 
+@pytest.mark.parametrize(
+    ("username", "exempt"),
+    [
+        ("system:serviceaccount:modelplane-system:modelplane-operator", True),
+        ("gitops-controller", True),
+        # The facade's own identity is no longer exempt: it carries its caller (issue 29).
+        ("system:serviceaccount:modelplane-system:modelplane-api", False),
+        ("system:serviceaccount:modelplane-system:anything-else", False),
+        ("modelplane:user:00000000-0000-0000-0000-000000000001", False),
+    ],
+)
+def test_only_the_operator_and_named_users_are_exempt_from_the_production_rule(
+    username: str, exempt: bool
+) -> None:
+    settings = Settings(privileged_users=["gitops-controller"])
+    assert admission.exempt_from_production_rule(username, settings) is exempt
+
+
 def test_metrics_count_outcomes_and_queue_depth() -> None:
     metrics = Metrics()
     with metrics.track("ModelVersion", "a"):

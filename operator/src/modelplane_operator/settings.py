@@ -105,6 +105,10 @@ class Settings(BaseSettings):
 
     default_runtime_image: str = DEFAULT_RUNTIME_IMAGE
 
+    service_account: str = "modelplane-operator"
+    """The operator's own ServiceAccount in `platform_namespace`: the one identity the
+    production rule exempts (besides `privileged_users`)."""
+
     privileged_users: list[str] = Field(default_factory=list)
     """Users allowed to change production deployments besides org admins (e.g. a GitOps
     controller's service account)."""

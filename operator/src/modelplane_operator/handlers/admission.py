@@ -17,6 +17,7 @@ import kopf
 from modelplane_crds.kinds import MODEL_VERSION, ORGANIZATION
 from modelplane_operator.cluster import Cluster
 from modelplane_operator.context import OperatorContext
+from modelplane_operator.settings import Settings
 from modelplane_webhooks import defaulting, validation
 from modelplane_webhooks.errors import denial_message
 
@@ -79,6 +80,13 @@ def _deployment_context(
     return ns_labels, versions, admin_groups
 
 
+def exempt_from_production_rule(username: str, settings: Settings) -> bool:
+    """Only the operator itself (for its own children) and explicitly named users are exempt.
+    The facade is not: it impersonates its caller, so its calls arrive as that person."""
+    operator = f"system:serviceaccount:{settings.platform_namespace}:{settings.service_account}"
+    return username == operator or username in settings.privileged_users
+
+
 async def validate_model_deployment(
     body: kopf.Body,
     memo: OperatorContext,
@@ -96,9 +104,7 @@ async def validate_model_deployment(
     )
     user = dict(userinfo or {})
     username = str(user.get("username", ""))
-    privileged = username in memo.settings.privileged_users or username.startswith(
-        f"system:serviceaccount:{memo.settings.platform_namespace}:"
-    )
+    privileged = exempt_from_production_rule(username, memo.settings)
     _deny(
         validation.validate_model_deployment(
             dict(body),
