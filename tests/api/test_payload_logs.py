@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from modelplane_api.cluster import ClusterCaller
 from modelplane_api.payload_logs import service
 from modelplane_runtime.payload_log import PayloadRecord, PayloadTableBuilder, object_key
 
@@ -61,11 +62,15 @@ async def test_windows_are_listed_per_variant_and_hour_newest_first(api: Api, s3
         json={"rows": [{"request_id": "a", "label": "1", "observed_at": "2026-12-07T04:30:00Z"}]},
     )
     assert sent.status_code == 201, sent.text
+    api.gateway.calls_as.clear()
     listed = await api.client.get(
         url, headers=admin["headers"],
         params={"since": "2026-12-07T00:00:00Z", "until": "2026-12-08T00:00:00Z"},
     )  # fmt: skip
     assert listed.status_code == 200, listed.text
+    # The deployment is read as the person asking, like every other read of a Modelplane kind.
+    person = ClusterCaller(f"modelplane:user:{admin['id']}", "admin")
+    assert api.gateway.calls_as == [("get", person)]
     data = listed.json()["data"]
     assert data["bucket"] == PAYLOAD_BUCKET
     assert data["prefix"] == f"{namespace}/fraud-staging/"

@@ -55,7 +55,7 @@ async def list_payload_windows(
     start = since or end - timedelta(days=7)
     return ok(
         await service.list_windows(
-            ctx.gateway, ctx.payloads, namespace, name, ctx.settings.payload_bucket,
+            access.cluster(ctx), ctx.payloads, namespace, name, ctx.settings.payload_bucket,
             variant, start, end,
         )
     )  # fmt: skip
@@ -85,7 +85,7 @@ async def download_payload_sample(
     namespace = await organization_namespace(session, access.organization_id)
     stop = end or ctx.clock()
     drawn = await service.sample(
-        ctx.gateway, ctx.payloads, namespace, name, ctx.settings.payload_bucket, variant,
+        access.cluster(ctx), ctx.payloads, namespace, name, ctx.settings.payload_bucket, variant,
         start or stop - timedelta(hours=1), stop, rows, seed, format,
     )  # fmt: skip
     return Response(
