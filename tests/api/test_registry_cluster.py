@@ -23,6 +23,7 @@ from modelplane_api.cluster import KubernetesClusterGateway
 from modelplane_api.outbox.models import OutboxEntry
 from modelplane_api.outbox.worker import drain_once
 from modelplane_api.registry.reconcile import reconcile_once
+from modelplane_cli.local.platform import LocalPlatform
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import (
     Kubectl,
@@ -120,6 +121,39 @@ async def test_an_upload_becomes_a_ready_model_version(world: World) -> None:
     assert live["status"]["verifiedSha256"] == version["sha256"]
     listed = await world.api.client.get(world.url(model), headers=world.admin["headers"])
     assert [v["state"] for v in listed.json()["data"]] == ["ready"]
+
+
+async def test_the_api_servers_audit_log_names_the_person_behind_an_upload(
+    world: World, platform: LocalPlatform
+) -> None:
+    plane = platform.control_plane
+    assert plane is not None
+    model = await new_model(world)
+    developer = await world.api.register("dev")
+    await world.api.add_member(world.admin, world.org["id"], developer, "developer")
+    response = await world.api.upload_version(developer, world.org["id"], model["id"])
+    assert response.status_code == 201, response.text
+    name = response.json()["data"]["resource_name"]
+
+    # The API server writes an event once its response is complete: after the facade has it.
+    deadline = time.monotonic() + 30
+    while not (writes := _audited_writes(plane.audit_log, "modelversions", name)):
+        assert time.monotonic() < deadline, f"no audit event for the facade's apply of {name}"
+        await asyncio.sleep(0.5)
+    person = writes[0]["impersonatedUser"]
+    assert person["username"] == f"modelplane:user:{developer['id']}"
+    assert f"modelplane:org:{world.org['slug']}:developer" in person["groups"]
+
+
+def _audited_writes(log: Path, resource: str, name: str) -> list[dict[str, Any]]:
+    """The API server's audit events of server-side applies (patches) of one object."""
+    return [
+        event
+        for line in log.read_text().splitlines()
+        if (event := json.loads(line))["verb"] == "patch"
+        and event.get("objectRef", {}).get("resource") == resource
+        and event["objectRef"].get("name") == name
+    ]
 
 
 async def test_a_signature_mismatch_ends_stalled_with_the_reason(world: World) -> None:
