@@ -131,3 +131,20 @@ def test_the_facade_as_itself_cannot_write_into_an_organization(
     )  # fmt: skip
     assert result.returncode != 0
     assert "system:serviceaccount:modelplane-system:modelplane-api" in result.stderr
+
+
+def test_the_facade_as_itself_may_recreate_a_registry_version_and_write_nothing_else(
+    slug: str, as_facade: AsFacade
+) -> None:
+    """Its background reconciliation re-applies a ModelVersion deleted behind its back: a
+    server-side apply that creates, which the API server authorizes as `create`."""
+
+    def may(verb: str, resource: str) -> bool:
+        asked = as_facade("auth", "can-i", verb, f"{resource}.modelplane.io", "-n", f"mp-{slug}")
+        return asked.returncode == 0
+
+    assert may("create", "modelversions")
+    assert may("patch", "modelversions")
+    assert not may("create", "modeldeployments")
+    assert not may("patch", "modeldeployments")
+    assert not may("create", "driftmonitors")
