@@ -35,7 +35,7 @@ def as_facade(
     slug: str, kubectl: Kubectl, kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsFacade:
     """kubectl authenticated as the facade's ServiceAccount (a bearer token, no certificate)."""
-    path = facade_kubeconfig(kubectl, kubeconfig, tmp_path_factory.mktemp("facade") / "config")
+    path = facade_kubeconfig(kubeconfig, tmp_path_factory.mktemp("facade") / "config")
 
     def run(*args: str, input: str | None = None) -> CompletedProcess[str]:
         return kubectl(*args, input=input, check=False, extra_env={"KUBECONFIG": str(path)})

@@ -258,7 +258,7 @@ def facade_org(
     result = apply(operator, version_body(namespace, "fraud-v1", s3))
     assert result.returncode == 0, result.stderr
     operator("wait", "--for=condition=Ready", "--timeout=60s", "mv/fraud-v1", "-n", namespace)
-    path = facade_kubeconfig(operator, kubeconfig, tmp_path_factory.mktemp("facade") / "config")
+    path = facade_kubeconfig(kubeconfig, tmp_path_factory.mktemp("facade") / "config")
     return FacadeOrg(namespace, KubernetesClusterGateway.from_kubeconfig(str(path)))
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import kopf
-import yaml
 from kopf.testing import KopfRunner
 
 import modelplane_operator
+from modelplane_cli.local import services
 from modelplane_cli.local.node import KWOK_PLACEMENT
 from modelplane_crds.kinds import KINDS
 from modelplane_crds.organization import ORG_ROLES, MemberGroups, OrganizationSpec, role_group
@@ -35,7 +35,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(modelplane_operator.__file__).parent / "kopf_entry.py"
 CRD_DIR = REPO_ROOT / "manifests" / "base" / "crds"
 RBAC_DIR = REPO_ROOT / "manifests" / "base" / "rbac"
-API_RBAC_DIR = REPO_ROOT / "manifests" / "base" / "api"
 WEBHOOK_CONFIG = "modelplane.io"
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -75,27 +74,10 @@ def bind_role_groups(kubectl: Kubectl, slug: str) -> None:
     )
 
 
-def facade_kubeconfig(kubectl: Kubectl, admin: Path, path: Path) -> Path:
+def facade_kubeconfig(admin: Path, path: Path) -> Path:
     """A kubeconfig at `path` for the facade's own ServiceAccount (manifests/base/api, installed
-    here): a bearer token of it, no client certificate."""
-    kubectl("apply", "-f", str(REPO_ROOT / "manifests" / "base" / "operator" / "namespace.yaml"))
-    kubectl("apply", "--server-side", "--force-conflicts", "-k", str(API_RBAC_DIR))
-    token = kubectl(
-        "create", "token", "modelplane-api", "-n", "modelplane-system", "--duration=1h"
-    ).stdout.strip()
-    clusters = yaml.safe_load(admin.read_text())["clusters"]
-    context = {"cluster": clusters[0]["name"], "user": "facade"}
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": clusters,
-        "users": [{"name": "facade", "user": {"token": token}}],
-        "contexts": [{"name": "facade", "context": context}],
-        "current-context": "facade",
-    }
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
+    here): the one the local platform gives its facade."""
+    return services.facade_kubeconfig(admin, path)
 
 
 def operator_env(kubeconfig: Path, s3: Any | None = None, **overrides: object) -> dict[str, str]:

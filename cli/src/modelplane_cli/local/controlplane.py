@@ -387,18 +387,25 @@ def node_manifest(name: str, taints: list[dict[str, str]] | None = None) -> dict
     }
 
 
-def _kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
+def run_kubectl(
+    kubeconfig: Path, *args: str, stdin: str | None = None, timeout: float = 120
+) -> str:
+    """Run the platform's kubectl with `kubeconfig`: its output, or PlatformError with its error."""
     result = subprocess.run(
-        [str(KUBE.path("kubectl")), "--kubeconfig", str(plane.kubeconfig), *args],
+        [str(KUBE.path("kubectl")), "--kubeconfig", str(kubeconfig), *args],
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
     if result.returncode != 0:
         raise PlatformError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
+
+
+def _kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:
+    return run_kubectl(plane.kubeconfig, *args, stdin=stdin, timeout=60)
 
 
 SIMULATED_TAINT = {"key": "modelplane.io/simulated", "value": "true", "effect": "NoSchedule"}

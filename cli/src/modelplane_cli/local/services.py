@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelplane_cli.local.binaries import MINIO
+from modelplane_cli.local.controlplane import run_kubectl
 from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
 from modelplane_crds.kinds import KINDS
 
@@ -347,7 +347,8 @@ def start_api(
     kubeconfig: Path | None,
 ) -> FacadeApi:
     """Migrate the facade's database, create the first admin once, and serve the API, storing
-    uploads in the platform's MinIO."""
+    uploads in the platform's MinIO. In the cluster it is its own ServiceAccount
+    (`facade_kubeconfig`), as in an installed platform, never the control plane's admin."""
     from modelplane_api.bootstrap import bootstrap
     from modelplane_api.security import generate_jwt_key
 
@@ -373,7 +374,8 @@ def start_api(
         "MODELPLANE_API_DASHBOARD_DIR": str(DASHBOARD_DIR),
     }
     if kubeconfig is not None:
-        env["MODELPLANE_API_KUBECONFIG"] = str(kubeconfig)
+        facade = facade_kubeconfig(kubeconfig, sup.run_dir / "api.kubeconfig")
+        env["MODELPLANE_API_KUBECONFIG"] = str(facade)
     log = sup.start(
         "api",
         [
@@ -415,36 +417,50 @@ class Operator:
     liveness_url: str
 
 
-def install_platform_resources(kubectl: Path, kubeconfig: Path) -> None:
+def install_platform_resources(kubeconfig: Path) -> None:
     """CRDs, the aggregated ClusterRoles and the platform namespace: what the operator needs."""
     base = REPO_ROOT / "manifests" / "base"
-    steps = (
-        ["apply", "--server-side", "--force-conflicts", "-k", str(base / "crds")],
-        [
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            *(f"crd/{kind.crd_name}" for kind in KINDS),
-        ],
-        ["apply", "--server-side", "--force-conflicts", "-k", str(base / "rbac")],
-        [
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            str(base / "operator" / "namespace.yaml"),
-        ],
-    )
-    for argv in steps:
-        result = subprocess.run(
-            [str(kubectl), "--kubeconfig", str(kubeconfig), *argv],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise PlatformError(f"kubectl {' '.join(argv)}: {result.stderr.strip()}")
+    apply = ("apply", "--server-side", "--force-conflicts")
+    run_kubectl(kubeconfig, *apply, "-k", str(base / "crds"))
+    crds = (f"crd/{kind.crd_name}" for kind in KINDS)
+    run_kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *crds)
+    run_kubectl(kubeconfig, *apply, "-k", str(base / "rbac"))
+    run_kubectl(kubeconfig, *apply, "-f", str(base / "operator" / "namespace.yaml"))
+
+
+FACADE_NAMESPACE, FACADE_SERVICE_ACCOUNT = "modelplane-system", "modelplane-api"
+FACADE_TOKEN_HOURS = 24 * 365
+"""A local platform lives for hours or days; the token must outlast it (no refresh here)."""
+
+
+def facade_kubeconfig(admin: Path, path: Path) -> Path:
+    """A kubeconfig at `path` for the facade's own ServiceAccount (manifests/base/api, installed
+    here with the platform namespace): a bearer token of it, no client certificate, so the
+    facade has exactly the rights, and the impersonation limits, an installed one has."""
+    import yaml
+
+    base = REPO_ROOT / "manifests" / "base"
+    apply = ("apply", "--server-side", "--force-conflicts")
+    run_kubectl(admin, *apply, "-f", str(base / "operator" / "namespace.yaml"))
+    run_kubectl(admin, *apply, "-k", str(base / "api"))
+    token = run_kubectl(
+        admin, "create", "token", FACADE_SERVICE_ACCOUNT, "-n", FACADE_NAMESPACE,
+        f"--duration={FACADE_TOKEN_HOURS}h",
+    ).strip()  # fmt: skip
+    clusters = yaml.safe_load(admin.read_text())["clusters"]
+    context = {"cluster": clusters[0]["name"], "user": FACADE_SERVICE_ACCOUNT}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": clusters,
+        "users": [{"name": FACADE_SERVICE_ACCOUNT, "user": {"token": token}}],
+        "contexts": [{"name": FACADE_SERVICE_ACCOUNT, "context": context}],
+        "current-context": FACADE_SERVICE_ACCOUNT,
+    }
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # a bearer token: the owner's only
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def start_operator(
@@ -458,9 +474,7 @@ def start_operator(
 
     `serving` adds `MODELPLANE_OPERATOR_*` variables for serving pods on the real node (image,
     where pods reach S3 and MLflow, placement)."""
-    from modelplane_cli.local.binaries import KUBE
-
-    install_platform_resources(KUBE.path("kubectl"), kubeconfig)
+    install_platform_resources(kubeconfig)
     metrics, liveness, webhook = free_port(), free_port(), free_port()
     liveness_url = f"http://127.0.0.1:{liveness}/healthz"
     env = {
