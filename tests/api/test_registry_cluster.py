@@ -1,8 +1,10 @@
 """The registry on the real platform: the facade (its real cluster gateway) + the operator on the
 real API server + PostgreSQL + Redis + MinIO. A data scientist's upload becomes a verified
 ModelVersion visible through the API; a signature mismatch and a tampered artifact end Stalled
-with the operator's reason in the API; an outage of the cluster answers 202 and loses nothing;
-an oversized upload is refused with memory bounded (measured)."""
+with the operator's reason in the API; an outage of the cluster answers 202 and loses nothing,
+yet a queued upload of a member removed meanwhile never reaches the cluster; the API server's
+audit log names the person behind an upload; an oversized upload is refused with memory bounded
+(measured)."""
 
 from __future__ import annotations
 
@@ -198,6 +200,49 @@ async def test_an_outage_answers_202_and_the_version_arrives_when_the_cluster_is
     model = await new_model(world)
     ctx = world.api.app.state.ctx
     reachable = ctx.gateway
+    ctx.gateway = _unreachable(tmp_path)
+    response = await world.api.upload_version(world.admin, world.org["id"], model["id"])
+    assert response.status_code == 202, response.text
+    version = response.json()["data"]
+    assert version["state"] == "pending"
+    assert await drain_once(ctx) == 0
+    ctx.gateway = reachable  # the cluster is back
+    await _retry_now(world, version)
+    assert await drain_once(ctx) >= 1
+    detail = await settled(world, world.url(model, version), {"ready", "stalled"})
+    assert (detail["state"], detail["sha256"]) == ("ready", version["sha256"]), detail
+
+
+async def test_a_removed_members_queued_upload_never_reaches_the_cluster(
+    world: World, tmp_path: Path
+) -> None:
+    model = await new_model(world)
+    developer = await world.api.register("dev")
+    await world.api.add_member(world.admin, world.org["id"], developer, "developer")
+    ctx = world.api.app.state.ctx
+    reachable = ctx.gateway
+    ctx.gateway = _unreachable(tmp_path)
+    queued = await world.api.upload_version(developer, world.org["id"], model["id"])
+    assert queued.status_code == 202, queued.text
+    version = queued.json()["data"]
+    removed = await world.api.client.delete(
+        f"/api/v1/organizations/{world.org['id']}/members/{developer['id']}",
+        headers=world.admin["headers"],
+    )
+    assert removed.status_code == 204, removed.text
+    ctx.gateway = reachable  # the cluster is back, the member is gone
+    await _retry_now(world, version)
+    await drain_once(ctx)
+    detail = await settled(world, world.url(model, version), {"pending"})
+    assert "no longer a member" in detail["message"], detail
+    live = world.kubectl(
+        "get", "mv", version["resource_name"], "-n", world.namespace, "--ignore-not-found"
+    )
+    assert live.stdout == ""
+
+
+def _unreachable(tmp_path: Path) -> KubernetesClusterGateway:
+    """A gateway to an API server that is not there: the cluster is away."""
     dead = tmp_path / "kubeconfig"
     dead.write_text(
         json.dumps(
@@ -211,23 +256,19 @@ async def test_an_outage_answers_202_and_the_version_arrives_when_the_cluster_is
             }
         )
     )
-    ctx.gateway = KubernetesClusterGateway.from_kubeconfig(str(dead))
-    response = await world.api.upload_version(world.admin, world.org["id"], model["id"])
-    assert response.status_code == 202, response.text
-    version = response.json()["data"]
-    assert version["state"] == "pending"
-    assert await drain_once(ctx) == 0
-    ctx.gateway = reachable  # the cluster is back
-    async with ctx.sessions() as session:  # make the retry due now rather than in 2 s
+    return KubernetesClusterGateway.from_kubeconfig(str(dead))
+
+
+async def _retry_now(world: World, version: dict[str, Any]) -> None:
+    """Make the version's outbox entry due now rather than after its backoff."""
+    ctx = world.api.app.state.ctx
+    async with ctx.sessions() as session:
         await session.execute(
             update(OutboxEntry)
             .where(OutboxEntry.name == version["resource_name"])
             .values(next_attempt_at=ctx.clock())
         )
         await session.commit()
-    assert await drain_once(ctx) >= 1
-    detail = await settled(world, world.url(model, version), {"ready", "stalled"})
-    assert (detail["state"], detail["sha256"]) == ("ready", version["sha256"]), detail
 
 
 async def test_a_200_mib_upload_is_refused_with_memory_bounded(
