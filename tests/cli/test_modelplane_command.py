@@ -94,8 +94,11 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
             [*modelplane, "demo"], env=env, capture_output=True, text=True, timeout=480, check=False
         )
         assert demo.returncode == 0, demo.stdout + demo.stderr
-        # Registered through the facade: versions 1–3 of a fresh platform, state read back.
-        assert "→ 201: version 1," in demo.stdout
+        # Two runs logged with the mlflow client through the facade; the better one registered
+        # from its run as version 1, versions 2–3 uploaded; state read back.
+        assert "(seed 7): accuracy 0.583" in demo.stdout
+        assert "/versions/from-run → 201: version 1 copied from run" in demo.stdout
+        assert "→ 201: version 2," in demo.stdout
         assert "applied as ModelVersion fraud-detector-v1" in demo.stdout
         assert "→ state ready, reason Verified" in demo.stdout
         assert "fraud-detector-tampered: Stalled — Ready=False reason=DigestMismatch" in demo.stdout
