@@ -53,11 +53,14 @@ def dashboard_export() -> Path:
 
 @pytest.fixture(scope="session")
 def dashboard_url(
-    migrated_url: str, redis_url: str, s3: S3Endpoint, dashboard_export: Path
+    migrated_url: str, redis_url: str, s3: S3Endpoint, mlflow_uri: str, dashboard_export: Path
 ) -> Iterator[str]:
-    """A facade on the session's PostgreSQL, Redis and MinIO serving the export, by uvicorn on a
-    free 127.0.0.1 port in a thread; payload logs are read from the same bucket (empty: no pods). The cluster gateway records applies (as in the facade's
-    tests) and marks versions Ready (see `VerifyingClusterGateway`); there is no MLflow mirror."""
+    """A facade on the session's PostgreSQL, Redis, MinIO and MLflow serving the export, by
+    uvicorn on a free 127.0.0.1 port in a thread; payload logs are read from the same bucket
+    (empty: no pods). Each organization's experiments and runs live in its workspace of the
+    session's MLflow, which also mirrors uploaded versions into its registry. The cluster
+    gateway records applies (as in the facade's tests) and marks versions Ready (see
+    `VerifyingClusterGateway`)."""
     settings = make_settings(
         migrated_url,
         redis_url,
@@ -67,6 +70,7 @@ def dashboard_url(
         s3_secret_access_key=s3.secret_key,
         artifact_bucket=s3.bucket,
         payload_bucket=s3.bucket,
+        mlflow_tracking_uri=mlflow_uri,
     )
     app = create_app(settings, gateway=VerifyingClusterGateway(), passwords=fast_passwords())
     port = free_port()

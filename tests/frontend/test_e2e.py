@@ -7,8 +7,10 @@ upload an ONNX file (stored in MinIO) as its first version; deploy a version fro
 change its settings (kept after a reload), see its payload logs empty and download a sample of
 them, see the deployment listed and filtered, start a rollout, pause it, try an inference
 request, promote to production and delete (no operator runs: deployments stay Pending, no pod
-logs payloads, the inference proxy finds no Service); a user of another organization sees none
-of it; the first load of `/` measured.
+logs payloads, the inference proxy finds no Service); create, rename, search and delete
+experiments in the organization's workspace of the session's MLflow, and read the mlflow
+client's settings; a user of another organization sees none of it; the first load of `/`
+measured.
 """
 
 from __future__ import annotations
@@ -35,4 +37,4 @@ def test_playwright_suite_passes_against_the_facade(dashboard_url: str, tmp_path
             "E2E_ONNX_MODEL": str(model),
         },
     )
-    assert "6 passed" in output, output
+    assert "7 passed" in output, output

@@ -16,6 +16,7 @@ const NAV = [
   { href: "/organizations/", label: "Organizations" },
   { href: "/members/", label: "Members" },
   { href: "/projects/", label: "Projects" },
+  { href: "/experiments/", label: "Experiments" },
   { href: "/models/", label: "Models" },
   { href: "/deployments/", label: "Deployments" },
   { href: "/api-keys/", label: "API keys" },

@@ -219,6 +219,26 @@ export function DataTable({
   );
 }
 
+/** The foot of a cursor-paged list: a button that fetches the next page while there is one,
+ * then `end`. */
+export function LoadMore({
+  pages,
+  label,
+  end,
+}: {
+  pages: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => Promise<unknown> };
+  label: string;
+  end: string;
+}) {
+  return pages.hasNextPage ? (
+    <Button variant="secondary" className="mt-4" busy={pages.isFetchingNextPage} onClick={() => void pages.fetchNextPage()}>
+      {label}
+    </Button>
+  ) : (
+    <p className="mt-4 text-sm text-slate-500">{end}</p>
+  );
+}
+
 /** Previous / next buttons of a page-numbered list. */
 export function Paging({
   page,

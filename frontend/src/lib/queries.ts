@@ -215,6 +215,10 @@ export const can = {
   /** Read a deployment's payload logs, its callers' inputs and predictions (developers and
    * admins: `deployment:payloads`). */
   payloads: (role: Role) => role !== "viewer",
+  /** Create and rename experiments, log runs (developers and admins: `experiment:write`). */
+  track: (role: Role) => role !== "viewer",
+  /** Delete experiments (admins: `experiment:delete`). */
+  deleteExperiments: (role: Role) => role === "admin",
 };
 
 /** An organization's projects by name (the first 100). */

@@ -20,6 +20,11 @@ export function pageOf<T>(data: T[]) {
   });
 }
 
+/** A cursor page (`meta.next_cursor`: null at the end). */
+export function cursorPage<T>(data: T[], next: string | null, limit = 50) {
+  return HttpResponse.json({ success: true, data, meta: { limit, next_cursor: next }, metadata });
+}
+
 export function failure(status: number, code: string, message: string) {
   return HttpResponse.json({ success: false, error: { code, message, details: null }, metadata }, { status });
 }

@@ -34,9 +34,10 @@ async function adminOfNewOrganization(request: APIRequestContext, displayName: s
   expect((await request.post("/api/v1/auth/register", { data: { email, password: PASSWORD, display_name: displayName } })).status()).toBe(201);
   const login = await request.post("/api/v1/auth/login", { data: { email, password: PASSWORD } });
   const headers = { Authorization: `Bearer ${(await login.json()).data.access_token as string}` };
-  const created = await request.post("/api/v1/organizations", { headers, data: { slug: unique("org"), display_name: organization } });
+  const slug = unique("org");
+  const created = await request.post("/api/v1/organizations", { headers, data: { slug, display_name: organization } });
   expect(created.status()).toBe(201);
-  return { email, headers, org: (await created.json()).data.id as string };
+  return { email, headers, slug, org: (await created.json()).data.id as string };
 }
 
 /** Press Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
@@ -286,6 +287,49 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   const listed = page.getByRole("table", { name: "Deployments" });
   await expect(listed.getByRole("link", { name: `${name}-production` })).toBeVisible();
   await expect(listed.getByRole("link", { name: deployment })).toHaveCount(0);
+});
+
+test("create, rename and delete experiments, and find how to point the mlflow client at the organization", async ({ page, request }) => {
+  const { email, slug } = await adminOfNewOrganization(request, "Eve Experimenter", "Research");
+  await page.goto("/experiments/");
+  await signIn(page, email);
+  await expect(page.getByText("No experiments yet")).toBeVisible();
+  await page.getByText("Log runs with the mlflow client").click();
+  const settings = page.getByLabel("mlflow client settings");
+  await expect(settings).toContainText(`MLFLOW_TRACKING_URI=${new URL(page.url()).origin}/api/v1/organizations/${slug}/mlflow`);
+  await expect(settings).toContainText("MLFLOW_TRACKING_TOKEN=");
+
+  const create = page.getByRole("form", { name: "Create an experiment" });
+  for (const name of ["fraud-detection", "churn"]) {
+    await create.getByLabel("Experiment name").fill(name);
+    await create.getByRole("button", { name: "Create experiment" }).click();
+    await expect(create.getByRole("status")).toHaveText(`Created ${name}.`);
+  }
+  const table = page.getByRole("table", { name: "Experiments" });
+  await expect(table.getByRole("link", { name: "fraud-detection" })).toBeVisible();
+  // MLflow's "name taken", as the facade's 409, said plainly.
+  await create.getByLabel("Experiment name").fill("churn");
+  await create.getByRole("button", { name: "Create experiment" }).click();
+  await expect(create.getByRole("alert")).toHaveText("An experiment with this name already exists in this organization.");
+  await shot(page, "experiments");
+  await expectAccessible(page);
+
+  await table.getByRole("button", { name: "Rename churn" }).click();
+  const rename = table.getByRole("form", { name: "Rename churn" });
+  await rename.getByLabel("New name").fill("churn-2027");
+  await rename.getByRole("button", { name: "Save" }).click();
+  await expect(table.getByRole("link", { name: "churn-2027" })).toBeVisible();
+
+  await page.getByLabel("Search experiments").fill("FRAUD");
+  await expect(table.getByRole("link")).toHaveText(["fraud-detection"]);
+  await page.getByLabel("Search experiments").fill("");
+
+  await table.getByRole("button", { name: "Delete churn-2027…" }).click();
+  await table.getByRole("button", { name: "Yes, delete churn-2027 and its runs" }).click();
+  await expect(table.getByRole("link", { name: "churn-2027" })).toHaveCount(0);
+  await page.reload();
+  await signIn(page, email);
+  await expect(page.getByRole("table", { name: "Experiments" }).getByRole("link")).toHaveText(["fraud-detection"]);
 });
 
 test("a user of another organization sees none of the first one", async ({ page, request }) => {

@@ -1,9 +1,9 @@
 import { screen, within } from "@testing-library/react";
-import { http, HttpResponse } from "msw";
+import { http } from "msw";
 import { describe, expect, it } from "vitest";
 
 import { renderApp, signInThroughForm } from "@/test/render";
-import { failure, org, pageOf, server, signInHandlers } from "@/test/server";
+import { cursorPage, failure, org, pageOf, server, signInHandlers } from "@/test/server";
 
 import AuditPage from "./page";
 
@@ -28,10 +28,6 @@ function event(n: number, action: string, outcome = "success") {
     before: null,
     after: null,
   };
-}
-
-function cursorPage(data: unknown[], next: string | null) {
-  return HttpResponse.json({ success: true, data, meta: { limit: 50, next_cursor: next }, metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "t" } });
 }
 
 describe("Audit log page", () => {

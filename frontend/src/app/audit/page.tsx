@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 
 import { OrgPage } from "@/components/org-gate";
-import { Button, DataTable, EmptyState, ErrorState, SelectField, Skeleton, TextField, formatDate } from "@/components/ui";
+import { Button, DataTable, EmptyState, ErrorState, LoadMore, SelectField, Skeleton, TextField, formatDate } from "@/components/ui";
 import { useAuditEvents, type AuditFilters, type Outcome } from "@/lib/queries";
 
 const OUTCOMES: Outcome[] = ["success", "denied", "failure"];
@@ -74,13 +74,7 @@ function AuditLog({ orgId }: { orgId: string }) {
               </tr>
             ))}
           </DataTable>
-          {events.hasNextPage ? (
-            <Button variant="secondary" className="mt-4" busy={events.isFetchingNextPage} onClick={() => void events.fetchNextPage()}>
-              Load older events
-            </Button>
-          ) : (
-            <p className="mt-4 text-sm text-slate-500">End of the audit log.</p>
-          )}
+          <LoadMore pages={events} label="Load older events" end="End of the audit log." />
         </>
       )}
     </>
