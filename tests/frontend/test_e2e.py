@@ -9,7 +9,9 @@ them, see the deployment listed and filtered, start a rollout, pause it, try an 
 request, promote to production and delete (no operator runs: deployments stay Pending, no pod
 logs payloads, the inference proxy finds no Service); create, rename, search and delete
 experiments in the organization's workspace of the session's MLflow, and read the mlflow
-client's settings; a user of another organization sees none of it; the first load of `/`
+client's settings; log runs through the facade's MLflow proxy and find them in the runs table,
+sorted by a metric, searched with MLflow's syntax (a bad query's refusal shown) and by status,
+selected for comparison; a user of another organization sees none of it; the first load of `/`
 measured.
 """
 
@@ -37,4 +39,4 @@ def test_playwright_suite_passes_against_the_facade(dashboard_url: str, tmp_path
             "E2E_ONNX_MODEL": str(model),
         },
     )
-    assert "7 passed" in output, output
+    assert "8 passed" in output, output

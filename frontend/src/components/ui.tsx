@@ -69,14 +69,20 @@ export function TextField({ label, hint, error, id, className = "", ...rest }: T
   );
 }
 
-/** A checkbox with its label on the right. */
-export function CheckboxField({ label, id, className = "", ...rest }: InputHTMLAttributes<HTMLInputElement> & { label: string }) {
+/** A checkbox with its label on the right (`labelClassName="sr-only"`: for screen readers only). */
+export function CheckboxField({
+  label,
+  labelClassName = "text-sm font-medium text-slate-700",
+  id,
+  className = "",
+  ...rest
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; labelClassName?: string }) {
   const generated = useId();
   const inputId = id ?? generated;
   return (
     <div className={`flex items-center gap-2 ${className}`}>
       <input id={inputId} type="checkbox" {...rest} className={`h-4 w-4 rounded border-slate-300 text-indigo-600 ${focusRing}`} />
-      <label htmlFor={inputId} className="text-sm font-medium text-slate-700">
+      <label htmlFor={inputId} className={labelClassName}>
         {label}
       </label>
     </div>
@@ -291,6 +297,19 @@ const PHASE_LOOK: Record<string, string> = {
 /** A deployment's phase (`Pending`, `Progressing`, `Ready`, `Failed`, `Stalled`). */
 export function PhaseBadge({ phase }: { phase: string }) {
   return <Pill text={phase} look={PHASE_LOOK[phase]} />;
+}
+
+const RUN_STATUS_LOOK: Record<string, string> = {
+  FINISHED: "bg-emerald-100 text-emerald-800",
+  RUNNING: "bg-sky-100 text-sky-800",
+  SCHEDULED: "bg-amber-100 text-amber-900",
+  FAILED: "bg-red-100 text-red-800",
+  KILLED: "bg-slate-200 text-slate-700",
+};
+
+/** An MLflow run's status (`RUNNING`, `FINISHED`, `FAILED` …), in lower case. */
+export function RunStatusBadge({ status }: { status: string }) {
+  return <Pill text={status.toLowerCase()} look={RUN_STATUS_LOOK[status]} />;
 }
 
 const ENVIRONMENT_LOOK: Record<string, string> = {
