@@ -69,10 +69,11 @@ export function useExperiments(orgId: string, name: string, sort: ExperimentSort
   });
 }
 
-export function useExperiment(orgId: string, experimentId: string) {
+export function useExperiment(orgId: string, experimentId: string, enabled = true) {
   const { client } = useAuth();
   return useQuery({
     queryKey: experimentKeys.one(orgId, experimentId),
+    enabled,
     queryFn: async () =>
       unwrap(
         await client.GET("/api/v1/organizations/{org_id}/experiments/{experiment_id}", {

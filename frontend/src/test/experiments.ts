@@ -45,3 +45,8 @@ export function run(
 
 export const depth4 = run(1, "depth-4", { depth: "4", lr: "0.1" }, { auc: 0.8, loss: 0.05 });
 export const depth8 = run(2, "depth-8", { depth: "8", lr: "0.1" }, { auc: 0.9, loss: 0.048 });
+
+/** A metric's history as the facade answers it: `values` at steps 0, 1, 2 … */
+export function history(runId: string, key: string, values: number[]): Schemas["MetricHistory"] {
+  return { run_id: runId, key, points: values.map((value, step) => ({ step, value, timestamp: null })) };
+}

@@ -374,7 +374,7 @@ async function logRuns(request: APIRequestContext, headers: Record<string, strin
   return { experimentId, runs };
 }
 
-test("runs logged through the facade's MLflow: the table, sorting, search and selection", async ({ page, request }) => {
+test("runs logged through the facade's MLflow: the table, sorting, search, a run's page and its chart, selection", async ({ page, request }) => {
   const { email, headers, slug, org } = await adminOfNewOrganization(request, "Rita Researcher", "Risk");
   await logRuns(request, headers, { id: org, slug }, "fraud");
 
@@ -413,6 +413,22 @@ test("runs logged through the facade's MLflow: the table, sorting, search and se
   await expect(page.getByRole("table", { name: "Runs of fraud" }).getByRole("link")).toHaveText(["depth-2"]);
   await search.getByLabel("Status").selectOption("");
   await search.getByRole("button", { name: "Search" }).click();
+
+  // A run's page: its facts, params, metrics, tags, the file it logged and a metric's history.
+  await table.getByRole("link", { name: "depth-4" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "depth-4" })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Parameters" }).getByRole("row", { name: "depth 4" })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Latest metrics" }).getByRole("row", { name: "auc 0.8" })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Tags" }).getByRole("row", { name: "team risk" })).toBeVisible();
+  await expect(page.getByRole("list", { name: "Artifacts of depth-4" })).toContainText("readme.txt · 7 B");
+  await expect(page.getByRole("img", { name: /^auc by step depth-4: 1 point, step 0 to 0/ })).toBeVisible();
+  await page.getByRole("combobox", { name: "Metric" }).selectOption("loss");
+  const chart = page.getByRole("img", { name: /^loss by step/ });
+  await expect(chart).toHaveAccessibleName("loss by step depth-4: 20 points, step 0 to 19, from 0.5 to 0.04762 (lowest 0.04762, highest 0.5).");
+  await expect(chart.locator("path")).toHaveCount(1);
+  await shot(page, "run");
+  await expectAccessible(page);
+  await page.getByRole("link", { name: "All runs of fraud" }).click();
 
   await table.getByRole("checkbox", { name: "Select depth-8" }).check();
   await table.getByRole("checkbox", { name: "Select depth-4" }).check();

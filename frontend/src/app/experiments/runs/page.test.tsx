@@ -111,6 +111,7 @@ describe("Runs of an experiment", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(
       "The search was refused: Invalid clause(s) in filter string: 'metrics.auc >'",
     );
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
 
     await user.clear(within(form).getByLabelText("Search runs"));
     await user.selectOptions(within(form).getByLabelText("Status"), "KILLED");
