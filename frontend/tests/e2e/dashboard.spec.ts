@@ -374,7 +374,7 @@ async function logRuns(request: APIRequestContext, headers: Record<string, strin
   return { experimentId, runs };
 }
 
-test("runs logged through the facade's MLflow: the table, sorting, search, a run's page and its chart, selection", async ({ page, request }) => {
+test("runs logged through the facade's MLflow: the table, sorting, search, a run's page and its chart, comparison", async ({ page, request }) => {
   const { email, headers, slug, org } = await adminOfNewOrganization(request, "Rita Researcher", "Risk");
   await logRuns(request, headers, { id: org, slug }, "fraud");
 
@@ -432,7 +432,24 @@ test("runs logged through the facade's MLflow: the table, sorting, search, a run
 
   await table.getByRole("checkbox", { name: "Select depth-8" }).check();
   await table.getByRole("checkbox", { name: "Select depth-4" }).check();
-  await expect(page.getByRole("link", { name: "Compare 2 runs" })).toBeVisible();
+  await page.getByRole("link", { name: "Compare 2 runs" }).click();
+
+  // Side by side: depth differs, lr does not; the latest metrics; both losses on one chart.
+  await expect(page.getByRole("heading", { level: 1, name: "Compare 2 runs" })).toBeVisible();
+  const params = page.getByRole("table", { name: "Parameters side by side" });
+  await expect(params.getByRole("columnheader")).toHaveText(["Key", "depth-8", "depth-4"]);
+  await expect(params.getByRole("row", { name: /^depth/ })).toHaveText("depthdiffers84");
+  await expect(page.getByText("1 of 2 parameters differs.")).toBeVisible();
+  await expect(params.getByRole("rowheader", { name: "lr" })).toBeVisible();
+  await page.getByRole("checkbox", { name: "Only differences" }).check();
+  await expect(params.getByRole("rowheader")).toHaveText(["depthdiffers"]);
+  await expect(page.getByRole("table", { name: "Latest metrics side by side" }).getByRole("row", { name: /^auc/ })).toHaveText("aucdiffers0.90.8");
+  await page.getByRole("combobox", { name: "Metric" }).selectOption("loss");
+  await expect(page.getByRole("img", { name: /^loss by step depth-8: 20 points.* depth-4: 20 points/ }).locator("path")).toHaveCount(2);
+  await shot(page, "compare");
+  await expectAccessible(page);
+  await page.getByRole("link", { name: "Back to the runs" }).click();
+  await expect(page.getByRole("table", { name: "Runs of fraud" })).toBeVisible();
 });
 
 test("a user of another organization sees none of the first one", async ({ page, request }) => {
