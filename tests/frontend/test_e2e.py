@@ -10,10 +10,10 @@ request, promote to production and delete (no operator runs: deployments stay Pe
 logs payloads, the inference proxy finds no Service); create, rename, search and delete
 experiments in the organization's workspace of the session's MLflow, and read the mlflow
 client's settings; log runs through the facade's MLflow proxy and find them in the runs table,
-sorted by a metric, searched with MLflow's syntax (a bad query's refusal shown) and by status; a run's
-page with its artifact and a metric's history charted; two runs compared (the param that
-differs marked, only differences shown, metrics side by side, both losses charted); a user of another organization sees none of it; the first load of `/`
-measured.
+sorted by a metric, searched with MLflow's syntax (a bad query's refusal shown) and by status; a
+run's page with its artifact and a metric's history charted; two runs selected and charted, then
+compared (the param that differs marked, only differences shown, metrics side by side, both
+losses charted); a user of another organization sees none of it; the first load of `/` measured.
 """
 
 from __future__ import annotations

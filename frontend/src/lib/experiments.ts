@@ -25,6 +25,8 @@ export const RUNS_PAGE_SIZE = 50;
 /** The facade compares 2–20 runs at once. */
 export const COMPARE_MIN = 2;
 export const COMPARE_MAX = 20;
+/** The facade sends the histories of up to 100 runs at once. */
+export const CHART_MAX = 100;
 /** Points per run a chart asks for (the facade samples each history down to it). */
 export const CHART_POINTS = 500;
 

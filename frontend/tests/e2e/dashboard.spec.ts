@@ -432,6 +432,8 @@ test("runs logged through the facade's MLflow: the table, sorting, search, a run
 
   await table.getByRole("checkbox", { name: "Select depth-8" }).check();
   await table.getByRole("checkbox", { name: "Select depth-4" }).check();
+  const selectedChart = page.getByRole("region", { name: "Metrics of the selected runs" });
+  await expect(selectedChart.getByRole("img", { name: /^auc by step depth-8: 1 point.* depth-4: 1 point/ })).toBeVisible();
   await page.getByRole("link", { name: "Compare 2 runs" }).click();
 
   // Side by side: depth differs, lr does not; the latest metrics; both losses on one chart.

@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import { http } from "msw";
 import { describe, expect, it } from "vitest";
 
-import { depth4, depth8, fraudExperiment, run } from "@/test/experiments";
+import { depth4, depth8, fraudExperiment, history, run } from "@/test/experiments";
 import { renderApp, signInThroughForm } from "@/test/render";
 import { location } from "@/test/router";
 import { cursorPage, envelope, failure, org, pageOf, server, signInHandlers } from "@/test/server";
@@ -20,6 +20,10 @@ function openRuns(answer: (query: URLSearchParams) => Response): URLSearchParams
     ...signInHandlers(),
     http.get("/api/v1/organizations", () => pageOf([org("acme")])),
     http.get("/api/v1/organizations/:orgId/experiments/:id", () => envelope(fraudExperiment)),
+    http.get("/api/v1/organizations/:orgId/runs/metrics", ({ request }) => {
+      const query = new URL(request.url).searchParams;
+      return envelope(query.getAll("run_id").map((id) => history(id, query.get("key") ?? "", [0.5, 0.25])));
+    }),
     http.get("/api/v1/organizations/:orgId/runs", ({ request }) => {
       const query = new URL(request.url).searchParams;
       queries.push(query);
@@ -121,7 +125,7 @@ describe("Runs of an experiment", () => {
     expect(queries.at(-1)?.has("query")).toBe(false);
   });
 
-  it("compares the selected runs: 2 to 20 of them", async () => {
+  it("compares the selected runs (2 to 20 of them) and charts their metrics", async () => {
     openRuns(() => cursorPage([depth8, depth4, depth2], null));
     const { user } = renderApp(<RunsPage />);
     await signInThroughForm(user);
@@ -136,7 +140,11 @@ describe("Runs of an experiment", () => {
       "href",
       expect.stringMatching(new RegExp(`^/experiments/compare/?\\?runs=${depth8.id},${depth2.id}$`)),
     );
+    const charted = screen.getByRole("region", { name: "Metrics of the selected runs" });
+    expect(await within(charted).findByRole("img", { name: /^auc by step depth-8: 2 points.* depth-2: 2 points/ })).toBeInTheDocument();
+
     await user.click(within(bar).getByRole("button", { name: "Clear selection" }));
+    expect(screen.queryByRole("region", { name: "Metrics of the selected runs" })).toBeNull();
     expect(within(bar).getByText("0 runs selected")).toBeInTheDocument();
     expect(screen.getByRole("checkbox", { name: "Select depth-8" })).not.toBeChecked();
   });

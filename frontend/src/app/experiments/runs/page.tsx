@@ -3,17 +3,22 @@
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
 
+import { Section } from "@/components/details";
+import { MetricChart } from "@/components/metric-chart";
 import { ModelPage } from "@/components/org-gate";
 import { ColumnChooser, RunsTable } from "@/components/runs-table";
-import { Button, EmptyState, ErrorState, PageHeader, SelectField, Skeleton, TextField } from "@/components/ui";
+import { Button, EmptyState, ErrorState, LoadMore, PageHeader, SelectField, Skeleton, TextField } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/api/client";
 import {
+  CHART_MAX,
   COMPARE_MAX,
   COMPARE_MIN,
   DEFAULT_RUN_FILTERS,
   RUN_STATUSES,
+  dataColumns,
   useExperiment,
   useRuns,
+  type Run,
   type RunFilters,
   type RunStatus,
 } from "@/lib/experiments";
@@ -98,6 +103,20 @@ function SelectionBar({ selected, onClear }: { selected: string[]; onClear: () =
   );
 }
 
+/** One metric's history for the selected runs (the facade draws up to 100 at once). */
+function SelectedChart({ orgId, runs }: { orgId: string; runs: Run[] }) {
+  if (runs.length === 0) return null;
+  return (
+    <Section title="Metrics of the selected runs">
+      {runs.length > CHART_MAX ? (
+        <p className="text-sm text-slate-600">Select at most {CHART_MAX} runs to chart them together.</p>
+      ) : (
+        <MetricChart orgId={orgId} runs={runs} metricKeys={dataColumns(runs).metrics} />
+      )}
+    </Section>
+  );
+}
+
 function ExperimentRuns({ org, experimentId }: { org: Organization; experimentId: string }) {
   const experiment = useExperiment(org.id, experimentId);
   const [filters, setFilters] = useState<RunFilters>(DEFAULT_RUN_FILTERS);
@@ -156,15 +175,8 @@ function ExperimentRuns({ org, experimentId }: { org: Organization; experimentId
             onSelect={(runId, on) => setSelected((before) => (on ? [...before, runId] : before.filter((id) => id !== runId)))}
             busy={runs.isFetching}
           />
-          {runs.hasNextPage ? (
-            <Button variant="secondary" className="mt-4" busy={runs.isFetchingNextPage} onClick={() => void runs.fetchNextPage()}>
-              Load more runs
-            </Button>
-          ) : (
-            <p className="mt-4 text-sm text-slate-500">
-              {rows.length} run{rows.length === 1 ? "" : "s"}, all shown.
-            </p>
-          )}
+          <LoadMore pages={runs} label="Load more runs" end={`${rows.length} run${rows.length === 1 ? "" : "s"}, all shown.`} />
+          <SelectedChart orgId={org.id} runs={rows.filter((run) => selected.includes(run.id))} />
         </>
       )}
     </>
