@@ -116,6 +116,38 @@ def mark_ready(gateway: RecordingClusterGateway, namespace: str, resource_name: 
     gateway.objects[("modelversions", namespace, resource_name)]["status"] = dict(READY)
 
 
+@dataclass
+class Served:
+    """An organization whose deployment `fraud-staging` of model `served` is Ready."""
+
+    api: Api
+    admin: dict[str, Any]
+    org: dict[str, Any]
+    version: dict[str, Any]
+    """The deployed version (its `resource_name` is the ModelVersion's)."""
+    url: str
+    """`/api/v1/organizations/<org>/deployments/fraud-staging`"""
+
+
+async def serve(api: Api, runtime_url: str | None = None) -> Served:
+    """A new organization with deployment `fraud-staging` of a fresh version of model `served`,
+    its Service answered by the serving runtime at `runtime_url` (when given)."""
+    admin = await api.register("ds")
+    org = await api.create_org(admin)
+    model = await api.create_model(admin, org["id"], SERVED_MODEL)
+    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
+    namespace = f"mp-{org['slug']}"
+    mark_ready(api.gateway, namespace, version["resource_name"])
+    base = f"/api/v1/organizations/{org['id']}/deployments"
+    created = await api.client.post(
+        base, headers=admin["headers"], json={"version_id": version["id"], "name": "fraud-staging"}
+    )
+    assert created.status_code == 201, created.text
+    if runtime_url is not None:
+        api.gateway.services[(namespace, "fraud-staging")] = runtime_url
+    return Served(api, admin, org, version, f"{base}/fraud-staging")
+
+
 def add_deployment(api: Api, namespace: str, name: str = "serving") -> str:
     """A ModelDeployment in the app's recording gateway."""
     return add_deployment_object(api.gateway, namespace, name)
@@ -331,6 +363,7 @@ KNOWN_ROUTES = {
     "PATCH /api/v1/organizations/{org_id}/deployments/{name}",
     "DELETE /api/v1/organizations/{org_id}/deployments/{name}",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/events",
+    "GET /api/v1/organizations/{org_id}/deployments/{name}/metrics",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/promote",

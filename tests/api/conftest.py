@@ -33,6 +33,7 @@ from modelplane_api.settings import Settings
 from modelplane_runtime.settings import RuntimeSettings
 from tests.api.fakes import RecordingClusterGateway
 from tests.onnx_models import linear_model, model_bytes, signature_of, write_model
+from tests.rollout.backends import Prometheus
 from tests.runtime.conftest import RuntimeProcess, free_port
 
 PASSWORD = "correct horse battery staple"
@@ -273,9 +274,25 @@ def artifact_settings(s3: Any, mlflow_uri: str) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session")
+def api_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """A real Prometheus for the apps under test to query deployment metrics from: it scrapes
+    nothing, so every query runs and the series are empty (tests that need series start their
+    own)."""
+    prometheus = Prometheus([], tmp_path_factory.mktemp("prometheus"))
+    try:
+        prometheus.wait_ready()
+        yield prometheus
+    finally:
+        prometheus.stop()
+
+
 @pytest.fixture
 async def make_api(
-    migrated_url: str, redis_url: str, artifact_settings: dict[str, Any]
+    migrated_url: str,
+    redis_url: str,
+    artifact_settings: dict[str, Any],
+    api_prometheus: Prometheus,
 ) -> AsyncIterator[ApiFactory]:
     """Build apps against the real services; each is closed after the test."""
     made: list[Api] = []
@@ -288,6 +305,7 @@ async def make_api(
             **{
                 "database_url": migrated_url,
                 "redis_url": redis_url,
+                "prometheus_url": api_prometheus.url,
                 **artifact_settings,
                 **overrides,
             }

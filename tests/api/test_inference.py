@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from modelplane_api.main import create_app
 from tests.onnx_models import model_bytes
 from tests.runtime.conftest import RuntimeProcess, free_port
 
-from .catalog import mark_ready
+from .catalog import Served, serve
 from .conftest import SERVED_LINEAR, SERVED_MODEL, Api, ApiFactory
 
 pytestmark = pytest.mark.integration
@@ -28,36 +27,9 @@ MODEL = SERVED_LINEAR
 ROWS = np.array([[0.1, 0.2, 0.3, 0.4], [1.0, -1.0, 0.5, 2.0]], dtype=np.float32)
 
 
-@dataclass
-class Served:
-    api: Api
-    admin: dict[str, Any]
-    org: dict[str, Any]
-    url: str
-    """`/api/v1/organizations/<org>/deployments/fraud-staging`"""
-
-
-async def _served(api: Api, serving_runtime: RuntimeProcess) -> Served:
-    """An organization whose deployment `fraud-staging` of model `served` answers through
-    the session's serving runtime."""
-    admin = await api.register("ds")
-    org = await api.create_org(admin)
-    model = await api.create_model(admin, org["id"], SERVED_MODEL)
-    version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
-    namespace = f"mp-{org['slug']}"
-    mark_ready(api.gateway, namespace, version["resource_name"])
-    base = f"/api/v1/organizations/{org['id']}/deployments"
-    created = await api.client.post(
-        base, headers=admin["headers"], json={"version_id": version["id"], "name": "fraud-staging"}
-    )
-    assert created.status_code == 201, created.text
-    api.gateway.services[(namespace, "fraud-staging")] = serving_runtime.url
-    return Served(api, admin, org, f"{base}/fraud-staging")
-
-
 @pytest.fixture
 async def served(api: Api, serving_runtime: RuntimeProcess) -> Served:
-    return await _served(api, serving_runtime)
+    return await serve(api, serving_runtime.url)
 
 
 def _request(rows: np.ndarray = ROWS) -> dict[str, Any]:
@@ -168,7 +140,7 @@ async def test_a_burst_over_the_budget_answers_429_with_retry_after(
     make_api: ApiFactory, serving_runtime: RuntimeProcess
 ) -> None:
     api = await make_api(inference_rate_per_principal=5)
-    served = await _served(api, serving_runtime)
+    served = await serve(api, serving_runtime.url)
     answers = [
         (
             await api.client.post(
@@ -193,7 +165,7 @@ async def test_the_organization_has_one_budget_for_all_its_callers(
     make_api: ApiFactory, serving_runtime: RuntimeProcess
 ) -> None:
     api = await make_api(inference_rate_per_organization=3)
-    served = await _served(api, serving_runtime)
+    served = await serve(api, serving_runtime.url)
     other = await api.register("other")
     await api.add_member(served.admin, served.org["id"], other, "viewer")
     callers = [served.admin, other, served.admin, other]
@@ -210,7 +182,7 @@ async def test_a_body_over_the_inference_limit_is_refused_with_413(
     make_api: ApiFactory, serving_runtime: RuntimeProcess
 ) -> None:
     api = await make_api(max_inference_bytes=4096)
-    served = await _served(api, serving_runtime)
+    served = await serve(api, serving_runtime.url)
     rows = np.zeros((400, 4), dtype=np.float32)
     big = await api.client.post(
         f"{served.url}/infer", headers=served.admin["headers"], json=_request(rows)

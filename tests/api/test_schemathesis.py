@@ -31,6 +31,7 @@ from modelplane_api.settings import Settings
 from tests.api.catalog import add_deployment_object, mark_ready
 from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
+from tests.rollout.backends import Prometheus
 from tests.runtime.conftest import RuntimeProcess
 
 from .conftest import PASSWORD, fast_passwords, make_settings, small_model, version_form
@@ -159,9 +160,14 @@ def fuzz_world(
     artifact_settings: dict[str, Any],
     mlflow_uri: str,
     serving_runtime: RuntimeProcess,
+    api_prometheus: Prometheus,
 ) -> FuzzWorld:
     fuzz_settings = make_settings(
-        migrated_url, redis_url, access_token_ttl_seconds=3600, **artifact_settings
+        migrated_url,
+        redis_url,
+        access_token_ttl_seconds=3600,
+        prometheus_url=api_prometheus.url,
+        **artifact_settings,
     )
     world = asyncio.run(_prepare(fuzz_settings, mlflow_uri))
     # The deployment answers inference for real: fuzzed OIP requests reach a real runtime.

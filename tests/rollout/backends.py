@@ -15,12 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import onnx
+import yaml
 from onnx import TensorProto, helper, numpy_helper
 
 from tests.onnx_models import signature_of, write_model
@@ -147,16 +149,27 @@ def send(runtimes: list[tuple[Runtime, int]], n_features: int = 4, rounds: int =
 class Prometheus:
     """Debian's Prometheus scraping static loopback targets every second."""
 
-    def __init__(self, targets: list[str], directory: Path) -> None:
+    def __init__(
+        self,
+        targets: list[str],
+        directory: Path,
+        labelled: Sequence[tuple[str, Mapping[str, str]]] = (),
+    ) -> None:
+        """Scrape `targets` as they are, and each `(target, labels)` of `labelled` with those
+        target labels (as Kubernetes discovery would give a serving pod)."""
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = directory / "prometheus.yml"
-        listed = ", ".join(f'"{t}"' for t in targets)
+        groups: list[dict[str, Any]] = [{"targets": list(targets)}] if targets else []
+        groups += [{"targets": [target], "labels": dict(labels)} for target, labels in labelled]
         config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            "scrape_configs:\n  - job_name: runtimes\n"
-            f"    static_configs:\n      - targets: [{listed}]\n"
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "scrape_configs": [{"job_name": "runtimes", "static_configs": groups}],
+                }
+            )
         )
         self.log = (directory / "prometheus.log").open("wb")
         self.directory = directory

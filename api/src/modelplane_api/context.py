@@ -18,6 +18,7 @@ from modelplane_api.cluster import ClusterGateway
 from modelplane_api.inference.proxy import ServingProxy
 from modelplane_api.metrics import Metrics
 from modelplane_api.mlflow_mirror import RegistryMirror
+from modelplane_api.prometheus import PrometheusClient
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.security import Passwords, TokenSigner
 from modelplane_api.settings import Settings
@@ -52,7 +53,9 @@ class AppContext:
     serving: ServingProxy
     """Forwards inference calls to deployments' Services."""
     payloads: PayloadStore
+    """Payload logs and feedback, in any bucket."""
     tracking: TrackingProxy
     """Forwards MLflow tracking calls into organizations' workspaces."""
-    """Payload logs and feedback, in any bucket."""
+    prometheus: PrometheusClient
+    """Range queries of serving metrics (built by `deployments/monitoring.py`)."""
     clock: Clock = field(default=utc_now)

@@ -154,6 +154,12 @@ class ClusterUnavailable(ServiceUnavailable):
     code = "cluster_unavailable"
 
 
+class MetricsUnavailable(ServiceUnavailable):
+    """Prometheus is not configured, unreachable or too slow: serving metrics cannot be read."""
+
+    code = "metrics_unavailable"
+
+
 class NamespaceNotReady(ClusterUnavailable):
     """The organization's namespace does not exist yet (the operator has not provisioned it):
     a write there waits and is retried like any other outage."""

@@ -53,6 +53,7 @@ from modelplane_api.organizations.router import router as organizations_router
 from modelplane_api.outbox.worker import drain_once, run_forever
 from modelplane_api.payload_logs.router import router as payload_logs_router
 from modelplane_api.projects.router import router as projects_router
+from modelplane_api.prometheus import PrometheusClient
 from modelplane_api.ratelimit import RateLimiter
 from modelplane_api.registry.reconcile import reconcile_once
 from modelplane_api.registry.router import router as registry_router
@@ -190,6 +191,9 @@ def create_app(
         serving=ServingProxy(gateway, timeout_s=settings.inference_timeout_seconds),
         payloads=payloads,
         tracking=TrackingProxy(settings.mlflow_tracking_uri),
+        prometheus=PrometheusClient(
+            settings.prometheus_url, timeout_s=settings.prometheus_timeout_seconds
+        ),
         clock=clock,
     )
 
@@ -217,6 +221,7 @@ def create_app(
             await mirror.aclose()
         await ctx.serving.aclose()
         await ctx.tracking.aclose()
+        await ctx.prometheus.aclose()
         await redis.aclose()
         await engine.dispose()
 

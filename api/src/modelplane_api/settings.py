@@ -96,6 +96,18 @@ class Settings(BaseSettings):
     inference_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """How long the proxy waits for a deployment's answer before 503."""
 
+    prometheus_url: str | None = None
+    """Prometheus that scrapes the serving pods with Modelplane's scrape configuration
+    (pod discovery relabelled to `namespace`, `deployment`, `model_version`); none: the
+    deployment metrics endpoint answers 503."""
+    prometheus_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long one range query may take before the metrics endpoint answers 503."""
+    prometheus_scrape_interval_seconds: float = Field(default=15.0, ge=1, le=300)
+    """The scrape interval of the serving pods: the smallest step, and a rate's window is at
+    least four of it (so every point rests on several samples)."""
+    metrics_cache_seconds: int = Field(default=10, ge=0, le=300)
+    """How long one deployment's metrics answer is kept in Redis (0: not cached)."""
+
     kubernetes_enabled: bool = True
     """Apply Organization resources to the cluster; off only for API-only development."""
     kubeconfig: str | None = None

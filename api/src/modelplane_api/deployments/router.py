@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 
 from modelplane_api.audit.recorder import audited
-from modelplane_api.deployments import rollouts, service
+from modelplane_api.deployments import monitoring, rollouts, service
 from modelplane_api.deployments.schemas import (
     DeploymentCreate,
+    DeploymentMetrics,
     DeploymentName,
     DeploymentPublic,
     DeploymentUpdate,
@@ -152,6 +153,30 @@ async def list_deployment_events(
     return ok(
         await service.deployment_events(session, access.cluster(ctx), access.organization_id, name)
     )
+
+
+@router.get("/{name}/metrics", operation_id="get_deployment_metrics")
+async def get_deployment_metrics(
+    name: DeploymentName,
+    session: SessionDep,
+    ctx: Ctx,
+    access: DeploymentReadAccess,
+    range_: Annotated[
+        str, Query(alias="range", max_length=16, description="How far back: 15m, 1h, 6h, 1d, 7d")
+    ] = monitoring.DEFAULT_RANGE,
+    step: Annotated[
+        str | None,
+        Query(max_length=16, description="Seconds between points (30s, 5m); default: range/120"),
+    ] = None,
+) -> Envelope[DeploymentMetrics]:
+    """Request rate, 4xx and 5xx ratios, latency p50/p95/p99, schema violations and batch size
+    of the deployment's serving pods, per ModelVersion, from Prometheus: at most 500 points per
+    series, 503 when Prometheus cannot answer."""
+    found = await service.get_deployment(session, access.cluster(ctx), access.organization_id, name)
+    roles = {found.stable_version: "stable"}
+    if found.candidate_version:
+        roles[found.candidate_version] = "candidate"
+    return ok(await monitoring.deployment_metrics(ctx, found.namespace, name, roles, range_, step))
 
 
 def _caller(permission: Permission) -> Any:

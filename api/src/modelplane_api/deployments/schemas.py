@@ -169,3 +169,44 @@ class ProductionPromotionPublic(OutputSchema):
     version: str
     """The ModelVersion promoted (the staging deployment's serving version)."""
     deployment: DeploymentPublic
+
+
+class MetricPoint(OutputSchema):
+    """One point of a series: `t` in Unix seconds, `v` its value."""
+
+    t: float
+    v: float
+
+
+class VersionMetrics(OutputSchema):
+    """The serving series of one ModelVersion's pods. Rates are per second over the answer's
+    `window_seconds`; ratios are shares of all requests (no point where there was no traffic)."""
+
+    version: str
+    """The ModelVersion (resource name) whose pods served."""
+    role: Literal["stable", "candidate"] | None
+    """Its role in the deployment now; null for a version that served earlier in the range."""
+    requests_per_second: list[MetricPoint]
+    errors_4xx_ratio: list[MetricPoint]
+    """Share of requests refused as the caller's fault (400 bad input, 404, 413, …)."""
+    errors_5xx_ratio: list[MetricPoint]
+    """Share of requests that failed on the server (500, 503)."""
+    latency_p50_seconds: list[MetricPoint]
+    latency_p95_seconds: list[MetricPoint]
+    latency_p99_seconds: list[MetricPoint]
+    schema_violations_per_second: list[MetricPoint]
+    """Requests refused because they do not fit the model's signature."""
+    batch_size_mean: list[MetricPoint]
+    """Mean rows per onnxruntime run (requests are merged into batches)."""
+
+
+class DeploymentMetrics(OutputSchema):
+    """A deployment's serving metrics over a range, one entry per version that served."""
+
+    deployment: str
+    start: datetime
+    end: datetime
+    step_seconds: int
+    window_seconds: int
+    """Each point is the rate or quantile over the `window_seconds` that end at it."""
+    versions: list[VersionMetrics]

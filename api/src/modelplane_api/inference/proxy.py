@@ -23,6 +23,7 @@ import httpx
 
 from modelplane_api.cluster import MODEL_DEPLOYMENT, MODEL_VERSION, ClusterGateway
 from modelplane_api.errors import NotFound, ServiceUnavailable
+from modelplane_api.http_pool import HttpPool
 from modelplane_crds import labels
 
 PASSED_REQUEST_HEADERS = ("content-type", "inference-header-content-length", "accept")
@@ -61,23 +62,15 @@ class ServingProxy:
         self.gateway = gateway
         self.timeout_s = timeout_s
         self.ttl_s = ttl_s
-        self._client: httpx.AsyncClient | None = None
+        self._pool = HttpPool(
+            httpx.Timeout(timeout_s, connect=5.0),
+            httpx.Limits(max_connections=256, max_keepalive_connections=0),
+        )
         self._endpoints: dict[tuple[str, str], tuple[float, Endpoint]] = {}
-
-    def _http(self) -> httpx.AsyncClient:
-        # Made on first use, so an app whose lifespan restarted (tests) gets a fresh client.
-        if self._client is None or self._client.is_closed:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout_s, connect=5.0),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=0),
-            )
-        return self._client
 
     async def aclose(self) -> None:
         """Close the connections (app shutdown)."""
-        if self._client is not None:
-            await self._client.aclose()
-        self._client = None
+        await self._pool.aclose()
 
     async def endpoint(self, namespace: str, name: str) -> Endpoint:
         """The deployment's Service address and model, cached for `ttl_s`."""
@@ -128,7 +121,7 @@ class ServingProxy:
         sent = {k: v for k, v in headers.items() if k in PASSED_REQUEST_HEADERS}
         sent["x-request-id"] = request_id
         try:
-            response = await self._http().request(
+            response = await self._pool.client().request(
                 method, endpoint.base_url + path, content=body or None, headers=sent
             )
         except httpx.TimeoutException as exc:

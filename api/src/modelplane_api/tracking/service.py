@@ -30,6 +30,7 @@ from modelplane_api.errors import (
     PermissionDenied,
     ServiceUnavailable,
 )
+from modelplane_api.http_pool import HttpPool
 from modelplane_api.mlflow_mirror import WORKSPACE_HEADER
 from modelplane_api.permissions import Permission
 
@@ -152,22 +153,14 @@ class TrackingProxy:
 
     def __init__(self, base_url: str | None, timeout_s: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
-        self.timeout_s = timeout_s
-        self._client: httpx.AsyncClient | None = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None or self._client.is_closed:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout_s, connect=5.0),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-            )
-        return self._client
+        self._pool = HttpPool(
+            httpx.Timeout(timeout_s, connect=5.0),
+            httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool (app shutdown)."""
-        if self._client is not None:
-            await self._client.aclose()
-        self._client = None
+        await self._pool.aclose()
 
     async def send(
         self,
@@ -184,7 +177,7 @@ class TrackingProxy:
         sent = {k: v for k, v in headers.items() if k in PASSED_REQUEST_HEADERS}
         sent[WORKSPACE_HEADER] = workspace
         url = f"{self.base_url}/{path}" + (f"?{query}" if query else "")
-        client = self._http()
+        client = self._pool.client()
         request = client.build_request(method, url, headers=sent, content=content)
         try:
             return Upstream(await client.send(request, stream=True))
@@ -209,7 +202,7 @@ class TrackingProxy:
         if self.base_url is None:
             raise ServiceUnavailable("no MLflow tracking server is configured")
         try:
-            response = await self._http().request(
+            response = await self._pool.client().request(
                 method, f"{self.base_url}/{path}", params=tuple(params or ()), json=body,
                 headers={WORKSPACE_HEADER: workspace},
             )  # fmt: skip

@@ -445,6 +445,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{org_id}/deployments/{name}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Deployment Metrics
+         * @description Request rate, 4xx and 5xx ratios, latency p50/p95/p99, schema violations and batch size
+         *     of the deployment's serving pods, per ModelVersion, from Prometheus: at most 500 points per
+         *     series, 503 when Prometheus cannot answer.
+         */
+        get: operations["get_deployment_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org_id}/deployments/{name}/rollouts": {
         parameters: {
             query?: never;
@@ -1511,6 +1533,30 @@ export interface components {
              */
             environment: "staging" | "production";
         };
+        /**
+         * DeploymentMetrics
+         * @description A deployment's serving metrics over a range, one entry per version that served.
+         */
+        DeploymentMetrics: {
+            /** Deployment */
+            deployment: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Step Seconds */
+            step_seconds: number;
+            /** Window Seconds */
+            window_seconds: number;
+            /** Versions */
+            versions: components["schemas"]["VersionMetrics"][];
+        };
         /** DeploymentPublic */
         DeploymentPublic: {
             /** Name */
@@ -1708,6 +1754,17 @@ export interface components {
              */
             success: true;
             data: components["schemas"]["ApiKeyCreated"];
+            metadata: components["schemas"]["Metadata"];
+        };
+        /** Envelope[DeploymentMetrics] */
+        Envelope_DeploymentMetrics_: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            data: components["schemas"]["DeploymentMetrics"];
             metadata: components["schemas"]["Metadata"];
         };
         /** Envelope[DeploymentPublic] */
@@ -2236,16 +2293,7 @@ export interface components {
             /** Key */
             key: string;
             /** Points */
-            points: components["schemas"]["MetricPoint"][];
-        };
-        /** MetricPoint */
-        MetricPoint: {
-            /** Step */
-            step: number;
-            /** Value */
-            value: number;
-            /** Timestamp */
-            timestamp: string | null;
+            points: components["schemas"]["modelplane_api__experiments__schemas__MetricPoint"][];
         };
         /**
          * MinimumRate
@@ -3279,6 +3327,33 @@ export interface components {
             /** Features */
             features?: components["schemas"]["Feature"][] | null;
         };
+        /**
+         * VersionMetrics
+         * @description The serving series of one ModelVersion's pods. Rates are per second over the answer's
+         *     `window_seconds`; ratios are shares of all requests (no point where there was no traffic).
+         */
+        VersionMetrics: {
+            /** Version */
+            version: string;
+            /** Role */
+            role: ("stable" | "candidate") | null;
+            /** Requests Per Second */
+            requests_per_second: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Errors 4Xx Ratio */
+            errors_4xx_ratio: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Errors 5Xx Ratio */
+            errors_5xx_ratio: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Latency P50 Seconds */
+            latency_p50_seconds: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Latency P95 Seconds */
+            latency_p95_seconds: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Latency P99 Seconds */
+            latency_p99_seconds: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Schema Violations Per Second */
+            schema_violations_per_second: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Batch Size Mean */
+            batch_size_mean: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+        };
         /** VersionPublic */
         VersionPublic: {
             /**
@@ -3385,6 +3460,25 @@ export interface components {
              * @default 1h
              */
             size: string;
+        };
+        /**
+         * MetricPoint
+         * @description One point of a series: `t` in Unix seconds, `v` its value.
+         */
+        modelplane_api__deployments__schemas__MetricPoint: {
+            /** T */
+            t: number;
+            /** V */
+            v: number;
+        };
+        /** MetricPoint */
+        modelplane_api__experiments__schemas__MetricPoint: {
+            /** Step */
+            step: number;
+            /** Value */
+            value: number;
+            /** Timestamp */
+            timestamp: string | null;
         };
     };
     responses: never;
@@ -6817,6 +6911,115 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_list_ClusterEvent__"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server the facade forwards to failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_deployment_metrics: {
+        parameters: {
+            query?: {
+                /** @description How far back: 15m, 1h, 6h, 1d, 7d */
+                range?: string;
+                /** @description Seconds between points (30s, 5m); default: range/120 */
+                step?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DeploymentMetrics_"];
                 };
             };
             /** @description Bad request */

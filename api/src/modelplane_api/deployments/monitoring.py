@@ -1,0 +1,203 @@
+"""A deployment's serving metrics over time: request rate, error ratios, latency quantiles,
+schema violations and batch size, per serving version, read from Prometheus.
+
+Every query is built here. Its label matchers are the organization's namespace and the
+deployment's name, both fixed server-side after the deployment was found in the caller's
+organization; a caller chooses only a range and a step, so no tenant can read another's
+series. The series carry the labels Modelplane's scrape configuration gives a serving pod
+(pod discovery, relabelled): `namespace`, `deployment`, `model_version` (the ModelVersion's
+resource name) beside the runtime's own `model`, `version` and `code`.
+
+Range and step are bounded by a point budget (`MAX_POINTS` per series), and answers are kept in
+Redis for `METRICS_CACHE_SECONDS` under a key of the namespace, deployment, range, step and the
+range's end rounded down to the step, so dashboards that refresh together share one answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+
+from modelplane_api.context import AppContext
+from modelplane_api.deployments.schemas import DeploymentMetrics, MetricPoint, VersionMetrics
+from modelplane_api.errors import BadRequest
+from modelplane_api.prometheus import Series
+
+log = logging.getLogger(__name__)
+
+MAX_POINTS = 500
+"""Points per series an answer may hold."""
+MAX_RANGE_S = 7 * 24 * 3600
+"""The longest range (the local platform's Prometheus keeps 7 days)."""
+DEFAULT_RANGE = "1h"
+TARGET_POINTS = 120
+"""Points per series when the caller gives no step."""
+VERSION_LABEL = "model_version"
+REQUESTS = "modelplane_runtime_requests_total"
+LATENCY = "modelplane_runtime_request_duration_seconds_bucket"
+VIOLATIONS = "modelplane_runtime_schema_violations_total"
+BATCH = "modelplane_runtime_batch_size"
+CLIENT_ERRORS, SERVER_ERRORS = ',code=~"4.."', ',code=~"5.."'
+DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, name: str) -> int:
+    """`30s`, `15m`, `1h`, `7d` → seconds; anything else is a 400 naming the parameter."""
+    found = DURATION.match(text)
+    if found is None:
+        raise BadRequest(
+            f"{name} must be a duration such as 30s, 15m, 1h or 7d", {"parameter": name}
+        )
+    return int(found.group(1)) * UNITS[found.group(2)]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The points an answer covers: `start`..`end` every `step`, each point a rate over the
+    `window` seconds ending at it."""
+
+    start: int
+    end: int
+    step: int
+    window: int
+
+    @classmethod
+    def of(cls, range_text: str, step_text: str | None, scrape_s: float, now: float) -> Window:
+        """Check the caller's range and step against the point budget and the scrape interval."""
+        span = parse_duration(range_text, "range")
+        if span > MAX_RANGE_S:
+            raise BadRequest("range may be at most 7d", {"parameter": "range"})
+        least = max(1, math.ceil(scrape_s))
+        if step_text is None:
+            step = max(least, math.ceil(span / TARGET_POINTS))
+        else:
+            step = parse_duration(step_text, "step")
+            if step < least:
+                raise BadRequest(
+                    f"step must be at least the scrape interval, {least}s", {"parameter": "step"}
+                )
+        if span // step + 1 > MAX_POINTS:
+            fewest = math.ceil(span / (MAX_POINTS - 1))
+            raise BadRequest(
+                f"range/step gives more than {MAX_POINTS} points; use a step of at least "
+                f"{fewest}s for range {range_text}",
+                {"parameter": "step", "max_points": MAX_POINTS},
+            )
+        end = int(now) // step * step
+        return cls(end - span, end, step, max(step, 4 * least))
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def queries(namespace: str, deployment: str, window: int) -> dict[str, str]:
+    """The PromQL of every series of `VersionMetrics`, by field name."""
+    sel = f'namespace="{_quote(namespace)}",deployment="{_quote(deployment)}"'
+    by, w = f"sum by ({VERSION_LABEL})", f"[{window}s]"
+
+    def rate(metric: str, extra: str = "") -> str:
+        return f"{by} (rate({metric}{{{sel}{extra}}}{w}))"
+
+    def quantile(q: float) -> str:
+        return (
+            f"histogram_quantile({q}, sum by ({VERSION_LABEL}, le) (rate({LATENCY}{{{sel}}}{w})))"
+        )
+
+    return {
+        "requests_per_second": rate(REQUESTS),
+        "errors_4xx_ratio": f"{rate(REQUESTS, CLIENT_ERRORS)} / {rate(REQUESTS)}",
+        "errors_5xx_ratio": f"{rate(REQUESTS, SERVER_ERRORS)} / {rate(REQUESTS)}",
+        "latency_p50_seconds": quantile(0.5),
+        "latency_p95_seconds": quantile(0.95),
+        "latency_p99_seconds": quantile(0.99),
+        "schema_violations_per_second": rate(VIOLATIONS),
+        "batch_size_mean": f"{rate(BATCH + '_sum')} / {rate(BATCH + '_count')}",
+    }
+
+
+async def deployment_metrics(
+    ctx: AppContext,
+    namespace: str,
+    deployment: str,
+    roles: dict[str, str],
+    range_text: str,
+    step_text: str | None,
+) -> DeploymentMetrics:
+    """The metrics of `deployment` (already found in the caller's organization), `roles`
+    naming the stable and candidate ModelVersions."""
+    settings = ctx.settings
+    now = ctx.clock().timestamp()
+    window = Window.of(range_text, step_text, settings.prometheus_scrape_interval_seconds, now)
+    key = f"mp:metrics:{namespace}:{deployment}:{window.start}:{window.end}:{window.step}"
+    cached = await _cached(ctx, key)
+    if cached is not None:
+        return cached.model_copy(update={"versions": _with_roles(cached.versions, roles)})
+    named = queries(namespace, deployment, window.window)
+    answers = await asyncio.gather(
+        *(
+            ctx.prometheus.query_range(promql, window.start, window.end, window.step)
+            for promql in named.values()
+        )
+    )
+    result = DeploymentMetrics(
+        deployment=deployment,
+        start=datetime.fromtimestamp(window.start, UTC),
+        end=datetime.fromtimestamp(window.end, UTC),
+        step_seconds=window.step,
+        window_seconds=window.window,
+        versions=_with_roles(_by_version(dict(zip(named, answers, strict=True))), roles),
+    )
+    await _keep(ctx, key, result)
+    return result
+
+
+def _by_version(answers: dict[str, list[Series]]) -> list[VersionMetrics]:
+    found: dict[str, dict[str, list[MetricPoint]]] = {}
+    for field, series in answers.items():
+        for one in series:
+            version = one.labels.get(VERSION_LABEL)
+            if not version:
+                continue
+            points = [MetricPoint(t=t, v=v) for t, v in one.points]
+            found.setdefault(version, {name: [] for name in answers})[field] = points
+    return [
+        VersionMetrics.model_validate({"version": version, "role": None, **fields})
+        for version, fields in found.items()
+    ]
+
+
+def _with_roles(versions: list[VersionMetrics], roles: dict[str, str]) -> list[VersionMetrics]:
+    """Each version with its role now, stable first, then the candidate, then the rest."""
+    order = {"stable": 0, "candidate": 1}
+    marked = [v.model_copy(update={"role": roles.get(v.version)}) for v in versions]
+    return sorted(marked, key=lambda v: (order.get(v.role or "", 2), v.version))
+
+
+async def _cached(ctx: AppContext, key: str) -> DeploymentMetrics | None:
+    if ctx.settings.metrics_cache_seconds == 0:
+        return None
+    try:
+        raw = await ctx.redis.get(key)
+    except RedisError:
+        log.warning("metrics cache unavailable; asking Prometheus", exc_info=True)
+        return None
+    return DeploymentMetrics.model_validate(json.loads(raw)) if raw else None
+
+
+async def _keep(ctx: AppContext, key: str, result: DeploymentMetrics) -> None:
+    ttl = min(ctx.settings.metrics_cache_seconds, result.step_seconds)
+    if ttl <= 0:
+        return
+    try:
+        await ctx.redis.set(key, result.model_dump_json(), ex=ttl)
+    except RedisError:
+        log.warning("metrics cache unavailable; answer not kept", exc_info=True)
