@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_crds.serving import ServingLimits
 from modelplane_operator.artifacts import (
     ArtifactFetcher,
     ArtifactProblem,
     S3Config,
-    VerifyLimits,
     verify_artifact,
     verify_bytes,
 )
@@ -26,7 +26,7 @@ from tests.onnx_models import (
     signature_of,
 )
 
-LIMITS = VerifyLimits()
+LIMITS = ServingLimits()
 
 
 def make_spec(
@@ -43,7 +43,7 @@ def make_spec(
 
 
 def problem_of(
-    data: bytes, spec: ModelVersionSpec, limits: VerifyLimits = LIMITS
+    data: bytes, spec: ModelVersionSpec, limits: ServingLimits = LIMITS
 ) -> ArtifactProblem:
     with pytest.raises(ArtifactProblem) as caught:
         verify_bytes(data, spec, limits)
@@ -100,7 +100,7 @@ def test_custom_operator_domain_is_refused() -> None:
 def test_graph_over_the_node_limit_is_refused() -> None:
     model = linear_model(4)
     data, digest = model_bytes(model)
-    problem = problem_of(data, make_spec(digest, signature_of(model)), VerifyLimits(max_nodes=2))
+    problem = problem_of(data, make_spec(digest, signature_of(model)), ServingLimits(max_nodes=2))
     assert problem.reason == "InvalidModel"
 
 
@@ -176,7 +176,7 @@ def test_artifact_over_the_size_limit_is_too_large(tmp_path: Path, limit_source:
         uri=f"file://{tmp_path}/m.onnx",
         **({"maxSizeBytes": small} if limit_source == "spec" else {}),
     )
-    limits = VerifyLimits(max_bytes=small) if limit_source == "platform" else LIMITS
+    limits = ServingLimits(max_artifact_bytes=small) if limit_source == "platform" else LIMITS
     with pytest.raises(ArtifactProblem) as caught:
         verify_artifact(fetcher, spec, limits)
     assert caught.value.reason == "ArtifactTooLarge"

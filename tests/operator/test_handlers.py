@@ -13,12 +13,12 @@ import kopf
 import pytest
 
 from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_crds.serving import ServingLimits
 from modelplane_operator.artifacts import (
     ArtifactFetcher,
     ArtifactProblem,
     S3Config,
     VerifiedArtifact,
-    VerifyLimits,
 )
 from modelplane_operator.cluster import ClusterError
 from modelplane_operator.context import OperatorContext
@@ -38,7 +38,7 @@ def make_context(cluster: FakeCluster, tmp_path: Path) -> OperatorContext:
     memo.settings = SETTINGS
     memo.cluster = cluster
     memo.fetcher = ArtifactFetcher(S3Config(), file_root=tmp_path)
-    memo.limits = VerifyLimits()
+    memo.limits = ServingLimits()
     memo.metrics = Metrics()
     memo.deployment_refs = {}
     memo.used_by_syncs = {}

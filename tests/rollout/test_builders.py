@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from modelplane_crds.serving import ServingLimits
 from modelplane_operator.builders.model_deployment import (
     RUNTIME_GRACEFUL_TIMEOUT_S,
     RuntimeConfig,
@@ -274,8 +275,7 @@ def test_the_operators_onnx_limits_and_mlflow_server_reach_the_pods_settings(
     config = RuntimeConfig(
         image=CONFIG.image,
         mlflow_tracking_uri="http://10.245.0.1:5000",
-        max_graph_nodes=1234,
-        allowed_domains=("", "ai.onnx"),
+        limits=ServingLimits(max_nodes=1234, allowed_domains=("", "ai.onnx")),
     )
     version = make_version("1", artifact={"uri": "models:/fraud/1", "sha256": "b" * 64})
     variant = Variant("v1", version, "stable", 1)

@@ -32,6 +32,7 @@ from modelplane_crds.model_version import (
     DIGEST_MISMATCH,
     ModelVersionSpec,
 )
+from modelplane_crds.serving import ServingLimits
 
 CHUNK = 1024 * 1024
 
@@ -52,20 +53,6 @@ class VerifiedArtifact:
 
     sha256: str
     size_bytes: int
-
-
-@dataclass(frozen=True)
-class VerifyLimits:
-    """Platform-wide limits that apply whatever a ModelVersion says."""
-
-    max_bytes: int = 100 * 1024**2
-    max_nodes: int = onnx_policy.DEFAULT_MAX_NODES
-    allowed_domains: frozenset[str] = onnx_policy.DEFAULT_ALLOWED_DOMAINS
-
-    @property
-    def onnx(self) -> onnx_policy.Limits:
-        """The limits of the shared ONNX policy (the same the serving pods are given)."""
-        return onnx_policy.Limits(self.max_nodes, self.allowed_domains)
 
 
 @dataclass(frozen=True)
@@ -235,7 +222,7 @@ def _read_capped(uri: str, chunks: Iterable[bytes], limit: int) -> bytes:
 # Verifying
 
 
-def verify_bytes(data: bytes, spec: ModelVersionSpec, limits: VerifyLimits) -> VerifiedArtifact:
+def verify_bytes(data: bytes, spec: ModelVersionSpec, limits: ServingLimits) -> VerifiedArtifact:
     """Check digest, ONNX safety rules, that onnxruntime opens it, and the signature."""
     digest = hashlib.sha256(data).hexdigest()
     if digest != spec.artifact.sha256:
@@ -244,7 +231,8 @@ def verify_bytes(data: bytes, spec: ModelVersionSpec, limits: VerifyLimits) -> V
             f"artifact sha256 is {digest}, the ModelVersion declares {spec.artifact.sha256}",
         )
     try:
-        onnx_policy.check_safe(onnx_policy.parse(data), limits.onnx)
+        onnx_limits = onnx_policy.Limits(limits.max_nodes, frozenset(limits.allowed_domains))
+        onnx_policy.check_safe(onnx_policy.parse(data), onnx_limits)
         session = onnx_policy.open_session(data)
         onnx_policy.check_signature(session, spec.signature.inputs, spec.signature.outputs)
     except onnx_policy.ModelRefused as refused:
@@ -253,11 +241,13 @@ def verify_bytes(data: bytes, spec: ModelVersionSpec, limits: VerifyLimits) -> V
 
 
 def verify_artifact(
-    fetcher: ArtifactFetcher, spec: ModelVersionSpec, limits: VerifyLimits
+    fetcher: ArtifactFetcher, spec: ModelVersionSpec, limits: ServingLimits
 ) -> VerifiedArtifact:
-    """Fetch (capped at the smaller of the spec's and the platform's limit) and verify."""
-    limit = min(spec.artifact.max_size_bytes, limits.max_bytes)
-    return verify_bytes(fetcher.fetch(spec.artifact.uri, limit), spec, limits)
+    """Fetch (capped at the smaller of the spec's and the platform's limit) and verify, under
+    the limits the version's serving pods are given (`ServingLimits.for_artifact`)."""
+    limits = limits.for_artifact(spec.artifact)
+    data = fetcher.fetch(spec.artifact.uri, limits.max_artifact_bytes)
+    return verify_bytes(data, spec, limits)
 
 
 Verifier = Callable[[ModelVersionSpec], VerifiedArtifact]

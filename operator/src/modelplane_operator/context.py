@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import kopf
 
 if TYPE_CHECKING:
-    from modelplane_operator.artifacts import ArtifactFetcher, VerifyLimits
+    from modelplane_crds.serving import ServingLimits
+    from modelplane_operator.artifacts import ArtifactFetcher
     from modelplane_operator.cluster import Cluster
     from modelplane_operator.metrics import Metrics
     from modelplane_operator.rollout.reconcile import RolloutContext
@@ -27,7 +28,7 @@ class OperatorContext(kopf.Memo):
     settings: Settings
     cluster: Cluster
     fetcher: ArtifactFetcher
-    limits: VerifyLimits
+    limits: ServingLimits
     metrics: Metrics
     deployment_refs: dict[str, frozenset[str]]
     """Last seen ModelVersion references per ModelDeployment uid (see handlers.model_version)."""

@@ -10,16 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import modelplane_onnx as onnx_policy
+from modelplane_crds.serving import ServingLimits
 
 DEFAULT_RUNTIME_IMAGE = "ghcr.io/modelplane/serving-runtime:0.1.0"
 
 
-class Settings(BaseSettings):
-    """Everything the operator can be told from outside."""
+class Settings(ServingLimits, BaseSettings):
+    """Everything the operator can be told from outside.
+
+    The limits a model is verified against (`max_artifact_bytes`, `max_nodes`,
+    `allowed_domains`) are `ServingLimits`, the same fields under the same names as the serving
+    pods' settings: `limits()` is what the operator verifies under and hands to its pods."""
 
     model_config = SettingsConfigDict(env_prefix="MODELPLANE_OPERATOR_", extra="ignore")
 
@@ -50,17 +54,12 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = Field(default=300.0, gt=0)
     """Longest delay between retries of a transient failure."""
 
-    # Artifacts -------------------------------------------------------------------------------
-    max_artifact_bytes: int = Field(default=100 * 1024**2, ge=1)
-    """Largest artifact the operator downloads, whatever a ModelVersion allows (100 MiB)."""
+    # Artifacts (the limits are `ServingLimits`' fields) -------------------------------------
+    max_graph_nodes: int | None = Field(default=None, ge=1)
+    """Deprecated name of `max_nodes` (`…_MAX_GRAPH_NODES`), still honoured."""
 
-    max_graph_nodes: int = Field(default=onnx_policy.DEFAULT_MAX_NODES, ge=1)
-    """Largest number of nodes an ONNX graph may have."""
-
-    allowed_opset_domains: list[str] = Field(
-        default_factory=lambda: sorted(onnx_policy.DEFAULT_ALLOWED_DOMAINS)
-    )
-    """Operator-set domains a model may use; anything else is a custom op and is refused."""
+    allowed_opset_domains: list[str] | None = None
+    """Deprecated name of `allowed_domains` (`…_ALLOWED_OPSET_DOMAINS`), still honoured."""
 
     file_artifact_root: Path | None = None
     """Directory `file://` artifacts may come from (development only); unset refuses them."""
@@ -172,3 +171,14 @@ class Settings(BaseSettings):
     lease_duration_s: float = Field(default=15.0, gt=1)
     identity: str | None = None
     """This replica's name in the Lease; defaults to the host name and process id."""
+
+    @model_validator(mode="after")
+    def _honour_deprecated_names(self) -> Settings:
+        if self.max_graph_nodes is not None and "max_nodes" not in self.model_fields_set:
+            self.max_nodes = self.max_graph_nodes
+        if (
+            self.allowed_opset_domains is not None
+            and "allowed_domains" not in self.model_fields_set
+        ):
+            self.allowed_domains = tuple(self.allowed_opset_domains)
+        return self

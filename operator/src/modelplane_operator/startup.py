@@ -21,7 +21,7 @@ from typing import Any, Literal
 import kopf
 
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION, ORGANIZATION, Kind
-from modelplane_operator.artifacts import ArtifactFetcher, S3Config, VerifyLimits
+from modelplane_operator.artifacts import ArtifactFetcher, S3Config
 from modelplane_operator.builders.model_deployment import RuntimeConfig
 from modelplane_operator.certs import self_signed
 from modelplane_operator.cluster import KubeGateway, load_connection
@@ -35,7 +35,6 @@ PREFIX = "modelplane.io"
 FINALIZER = "modelplane.io/finalizer"
 SAME_NAMED_RUNTIME_FIELDS = {
     "payload_bucket",
-    "max_graph_nodes",
     "gateway_name",
     "gateway_namespace",
 }
@@ -77,11 +76,7 @@ def build_context(memo: Any, config: Settings) -> None:
         mlflow_uri=config.mlflow_tracking_uri,
         timeout_s=config.download_timeout_s,
     )
-    memo.limits = VerifyLimits(
-        max_bytes=config.max_artifact_bytes,
-        max_nodes=config.max_graph_nodes,
-        allowed_domains=frozenset(config.allowed_opset_domains),
-    )
+    memo.limits = config.limits()
     memo.metrics = Metrics()
     memo.deployment_refs = {}
     memo.used_by_syncs = {}
@@ -92,13 +87,13 @@ def build_context(memo: Any, config: Settings) -> None:
 
 def runtime_config(config: Settings) -> RuntimeConfig:
     """What serving pods are told, from the operator's settings (fields of the same name are
-    copied as they are)."""
+    copied as they are; the limits are the ones the operator verifies under)."""
     same = config.model_dump(include=SAME_NAMED_RUNTIME_FIELDS)
     return RuntimeConfig(
         image=config.default_runtime_image,
         s3_endpoint_url=config.runtime_s3_endpoint_url,
         mlflow_tracking_uri=config.runtime_mlflow_tracking_uri,
-        allowed_domains=tuple(config.allowed_opset_domains),
+        limits=config.limits(),
         node_selector=dict(config.serving_node_selector),
         tolerations=tuple(config.serving_tolerations),
         **same,

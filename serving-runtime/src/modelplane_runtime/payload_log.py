@@ -93,9 +93,10 @@ class PayloadTableBuilder:
         if self.features is not None:
             for feature in self.features:
                 flat = record.inputs[feature.input].reshape(rows, -1)
-                if feature.index < flat.shape[1]:
+                index = feature.index or 0
+                if index < flat.shape[1]:
                     columns[f"feature.{feature.name}"] = _column(
-                        flat[:, feature.index], feature.type == "numerical"
+                        flat[:, index], feature.type == "numerical"
                     )
         else:
             for name, array in record.inputs.items():

@@ -30,7 +30,8 @@ from typing import Any
 from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_crds.model_version import ModelVersionSpec
-from modelplane_operator.artifacts import ArtifactFetcher, S3Config, VerifyLimits, verify_artifact
+from modelplane_crds.serving import ServingLimits
+from modelplane_operator.artifacts import ArtifactFetcher, S3Config, verify_artifact
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import CRD_DIR, OperatorProcess, operator_env
 
@@ -128,7 +129,7 @@ def run(platform: LocalPlatform) -> int:
     baseline = []
     for _ in range(SINGLE_RUNS):
         t0 = time.perf_counter()
-        verify_artifact(fetcher, spec, VerifyLimits())
+        verify_artifact(fetcher, spec, ServingLimits())
         baseline.append(time.perf_counter() - t0)
 
     env = operator_env(kubeconfig, s3, metrics_port=0, log_format="json")

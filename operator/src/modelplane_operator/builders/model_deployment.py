@@ -17,7 +17,6 @@ at once (`build_children`), then applies them by server-side apply and deletes t
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from modelplane_crds import labels
 from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentSpec
 from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_crds.serving import ServingLimits, ServingSettings
 from modelplane_operator.builders import OPERATOR
 
 DEPLOYMENT_LABEL = "modelplane.io/deployment"
@@ -53,7 +53,7 @@ TrafficMode = Literal["HTTPRoute", "ReplicaRatio"]
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """Operator-level settings the builders need (image, S3 endpoint, Gateway parent, the ONNX
+    """Operator-level settings the builders need (image, S3 endpoint, Gateway parent, the
     limits the pods enforce, where pods are scheduled)."""
 
     image: str
@@ -62,9 +62,8 @@ class RuntimeConfig:
     gateway_name: str | None = None
     gateway_namespace: str | None = None
     mlflow_tracking_uri: str | None = None
-    max_graph_nodes: int | None = None
-    allowed_domains: tuple[str, ...] | None = None
-    """The operator's own ONNX limits, so a version that verified is one its pods will load."""
+    limits: ServingLimits = field(default_factory=ServingLimits)
+    """The operator's own limits; each pod gets them capped for its version, as verified."""
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, Any], ...] = ()
 
@@ -242,69 +241,60 @@ def replicas_for_share(total: int, weight: int) -> int:
     return 0 if weight <= 0 else max(1, math.ceil(total * weight / 100))
 
 
-def runtime_env(
+def serving_settings(
     deployment: str,
     namespace: str,
     version: str,
     mv: ModelVersionSpec,
     spec: ModelDeploymentSpec,
     config: RuntimeConfig,
-) -> list[dict[str, str]]:
-    """The `MODELPLANE_RUNTIME_*` environment of a variant's pods (see docs/serving-runtime.md)."""
-    env = {
-        **_model_env(mv),
-        **_serving_env(spec),
-        **_payload_env(deployment, namespace, version, spec, config),
-        **_shadow_env(deployment, namespace, spec),
-        **_operator_env(mv, config),
-    }
-    return [{"name": f"MODELPLANE_RUNTIME_{k}", "value": v} for k, v in sorted(env.items())]
+) -> ServingSettings:
+    """What a variant's pods are told: the shared contract the runtime parses from their
+    `MODELPLANE_RUNTIME_*` environment (`to_env`, see docs/serving-runtime.md)."""
+    return ServingSettings(
+        **_model_settings(mv),
+        **_serving_settings(spec),
+        **_payload_settings(deployment, namespace, version, spec, config),
+        **_shadow_settings(deployment, namespace, spec),
+        **_operator_settings(mv, config),
+    )
 
 
-def _model_env(mv: ModelVersionSpec) -> dict[str, str]:
+def _model_settings(mv: ModelVersionSpec) -> dict[str, Any]:
     """What the pod serves: the model, its artifact and signature, where it is cached."""
-    signature = {
-        "inputs": [t.to_wire() for t in mv.signature.inputs],
-        "outputs": [t.to_wire() for t in mv.signature.outputs],
-    }
-    env: dict[str, str] = {
-        "MODEL_NAME": mv.model_name,
-        "MODEL_VERSION": mv.version,
-        "MODEL_URI": mv.artifact.uri,
-        "MODEL_SHA256": mv.artifact.sha256,
-        "SIGNATURE": json.dumps(signature, separators=(",", ":")),
-        "MAX_ARTIFACT_BYTES": str(mv.artifact.max_size_bytes),
-        "CACHE_DIR": CACHE_DIR,
-        "PORT": str(PORT),
-        "GRACEFUL_TIMEOUT_S": str(RUNTIME_GRACEFUL_TIMEOUT_S),
+    settings: dict[str, Any] = {
+        "model_name": mv.model_name,
+        "model_version": mv.version,
+        "model_uri": mv.artifact.uri,
+        "model_sha256": mv.artifact.sha256,
+        "signature": mv.signature,
+        "cache_dir": CACHE_DIR,
+        "port": PORT,
+        "graceful_timeout_s": RUNTIME_GRACEFUL_TIMEOUT_S,
     }
     if mv.features:
-        features = [
-            {"name": f.name, "type": f.type, "input": f.input, "index": f.index or 0}
-            for f in mv.features
-        ]
-        env["FEATURE_SCHEMA"] = json.dumps(features, separators=(",", ":"))
-    return env
+        settings["feature_schema"] = mv.features
+    return settings
 
 
-def _serving_env(spec: ModelDeploymentSpec) -> dict[str, str]:
+def _serving_settings(spec: ModelDeploymentSpec) -> dict[str, Any]:
     """How the pod runs the model: threads and batching."""
     threads = (spec.runtime.intra_op_threads if spec.runtime else None) or _cpu_threads(spec)
-    env = {"INTRA_OP_THREADS": str(threads)}
+    settings: dict[str, Any] = {"intra_op_threads": threads}
     batching = spec.runtime.batching if spec.runtime else None
     if batching is not None:
-        env["MAX_BATCH_SIZE"] = str(batching.max_batch_size)
-        env["MAX_LATENCY_MS"] = str(batching.max_latency_ms)
-    return env
+        settings["max_batch_size"] = batching.max_batch_size
+        settings["max_latency_ms"] = batching.max_latency_ms
+    return settings
 
 
-def _payload_env(
+def _payload_settings(
     deployment: str,
     namespace: str,
     version: str,
     spec: ModelDeploymentSpec,
     config: RuntimeConfig,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Payload logging, when sampled and a bucket is known (the spec's URI, else the operator's)."""
     logging_ = spec.payload_logging
     if logging_ is None or logging_.sample_rate <= 0:
@@ -315,38 +305,35 @@ def _payload_env(
     if not bucket:
         return {}
     return {
-        "PAYLOAD_SAMPLE_RATE": str(logging_.sample_rate),
-        "PAYLOAD_BUCKET": bucket,
-        "PAYLOAD_NAMESPACE": namespace,
-        "PAYLOAD_DEPLOYMENT": deployment,
-        "PAYLOAD_VARIANT": version,
+        "payload_sample_rate": logging_.sample_rate,
+        "payload_bucket": bucket,
+        "payload_namespace": namespace,
+        "payload_deployment": deployment,
+        "payload_variant": version,
     }
 
 
-def _shadow_env(deployment: str, namespace: str, spec: ModelDeploymentSpec) -> dict[str, str]:
+def _shadow_settings(deployment: str, namespace: str, spec: ModelDeploymentSpec) -> dict[str, Any]:
     """Shadow copies, on every variant: a promotion must not restart pods."""
     shadow = spec.strategy.shadow if spec.strategy else None
     if shadow is None:
         return {}
     return {
-        "SHADOW_URL": f"http://{shadow_name(deployment)}.{namespace}.svc.cluster.local",
-        "SHADOW_PERCENT": str(shadow.percent),
-        "SHADOW_TOLERANCE": str(shadow.tolerance),
+        "shadow_url": f"http://{shadow_name(deployment)}.{namespace}.svc.cluster.local",
+        "shadow_percent": shadow.percent,
+        "shadow_tolerance": shadow.tolerance,
     }
 
 
-def _operator_env(mv: ModelVersionSpec, config: RuntimeConfig) -> dict[str, str]:
-    """What the operator knows: where artifacts come from and the ONNX limits it verified."""
-    env: dict[str, str] = {}
+def _operator_settings(mv: ModelVersionSpec, config: RuntimeConfig) -> dict[str, Any]:
+    """What the operator knows: where artifacts come from, and the limits it verified this
+    version under (`ServingLimits.for_artifact`, the same call the verification makes)."""
+    settings: dict[str, Any] = config.limits.for_artifact(mv.artifact).model_dump()
     if config.s3_endpoint_url:
-        env["S3_ENDPOINT_URL"] = config.s3_endpoint_url
+        settings["s3_endpoint_url"] = config.s3_endpoint_url
     if config.mlflow_tracking_uri and mv.artifact.uri.startswith("models:/"):
-        env["MLFLOW_TRACKING_URI"] = config.mlflow_tracking_uri
-    if config.max_graph_nodes is not None:
-        env["MAX_NODES"] = str(config.max_graph_nodes)
-    if config.allowed_domains is not None:
-        env["ALLOWED_DOMAINS"] = json.dumps(list(config.allowed_domains))
-    return env
+        settings["mlflow_tracking_uri"] = config.mlflow_tracking_uri
+    return settings
 
 
 def _cpu_threads(spec: ModelDeploymentSpec) -> int:
@@ -381,7 +368,9 @@ def build_deployment(
     """The apps/v1 Deployment running the serving runtime for one variant."""
     meta = owner["metadata"]
     selector = pod_labels(meta["name"], variant.version)
-    env = runtime_env(meta["name"], meta["namespace"], variant.version, variant.spec, spec, config)
+    env = serving_settings(
+        meta["name"], meta["namespace"], variant.version, variant.spec, spec, config
+    ).to_env()
     body: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -473,8 +462,10 @@ def _pod_spec(
     config: RuntimeConfig,
 ) -> dict[str, Any]:
     """The pod around the container: no API token, spread over zones and nodes, a model cache
-    sized for two artifacts, scheduled where the operator is told."""
-    cache_limit = f"{max(1, math.ceil(variant.spec.artifact.max_size_bytes * 2 / 1024**2))}Mi"
+    sized for two artifacts of the largest size the pod accepts, scheduled where the operator is
+    told."""
+    largest = config.limits.for_artifact(variant.spec.artifact).max_artifact_bytes
+    cache_limit = f"{max(1, math.ceil(largest * 2 / 1024**2))}Mi"
     pod: dict[str, Any] = {
         "containers": [container],
         "automountServiceAccountToken": False,
