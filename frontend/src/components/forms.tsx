@@ -3,8 +3,33 @@
 import { useState, type FormEvent } from "react";
 
 import { describeError } from "@/lib/api/client";
+import { MODEL_NAME_PATTERN, TASK_TYPES } from "@/lib/queries";
 
-import { Button } from "./ui";
+import { Button, SelectField, TextField } from "./ui";
+
+/** A registered model's name, as the facade allows it. */
+export function ModelNameField({ name = "name", hint = "Lowercase letters, digits and dashes.", className = "w-56", list }: {
+  name?: string;
+  hint?: string;
+  className?: string;
+  /** The id of a `<datalist>` of suggestions. */
+  list?: string;
+}) {
+  return <TextField label="Model name" name={name} required maxLength={50} pattern={MODEL_NAME_PATTERN} hint={hint} className={className} list={list} />;
+}
+
+/** The task of a model being registered, as the form field `task_type`. */
+export function TaskTypeField({ label = "Task", className = "w-48" }: { label?: string; className?: string }) {
+  return (
+    <SelectField label={label} name="task_type" defaultValue="classification" className={className}>
+      {TASK_TYPES.map((task) => (
+        <option key={task} value={task}>
+          {task.replace("_", " ")}
+        </option>
+      ))}
+    </SelectField>
+  );
+}
 
 /** A form's submit handler: `run` gets the form's data and returns a confirmation to show; the
  * form is reset after success, and what `run` threw is kept as `error` to show instead. */

@@ -113,6 +113,13 @@ export function useVersions(orgId: string, modelId: string) {
   });
 }
 
+/** The model named `name` exactly, or undefined. The registry's name filter matches substrings,
+ * sorted by name: the exact one is among the first page unless more than a page of names contain
+ * it. */
+async function findModelNamed(client: ApiClient, orgId: string, name: string): Promise<Model | undefined> {
+  return (await fetchModels(client, orgId, name, 1)).data.find((m) => m.name === name);
+}
+
 /** The versions (newest first, the first 100) of the model named `name` exactly, as a deployment
  * names its model; an empty list when there is no such model. */
 export function useVersionsOfModelNamed(orgId: string, name: string | null) {
@@ -121,11 +128,50 @@ export function useVersionsOfModelNamed(orgId: string, name: string | null) {
     queryKey: ["organizations", orgId, "models", { named: name }, "versions"],
     enabled: name !== null,
     queryFn: async () => {
-      // The registry's name filter matches substrings, sorted by name: the exact one is among
-      // the first page unless more than a page of names contain it.
-      const found = (await fetchModels(client, orgId, name ?? "", 1)).data.find((m) => m.name === name);
+      const found = await findModelNamed(client, orgId, name ?? "");
       return found ? (await fetchVersions(client, orgId, found.id)).data : [];
     },
+  });
+}
+
+export interface RunRegistration {
+  runId: string;
+  /** The registered model's name: an existing model gets a new version, a new name is first
+   * registered as a model with `taskType`. */
+  modelName: string;
+  taskType: (typeof TASK_TYPES)[number];
+  /** The model's folder in the run (`name` of `mlflow.onnx.log_model`). */
+  path: string;
+  description: string;
+}
+
+/** Register the ONNX model an MLflow run logged as a new version (the facade's `from-run`
+ * route), registering the model first when no model has that name; refreshes the models. */
+export function useRegisterFromRun(orgId: string) {
+  const { client } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ runId, modelName, taskType, path, description }: RunRegistration) => {
+      const existing = await findModelNamed(client, orgId, modelName);
+      const target =
+        existing ??
+        unwrap(
+          await client.POST("/api/v1/organizations/{org_id}/models", {
+            params: { path: { org_id: orgId } },
+            body: { name: modelName, task_type: taskType, description: "" },
+          }),
+        ).data;
+      const created = unwrap(
+        await client.POST("/api/v1/organizations/{org_id}/models/{model_id}/versions/from-run", {
+          params: { path: { org_id: orgId, model_id: target.id } },
+          // An empty description is answered with "from MLflow run <id>".
+          body: { run_id: runId, path, description },
+        }),
+      );
+      // 202: stored, but the cluster has not taken the ModelVersion yet.
+      return { model: target, version: created.data, newModel: existing === undefined };
+    },
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["organizations", orgId, "models"] }),
   });
 }
 
@@ -285,6 +331,11 @@ export function useApiKeyMutations(orgId: string) {
 
 export type VersionDetail = Schemas["VersionDetail"];
 
+/** Where a version's page is. */
+export function versionHref(modelId: string, versionId: string): string {
+  return `/models/version/?model=${encodeURIComponent(modelId)}&version=${encodeURIComponent(versionId)}`;
+}
+
 /** One version with its cluster events. */
 export function useVersion(orgId: string, modelId: string, versionId: string) {
   const { client } = useAuth();
@@ -298,6 +349,9 @@ export function useVersion(orgId: string, modelId: string, versionId: string) {
       ).data,
   });
 }
+
+/** A registered model's name, as the facade allows it (a Kubernetes name part). */
+export const MODEL_NAME_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
 
 export const TASK_TYPES = ["classification", "regression", "ranking", "anomaly_detection", "other"] as const;
 

@@ -334,7 +334,8 @@ test("create, rename and delete experiments, and find how to point the mlflow cl
 
 /** Log runs into a new experiment as the mlflow client does, through the facade's MLflow
  * proxy: depth 2, 4 and 8 (the deepest does best), each with a 20-step loss history, an auc, an
- * lr param and a notes file; depth-2 failed. Returns the experiment's id and the runs' ids. */
+ * lr param and a notes file; depth-2 failed; depth-4 also logged the E2E_ONNX_MODEL file as an
+ * ONNX model at `model`. Returns the experiment's id and the runs' ids. */
 async function logRuns(request: APIRequestContext, headers: Record<string, string>, org: { id: string; slug: string }, experiment: string) {
   const made = await request.post(`/api/v1/organizations/${org.id}/experiments`, { headers, data: { name: experiment } });
   expect(made.status()).toBe(201);
@@ -366,6 +367,15 @@ async function logRuns(request: APIRequestContext, headers: Record<string, strin
     const artifacts = info.artifact_uri.replace(/^mlflow-artifacts:\//, "").replace(/^\/+/, "");
     const put = await request.put(`${mlflow}/mlflow-artifacts/artifacts/${artifacts}/notes/readme.txt`, { headers, data: `depth ${depth}` });
     expect(put.ok()).toBe(true);
+    if (depth === "4" && process.env.E2E_ONNX_MODEL) {
+      // What mlflow.onnx.log_model(…, name="model") uploads: the MLmodel file and the graph.
+      for (const [file, data] of [
+        ["MLmodel", "artifact_path: model\nflavors:\n  onnx:\n    data: model.onnx\n  python_function:\n    loader_module: mlflow.onnx\n"],
+        ["model.onnx", readFileSync(process.env.E2E_ONNX_MODEL)],
+      ] as const) {
+        expect((await request.put(`${mlflow}/mlflow-artifacts/artifacts/${artifacts}/model/${file}`, { headers, data })).ok()).toBe(true);
+      }
+    }
     const status = depth === "2" ? "FAILED" : "FINISHED";
     const ended = await request.post(`${mlflow}/mlflow/runs/update`, { headers, data: { run_id: info.run_id, status, end_time: Date.now() } });
     expect(ended.status()).toBe(200);
@@ -376,7 +386,7 @@ async function logRuns(request: APIRequestContext, headers: Record<string, strin
 
 test("runs logged through the facade's MLflow: the table, sorting, search, a run's page and its chart, comparison", async ({ page, request }) => {
   const { email, headers, slug, org } = await adminOfNewOrganization(request, "Rita Researcher", "Risk");
-  await logRuns(request, headers, { id: org, slug }, "fraud");
+  const { runs } = await logRuns(request, headers, { id: org, slug }, "fraud");
 
   await page.goto("/experiments/");
   await signIn(page, email);
@@ -428,6 +438,25 @@ test("runs logged through the facade's MLflow: the table, sorting, search, a run
   await expect(chart.locator("path")).toHaveCount(1);
   await shot(page, "run");
   await expectAccessible(page);
+
+  // Register the run's ONNX model as the first version of a new model, then open that version.
+  if (process.env.E2E_ONNX_MODEL) {
+    const registration = page.getByRole("form", { name: "Register as model version" });
+    await registration.getByLabel("Model name").fill("fraud-depth-4");
+    await registration.getByRole("button", { name: "Register as model version" }).click();
+    await expect(registration.getByRole("status")).toHaveText("Registered the new model fraud-depth-4 version 1 from this run.");
+    await expectAccessible(page);
+    await registration.getByRole("link", { name: "Open fraud-depth-4 version 1" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "Version 1" })).toBeVisible();
+    await expect(page.getByText(runs["depth-4"]!, { exact: true })).toBeVisible();
+    await expect(page.getByRole("table", { name: "Inputs" }).getByRole("row", { name: "x FP32 [any, 4]", exact: true })).toBeVisible();
+    // A second try with a path the run has no model at: the facade's reason is shown.
+    await page.goBack();
+    await registration.getByLabel("Model name").fill("fraud-depth-4");
+    await registration.getByLabel("Path in the run").fill("no-such-folder");
+    await registration.getByRole("button", { name: "Register as model version" }).click();
+    await expect(registration.getByRole("alert")).toContainText("no-such-folder");
+  }
   await page.getByRole("link", { name: "All runs of fraud" }).click();
 
   await table.getByRole("checkbox", { name: "Select depth-8" }).check();

@@ -3,13 +3,11 @@
 import Link from "next/link";
 import { useDeferredValue, useState } from "react";
 
-import { Feedback, useFormSubmit } from "@/components/forms";
+import { Feedback, ModelNameField, TaskTypeField, useFormSubmit } from "@/components/forms";
 import { OrgPage } from "@/components/org-gate";
-import { Button, DataTable, EmptyState, ErrorState, Paging, SelectField, Skeleton, TextField, formatDate } from "@/components/ui";
+import { Button, DataTable, EmptyState, ErrorState, Paging, Skeleton, TextField, formatDate } from "@/components/ui";
 import { explainConflict } from "@/lib/api/client";
 import { can, TASK_TYPES, useCreateModel, useModels, type Organization } from "@/lib/queries";
-
-const MODEL_NAME_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
 
 function RegisterModel({ orgId }: { orgId: string }) {
   const create = useCreateModel(orgId);
@@ -23,22 +21,8 @@ function RegisterModel({ orgId }: { orgId: string }) {
   });
   return (
     <form onSubmit={onSubmit} aria-label="Register a model" className="mb-6 flex flex-wrap items-start gap-3">
-      <TextField
-        label="Model name"
-        name="name"
-        required
-        maxLength={50}
-        pattern={MODEL_NAME_PATTERN}
-        hint="Lowercase letters, digits and dashes."
-        className="w-56"
-      />
-      <SelectField label="Task" name="task_type" defaultValue="classification" className="w-48">
-        {TASK_TYPES.map((task) => (
-          <option key={task} value={task}>
-            {task.replace("_", " ")}
-          </option>
-        ))}
-      </SelectField>
+      <ModelNameField />
+      <TaskTypeField />
       <TextField label="Description" name="description" maxLength={2000} className="min-w-56 flex-1" />
       <Button type="submit" busy={create.isPending} className="mt-6">
         Register model

@@ -3,6 +3,7 @@ import { http } from "msw";
 import { describe, expect, it } from "vitest";
 
 import { depth8, fraudExperiment, history } from "@/test/experiments";
+import { fraud, model, version } from "@/test/registry";
 import { renderApp, signInThroughForm } from "@/test/render";
 import { location } from "@/test/router";
 import { envelope, failure, org, pageOf, server, signInHandlers } from "@/test/server";
@@ -21,12 +22,16 @@ const detail = {
   artifacts_truncated: false,
 };
 
-function openRun(): URLSearchParams[] {
+function openRun(role: "admin" | "developer" | "viewer" = "admin"): URLSearchParams[] {
   const asked: URLSearchParams[] = [];
   location.search = new URLSearchParams({ run: depth8.id });
   server.use(
     ...signInHandlers(),
-    http.get("/api/v1/organizations", () => pageOf([org("acme")])),
+    http.get("/api/v1/organizations", () => pageOf([org("acme", role)])),
+    http.get("/api/v1/organizations/:orgId/models", ({ request }) => {
+      const name = new URL(request.url).searchParams.get("filter[name]") ?? "";
+      return pageOf([fraud, model("fraud-gbm", 1)].filter((m) => m.name.includes(name)));
+    }),
     http.get("/api/v1/organizations/:orgId/experiments/:id", () => envelope(fraudExperiment)),
     http.get("/api/v1/organizations/:orgId/runs/metrics", ({ request }) => {
       const query = new URL(request.url).searchParams;
@@ -91,5 +96,87 @@ describe("Run page", () => {
     const { user } = renderApp(<RunPage />);
     await signInThroughForm(user);
     expect(await screen.findByRole("alert")).toHaveTextContent("no such run");
+  });
+
+  it("registers the run's model as a new version of an existing model and links to it", async () => {
+    openRun();
+    const bodies: unknown[] = [];
+    server.use(
+      http.post("/api/v1/organizations/:orgId/models/:modelId/versions/from-run", async ({ request, params }) => {
+        expect(params.modelId).toBe(fraud.id);
+        bodies.push(await request.json());
+        return envelope({ ...version(3, "ready", null), source: "mlflow_run", mlflow_run_id: depth8.id }, 201);
+      }),
+    );
+    const { user } = renderApp(<RunPage />);
+    await signInThroughForm(user);
+    const form = await screen.findByRole("form", { name: "Register as model version" });
+    await user.type(within(form).getByLabelText("Model name"), "fraud");
+    await user.clear(within(form).getByLabelText("Path in the run"));
+    await user.type(within(form).getByLabelText("Path in the run"), "onnx-model");
+    await user.click(within(form).getByRole("button", { name: "Register as model version" }));
+
+    expect(await within(form).findByRole("status")).toHaveTextContent("Registered fraud version 3 from this run.");
+    expect(bodies).toEqual([{ run_id: depth8.id, path: "onnx-model", description: "" }]);
+    expect(within(form).getByRole("link", { name: "Open fraud version 3" })).toHaveAttribute(
+      "href",
+      expect.stringMatching(new RegExp(`^/models/version/?\\?model=${fraud.id}&version=${version(3, "ready", null).id}$`)),
+    );
+  });
+
+  it("registers a new model first when no model has the name", async () => {
+    openRun("developer");
+    const created = model("fraud-onnx", null);
+    const calls: string[] = [];
+    server.use(
+      http.post("/api/v1/organizations/:orgId/models", async ({ request }) => {
+        calls.push(`model ${JSON.stringify(await request.json())}`);
+        return envelope(created, 201);
+      }),
+      http.post("/api/v1/organizations/:orgId/models/:modelId/versions/from-run", async ({ request, params }) => {
+        calls.push(`version of ${String(params.modelId)} ${JSON.stringify(await request.json())}`);
+        return envelope({ ...version(1, "ready", null), model_id: created.id }, 202);
+      }),
+    );
+    const { user } = renderApp(<RunPage />);
+    await signInThroughForm(user);
+    const form = await screen.findByRole("form", { name: "Register as model version" });
+    await user.type(within(form).getByLabelText("Model name"), "fraud-onnx");
+    await user.selectOptions(within(form).getByLabelText("Task (of a new model)"), "regression");
+    await user.type(within(form).getByLabelText("Description"), "depth 8");
+    await user.click(within(form).getByRole("button", { name: "Register as model version" }));
+
+    expect(await within(form).findByRole("status")).toHaveTextContent("Registered the new model fraud-onnx version 1 from this run.");
+    expect(calls).toEqual([
+      `model {"name":"fraud-onnx","task_type":"regression","description":""}`,
+      `version of ${created.id} {"run_id":"${depth8.id}","path":"model","description":"depth 8"}`,
+    ]);
+    expect(within(form).getByRole("link", { name: "Open fraud-onnx version 1" })).toBeInTheDocument();
+  });
+
+  it("shows the facade's reason when the run logged no ONNX model", async () => {
+    openRun();
+    server.use(
+      http.post("/api/v1/organizations/:orgId/models/:modelId/versions/from-run", () =>
+        failure(422, "invalid_model", "run has only the sklearn flavour: convert it to ONNX first"),
+      ),
+    );
+    const { user } = renderApp(<RunPage />);
+    await signInThroughForm(user);
+    const form = await screen.findByRole("form", { name: "Register as model version" });
+    await user.type(within(form).getByLabelText("Model name"), "fraud");
+    await user.click(within(form).getByRole("button", { name: "Register as model version" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("run has only the sklearn flavour: convert it to ONNX first");
+    expect(within(form).queryByRole("link")).not.toBeInTheDocument();
+  });
+
+  it("offers a viewer no registration, and says why", async () => {
+    openRun("viewer");
+    const { user } = renderApp(<RunPage />);
+    await signInThroughForm(user);
+    expect(await screen.findByRole("heading", { level: 1, name: "depth-8" })).toBeInTheDocument();
+    expect(screen.getByText(/needs the developer or admin role/)).toBeInTheDocument();
+    expect(screen.queryByRole("form", { name: "Register as model version" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Register as model version" })).not.toBeInTheDocument();
   });
 });

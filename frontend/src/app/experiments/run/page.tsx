@@ -5,6 +5,7 @@ import Link from "next/link";
 import { Facts, Section } from "@/components/details";
 import { MetricChart } from "@/components/metric-chart";
 import { ModelPage } from "@/components/org-gate";
+import { RegisterFromRun } from "@/components/register-from-run";
 import { DataTable, EmptyState, ErrorState, PageHeader, RunStatusBadge, Skeleton, formatBytes, formatDate } from "@/components/ui";
 import { artifactTree, type ArtifactNode } from "@/lib/artifacts";
 import { formatDuration, formatMetric, useExperiment, useRun, type RunDetail } from "@/lib/experiments";
@@ -123,6 +124,12 @@ function RunView({ org, runId }: { org: Organization; runId: string }) {
       </Section>
       <Section title="Artifacts">
         <Artifacts run={detail} />
+      </Section>
+      <Section title="Register as model version">
+        <p className="mb-3 text-sm text-slate-700">
+          Copy the ONNX model this run logged into the registry; it is verified like an upload.
+        </p>
+        <RegisterFromRun org={org} runId={detail.id} />
       </Section>
     </>
   );

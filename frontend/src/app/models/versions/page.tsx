@@ -6,7 +6,7 @@ import { useState } from "react";
 import { Feedback, useFormSubmit } from "@/components/forms";
 import { ModelPage } from "@/components/org-gate";
 import { Button, DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, TextField, formatBytes, formatDate } from "@/components/ui";
-import { can, useModel, useUploadVersion, useVersions, type Role, type Version } from "@/lib/queries";
+import { can, useModel, useUploadVersion, useVersions, versionHref, type Role, type Version } from "@/lib/queries";
 
 function Conditions({ version }: { version: Version }) {
   if (version.conditions.length === 0) return <span className="text-slate-500">none reported yet</span>;
@@ -104,7 +104,7 @@ function VersionList({ orgId, modelId, role }: { orgId: string; modelId: string;
               <td className="px-4 py-2 font-medium">
                 <Link
                   className="text-indigo-700 underline"
-                  href={`/models/version/?model=${encodeURIComponent(modelId)}&version=${encodeURIComponent(version.id)}`}
+                  href={versionHref(modelId, version.id)}
                 >
                   v{version.version}
                 </Link>
