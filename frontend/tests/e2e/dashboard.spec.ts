@@ -483,31 +483,97 @@ test("runs logged through the facade's MLflow: the table, sorting, search, a run
   await expect(page.getByRole("table", { name: "Runs of fraud" })).toBeVisible();
 });
 
-test("a user of another organization sees none of the first one", async ({ page, request }) => {
-  const owner = `${unique("owner")}@example.com`;
-  const outsider = `${unique("outsider")}@example.com`;
-  for (const [email, name] of [[owner, "Olga Owner"], [outsider, "Otto Outsider"]]) {
-    expect((await request.post("/api/v1/auth/register", { data: { email, password: PASSWORD, display_name: name } })).status()).toBe(201);
-  }
-  const token = (await (await request.post("/api/v1/auth/login", { data: { email: owner, password: PASSWORD } })).json()).data.access_token as string;
-  const secretSlug = unique("secret");
-  const made = await request.post("/api/v1/organizations", {
-    headers: { Authorization: `Bearer ${token}` },
-    data: { slug: secretSlug, display_name: "Secret Lab" },
-  });
+test("roles: a viewer reads every page but is offered no write, a refused write says why; another organization's user sees none of it", async ({ page, request }) => {
+  const onnx = process.env.E2E_ONNX_MODEL;
+  test.skip(!onnx, "E2E_ONNX_MODEL names no ONNX file");
+  // The owner's organization: a model with a version, its staging deployment, runs in MLflow.
+  const owner = await adminOfNewOrganization(request, "Olga Owner", "Secret Lab");
+  const { headers, org } = owner;
+  const name = unique("risk");
+  const made = await request.post(`/api/v1/organizations/${org}/models`, { headers, data: { name, task_type: "classification" } });
   expect(made.status()).toBe(201);
-  const secretId = (await made.json()).data.id as string;
+  const model = (await made.json()).data.id as string;
+  const file = { name: "model.onnx", mimeType: "application/octet-stream", buffer: readFileSync(onnx!) };
+  const uploaded = await request.post(`/api/v1/organizations/${org}/models/${model}/versions`, { headers, multipart: { file } });
+  expect(uploaded.status()).toBe(201);
+  const version = (await uploaded.json()).data.id as string;
+  const deployed = await request.post(`/api/v1/organizations/${org}/deployments`, { headers, data: { version_id: version, name: `${name}-live` } });
+  expect(deployed.status()).toBe(201);
+  await logRuns(request, headers, { id: org, slug: owner.slug }, "fraud");
 
-  await page.goto("/organizations/");
-  await signIn(page, outsider);
-  await expect(page.getByText("No organizations yet")).toBeVisible();
-  await expect(page.getByText("Secret Lab")).toHaveCount(0);
-  await expect(page.getByRole("combobox", { name: "Organization" })).toHaveCount(0);
-  // Even a guessed link to the other organization's model pages shows nothing of it.
-  await page.goto(`/models/versions/?model=${secretId}`);
-  await signIn(page, outsider);
-  await expect(page.getByText("No organization", { exact: true })).toBeVisible();
-  await expect(page.getByText(secretSlug)).toHaveCount(0);
+  // A colleague joins as a developer.
+  const colleague = `${unique("colleague")}@example.com`;
+  expect((await request.post("/api/v1/auth/register", { data: { email: colleague, password: PASSWORD, display_name: "Vic Viewer" } })).status()).toBe(201);
+  const added = await request.post(`/api/v1/organizations/${org}/members`, { headers, data: { email: colleague, role: "developer" } });
+  expect(added.status()).toBe(201);
+  const colleagueId = (await added.json()).data.user_id as string;
+
+  await test.step("demoted to viewer while the page is open: the write is refused in the facade's words", async () => {
+    await page.goto(`/models/version/?model=${model}&version=${version}`);
+    await signIn(page, colleague);
+    const deploy = page.getByRole("region", { name: "Deploy this version" });
+    await expect(deploy.getByRole("button", { name: "Deploy" })).toBeEnabled();
+    const demoted = await request.patch(`/api/v1/organizations/${org}/members/${colleagueId}`, { headers, data: { role: "viewer" } });
+    expect(demoted.status()).toBe(200);
+    await deploy.getByRole("button", { name: "Deploy" }).click();
+    await expect(deploy.getByRole("alert")).toHaveText("Not allowed: role viewer may not deployment:create");
+  });
+
+  await test.step("as a viewer: the pages, and no write action on them", async () => {
+    await page.reload(); // signs out: the session lives in memory
+    await signIn(page, colleague);
+    await expect(page.getByRole("heading", { level: 1, name: "Version 1" })).toBeVisible();
+    await expect(page.getByRole("combobox", { name: "Organization" }).locator("option:checked")).toHaveText("Secret Lab (viewer)");
+    await expect(page.getByRole("region", { name: "Deploy this version" })).toHaveCount(0);
+
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Models" }).click();
+    const models = page.getByRole("table", { name: "Models" });
+    await expect(models.getByRole("link", { name })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Register model" })).toHaveCount(0);
+    await models.getByRole("link", { name }).click();
+    await expect(page.getByRole("table", { name: `Versions of ${name}` }).getByRole("link", { name: "v1" })).toBeVisible();
+    await expect(page.getByLabel("ONNX file")).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Upload" })).toHaveCount(0);
+
+    await nav.getByRole("link", { name: "Deployments" }).click();
+    await page.getByRole("table", { name: "Deployments" }).getByRole("link", { name: `${name}-live` }).click();
+    await expect(page.getByRole("heading", { level: 1, name: `${name}-live` })).toBeVisible();
+    await expect(page.getByText("Viewers can watch deployments but not change them.")).toBeVisible();
+    await expect(page.getByText("Viewers can read these settings but not change them.")).toBeVisible();
+    await expect(page.getByText(/only the organization's developers and admins can read them/)).toBeVisible();
+    for (const button of ["Start rollout", "Edit settings", "Promote to production…", "Delete deployment…", "Download sample"]) {
+      await expect(page.getByRole("button", { name: button })).toHaveCount(0);
+    }
+    await expectAccessible(page);
+
+    await nav.getByRole("link", { name: "Experiments" }).click();
+    await expect(page.getByRole("button", { name: "Create experiment" })).toHaveCount(0);
+    await page.getByRole("table", { name: "Experiments" }).getByRole("link", { name: "fraud" }).click();
+    await page.getByRole("table", { name: "Runs of fraud" }).getByRole("link", { name: "depth-4" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "depth-4" })).toBeVisible();
+    await expect(page.getByText("Registering a run's model as a version needs the developer or admin role.")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Register as model version" })).toHaveCount(0);
+
+    await nav.getByRole("link", { name: "Members" }).click();
+    await expect(page.getByRole("table", { name: /2 members of Secret Lab/ })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Add member" })).toHaveCount(0);
+  });
+
+  await test.step("a user of another organization sees none of it", async () => {
+    const outsider = `${unique("outsider")}@example.com`;
+    expect((await request.post("/api/v1/auth/register", { data: { email: outsider, password: PASSWORD, display_name: "Otto Outsider" } })).status()).toBe(201);
+    await page.goto("/organizations/");
+    await signIn(page, outsider);
+    await expect(page.getByText("No organizations yet")).toBeVisible();
+    await expect(page.getByText("Secret Lab")).toHaveCount(0);
+    await expect(page.getByRole("combobox", { name: "Organization" })).toHaveCount(0);
+    // Even a guessed link to the other organization's model pages shows nothing of it.
+    await page.goto(`/models/versions/?model=${model}`);
+    await signIn(page, outsider);
+    await expect(page.getByText("No organization", { exact: true })).toBeVisible();
+    await expect(page.getByText(owner.slug)).toHaveCount(0);
+  });
 });
 
 test("first load of the main page: bytes and time (E2E_METRICS=<file> keeps them)", async ({ browser }) => {
