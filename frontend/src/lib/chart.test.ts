@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { extent, linearScale, linePath, niceTicks } from "./chart";
+import { extent, linearScale, linePath, niceTicks, timeTicks } from "./chart";
 
 describe("chart arithmetic", () => {
   it.each([
@@ -33,5 +33,15 @@ describe("chart arithmetic", () => {
     expect(extent([3, Number.NaN, -1, Number.POSITIVE_INFINITY, 7])).toEqual([-1, 7]);
     expect(extent([Number.NaN])).toBeNull();
     expect(extent(Array.from({ length: 300_000 }, (_, i) => i))).toEqual([0, 299_999]);
+  });
+
+  it.each([
+    // an hour from 10:00:10 UTC: every 10 minutes, on the minute
+    [1796292010, 1796295610, [1796292600, 1796293200, 1796293800, 1796294400, 1796295000, 1796295600]],
+    // a week: every 2 days, at midnight UTC
+    [1796256000, 1796860800, [1796256000, 1796428800, 1796601600, 1796774400]],
+    [5, 5, [5]],
+  ])("puts time ticks from %d to %d at round times", (min, max, ticks) => {
+    expect(timeTicks(min, max, 6)).toEqual(ticks);
   });
 });

@@ -49,3 +49,14 @@ export function extent(values: number[]): [number, number] | null {
   }
   return found;
 }
+
+const TIME_STEPS = [60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400];
+
+/** About `count` ticks on a time axis of unix seconds, at round minutes, hours or days (UTC). */
+export function timeTicks(min: number, max: number, count = 6): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max) || max <= min) return Number.isFinite(min) ? [min] : [];
+  const raw = (max - min) / Math.max(1, count);
+  const step = TIME_STEPS.find((s) => s >= raw) ?? Math.ceil(raw / 86400) * 86400;
+  const first = Math.ceil(min / step) * step;
+  return Array.from({ length: Math.floor((max - first) / step) + 1 }, (_, i) => first + i * step);
+}

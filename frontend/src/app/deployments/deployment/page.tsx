@@ -1,13 +1,17 @@
 "use client";
 
 import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useState } from "react";
 
+import { DeploymentMonitoring } from "@/components/deployment-monitoring";
 import { DeploymentSettings } from "@/components/deployment-settings";
 import { ConditionsTable, EventsTable, Facts, Section } from "@/components/details";
 import { InferencePanel } from "@/components/inference-panel";
 import { ModelPage } from "@/components/org-gate";
 import { PayloadLogs } from "@/components/payload-logs";
 import { RolloutActions } from "@/components/rollout-actions";
+import { Tabs } from "@/components/tabs";
 import { TrafficBar } from "@/components/traffic-bar";
 import { DataTable, EmptyState, EnvironmentBadge, ErrorState, PageHeader, PhaseBadge, Skeleton, formatDate } from "@/components/ui";
 import {
@@ -20,6 +24,7 @@ import {
   ROLLOUT_POLL_MS,
   traffic,
 } from "@/lib/deployments";
+import { parseRange, type Range } from "@/lib/monitoring";
 import {
   useDeployment,
   useDeploymentEvents,
@@ -187,8 +192,35 @@ function Detail({ orgId, deployment, role }: { orgId: string; deployment: Deploy
   );
 }
 
+type Tab = "overview" | "monitoring";
+
+const TABS: { id: Tab; label: string }[] = [
+  { id: "overview", label: "Overview" },
+  { id: "monitoring", label: "Monitoring" },
+];
+
+/** The tab and the monitoring range, kept in the URL (`tab`, `range`) so a view can be shared. */
+function useView(name: string) {
+  const params = useSearchParams();
+  const router = useRouter();
+  const [view, setView] = useState<{ tab: Tab; range: Range }>(() => ({
+    tab: params.get("tab") === "monitoring" ? "monitoring" : "overview",
+    range: parseRange(params.get("range")),
+  }));
+  function change(next: Partial<{ tab: Tab; range: Range }>) {
+    const merged = { ...view, ...next };
+    setView(merged);
+    const query = new URLSearchParams({ name });
+    if (merged.tab === "monitoring") query.set("tab", "monitoring");
+    if (merged.tab === "monitoring" || params.get("range")) query.set("range", merged.range);
+    router.replace(`/deployments/deployment/?${query.toString()}`, { scroll: false });
+  }
+  return { ...view, change };
+}
+
 function DeploymentView({ orgId, name, role }: { orgId: string; name: string; role: Role }) {
   const deployment = useDeployment(orgId, name, rolloutRunning, ROLLOUT_POLL_MS);
+  const view = useView(name);
   if (deployment.isLoading) return <Skeleton label="Loading the deployment" />;
   if (deployment.error || !deployment.data) return <ErrorState error={deployment.error} onRetry={() => void deployment.refetch()} />;
   return (
@@ -198,7 +230,15 @@ function DeploymentView({ orgId, name, role }: { orgId: string; name: string; ro
           All deployments
         </Link>
       </PageHeader>
-      <Detail orgId={orgId} deployment={deployment.data} role={role} />
+      <Tabs label={`Views of ${deployment.data.name}`} tabs={TABS} selected={view.tab} onSelect={(tab) => view.change({ tab })}>
+        {view.tab === "monitoring" ? (
+          <DeploymentMonitoring orgId={orgId} name={deployment.data.name} range={view.range} onRangeChange={(range) => view.change({ range })} />
+        ) : (
+          <div className="mt-4">
+            <Detail orgId={orgId} deployment={deployment.data} role={role} />
+          </div>
+        )}
+      </Tabs>
     </>
   );
 }

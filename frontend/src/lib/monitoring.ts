@@ -1,0 +1,203 @@
+"use client";
+
+/** A deployment's serving metrics as the Monitoring tab charts them: the facade's
+ * `get_deployment_metrics` (Prometheus behind it, one entry per ModelVersion that served), the
+ * range kept in the URL, and the rollout's moments marked on the time axis. The shaping is pure,
+ * so the components only draw. */
+
+import { useQuery } from "@tanstack/react-query";
+import type { Client } from "openapi-fetch";
+
+import { unwrap, type Schemas } from "./api/client";
+import { useAuth } from "./auth";
+
+// TODO(rebase): the facade's DeploymentMetrics by hand until `get_deployment_metrics` is in the
+// generated client; then Schemas["DeploymentMetrics"] / Schemas["VersionMetrics"].
+export interface MetricPoint {
+  /** Unix seconds. */
+  t: number;
+  v: number;
+}
+
+export interface VersionMetrics {
+  /** The ModelVersion's name. */
+  version: string;
+  role: "stable" | "candidate" | null;
+  requests_per_second: MetricPoint[];
+  errors_4xx_ratio: MetricPoint[];
+  errors_5xx_ratio: MetricPoint[];
+  latency_p50_seconds: MetricPoint[];
+  latency_p95_seconds: MetricPoint[];
+  latency_p99_seconds: MetricPoint[];
+  schema_violations_per_second: MetricPoint[];
+  batch_size_mean: MetricPoint[];
+}
+
+export interface DeploymentMetrics {
+  deployment: string;
+  start: string;
+  end: string;
+  step_seconds: number;
+  window_seconds: number;
+  versions: VersionMetrics[];
+}
+
+const METRICS_PATH = "/api/v1/organizations/{org_id}/deployments/{name}/metrics";
+
+interface MetricsPaths {
+  [METRICS_PATH]: {
+    get: {
+      parameters: { query?: { range?: string; step?: string | null }; path: { org_id: string; name: string } };
+      responses: { 200: { content: { "application/json": { data: DeploymentMetrics } } } };
+    };
+  };
+}
+
+/** The ranges offered (Prometheus durations); the facade takes up to 7d. */
+export const RANGES = ["15m", "1h", "6h", "1d", "7d"] as const;
+export type Range = (typeof RANGES)[number];
+export const DEFAULT_RANGE: Range = "1h";
+
+/** Monitoring refreshes this often, whatever the rollout does. */
+export const METRICS_POLL_MS = 30_000;
+
+const RANGE_NAMES: Record<Range, string> = {
+  "15m": "Last 15 minutes",
+  "1h": "Last hour",
+  "6h": "Last 6 hours",
+  "1d": "Last day",
+  "7d": "Last 7 days",
+};
+
+export function rangeName(range: Range): string {
+  return RANGE_NAMES[range];
+}
+
+/** The range a URL asks for; the default for a missing or unknown one. */
+export function parseRange(value: string | null): Range {
+  return RANGES.find((range) => range === value) ?? DEFAULT_RANGE;
+}
+
+/** A deployment's metrics over the last `range` (the facade picks the step: range/120), read
+ * again every 30 s. */
+export function useDeploymentMetrics(orgId: string, name: string, range: Range) {
+  const { client } = useAuth();
+  const metrics = client as unknown as Client<MetricsPaths>;
+  return useQuery({
+    queryKey: ["organizations", orgId, "deployments", name, "metrics", { range }],
+    refetchInterval: METRICS_POLL_MS,
+    placeholderData: (previous) => previous,
+    queryFn: async () =>
+      unwrap(await metrics.GET(METRICS_PATH, { params: { path: { org_id: orgId, name }, query: { range } } })).data,
+  });
+}
+
+type SeriesKey = Exclude<keyof VersionMetrics, "version" | "role">;
+
+/** One line of a panel: a series of each version; the panel's lines differ by dash. */
+interface PanelLine {
+  key: SeriesKey;
+  label: string | null;
+  dash: string | undefined;
+}
+
+export interface Panel {
+  title: string;
+  /** What the y axis counts, in the unit the values are shown in. */
+  unit: string;
+  /** From the facade's unit (fractions, seconds) to the shown one (%, ms). */
+  scale: number;
+  lines: PanelLine[];
+}
+
+const DASHES = [undefined, "6 3", "2 3"];
+
+function panel(title: string, unit: string, scale: number, lines: [SeriesKey, string | null][]): Panel {
+  return { title, unit, scale, lines: lines.map(([key, label], index) => ({ key, label, dash: DASHES[index % DASHES.length] })) };
+}
+
+export const PANELS: Panel[] = [
+  panel("Request rate", "requests/s", 1, [["requests_per_second", null]]),
+  panel("Errors", "% of requests", 100, [
+    ["errors_4xx_ratio", "4xx"],
+    ["errors_5xx_ratio", "5xx"],
+  ]),
+  panel("Latency", "ms", 1000, [
+    ["latency_p50_seconds", "p50"],
+    ["latency_p95_seconds", "p95"],
+    ["latency_p99_seconds", "p99"],
+  ]),
+  panel("Schema violations", "violations/s", 1, [["schema_violations_per_second", null]]),
+  panel("Batch size", "requests per batch (mean)", 1, [["batch_size_mean", null]]),
+];
+
+/** Each version keeps its colour on every chart: the stable one first, then the candidate, then
+ * versions that served earlier in the range. */
+const COLOURS = ["stroke-indigo-600", "stroke-amber-600", "stroke-slate-500", "stroke-teal-700", "stroke-rose-600"] as const;
+
+export interface TimeSeries {
+  id: string;
+  label: string;
+  stroke: string;
+  dash: string | undefined;
+  points: { step: number; value: number }[];
+}
+
+const ROLE_ORDER = { stable: 0, candidate: 1 } as const;
+
+/** The versions in drawing order: stable, candidate, then the others by name. */
+export function orderVersions(versions: VersionMetrics[]): VersionMetrics[] {
+  const rank = (v: VersionMetrics) => (v.role ? ROLE_ORDER[v.role] : 2);
+  return [...versions].sort((a, b) => rank(a) - rank(b) || a.version.localeCompare(b.version));
+}
+
+function versionLabel(version: VersionMetrics): string {
+  return version.role ? `${version.version} (${version.role})` : version.version;
+}
+
+/** A panel's lines: one a version and line, the version's colour, the line's dash. */
+export function panelSeries(panel: Panel, versions: VersionMetrics[]): TimeSeries[] {
+  return orderVersions(versions).flatMap((version, index) =>
+    panel.lines.map((line) => ({
+      id: `${version.version}/${line.key}`,
+      label: line.label ? `${versionLabel(version)} ${line.label}` : versionLabel(version),
+      stroke: COLOURS[index % COLOURS.length]!,
+      dash: line.dash,
+      points: version[line.key].map((p: MetricPoint) => ({ step: p.t, value: p.v * panel.scale })),
+    })),
+  );
+}
+
+/** Whether no version has a single point in any series: nothing served in the range. */
+export function noTraffic(metrics: DeploymentMetrics): boolean {
+  return metrics.versions.every((version) => PANELS.every((panel) => panel.lines.every((line) => version[line.key].length === 0)));
+}
+
+export interface Mark {
+  /** Unix seconds. */
+  at: number;
+  text: string;
+}
+
+type Rollout = Schemas["RolloutPublic"];
+type ClusterEvent = Schemas["ClusterEvent"];
+
+function seconds(iso: string): number {
+  return Date.parse(iso) / 1000;
+}
+
+/** The rollout's moments inside [start, end] (unix seconds), oldest first: rollouts starting
+ * and ending (from the rollout history) and the operator's events (steps, decisions). */
+export function rolloutMarks(rollouts: Rollout[], events: ClusterEvent[], start: number, end: number): Mark[] {
+  const marks: Mark[] = [];
+  for (const rollout of rollouts) {
+    marks.push({ at: seconds(rollout.started_at), text: `Rollout of ${rollout.to_version} started` });
+    if (rollout.ended_at) marks.push({ at: seconds(rollout.ended_at), text: `Rollout of ${rollout.to_version} ${rollout.outcome.replace("_", " ")}` });
+  }
+  for (const event of events) {
+    if (!event.last_timestamp) continue;
+    const what = [event.reason, event.message].filter(Boolean).join(": ");
+    if (what) marks.push({ at: seconds(event.last_timestamp), text: what });
+  }
+  return marks.filter((m) => Number.isFinite(m.at) && m.at >= start && m.at <= end).sort((a, b) => a.at - b.at);
+}
