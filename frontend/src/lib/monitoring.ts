@@ -128,7 +128,7 @@ export const PANELS: Panel[] = [
     ["latency_p99_seconds", "p99"],
   ]),
   panel("Schema violations", "violations/s", 1, [["schema_violations_per_second", null]]),
-  panel("Batch size", "requests per batch (mean)", 1, [["batch_size_mean", null]]),
+  panel("Mean batch size", "requests", 1, [["batch_size_mean", null]]),
 ];
 
 /** Each version keeps its colour on every chart: the stable one first, then the candidate, then

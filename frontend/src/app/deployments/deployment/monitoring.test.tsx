@@ -102,7 +102,7 @@ describe("Deployment page, Monitoring tab", () => {
     expect(latency.querySelectorAll("path")).toHaveLength(6);
     expect(latency).toHaveAccessibleName(expect.stringContaining("fraud-v1 (stable) p99: 3 points, time (UTC) 10:00 to 10:02, from 50 to 60"));
     expect(screen.getByRole("img", { name: /^Errors \(% of requests\).*fraud-v2 \(candidate\) 5xx: 3 points/ })).toBeInTheDocument();
-    for (const title of ["Schema violations (violations/s)", "Batch size (requests per batch (mean))"]) {
+    for (const title of ["Schema violations (violations/s)", "Mean batch size (requests)"]) {
       expect(screen.getByRole("img", { name: new RegExp(`^${title.replace(/[()/]/g, "\\$&")}`) })).toBeInTheDocument();
     }
 
