@@ -6,52 +6,13 @@
  * so the components only draw. */
 
 import { useQuery } from "@tanstack/react-query";
-import type { Client } from "openapi-fetch";
 
 import { unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
 
-// TODO(rebase): the facade's DeploymentMetrics by hand until `get_deployment_metrics` is in the
-// generated client; then Schemas["DeploymentMetrics"] / Schemas["VersionMetrics"].
-export interface MetricPoint {
-  /** Unix seconds. */
-  t: number;
-  v: number;
-}
-
-export interface VersionMetrics {
-  /** The ModelVersion's name. */
-  version: string;
-  role: "stable" | "candidate" | null;
-  requests_per_second: MetricPoint[];
-  errors_4xx_ratio: MetricPoint[];
-  errors_5xx_ratio: MetricPoint[];
-  latency_p50_seconds: MetricPoint[];
-  latency_p95_seconds: MetricPoint[];
-  latency_p99_seconds: MetricPoint[];
-  schema_violations_per_second: MetricPoint[];
-  batch_size_mean: MetricPoint[];
-}
-
-export interface DeploymentMetrics {
-  deployment: string;
-  start: string;
-  end: string;
-  step_seconds: number;
-  window_seconds: number;
-  versions: VersionMetrics[];
-}
-
-const METRICS_PATH = "/api/v1/organizations/{org_id}/deployments/{name}/metrics";
-
-interface MetricsPaths {
-  [METRICS_PATH]: {
-    get: {
-      parameters: { query?: { range?: string; step?: string | null }; path: { org_id: string; name: string } };
-      responses: { 200: { content: { "application/json": { data: DeploymentMetrics } } } };
-    };
-  };
-}
+export type DeploymentMetrics = Schemas["DeploymentMetrics"];
+export type VersionMetrics = Schemas["VersionMetrics"];
+export type MetricPoint = VersionMetrics["requests_per_second"][number];
 
 /** The ranges offered (Prometheus durations); the facade takes up to 7d. */
 export const RANGES = ["15m", "1h", "6h", "1d", "7d"] as const;
@@ -82,13 +43,16 @@ export function parseRange(value: string | null): Range {
  * again every 30 s. */
 export function useDeploymentMetrics(orgId: string, name: string, range: Range) {
   const { client } = useAuth();
-  const metrics = client as unknown as Client<MetricsPaths>;
   return useQuery({
     queryKey: ["organizations", orgId, "deployments", name, "metrics", { range }],
     refetchInterval: METRICS_POLL_MS,
     placeholderData: (previous) => previous,
     queryFn: async () =>
-      unwrap(await metrics.GET(METRICS_PATH, { params: { path: { org_id: orgId, name }, query: { range } } })).data,
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/deployments/{name}/metrics", {
+          params: { path: { org_id: orgId, name }, query: { range } },
+        }),
+      ).data,
   });
 }
 

@@ -276,6 +276,18 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await shot(page, "deployment");
   await expectAccessible(page);
 
+  // Monitoring: no Prometheus on the test platform, so the facade's 503 is explained; the tab and
+  // the range are kept in the URL.
+  await page.getByRole("tab", { name: "Monitoring" }).click();
+  await expect(page).toHaveURL(new RegExp(`\\?name=${deployment}&tab=monitoring&range=1h$`));
+  const monitoring = page.getByRole("tabpanel", { name: "Monitoring" });
+  await expect(monitoring.getByRole("alert")).toContainText("Metrics are unavailable right now.");
+  await monitoring.getByLabel("Range").selectOption("6h");
+  await expect(page).toHaveURL(new RegExp(`&tab=monitoring&range=6h$`));
+  await expect(monitoring.getByRole("alert")).toContainText("Metrics are unavailable right now.");
+  await expectAccessible(page);
+  await page.getByRole("tab", { name: "Overview" }).click();
+
   const production = page.getByRole("region", { name: "Actions" });
   await production.getByRole("button", { name: "Promote to production…" }).click();
   await production.getByRole("button", { name: "Copy to production" }).click();
