@@ -117,11 +117,14 @@ describe("Deployment page, Monitoring tab", () => {
     expect(screen.getByText(/Refreshed every 30 s; a point every 30 s, rates over 60 s windows/)).toBeInTheDocument();
   });
 
-  it("keeps the range in the URL and asks the facade for it", async () => {
+  it("keeps the range in the URL, asks the facade for it and reads it again every 30 s", async () => {
     const asked = facade(() => envelope(metrics([versionMetrics("fraud-v1", "stable", 1)])));
-    const { user } = await openMonitoring("6h");
+    const { user, queryClient } = await openMonitoring("6h");
     expect(await screen.findByLabelText("Range")).toHaveValue("6h");
     await screen.findByRole("img", { name: /^Request rate/ });
+    // Read again every 30 s while the tab is open.
+    const query = queryClient.getQueryCache().findAll({ queryKey: ["organizations", acme.id, "deployments", "fraud-staging", "metrics"] });
+    expect(query.flatMap((q) => q.observers.map((o) => o.options.refetchInterval))).toEqual([30_000]);
     await user.selectOptions(screen.getByLabelText("Range"), "7d");
     expect(routerPush).toHaveBeenLastCalledWith("/deployments/deployment/?name=fraud-staging&tab=monitoring&range=7d", { scroll: false });
     await waitFor(() => expect(asked).toEqual(["6h", "7d"]));
