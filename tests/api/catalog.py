@@ -364,6 +364,7 @@ KNOWN_ROUTES = {
     "DELETE /api/v1/organizations/{org_id}/deployments/{name}",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/events",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/metrics",
+    "GET /api/v1/organizations/{org_id}/usage",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
     "GET /api/v1/organizations/{org_id}/deployments/{name}/rollouts",
     "POST /api/v1/organizations/{org_id}/deployments/{name}/promote",

@@ -33,17 +33,24 @@ BAD = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1,
 
 @dataclass
 class Watched:
+    api: Api
     served: Served
     prometheus: Prometheus
+
+    @property
+    def infer(self) -> str:
+        return f"{self.served.url}/v2/models/{SERVED_MODEL}/infer"
 
 
 @asynccontextmanager
 async def watching(
-    api: Api, serving_runtime: RuntimeProcess, tmp_path: Path
+    make_api: ApiFactory, serving_runtime: RuntimeProcess, tmp_path: Path
 ) -> AsyncIterator[Watched]:
-    """Deployment `fraud-staging` served by the session's runtime, scraped every second as the
-    deployment's stable version, as an older version of it, as another deployment in the same
-    namespace and as a deployment of another organization."""
+    """An app told its Prometheus scrapes every second, and its deployment `fraud-staging`
+    served by the session's runtime, scraped every second as the deployment's stable version,
+    as an older version of it, as another deployment in the same namespace and as a deployment
+    of another organization."""
+    api = await make_api(prometheus_scrape_interval_seconds=1)
     served = await serve(api, serving_runtime.url)
     namespace = f"mp-{served.org['slug']}"
     target = serving_runtime.url.removeprefix("http://")
@@ -66,7 +73,7 @@ async def watching(
         prometheus.wait_ready()
         prometheus.wait_scraped(4)
         api.app.state.ctx.prometheus.base_url = prometheus.url
-        yield Watched(served, prometheus)
+        yield Watched(api, served, prometheus)
     finally:
         prometheus.stop()
 
@@ -74,10 +81,8 @@ async def watching(
 async def test_the_series_match_the_traffic_that_was_sent(
     make_api: ApiFactory, serving_runtime: RuntimeProcess, tmp_path: Path
 ) -> None:
-    api = await make_api(prometheus_scrape_interval_seconds=1)
-    async with watching(api, serving_runtime, tmp_path) as world:
-        served = world.served
-        infer = f"{served.url}/v2/models/{SERVED_MODEL}/infer"
+    async with watching(make_api, serving_runtime, tmp_path) as world:
+        api, served, infer = world.api, world.served, world.infer
         sent, bad, began = 0, 0, time.time()
         while time.time() - began < 14:
             body = BAD if sent % 4 == 3 else GOOD
@@ -147,8 +152,8 @@ async def test_the_series_match_the_traffic_that_was_sent(
 async def test_another_organizations_deployment_is_not_found(
     make_api: ApiFactory, serving_runtime: RuntimeProcess, tmp_path: Path
 ) -> None:
-    api = await make_api(prometheus_scrape_interval_seconds=1)
-    async with watching(api, serving_runtime, tmp_path) as world:
+    async with watching(make_api, serving_runtime, tmp_path) as world:
+        api = world.api
         stranger = await api.register("stranger")
         theirs = await api.create_org(stranger)
         asked = {
@@ -226,3 +231,45 @@ def test_every_query_is_fixed_to_the_namespace_and_deployment() -> None:
         assert selectors >= 1
         assert promql.count('namespace="mp-a\\"}or{x=\\"",deployment="fraud"') == selectors
         assert "[60s]" in promql
+
+
+async def test_usage_counts_each_deployments_requests_and_predictions_per_day(
+    make_api: ApiFactory, serving_runtime: RuntimeProcess, tmp_path: Path
+) -> None:
+    async with watching(make_api, serving_runtime, tmp_path) as world:
+        api, served, infer = world.api, world.served, world.infer
+        sent = 40
+        for n in range(sent):
+            body = BAD if n % 4 == 3 else GOOD
+            answer = await api.client.post(infer, headers=served.admin["headers"], json=body)
+            assert answer.status_code in (200, 400), answer.text
+        await asyncio.sleep(3)  # scraped
+        usage = await api.client.get(
+            f"/api/v1/organizations/{served.org['id']}/usage?days=3",
+            headers=served.admin["headers"],
+        )
+        assert usage.status_code == 200, usage.text
+        data = usage.json()["data"]
+        assert data["end"] == datetime.now(UTC).date().isoformat()
+        found = {d["deployment"]: d for d in data["deployments"]}
+        # The runtime is scraped as two versions of fraud-staging (each request counted by
+        # both) and as another deployment of the namespace; the other org's copy never shows.
+        assert set(found) == {"fraud-staging", "other-deployment"}
+        mine, other = found["fraud-staging"], found["other-deployment"]
+        assert other["requests"] == pytest.approx(sent, abs=2)
+        assert other["predictions"] == pytest.approx(sent * 3 / 4, abs=2)  # bad rows never run
+        assert mine["requests"] == pytest.approx(2 * sent, abs=4)
+        assert [d["day"] for d in mine["days"]] == [data["end"]]
+        assert mine["days"][0]["requests"] == mine["requests"]
+
+        developer = await api.register("dev")
+        await api.add_member(served.admin, served.org["id"], developer, "developer")
+        refused = await api.client.get(
+            f"/api/v1/organizations/{served.org['id']}/usage", headers=developer["headers"]
+        )
+        assert refused.status_code == 403, refused.text
+        too_long = await api.client.get(
+            f"/api/v1/organizations/{served.org['id']}/usage?days=32",
+            headers=served.admin["headers"],
+        )
+        assert too_long.status_code == 422, too_long.text

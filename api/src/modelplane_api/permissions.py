@@ -40,6 +40,8 @@ class Permission(StrEnum):
     API_KEY_CREATE = "api_key:create"
     API_KEY_DELETE = "api_key:delete"
     AUDIT_READ = "audit:read"
+    USAGE_READ = "usage:read"
+    """Requests and predictions per deployment per day, for the whole organization."""
     MODEL_READ = "model:read"
     MODEL_CREATE = "model:create"
     MODEL_UPDATE = "model:update"

@@ -16,7 +16,6 @@ range's end rounded down to the step, so dashboards that refresh together share 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
@@ -26,7 +25,14 @@ from datetime import UTC, datetime
 from redis.exceptions import RedisError
 
 from modelplane_api.context import AppContext
-from modelplane_api.deployments.schemas import DeploymentMetrics, MetricPoint, VersionMetrics
+from modelplane_api.deployments.schemas import (
+    DeploymentMetrics,
+    DeploymentUsage,
+    MetricPoint,
+    OrganizationUsage,
+    UsageDay,
+    VersionMetrics,
+)
 from modelplane_api.errors import BadRequest
 from modelplane_api.prometheus import Series
 
@@ -45,6 +51,8 @@ LATENCY = "modelplane_runtime_request_duration_seconds_bucket"
 VIOLATIONS = "modelplane_runtime_schema_violations_total"
 BATCH = "modelplane_runtime_batch_size"
 CLIENT_ERRORS, SERVER_ERRORS = ',code=~"4.."', ',code=~"5.."'
+DAY_S = 86400
+MAX_USAGE_DAYS = 31
 DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -183,21 +191,91 @@ def _with_roles(versions: list[VersionMetrics], roles: dict[str, str]) -> list[V
 
 
 async def _cached(ctx: AppContext, key: str) -> DeploymentMetrics | None:
-    if ctx.settings.metrics_cache_seconds == 0:
-        return None
-    try:
-        raw = await ctx.redis.get(key)
-    except RedisError:
-        log.warning("metrics cache unavailable; asking Prometheus", exc_info=True)
-        return None
-    return DeploymentMetrics.model_validate(json.loads(raw)) if raw else None
+    raw = await _cached_raw(ctx, key)
+    return DeploymentMetrics.model_validate_json(raw) if raw is not None else None
 
 
 async def _keep(ctx: AppContext, key: str, result: DeploymentMetrics) -> None:
     ttl = min(ctx.settings.metrics_cache_seconds, result.step_seconds)
+    await _keep_raw(ctx, key, result.model_dump_json(), ttl)
+
+
+async def _cached_raw(ctx: AppContext, key: str) -> bytes | str | None:
+    """A kept answer, if any; the cache being down only means asking Prometheus."""
+    if ctx.settings.metrics_cache_seconds == 0:
+        return None
+    try:
+        raw: bytes | str | None = await ctx.redis.get(key)
+    except RedisError:
+        log.warning("metrics cache unavailable; asking Prometheus", exc_info=True)
+        return None
+    return raw
+
+
+async def _keep_raw(ctx: AppContext, key: str, value: str, ttl: int) -> None:
     if ttl <= 0:
         return
     try:
-        await ctx.redis.set(key, result.model_dump_json(), ex=ttl)
+        await ctx.redis.set(key, value, ex=ttl)
     except RedisError:
         log.warning("metrics cache unavailable; answer not kept", exc_info=True)
+
+
+async def organization_usage(ctx: AppContext, namespace: str, days: int) -> OrganizationUsage:
+    """Requests and predictions of every deployment in `namespace` per UTC day, the last
+    `days` days including today (counted so far: the point at tonight's midnight sees only the
+    samples up to now)."""
+    today = int(ctx.clock().timestamp()) // DAY_S * DAY_S
+    first_end, last_end = today - (days - 2) * DAY_S, today + DAY_S
+    key = f"mp:usage:{namespace}:{days}:{int(ctx.clock().timestamp()) // 60}"
+    raw = await _cached_raw(ctx, key)
+    if raw is not None:
+        return OrganizationUsage.model_validate_json(raw)
+    sel = f'namespace="{_quote(namespace)}"'
+
+    def per_day(metric: str) -> str:
+        # Counted, not extrapolated: `increase` stretches a short-lived pod's counts to the
+        # whole day. Each pod is its own series (`pod` label), so new pods start from zero; only a
+        # container restarted inside its pod (a counter reset) is undercounted, by what it had.
+        series = f"{metric}{{{sel}}}"
+        return f"sum by (deployment) (max_over_time({series}[1d]) - min_over_time({series}[1d]))"
+
+    requests, rows = await asyncio.gather(
+        *(
+            ctx.prometheus.query_range(per_day(metric), first_end, last_end, DAY_S)
+            for metric in (REQUESTS, BATCH + "_sum")
+        )
+    )
+    counted: dict[str, dict[int, list[int]]] = {}
+    for index, answer in enumerate((requests, rows)):
+        for series in answer:
+            name = series.labels.get("deployment")
+            if not name:
+                continue
+            for end, value in series.points:
+                day = counted.setdefault(name, {}).setdefault(int(end) - DAY_S, [0, 0])
+                day[index] = round(value)
+    result = OrganizationUsage(
+        start=datetime.fromtimestamp(first_end - DAY_S, UTC).date(),
+        end=datetime.fromtimestamp(today, UTC).date(),
+        deployments=sorted(
+            (_usage(name, found) for name, found in counted.items()),
+            key=lambda u: (-u.requests, u.deployment),
+        ),
+    )
+    await _keep_raw(ctx, key, result.model_dump_json(), ctx.settings.metrics_cache_seconds)
+    return result
+
+
+def _usage(name: str, found: dict[int, list[int]]) -> DeploymentUsage:
+    days = [
+        UsageDay(day=datetime.fromtimestamp(start, UTC).date(), requests=req, predictions=rows)
+        for start, (req, rows) in sorted(found.items())
+        if req or rows
+    ]
+    return DeploymentUsage(
+        deployment=name,
+        requests=sum(d.requests for d in days),
+        predictions=sum(d.predictions for d in days),
+        days=days,
+    )

@@ -9,7 +9,7 @@ A deployment's `phase` is derived from the ModelDeployment's conditions, never s
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
@@ -210,3 +210,31 @@ class DeploymentMetrics(OutputSchema):
     window_seconds: int
     """Each point is the rate or quantile over the `window_seconds` that end at it."""
     versions: list[VersionMetrics]
+
+
+class UsageDay(OutputSchema):
+    """One UTC day of a deployment's serving (today: so far)."""
+
+    day: date
+    requests: int
+    """Inference requests its pods answered, whatever their status."""
+    predictions: int
+    """Rows its models ran on (a request may carry many)."""
+
+
+class DeploymentUsage(OutputSchema):
+    deployment: str
+    requests: int
+    predictions: int
+    days: list[UsageDay]
+    """Oldest first; days without serving are left out."""
+
+
+class OrganizationUsage(OutputSchema):
+    """Requests and predictions per deployment per UTC day, from Prometheus."""
+
+    start: date
+    end: date
+    """Today (counted so far)."""
+    deployments: list[DeploymentUsage]
+    """Most requests first."""

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from modelplane_api.audit.recorder import audited
+from modelplane_api.deployments import monitoring
+from modelplane_api.deployments.schemas import OrganizationUsage
 from modelplane_api.deps import (
     Audit,
     Ctx,
@@ -19,6 +21,7 @@ from modelplane_api.deps import (
     OrganizationReadAccess,
     OrganizationUpdateAccess,
     SessionDep,
+    UsageReadAccess,
     known_filters,
 )
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, PageEnvelope, ok, page
@@ -34,6 +37,7 @@ from modelplane_api.organizations.schemas import (
 from modelplane_api.organizations.service import MemberSort, OrgSort
 from modelplane_api.pagination import Paging
 from modelplane_api.permissions import Role
+from modelplane_api.registry.service import organization_namespace
 
 router = APIRouter(prefix="/organizations", tags=["organizations"], responses=ERROR_RESPONSES)
 
@@ -91,6 +95,19 @@ async def update_organization(
     return ok(
         await service.update(session, ctx.gateway, access.organization_id, access.role, body, audit)
     )
+
+
+@router.get("/{org_id}/usage", operation_id="get_organization_usage")
+async def get_organization_usage(
+    session: SessionDep,
+    ctx: Ctx,
+    access: UsageReadAccess,
+    days: Annotated[int, Query(ge=1, le=monitoring.MAX_USAGE_DAYS)] = 7,
+) -> Envelope[OrganizationUsage]:
+    """Requests and predictions per deployment per UTC day (today so far), for the org's
+    admins, from Prometheus; 503 when it cannot answer."""
+    namespace = await organization_namespace(session, access.organization_id)
+    return ok(await monitoring.organization_usage(ctx, namespace, days))
 
 
 @router.get("/{org_id}/members", operation_id="list_members")

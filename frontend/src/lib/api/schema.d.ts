@@ -155,6 +155,27 @@ export interface paths {
         patch: operations["update_organization"];
         trace?: never;
     };
+    "/api/v1/organizations/{org_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Organization Usage
+         * @description Requests and predictions per deployment per UTC day (today so far), for the org's
+         *     admins, from Prometheus; 503 when it cannot answer.
+         */
+        get: operations["get_organization_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{org_id}/members": {
         parameters: {
             query?: never;
@@ -1621,6 +1642,17 @@ export interface components {
             /** Environment */
             environment?: ("staging" | "production") | null;
         };
+        /** DeploymentUsage */
+        DeploymentUsage: {
+            /** Deployment */
+            deployment: string;
+            /** Requests */
+            requests: number;
+            /** Predictions */
+            predictions: number;
+            /** Days */
+            days: components["schemas"]["UsageDay"][];
+        };
         /**
          * DistanceThresholds
          * @description Default distance thresholds, per test.
@@ -1853,6 +1885,17 @@ export interface components {
              */
             success: true;
             data: components["schemas"]["OrganizationPublic"];
+            metadata: components["schemas"]["Metadata"];
+        };
+        /** Envelope[OrganizationUsage] */
+        Envelope_OrganizationUsage_: {
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success: true;
+            data: components["schemas"]["OrganizationUsage"];
             metadata: components["schemas"]["Metadata"];
         };
         /** Envelope[PayloadWindows] */
@@ -2471,6 +2514,24 @@ export interface components {
             display_name?: string | null;
             /** Description */
             description?: string | null;
+        };
+        /**
+         * OrganizationUsage
+         * @description Requests and predictions per deployment per UTC day, from Prometheus.
+         */
+        OrganizationUsage: {
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /** Deployments */
+            deployments: components["schemas"]["DeploymentUsage"][];
         };
         /** PageEnvelope[ApiKeyPublic] */
         PageEnvelope_ApiKeyPublic_: {
@@ -3173,6 +3234,21 @@ export interface components {
             expires_in: number;
             /** Refresh Token */
             refresh_token: string;
+        };
+        /**
+         * UsageDay
+         * @description One UTC day of a deployment's serving (today: so far).
+         */
+        UsageDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Requests */
+            requests: number;
+            /** Predictions */
+            predictions: number;
         };
         /** UserCreate */
         UserCreate: {
@@ -4345,6 +4421,111 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_OrganizationPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server the facade forwards to failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_organization_usage: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_OrganizationUsage_"];
                 };
             };
             /** @description Bad request */
