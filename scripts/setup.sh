@@ -49,7 +49,7 @@ UV=$(command -v uv || echo "python3 -m uv")
 $UV sync --frozen --quiet
 
 if ! $UV run --frozen python -c 'import sys; from modelplane_cli.local.binaries import ALL_BUILDS; sys.exit(0 if all(b.is_built() for b in ALL_BUILDS) else 1)'; then
-  say "building the local platform's binaries (etcd, Kubernetes, kwok, MinIO, containerd, pause, CoreDNS) from Go modules"
+  say "building the local platform's binaries (etcd, Kubernetes, kwok, MinIO, containerd, pause, CoreDNS, Prometheus) from Go modules"
   $UV run --frozen modelplane dev build
 fi
 

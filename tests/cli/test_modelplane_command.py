@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
             "Redis",
             "S3 (MinIO)",
             "MLflow",
+            "Prometheus",
             "Facade API",
             "First admin",
         ):
@@ -118,6 +120,14 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         assert "rolled back: AnalysisFailed" in demo.stdout
         assert "measured errorRate" in demo.stdout
         assert "FAILED" in demo.stdout
+        # Serving metrics of the real pods, found by Prometheus's Kubernetes discovery and read
+        # per version through the facade.
+        metrics = demo.stdout.partition("Serving metrics per version")[2].partition("==>")[0]
+        assert "/deployments/fraud-detector/metrics?range=15m →" in metrics
+        assert re.search(r"fraud-detector-v2 \(stable\): [0-9.e+-]+ req/s now", metrics), metrics
+        # The broken version's pods answered its share of the canary with 500s.
+        broken = r"fraud-detector-v3 \((candidate|earlier)\): .*5xx [1-9][0-9.]* %"
+        assert re.search(broken, metrics), metrics
         assert "Demo complete." in demo.stdout
         again = subprocess.run(
             [*modelplane, "dev", "up"],

@@ -5,14 +5,17 @@ their artifact from the platform's S3 server (reached from the pods through the 
 check its digest, and answer Open Inference Protocol v2 through their ClusterIP Services, which
 kube-proxy makes reachable from this host. The operator (core + ModelDeployment handlers, in
 process) measures canaries by scraping the pods' own `/metrics` at their pod IPs, so the
-verdicts below come from real requests to real pods.
+verdicts below come from real requests to real pods; the platform's Prometheus discovers the
+same pods through Kubernetes and the facade's metrics queries read them back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import socket
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelplane_api.deployments.monitoring import queries
+from modelplane_api.prometheus import PrometheusClient, Series
 from modelplane_cli.local.node import REAL_NODE_LABEL
 from modelplane_cli.local.platform import LocalPlatform, RealNode
 from modelplane_cli.traffic import Traffic
@@ -456,3 +461,55 @@ def test_pods_resolve_services_by_name_and_outside_names_do_not_exist(operator: 
 
 def _service_ip(kubectl: Kubectl, service: str) -> str:
     return str(get_json(kubectl, "service", service, "-n", NAMESPACE)["spec"]["clusterIP"])
+
+
+def test_the_platforms_prometheus_discovers_the_pods_and_the_series_match_the_traffic(
+    operator: Kubectl, platform: LocalPlatform
+) -> None:
+    """Prometheus's Kubernetes discovery (the shipped configuration, as the platform's
+    ServiceAccount) finds the real pods; the facade's own queries over them give back the rate
+    and the share of bad requests a client sent."""
+    prometheus = platform.ensure_prometheus()
+    _deploy_ready(operator, "watched", _stable("fraud-1", 2))
+    url = f"http://{_cluster_ip(operator, 'watched')}/v2/models/fraud/infer"
+    sent, bad, began = 0, 0, time.time()
+    with httpx.Client(timeout=5) as client:
+        while time.time() - began < 40:
+            malformed = sent % 4 == 3
+            body = _infer_body(_rows(1)[:, :3] if malformed else _rows(1))
+            answer = client.post(url, json=body)
+            assert answer.status_code in ((400, 422) if malformed else (200,)), answer.text
+            sent, bad = sent + 1, bad + malformed
+            time.sleep(0.04)
+    ended = time.time()
+    rate = sent / (ended - began)
+    time.sleep(2 * prometheus.scrape_interval_s)  # the last requests scraped
+
+    step = prometheus.scrape_interval_s
+    window = 4 * step
+    promql = queries(NAMESPACE, "watched", window)
+    fields = ("requests_per_second", "errors_4xx_ratio", "errors_5xx_ratio", "latency_p99_seconds")
+
+    async def read() -> list[list[Series]]:
+        reader = PrometheusClient(prometheus.url)
+        try:
+            return [
+                await reader.query_range(promql[f], began, ended + 2 * step, step) for f in fields
+            ]
+        finally:
+            await reader.aclose()
+
+    answers = dict(zip(fields, asyncio.run(read()), strict=True))
+
+    def during(field: str) -> list[float]:
+        """Values of the points whose window lies inside the traffic (one version's)."""
+        found = answers[field]
+        assert [s.labels.get("model_version") for s in found] == ["fraud-1"], found
+        return [v for t, v in found[0].points if began + window + step <= t <= ended - 1]
+
+    requests = during("requests_per_second")
+    assert len(requests) >= 2, requests
+    assert statistics.median(requests) == pytest.approx(rate, rel=0.2), (requests, rate)
+    assert statistics.median(during("errors_4xx_ratio")) == pytest.approx(bad / sent, abs=0.06)
+    assert max(during("errors_5xx_ratio")) == 0.0
+    assert 0 < statistics.median(during("latency_p99_seconds")) < 5

@@ -649,6 +649,35 @@ class Demo:
                 f"{entry['outcome']}{' (' + entry['reason'] + ')' if entry['reason'] else ''}"
             )
 
+    def serving_metrics(self, path: str, served: set[str]) -> None:
+        """The deployment's serving series over the demo, per version, from Prometheus through
+        the facade (the last point of each), once every version in `served` has been scraped
+        (a short-lived canary's pods may be scraped only a few seconds after they answered)."""
+        deadline = time.monotonic() + 30
+        while True:
+            response = self._call("GET", f"{path}/metrics?range=15m", self.token)
+            if response.status_code != 200:
+                raise PlatformError(f"reading the serving metrics failed: {response.text}")
+            versions = response.json()["data"]["versions"]
+            if served <= {v["version"] for v in versions} or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        _detail(f"GET /api/v1{path}/metrics?range=15m →")
+        for version in versions:
+
+            def last(series: str, scale: float = 1.0, *, v: dict[str, Any] = version) -> str:
+                points = v[series]
+                return f"{points[-1]['v'] * scale:.3g}" if points else "-"
+
+            total = sum(p["v"] for p in version["requests_per_second"])
+            _detail(
+                f"  {version['version']} ({version['role'] or 'earlier'}): "
+                f"{last('requests_per_second')} req/s now, p99 {last('latency_p99_seconds', 1e3)}"
+                f" ms, 4xx {last('errors_4xx_ratio', 100)} %, 5xx {last('errors_5xx_ratio', 100)}"
+                f" % ({len(version['requests_per_second'])} points, "
+                f"{'served' if total else 'no traffic'})"
+            )
+
     def run(self) -> None:
         _step("Sign in to the facade API")
         self.token = token = self.sign_in()
@@ -709,6 +738,8 @@ class Demo:
         _detail(f"stable {v2} serves all traffic again")
         _step("The history of rollouts, kept by the facade")
         self.history(path)
+        _step("Serving metrics per version, from Prometheus through the facade")
+        self.serving_metrics(path, {v1, v2, v3})
         self.look_around(namespace, org_id, model_id, path)
 
     def look_around(self, namespace: str, org_id: str, model_id: str, path: str) -> None:
@@ -724,6 +755,8 @@ class Demo:
         print(f"  curl -H 'Authorization: Bearer …' {api}/organizations/"
               f"{org_id}/models/{model_id}/versions   # the registry")  # fmt: skip
         print(f"  curl -H 'Authorization: Bearer …' {api}{path}/rollouts   # rollouts")
+        print(f"  curl -H 'Authorization: Bearer …' '{api}{path}/metrics?range=1h'   # metrics")
+        print(f"  open {self.endpoints['prometheus']}          # Prometheus (the raw series)")
         print(
             f"  curl -H 'Authorization: Bearer …' -d @request.json {api}{path}/infer   # inference"
         )

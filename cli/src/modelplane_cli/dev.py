@@ -25,7 +25,7 @@ from modelplane_cli.local.services import DASHBOARD_DIR
 
 app = typer.Typer(
     help="Bring the local platform (real Kubernetes control plane with a real node and kwok "
-    "nodes, PostgreSQL, Redis, MinIO, MLflow) up or down on this machine.",
+    "nodes, PostgreSQL, Redis, MinIO, MLflow, Prometheus) up or down on this machine.",
     no_args_is_help=True,
 )
 
@@ -115,6 +115,7 @@ def _print_endpoints(state: RunState | None) -> None:
         f"export AWS_SECRET_ACCESS_KEY={ep.get('s3-secret-key', '')}",
         f"export MLFLOW_TRACKING_URI={ep.get('mlflow', '')}",
         f"export MODELPLANE_API_URL={ep.get('api', '')}",
+        f"export PROMETHEUS_URL={ep.get('prometheus', '')}",
     ]
     env_file = _dev_dir() / "env.sh"
     env_file.write_text("\n".join(env_lines) + "\n")
@@ -124,6 +125,7 @@ def _print_endpoints(state: RunState | None) -> None:
     print(f"  Redis           {ep.get('redis', '-')}")
     print(f"  S3 (MinIO)      {ep.get('s3', '-')}")
     print(f"  MLflow          {ep.get('mlflow', '-')}")
+    print(f"  Prometheus      {ep.get('prometheus', '-')}   (serving pods, facade, operator)")
     print(f"  Facade API      {ep.get('api', '-')}/api/v1   (OpenAPI: {ep.get('api', '-')}/docs)")
     dashboard = (
         f"{ep.get('api', '-')}/"

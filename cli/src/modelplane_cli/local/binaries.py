@@ -1,9 +1,9 @@
 """The Go-built binaries of the local platform: pinned versions, built once, cached by version.
 
 Nothing can be downloaded from release pages here, so etcd, Kubernetes (control plane, kubectl,
-kubelet, kube-proxy), kwok, MinIO, containerd, CoreDNS and our pause program are compiled from
-their Go modules through the module proxy. The first build takes a long time on two cores (see
-docs/development.md for measured numbers); results are cached under
+kubelet, kube-proxy), kwok, MinIO, containerd, CoreDNS, Prometheus and our pause program are
+compiled from their Go modules through the module proxy. The first build takes a long time on
+two cores (see docs/development.md for measured numbers); results are cached under
 `~/.cache/modelplane/bin/<name>-<version>/` next to a stamp of the sources that built them, so a
 later run (or another work tree) reuses them and rebuilds only when the pinned sources change.
 """
@@ -30,6 +30,8 @@ ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 CONTAINERD_VERSION = "v2.4.2"
 COREDNS_VERSION = "v1.15.0"
+PROMETHEUS_VERSION = "v0.316.0"
+"""Prometheus 3.16.0: its Go module tags releases as v0.<major><minor>.<patch>."""
 # MinIO publishes no semver tags to the module proxy; this pseudo-version is its last commit there.
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
@@ -225,9 +227,22 @@ COREDNS = GoBuild(
     "coredns", COREDNS_VERSION, ("coredns",), GO_DIR / "coredns", (".",), expected_minutes=5
 )
 
+PROMETHEUS = GoBuild(
+    "prometheus",
+    PROMETHEUS_VERSION,
+    ("prometheus", "promtool"),
+    GO_DIR / "prometheus",
+    (
+        "github.com/prometheus/prometheus/cmd/prometheus",
+        "github.com/prometheus/prometheus/cmd/promtool",
+    ),
+    "-s -w -X github.com/prometheus/common/version.Version=3.16.0",
+    expected_minutes=10,
+)
+
 CONTROL_PLANE_BUILDS = (ETCD, KUBE, KWOK)
 NODE_BUILDS = (KUBE, CONTAINERD, PAUSE, COREDNS)
-ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE, COREDNS)
+ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE, COREDNS, PROMETHEUS)
 
 
 def ensure_built(builds: tuple[GoBuild, ...], progress: Progress | None = None) -> None:

@@ -24,7 +24,13 @@ import yaml
 
 from modelplane_cli.local.binaries import ETCD, GO_DIR, KUBE, KWOK, KWOK_VERSION
 from modelplane_cli.local.pki import CertificateAuthority, CertPair, service_account_keys
-from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
+from modelplane_cli.local.processes import (
+    PlatformError,
+    Supervisor,
+    free_port,
+    http_ok,
+    wait_until,
+)
 
 SERVICE_CIDR = "10.96.0.0/16"
 """Room for tens of thousands of Services, as real clusters have (kubeadm's default is a /12):
@@ -298,7 +304,7 @@ def start_control_plane(
         ),
     )
     wait_until(
-        lambda: _http_ok(f"http://127.0.0.1:{kwok_port}/healthz"),
+        lambda: http_ok(f"http://127.0.0.1:{kwok_port}/healthz"),
         timeout=60,
         what="kwok",
         log=log,
@@ -348,11 +354,6 @@ def _http_json(url: str) -> dict[str, object]:
     with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
         data = json.loads(response.read())
     return data if isinstance(data, dict) else {}
-
-
-def _http_ok(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-        return int(response.status) == 200
 
 
 def node_manifest(name: str, taints: list[dict[str, str]] | None = None) -> dict[str, object]:

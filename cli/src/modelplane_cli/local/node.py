@@ -51,6 +51,7 @@ from modelplane_cli.local.processes import (
     RunState,
     Supervisor,
     free_port,
+    http_ok,
     pid_alive,
     wait_until,
 )
@@ -608,7 +609,7 @@ def start_node(
         ],
     )
     wait_until(
-        lambda: _http_ok(f"http://127.0.0.1:{proxy_healthz}/healthz"),
+        lambda: http_ok(f"http://127.0.0.1:{proxy_healthz}/healthz"),
         timeout=60,
         what="kube-proxy",
         log=log,
@@ -620,7 +621,7 @@ def start_node(
     corefile.write_text(_corefile(certs.dns_kubeconfig, ready_port, health_port))
     log = sup.start("coredns", [str(COREDNS.path("coredns")), "-conf", str(corefile)])
     wait_until(
-        lambda: _http_ok(f"http://127.0.0.1:{ready_port}/ready"),
+        lambda: http_ok(f"http://127.0.0.1:{ready_port}/ready"),
         timeout=60,
         what="CoreDNS (cluster DNS)",
         log=log,
@@ -652,13 +653,6 @@ def _corefile(kubeconfig: Path, ready_port: int, health_port: int) -> str:
     }}
 }}
 """
-
-
-def _http_ok(url: str) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-        return int(response.status) == 200
 
 
 # --- teardown ---------------------------------------------------------------------------------

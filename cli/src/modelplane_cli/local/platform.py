@@ -23,6 +23,7 @@ from modelplane_cli.local.binaries import (
     KUBE,
     MINIO,
     NODE_BUILDS,
+    PROMETHEUS,
     ensure_built,
 )
 from modelplane_cli.local.controlplane import (
@@ -32,6 +33,7 @@ from modelplane_cli.local.controlplane import (
     start_control_plane,
 )
 from modelplane_cli.local.images import REGISTRY, ImageBuilder
+from modelplane_cli.local.monitoring import PrometheusServer, start_prometheus
 from modelplane_cli.local.node import RealNode
 from modelplane_cli.local.processes import PlatformError, Supervisor, sweep_stale_runs
 from modelplane_cli.local.services import (
@@ -205,18 +207,31 @@ class LocalPlatform:
         postgres, s3 = self.ensure_postgres(), self.ensure_s3()
         return self._once("MLflow", lambda: start_mlflow(self.supervisor, postgres, s3))
 
+    def ensure_prometheus(self) -> PrometheusServer:
+        """Prometheus discovering serving pods on the control plane (and scraping the facade
+        and the operator once they start)."""
+        kubeconfig = self.ensure_control_plane()
+        ensure_built((PROMETHEUS,), self.progress)
+        return self._once("Prometheus", lambda: start_prometheus(self.supervisor, kubeconfig))
+
+    @property
+    def prometheus(self) -> PrometheusServer | None:
+        found = self._started.get("Prometheus")
+        return found if isinstance(found, PrometheusServer) else None
+
     def ensure_api(self) -> FacadeApi:
         """The facade API on the platform's PostgreSQL, Redis, MinIO, MLflow and (when started)
-        control plane."""
+        control plane and Prometheus."""
         postgres, redis, s3 = self.ensure_postgres(), self.ensure_redis(), self.ensure_s3()
         mlflow = self.ensure_mlflow()
-        plane = self.control_plane
+        plane, prometheus = self.control_plane, self.prometheus
         return self._once(
             "facade API",
             lambda: start_api(
-                self.supervisor, postgres, redis, s3, mlflow, plane.kubeconfig if plane else None
+                self.supervisor, postgres, redis, s3, mlflow, plane.kubeconfig if plane else None,
+                prometheus.api_env() if prometheus else None,
             ),
-        )
+        )  # fmt: skip
 
     def ensure_operator(self) -> Operator:
         """The operator (CRDs, ClusterRoles and admission webhooks installed) on the control
@@ -252,8 +267,9 @@ class LocalPlatform:
                 future.result()
         if self.has_real_node:
             self.ensure_real_node()
-        self.ensure_api()
-        self.ensure_operator()
+        prometheus = self.ensure_prometheus()
+        prometheus.scrape("api", self.ensure_api().url + "/metrics")
+        prometheus.scrape("operator", self.ensure_operator().metrics_url)
 
     def stop(self) -> None:
         """Stop every process of this run, newest first (the real node before the API server,

@@ -44,6 +44,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def http_ok(url: str) -> bool:
+    """Whether `url` (a loopback URL the platform built) answers 2xx."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        return 200 <= int(response.status) < 300
+
+
 def wait_until(
     check: Callable[[], bool],
     *,

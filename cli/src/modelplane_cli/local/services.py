@@ -11,7 +11,6 @@ import os
 import pwd
 import shutil
 import sys
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,13 @@ from typing import Any
 
 from modelplane_cli.local.binaries import MINIO
 from modelplane_cli.local.controlplane import run_kubectl
-from modelplane_cli.local.processes import PlatformError, Supervisor, free_port, wait_until
+from modelplane_cli.local.processes import (
+    PlatformError,
+    Supervisor,
+    free_port,
+    http_ok,
+    wait_until,
+)
 from modelplane_crds.kinds import KINDS
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -109,11 +114,6 @@ class S3Endpoint:
 @dataclass(frozen=True)
 class MLflow:
     url: str
-
-
-def _http_ok(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL we built
-        return 200 <= int(response.status) < 300
 
 
 def _postgres_bin(name: str) -> str:
@@ -272,7 +272,7 @@ def start_minio(sup: Supervisor) -> S3Endpoint:
     )
     url = f"http://127.0.0.1:{port}"
     wait_until(
-        lambda: _http_ok(f"{url}/minio/health/live"),
+        lambda: http_ok(f"{url}/minio/health/live"),
         timeout=60,
         what="MinIO",
         log=log,
@@ -315,7 +315,7 @@ def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
     )
     url = f"http://127.0.0.1:{port}"
     wait_until(
-        lambda: _http_ok(f"{url}/health"),
+        lambda: http_ok(f"{url}/health"),
         timeout=120,
         what="MLflow",
         log=log,
@@ -345,6 +345,7 @@ def start_api(
     s3: S3Endpoint,
     mlflow: MLflow,
     kubeconfig: Path | None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> FacadeApi:
     """Migrate the facade's database, create the first admin once, and serve the API, storing
     uploads in the platform's MinIO. In the cluster it is its own ServiceAccount
@@ -372,6 +373,7 @@ def start_api(
         "MODELPLANE_API_MLFLOW_TRACKING_URI": mlflow.url,
         # Served at `/` once built (`make dashboard`); ignored until then.
         "MODELPLANE_API_DASHBOARD_DIR": str(DASHBOARD_DIR),
+        **(extra_env or {}),
     }
     if kubeconfig is not None:
         facade = facade_kubeconfig(kubeconfig, sup.run_dir / "api.kubeconfig")
@@ -392,7 +394,7 @@ def start_api(
     )
     url = f"http://127.0.0.1:{port}"
     wait_until(
-        lambda: _http_ok(f"{url}/ready"),
+        lambda: http_ok(f"{url}/ready"),
         timeout=60,
         what="facade API",
         log=log,
@@ -428,34 +430,40 @@ def install_platform_resources(kubeconfig: Path) -> None:
     run_kubectl(kubeconfig, *apply, "-f", str(base / "operator" / "namespace.yaml"))
 
 
-FACADE_NAMESPACE, FACADE_SERVICE_ACCOUNT = "modelplane-system", "modelplane-api"
-FACADE_TOKEN_HOURS = 24 * 365
-"""A local platform lives for hours or days; the token must outlast it (no refresh here)."""
+PLATFORM_NAMESPACE = "modelplane-system"
+FACADE_NAMESPACE, FACADE_SERVICE_ACCOUNT = PLATFORM_NAMESPACE, "modelplane-api"
+TOKEN_HOURS = 24 * 365
+"""A local platform lives for hours or days; a token must outlast it (no refresh here)."""
 
 
 def facade_kubeconfig(admin: Path, path: Path) -> Path:
-    """A kubeconfig at `path` for the facade's own ServiceAccount (manifests/base/api, installed
-    here with the platform namespace): a bearer token of it, no client certificate, so the
+    """A kubeconfig at `path` for the facade's own ServiceAccount (manifests/base/api), so the
     facade has exactly the rights, and the impersonation limits, an installed one has."""
+    return service_account_kubeconfig(admin, path, "api", FACADE_SERVICE_ACCOUNT)
+
+
+def service_account_kubeconfig(admin: Path, path: Path, base: str, account: str) -> Path:
+    """A kubeconfig at `path` for ServiceAccount `account` of the platform namespace, installed
+    here from `manifests/base/<base>` with the namespace: a bearer token of it, no client
+    certificate."""
     import yaml
 
-    base = REPO_ROOT / "manifests" / "base"
+    manifests = REPO_ROOT / "manifests" / "base"
     apply = ("apply", "--server-side", "--force-conflicts")
-    run_kubectl(admin, *apply, "-f", str(base / "operator" / "namespace.yaml"))
-    run_kubectl(admin, *apply, "-k", str(base / "api"))
+    run_kubectl(admin, *apply, "-f", str(manifests / "operator" / "namespace.yaml"))
+    run_kubectl(admin, *apply, "-k", str(manifests / base))
     token = run_kubectl(
-        admin, "create", "token", FACADE_SERVICE_ACCOUNT, "-n", FACADE_NAMESPACE,
-        f"--duration={FACADE_TOKEN_HOURS}h",
-    ).strip()  # fmt: skip
+        admin, "create", "token", account, "-n", PLATFORM_NAMESPACE, f"--duration={TOKEN_HOURS}h"
+    ).strip()
     clusters = yaml.safe_load(admin.read_text())["clusters"]
-    context = {"cluster": clusters[0]["name"], "user": FACADE_SERVICE_ACCOUNT}
+    context = {"cluster": clusters[0]["name"], "user": account}
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": clusters,
-        "users": [{"name": FACADE_SERVICE_ACCOUNT, "user": {"token": token}}],
-        "contexts": [{"name": FACADE_SERVICE_ACCOUNT, "context": context}],
-        "current-context": FACADE_SERVICE_ACCOUNT,
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [{"name": account, "context": context}],
+        "current-context": account,
     }
     path.touch(mode=0o600)
     path.chmod(0o600)  # a bearer token: the owner's only
@@ -493,7 +501,7 @@ def start_operator(
     }
     log = sup.start("operator", [sys.executable, "-m", "modelplane_operator"], env=env)
     wait_until(
-        lambda: _http_ok(liveness_url),
+        lambda: http_ok(liveness_url),
         timeout=90,
         what="operator",
         log=log,
