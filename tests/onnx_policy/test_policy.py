@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
@@ -10,6 +12,7 @@ from onnx import TensorProto, helper
 
 import modelplane_onnx as policy
 from modelplane_cli.demo import build_model
+from modelplane_onnx.skeleton import skeleton
 from tests.onnx_models import custom_op_model, linear_model
 
 
@@ -147,3 +150,36 @@ def test_a_file_gets_the_verdict_its_bytes_get(data: bytes, tmp_path: Path) -> N
     except policy.ModelRefused as refused:
         found = (refused.reason, refused.message)
     assert found == expected
+
+
+def _verdict(check: Callable[[], policy.OnnxInspection]) -> object:
+    try:
+        return check()
+    except policy.ModelRefused as refused:
+        # onnxruntime's error text about a name it cannot decode contains the file's path when
+        # it read a file, so the offset it reports into that text differs from the bytes' one
+        return (refused.reason, re.sub(r"in position \d+", "in position N", refused.message))
+
+
+def test_a_damaged_file_gets_the_verdict_its_bytes_get(tmp_path: Path) -> None:
+    """The file's structure is read past the weights; protobuf still decides what is malformed."""
+    data = linear_model(8).SerializeToString()
+    damaged = [data[:cut] for cut in range(0, len(data), 7)]
+    damaged += [data[:at] + bytes([value]) + data[at + 1 :] for at in range(0, len(data), 5)
+                for value in (0x00, 0x7F, 0xFF)]  # fmt: skip
+    path = tmp_path / "model.onnx"
+    for variant in damaged:
+        path.write_bytes(variant)
+        expected = _verdict(lambda: policy.inspect(variant, policy.Limits()))  # noqa: B023
+        assert _verdict(lambda: policy.inspect_file(path, policy.Limits())) == expected, variant
+
+
+def test_the_structure_of_a_file_leaves_out_only_the_raw_data(tmp_path: Path) -> None:
+    model = linear_model(8)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    found = skeleton(path)
+    assert found is not None
+    for tensor in model.graph.initializer:
+        tensor.ClearField("raw_data")
+    assert found == model

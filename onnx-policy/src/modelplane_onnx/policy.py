@@ -17,10 +17,11 @@ The steps, each failing with a stable reason (the ModelVersion condition reasons
    accepts any size, a graph's dynamic dimension accepts any declared size.
 
 `inspect` runs them over bytes in memory; `inspect_file` over a file the caller owns (the
-facade's spooled upload), so that no step holds another's copy: the file's bytes and the parsed
-proto (2× the file while parsing) are freed before onnxruntime reads the file itself, instead of
-the bytes staying alive under onnxruntime's own two copies (3×). onnxruntime only ever sees a file
-whose tensors `check_safe` found embedded, so no external-data path is resolved.
+facade's spooled upload) without ever holding its weights: steps 1–2 run on the graph's structure
+read past the tensors' raw data (`skeleton`), then onnxruntime reads the file itself, instead of
+the bytes and their parse staying alive under onnxruntime's own copies (3× the file). onnxruntime
+only ever sees a file whose tensors `check_safe` found embedded, so no external-data path is
+resolved.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from modelplane_onnx.skeleton import skeleton
 
 NOT_ONNX = "NotOnnx"
 INVALID_MODEL = "InvalidModel"
@@ -106,6 +109,10 @@ def parse(data: bytes) -> Any:
         model = onnx.ModelProto.FromString(data)
     except (DecodeError, ValueError, RuntimeError) as exc:
         raise ModelRefused(NOT_ONNX, f"the artifact is not an ONNX model: {exc}") from exc
+    return _require_model(model)
+
+
+def _require_model(model: Any) -> Any:
     if model.ir_version <= 0 or not model.HasField("graph") or not model.opset_import:
         raise ModelRefused(
             NOT_ONNX, "the artifact is not an ONNX model (no IR version, graph or opset)"
@@ -211,7 +218,12 @@ def open_session(
         source = data if isinstance(data, bytes) else str(data)
         return ort.InferenceSession(source, options, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
-        raise ModelRefused(INVALID_MODEL, f"onnxruntime cannot load the model: {exc}") from exc
+        # From a file it names the path (a spool's, of no use to whoever uploaded it): the
+        # same message as from bytes.
+        message = str(exc)
+        if isinstance(data, Path):
+            message = message.replace(f"Load model from {data} failed:", "")
+        raise ModelRefused(INVALID_MODEL, f"onnxruntime cannot load the model: {message}") from exc
 
 
 def _describe(arg: Any) -> Described:
@@ -313,10 +325,16 @@ def inspect(data: bytes, limits: Limits) -> OnnxInspection:
 
 
 def inspect_file(path: Path, limits: Limits) -> OnnxInspection:
-    """`inspect` of a file the caller owns and nobody changes meanwhile; its memory stays near
-    2× the file (its bytes and their parse, both freed before onnxruntime loads the file)."""
-    opset, producer = _check_parsed(parse(path.read_bytes()), limits)
+    """`inspect` of a file the caller owns and nobody changes meanwhile, without holding its
+    weights: `check_safe` reads the graph's structure (`skeleton`), onnxruntime the file."""
+    opset, producer = _check_parsed(_structure(path), limits)
     return _inspection(open_session(path), opset, producer)
+
+
+def _structure(path: Path) -> Any:
+    """The file's ModelProto without raw data; parsed whole when the walk cannot tell."""
+    model = skeleton(path)
+    return parse(path.read_bytes()) if model is None else _require_model(model)
 
 
 def _check_parsed(model: Any, limits: Limits) -> tuple[int, str]:
