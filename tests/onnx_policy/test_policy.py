@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
+
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
 import modelplane_onnx as policy
 from modelplane_cli.demo import build_model
-from tests.onnx_models import linear_model
+from modelplane_onnx.skeleton import skeleton
+from tests.onnx_models import custom_op_model, linear_model
 
 
 def test_inspect_reads_the_signature_from_the_graph() -> None:
@@ -97,3 +102,84 @@ def test_a_symbolic_dimension_that_is_not_utf8_is_refused_not_a_crash() -> None:
             broken, policy.Limits(policy.DEFAULT_MAX_NODES, policy.DEFAULT_ALLOWED_DOMAINS)
         )
     assert refused.value.reason == policy.INVALID_MODEL
+
+
+def _sparse_constant(external: bool) -> bytes:
+    """A Constant whose value is a sparse tensor (its values optionally marked external)."""
+    values = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
+    if external:
+        values.data_location = TensorProto.EXTERNAL
+        values.ClearField("float_data")
+        values.external_data.add(key="location", value="../../etc/passwd")
+    indices = helper.make_tensor("i", TensorProto.INT64, [1], [0])
+    sparse = helper.make_sparse_tensor(values, indices, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    node = helper.make_node("Constant", [], ["y"], sparse_value=sparse)
+    graph = helper.make_graph([node], "g", [], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
+def test_external_data_in_a_sparse_attribute_is_refused_too() -> None:
+    policy.check_safe(policy.parse(_sparse_constant(external=False)), policy.Limits())
+    with pytest.raises(policy.ModelRefused, match=r"external data.*: v"):
+        policy.check_safe(policy.parse(_sparse_constant(external=True)), policy.Limits())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        build_model(),
+        b"\x80\x04 not a model",
+        custom_op_model().SerializeToString(),
+        _with_function("local.fn"),
+        _sparse_constant(external=True),
+    ],
+    ids=["accepted", "not-onnx", "custom-op", "function-domain", "sparse-external"],
+)
+def test_a_file_gets_the_verdict_its_bytes_get(data: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    try:
+        expected: object = policy.inspect(data, policy.Limits())
+    except policy.ModelRefused as refused:
+        expected = (refused.reason, refused.message)
+    try:
+        found: object = policy.inspect_file(path, policy.Limits())
+    except policy.ModelRefused as refused:
+        found = (refused.reason, refused.message)
+    assert found == expected
+
+
+def _verdict(check: Callable[[], policy.OnnxInspection]) -> object:
+    try:
+        return check()
+    except policy.ModelRefused as refused:
+        # onnxruntime's error text about a name it cannot decode contains the file's path when
+        # it read a file, so the offset it reports into that text differs from the bytes' one
+        return (refused.reason, re.sub(r"in position \d+", "in position N", refused.message))
+
+
+def test_a_damaged_file_gets_the_verdict_its_bytes_get(tmp_path: Path) -> None:
+    """The file's structure is read past the weights; protobuf still decides what is malformed."""
+    data = linear_model(8).SerializeToString()
+    damaged = [data[:cut] for cut in range(0, len(data), 7)]
+    damaged += [data[:at] + bytes([value]) + data[at + 1 :] for at in range(0, len(data), 5)
+                for value in (0x00, 0x7F, 0xFF)]  # fmt: skip
+    path = tmp_path / "model.onnx"
+    for variant in damaged:
+        path.write_bytes(variant)
+        expected = _verdict(lambda: policy.inspect(variant, policy.Limits()))  # noqa: B023
+        assert _verdict(lambda: policy.inspect_file(path, policy.Limits())) == expected, variant
+
+
+def test_the_structure_of_a_file_leaves_out_only_the_raw_data(tmp_path: Path) -> None:
+    model = linear_model(8)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    found = skeleton(path)
+    assert found is not None
+    for tensor in model.graph.initializer:
+        tensor.ClearField("raw_data")
+    assert found == model

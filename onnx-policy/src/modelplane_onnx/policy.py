@@ -11,18 +11,27 @@ The steps, each failing with a stable reason (the ModelVersion condition reasons
 2. `check_safe`: what shared/notes/security.md lists as dangerous (`InvalidModel`): tensors with
    external data (the path-traversal CVE family), operator domains outside the allow-list (custom
    ops), more nodes than the limit; nodes of sub-graphs and local functions count too;
-3. `open_session`: onnxruntime opens it from bytes with optimizations off, nothing run
-   (`InvalidModel`);
+3. `open_session`: onnxruntime opens it with optimizations off, nothing run (`InvalidModel`);
 4. `signature_problems`: the declared signature against the session (`SignatureMismatch`):
    inputs match exactly, declared outputs exist with the declared type and shape, a declared `-1`
    accepts any size, a graph's dynamic dimension accepts any declared size.
+
+`inspect` runs them over bytes in memory; `inspect_file` over a file the caller owns (the
+facade's spooled upload) without ever holding its weights: steps 1–2 run on the graph's structure
+read past the tensors' raw data (`skeleton`), then onnxruntime reads the file itself, instead of
+the bytes and their parse staying alive under onnxruntime's own copies (3× the file). onnxruntime
+only ever sees a file whose tensors `check_safe` found embedded, so no external-data path is
+resolved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
+
+from modelplane_onnx.skeleton import skeleton
 
 NOT_ONNX = "NotOnnx"
 INVALID_MODEL = "InvalidModel"
@@ -100,6 +109,10 @@ def parse(data: bytes) -> Any:
         model = onnx.ModelProto.FromString(data)
     except (DecodeError, ValueError, RuntimeError) as exc:
         raise ModelRefused(NOT_ONNX, f"the artifact is not an ONNX model: {exc}") from exc
+    return _require_model(model)
+
+
+def _require_model(model: Any) -> Any:
     if model.ir_version <= 0 or not model.HasField("graph") or not model.opset_import:
         raise ModelRefused(
             NOT_ONNX, "the artifact is not an ONNX model (no IR version, graph or opset)"
@@ -128,6 +141,12 @@ def _tensors(nodes: Sequence[Any], graphs: Sequence[Any]) -> Iterator[Any]:
             if attribute.HasField("t"):
                 yield attribute.t
             yield from attribute.tensors
+            sparse_tensors = list(attribute.sparse_tensors)
+            if attribute.HasField("sparse_tensor"):
+                sparse_tensors.append(attribute.sparse_tensor)
+            for sparse in sparse_tensors:
+                yield sparse.values
+                yield sparse.indices
 
 
 def check_safe(model: Any, limits: Limits) -> None:
@@ -169,13 +188,14 @@ def check_safe(model: Any, limits: Limits) -> None:
 
 
 def open_session(
-    data: bytes,
+    data: bytes | Path,
     *,
     providers: Sequence[str] = ("CPUExecutionProvider",),
     intra_op_threads: int = 1,
     optimize: bool = False,
 ) -> Any:
-    """An onnxruntime session over `data` (ModelRefused(InvalidModel) if it cannot open).
+    """An onnxruntime session over `data`, bytes or a file (ModelRefused(InvalidModel) if it
+    cannot open); a file only once `check_safe` passed on its content.
 
     `optimize=False` is for checking (nothing kept, no arena); serving passes True."""
     import onnxruntime as ort
@@ -195,9 +215,15 @@ def open_session(
         # A check runs nothing, so it packs nothing.
         options.add_session_config_entry("session.disable_prepacking", "1")
     try:
-        return ort.InferenceSession(data, options, providers=list(providers))
+        source = data if isinstance(data, bytes) else str(data)
+        return ort.InferenceSession(source, options, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
-        raise ModelRefused(INVALID_MODEL, f"onnxruntime cannot load the model: {exc}") from exc
+        # From a file it names the path (a spool's, of no use to whoever uploaded it): the
+        # same message as from bytes.
+        message = str(exc)
+        if isinstance(data, Path):
+            message = message.replace(f"Load model from {data} failed:", "")
+        raise ModelRefused(INVALID_MODEL, f"onnxruntime cannot load the model: {message}") from exc
 
 
 def _describe(arg: Any) -> Described:
@@ -294,12 +320,33 @@ class OnnxInspection:
 
 def inspect(data: bytes, limits: Limits) -> OnnxInspection:
     """Parse, check and open the model; its signature as the graph has it (ModelRefused)."""
-    model = parse(data)
+    opset, producer = _check_parsed(parse(data), limits)
+    return _inspection(open_session(data), opset, producer)
+
+
+def inspect_file(path: Path, limits: Limits) -> OnnxInspection:
+    """`inspect` of a file the caller owns and nobody changes meanwhile, without holding its
+    weights: `check_safe` reads the graph's structure (`skeleton`), onnxruntime the file."""
+    opset, producer = _check_parsed(_structure(path), limits)
+    return _inspection(open_session(path), opset, producer)
+
+
+def _structure(path: Path) -> Any:
+    """The file's ModelProto without raw data; parsed whole when the walk cannot tell."""
+    model = skeleton(path)
+    return parse(path.read_bytes()) if model is None else _require_model(model)
+
+
+def _check_parsed(model: Any, limits: Limits) -> tuple[int, str]:
+    """`check_safe`; the model's opset and producer. The caller keeps no reference to `model`,
+    so the parsed copy (about the file's size) is freed before onnxruntime makes its own."""
     check_safe(model, limits)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    producer = str(model.producer_name or "")
-    del model  # the parsed copy (about the file's size) is freed before onnxruntime makes its own
-    inputs, outputs = describe_session(open_session(data))
+    return int(opset), str(model.producer_name or "")
+
+
+def _inspection(session: Any, opset: int, producer: str) -> OnnxInspection:
+    inputs, outputs = describe_session(session)
     bad_inputs = [a for a in inputs if isinstance(a, str)]
     if bad_inputs:
         raise ModelRefused(
@@ -315,6 +362,6 @@ def inspect(data: bytes, limits: Limits) -> OnnxInspection:
     return OnnxInspection(
         inputs=[a for a in inputs if isinstance(a, Tensor)],
         outputs=tensors,
-        opset=int(opset),
+        opset=opset,
         producer=producer,
     )

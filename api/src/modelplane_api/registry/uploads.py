@@ -7,9 +7,11 @@ runs the checks first when it registers a file) and `from_run`; the router build
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from pydantic import ValidationError
@@ -106,12 +108,25 @@ def _check_size(upload: Upload, config: RegistryConfig, what: str) -> None:
 
 
 def _inspect(source: IO[bytes], limits: onnx_policy.Limits) -> onnx_policy.OnnxInspection:
-    source.seek(0)
-    data = source.read()
+    """The policy over the spooled file itself where it has one (Linux: `/proc/self/fd`), so
+    the check never holds the bytes while onnxruntime loads its own copy; else over its bytes."""
+    spooled = _spooled_path(source)
     try:
-        return onnx_policy.inspect(data, limits)
+        if spooled is not None:
+            return onnx_policy.inspect_file(spooled, limits)
+        source.seek(0)
+        return onnx_policy.inspect(source.read(), limits)
     except onnx_policy.ModelRefused as refused:
         raise InvalidModel(refused.message, {"reason": refused.reason}) from refused
+
+
+def _spooled_path(source: IO[bytes]) -> Path | None:
+    try:
+        source.flush()
+        path = Path(f"/proc/self/fd/{source.fileno()}")  # rolls a small spool over to its file
+    except (OSError, io.UnsupportedOperation):
+        return None
+    return path if path.exists() else None
 
 
 def _graph_signature(found: onnx_policy.OnnxInspection) -> Signature:

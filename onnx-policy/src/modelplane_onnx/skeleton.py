@@ -1,0 +1,148 @@
+"""A model file's structure without its weights, read without reading the weights.
+
+`inspect_file` runs `check_safe` on this instead of a parse of the whole file: the safety rules
+look at nodes, domains, names and where a tensor's data lives, never at the data, and a 90 MiB
+weight parsed into Python is 90 MiB more before onnxruntime has even started. The file is mapped
+and the wire format walked along the messages that can hold a tensor; a tensor's `raw_data` and
+`string_data` (bytes, which protobuf never validates) are stepped over, so their pages are never
+read, and every other byte is kept as it is, re-framed, and parsed by protobuf. Anything the walk
+does not expect (a truncated or unusual encoding) gives None and the caller parses the whole
+file, so protobuf alone decides what is malformed, as it does for bytes.
+"""
+
+from __future__ import annotations
+
+import mmap
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+_SKIPPED = ("raw_data", "string_data")
+_MAX_DEPTH = 100  # protobuf's own recursion limit
+
+
+class _WalkError(Exception):
+    """The walk met something it does not handle; protobuf will judge the whole file."""
+
+
+@cache
+def _plan() -> tuple[dict[str, dict[int, str]], str, frozenset[int]]:
+    """For each message type that can hold a tensor, its fields (number → type) that can; the
+    tensor type's name and the numbers of its fields that are stepped over."""
+    import onnx
+
+    types: dict[str, Any] = {}
+
+    def collect(descriptor: Any) -> None:
+        if descriptor.full_name not in types:
+            types[descriptor.full_name] = descriptor
+            for field in descriptor.fields:
+                if field.message_type is not None:
+                    collect(field.message_type)
+
+    collect(onnx.ModelProto.DESCRIPTOR)
+    tensor = onnx.TensorProto.DESCRIPTOR
+    holders = {tensor.full_name}
+    grown = True
+    while grown:
+        grown = False
+        for name, descriptor in types.items():
+            if name not in holders and any(
+                f.message_type is not None and f.message_type.full_name in holders
+                for f in descriptor.fields
+            ):
+                holders.add(name)
+                grown = True
+    plan = {
+        name: {
+            f.number: f.message_type.full_name
+            for f in types[name].fields
+            if f.message_type is not None and f.message_type.full_name in holders
+        }
+        for name in holders
+    }
+    skipped = frozenset(tensor.fields_by_name[name].number for name in _SKIPPED)
+    return plan, tensor.full_name, skipped
+
+
+def _varint(buf: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            raise _WalkError
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(buf: mmap.mmap, pos: int, end: int, wire: int) -> tuple[int, int]:
+    """Where the value of a field whose key ends at `pos` starts (after a length) and ends."""
+    if wire == 0:
+        return pos, _varint(buf, pos, end)[1]
+    if wire == 1:
+        return pos, pos + 8
+    if wire == 5:
+        return pos, pos + 4
+    if wire == 2:
+        length, body = _varint(buf, pos, end)
+        return body, body + length
+    raise _WalkError  # groups and invalid wire types: protobuf decides
+
+
+def _walk(buf: mmap.mmap, start: int, end: int, message: str, depth: int) -> bytearray:
+    """The bytes of the message at buf[start:end] without the tensors' data."""
+    if depth > _MAX_DEPTH:
+        raise _WalkError
+    plan, tensor, skipped = _plan()
+    children = plan[message]
+    out = bytearray()
+    pos = start
+    while pos < end:
+        field_start = pos
+        key, tag_end = _varint(buf, pos, end)
+        number, wire = key >> 3, key & 7
+        body, pos = _field(buf, tag_end, end, wire)
+        if number == 0 or pos > end:
+            raise _WalkError
+        if message == tensor and number in skipped:
+            continue
+        if wire == 2 and number in children:
+            inner = _walk(buf, body, pos, children[number], depth + 1)
+            out += buf[field_start:tag_end] + _encode_varint(len(inner)) + inner
+        else:
+            out += buf[field_start:pos]
+    return out
+
+
+def skeleton(path: Path) -> Any | None:
+    """The ModelProto of the file at `path` without its tensors' raw data, or None when the
+    walk cannot tell (then parse the whole file)."""
+    import onnx
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+    with path.open("rb") as file:
+        try:
+            buf = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # an empty file cannot be mapped
+            return None
+        with buf:
+            try:
+                stripped = bytes(_walk(buf, 0, len(buf), onnx.ModelProto.DESCRIPTOR.full_name, 0))
+            except _WalkError:
+                return None
+    try:
+        return onnx.ModelProto.FromString(stripped)
+    except (DecodeError, ValueError, RuntimeError):
+        return None
