@@ -21,6 +21,7 @@ const NAV = [
   { href: "/deployments/", label: "Deployments" },
   { href: "/api-keys/", label: "API keys" },
   { href: "/audit/", label: "Audit log" },
+  { href: "/usage/", label: "Usage" },
 ];
 
 export function OrganizationSwitcher() {

@@ -182,6 +182,22 @@ export interface AuditFilters {
 
 export const AUDIT_PAGE_SIZE = 50;
 
+export type OrganizationUsage = Schemas["OrganizationUsage"];
+
+/** Requests and predictions per deployment per UTC day (org admins; from Prometheus). */
+export function useOrganizationUsage(orgId: string, days: number) {
+  const { client } = useAuth();
+  return useQuery({
+    queryKey: ["organizations", orgId, "usage", days],
+    queryFn: async () =>
+      unwrap(
+        await client.GET("/api/v1/organizations/{org_id}/usage", {
+          params: { path: { org_id: orgId }, query: { days } },
+        }),
+      ).data,
+  });
+}
+
 /** The organization's audit log, newest first, one cursor page at a time. */
 export function useAuditEvents(orgId: string, filters: AuditFilters) {
   const { client } = useAuth();
