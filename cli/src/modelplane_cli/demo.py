@@ -663,19 +663,15 @@ class Demo:
                 break
             time.sleep(2)
         _detail(f"GET /api/v1{path}/metrics?range=15m →")
-        for version in versions:
-
-            def last(series: str, scale: float = 1.0, *, v: dict[str, Any] = version) -> str:
-                points = v[series]
-                return f"{points[-1]['v'] * scale:.3g}" if points else "-"
-
-            total = sum(p["v"] for p in version["requests_per_second"])
+        for v in versions:
+            total = sum(p["v"] for p in v["requests_per_second"])
             _detail(
-                f"  {version['version']} ({version['role'] or 'earlier'}): "
-                f"{last('requests_per_second')} req/s now, p99 {last('latency_p99_seconds', 1e3)}"
-                f" ms, 4xx {last('errors_4xx_ratio', 100)} %, 5xx {last('errors_5xx_ratio', 100)}"
-                f" % ({len(version['requests_per_second'])} points, "
-                f"{'served' if total else 'no traffic'})"
+                f"  {v['version']} ({v['role'] or 'earlier'}): "
+                f"{_last(v, 'requests_per_second')} req/s now, "
+                f"p99 {_last(v, 'latency_p99_seconds', 1e3)} ms, "
+                f"4xx {_last(v, 'errors_4xx_ratio', 100)} %, "
+                f"5xx {_last(v, 'errors_5xx_ratio', 100)} % "
+                f"({len(v['requests_per_second'])} points, {'served' if total else 'no traffic'})"
             )
 
     def run(self) -> None:
@@ -763,6 +759,12 @@ class Demo:
         print(f"  kubectl describe mdep {DEPLOYMENT} -n {namespace}")
         print(f"  curl {self.endpoints['api']}/docs        # the facade's OpenAPI")
         print(f"  open {self.endpoints['mlflow']}          # MLflow")
+
+
+def _last(version: dict[str, Any], series: str, scale: float = 1.0) -> str:
+    """The last point of one of a version's series, scaled, or `-` when it has none."""
+    points = version[series]
+    return f"{points[-1]['v'] * scale:.3g}" if points else "-"
 
 
 def run_demo(dev_dir: Path) -> int:

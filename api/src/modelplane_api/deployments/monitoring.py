@@ -225,9 +225,10 @@ async def organization_usage(ctx: AppContext, namespace: str, days: int) -> Orga
     """Requests and predictions of every deployment in `namespace` per UTC day, the last
     `days` days including today (counted so far: the point at tonight's midnight sees only the
     samples up to now)."""
-    today = int(ctx.clock().timestamp()) // DAY_S * DAY_S
+    now = int(ctx.clock().timestamp())
+    today = now // DAY_S * DAY_S
     first_end, last_end = today - (days - 2) * DAY_S, today + DAY_S
-    key = f"mp:usage:{namespace}:{days}:{int(ctx.clock().timestamp()) // 60}"
+    key = f"mp:usage:{namespace}:{days}:{now // 60}"
     raw = await _cached_raw(ctx, key)
     if raw is not None:
         return OrganizationUsage.model_validate_json(raw)

@@ -172,11 +172,10 @@ async def get_deployment_metrics(
     """Request rate, 4xx and 5xx ratios, latency p50/p95/p99, schema violations and batch size
     of the deployment's serving pods, per ModelVersion, from Prometheus: at most 500 points per
     series, 503 when Prometheus cannot answer."""
-    found = await service.get_deployment(session, access.cluster(ctx), access.organization_id, name)
-    roles = {found.stable_version: "stable"}
-    if found.candidate_version:
-        roles[found.candidate_version] = "candidate"
-    return ok(await monitoring.deployment_metrics(ctx, found.namespace, name, roles, range_, step))
+    namespace, roles = await service.version_roles(
+        session, access.cluster(ctx), access.organization_id, name
+    )
+    return ok(await monitoring.deployment_metrics(ctx, namespace, name, roles, range_, step))
 
 
 def _caller(permission: Permission) -> Any:

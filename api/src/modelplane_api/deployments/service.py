@@ -73,11 +73,17 @@ def _phase(obj: dict[str, Any]) -> tuple[Phase, str | None, str | None]:
     return phase, found.reason, found.message
 
 
+def _versions(spec: dict[str, Any]) -> tuple[str, str | None]:
+    """The stable and candidate ModelVersions a deployment's spec names."""
+    stable = str(((spec.get("stable") or {}).get("modelVersionRef") or {}).get("name"))
+    candidate = ((spec.get("candidate") or {}).get("modelVersionRef") or {}).get("name")
+    return stable, candidate
+
+
 def public(obj: dict[str, Any], models: dict[str, str]) -> DeploymentPublic:
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     status = obj.get("status") or {}
-    stable = str(((spec.get("stable") or {}).get("modelVersionRef") or {}).get("name"))
-    candidate = ((spec.get("candidate") or {}).get("modelVersionRef") or {}).get("name")
+    stable, candidate = _versions(spec)
     phase, reason, message = _phase(obj)
     return DeploymentPublic(
         name=str(meta.get("name")),
@@ -163,6 +169,19 @@ async def get_deployment(
     namespace = await organization_namespace(session, organization_id)
     found = await get_or_404(gateway, namespace, name)
     return public(found, await model_names(gateway, namespace))
+
+
+async def version_roles(
+    session: AsyncSession, gateway: ClusterGateway, organization_id: uuid.UUID, name: str
+) -> tuple[str, dict[str, str]]:
+    """The namespace of a deployment of the organization (404 otherwise) and the role of each
+    ModelVersion it names: `stable`, `candidate`."""
+    namespace = await organization_namespace(session, organization_id)
+    stable, candidate = _versions((await get_or_404(gateway, namespace, name)).get("spec") or {})
+    roles = {stable: "stable"}
+    if candidate:
+        roles[candidate] = "candidate"
+    return namespace, roles
 
 
 async def deployment_events(

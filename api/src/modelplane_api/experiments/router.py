@@ -39,6 +39,8 @@ Cursor = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 ReadAccess = Annotated[OrgAccess, require(Permission.EXPERIMENT_READ)]
+WriteAccess = Annotated[OrgAccess, require(Permission.EXPERIMENT_WRITE)]
+DeleteAccess = Annotated[OrgAccess, require(Permission.EXPERIMENT_DELETE)]
 
 
 @router.get("/experiments", operation_id="list_experiments")
@@ -69,7 +71,7 @@ async def create_experiment(
     session: SessionDep,
     ctx: Ctx,
     audit: Audit,
-    access: Annotated[OrgAccess, require(Permission.EXPERIMENT_WRITE)],
+    access: WriteAccess,
 ) -> Envelope[ExperimentPublic]:
     """A new experiment; 409 when the organization has one of that name."""
     ws = await service.workspace_of(session, ctx, access.organization_id)
@@ -96,7 +98,7 @@ async def rename_experiment(
     session: SessionDep,
     ctx: Ctx,
     audit: Audit,
-    access: Annotated[OrgAccess, require(Permission.EXPERIMENT_WRITE)],
+    access: WriteAccess,
 ) -> Envelope[ExperimentPublic]:
     """Rename an experiment."""
     ws = await service.workspace_of(session, ctx, access.organization_id)
@@ -114,7 +116,7 @@ async def delete_experiment(
     session: SessionDep,
     ctx: Ctx,
     audit: Audit,
-    access: Annotated[OrgAccess, require(Permission.EXPERIMENT_DELETE)],
+    access: DeleteAccess,
 ) -> None:
     """Delete an experiment and its runs (restorable in MLflow)."""
     ws = await service.workspace_of(session, ctx, access.organization_id)
