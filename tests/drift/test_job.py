@@ -216,7 +216,7 @@ def test_monitor_specs_translate_into_job_arguments() -> None:
                 "overrides": [{"name": "amount", "test": "psi", "threshold": 0.3}],
             },
         },
-        {"payloadLogging": {"uri": "s3://logs/"}},
+        {"payloadLogging": {"uri": "s3://logs/ignored/prefix"}},
         {
             "features": [
                 {"name": "amount", "type": "numerical", "input": "x", "index": 0},
@@ -225,8 +225,9 @@ def test_monitor_specs_translate_into_job_arguments() -> None:
             "referenceDataset": {"uri": "s3://data/ref.parquet", "sha256": "ab" * 32},
         },
         now,
+        version_name="fraud-3",
     )
-    assert arguments["window"] == "s3://logs/team-a/fraud/stable"
+    assert arguments["window"] == "s3://logs/team-a/fraud/fraud-3"
     assert arguments["reference"] == "s3://data/ref.parquet"
     assert arguments["reference_digest"] == "sha256:" + "ab" * 32
     assert arguments["start"] == "2026-11-20T11:30:00+00:00"
@@ -243,8 +244,19 @@ def test_monitor_specs_translate_into_job_arguments() -> None:
         "datasetDriftShare": 0.5,
         "psiThreshold": 0.25,
     }
-    with pytest.raises(ValueError, match=r"no payloadLogging\.uri"):
-        arguments_from_specs("team-a", "fraud", {}, {}, {}, now)
+    with pytest.raises(ValueError, match=r"no payloadLogging\.uri and the operator no payload"):
+        arguments_from_specs("team-a", "fraud", {}, {}, {}, now, version_name="fraud-3")
+    defaulted = arguments_from_specs(
+        "team-a",
+        "fraud",
+        {},
+        {},
+        {"referenceDataset": {"uri": "s3://d/r.parquet"}},
+        now,
+        version_name="fraud-3",
+        default_bucket="org-logs",
+    )
+    assert defaulted["window"] == "s3://org-logs/team-a/fraud/fraud-3"
 
 
 def test_durations_parse_like_the_crd_pattern() -> None:

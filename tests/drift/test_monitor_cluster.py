@@ -73,7 +73,7 @@ def test_the_job_derives_its_arguments_from_the_monitor_deployment_and_stable_ve
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     arguments = arguments_from_monitor(f"{NAMESPACE}/scorer-inputs", str(kubeconfig), now=now)
 
-    assert arguments["window"] == f"s3://payload-logs/{NAMESPACE}/scorer/stable"
+    assert arguments["window"] == f"s3://payload-logs/{NAMESPACE}/scorer/scorer-v1"
     assert arguments["reference"] == "s3://models/scorer/1/reference.parquet"
     assert arguments["reference_digest"] == "sha256:" + "b" * 64
     assert arguments["start"] == "2026-11-20T10:00:00+00:00"

@@ -1,10 +1,10 @@
 """Reading payload logs from the real S3 server: window, profile cache, and what a serving
-runtime's payload logger really uploaded."""
+runtime configured by the operator's builders really uploaded, found by the job's arguments."""
 
 from __future__ import annotations
 
+import hashlib
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_crds.model_deployment import ModelDeploymentSpec
+from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_operator.builders.model_deployment import RuntimeConfig, serving_settings
 from modelplane_operator.drift import main
+from modelplane_operator.drift.monitor import arguments_from_specs, serving_stable_version
 from modelplane_runtime.app import default_upload
 from modelplane_runtime.settings import RuntimeSettings
 from tests.drift.helpers import START, feature_table
@@ -87,64 +91,16 @@ def test_a_window_of_payload_logs_in_s3_is_evaluated_and_the_profile_cached_ther
 async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
     s3_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The runtime's own app serves requests and its payload logger uploads to the real S3
-    # server; the job then finds those objects by the layout alone.
+    # The contract end to end: the runtime is configured exactly as the operator configures a
+    # serving pod (`serving_settings`), its own app serves requests and its payload logger
+    # uploads to the real S3 server; the job's arguments come from the same specs as the
+    # CronJob's, with the serving stable version taken from the deployment's status.
     model = mixed_input_model()
     path, digest = write_model(model, tmp_path / "model.onnx")
     bucket = s3_env.bucket
-    settings = RuntimeSettings(
-        model_name="fraud",
-        model_version="1",
-        model_uri=path.as_uri(),
-        model_sha256=digest,
-        signature=signature_of(model),
-        cache_dir=tmp_path / "cache",
-        payload_sample_rate=1.0,
-        payload_bucket=bucket,
-        payload_namespace="team-b",
-        payload_deployment="fraud",
-        payload_variant="stable",
-        feature_schema=[
-            {"name": "amount", "type": "numerical", "input": "amount", "index": 0},
-            {"name": "color", "type": "categorical", "input": "color", "index": 0},
-        ],
-        s3_endpoint_url=s3_env.endpoint_url,
-        s3_access_key_id=s3_env.access_key,
-        s3_secret_access_key=s3_env.secret_key,
-        s3_region=s3_env.region,
-    )
     rng = np.random.default_rng(3)
-    start = datetime.now(UTC) - timedelta(minutes=1)
-    app, client = await open_client(settings, default_upload(settings))
-    async with client:
-        for i in range(60):
-            body = {
-                "id": f"req-{i}",
-                "inputs": [
-                    {
-                        "name": "amount",
-                        "datatype": "FP32",
-                        "shape": [5, 2],
-                        "data": rng.normal(3.0, 1.0, 10).tolist(),  # shifted: drift
-                    },
-                    {"name": "count", "datatype": "INT64", "shape": [5, 1], "data": [1] * 5},
-                    {
-                        "name": "color",
-                        "datatype": "BYTES",
-                        "shape": [5, 1],
-                        "data": rng.choice(["red", "blue"], 5).tolist(),
-                    },
-                ],
-            }
-            answer = await client.post("/v2/models/fraud/infer", json=body)
-            assert answer.status_code == 200, answer.text
-    assert app.on_shutdown is not None
-    await app.on_shutdown()  # flushes the buffer to S3
-    end = datetime.now(UTC) + timedelta(minutes=1)
-    _put_table(
-        s3_env.client(),
-        bucket,
-        "datasets/runtime-reference.parquet",
+    reference = io.BytesIO()
+    pq.write_table(
         pa.table(
             {
                 "amount": rng.normal(0, 1, 2000),
@@ -152,32 +108,95 @@ async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
                 "output.score.0": rng.normal(0, 1, 2000),
             }
         ),
+        reference,
     )
-    spec = json.dumps(
+    s3_env.client().put_object(
+        Bucket=bucket, Key="datasets/runtime-reference.parquet", Body=reference.getvalue()
+    )
+    version = ModelVersionSpec.model_validate(
         {
-            "features": [{"name": "amount"}, {"name": "color", "kind": "categorical"}],
-            "outputs": [{"name": "score.0"}],
+            "modelName": "fraud",
+            "version": "2",
+            "artifact": {"uri": path.as_uri(), "sha256": digest},
+            "signature": signature_of(model),
+            "features": [
+                {"name": "amount", "type": "numerical", "input": "amount", "index": 0},
+                {"name": "color", "type": "categorical", "input": "color", "index": 0},
+            ],
+            "referenceDataset": {
+                "uri": f"s3://{bucket}/datasets/runtime-reference.parquet",
+                "sha256": hashlib.sha256(reference.getvalue()).hexdigest(),
+            },
         }
     )
-    code = main(
-        [
-            "--reference",
-            f"s3://{bucket}/datasets/runtime-reference.parquet",
-            "--window",
-            f"s3://{bucket}/team-b/fraud/stable",
-            "--features",
-            spec,
-            "--start",
-            start.isoformat(),
-            "--end",
-            end.isoformat(),
-        ]
+    deployment = ModelDeploymentSpec.model_validate(
+        {"stable": {"modelVersionRef": {"name": "fraud-2"}}, "payloadLogging": {"sampleRate": 1}}
     )
-    assert code == 0
+    served = serving_settings(
+        "fraud",
+        "team-b",
+        "fraud-2",
+        version,
+        deployment,
+        RuntimeConfig(image="i", s3_endpoint_url=s3_env.endpoint_url, payload_bucket=bucket),
+    )
+    settings = RuntimeSettings(
+        **{**served.model_dump(), "cache_dir": tmp_path / "cache", "host": "127.0.0.1"},
+        s3_access_key_id=s3_env.access_key,
+        s3_secret_access_key=s3_env.secret_key,
+        s3_region=s3_env.region,
+    )
+    app, client = await open_client(settings, default_upload(settings))
+    async with client:
+        for i in range(60):
+            answer = await client.post("/v2/models/fraud/infer", json=_shifted_request(rng, i))
+            assert answer.status_code == 200, answer.text
+    assert app.on_shutdown is not None
+    await app.on_shutdown()  # flushes the buffer to S3
+    promoted = {  # the spec already names the next version; the pods still serve fraud-2
+        "spec": {"stable": {"modelVersionRef": {"name": "fraud-3"}}},
+        "status": {"stableVersion": "fraud-2"},
+    }
+    monitor = {"window": {"size": "5m"}, "minSamples": 100, "predictionDrift": {"enabled": True}}
+    arguments = arguments_from_specs(
+        "team-b",
+        "fraud",
+        monitor,
+        deployment.model_dump(by_alias=True, exclude_none=True),
+        version.model_dump(by_alias=True, exclude_none=True),
+        datetime.now(UTC) + timedelta(minutes=1),
+        version_name=serving_stable_version(promoted),
+        default_bucket=bucket,
+    )
+    assert arguments["window"] == f"s3://{bucket}/team-b/fraud/fraud-2"
+    assert main([f"--{k.replace('_', '-')}={v}" for k, v in arguments.items()]) == 0
     evaluation = DriftEvaluation.model_validate_json(capsys.readouterr().out)
+    assert evaluation.window_end - evaluation.window_start == timedelta(minutes=5)
     assert evaluation.samples == 300
     assert {r.feature: (r.samples, r.drifted) for r in evaluation.features} == {
         "amount": (300, True),
         "color": (300, False),
     }
     assert [r.feature for r in evaluation.prediction_drift] == ["score.0"]
+
+
+def _shifted_request(rng: np.random.Generator, i: int) -> dict[str, Any]:
+    """Five rows of the mixed model's inputs with `amount` shifted by three deviations."""
+    return {
+        "id": f"req-{i}",
+        "inputs": [
+            {
+                "name": "amount",
+                "datatype": "FP32",
+                "shape": [5, 2],
+                "data": rng.normal(3.0, 1.0, 10).tolist(),
+            },
+            {"name": "count", "datatype": "INT64", "shape": [5, 1], "data": [1] * 5},
+            {
+                "name": "color",
+                "datatype": "BYTES",
+                "shape": [5, 1],
+                "data": rng.choice(["red", "blue"], 5).tolist(),
+            },
+        ],
+    }

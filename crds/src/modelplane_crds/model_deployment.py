@@ -363,7 +363,9 @@ class PayloadLogging(K8sModel):
     """Fraction of requests logged (0 to 1)."""
 
     uri: str | None = Field(default=None, max_length=2048, pattern=r"^s3://\S+$")
-    """Where logs are written, `s3://bucket/prefix`; defaults to the organization's bucket."""
+    """Bucket the logs are written to, `s3://bucket`, under
+    `<namespace>/<deployment>/<model version>/` (a path after the bucket is not used); defaults
+    to the operator's payload bucket."""
 
 
 class ModelDeploymentSpec(K8sModel):

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from modelplane_crds.payload_logs import hour_partition, version_prefix
 from modelplane_runtime.metrics import RuntimeMetrics
 from modelplane_runtime.settings import FeatureSpec, RuntimeSettings
 
@@ -130,9 +131,10 @@ class PayloadTableBuilder:
 
 
 def object_key(namespace: str, deployment: str, variant: str, hour: datetime, now: datetime) -> str:
-    """`<namespace>/<deployment>/<variant>/date=YYYY-MM-DD/hour=HH/<UTC stamp>-<uuid>.parquet`."""
+    """`<namespace>/<deployment>/<variant>/date=YYYY-MM-DD/hour=HH/<UTC stamp>-<uuid>.parquet`,
+    the layout of `modelplane_crds.payload_logs` (the variant is the served ModelVersion)."""
     return (
-        f"{namespace}/{deployment}/{variant}/date={hour:%Y-%m-%d}/hour={hour:%H}/"
+        f"{version_prefix(namespace, deployment, variant)}{hour_partition(hour)}/"
         f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}.parquet"
     )
 

@@ -31,8 +31,9 @@ from modelplane_api.feedback.schemas import (
     FeedbackRow,
     FeedbackWritten,
 )
-from modelplane_api.payload_logs.service import FEEDBACK_DIR, locate, partition_hour
+from modelplane_api.payload_logs.service import locate
 from modelplane_api.storage import PayloadStore
+from modelplane_crds.payload_logs import FEEDBACK_DIR, hour_partition, partition_hour
 
 MAX_FILES = 500
 """Files one read may open; a wider read answers 400 (narrow it with `since`)."""
@@ -117,8 +118,7 @@ async def write_feedback(
     bucket, prefix = await location(gateway, namespace, name, default_bucket)
     by_hour: dict[str, list[FeedbackRow]] = defaultdict(list)
     for row in batch.rows:
-        at = row.observed_at.astimezone(UTC)
-        by_hour[f"date={at:%Y-%m-%d}/hour={at:%H}"].append(row)
+        by_hour[hour_partition(row.observed_at)].append(row)
     written = []
     for partition, rows in sorted(by_hour.items()):
         key = f"{prefix}{partition}/{_digest(rows)}.parquet"

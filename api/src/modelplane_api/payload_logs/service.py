@@ -3,7 +3,9 @@ Parquet files of a window.
 
 Layout (written by the serving runtime, docs/payload-logs.md):
 
-    s3://<bucket>/<namespace>/<deployment>/<variant>/date=YYYY-MM-DD/hour=HH/<stamp>-<uuid>.parquet
+    s3://<bucket>/<namespace>/<deployment>/<version>/date=YYYY-MM-DD/hour=HH/<stamp>-<uuid>.parquet
+
+(`modelplane_crds.payload_logs`; `<version>` is the ModelVersion the pod serves)
 
 Each variant is listed from the day of `since` on (S3 `StartAfter`), so an old deployment's
 history costs nothing. A sample reads at most `MAX_SAMPLE_FILES` files and `MAX_SAMPLE_BYTES`
@@ -29,9 +31,8 @@ from modelplane_api.cluster import MODEL_DEPLOYMENT, ClusterGateway
 from modelplane_api.errors import BadRequest, Conflict, NotFound
 from modelplane_api.payload_logs.schemas import PayloadWindow, PayloadWindows, SampleFormat
 from modelplane_api.storage import ListedObject, PayloadStore
+from modelplane_crds.payload_logs import FEEDBACK_DIR, deployment_prefix, partition_hour
 
-FEEDBACK_DIR = "_feedback"
-"""Where ground truth lives beside the variants (no ModelVersion name has an underscore)."""
 MAX_LISTED = 20_000
 """Objects one listing of a variant reads."""
 MAX_SAMPLE_FILES = 200
@@ -92,17 +93,7 @@ async def locate(
             {"reason": "NoPayloadBucket"},
         )
     rate = float(logging_.get("sampleRate", 1.0)) if logging_ else None
-    return PayloadLocation(bucket, f"{namespace}/{name}/", rate)
-
-
-def partition_hour(key: str) -> datetime | None:
-    """The hour a key's `date=…/hour=…` partition stands for, None for any other key."""
-    try:
-        date = key.split("date=", 1)[1][:10]
-        hour = key.split("hour=", 1)[1][:2]
-        return datetime.strptime(f"{date} {hour}", "%Y-%m-%d %H").replace(tzinfo=UTC)
-    except (IndexError, ValueError):
-        return None
+    return PayloadLocation(bucket, deployment_prefix(namespace, name), rate)
 
 
 def _floor_hour(at: datetime) -> datetime:

@@ -2673,7 +2673,9 @@ export interface components {
             sampleRate: number;
             /**
              * Uri
-             * @description Where logs are written, `s3://bucket/prefix`; defaults to the organization's bucket.
+             * @description Bucket the logs are written to, `s3://bucket`, under
+             *     `<namespace>/<deployment>/<model version>/` (a path after the bucket is not used); defaults
+             *     to the operator's payload bucket.
              */
             uri?: string | null;
         };

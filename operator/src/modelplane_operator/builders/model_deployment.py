@@ -27,6 +27,7 @@ from modelplane_crds import labels
 from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentSpec
 from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_crds.payload_logs import bucket_of
 from modelplane_crds.serving import ServingLimits, ServingSettings
 from modelplane_operator.builders import OPERATOR
 
@@ -301,7 +302,7 @@ def _payload_settings(
         return {}
     bucket = config.payload_bucket
     if logging_.uri is not None:
-        bucket = logging_.uri.removeprefix("s3://").split("/", 1)[0]
+        bucket = bucket_of(logging_.uri)
     if not bucket:
         return {}
     return {

@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.monitor:
             from modelplane_operator.drift.resolve import arguments_from_monitor
 
-            resolved = arguments_from_monitor(args.monitor, args.kubeconfig)
+            resolved = arguments_from_monitor(
+                args.monitor, args.kubeconfig, default_bucket=args.payload_bucket
+            )
             for key, value in resolved.items():
                 if getattr(args, key, None) in (None, ""):
                     setattr(args, key, value)
@@ -158,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--kubeconfig",
         help="kubeconfig for --monitor (default: in-cluster, else the default kubeconfig)",
+    )
+    parser.add_argument(
+        "--payload-bucket",
+        help="with --monitor: the bucket of deployments without payloadLogging.uri (the"
+        " operator's payload bucket, as its serving pods get it)",
     )
     parser.add_argument("--reference", help="reference Parquet file or prefix (s3:// or path)")
     parser.add_argument("--reference-digest", help="digest keying the cached reference profile")

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from modelplane_crds.payload_logs import bucket_of, version_prefix
 from modelplane_operator.drift.config import CATEGORICAL_TESTS, NUMERICAL_TESTS
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -34,25 +35,68 @@ def arguments_from_specs(
     deployment: dict[str, Any],
     version: dict[str, Any],
     now: datetime,
+    *,
+    version_name: str,
+    default_bucket: str | None = None,
 ) -> dict[str, str]:
-    """Pure translation of the three specs into job arguments (tested without a cluster)."""
-    logging_spec = deployment.get("payloadLogging") or {}
-    base = logging_spec.get("uri")
-    if not base:
+    """Pure translation of the three specs into job arguments (tested without a cluster).
+
+    `version` is the spec of the ModelVersion named `version_name`, whose payload logs form the
+    window (the layout of `modelplane_crds.payload_logs`) and whose reference dataset is the
+    baseline unless the monitor names one. The bucket is the deployment's `payloadLogging.uri`,
+    else `default_bucket` (the operator's, as the pods get it).
+    """
+    uri = (deployment.get("payloadLogging") or {}).get("uri")
+    bucket = bucket_of(uri) if uri else default_bucket
+    if not bucket:
         raise ValueError(
-            f"deployment {deployment_name!r} has no payloadLogging.uri; drift needs payload logs"
+            f"deployment {deployment_name!r} has no payloadLogging.uri and the operator no"
+            " payload bucket; drift needs payload logs"
         )
+    ref_uri, ref_digest = _reference(monitor, version)
+    tests = monitor.get("features") or {}
+    size = parse_duration((monitor.get("window") or {}).get("size", "1h"))
+    end = now.astimezone(UTC)
+    root = f"s3://{bucket}"
+    arguments = {
+        "reference": ref_uri,
+        "window": f"{root}/{version_prefix(namespace, deployment_name, version_name)}".rstrip("/"),
+        "config": json.dumps(_config(monitor, tests)),
+        "profile_cache": f"{root}/{namespace}/drift-profiles",
+        "start": (end - size).isoformat(),
+        "end": end.isoformat(),
+    }
+    features = _feature_specs(version, tests)
+    if features:
+        arguments["features"] = json.dumps(features)
+    prediction = monitor.get("predictionDrift") or {}
+    if prediction and prediction.get("enabled", True):
+        arguments["infer_outputs"] = prediction.get("test", "auto")
+    if ref_digest:
+        arguments["reference_digest"] = f"sha256:{ref_digest}"
+    return arguments
+
+
+def serving_stable_version(deployment: dict[str, Any]) -> str:
+    """The ModelVersion serving as stable: the status's (what the pods run), else the spec's
+    (before the operator's first pass)."""
+    served = (deployment.get("status") or {}).get("stableVersion")
+    return str(served or deployment["spec"]["stable"]["modelVersionRef"]["name"])
+
+
+def _reference(monitor: dict[str, Any], version: dict[str, Any]) -> tuple[str, str | None]:
+    """The reference dataset's URI and digest: the monitor's own, else the version's."""
     reference = monitor.get("reference") or {"fromStableVersion": True}
     if reference.get("uri"):
-        ref_uri, ref_digest = reference["uri"], reference.get("sha256")
-    else:
-        dataset = version.get("referenceDataset")
-        if not dataset:
-            raise ValueError("the stable ModelVersion has no referenceDataset")
-        ref_uri, ref_digest = dataset["uri"], dataset.get("sha256")
+        return reference["uri"], reference.get("sha256")
+    dataset = version.get("referenceDataset")
+    if not dataset:
+        raise ValueError("the stable ModelVersion has no referenceDataset")
+    return dataset["uri"], dataset.get("sha256")
 
-    tests = monitor.get("features") or {}
-    features = _feature_specs(version, tests)
+
+def _config(monitor: dict[str, Any], tests: dict[str, Any]) -> dict[str, Any]:
+    """The engine's configuration (a `DriftConfig` as JSON) from the monitor's spec."""
     thresholds = tests.get("thresholds") or {}
     config: dict[str, Any] = {
         "minSamples": monitor.get("minSamples", 500),
@@ -63,26 +107,7 @@ def arguments_from_specs(
     for test in ("psi", "jsd", "wasserstein"):
         if test in thresholds:
             config[f"{test}Threshold"] = thresholds[test]
-
-    size = parse_duration((monitor.get("window") or {}).get("size", "1h"))
-    end = now.astimezone(UTC)
-    root = base.rstrip("/")
-    arguments = {
-        "reference": ref_uri,
-        "window": f"{root}/{namespace}/{deployment_name}/stable",
-        "config": json.dumps(config),
-        "profile_cache": f"{root}/{namespace}/drift-profiles",
-        "start": (end - size).isoformat(),
-        "end": end.isoformat(),
-    }
-    if features:
-        arguments["features"] = json.dumps(features)
-    prediction = monitor.get("predictionDrift") or {}
-    if prediction and prediction.get("enabled", True):
-        arguments["infer_outputs"] = prediction.get("test", "auto")
-    if ref_digest:
-        arguments["reference_digest"] = f"sha256:{ref_digest}"
-    return arguments
+    return config
 
 
 def _feature_specs(version: dict[str, Any], tests: dict[str, Any]) -> list[dict[str, Any]]:

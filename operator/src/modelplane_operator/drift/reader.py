@@ -1,7 +1,8 @@
 """Read payload logs and reference data from S3 (or a local path) as bounded record batches.
 
 The serving runtime writes payload logs under
-`<bucket>/<namespace>/<deployment>/<variant>/date=YYYY-MM-DD/hour=HH/*.parquet`. A window is read
+`<bucket>/<namespace>/<deployment>/<model version>/date=YYYY-MM-DD/hour=HH/*.parquet`
+(`modelplane_crds.payload_logs`). A window is read
 by listing only the hour partitions it overlaps, opening each file with only the columns the
 monitor needs (plus `ts` to trim partial hours), and yielding record batches of at most a fixed
 size, so memory does not grow with the window.
@@ -19,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+from modelplane_crds.payload_logs import hour_partition
 
 BATCH_ROWS = 65_536
 TS_COLUMN = "ts"
@@ -83,7 +86,7 @@ def window_files(fs: pafs.FileSystem, base: str, start: datetime, end: datetime)
     hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     files: list[str] = []
     while hour < end:
-        partition = f"{base.rstrip('/')}/date={hour:%Y-%m-%d}/hour={hour:%H}"
+        partition = f"{base.rstrip('/')}/{hour_partition(hour)}"
         files.extend(parquet_files(fs, partition))
         hour += timedelta(hours=1)
     return files

@@ -14,14 +14,18 @@ from typing import Any
 
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION, Kind
 from modelplane_operator.cluster import Cluster, ClusterError, KubeGateway, load_connection
-from modelplane_operator.drift.monitor import arguments_from_specs
+from modelplane_operator.drift.monitor import arguments_from_specs, serving_stable_version
 
 
 def arguments_from_monitor(
-    ref: str, kubeconfig: str | None, now: datetime | None = None
+    ref: str,
+    kubeconfig: str | None,
+    now: datetime | None = None,
+    default_bucket: str | None = None,
 ) -> dict[str, str]:
     """Read the DriftMonitor `namespace/name` and derive the job's arguments (credentials: the
-    kubeconfig, else in-cluster, else the default kubeconfig)."""
+    kubeconfig, else in-cluster, else the default kubeconfig). The window is the payload logs
+    of the version serving as stable."""
     namespace, _, name = ref.partition("/")
     if not namespace or not name:
         raise ValueError(f"--monitor must be namespace/name, got {ref!r}")
@@ -31,7 +35,7 @@ def arguments_from_monitor(
         deployment = _get(
             gateway, MODEL_DEPLOYMENT, namespace, monitor["spec"]["deploymentRef"]["name"]
         )
-        version_name = deployment["spec"]["stable"]["modelVersionRef"]["name"]
+        version_name = serving_stable_version(deployment)
         version = _get(gateway, MODEL_VERSION, namespace, version_name)
     finally:
         gateway.close()
@@ -42,6 +46,8 @@ def arguments_from_monitor(
         deployment["spec"],
         version["spec"],
         now or datetime.now(UTC),
+        version_name=version_name,
+        default_bucket=default_bucket,
     )
 
 
