@@ -166,6 +166,16 @@ def s3(platform: LocalPlatform) -> S3Endpoint:
 
 
 @pytest.fixture
+def aws_env(s3: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> S3Endpoint:
+    """The standard AWS environment (what the drift job reads) pointed at the test S3 server."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    monkeypatch.setenv("AWS_REGION", s3.region)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint_url)
+    return s3
+
+
+@pytest.fixture
 def s3_client(s3: S3Endpoint) -> Any:
     """A boto3 S3 client for the session's S3 server."""
     return s3.client()

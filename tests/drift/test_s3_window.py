@@ -27,16 +27,6 @@ from tests.onnx_models import mixed_input_model, signature_of, write_model
 from tests.runtime.conftest import open_client
 
 
-@pytest.fixture
-def s3_env(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The job's standard AWS environment pointed at the test S3 server."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
-    monkeypatch.setenv("AWS_REGION", s3.region)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint_url)
-    return s3
-
-
 def _put_table(client: Any, bucket: str, key: str, table: pa.Table) -> None:
     sink = io.BytesIO()
     pq.write_table(table, sink)
@@ -53,9 +43,9 @@ def _columns(seed: int, n: int, loc: float = 0.0) -> dict[str, Any]:
 
 
 def test_a_window_of_payload_logs_in_s3_is_evaluated_and_the_profile_cached_there(
-    s3_env: Any, capsys: pytest.CaptureFixture[str]
+    aws_env: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    client, bucket = s3_env.client(), s3_env.bucket
+    client, bucket = aws_env.client(), aws_env.bucket
     _put_table(client, bucket, "datasets/fraud/reference.parquet", feature_table(_columns(0, 4000)))
     for h in range(2):
         hour = START + timedelta(hours=h)
@@ -89,7 +79,7 @@ def test_a_window_of_payload_logs_in_s3_is_evaluated_and_the_profile_cached_ther
 
 
 async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
-    s3_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    aws_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The contract end to end: the runtime is configured exactly as the operator configures a
     # serving pod (`serving_settings`), its own app serves requests and its payload logger
@@ -97,7 +87,7 @@ async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
     # CronJob's, with the serving stable version taken from the deployment's status.
     model = mixed_input_model()
     path, digest = write_model(model, tmp_path / "model.onnx")
-    bucket = s3_env.bucket
+    bucket = aws_env.bucket
     rng = np.random.default_rng(3)
     reference = io.BytesIO()
     pq.write_table(
@@ -110,7 +100,7 @@ async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
         ),
         reference,
     )
-    s3_env.client().put_object(
+    aws_env.client().put_object(
         Bucket=bucket, Key="datasets/runtime-reference.parquet", Body=reference.getvalue()
     )
     version = ModelVersionSpec.model_validate(
@@ -138,13 +128,13 @@ async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
         "fraud-2",
         version,
         deployment,
-        RuntimeConfig(image="i", s3_endpoint_url=s3_env.endpoint_url, payload_bucket=bucket),
+        RuntimeConfig(image="i", s3_endpoint_url=aws_env.endpoint_url, payload_bucket=bucket),
     )
     settings = RuntimeSettings(
         **{**served.model_dump(), "cache_dir": tmp_path / "cache", "host": "127.0.0.1"},
-        s3_access_key_id=s3_env.access_key,
-        s3_secret_access_key=s3_env.secret_key,
-        s3_region=s3_env.region,
+        s3_access_key_id=aws_env.access_key,
+        s3_secret_access_key=aws_env.secret_key,
+        s3_region=aws_env.region,
     )
     app, client = await open_client(settings, default_upload(settings))
     async with client:

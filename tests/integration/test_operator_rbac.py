@@ -42,11 +42,16 @@ class Collector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def service_account_kubeconfig(kubectl: Kubectl, admin: Path, target: Path) -> Path:
-    """A kubeconfig that authenticates with a fresh token of the operator's ServiceAccount."""
-    token = kubectl(
-        "create", "token", "modelplane-operator", "-n", "modelplane-system", "--duration=1h"
-    ).stdout.strip()
+def service_account_kubeconfig(
+    kubectl: Kubectl,
+    admin: Path,
+    target: Path,
+    account: str = "modelplane-operator",
+    namespace: str = "modelplane-system",
+) -> Path:
+    """A kubeconfig that authenticates with a fresh token of a ServiceAccount (by default the
+    operator's)."""
+    token = kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
     config = yaml.safe_load(admin.read_text())
     cluster = config["clusters"][0]
     target.write_text(

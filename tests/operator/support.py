@@ -10,6 +10,7 @@ tests that kill it. Both clean up the managed webhook configurations they may le
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -50,7 +51,19 @@ def install_crds(kubectl: Kubectl) -> None:
     """Apply the generated CRDs and wait until they are served."""
     kubectl("apply", "-k", str(CRD_DIR))
     for kind in KINDS:
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}")
+        # Right after an update the CRD's status can be momentarily empty, which `kubectl wait`
+        # reports as an error instead of waiting: ask again.
+        wait_for(
+            functools.partial(_established, kubectl, kind.crd_name),
+            what=f"crd/{kind.crd_name} Established",
+        )
+
+
+def _established(kubectl: Kubectl, crd: str) -> bool:
+    wait = kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}", check=False
+    )
+    return wait.returncode == 0
 
 
 def bind_role_groups(kubectl: Kubectl, slug: str) -> None:

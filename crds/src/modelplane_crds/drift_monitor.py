@@ -35,6 +35,9 @@ SCHEDULED = "Scheduled"
 DEPLOYMENT_NOT_FOUND = "DeploymentNotFound"
 REFERENCE_UNAVAILABLE = "ReferenceUnavailable"
 EVALUATION_FAILED = "EvaluationFailed"
+DATA_UNAVAILABLE = "DataUnavailable"
+PAYLOAD_LOGGING_OFF = "PayloadLoggingOff"
+SUSPENDED = "Suspended"
 NO_DRIFT = "NoDrift"
 FEATURE_DRIFT = "FeatureDrift"
 DATASET_DRIFT = "DatasetDrift"
@@ -264,6 +267,46 @@ class DriftMonitorSpec(K8sModel):
     """Stop scheduling evaluations; the last results stay in status."""
 
 
+RECENT_EVALUATIONS = 10
+"""Evaluations summarised in a monitor's status (the full results of each are in S3)."""
+
+
+class EvaluationSummary(K8sModel):
+    """One past evaluation in a line."""
+
+    window_end: datetime
+    """End of the evaluated window (UTC)."""
+
+    model_version: str = Field(max_length=253)
+    """The ModelVersion whose logged traffic was evaluated."""
+
+    samples: int = Field(ge=0)
+    """Logged rows in the window."""
+
+    share: float | None = Field(default=None, ge=0, le=1)
+    """Share of drifted features; absent when the window had too few rows."""
+
+    drifted: bool
+    """Whether the dataset drifted."""
+
+    insufficient_data: bool = False
+    """Whether the window had too few rows to decide."""
+
+
+class EvaluationFailure(K8sModel):
+    """Why the last run of the drift job could not evaluate."""
+
+    time: datetime
+    """When the run failed."""
+
+    reason: str = Field(max_length=64)
+    """`EvaluationFailed` (bad input: reference, features, configuration) or
+    `DataUnavailable` (payload logs or reference could not be read)."""
+
+    message: str = Field(max_length=1024)
+    """The job's one-line explanation."""
+
+
 class DriftMonitorStatus(ObjectStatus):
     """The observed state of a DriftMonitor."""
 
@@ -273,6 +316,18 @@ class DriftMonitorStatus(ObjectStatus):
 
     last_schedule_time: datetime | None = None
     """When the last evaluation was started."""
+
+    evaluated_version: str | None = Field(default=None, max_length=253)
+    """The ModelVersion (the deployment's serving stable version) whose logged traffic the last
+    evaluation read."""
+
+    recent_evaluations: list[EvaluationSummary] = Field(
+        default_factory=list, max_length=RECENT_EVALUATIONS
+    )
+    """The last evaluations, newest first, one line each."""
+
+    last_failure: EvaluationFailure | None = None
+    """The last run that could not evaluate; cleared by the next evaluation."""
 
 
 class DriftMonitor(K8sModel):

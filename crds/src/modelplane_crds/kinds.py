@@ -166,6 +166,12 @@ DRIFT_MONITOR = Kind(
         PrinterColumn(
             "Drifted", "string", _condition("DriftDetected", "status"), "Whether drift is detected"
         ),
+        PrinterColumn(
+            "Last-Window",
+            "date",
+            ".status.lastEvaluation.windowEnd",
+            "End of the last evaluated window",
+        ),
         *READY_COLUMNS,
         AGE,
     ),

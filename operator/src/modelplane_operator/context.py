@@ -16,6 +16,7 @@ import kopf
 if TYPE_CHECKING:
     from modelplane_crds.serving import ServingLimits
     from modelplane_operator.artifacts import ArtifactFetcher
+    from modelplane_operator.builders.drift_monitor import JobConfig
     from modelplane_operator.cluster import Cluster
     from modelplane_operator.metrics import Metrics
     from modelplane_operator.rollout.reconcile import RolloutContext
@@ -36,3 +37,5 @@ class OperatorContext(kopf.Memo):
     """Namespaces whose `usedBy` sync is running → whether another round was asked for."""
     rollout: RolloutContext
     """ModelDeployment state shared by every object's timer (see handlers.model_deployment)."""
+    drift_job: JobConfig
+    """What every DriftMonitor's CronJob runs (see handlers.drift_monitor)."""

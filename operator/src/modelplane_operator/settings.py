@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from modelplane_crds.serving import ServingLimits
 
 DEFAULT_RUNTIME_IMAGE = "ghcr.io/modelplane/serving-runtime:0.1.0"
+DEFAULT_OPERATOR_IMAGE = "ghcr.io/modelplane/operator:0.1.0"
 
 
 class Settings(ServingLimits, BaseSettings):
@@ -150,6 +151,15 @@ class Settings(ServingLimits, BaseSettings):
 
     serving_tolerations: list[dict[str, Any]] = Field(default_factory=list)
     """Tolerations of serving pods (JSON list of Kubernetes tolerations)."""
+
+    # DriftMonitors ---------------------------------------------------------------------------
+    monitor_image: str = DEFAULT_OPERATOR_IMAGE
+    """Image the drift job's CronJob runs (`python -m modelplane_operator.drift`): the
+    operator's own image."""
+
+    monitor_interval_s: float = Field(default=60.0, gt=0)
+    """How often each DriftMonitor is re-converged (its deployment appearing or going, drift
+    repair of its CronJob)."""
 
     # Process ---------------------------------------------------------------------------------
     liveness_endpoint: str | None = "http://127.0.0.1:8081/healthz"

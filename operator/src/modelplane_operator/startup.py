@@ -22,11 +22,18 @@ import kopf
 
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION, ORGANIZATION, Kind
 from modelplane_operator.artifacts import ArtifactFetcher, S3Config
+from modelplane_operator.builders.drift_monitor import JobConfig
 from modelplane_operator.builders.model_deployment import RuntimeConfig
 from modelplane_operator.certs import self_signed
 from modelplane_operator.cluster import KubeGateway, load_connection
 from modelplane_operator.context import OperatorContext
-from modelplane_operator.handlers import admission, model_deployment, model_version, organization
+from modelplane_operator.handlers import (
+    admission,
+    drift_monitor,
+    model_deployment,
+    model_version,
+    organization,
+)
 from modelplane_operator.metrics import Metrics
 from modelplane_operator.rollout.reconcile import RolloutContext
 from modelplane_operator.settings import Settings
@@ -83,6 +90,7 @@ def build_context(memo: Any, config: Settings) -> None:
     memo.rollout = RolloutContext(
         settings=config, runtime=runtime_config(config), metrics=memo.metrics.rollout
     )
+    memo.drift_job = drift_job_config(config)
 
 
 def runtime_config(config: Settings) -> RuntimeConfig:
@@ -97,6 +105,19 @@ def runtime_config(config: Settings) -> RuntimeConfig:
         node_selector=dict(config.serving_node_selector),
         tolerations=tuple(config.serving_tolerations),
         **same,
+    )
+
+
+def drift_job_config(config: Settings) -> JobConfig:
+    """What the drift job's pods are told: the image, and the S3 endpoint and bucket the serving
+    pods log to (so the job reads where they write)."""
+    return JobConfig(
+        image=config.monitor_image,
+        payload_bucket=config.payload_bucket,
+        s3_endpoint_url=config.runtime_s3_endpoint_url,
+        s3_region=config.s3_region,
+        node_selector=dict(config.serving_node_selector),
+        tolerations=tuple(config.serving_tolerations),
     )
 
 
@@ -148,6 +169,7 @@ def register(registry: kopf.OperatorRegistry, config: Settings) -> None:
     _register_process(registry, config)
     _register_organization(registry, config)
     _register_model_version_and_deployment(registry, config)
+    _register_drift_monitor(registry, config)
     if config.webhook_mode != "off":
         _register_admission(registry)
 
@@ -184,16 +206,30 @@ def _register_process(registry: kopf.OperatorRegistry, config: Settings) -> None
 def _register_organization(registry: kopf.OperatorRegistry, config: Settings) -> None:
     """Converge on every change and on a timer (drift repair); the finalizer on delete."""
     org = resource(ORGANIZATION)
-    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
-        on(*org, registry=registry)(organization.reconcile_organization)
-    kopf.timer(
-        *org,
-        interval=config.reconcile_interval_s,
-        initial_delay=config.reconcile_interval_s,
-        idle=min(60.0, config.reconcile_interval_s),
-        registry=registry,
-    )(organization.reconcile_organization)
+    _converge_level_based(
+        registry, org, organization.reconcile_organization, config.reconcile_interval_s, 60.0
+    )
     kopf.on.delete(*org, registry=registry)(organization.delete_organization)
+
+
+def _converge_level_based(
+    registry: kopf.OperatorRegistry,
+    kind: tuple[str, str, str],
+    handler: Any,
+    interval: float,
+    longest_idle: float,
+) -> None:
+    """One reconcile on resume, create, update and a timer (the timer repairs what kopf cannot
+    see change: children, referenced objects)."""
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(*kind, registry=registry)(handler)
+    kopf.timer(
+        *kind,
+        interval=interval,
+        initial_delay=interval,
+        idle=min(longest_idle, interval),
+        registry=registry,
+    )(handler)
 
 
 def _register_model_version_and_deployment(
@@ -216,6 +252,16 @@ def _register_model_version_and_deployment(
     kopf.on.delete(*mdep, optional=True, registry=registry)(
         model_deployment.forget_model_deployment
     )
+
+
+def _register_drift_monitor(registry: kopf.OperatorRegistry, config: Settings) -> None:
+    """Converge on every change and on a timer; every event mirrors the job's latest
+    evaluation into conditions."""
+    dm = resource(DRIFT_MONITOR)
+    _converge_level_based(
+        registry, dm, drift_monitor.reconcile_drift_monitor, config.monitor_interval_s, 30.0
+    )
+    kopf.on.event(*dm, registry=registry)(drift_monitor.observe_drift_monitor)
 
 
 def _register_admission(registry: kopf.OperatorRegistry) -> None:

@@ -12,12 +12,16 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.drift.config import (
     CATEGORICAL_TESTS,
     NUMERICAL_TESTS,
@@ -25,6 +29,7 @@ from modelplane_operator.drift.config import (
     FeatureSpec,
 )
 from modelplane_operator.drift.job import evaluate_window, load_or_build_profile
+from modelplane_operator.drift.monitor import evaluated_status, failed_status
 from modelplane_operator.drift.reader import filesystem_for, parquet_files
 
 
@@ -37,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    started = datetime.now(UTC)
+    if args.write_status and not args.monitor:
+        print("drift: --write-status needs --monitor", file=sys.stderr)
+        return 2
     try:
         if args.monitor:
             from modelplane_operator.drift.resolve import arguments_from_monitor
@@ -47,17 +56,22 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in resolved.items():
                 if getattr(args, key, None) in (None, ""):
                     setattr(args, key, value)
-        report = _run(args)
-    except (UsageError, ValidationError) as exc:
-        print(f"drift: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"drift: {exc}", file=sys.stderr)
-        return 2
+        evaluation = _run(args)
+    except (UsageError, ValidationError, ValueError) as exc:
+        return _fail(args, f"drift: {exc}", 2, started)
     except OSError as exc:
-        print(f"drift: cannot read data: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, f"drift: cannot read data: {exc}", 1, started)
+    report = evaluation.model_dump(mode="json", by_alias=True)
     text = json.dumps(report, indent=2)
+    if args.history:
+        _write_history(args.history, evaluation, text)
+    if args.write_status:
+        _write_status(
+            args,
+            lambda previous: evaluated_status(
+                previous, evaluation, args.model_version or "", started
+            ),
+        )
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
@@ -65,7 +79,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> dict[str, object]:
+def _fail(args: argparse.Namespace, message: str, code: int, started: datetime) -> int:
+    """Report a failed run on stderr and, with --write-status, in the monitor's status."""
+    print(message, file=sys.stderr)
+    if args.write_status:
+        line = message.removeprefix("drift: ")
+        try:
+            _write_status(args, lambda _: failed_status(line, bad_input=code == 2, started=started))
+        except OSError as exc:
+            print(f"drift: cannot report the failure in status: {exc}", file=sys.stderr)
+    return code
+
+
+def _write_status(
+    args: argparse.Namespace, patch: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    from modelplane_operator.drift.resolve import write_status
+
+    write_status(args.monitor, args.kubeconfig, patch)
+
+
+def _write_history(uri: str, evaluation: DriftEvaluation, text: str) -> None:
+    """The full result as `<uri>/<window end>.json` (a rerun of a window overwrites it)."""
+    fs, base = filesystem_for(uri)
+    path = f"{base}/{evaluation.window_end.astimezone(UTC):%Y%m%dT%H%M%SZ}.json"
+    if isinstance(fs, pafs.LocalFileSystem):
+        fs.create_dir(base, recursive=True)
+    with fs.open_output_stream(path) as out:
+        out.write(text.encode())
+
+
+def _run(args: argparse.Namespace) -> DriftEvaluation:
     if not args.reference or not args.window:
         raise UsageError("--reference and --window are required (or --monitor ns/name)")
     config = _config(args)
@@ -76,9 +120,7 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
     profile = load_or_build_profile(
         args.reference, config, cache_uri=args.profile_cache, digest=args.reference_digest
     )
-    evaluation = evaluate_window(profile, args.window, config, start, end)
-    result: dict[str, object] = evaluation.model_dump(mode="json", by_alias=True)
-    return result
+    return evaluate_window(profile, args.window, config, start, end)
 
 
 def _config(args: argparse.Namespace) -> DriftConfig:
@@ -185,6 +227,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="JSON (or @file) DriftConfig: thresholds, correction, …")
     parser.add_argument("--start", help="window start, ISO 8601 (default: end - 1 h)")
     parser.add_argument("--end", help="window end, ISO 8601 (default: the last full hour)")
+    parser.add_argument(
+        "--write-status",
+        action="store_true",
+        help="with --monitor: write the result (or the failure) into the monitor's status",
+    )
+    parser.add_argument(
+        "--history", help="s3:// or path prefix to keep the full result under, per window end"
+    )
+    parser.add_argument(
+        "--model-version", help="the ModelVersion evaluated, for the status (set by --monitor)"
+    )
     parser.add_argument("--output", help="write the JSON report to this file instead of stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     return parser

@@ -13,6 +13,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from modelplane_crds.drift_monitor import (
+    DATA_UNAVAILABLE,
+    EVALUATION_FAILED,
+    RECENT_EVALUATIONS,
+    EvaluationFailure,
+    EvaluationSummary,
+)
+from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.payload_logs import bucket_of, version_prefix
 from modelplane_operator.drift.config import CATEGORICAL_TESTS, NUMERICAL_TESTS
 
@@ -38,6 +46,7 @@ def arguments_from_specs(
     *,
     version_name: str,
     default_bucket: str | None = None,
+    monitor_name: str | None = None,
 ) -> dict[str, str]:
     """Pure translation of the three specs into job arguments (tested without a cluster).
 
@@ -63,9 +72,12 @@ def arguments_from_specs(
         "window": f"{root}/{version_prefix(namespace, deployment_name, version_name)}".rstrip("/"),
         "config": json.dumps(_config(monitor, tests)),
         "profile_cache": f"{root}/{namespace}/drift-profiles",
+        "model_version": version_name,
         "start": (end - size).isoformat(),
         "end": end.isoformat(),
     }
+    if monitor_name:
+        arguments["history"] = f"{root}/{namespace}/drift-history/{monitor_name}"
     features = _feature_specs(version, tests)
     if features:
         arguments["features"] = json.dumps(features)
@@ -129,3 +141,54 @@ def _feature_specs(version: dict[str, Any], tests: dict[str, Any]) -> list[dict[
                 spec[key] = override[key]
         features.append(spec)
     return features
+
+
+def evaluated_status(
+    previous: dict[str, Any] | None, evaluation: DriftEvaluation, version: str, started: datetime
+) -> dict[str, Any]:
+    """The status patch the job writes after an evaluation: the full result, a line for it
+    first in `recentEvaluations` (bounded; a rerun of the same window replaces its line), and
+    no failure."""
+    summary = EvaluationSummary(
+        window_end=evaluation.window_end,
+        model_version=version,
+        samples=evaluation.samples,
+        share=evaluation.dataset.share if evaluation.dataset else None,
+        drifted=bool(evaluation.dataset and evaluation.dataset.drifted),
+        insufficient_data=evaluation.insufficient_data,
+    )
+    older = []
+    for raw in (previous or {}).get("recentEvaluations") or []:
+        try:
+            line = EvaluationSummary.model_validate(raw)
+        except ValueError:
+            continue
+        if line.window_end != summary.window_end:
+            older.append(line)
+    recent = [summary, *older][:RECENT_EVALUATIONS]
+    return {
+        "lastEvaluation": evaluation.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "lastScheduleTime": _stamp(started),
+        "evaluatedVersion": version,
+        "recentEvaluations": [
+            r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in recent
+        ],
+        "lastFailure": None,
+    }
+
+
+def failed_status(message: str, *, bad_input: bool, started: datetime) -> dict[str, Any]:
+    """The status patch the job writes when it cannot evaluate (the last results stay)."""
+    failure = EvaluationFailure(
+        time=started,
+        reason=EVALUATION_FAILED if bad_input else DATA_UNAVAILABLE,
+        message=message[:1024],
+    )
+    return {
+        "lastScheduleTime": _stamp(started),
+        "lastFailure": failure.model_dump(mode="json", by_alias=True),
+    }
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")

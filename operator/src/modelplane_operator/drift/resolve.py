@@ -8,6 +8,7 @@ gateway (no Kubernetes client of its own) and hands their specs to the pure
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,24 @@ def arguments_from_monitor(
         now or datetime.now(UTC),
         version_name=version_name,
         default_bucket=default_bucket,
+        monitor_name=name,
     )
+
+
+def write_status(
+    ref: str, kubeconfig: str | None, patch: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """Merge `patch(current status)` into the DriftMonitor's status (the job's only write)."""
+    namespace, _, name = ref.partition("/")
+    gateway = KubeGateway(load_connection(Path(kubeconfig) if kubeconfig else None))
+    try:
+        monitor = _get(gateway, DRIFT_MONITOR, namespace, name)
+        status = patch(monitor.get("status") or {})
+        gateway.patch_status(DRIFT_MONITOR.api_version, DRIFT_MONITOR.kind, name, namespace, status)
+    except ClusterError as exc:
+        raise OSError(f"Kubernetes API error writing driftmonitors {ref} status: {exc}") from exc
+    finally:
+        gateway.close()
 
 
 def _get(cluster: Cluster, kind: Kind, namespace: str, name: str) -> dict[str, Any]:

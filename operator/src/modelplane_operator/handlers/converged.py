@@ -10,6 +10,7 @@ The helpers below read and write the conditions and space the retries.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import kopf
 
 from modelplane_crds.conditions import Condition
+from modelplane_operator.cluster import Cluster
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,14 @@ class Converged:
 
     drop_annotations: tuple[str, ...] = ()
     """Annotations the pass consumed (e.g. a one-off request); removed in the same patch."""
+
+    async def report(self, cluster: Cluster, body: kopf.Body, patch: kopf.Patch) -> None:
+        """`write`, after a Warning Event when the pass gave up (what `kubectl describe` shows)."""
+        if isinstance(self.error, kopf.PermanentError):
+            await asyncio.to_thread(
+                cluster.event, dict(body), "Warning", "Stalled", str(self.error)
+            )
+        self.write(patch, body.metadata.annotations)
 
     def write(self, patch: kopf.Patch, annotations: Mapping[str, str]) -> None:
         """Put the status (and the removal of consumed `annotations`) into kopf's patch, then

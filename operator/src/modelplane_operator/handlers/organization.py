@@ -140,11 +140,7 @@ async def reconcile_organization(
             retry,
             datetime.now(UTC),
         )
-        if isinstance(converged.error, kopf.PermanentError):
-            await asyncio.to_thread(
-                memo.cluster.event, dict(body), "Warning", "Stalled", str(converged.error)
-            )
-        converged.write(patch, body.metadata.annotations)
+        await converged.report(memo.cluster, body, patch)
 
 
 def finalize_organization(cluster: Cluster, body: dict[str, Any]) -> str | None:

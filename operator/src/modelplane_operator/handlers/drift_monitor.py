@@ -1,0 +1,199 @@
+"""DriftMonitor → a CronJob running the drift job, with its own ServiceAccount and Role.
+
+One level-based reconcile, run on create, update, resume and a timer (the timer notices the
+watched deployment appearing, disappearing or turning payload logging off). While the
+deployment is missing or logs nothing the monitor is Stalled and its CronJob suspended, so no
+job runs only to fail; it resumes by itself once the deployment is there. The job writes each
+evaluation into the status; `observe_drift_monitor` (every watch event) turns it into the
+`DriftDetected` and `InsufficientData` conditions, so conditions have one writer, the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from modelplane_crds.conditions import (
+    PROGRESSING_WITH_RETRY,
+    Condition,
+    mark_ready,
+    mark_retrying,
+    mark_stalled,
+)
+from modelplane_crds.drift_monitor import (
+    DEPLOYMENT_NOT_FOUND,
+    PAYLOAD_LOGGING_OFF,
+    SCHEDULED,
+    SUSPENDED,
+    DriftMonitorSpec,
+)
+from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT
+from modelplane_operator.builders import drift_monitor as builders
+from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
+from modelplane_operator.context import OperatorContext
+from modelplane_operator.handlers.converged import (
+    Converged,
+    backoff,
+    conditions_of,
+    conditions_wire,
+)
+
+KIND = DRIFT_MONITOR.kind
+
+
+def converge_drift_monitor(
+    cluster: Cluster,
+    body: dict[str, Any],
+    config: builders.JobConfig,
+    retry: int,
+    now: datetime,
+    delays: tuple[float, float] = (5.0, 300.0),
+) -> Converged:
+    """Apply the job's children; return the status to write and whether to retry."""
+    generation = int(body["metadata"].get("generation") or 1)
+    conditions = conditions_of(body.get("status"))
+    try:
+        spec = DriftMonitorSpec.model_validate(body.get("spec") or {})
+    except ValueError as exc:
+        stalled = mark_stalled(conditions, "InvalidSpec", str(exc)[:1024], generation, now)
+        return _result(stalled, generation, body, now, kopf.PermanentError(str(exc)[:200]))
+    try:
+        blocker = _blocker(cluster, body, spec, config)
+        _apply_children(cluster, body, spec, config, suspend=blocker is not None or spec.suspend)
+    except ClusterError as exc:
+        delay = backoff(retry, *delays)
+        waiting = mark_retrying(conditions, PROGRESSING_WITH_RETRY, str(exc), generation, now)
+        return _result(waiting, generation, body, now, kopf.TemporaryError(str(exc), delay=delay))
+    if blocker is not None:
+        reason, message = blocker
+        stalled = mark_stalled(conditions, reason, message, generation, now)
+        # Not permanent: the deployment may appear; the timer looks again.
+        return _result(stalled, generation, body, now)
+    if spec.suspend:
+        message = "suspended: no evaluation is scheduled; the last results stay"
+        return _result(mark_ready(conditions, SUSPENDED, message, generation, now), generation,
+                       body, now)  # fmt: skip
+    message = f"evaluates the last {spec.window.size} on schedule {spec.schedule!r} (UTC)"
+    return _result(
+        mark_ready(conditions, SCHEDULED, message, generation, now), generation, body, now
+    )
+
+
+def _blocker(
+    cluster: Cluster, body: dict[str, Any], spec: DriftMonitorSpec, config: builders.JobConfig
+) -> tuple[str, str] | None:
+    """Why no evaluation can run now (reason, message), or None."""
+    name = spec.deployment_ref.name
+    namespace = body["metadata"]["namespace"]
+    deployment = cluster.get(MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, name, namespace)
+    if deployment is None:
+        return DEPLOYMENT_NOT_FOUND, f"ModelDeployment {name!r} not found in {namespace}"
+    logging_ = (deployment.get("spec") or {}).get("payloadLogging") or {}
+    if not logging_ or float(logging_.get("sampleRate", 1.0)) <= 0:
+        return PAYLOAD_LOGGING_OFF, (
+            f"ModelDeployment {name!r} logs no payloads: set spec.payloadLogging (sampleRate > 0)"
+        )
+    if not logging_.get("uri") and not config.payload_bucket:
+        return PAYLOAD_LOGGING_OFF, (
+            f"ModelDeployment {name!r} has no payloadLogging.uri and the operator no payload"
+            " bucket (MODELPLANE_OPERATOR_PAYLOAD_BUCKET)"
+        )
+    return None
+
+
+def _apply_children(
+    cluster: Cluster,
+    body: dict[str, Any],
+    spec: DriftMonitorSpec,
+    config: builders.JobConfig,
+    *,
+    suspend: bool,
+) -> None:
+    """ServiceAccount, Role, RoleBinding, then the CronJob (built first, applied in order)."""
+    owner = owner_reference({**body, "apiVersion": DRIFT_MONITOR.api_version, "kind": KIND})
+    children = [
+        builders.build_service_account(body, owner),
+        builders.build_role(body, owner, spec),
+        builders.build_role_binding(body, owner),
+        builders.build_cron_job(body, owner, spec, config, suspend=suspend),
+    ]
+    for child in children:
+        cluster.apply(child)
+
+
+def _result(
+    conditions: list[Condition],
+    generation: int,
+    body: dict[str, Any],
+    now: datetime,
+    error: kopf.TemporaryError | kopf.PermanentError | None = None,
+) -> Converged:
+    """The status with the evaluation's conditions kept in step with it."""
+    full = builders.result_conditions(conditions, _evaluation(body), generation, now)
+    status = {"observedGeneration": generation, "conditions": conditions_wire(full)}
+    return Converged(status, error)
+
+
+def _evaluation(body: dict[str, Any]) -> DriftEvaluation | None:
+    raw = (body.get("status") or {}).get("lastEvaluation")
+    if not raw:
+        return None
+    try:
+        return DriftEvaluation.model_validate(raw)
+    except ValueError:
+        return None
+
+
+async def reconcile_drift_monitor(
+    body: kopf.Body, patch: kopf.Patch, memo: OperatorContext, retry: int = 0, **_: Any
+) -> None:
+    """Converge the monitor's CronJob and identity; report in conditions."""
+    uid = body.metadata.uid or body.metadata.name or ""
+    settings = memo.settings
+    with memo.metrics.track(KIND, uid):
+        converged = await asyncio.to_thread(
+            converge_drift_monitor,
+            memo.cluster,
+            dict(body),
+            memo.drift_job,
+            retry,
+            datetime.now(UTC),
+            (settings.retry_delay_s, settings.retry_max_delay_s),
+        )
+        await converged.report(memo.cluster, body, patch)
+
+
+def result_patch(body: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """The conditions patch when the job's last evaluation is not yet reflected in them."""
+    generation = int(body["metadata"].get("generation") or 1)
+    current = conditions_of(body.get("status"))
+    wanted = builders.result_conditions(current, _evaluation(body), generation, now)
+    if conditions_wire(wanted) == conditions_wire(current):
+        return None
+    return {"conditions": conditions_wire(wanted)}
+
+
+async def observe_drift_monitor(
+    body: kopf.Body, memo: OperatorContext, logger: Any, **_: Any
+) -> None:
+    """Every watch event: turn a new evaluation (written by the job) into conditions."""
+    if body.metadata.get("deletionTimestamp"):
+        return
+    status = result_patch(dict(body), datetime.now(UTC))
+    if status is None:
+        return
+    try:
+        await asyncio.to_thread(
+            memo.cluster.patch_status,
+            DRIFT_MONITOR.api_version,
+            KIND,
+            body.metadata.name or "",
+            body.metadata.namespace,
+            status,
+        )
+    except ClusterError as exc:  # the next event or the timer's pass tries again
+        logger.warning("drift conditions not written yet: %s", exc)

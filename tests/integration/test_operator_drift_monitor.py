@@ -1,0 +1,234 @@
+"""DriftMonitors on the real control plane, the operator under its own ServiceAccount: a monitor
+stalls without its deployment and schedules once it is there; its job, run with the monitor's
+own ServiceAccount token, reads the serving version's payload logs from the real S3 server,
+writes the result into status, and the operator turns it into conditions and printer columns.
+
+The CronJob's pods would need the real node (tests/node); here the job runs in this process with
+exactly the identity and arguments the CronJob gives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from modelplane_crds.payload_logs import hour_partition, version_prefix
+from modelplane_operator.drift import main
+from tests.drift.helpers import feature_table
+from tests.integration.test_operator_rbac import OPERATOR_DIR, service_account_kubeconfig
+from tests.operator.support import (
+    Kubectl,
+    condition,
+    get_json,
+    install_crds,
+    operator_env,
+    run_operator,
+    wait_for,
+)
+
+pytestmark = pytest.mark.usefixtures("aws_env")
+
+
+@pytest.fixture
+def namespace(kubectl: Kubectl) -> Iterator[str]:
+    name = f"mp-dm-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def apply(kubectl: Kubectl, body: dict[str, Any]) -> None:
+    kubectl("apply", "-f", "-", input=json.dumps(body))
+
+
+def _put(s3: Any, key: str, table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    s3.client().put_object(Bucket=s3.bucket, Key=key, Body=sink.getvalue())
+    return sink.getvalue()
+
+
+def _resources(namespace: str, s3: Any, reference_sha: str) -> tuple[dict[str, Any], ...]:
+    version = {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelVersion",
+        "metadata": {"name": "fraud-1", "namespace": namespace},
+        "spec": {
+            "modelName": "fraud",
+            "version": "1",
+            "artifact": {"uri": f"s3://{s3.bucket}/absent/model.onnx", "sha256": "a" * 64},
+            "signature": {
+                "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1]}],
+                "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}],
+            },
+            "features": [{"name": "amount", "type": "numerical", "input": "x", "index": 0}],
+            "referenceDataset": {
+                "uri": f"s3://{s3.bucket}/{namespace}/reference.parquet",
+                "sha256": reference_sha,
+            },
+        },
+    }
+    deployment = {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": "fraud", "namespace": namespace},
+        "spec": {
+            "stable": {"modelVersionRef": {"name": "fraud-1"}},
+            "payloadLogging": {"sampleRate": 1.0},
+        },
+    }
+    monitor = {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "DriftMonitor",
+        "metadata": {"name": "fraud-inputs", "namespace": namespace},
+        "spec": {
+            "deploymentRef": {"name": "fraud"},
+            "schedule": "0 0 1 1 *",  # never during the test: the job is run by hand below
+            "window": {"size": "2h"},
+            "minSamples": 200,
+        },
+    }
+    return version, deployment, monitor
+
+
+def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
+    kubectl: Kubectl,
+    kubeconfig: Path,
+    s3: Any,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    install_crds(kubectl)
+    kubectl(
+        "apply", "-f", str(OPERATOR_DIR / "namespace.yaml"), "-f", str(OPERATOR_DIR / "rbac.yaml")
+    )
+    rng = np.random.default_rng(7)
+    reference = _put(
+        s3, f"{namespace}/reference.parquet", pa.table({"amount": rng.normal(0, 1, 3000)})
+    )
+    version, deployment, monitor = _resources(namespace, s3, hashlib.sha256(reference).hexdigest())
+    now = datetime.now(UTC)
+    hour = (now - timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
+    logs = feature_table({"feature.amount": rng.normal(2.0, 1.0, 600)}, start=hour, seconds=1800)
+    key = f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(hour)}/part-0.parquet"
+    _put(s3, key, logs)
+    operator_config = service_account_kubeconfig(kubectl, kubeconfig, tmp_path / "op.kubeconfig")
+    env = operator_env(
+        operator_config, s3, monitor_interval_s=2, payload_bucket=s3.bucket, rollout_interval_s=30
+    )
+    with run_operator(kubectl, env, namespace=namespace):
+        apply(kubectl, version)
+        apply(kubectl, monitor)
+        stalled = wait_for(
+            lambda: condition(get_json(kubectl, "dm", "fraud-inputs", "-n", namespace), "Stalled"),
+            what="Stalled without the deployment",
+        )
+        assert stalled["reason"] == "DeploymentNotFound"
+        cron = get_json(kubectl, "cronjob", "drift-fraud-inputs", "-n", namespace)
+        assert cron["spec"]["suspend"] is True
+
+        apply(kubectl, deployment)
+        kubectl(
+            "wait", "--for=condition=Ready", "dm/fraud-inputs", "-n", namespace, "--timeout=60s"
+        )
+        cron = get_json(kubectl, "cronjob", "drift-fraud-inputs", "-n", namespace)
+        assert (cron["spec"]["suspend"], cron["spec"]["concurrencyPolicy"]) == (False, "Forbid")
+        account = f"system:serviceaccount:{namespace}:drift-fraud-inputs"
+        assert _can(
+            kubectl,
+            account,
+            "patch",
+            "driftmonitors.modelplane.io/fraud-inputs",
+            namespace,
+            subresource="status",
+        )
+        assert not _can(
+            kubectl,
+            account,
+            "patch",
+            "driftmonitors.modelplane.io/other",
+            namespace,
+            subresource="status",
+        )
+        assert not _can(
+            kubectl, account, "patch", "modeldeployments.modelplane.io/fraud", namespace
+        )
+
+        job_config = service_account_kubeconfig(  # the CronJob's identity
+            kubectl, kubeconfig, tmp_path / "job.kubeconfig", "drift-fraud-inputs", namespace
+        )
+        (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["command"] == ["python", "-m", "modelplane_operator.drift"]
+        args = [*container["args"], "--kubeconfig", str(job_config)]
+        code, err = _run_job(args)
+        assert code == 0, err
+        drifted = wait_for(
+            lambda: condition(
+                get_json(kubectl, "dm", "fraud-inputs", "-n", namespace), "DriftDetected"
+            ),
+            what="DriftDetected from the job's evaluation",
+        )
+        assert (drifted["status"], drifted["reason"]) == ("True", "DatasetDrift")
+        status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+        assert status["lastEvaluation"]["samples"] == 600
+        assert status["evaluatedVersion"] == "fraud-1"
+        assert status["recentEvaluations"][0]["drifted"] is True
+        columns = kubectl("get", "dm", "fraud-inputs", "-n", namespace).stdout
+        row = columns.splitlines()[1].split()
+        assert row[:4] == ["fraud-inputs", "fraud", "1", "True"]  # name, deployment, share, drifted
+        history = s3.client().list_objects_v2(
+            Bucket=s3.bucket, Prefix=f"{namespace}/drift-history/fraud-inputs/"
+        )
+        assert [o["Key"].endswith(".json") for o in history["Contents"]] == [True]
+
+        s3.client().delete_object(Bucket=s3.bucket, Key=f"{namespace}/reference.parquet")
+        s3.client().delete_objects(
+            Bucket=s3.bucket,
+            Delete={"Objects": [{"Key": o["Key"]} for o in _profiles(s3, namespace)]},
+        )
+        code, err = _run_job(args)
+        assert code == 2, err
+        failed = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+        assert failed["lastFailure"]["reason"] == "EvaluationFailed"
+        assert "reference" in failed["lastFailure"]["message"]
+        assert failed["lastEvaluation"]["samples"] == 600  # the last results stay
+
+
+def _run_job(args: list[str]) -> tuple[int, str]:
+    """The job's entry point in this process: its exit status and what it said on stderr."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, err.getvalue()
+
+
+def _profiles(s3: Any, namespace: str) -> list[dict[str, Any]]:
+    listed = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix=f"{namespace}/drift-profiles/")
+    return list(listed.get("Contents", []))
+
+
+def _can(
+    kubectl: Kubectl,
+    user: str,
+    verb: str,
+    resource: str,
+    namespace: str,
+    subresource: str | None = None,
+) -> bool:
+    extra = [f"--subresource={subresource}"] if subresource else []
+    result = kubectl(
+        "auth", "can-i", verb, resource, "-n", namespace, f"--as={user}", *extra, check=False
+    )
+    return result.stdout.strip() == "yes"

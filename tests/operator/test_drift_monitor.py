@@ -1,0 +1,241 @@
+"""DriftMonitor children, conditions and the job's status patches, as plain functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from modelplane_crds.conditions import Condition
+from modelplane_crds.drift_monitor import RECENT_EVALUATIONS, DriftMonitorSpec
+from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_operator.builders import drift_monitor as builders
+from modelplane_operator.drift.monitor import evaluated_status, failed_status
+from modelplane_operator.handlers.converged import conditions_of
+from modelplane_operator.handlers.drift_monitor import converge_drift_monitor, result_patch
+from tests.operator.fakes import FakeCluster
+
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+OWNER: dict[str, Any] = {
+    "apiVersion": "modelplane.io/v1alpha1",
+    "kind": "DriftMonitor",
+    "metadata": {"name": "fraud-inputs", "namespace": "mp-acme", "uid": "u-1", "generation": 2},
+    "spec": {"deploymentRef": {"name": "fraud"}, "schedule": "*/5 * * * *"},
+}
+REF: dict[str, Any] = {
+    "apiVersion": "modelplane.io/v1alpha1",
+    "kind": "DriftMonitor",
+    "name": "fraud-inputs",
+    "uid": "u-1",
+    "controller": True,
+    "blockOwnerDeletion": False,
+}
+CONFIG = builders.JobConfig(
+    image="ghcr.io/modelplane/operator:t", payload_bucket="logs", s3_endpoint_url="http://s3:9000"
+)
+
+
+def spec(**overrides: Any) -> DriftMonitorSpec:
+    return DriftMonitorSpec.model_validate({**OWNER["spec"], **overrides})
+
+
+def evaluation(share: float | None, drifted: list[str], samples: int = 800) -> DriftEvaluation:
+    features = [
+        {
+            "feature": f,
+            "test": "psi",
+            "statistic": 0.5 if f in drifted else 0.01,
+            "threshold": 0.2,
+            "drifted": f in drifted,
+            "samples": samples,
+        }
+        for f in ("amount", "country")
+    ]
+    body: dict[str, Any] = {
+        "windowStart": NOW - timedelta(hours=1),
+        "windowEnd": NOW,
+        "samples": samples,
+        "features": features if share is not None else [],
+        "insufficientData": share is None,
+    }
+    if share is not None:
+        body["dataset"] = {"share": share, "threshold": 0.5, "drifted": share >= 0.5}
+    return DriftEvaluation.model_validate(body)
+
+
+def test_the_cron_job_runs_one_evaluation_at_a_time_on_the_schedule_as_its_own_account() -> None:
+    job = builders.build_cron_job(OWNER, REF, spec(), CONFIG, suspend=False)
+    assert job["metadata"]["name"] == "drift-fraud-inputs"
+    assert job["metadata"]["ownerReferences"] == [REF]
+    cron = job["spec"]
+    assert (cron["schedule"], cron["timeZone"], cron["suspend"]) == (
+        "*/5 * * * *",
+        "Etc/UTC",
+        False,
+    )
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["successfulJobsHistoryLimit"] == cron["failedJobsHistoryLimit"] == 3
+    assert cron["startingDeadlineSeconds"] > 0
+    assert cron["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "drift-fraud-inputs"
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    assert container["image"] == CONFIG.image
+    assert container["command"] == ["python", "-m", "modelplane_operator.drift"]
+    assert container["args"] == [
+        "--monitor",
+        "mp-acme/fraud-inputs",
+        "--write-status",
+        "--payload-bucket",
+        "logs",
+    ]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["AWS_ENDPOINT_URL"]["value"] == "http://s3:9000"
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "modelplane-s3"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert builders.build_cron_job(OWNER, REF, spec(suspend=True), CONFIG, suspend=True)["spec"][
+        "suspend"
+    ]
+
+
+def test_the_role_reads_only_its_monitor_and_deployment_and_patches_only_its_own_status() -> None:
+    role = builders.build_role(OWNER, REF, spec())
+    rules = {r["resources"][0]: (r["verbs"], r.get("resourceNames")) for r in role["rules"]}
+    assert rules == {
+        "driftmonitors": (["get"], ["fraud-inputs"]),
+        "driftmonitors/status": (["get", "patch"], ["fraud-inputs"]),
+        "modeldeployments": (["get"], ["fraud"]),
+        "modelversions": (["get"], None),
+    }
+    binding = builders.build_role_binding(OWNER, REF)
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "drift-fraud-inputs", "namespace": "mp-acme"}
+    ]
+
+
+def test_child_names_fit_a_cron_job_whatever_the_monitor_is_called() -> None:
+    long_a, long_b = "m" * 200 + "a", "m" * 200 + "b"
+    assert len(builders.child_name(long_a)) <= 52
+    assert builders.child_name(long_a) != builders.child_name(long_b)
+
+
+@pytest.mark.parametrize(
+    ("result", "drift", "insufficient"),
+    [
+        (None, None, None),
+        (evaluation(None, [], samples=12), None, ("True", "TooFewSamples")),
+        (evaluation(0.0, []), ("False", "NoDrift"), ("False", "EnoughSamples")),
+        (evaluation(0.5, ["amount"]), ("True", "DatasetDrift"), ("False", "EnoughSamples")),
+        (evaluation(0.25, ["amount"]), ("True", "FeatureDrift"), ("False", "EnoughSamples")),
+    ],
+    ids=["none-yet", "too-few", "calm", "dataset", "one-feature"],
+)
+def test_conditions_follow_the_last_evaluation(
+    result: DriftEvaluation | None,
+    drift: tuple[str, str] | None,
+    insufficient: tuple[str, str] | None,
+) -> None:
+    previous = [
+        Condition(
+            type="DriftDetected",
+            status="True",
+            reason="DatasetDrift",
+            message="x",
+            observed_generation=1,
+            last_transition_time=NOW - timedelta(days=1),
+        )
+    ]
+    found = {
+        c.type: (c.status, c.reason) for c in builders.result_conditions(previous, result, 2, NOW)
+    }
+    assert found.get("DriftDetected") == drift
+    assert found.get("InsufficientData") == insufficient
+
+
+def test_the_job_keeps_a_bounded_newest_first_history_and_a_rerun_replaces_its_line() -> None:
+    status: dict[str, Any] = {}
+    for hours in range(RECENT_EVALUATIONS + 3):
+        result = evaluation(0.0, []).model_copy(update={"window_end": NOW + timedelta(hours=hours)})
+        status |= evaluated_status(status, result, "fraud-2", NOW)
+    lines = status["recentEvaluations"]
+    assert len(lines) == RECENT_EVALUATIONS
+    assert lines[0]["windowEnd"] == "2026-12-08T00:00:00Z"
+    rerun = evaluation(0.5, ["amount", "country"]).model_copy(
+        update={"window_end": NOW + timedelta(hours=RECENT_EVALUATIONS + 2)}
+    )
+    status |= evaluated_status(status, rerun, "fraud-3", NOW)
+    assert len(status["recentEvaluations"]) == RECENT_EVALUATIONS
+    assert status["recentEvaluations"][0] == {
+        "windowEnd": "2026-12-08T00:00:00Z",
+        "modelVersion": "fraud-3",
+        "samples": 800,
+        "share": 0.5,
+        "drifted": True,
+        "insufficientData": False,
+    }
+    assert status["recentEvaluations"][1]["windowEnd"] == "2026-12-07T23:00:00Z"
+    assert status["evaluatedVersion"] == "fraud-3"
+    assert status["lastFailure"] is None
+    failed = failed_status("no Parquet files at reference", bad_input=True, started=NOW)
+    assert failed["lastFailure"]["reason"] == "EvaluationFailed"
+    assert "lastEvaluation" not in failed  # the last results stay
+
+
+def _deployment(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "modelplane.io/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": "fraud", "namespace": "mp-acme", "uid": "d-1"},
+        "spec": {"stable": {"modelVersionRef": {"name": "fraud-1"}}, **spec},
+    }
+
+
+def _cron(cluster: FakeCluster) -> dict[str, Any]:
+    return cluster.objects[("CronJob", "mp-acme", "drift-fraud-inputs")]
+
+
+def test_a_missing_or_silent_deployment_stalls_the_monitor_and_suspends_its_job() -> None:
+    cluster = FakeCluster("get", "apply")
+    converged = converge_drift_monitor(cluster, OWNER, CONFIG, 0, NOW)
+    found = {c.type: c for c in conditions_of(converged.status)}
+    assert (found["Stalled"].status, found["Stalled"].reason) == ("True", "DeploymentNotFound")
+    assert found["Ready"].status == "False"
+    assert converged.error is None  # the timer looks again; the deployment may appear
+    assert _cron(cluster)["spec"]["suspend"] is True
+
+    cluster.objects[("ModelDeployment", "mp-acme", "fraud")] = _deployment()
+    converged = converge_drift_monitor(cluster, OWNER, CONFIG, 0, NOW)
+    found = {c.type: c for c in conditions_of(converged.status)}
+    assert found["Stalled"].reason == "PayloadLoggingOff"
+
+    cluster.objects[("ModelDeployment", "mp-acme", "fraud")] = _deployment(
+        payloadLogging={"sampleRate": 0.5}
+    )
+    converged = converge_drift_monitor(cluster, OWNER, CONFIG, 0, NOW)
+    found = {c.type: c for c in conditions_of(converged.status)}
+    assert (found["Ready"].status, found["Ready"].reason) == ("True", "Scheduled")
+    assert "Stalled" not in found
+    assert _cron(cluster)["spec"]["suspend"] is False
+    kinds = sorted(kind for kind, _, _ in cluster.objects)
+    assert kinds == ["CronJob", "ModelDeployment", "Role", "RoleBinding", "ServiceAccount"]
+
+
+def test_an_evaluation_written_by_the_job_becomes_conditions_once() -> None:
+    body = {
+        **OWNER,
+        "status": {
+            "lastEvaluation": evaluation(0.5, ["amount"]).model_dump(
+                mode="json", by_alias=True, exclude_none=True
+            )
+        },
+    }
+    patch = result_patch(body, NOW)
+    assert patch is not None
+    found = {c.type: c.status for c in conditions_of(patch)}
+    assert found == {"InsufficientData": "False", "DriftDetected": "True"}
+    settled = {**body, "status": {**body["status"], **patch}}
+    assert result_patch(settled, NOW + timedelta(minutes=1)) is None
