@@ -18,8 +18,8 @@ from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.drift import main
 from modelplane_runtime.app import default_upload
 from modelplane_runtime.settings import RuntimeSettings
-from tests.drift.helpers import START, feature_table
 from tests.onnx_models import mixed_input_model, signature_of, write_model
+from tests.operator.drift.helpers import START, feature_table
 from tests.runtime.conftest import open_client
 
 
