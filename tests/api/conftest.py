@@ -33,7 +33,7 @@ from modelplane_api.settings import Settings
 from modelplane_runtime.settings import RuntimeSettings
 from tests.api.fakes import RecordingClusterGateway
 from tests.onnx_models import linear_model, model_bytes, signature_of, write_model
-from tests.rollout.backends import Prometheus
+from tests.operator.analysis.backends import Prometheus
 from tests.runtime.conftest import RuntimeProcess, free_port
 
 PASSWORD = "correct horse battery staple"

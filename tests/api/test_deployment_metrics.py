@@ -20,7 +20,7 @@ import pytest
 
 from modelplane_api.deployments.monitoring import MAX_POINTS, Window, queries
 from modelplane_api.errors import BadRequest
-from tests.rollout.backends import Prometheus
+from tests.operator.analysis.backends import Prometheus
 from tests.runtime.conftest import RuntimeProcess, free_port
 
 from .catalog import Served, serve

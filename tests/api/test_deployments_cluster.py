@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from modelplane_api.cluster import KubernetesClusterGateway
+from tests.operator.rollout.cluster_support import rollout_env, run_rollout_operator
 from tests.operator.support import Kubectl, bind_role_groups, install_crds
-from tests.rollout.cluster_support import rollout_env, run_rollout_operator
 
 from .conftest import Api, ApiFactory
 

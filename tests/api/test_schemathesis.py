@@ -31,7 +31,7 @@ from modelplane_api.settings import Settings
 from tests.api.catalog import add_deployment_object, mark_ready
 from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
-from tests.rollout.backends import Prometheus
+from tests.operator.analysis.backends import Prometheus
 from tests.runtime.conftest import RuntimeProcess
 
 from .conftest import PASSWORD, fast_passwords, make_settings, small_model, version_form

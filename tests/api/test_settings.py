@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from modelplane_api.security import generate_jwt_key
 from modelplane_api.settings import Settings
+from modelplane_crds.serving import ServingLimits
 
 from .conftest import make_settings
 
@@ -62,3 +63,29 @@ def test_unsupported_algorithms_are_refused() -> None:
     key["algorithm"] = "none"
     with pytest.raises(ValidationError):
         make_settings(jwt_keys=[key])
+
+
+def test_onnx_limits_have_the_operator_and_runtime_names_and_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = ServingLimits()
+    settings = make_settings()
+    assert (settings.max_nodes, settings.allowed_domains) == (
+        defaults.max_nodes,
+        defaults.allowed_domains,
+    )
+    monkeypatch.setenv("MODELPLANE_API_MAX_NODES", "7")
+    monkeypatch.setenv("MODELPLANE_API_ALLOWED_DOMAINS", '["", "ai.onnx"]')
+    settings = make_settings()
+    assert (settings.max_nodes, settings.allowed_domains) == (7, ("", "ai.onnx"))
+
+
+def test_the_old_onnx_limit_names_are_honoured_unless_the_new_ones_are_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MODELPLANE_API_ONNX_MAX_NODES", "9")
+    monkeypatch.setenv("MODELPLANE_API_ONNX_ALLOWED_DOMAINS", '["ai.onnx"]')
+    old = make_settings()
+    assert (old.max_nodes, old.allowed_domains) == (9, ("ai.onnx",))
+    monkeypatch.setenv("MODELPLANE_API_MAX_NODES", "11")
+    assert make_settings().max_nodes == 11

@@ -34,9 +34,8 @@ from modelplane_cli.local.node import REAL_NODE_LABEL
 from modelplane_cli.local.platform import LocalPlatform, RealNode
 from modelplane_cli.traffic import Traffic
 from tests.onnx_models import linear_model, model_bytes
-from tests.operator.support import Kubectl, get_json, install_crds, operator_env, wait_for
-from tests.rollout.backends import failing_model
-from tests.rollout.cluster_support import (
+from tests.operator.analysis.backends import failing_model
+from tests.operator.rollout.cluster_support import (
     model_deployment,
     model_version,
     ready,
@@ -44,6 +43,7 @@ from tests.rollout.cluster_support import (
     status_of,
     wait_versions_ready,
 )
+from tests.operator.support import Kubectl, get_json, install_crds, operator_env, wait_for
 
 NAMESPACE = "mp-node-tests"
 FEATURES = 4

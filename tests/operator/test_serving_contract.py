@@ -29,7 +29,7 @@ from modelplane_runtime.app import load_model
 from modelplane_runtime.errors import ArtifactError
 from modelplane_runtime.settings import RuntimeSettings
 from tests.onnx_models import linear_model, signature_of, write_model
-from tests.rollout.factories import OWNER, make_spec
+from tests.operator.factories import OWNER, make_spec
 
 MODEL = linear_model(4)
 SIZE = len(MODEL.SerializeToString())

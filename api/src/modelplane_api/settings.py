@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-import modelplane_onnx as onnx_policy
+from modelplane_crds.serving import OnnxLimits
 
 JwtAlgorithm = Literal["EdDSA", "ES256", "RS256", "HS256"]
 MIN_HMAC_SECRET_BYTES = 32
@@ -46,8 +46,12 @@ class JwtKey(BaseModel):
         return self
 
 
-class Settings(BaseSettings):
-    """Everything the facade needs to run; see docs/api.md for each variable."""
+class Settings(OnnxLimits, BaseSettings):
+    """Everything the facade needs to run; see docs/api.md for each variable.
+
+    The ONNX limits an upload is checked against (`max_nodes`, `allowed_domains`) are
+    `OnnxLimits`, the same fields under the same names and defaults as the operator's and the
+    serving pods' settings (`MODELPLANE_API_MAX_NODES`, `…_ALLOWED_DOMAINS`)."""
 
     model_config = SettingsConfigDict(env_prefix="MODELPLANE_API_", extra="ignore")
 
@@ -131,12 +135,10 @@ class Settings(BaseSettings):
     max_concurrent_uploads: int = Field(default=2, ge=1, le=64)
     """Uploads checked at once by this process (the ONNX check holds the file and an
     onnxruntime session in memory); more at once get 503 with `Retry-After`."""
-    onnx_max_nodes: int = Field(default=onnx_policy.DEFAULT_MAX_NODES, ge=1)
-    """The ONNX policy's node limit (keep it equal to the operator's `max_graph_nodes`)."""
-    onnx_allowed_domains: list[str] = Field(
-        default_factory=lambda: sorted(onnx_policy.DEFAULT_ALLOWED_DOMAINS)
-    )
-    """Operator domains a model may use (keep it equal to the operator's allow-list)."""
+    onnx_max_nodes: int | None = Field(default=None, ge=1)
+    """Deprecated name of `max_nodes` (`…_ONNX_MAX_NODES`), still honoured."""
+    onnx_allowed_domains: list[str] | None = None
+    """Deprecated name of `allowed_domains` (`…_ONNX_ALLOWED_DOMAINS`), still honoured."""
     mlflow_tracking_uri: str | None = None
     """MLflow tracking server (workspaces enabled) the registry mirrors into; none: no mirror."""
     background_tasks: bool = True
@@ -154,6 +156,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _honour_deprecated_names(self) -> Settings:
+        self.take_old_names(self.onnx_max_nodes, self.onnx_allowed_domains)
+        return self
 
     @model_validator(mode="after")
     def _check_ring(self) -> Settings:

@@ -8,13 +8,15 @@ the operator's settings to the pod's, and the tensor types are the ModelVersion'
 
 `ServingLimits` are the limits a model is checked against. The operator verifies a ModelVersion
 against `limits.for_artifact(spec.artifact)` and hands exactly those limits to its pods, so a
-version that verified is one its pods will load. It lives beside the CRDs because it is built
-from their types, and both the operator and the runtime can install it (pydantic only).
+version that verified is one its pods will load. Its graph limits (`OnnxLimits`) are also the
+facade's upload check, under the same names. It lives beside the CRDs because it is built from
+their types, and the operator, the runtime and the facade can install it (pydantic only).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,19 +33,32 @@ DEFAULT_ALLOWED_DOMAINS: Final = ("", "ai.onnx", "ai.onnx.ml")
 """The ONNX policy's own default (`modelplane_onnx.DEFAULT_ALLOWED_DOMAINS`, tested equal)."""
 
 
-class ServingLimits(BaseModel):
-    """The limits an artifact is verified against by the operator and loaded under by a pod."""
+class OnnxLimits(BaseModel):
+    """The limits of the ONNX policy: what a graph may hold. The facade checks uploads against
+    them, the operator verifies ModelVersions and the pods load models under them."""
 
     model_config = ConfigDict(use_attribute_docstrings=True)
-
-    max_artifact_bytes: int = Field(default=DEFAULT_MAX_ARTIFACT_BYTES, gt=0)
-    """Largest artifact downloaded, in bytes (a bigger one is `ArtifactTooLarge`)."""
 
     max_nodes: int = Field(default=DEFAULT_MAX_NODES, gt=0)
     """Most nodes an ONNX graph may have, sub-graphs and local functions included."""
 
     allowed_domains: tuple[str, ...] = DEFAULT_ALLOWED_DOMAINS
     """Operator-set domains a model may use; anything else is a custom op and is refused."""
+
+    def take_old_names(self, max_nodes: int | None, allowed_domains: Sequence[str] | None) -> None:
+        """Adopt limits given under a component's deprecated names, unless the current name was
+        given as well (for a settings class's `model_validator`)."""
+        if max_nodes is not None and "max_nodes" not in self.model_fields_set:
+            self.max_nodes = max_nodes
+        if allowed_domains is not None and "allowed_domains" not in self.model_fields_set:
+            self.allowed_domains = tuple(allowed_domains)
+
+
+class ServingLimits(OnnxLimits):
+    """The limits an artifact is verified against by the operator and loaded under by a pod."""
+
+    max_artifact_bytes: int = Field(default=DEFAULT_MAX_ARTIFACT_BYTES, gt=0)
+    """Largest artifact downloaded, in bytes (a bigger one is `ArtifactTooLarge`)."""
 
     def limits(self) -> ServingLimits:
         """Only the limits (of a model that holds more than them)."""

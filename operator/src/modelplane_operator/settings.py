@@ -184,11 +184,5 @@ class Settings(ServingLimits, BaseSettings):
 
     @model_validator(mode="after")
     def _honour_deprecated_names(self) -> Settings:
-        if self.max_graph_nodes is not None and "max_nodes" not in self.model_fields_set:
-            self.max_nodes = self.max_graph_nodes
-        if (
-            self.allowed_opset_domains is not None
-            and "allowed_domains" not in self.model_fields_set
-        ):
-            self.allowed_domains = tuple(self.allowed_opset_domains)
+        self.take_old_names(self.max_graph_nodes, self.allowed_opset_domains)
         return self

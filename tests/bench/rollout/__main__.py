@@ -35,8 +35,8 @@ from modelplane_cli.local.controlplane import node_manifest
 from modelplane_cli.local.platform import LocalPlatform
 from tests.bench import write_section
 from tests.onnx_models import linear_model, model_bytes, signature_of
+from tests.operator.rollout.cluster_support import RolloutOperatorProcess
 from tests.operator.support import CRD_DIR, free_port, operator_env
-from tests.rollout.cluster_support import RolloutOperatorProcess
 
 REPO = Path(__file__).resolve().parents[3]
 RUN_DIR = REPO / ".run" / "bench-rollout"

@@ -45,7 +45,7 @@ class RegistryConfig:
         settings = ctx.settings
         return cls(
             settings.max_upload_bytes,
-            onnx_policy.Limits(settings.onnx_max_nodes, frozenset(settings.onnx_allowed_domains)),
+            onnx_policy.Limits(settings.max_nodes, frozenset(settings.allowed_domains)),
         )
 
 

@@ -4,7 +4,7 @@ Each function works on what a reference profile and a window accumulator hold (s
 bin counts, category counts), never on raw tables, so that one window evaluation costs a few
 array operations per feature. Where scipy computes a value (the KS p-value's method choice,
 Yates' correction in chi-squared, the base of Jensen-Shannon), the same formula is used here,
-and the agreement tests in `tests/drift` hold these functions to it.
+and the agreement tests in `tests/operator/drift` hold these functions to it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from modelplane_operator.drift.config import DriftConfig, FeatureSpec, ProfileParams
 from modelplane_operator.drift.engine import WindowAccumulator
 from modelplane_operator.drift.profile import ReferenceProfile
-from tests.drift.helpers import feature_table, profile_of, run
+from tests.operator.drift.helpers import feature_table, profile_of, run
 
 
 def _data(

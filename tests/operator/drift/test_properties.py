@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelplane_operator.drift.config import DriftConfig, FeatureSpec
-from tests.drift.helpers import feature_table, run
+from tests.operator.drift.helpers import feature_table, run
 
 SEEDS = 200
 ALPHA = 0.05

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.operator.support import Kubectl, install_crds, wait_for
-from tests.rollout.cluster_support import (
+from tests.operator.rollout.cluster_support import (
     RolloutOperatorProcess,
     children,
     model_deployment,
@@ -28,6 +27,7 @@ from tests.rollout.cluster_support import (
     status_of,
     wait_versions_ready,
 )
+from tests.operator.support import Kubectl, install_crds, wait_for
 
 NAMESPACE = "mp-rollout-kills"
 KILLS = 10

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.operator.support import Kubectl, get_json, install_crds, table_cell, wait_for
-from tests.rollout.cluster_support import (
+from tests.operator.rollout.cluster_support import (
     children,
     model_deployment,
     model_version,
@@ -24,6 +23,7 @@ from tests.rollout.cluster_support import (
     serving_operator,
     status_of,
 )
+from tests.operator.support import Kubectl, get_json, install_crds, table_cell, wait_for
 
 NAMESPACE = "mp-rollout-tests"
 

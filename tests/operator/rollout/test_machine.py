@@ -9,7 +9,7 @@ import pytest
 
 from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
 from modelplane_operator.rollout.machine import Verdict, analysis_due, plan
-from tests.rollout.factories import (
+from tests.operator.factories import (
     T0,
     condition,
     facts,

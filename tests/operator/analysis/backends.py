@@ -27,7 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.onnx_models import signature_of, write_model
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS = Path("/usr/bin/prometheus")
 
 

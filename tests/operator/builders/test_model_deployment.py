@@ -29,7 +29,7 @@ from modelplane_operator.builders.model_deployment import (
     variant_name,
 )
 from modelplane_runtime.settings import RuntimeSettings
-from tests.rollout.factories import OWNER, make_spec, make_version
+from tests.operator.factories import OWNER, make_spec, make_version
 
 CONFIG = RuntimeConfig(image="ghcr.io/modelplane/serving-runtime:0.1.0", payload_bucket="logs")
 

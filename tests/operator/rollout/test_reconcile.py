@@ -30,8 +30,8 @@ from modelplane_operator.rollout.reconcile import (
     settled,
 )
 from modelplane_operator.settings import Settings
+from tests.operator.factories import SHA, T0
 from tests.operator.fakes import FakeCluster
-from tests.rollout.factories import SHA, T0
 
 NS = "mp-acme"
 HTTPROUTE_CRD: dict[str, Any] = {

@@ -22,8 +22,8 @@ from modelplane_operator.drift import main
 from modelplane_operator.drift.monitor import arguments_from_specs, serving_stable_version
 from modelplane_runtime.app import default_upload
 from modelplane_runtime.settings import RuntimeSettings
-from tests.drift.helpers import START, feature_table
 from tests.onnx_models import mixed_input_model, signature_of, write_model
+from tests.operator.drift.helpers import START, feature_table
 from tests.runtime.conftest import open_client
 
 

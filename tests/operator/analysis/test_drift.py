@@ -15,7 +15,7 @@ from modelplane_operator.analysis.checks import judge
 from modelplane_operator.analysis.drift import PredictionDrift
 from modelplane_operator.analysis.sources import Sample, ShadowCounts
 from modelplane_operator.analysis.targets import Target
-from tests.rollout.factories import T0
+from tests.operator.factories import T0
 
 STABLE = Target("mp-acme", "fraud", "v1", "fraud", "1", "fraud-v1")
 CANDIDATE = Target("mp-acme", "fraud", "v2", "fraud", "2", "fraud-v2")

@@ -14,7 +14,7 @@ from modelplane_crds.kinds import KINDS
 from modelplane_operator.drift.resolve import arguments_from_monitor
 
 Kubectl = Callable[..., CompletedProcess[str]]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NAMESPACE = "mp-drift-tests"
 
 VERSION = {

@@ -24,8 +24,8 @@ from modelplane_operator.analysis.scrape import ScrapeSource
 from modelplane_operator.analysis.targets import Target
 from modelplane_operator.rollout.machine import analysis_due
 from tests.onnx_models import linear_model, slow_model
-from tests.rollout.backends import Prometheus, Runtime, failing_model, send
-from tests.rollout.factories import T0, facts, make_spec, run, settled
+from tests.operator.analysis.backends import Prometheus, Runtime, failing_model, send
+from tests.operator.factories import T0, facts, make_spec, run, settled
 
 # Real processes (runtimes, Prometheus): an integration test. `make test` installs Debian's
 # prometheus first (scripts/setup.sh), so a missing binary is a failure, not a skip.

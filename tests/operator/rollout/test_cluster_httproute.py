@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 
-from tests.operator.support import Kubectl, get_json, install_crds, wait_for
-from tests.rollout.cluster_support import (
+from tests.operator.rollout.cluster_support import (
     model_deployment,
     model_version,
     ready,
     serving_operator,
     status_of,
 )
+from tests.operator.support import Kubectl, get_json, install_crds, wait_for
 
 NAMESPACE = "mp-rollout-httproute"
 GATEWAY_API_VERSION = "v1.4.0"

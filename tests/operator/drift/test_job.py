@@ -16,7 +16,7 @@ from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.drift import main
 from modelplane_operator.drift.monitor import arguments_from_specs, parse_duration
 from modelplane_operator.drift.reader import filesystem_for, iter_batches, window_files
-from tests.drift.helpers import START, feature_table, write_payload_logs
+from tests.operator.drift.helpers import START, feature_table, write_payload_logs
 
 
 def _columns(seed: int, n: int, loc: float = 0.0) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from modelplane_operator.drift.stats import (
     ks_pvalues,
     psi,
 )
-from tests.drift.helpers import feature_table, run
+from tests.operator.drift.helpers import feature_table, run
 
 # Sizes spanning scipy's exact regime (max(n1, n2) <= 10000, equal and unequal sizes) and the
 # asymptotic one.

@@ -19,7 +19,7 @@ from modelplane_operator.analysis.sources import (
     parse_snapshot,
 )
 from modelplane_operator.analysis.targets import Target
-from tests.rollout.factories import T0
+from tests.operator.factories import T0
 
 CANDIDATE = Target("mp-acme", "fraud", "v2", "fraud", "2", "fraud-v2", ("http://pod-a",))
 STABLE = Target("mp-acme", "fraud", "v1", "fraud", "1", "fraud-v1", ("http://pod-b",))
