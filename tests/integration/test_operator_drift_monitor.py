@@ -26,8 +26,8 @@ import pytest
 
 from modelplane_crds.payload_logs import hour_partition, version_prefix
 from modelplane_operator.drift import main
-from tests.drift.helpers import feature_table
 from tests.integration.test_operator_rbac import OPERATOR_DIR, service_account_kubeconfig
+from tests.operator.drift.helpers import feature_table
 from tests.operator.support import (
     Kubectl,
     condition,
