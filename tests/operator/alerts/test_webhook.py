@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import httpx
 
@@ -22,7 +24,7 @@ from modelplane_operator.alerts import (
 )
 from modelplane_operator.alerts.delivery import UnusableTarget
 from tests.operator.alerts.conftest import MONITOR, Receiver, make_evaluation
-from tests.operator.support import free_port
+from tests.operator.support import REPO_ROOT, free_port
 
 SECRET = b"whsec_" + b"0123456789abcdef" * 2
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05, total=5.0, timeout=2.0)
@@ -66,6 +68,24 @@ def test_the_receiver_gets_a_signed_message_that_verifies(
     assert request.headers["Idempotency-Key"] == body["id"] == delivery.key
     assert request.headers["X-Modelplane-Event"] == body["type"] == "drift.firing"
     assert request.headers["Content-Type"] == "application/json"
+
+
+def test_the_documented_receiver_accepts_the_message_and_refuses_a_tampered_one(
+    receiver: Receiver, client: httpx.Client
+) -> None:
+    text = (REPO_ROOT / "docs" / "drift.md").read_text()
+    code = re.search(r"```python\n(# receiver\.py.*?)```", text, re.DOTALL)
+    assert code is not None
+    namespace: dict[str, Any] = {"__name__": "receiver"}
+    exec(compile(code.group(1), "docs/drift.md", "exec"), namespace)  # our own docs
+    verify = namespace["verify"]
+    _send(receiver, client)
+    [request] = receiver.requests
+    stamp = request.headers["X-Modelplane-Timestamp"]
+    signature = request.headers["X-Modelplane-Signature"]
+    assert verify(SECRET, stamp, request.body, signature, time.time())
+    assert not verify(SECRET, stamp, request.body + b" ", signature, time.time())
+    assert not verify(SECRET, stamp, request.body, signature, time.time() + 301)
 
 
 def test_a_tampered_body_or_an_old_timestamp_fails_verification(
