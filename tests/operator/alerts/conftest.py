@@ -88,10 +88,12 @@ class Received:
 
 @dataclass
 class Receiver:
-    """A webhook endpoint on loopback answering with `statuses` in turn, then 200."""
+    """A webhook endpoint on loopback answering with `statuses` in turn, then 200, each after
+    `delay` seconds."""
 
     url: str
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
     requests: list[Received] = field(default_factory=list)
 
 
@@ -103,6 +105,7 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(state.delay)
             with lock:
                 state.requests.append(Received(self.path, dict(self.headers.items()), body))
                 status = state.statuses.pop(0) if state.statuses else 200

@@ -150,6 +150,15 @@ def test_a_persistent_server_error_fails_after_the_last_attempt(
     assert len(receiver.requests) == 4
 
 
+def test_a_slow_receiver_times_out_on_every_attempt(
+    receiver: Receiver, client: httpx.Client
+) -> None:
+    receiver.delay = 0.5
+    impatient = RetryPolicy(attempts=2, base=0.01, cap=0.01, total=5.0, timeout=0.1)
+    [delivery] = _send(receiver, client, policy=impatient)
+    assert (delivery.outcome, delivery.reason, delivery.attempts) == ("Failed", "Timeout", 2)
+
+
 def test_the_time_budget_bounds_the_retries(receiver: Receiver, client: httpx.Client) -> None:
     receiver.statuses = [500] * 10
     target = WebhookTarget(index=0, severity="warning", url=receiver.url)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -75,6 +75,7 @@ class WebhookTarget:
     severity: str
     url: str
     signing_secret: bytes | None = None
+    type: ClassVar[SinkType] = "webhook"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class AlertmanagerTarget:
     index: int
     severity: str
     url: str
+    type: ClassVar[SinkType] = "alertmanager"
 
 
 @dataclass(frozen=True)
@@ -204,11 +206,13 @@ def _sender(
     state: AlertState,
     now: datetime,
     period: timedelta | None,
+    timeout: float,
 ) -> Callable[[], httpx.Response]:
     if isinstance(target, AlertmanagerTarget):
         alert = alertmanager_alert(monitor, evaluation, state, target.severity, now, period)
         url = target.url.rstrip("/") + "/api/v2/alerts"
-        return lambda: client.post(url, json=[alert], headers={"User-Agent": USER_AGENT})
+        headers = {"User-Agent": USER_AGENT}
+        return lambda: client.post(url, json=[alert], headers=headers, timeout=timeout)
     body = webhook_body(monitor, evaluation, state, target.severity)
     headers = {
         "Content-Type": "application/json",
@@ -221,7 +225,7 @@ def _sender(
     def send() -> httpx.Response:
         # Signed per attempt: a retry after a long backoff still carries a fresh timestamp.
         signed = signature_headers(secret, int(time.time()), body) if secret is not None else {}
-        return client.post(target.url, content=body, headers=headers | signed)
+        return client.post(target.url, content=body, headers=headers | signed, timeout=timeout)
 
     return send
 
@@ -259,15 +263,13 @@ def send_alerts(
     }
 
     def one(target: Target) -> AlertDelivery:
-        kind: SinkType = "alertmanager" if isinstance(target, AlertmanagerTarget) else "webhook"
-        if isinstance(target, UnusableTarget):
-            kind = target.type
+        kind = target.type
         if (earlier := done.get(target.index)) is not None and earlier.type == kind:
             return earlier
         if isinstance(target, UnusableTarget):
             result = _Result(False, target.reason, target.message, 0)
         else:
-            send = _sender(target, client, monitor, evaluation, state, now, period)
+            send = _sender(target, client, monitor, evaluation, state, now, period, policy.timeout)
             result = _post(send, policy, sleep)
         log.log(
             logging.INFO if result.delivered else logging.WARNING,
