@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install everything Modelplane needs on this machine; idempotent and quick when nothing is
 # missing. Called by every make target, so a fresh clone on a new machine needs nothing else.
-#   1. Debian packages: PostgreSQL server, Redis, Prometheus, and for the real node runc, the CNI
-#      plugins, iptables, conntrack, buildah and mmdebstrap (only those missing; needs root)
+#   1. Debian packages: PostgreSQL server, Redis, Prometheus, Alertmanager, and for the real node
+#      runc, the CNI plugins, iptables, conntrack, buildah and mmdebstrap (only those missing;
+#      needs root)
 #   2. uv (from PyPI) and the Python workspace from uv.lock (.venv)
 #   3. the Go binaries of the local platform, built once and cached in ~/.cache/modelplane
 #   4. the dashboard's npm packages (frontend/, from its package-lock.json) and, for its
@@ -16,6 +17,8 @@ need_apt=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
+# Drift alerts are tested against a real Alertmanager (tests/operator/alerts).
+[ -x /usr/bin/prometheus-alertmanager ] || need_apt+=(prometheus-alertmanager)
 # The real node (cli/src/modelplane_cli/local/node.py) and its images (images.py).
 [ -x /usr/sbin/runc ] || need_apt+=(runc)
 [ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)

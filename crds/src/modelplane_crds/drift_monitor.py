@@ -184,6 +184,12 @@ class WebhookSink(K8sModel):
     """Secret key holding the URL (it often carries a token, so it is not written in the
     spec)."""
 
+    signing_secret_ref: SecretKeySelector | None = None
+    """Secret key holding the HMAC-SHA256 signing key (at least 32 bytes). Each message then
+    carries `X-Modelplane-Timestamp` and `X-Modelplane-Signature: sha256=<hex>` over
+    `<timestamp>.<body>`, so the receiver can check who sent it and reject replays; without
+    it messages are unsigned and only the URL's token authenticates them."""
+
 
 class AlertmanagerSink(K8sModel):
     """A Prometheus Alertmanager that receives an alert on drift."""
@@ -211,6 +217,39 @@ class AlertSink(K8sModel):
 
     severity: Literal["info", "warning", "critical"] = "warning"
     """Severity attached to the alert."""
+
+
+class AlertDelivery(K8sModel):
+    """What became of one alert sent to one sink for one evaluation."""
+
+    sink: int = Field(ge=0, le=15)
+    """Index of the sink in `spec.alerts`."""
+
+    type: Literal["webhook", "alertmanager"]
+    """Kind of sink."""
+
+    key: str = Field(min_length=1, max_length=512)
+    """Deduplication key of the evaluation (monitor uid and window end): the webhook's
+    `Idempotency-Key` header and the message's `id`. Re-sending an evaluation reuses it."""
+
+    state: Literal["firing", "resolved"]
+    """Whether the alert announced drift or its end."""
+
+    outcome: Literal["Delivered", "Failed"]
+    """`Delivered` once the sink accepted it (2xx); `Failed` after the last attempt."""
+
+    reason: str = Field(max_length=64)
+    """Why, as a CamelCase word: `Accepted`, `ClientError`, `ServerError`, `RateLimited`,
+    `ConnectionFailed`, `Timeout`, `SecretUnavailable`, `WeakSigningSecret`, `InvalidURL`."""
+
+    message: str = Field(default="", max_length=1024)
+    """Details for people, such as the last HTTP status; never the URL (it may hold a token)."""
+
+    attempts: int = Field(ge=0)
+    """HTTP requests made (0 when nothing could be sent)."""
+
+    time: datetime
+    """When the outcome was decided."""
 
 
 class DriftActions(K8sModel):
@@ -328,6 +367,10 @@ class DriftMonitorStatus(ObjectStatus):
 
     last_failure: EvaluationFailure | None = None
     """The last run that could not evaluate; cleared by the next evaluation."""
+
+    alerts: list[AlertDelivery] = Field(default_factory=list, max_length=16)
+    """What became of the alerts of the most recent evaluation that sent any, one entry per
+    sink."""
 
 
 class DriftMonitor(K8sModel):

@@ -8,6 +8,10 @@ rollout series are `Metrics.rollout` (a `RolloutMetrics` on the same registry, s
 page shows both); labels are namespace, deployment and (for measurements) check, and a deleted
 deployment's series are removed so the page does not grow without bound.
 
+Drift alerts are sent by the drift job, whose pod lives too briefly to be scraped; it writes one
+`AlertDelivery` per sink into the monitor's `status.alerts`, and `Metrics.drift_alerts` counts
+each record once when the operator sees it (`modelplane_drift_alerts_total`).
+
 Queue depth is what the operator can observe of kopf's queue: objects being reconciled right now
 plus objects waiting for a retry after a transient failure.
 """
@@ -24,6 +28,7 @@ from typing import Any
 import kopf
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from modelplane_crds.drift_monitor import AlertDelivery
 from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
 
 
@@ -99,6 +104,40 @@ class RolloutMetrics:
                 self.measurement.remove(namespace, deployment, check)
 
 
+class DriftAlertMetrics:
+    """`modelplane_drift_alerts_total{namespace,monitor,sink,outcome}` on `registry`, counted
+    from the deliveries the drift job wrote into a monitor's status."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.alerts = Counter(
+            "modelplane_drift_alerts",
+            "Drift alerts by sink type (webhook, alertmanager) and outcome (delivered, failed)",
+            ["namespace", "monitor", "sink", "outcome"],
+            registry=registry,
+        )
+        self._seen: dict[tuple[str, str], set[tuple[object, ...]]] = {}
+
+    def record(self, namespace: str, monitor: str, deliveries: Iterable[AlertDelivery]) -> None:
+        """Count the deliveries not counted before (status is read on every pass; a delivery
+        copied unchanged into a re-run's status keeps its time and is not counted again)."""
+        current = {(d.sink, d.type, d.key, d.state, d.outcome, d.time): d for d in deliveries}
+        seen = self._seen.get((namespace, monitor), set())
+        for identity, delivery in current.items():
+            if identity not in seen:
+                outcome = delivery.outcome.lower()
+                self.alerts.labels(namespace, monitor, delivery.type, outcome).inc()
+        # Only the current records can reappear: status holds one evaluation's deliveries.
+        self._seen[(namespace, monitor)] = set(current)
+
+    def forget(self, namespace: str, monitor: str) -> None:
+        """Remove a deleted monitor's series."""
+        self._seen.pop((namespace, monitor), None)
+        for sink in ("webhook", "alertmanager"):
+            for outcome in ("delivered", "failed"):
+                with contextlib.suppress(KeyError):
+                    self.alerts.remove(namespace, monitor, sink, outcome)
+
+
 class CountingCluster:
     """A `Cluster` that counts the calls it forwards (for `modelplane_rollout_api_calls`)."""
 
@@ -120,7 +159,8 @@ class CountingCluster:
 
 
 class Metrics:
-    """The operator's series on a private registry, the rollouts' included (`rollout`)."""
+    """The operator's series on a private registry, the rollouts' (`rollout`) and the drift
+    alerts' (`drift_alerts`) included."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -149,6 +189,7 @@ class Metrics:
             registry=self.registry,
         )
         self.rollout = RolloutMetrics(self.registry)
+        self.drift_alerts = DriftAlertMetrics(self.registry)
         self._waiting: dict[str, set[str]] = {}
         self._running: dict[str, int] = {}
         self._lock = Lock()

@@ -3518,6 +3518,13 @@ export interface components {
              *     spec).
              */
             urlSecretRef: components["schemas"]["SecretKeySelector"];
+            /**
+             * @description Secret key holding the HMAC-SHA256 signing key (at least 32 bytes). Each message then
+             *     carries `X-Modelplane-Timestamp` and `X-Modelplane-Signature: sha256=<hex>` over
+             *     `<timestamp>.<body>`, so the receiver can check who sent it and reject replays; without
+             *     it messages are unsigned and only the URL's token authenticates them.
+             */
+            signingSecretRef?: components["schemas"]["SecretKeySelector"] | null;
         };
         /**
          * Window

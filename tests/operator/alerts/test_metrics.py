@@ -1,0 +1,51 @@
+"""`modelplane_drift_alerts_total`, counted by the operator from the deliveries in status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from modelplane_crds.drift_monitor import AlertDelivery
+from modelplane_operator.metrics import Metrics
+
+T0 = datetime(2026, 12, 7, 15, 5, tzinfo=UTC)
+
+
+def _delivery(
+    sink: int, outcome: str, at: datetime = T0, key: str = "drift:uid:T15"
+) -> AlertDelivery:
+    return AlertDelivery.model_validate(
+        {
+            "sink": sink,
+            "type": "webhook" if sink else "alertmanager",
+            "key": key,
+            "state": "firing",
+            "outcome": outcome,
+            "reason": "Accepted" if outcome == "Delivered" else "ServerError",
+            "attempts": 1,
+            "time": at,
+        }
+    )
+
+
+def _count(metrics: Metrics, sink: str, outcome: str) -> float | None:
+    labels = {"namespace": "mp-acme", "monitor": "fraud", "sink": sink, "outcome": outcome}
+    return metrics.registry.get_sample_value("modelplane_drift_alerts_total", labels)
+
+
+def test_each_delivery_in_status_is_counted_once_across_passes() -> None:
+    metrics = Metrics()
+    first = [_delivery(0, "Delivered"), _delivery(1, "Failed")]
+    metrics.drift_alerts.record("mp-acme", "fraud", first)
+    metrics.drift_alerts.record("mp-acme", "fraud", first)  # the next pass reads the same status
+    assert _count(metrics, "alertmanager", "delivered") == 1
+    assert _count(metrics, "webhook", "failed") == 1
+
+    # A re-run keeps the delivered record and delivers the failed one.
+    rerun = [first[0], _delivery(1, "Delivered", at=T0 + timedelta(minutes=2))]
+    metrics.drift_alerts.record("mp-acme", "fraud", rerun)
+    assert _count(metrics, "alertmanager", "delivered") == 1
+    assert _count(metrics, "webhook", "delivered") == 1
+    assert _count(metrics, "webhook", "failed") == 1
+
+    metrics.drift_alerts.forget("mp-acme", "fraud")
+    assert _count(metrics, "webhook", "delivered") is None
