@@ -90,7 +90,7 @@ def _build_progress(message: str) -> None:
 @pytest.fixture(scope="session")
 def real_node(platform: LocalPlatform) -> RealNode:
     """The platform's real node: kubelet, kube-proxy and containerd with the platform's images
-    (serving runtime, pause) loaded, on a bridge the platform created. Pods that do not
+    (serving runtime, operator, pause) loaded, on a bridge the platform created. Pods that do not
     tolerate kwok's taint run here for real."""
     return platform.ensure_real_node()
 

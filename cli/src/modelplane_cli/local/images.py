@@ -5,6 +5,8 @@
   by default elsewhere (their `PYTHON_IMAGE` build argument).
 - `uv`: the host's uv binary, tagged as the image the Dockerfiles copy uv from.
 - `serving-runtime`: `serving-runtime/Dockerfile`, unchanged, built by buildah on `base`.
+- `operator`: `operator/Dockerfile` the same way: the operator, and with a command override the
+  drift job a DriftMonitor's CronJob runs (`python -m modelplane_operator.drift`).
 - `pause`: our pause program (`cli/go/pause`) `FROM scratch`, the node's sandbox image.
 
 Each image is kept as a docker-archive under `~/.cache/modelplane/images/`, named after a digest
@@ -36,7 +38,8 @@ REGISTRY = "localhost/modelplane"
 DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "ca-certificates")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "onnx-policy", "serving-runtime")
+RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "serving-runtime")
+OPERATOR_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "webhooks", "operator")
 WORKSPACE_MEMBERS = ("crds", "onnx-policy", "webhooks", "operator", "api", "cli", "serving-runtime")
 
 
@@ -145,12 +148,16 @@ class ImageBuilder:
         return _digest([uv_binary().read_bytes()])
 
     def runtime_tag(self) -> str:
+        return self._workspace_tag(RUNTIME_INPUTS)
+
+    def operator_tag(self) -> str:
+        return self._workspace_tag(OPERATOR_INPUTS)
+
+    def _workspace_tag(self, inputs: Iterable[str]) -> str:
+        """Digest of a workspace Dockerfile's build context, its base and uv."""
         members = [f"{m}/pyproject.toml" for m in WORKSPACE_MEMBERS]
         return _tree_digest(
-            REPO_ROOT,
-            [*RUNTIME_INPUTS, *members, ".dockerignore"],
-            self.base_tag(),
-            self.uv_tag(),
+            REPO_ROOT, [*inputs, *members, ".dockerignore"], self.base_tag(), self.uv_tag()
         )
 
     def pause_tag(self) -> str:
@@ -159,11 +166,19 @@ class ImageBuilder:
     # --- images -------------------------------------------------------------------------------
     def runtime(self) -> Image:
         """The serving runtime image (building base and uv first when needed)."""
+        return self._workspace_image("serving-runtime", self.runtime_tag())
+
+    def operator(self) -> Image:
+        """The operator image, which also runs the drift job (building base and uv first)."""
+        return self._workspace_image("operator", self.operator_tag())
+
+    def _workspace_image(self, name: str, tag: str) -> Image:
+        """`<name>/Dockerfile` built from the repository root on our base and uv images."""
         base = self.base()
         self._uv()
         return self._ensure(
-            "serving-runtime",
-            self.runtime_tag(),
+            name,
+            tag,
             lambda ref: _run(
                 _buildah(
                     "bud",
@@ -177,10 +192,10 @@ class ImageBuilder:
                     "-t",
                     ref,
                     "-f",
-                    "serving-runtime/Dockerfile",
+                    f"{name}/Dockerfile",
                     ".",
                 ),
-                "building the serving-runtime image",
+                f"building the {name} image",
                 cwd=REPO_ROOT,
             ),
         )
@@ -290,7 +305,7 @@ class ImageBuilder:
 
     def all(self) -> list[Image]:
         """Every image the node imports."""
-        return [self.pause(), self.runtime()]
+        return [self.pause(), self.runtime(), self.operator()]
 
 
 def _debian_sources() -> list[str]:

@@ -353,7 +353,7 @@ class RealNode:
     ip: str
     containerd_socket: Path
     images: dict[str, str]
-    """Image name (`serving-runtime`, `pause`) → reference loaded on the node."""
+    """Image name (`serving-runtime`, `operator`, `pause`) → reference loaded on the node."""
 
 
 def _containerd_config(node_dir: Path, pause_ref: str) -> Path:

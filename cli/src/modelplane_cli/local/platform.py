@@ -244,11 +244,13 @@ class LocalPlatform:
 
     def serving_env(self, s3: S3Endpoint, mlflow: MLflow) -> dict[str, str]:
         """Operator variables that make serving pods run on the real node: the locally built
-        runtime image, S3 and MLflow as pods reach them, and placement on the real node."""
+        runtime image, the operator image the drift monitors' jobs run, S3 and MLflow as pods
+        reach them, and placement on the real node."""
         node = self.ensure_real_node()
         prefix = "MODELPLANE_OPERATOR_"
         return {
             f"{prefix}DEFAULT_RUNTIME_IMAGE": node.images["serving-runtime"],
+            f"{prefix}MONITOR_IMAGE": node.images["operator"],
             f"{prefix}IMAGE_ALLOWLIST": json.dumps(["ghcr.io/modelplane/", f"{REGISTRY}/"]),
             f"{prefix}RUNTIME_S3_ENDPOINT_URL": self.pod_url(s3.endpoint_url),
             f"{prefix}RUNTIME_MLFLOW_TRACKING_URI": self.pod_url(mlflow.url),
