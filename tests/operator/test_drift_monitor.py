@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from modelplane_crds.conditions import Condition
-from modelplane_crds.drift_monitor import RECENT_EVALUATIONS, DriftMonitorSpec
+from modelplane_crds.drift_monitor import ALERT_SECRETS_DIR, RECENT_EVALUATIONS, DriftMonitorSpec
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.builders import drift_monitor as builders
+from modelplane_operator.drift.alerting import previously_drifted
 from modelplane_operator.drift.monitor import evaluated_status, failed_status
 from modelplane_operator.handlers.converged import conditions_of
 from modelplane_operator.handlers.drift_monitor import converge_drift_monitor, result_patch
@@ -239,3 +240,35 @@ def test_an_evaluation_written_by_the_job_becomes_conditions_once() -> None:
     assert found == {"InsufficientData": "False", "DriftDetected": "True"}
     settled = {**body, "status": {**body["status"], **patch}}
     assert result_patch(settled, NOW + timedelta(minutes=1)) is None
+
+
+def test_the_secrets_of_the_alert_sinks_are_mounted_once_each_and_only_those() -> None:
+    hooks = {"name": "hooks", "key": "url"}
+    alerts = [
+        {"webhook": {"urlSecretRef": hooks, "signingSecretRef": {"name": "hooks", "key": "k"}}},
+        {"webhook": {"urlSecretRef": {"name": "other", "key": "url"}}},
+        {"alertmanager": {"url": "http://am:9093"}},
+    ]
+    pod = builders.build_cron_job(OWNER, REF, spec(alerts=alerts), CONFIG, suspend=False)["spec"][
+        "jobTemplate"
+    ]["spec"]["template"]["spec"]
+    secrets = [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v]
+    assert secrets == ["hooks", "other"]
+    mounts = [m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if m.get("readOnly")]
+    assert mounts == [f"{ALERT_SECRETS_DIR}/hooks", f"{ALERT_SECRETS_DIR}/other"]
+    plain = builders.build_cron_job(OWNER, REF, spec(), CONFIG, suspend=False)
+    assert not [
+        v
+        for v in plain["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+        if "secret" in v
+    ]
+
+
+def test_a_resolve_follows_the_window_before_this_one_even_on_a_rerun() -> None:
+    lines = [
+        {"windowEnd": "2026-12-07T12:00:00Z", "modelVersion": "v", "samples": 9, "drifted": False},
+        {"windowEnd": "2026-12-07T11:00:00Z", "modelVersion": "v", "samples": 9, "drifted": True},
+    ]
+    assert previously_drifted({"recentEvaluations": lines}, NOW) is True  # rerun of 12:00
+    assert previously_drifted({"recentEvaluations": lines}, NOW + timedelta(hours=1)) is False
+    assert previously_drifted({}, NOW) is False

@@ -44,6 +44,10 @@ DATASET_DRIFT = "DatasetDrift"
 TOO_FEW_SAMPLES = "TooFewSamples"
 ENOUGH_SAMPLES = "EnoughSamples"
 
+ALERT_SECRETS_DIR = "/var/run/modelplane/alert-secrets"
+"""Where a monitor's CronJob mounts the Secrets its alert sinks name (`<dir>/<secret>/<key>`)
+and the drift job reads them."""
+
 TestChoice = Literal["auto", "psi", "ks", "chi2", "jsd", "wasserstein"]
 CRON = r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$"
 
@@ -304,6 +308,18 @@ class DriftMonitorSpec(K8sModel):
 
     suspend: bool = False
     """Stop scheduling evaluations; the last results stay in status."""
+
+
+def alert_secret_names(spec: DriftMonitorSpec) -> list[str]:
+    """The Secrets a monitor's sinks name, once each, in order."""
+    names: list[str] = []
+    for sink in spec.alerts:
+        if sink.webhook is None:
+            continue
+        for ref in (sink.webhook.url_secret_ref, sink.webhook.signing_secret_ref):
+            if ref is not None and ref.name not in names:
+                names.append(ref.name)
+    return names
 
 
 RECENT_EVALUATIONS = 10

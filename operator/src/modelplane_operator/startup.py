@@ -262,6 +262,7 @@ def _register_drift_monitor(registry: kopf.OperatorRegistry, config: Settings) -
         registry, dm, drift_monitor.reconcile_drift_monitor, config.monitor_interval_s, 30.0
     )
     kopf.on.event(*dm, registry=registry)(drift_monitor.observe_drift_monitor)
+    kopf.on.delete(*dm, optional=True, registry=registry)(drift_monitor.forget_drift_monitor)
 
 
 def _register_admission(registry: kopf.OperatorRegistry) -> None:

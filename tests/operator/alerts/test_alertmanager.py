@@ -8,7 +8,8 @@ from functools import partial
 import httpx
 
 from modelplane_operator.alerts import AlertmanagerTarget, RetryPolicy, send_alerts
-from tests.operator.alerts.conftest import MONITOR, Alertmanager, make_evaluation
+from tests.operator.alerts.conftest import MONITOR, make_evaluation
+from tests.operator.conftest import Alertmanager
 
 FAST = RetryPolicy(attempts=3, base=0.05, cap=0.2, total=5.0, timeout=5.0)
 

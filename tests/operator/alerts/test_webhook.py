@@ -23,7 +23,8 @@ from modelplane_operator.alerts import (
     verify_signature,
 )
 from modelplane_operator.alerts.delivery import UnusableTarget
-from tests.operator.alerts.conftest import MONITOR, Receiver, make_evaluation
+from tests.operator.alerts.conftest import MONITOR, make_evaluation
+from tests.operator.conftest import Receiver
 from tests.operator.support import REPO_ROOT, free_port
 
 SECRET = b"whsec_" + b"0123456789abcdef" * 2

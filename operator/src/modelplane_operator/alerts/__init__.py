@@ -19,6 +19,7 @@ from modelplane_operator.alerts.delivery import (
     Target,
     UnusableTarget,
     WebhookTarget,
+    recorded,
     resolve_targets,
     send_alerts,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "WebhookTarget",
     "alert_state",
     "dedup_key",
+    "recorded",
     "resolve_targets",
     "send_alerts",
     "sign",

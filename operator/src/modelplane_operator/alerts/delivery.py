@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -263,38 +263,66 @@ def send_alerts(
     }
 
     def one(target: Target) -> AlertDelivery:
-        kind = target.type
-        if (earlier := done.get(target.index)) is not None and earlier.type == kind:
+        earlier = done.get(target.index)
+        if earlier is not None and earlier.type == target.type:
             return earlier
-        if isinstance(target, UnusableTarget):
-            result = _Result(False, target.reason, target.message, 0)
-        else:
-            send = _sender(target, client, monitor, evaluation, state, now, period, policy.timeout)
-            result = _post(send, policy, sleep)
-        log.log(
-            logging.INFO if result.delivered else logging.WARNING,
-            "drift alert %s for %s/%s to sink %d (%s): %s %s",
-            state,
-            monitor.namespace,
-            monitor.name,
-            target.index,
-            kind,
-            result.reason,
-            result.message,
-        )
-        return AlertDelivery(
-            sink=target.index,
-            type=kind,
-            key=key,
-            state=state,
-            outcome="Delivered" if result.delivered else "Failed",
-            reason=result.reason,
-            message=result.message[:1024],
-            attempts=result.attempts,
-            time=datetime.now(tz=now.tzinfo),
-        )
+        return _deliver(target, client, monitor, evaluation, state, key, now, period, policy, sleep)
 
     if not targets:
         return []
     with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="drift-alert") as pool:
         return list(pool.map(one, targets))
+
+
+def _deliver(
+    target: Target,
+    client: httpx.Client,
+    monitor: MonitorRef,
+    evaluation: DriftEvaluation,
+    state: AlertState,
+    key: str,
+    now: datetime,
+    period: timedelta | None,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+) -> AlertDelivery:
+    """One sink's attempt(s), logged, as the record `status.alerts` keeps."""
+    kind = target.type
+    if isinstance(target, UnusableTarget):
+        result = _Result(False, target.reason, target.message, 0)
+    else:
+        send = _sender(target, client, monitor, evaluation, state, now, period, policy.timeout)
+        result = _post(send, policy, sleep)
+    log.log(
+        logging.INFO if result.delivered else logging.WARNING,
+        "drift alert %s for %s/%s to sink %d (%s): %s %s",
+        state,
+        monitor.namespace,
+        monitor.name,
+        target.index,
+        kind,
+        result.reason,
+        result.message,
+    )
+    return AlertDelivery(
+        sink=target.index,
+        type=kind,
+        key=key,
+        state=state,
+        outcome="Delivered" if result.delivered else "Failed",
+        reason=result.reason,
+        message=result.message[:1024],
+        attempts=result.attempts,
+        time=datetime.now(tz=now.tzinfo),
+    )
+
+
+def recorded(status: Mapping[str, Any] | None) -> list[AlertDelivery]:
+    """The deliveries a monitor's `status.alerts` holds (malformed entries skipped)."""
+    found = []
+    for raw in (status or {}).get("alerts") or []:
+        try:
+            found.append(AlertDelivery.model_validate(raw))
+        except ValueError:
+            continue
+    return found

@@ -23,6 +23,7 @@ from modelplane_crds.conditions import (
     set_condition,
 )
 from modelplane_crds.drift_monitor import (
+    ALERT_SECRETS_DIR,
     DATASET_DRIFT,
     DRIFT_DETECTED,
     ENOUGH_SAMPLES,
@@ -31,6 +32,7 @@ from modelplane_crds.drift_monitor import (
     NO_DRIFT,
     TOO_FEW_SAMPLES,
     DriftMonitorSpec,
+    alert_secret_names,
 )
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION
@@ -161,7 +163,7 @@ def build_cron_job(
                     "activeDeadlineSeconds": JOB_DEADLINE_S,
                     "template": {
                         "metadata": {"labels": meta["labels"]},
-                        "spec": _pod_spec(owner, meta["name"], config),
+                        "spec": _pod_spec(owner, meta["name"], spec, config),
                     },
                 },
             },
@@ -169,8 +171,17 @@ def build_cron_job(
     }
 
 
-def _pod_spec(owner: Mapping[str, Any], account: str, config: JobConfig) -> dict[str, Any]:
-    """One non-root, read-only container running the job for this monitor."""
+def _pod_spec(
+    owner: Mapping[str, Any], account: str, spec: DriftMonitorSpec, config: JobConfig
+) -> dict[str, Any]:
+    """One non-root, read-only container running the job for this monitor, with the Secrets
+    its alert sinks name mounted read-only (optional: a missing one is reported per sink)."""
+    secrets = alert_secret_names(spec)
+    container = _container(owner, config)
+    container["volumeMounts"] += [
+        {"name": f"alert-secret-{i}", "mountPath": f"{ALERT_SECRETS_DIR}/{name}", "readOnly": True}
+        for i, name in enumerate(secrets)
+    ]
     pod: dict[str, Any] = {
         "serviceAccountName": account,
         "restartPolicy": "Never",
@@ -179,8 +190,14 @@ def _pod_spec(owner: Mapping[str, Any], account: str, config: JobConfig) -> dict
             "runAsUser": RUN_AS_USER,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(owner, config)],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+        "containers": [container],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+            *(
+                {"name": f"alert-secret-{i}", "secret": {"secretName": name, "optional": True}}
+                for i, name in enumerate(secrets)
+            ),
+        ],
     }
     if config.node_selector:
         pod["nodeSelector"] = dict(config.node_selector)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_operator.drift.alerting import SECRETS_DIR, deliver
 from modelplane_operator.drift.config import (
     CATEGORICAL_TESTS,
     NUMERICAL_TESTS,
@@ -66,12 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.history:
         _write_history(args.history, evaluation, text)
     if args.write_status:
-        _write_status(
-            args,
-            lambda previous: evaluated_status(
-                previous, evaluation, args.model_version or "", started
-            ),
-        )
+        _write_status(args, lambda monitor: _evaluated(args, monitor, evaluation, started))
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
@@ -89,6 +85,21 @@ def _fail(args: argparse.Namespace, message: str, code: int, started: datetime) 
         except OSError as exc:
             print(f"drift: cannot report the failure in status: {exc}", file=sys.stderr)
     return code
+
+
+def _evaluated(
+    args: argparse.Namespace,
+    monitor: dict[str, Any],
+    evaluation: DriftEvaluation,
+    started: datetime,
+) -> dict[str, Any]:
+    """The status after an evaluation, with the alerts it sent (read before it is written)."""
+    version = args.model_version or ""
+    alerts = deliver(monitor, evaluation, version, datetime.now(UTC), Path(args.alert_secrets))
+    status = evaluated_status(monitor.get("status"), evaluation, version, started)
+    if alerts is not None:
+        status["alerts"] = alerts
+    return status
 
 
 def _write_status(
@@ -231,6 +242,12 @@ def _parser() -> argparse.ArgumentParser:
         "--write-status",
         action="store_true",
         help="with --monitor: write the result (or the failure) into the monitor's status",
+    )
+    parser.add_argument(
+        "--alert-secrets",
+        default=str(SECRETS_DIR),
+        help="with --write-status: where the Secrets of the monitor's alert sinks are mounted"
+        " (<dir>/<secret>/<key>)",
     )
     parser.add_argument(
         "--history", help="s3:// or path prefix to keep the full result under, per window end"

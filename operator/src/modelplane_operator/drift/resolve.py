@@ -56,12 +56,13 @@ def arguments_from_monitor(
 def write_status(
     ref: str, kubeconfig: str | None, patch: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> None:
-    """Merge `patch(current status)` into the DriftMonitor's status (the job's only write)."""
+    """Merge `patch(the monitor as it is now)` into the DriftMonitor's status (the job's only
+    write)."""
     namespace, _, name = ref.partition("/")
     gateway = KubeGateway(load_connection(Path(kubeconfig) if kubeconfig else None))
     try:
         monitor = _get(gateway, DRIFT_MONITOR, namespace, name)
-        status = patch(monitor.get("status") or {})
+        status = patch(monitor)
         gateway.patch_status(DRIFT_MONITOR.api_version, DRIFT_MONITOR.kind, name, namespace, status)
     except ClusterError as exc:
         raise OSError(f"Kubernetes API error writing driftmonitors {ref} status: {exc}") from exc

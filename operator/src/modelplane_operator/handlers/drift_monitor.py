@@ -32,6 +32,7 @@ from modelplane_crds.drift_monitor import (
 )
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT
+from modelplane_operator.alerts import recorded
 from modelplane_operator.builders import drift_monitor as builders
 from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
 from modelplane_operator.context import OperatorContext
@@ -183,6 +184,8 @@ async def observe_drift_monitor(
     """Every watch event: turn a new evaluation (written by the job) into conditions."""
     if body.metadata.get("deletionTimestamp"):
         return
+    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    memo.metrics.drift_alerts.record(namespace, name, recorded(body.get("status")))
     status = result_patch(dict(body), datetime.now(UTC))
     if status is None:
         return
@@ -191,9 +194,15 @@ async def observe_drift_monitor(
             memo.cluster.patch_status,
             DRIFT_MONITOR.api_version,
             KIND,
-            body.metadata.name or "",
-            body.metadata.namespace,
+            name,
+            namespace,
             status,
         )
     except ClusterError as exc:  # the next event or the timer's pass tries again
         logger.warning("drift conditions not written yet: %s", exc)
+
+
+async def forget_drift_monitor(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:
+    """A deleted monitor's series go; its children go with it (ownerReferences)."""
+    memo.metrics.drift_alerts.forget(body.metadata.namespace or "", body.metadata.name or "")
+    memo.metrics.forget(KIND, body.metadata.uid or body.metadata.name or "")

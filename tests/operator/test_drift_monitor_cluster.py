@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,9 +25,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelplane_crds.drift_monitor import ALERT_SECRETS_DIR
 from modelplane_crds.payload_logs import hour_partition, version_prefix
+from modelplane_operator.alerts import verify_signature
 from modelplane_operator.drift import main
 from tests.integration.test_operator_rbac import OPERATOR_DIR, service_account_kubeconfig
+from tests.operator.conftest import Alertmanager, Receiver
 from tests.operator.drift.helpers import feature_table
 from tests.operator.support import (
     Kubectl,
@@ -60,7 +64,9 @@ def _put(s3: Any, key: str, table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def _resources(namespace: str, s3: Any, reference_sha: str) -> tuple[dict[str, Any], ...]:
+def _resources(
+    namespace: str, s3: Any, reference_sha: str, alertmanager_url: str
+) -> tuple[dict[str, Any], ...]:
     version = {
         "apiVersion": "modelplane.io/v1alpha1",
         "kind": "ModelVersion",
@@ -98,6 +104,15 @@ def _resources(namespace: str, s3: Any, reference_sha: str) -> tuple[dict[str, A
             "schedule": "0 0 1 1 *",  # never during the test: the job is run by hand below
             "window": {"size": "2h"},
             "minSamples": 200,
+            "alerts": [
+                {
+                    "webhook": {
+                        "urlSecretRef": {"name": "drift-hooks", "key": "url"},
+                        "signingSecretRef": {"name": "drift-hooks", "key": "signing"},
+                    }
+                },
+                {"alertmanager": {"url": alertmanager_url}, "severity": "critical"},
+            ],
         },
     }
     return version, deployment, monitor
@@ -109,6 +124,8 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     s3: Any,
     namespace: str,
     tmp_path: Path,
+    receiver: Receiver,
+    alertmanager: Alertmanager,
 ) -> None:
     install_crds(kubectl)
     kubectl(
@@ -118,7 +135,10 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     reference = _put(
         s3, f"{namespace}/reference.parquet", pa.table({"amount": rng.normal(0, 1, 3000)})
     )
-    version, deployment, monitor = _resources(namespace, s3, hashlib.sha256(reference).hexdigest())
+    version, deployment, monitor = _resources(
+        namespace, s3, hashlib.sha256(reference).hexdigest(), alertmanager.url
+    )
+    secrets = _hook_secret(kubectl, namespace, receiver.url, tmp_path / "mounted")
     now = datetime.now(UTC)
     hour = (now - timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
     logs = feature_table({"feature.amount": rng.normal(2.0, 1.0, 600)}, start=hour, seconds=1800)
@@ -171,7 +191,15 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         )
         (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
         assert container["command"] == ["python", "-m", "modelplane_operator.drift"]
-        args = [*container["args"], "--kubeconfig", str(job_config)]
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        volumes = {
+            v["name"]: v for v in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+        }
+        secret_volume = volumes["alert-secret-0"]["secret"]
+        assert (secret_volume["secretName"], secret_volume["optional"]) == ("drift-hooks", True)
+        assert mounts["alert-secret-0"] == f"{ALERT_SECRETS_DIR}/drift-hooks"
+        # The kubelet's mount of the Secret, for the job in this process:
+        args = [*container["args"], "--kubeconfig", str(job_config), "--alert-secrets", secrets]
         code, err = _run_job(args)
         assert code == 0, err
         drifted = wait_for(
@@ -192,6 +220,37 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
             Bucket=s3.bucket, Prefix=f"{namespace}/drift-history/fraud-inputs/"
         )
         assert [o["Key"].endswith(".json") for o in history["Contents"]] == [True]
+        _assert_alerted(receiver, alertmanager, status, "firing")
+
+        # Calm traffic an hour earlier, evaluated on its own: drift ended, so one resolve.
+        calm_hour = hour - timedelta(hours=1)
+        calm = feature_table(
+            {"feature.amount": rng.normal(0, 1, 600)}, start=calm_hour, seconds=1800
+        )
+        calm_key = (
+            f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(calm_hour)}/p.parquet"
+        )
+        _put(s3, calm_key, calm)
+        window = [
+            "--start",
+            calm_hour.isoformat(),
+            "--end",
+            (calm_hour + timedelta(minutes=30)).isoformat(),
+        ]
+        code, err = _run_job([*args, *window])
+        assert code == 0, err
+        status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+        assert status["recentEvaluations"][0]["drifted"] is False
+        _assert_alerted(receiver, alertmanager, status, "resolved")
+        wait_for(
+            lambda: (
+                condition(
+                    get_json(kubectl, "dm", "fraud-inputs", "-n", namespace), "DriftDetected"
+                )["status"]
+                == "False"
+            ),
+            what="drift ended",
+        )
 
         s3.client().delete_object(Bucket=s3.bucket, Key=f"{namespace}/reference.parquet")
         s3.client().delete_objects(
@@ -204,6 +263,59 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         assert failed["lastFailure"]["reason"] == "EvaluationFailed"
         assert "reference" in failed["lastFailure"]["message"]
         assert failed["lastEvaluation"]["samples"] == 600  # the last results stay
+
+
+def _hook_secret(kubectl: Kubectl, namespace: str, url: str, mounted: Path) -> str:
+    """The webhook's Secret in the cluster, and the files the kubelet would mount from it."""
+    signing = "k" * 40
+    kubectl(
+        "create",
+        "secret",
+        "generic",
+        "drift-hooks",
+        "-n",
+        namespace,
+        f"--from-literal=url={url}",
+        f"--from-literal=signing={signing}",
+    )
+    (mounted / "drift-hooks").mkdir(parents=True)
+    (mounted / "drift-hooks" / "url").write_text(url)
+    (mounted / "drift-hooks" / "signing").write_text(signing)
+    return str(mounted)
+
+
+def _assert_alerted(
+    receiver: Receiver, alertmanager: Alertmanager, status: dict[str, Any], state: str
+) -> None:
+    """The last webhook is this state's, signed and keyed; Alertmanager agrees; the status
+    says both sinks accepted it."""
+    sent = receiver.requests[-1]
+    headers = {k.lower(): v for k, v in sent.headers.items()}
+    assert headers["x-modelplane-event"] == f"drift.{state}"
+    assert verify_signature(
+        b"k" * 40,
+        headers["x-modelplane-timestamp"],
+        sent.body,
+        headers["x-modelplane-signature"],
+        time.time(),
+    )
+    assert json.loads(sent.body)["id"] == headers["idempotency-key"]
+    assert [(a["sink"], a["state"], a["outcome"]) for a in status["alerts"]] == [
+        (0, state, "Delivered"),
+        (1, state, "Delivered"),
+    ]
+    active = wait_for(
+        lambda: (
+            (alertmanager.active_alerts() or None)
+            if state == "firing"
+            else not alertmanager.active_alerts()
+        ),
+        what=f"Alertmanager shows the alert {state}",
+    )
+    if state == "firing":
+        (alert,) = active
+        assert alert["labels"]["monitor"] == "fraud-inputs"
+        assert alert["labels"]["severity"] == "critical"
 
 
 def _run_job(args: list[str]) -> tuple[int, str]:
