@@ -4,6 +4,7 @@ serving the export over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -16,9 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from modelplane_api.cluster import FIELD_MANAGER, MODEL_VERSION, ResourceKind
 from modelplane_api.main import create_app
+from modelplane_api.settings import Settings
 from modelplane_cli.local.platform import S3Endpoint
 from modelplane_cli.local.processes import free_port
 from tests.api.conftest import fast_passwords, make_settings, migrated_url
@@ -139,23 +142,42 @@ def canary_prometheus(canary: Canary, tmp_path_factory: pytest.TempPathFactory) 
             process.stop()
 
 
+@contextlib.contextmanager
+def _serving(app: FastAPI, name: str) -> Iterator[str]:
+    """`app` served by uvicorn on a free 127.0.0.1 port in a thread; its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), f"{name} stopped while starting"
+        assert time.monotonic() < deadline, f"{name} did not start within 30 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
 @pytest.fixture(scope="session")
-def dashboard_url(
+def dashboard_settings(
     migrated_url: str,
     redis_url: str,
     s3: S3Endpoint,
     mlflow_uri: str,
     canary_prometheus: str,
     dashboard_export: Path,
-) -> Iterator[str]:
-    """A facade on the session's PostgreSQL, Redis, MinIO, MLflow and the canary's Prometheus
-    serving the export, by uvicorn on a free 127.0.0.1 port in a thread; payload logs are read
-    from the same bucket (empty: no pods). Each organization's experiments and runs live in its
-    workspace of the session's MLflow, which also mirrors uploaded versions into its registry.
-    The cluster gateway records applies (as in the facade's tests) and marks versions Ready
-    (see `VerifyingClusterGateway`); deployment metrics are read from the canary's Prometheus,
-    told it scrapes every second."""
-    settings = make_settings(
+) -> Settings:
+    """The e2e facade's settings: the session's PostgreSQL, Redis, MinIO, MLflow and the
+    canary's Prometheus (told it scrapes every second); it serves the export. Payload logs are
+    read from the same bucket (empty: no pods). Each organization's experiments and runs live
+    in its workspace of the session's MLflow, which also mirrors uploaded versions into its
+    registry."""
+    return make_settings(
         migrated_url,
         redis_url,
         dashboard_dir=str(dashboard_export),
@@ -168,18 +190,32 @@ def dashboard_url(
         prometheus_url=canary_prometheus,
         prometheus_scrape_interval_seconds=1,
     )
-    app = create_app(settings, gateway=VerifyingClusterGateway(), passwords=fast_passwords())
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="dashboard-facade", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the facade stopped while starting"
-        assert time.monotonic() < deadline, "the facade did not start within 30 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def cluster_gateway() -> VerifyingClusterGateway:
+    """The cluster as the e2e facades see it: applies recorded (as in the facade's tests),
+    versions Ready at once (see `VerifyingClusterGateway`)."""
+    return VerifyingClusterGateway()
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(
+    dashboard_settings: Settings, cluster_gateway: VerifyingClusterGateway
+) -> Iterator[str]:
+    """The e2e facade (`dashboard_settings`, `cluster_gateway`) serving the export over HTTP."""
+    app = create_app(dashboard_settings, gateway=cluster_gateway, passwords=fast_passwords())
+    with _serving(app, "dashboard-facade") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def dashboard_url_without_prometheus(
+    dashboard_settings: Settings, cluster_gateway: VerifyingClusterGateway
+) -> Iterator[str]:
+    """A second facade on the same database and cluster, configured with no Prometheus: the
+    same deployments, whose metrics answer 503 `metrics_unavailable`."""
+    settings = dashboard_settings.model_copy(update={"prometheus_url": None})
+    app = create_app(settings, gateway=cluster_gateway, passwords=fast_passwords())
+    with _serving(app, "dashboard-facade-without-prometheus") as url:
+        yield url

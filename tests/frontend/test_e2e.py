@@ -18,7 +18,8 @@ first load of `/` measured.
 
 frontend/tests/e2e/monitoring.spec.ts: the demo's canary on its Monitoring tab, stable and
 candidate charted from the series a real Prometheus scraped off two real serving runtimes while
-traffic reached them (see `canary_prometheus`); the screenshot is written to the docs.
+traffic reached them (see `canary_prometheus`), the screenshot written to the docs; then the
+same tab from a facade without Prometheus, its 503 explained.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ CANARY_SCREENSHOT = FRONTEND.parent / "docs" / "img" / "dashboard" / "monitoring
 
 
 def test_playwright_suite_passes_against_the_facade(
-    dashboard_url: str, canary: Canary, tmp_path: Path
+    dashboard_url: str, dashboard_url_without_prometheus: str, canary: Canary, tmp_path: Path
 ) -> None:
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: run `make setup`"
     model, _ = write_model(linear_model(4), tmp_path / "linear.onnx")
@@ -51,6 +52,7 @@ def test_playwright_suite_passes_against_the_facade(
             "E2E_CANARY_ORG": canary.slug,
             "E2E_CANARY_MODEL": canary.model,
             "E2E_CANARY_SCREENSHOT": str(CANARY_SCREENSHOT),
+            "E2E_NO_PROMETHEUS_URL": dashboard_url_without_prometheus,
         },
     )
     assert "9 passed" in output, output
