@@ -65,13 +65,15 @@ def test_label_outputs_count_each_class_up_to_the_cap_then_other() -> None:
         }
     )
     predictions.observe({"label": np.array([2], np.int64), "kind": np.array(["cat"], dtype=object)})
+    # negative and large labels take np.unique's path, not the bincount
+    predictions.observe({"label": np.array([-1, 0, 10**9], np.int64)})
     text = exposition(predictions)
 
     def count(output: str, klass: str) -> float | None:
         return metric_value(text, CLASS, output=output, **{"class": klass}, **MODEL)
 
-    # the first two classes seen (in sorted batch order 0, 1) are kept; 2 and 3 are "other"
-    assert (count("label", "0"), count("label", "1"), count("label", OTHER)) == (1, 3, 3)
+    # the first two classes seen (in sorted batch order 0, 1) are kept; 2, 3, -1, 10**9 "other"
+    assert (count("label", "0"), count("label", "1"), count("label", OTHER)) == (2, 3, 5)
     assert count("label", "2") is None
     assert (count("kind", "cat"), count("kind", "dog"), count("kind", OTHER)) == (2, 1, 1)
     assert (count("flag", "true"), count("flag", "false")) == (2, 1)

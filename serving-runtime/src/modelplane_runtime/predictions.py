@@ -39,6 +39,8 @@ OTHER: Final = "__other__"
 MAX_CLASS_CHARS: Final = 64
 MAX_TRACKED_OUTPUTS: Final = 16
 FLOATS: Final = frozenset({"FP16", "FP32", "FP64"})
+SMALL_CLASSES: Final = 4096
+"""Integer labels below this are counted with `np.bincount`, others with `np.unique`."""
 
 
 def _default_buckets() -> tuple[float, ...]:
@@ -68,14 +70,15 @@ class _Values:
         self.sum = 0.0
 
     def observe(self, values: np.ndarray) -> None:
-        """Record a batch of values (the caller holds the lock)."""
+        """Record a batch of values, any shape (the caller holds the lock)."""
         if values.size == 1:
-            value = float(values.flat[0])
+            value = float(values.item(0))
             if math.isfinite(value):
                 # le buckets: a value equal to a bound belongs to it, as bisect_left says
                 self.counts[bisect_left(self._bounds, value)] += 1
                 self.sum += value
             return
+        values = values.reshape(-1)
         total = float(values.sum(dtype=np.float64))
         if not math.isfinite(total):
             values = values[np.isfinite(values)]
@@ -102,10 +105,24 @@ class _Classes:
         self.other = 0
 
     def observe(self, values: np.ndarray) -> None:
-        """Record a batch of labels (the caller holds the lock)."""
+        """Record a batch of labels, any shape (the caller holds the lock)."""
         if values.size == 1:
-            self._add(values.tolist()[0], 1)
+            self._add(values.item(0), 1)
             return
+        values = values.reshape(-1)
+        kind = values.dtype.kind
+        if kind in "biu":  # class indices: a bincount is ~3x cheaper than np.unique's sort
+            small = values.view(np.uint8) if kind == "b" else values
+            if int(small.max()) < SMALL_CLASSES:
+                try:
+                    per_class = np.bincount(small)
+                except ValueError:  # negative labels
+                    pass
+                else:
+                    seen = np.flatnonzero(per_class)
+                    for value, n in zip(seen.tolist(), per_class[seen].tolist(), strict=True):
+                        self._add(bool(value) if kind == "b" else value, n)
+                    return
         found, times = np.unique(values, return_counts=True)
         for value, n in zip(found.tolist(), times.tolist(), strict=True):
             self._add(value, n)
@@ -167,11 +184,11 @@ class PredictionMetrics:
             for histogram in self.values:
                 found = outputs.get(histogram.output)
                 if found is not None and found.size:
-                    histogram.observe(found.reshape(-1))
+                    histogram.observe(found)
             for classes in self.classes:
                 found = outputs.get(classes.output)
                 if found is not None and found.size:
-                    classes.observe(found.reshape(-1))
+                    classes.observe(found)
 
     def collect(self, labels: Sequence[str], label_names: Sequence[str]) -> Iterator[Metric]:
         """The two families, for the runtime's collector."""
