@@ -77,6 +77,9 @@ def test_label_outputs_count_each_class_up_to_the_cap_then_other() -> None:
     assert count("label", "2") is None
     assert (count("kind", "cat"), count("kind", "dog"), count("kind", OTHER)) == (2, 1, 1)
     assert (count("flag", "true"), count("flag", "false")) == (2, 1)
+    unsigned = PredictionMetrics([spec("code", "UINT64", -1)])
+    unsigned.observe({"code": np.array([7, 7, 9], np.uint64)})
+    assert unsigned.classes[0].shares() == {"7": 2, "9": 1}
 
 
 def test_probability_maps_and_fixed_shapes_are_not_tracked() -> None:

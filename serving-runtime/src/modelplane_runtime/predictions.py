@@ -116,7 +116,7 @@ class _Classes:
             if int(small.max()) < SMALL_CLASSES:
                 try:
                     per_class = np.bincount(small)
-                except ValueError:  # negative labels
+                except (ValueError, TypeError):  # negative labels; uint64 does not cast
                     pass
                 else:
                     seen = np.flatnonzero(per_class)
