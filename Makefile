@@ -8,7 +8,7 @@ UV_RUN := $(UV) run --frozen
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
-        lint fmt dashboard bench bench-runtime bench-drift bench-api bench-operator bench-node clean
+        lint fmt dashboard bench bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node clean
 
 help: ## Show the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,10 +65,13 @@ fmt: ## Format and autofix
 	@$(UV_RUN) ruff format .
 	@$(UV_RUN) ruff check --fix .
 
-bench: bench-runtime bench-drift bench-api bench-operator bench-node ## All benchmarks (long; results in docs/benchmarks.md)
+bench: bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node ## All benchmarks (long; results in docs/benchmarks.md)
 
 bench-runtime: setup ## Serving runtime vs raw onnxruntime vs a peer server
 	@$(UV_RUN) python -m tests.bench.runtime
+
+bench-predictions: setup ## Serving runtime: the prediction metrics' cost, on vs off in one run
+	@$(UV_RUN) python -m tests.bench.runtime.predictions
 
 bench-drift: setup ## Drift engine vs a scipy loop vs Evidently
 	@$(UV_RUN) python -m tests.bench.drift

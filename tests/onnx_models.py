@@ -46,8 +46,12 @@ def _finish(graph: onnx.GraphProto, *, ml: bool = False) -> onnx.ModelProto:
     return model
 
 
-def linear_model(n_features: int = 20, *, logistic: bool = True, seed: int = 0) -> onnx.ModelProto:
-    """A linear (or logistic) regression: FP32 `x` [-1, n] → FP32 `y` [-1, 1]."""
+def linear_model(
+    n_features: int = 20, *, logistic: bool = True, seed: int = 0, labelled: bool = False
+) -> onnx.ModelProto:
+    """A linear (or logistic) regression: FP32 `x` [-1, n] → FP32 `y` [-1, 1]; `labelled` adds
+    INT64 `label` [-1], 1 where z > 0 (y > 0.5 for the logistic one) else 0, as sklearn-onnx's
+    classifiers answer a class beside the scores."""
     rng = np.random.default_rng(seed)
     w = numpy_helper.from_array(_weights(rng, n_features, 1), "w")
     b = numpy_helper.from_array(_weights(rng, 1), "b")
@@ -56,12 +60,23 @@ def linear_model(n_features: int = 20, *, logistic: bool = True, seed: int = 0) 
         helper.make_node("Add", ["xw", "b"], ["z"]),
     ]
     nodes.append(helper.make_node("Sigmoid" if logistic else "Identity", ["z"], ["y"]))
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1])]
+    initializers = [w, b]
+    if labelled:
+        initializers.append(numpy_helper.from_array(np.zeros(1, np.float32), "zero"))
+        initializers.append(numpy_helper.from_array(np.array([-1], np.int64), "flat"))
+        nodes += [
+            helper.make_node("Greater", ["z", "zero"], ["positive"]),
+            helper.make_node("Cast", ["positive"], ["label_2d"], to=TensorProto.INT64),
+            helper.make_node("Reshape", ["label_2d", "flat"], ["label"]),
+        ]
+        outputs.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
     graph = helper.make_graph(
         nodes,
         "linear",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_features])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1])],
-        initializer=[w, b],
+        outputs,
+        initializer=initializers,
     )
     return _finish(graph)
 

@@ -340,8 +340,8 @@ async def api(make_api: ApiFactory) -> Api:
 
 SERVED_MODEL = "served"
 """The model name the session's serving runtime answers under (and build_world's model)."""
-SERVED_LINEAR = linear_model(4, seed=5)
-"""What it serves: FP32 `x` [-1, 4] → FP32 `y` [-1, 1]."""
+SERVED_LINEAR = linear_model(4, seed=5, labelled=True)
+"""What it serves: FP32 `x` [-1, 4] → FP32 `y` [-1, 1] and INT64 `label` [-1] (y > 0.5)."""
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from modelplane_api.deployments.monitoring import MAX_POINTS, Window, queries
+from modelplane_api.deployments.monitoring import MAX_POINTS, Window, prediction_queries, queries
 from modelplane_api.errors import BadRequest
 from tests.operator.analysis.backends import Prometheus
 from tests.runtime.conftest import RuntimeProcess, free_port
@@ -27,6 +27,9 @@ from .catalog import Served, serve
 from .conftest import SERVED_MODEL, Api, ApiFactory
 
 GOOD = {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}
+FLIPPED = {"inputs": [{**GOOD["inputs"][0], "data": [-1, -2, -3, -4]}]}
+Y_GOOD, Y_FLIPPED = 0.33426595, 0.86116505
+"""The served model's `y` for GOOD (label 0) and FLIPPED (label 1), checked below."""
 BAD = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}
 """Three features where the model takes four: the runtime refuses it with 400."""
 
@@ -85,8 +88,12 @@ async def test_the_series_match_the_traffic_that_was_sent(
         api, served, infer = world.api, world.served, world.infer
         sent, bad, began = 0, 0, time.time()
         while time.time() - began < 14:
-            body = BAD if sent % 4 == 3 else GOOD
+            body = (GOOD, GOOD, FLIPPED, BAD)[sent % 4]  # labels 0, 0, 1 and a refusal
             answer = await api.client.post(infer, headers=served.admin["headers"], json=body)
+            if sent < 4 and body is not BAD:
+                want = (Y_FLIPPED, 1) if body is FLIPPED else (Y_GOOD, 0)
+                y, label = (o["data"][0] for o in answer.json()["outputs"])
+                assert (y, label) == (pytest.approx(want[0]), want[1])
             assert answer.status_code == (400 if body is BAD else 200), answer.text
             sent, bad = sent + 1, bad + (body is BAD)
             await asyncio.sleep(0.04)
@@ -109,14 +116,14 @@ async def test_the_series_match_the_traffic_that_was_sent(
         assert versions["fraud-old"]["role"] is None
         mine = versions[stable]
 
-        def during(field: str) -> list[float]:
+        def within(points: list[dict[str, float]]) -> list[float]:
             """Values of points whose whole window lies inside the traffic (a scrape either
             side spared)."""
-            return [
-                p["v"]
-                for p in mine[field]
-                if began + data["window_seconds"] + 1 <= p["t"] <= ended - 1
-            ]
+            first, last = began + data["window_seconds"] + 1, ended - 1
+            return [p["v"] for p in points if first <= p["t"] <= last]
+
+        def during(field: str) -> list[float]:
+            return within(mine[field])
 
         requests = during("requests_per_second")
         assert len(requests) >= 3, mine["requests_per_second"]
@@ -129,6 +136,25 @@ async def test_the_series_match_the_traffic_that_was_sent(
         assert statistics.median(during("schema_violations_per_second")) == pytest.approx(
             rate / 4, rel=0.3
         )
+
+        # The prediction distribution: two thirds of the answered rows were GOOD, one FLIPPED.
+        outputs = {p["output"]: p for p in mine["predictions"]}
+        assert sorted(outputs) == ["label", "y"]
+        y, label = outputs["y"], outputs["label"]
+        assert (y["kind"], label["kind"]) == ("numerical", "categorical")
+        assert (y["classes"], label["mean"]) == ([], [])
+        assert statistics.median(within(y["rows_per_second"])) == pytest.approx(
+            rate * 3 / 4, rel=0.2
+        )
+        assert statistics.median(within(y["mean"])) == pytest.approx(
+            (2 * Y_GOOD + Y_FLIPPED) / 3, abs=0.03
+        )
+        assert 0.3 < statistics.median(within(y["p50"])) <= 0.4  # GOOD's bucket (0.3, 0.4]
+        assert 0.8 < statistics.median(within(y["p90"])) <= 0.9  # FLIPPED's bucket (0.8, 0.9]
+        shares = {c["label"]: c["share"] for c in label["classes"]}
+        assert list(shares) == ["0", "1"]  # most predicted first
+        for klass, share in (("0", 2 / 3), ("1", 1 / 3)):
+            assert statistics.median(within(shares[klass])) == pytest.approx(share, abs=0.06)
 
         # Kept briefly: the same question while Prometheus is down gets the same answer …
         world.prometheus.stop()
@@ -226,7 +252,9 @@ def test_every_query_is_fixed_to_the_namespace_and_deployment() -> None:
         "latency_p95_seconds", "latency_p99_seconds", "schema_violations_per_second",
         "batch_size_mean",
     }  # fmt: skip
-    for promql in built.values():
+    predicted = prediction_queries('mp-a"}or{x="', "fraud", 60)
+    assert set(predicted) == {"value_rows", "mean", "p50", "p90", "class_rows", "class_share"}
+    for promql in (*built.values(), *predicted.values()):
         selectors = promql.count("{namespace=")
         assert selectors >= 1
         assert promql.count('namespace="mp-a\\"}or{x=\\"",deployment="fraud"') == selectors

@@ -6,6 +6,7 @@ import {
   noTraffic,
   PANELS,
   panelSeries,
+  predictionCharts,
   RANGES,
   rangeName,
   rolloutMarks,
@@ -77,6 +78,23 @@ function Charts({ orgId, name, metrics }: { orgId: string; name: string; metrics
             xDomain={[start, end]}
             marks={marks.map((mark) => ({ x: mark.at, text: mark.text }))}
           />
+        ))}
+        {predictionCharts(metrics.versions).map((chart) => (
+          <div key={chart.output}>
+            <LineChart
+              title={chart.title}
+              yLabel={chart.unit}
+              series={chart.series}
+              xAxis={xAxis}
+              xDomain={[start, end]}
+              marks={marks.map((mark) => ({ x: mark.at, text: mark.text }))}
+            />
+            {chart.hiddenClasses ? (
+              <p className="mt-1 text-xs text-slate-600">
+                The {chart.hiddenClasses} less predicted {chart.hiddenClasses === 1 ? "class is" : "classes are"} not drawn.
+              </p>
+            ) : null}
+          </div>
         ))}
       </div>
     </>

@@ -13,6 +13,7 @@ import { useAuth } from "./auth";
 export type DeploymentMetrics = Schemas["DeploymentMetrics"];
 export type VersionMetrics = Schemas["VersionMetrics"];
 export type MetricPoint = VersionMetrics["requests_per_second"][number];
+export type OutputPredictions = VersionMetrics["predictions"][number];
 
 /** The ranges offered (Prometheus durations); the facade takes up to 7d. */
 export const RANGES = ["15m", "1h", "6h", "1d", "7d"] as const;
@@ -56,7 +57,7 @@ export function useDeploymentMetrics(orgId: string, name: string, range: Range) 
   });
 }
 
-type SeriesKey = Exclude<keyof VersionMetrics, "version" | "role">;
+type SeriesKey = Exclude<keyof VersionMetrics, "version" | "role" | "predictions">;
 
 /** One line of a panel: a series of each version; the panel's lines differ by dash. */
 interface PanelLine {
@@ -74,7 +75,7 @@ export interface Panel {
   lines: PanelLine[];
 }
 
-const DASHES = [undefined, "6 3", "2 3"];
+const DASHES = [undefined, "6 3", "2 3", "8 3 2 3"];
 
 function panel(title: string, unit: string, scale: number, lines: [SeriesKey, string | null][]): Panel {
   return { title, unit, scale, lines: lines.map(([key, label], index) => ({ key, label, dash: DASHES[index % DASHES.length] })) };
@@ -130,6 +131,74 @@ export function panelSeries(panel: Panel, versions: VersionMetrics[]): TimeSerie
       points: version[line.key].map((p: MetricPoint) => ({ step: p.t, value: p.v * panel.scale })),
     })),
   );
+}
+
+/** Classes charted per label output: the most predicted over the range, across versions. */
+export const MAX_CHARTED_CLASSES = 4;
+
+/** A chart of one model output's prediction distribution. */
+export interface PredictionChart {
+  output: string;
+  title: string;
+  unit: string;
+  series: TimeSeries[];
+  /** Label outputs: classes predicted in the range but not charted (beyond MAX_CHARTED_CLASSES). */
+  hiddenClasses: number;
+}
+
+function line(version: VersionMetrics, colour: string, name: string, dash: string | undefined, points: MetricPoint[], scale: number): TimeSeries {
+  return {
+    id: `${version.version}/${name}`,
+    label: `${versionLabel(version)} ${name}`,
+    stroke: colour,
+    dash,
+    points: points.map((p) => ({ step: p.t, value: p.v * scale })),
+  };
+}
+
+/** One chart per tracked output, by name: a numerical output's mean, p50 and p90, a label
+ * output's share of rows per class (its most predicted classes); a version's lines in its colour
+ * (as on the other charts), the statistics or classes told apart by dash. */
+export function predictionCharts(versions: VersionMetrics[]): PredictionChart[] {
+  const ordered = orderVersions(versions);
+  const names = [...new Set(ordered.flatMap((v) => v.predictions.map((p) => p.output)))].sort();
+  return names.map((output) => {
+    const found = ordered.flatMap((version, index) => {
+      const predictions = version.predictions.find((p) => p.output === output);
+      return predictions ? [{ version, colour: COLOURS[index % COLOURS.length]!, predictions }] : [];
+    });
+    if (found[0]!.predictions.kind === "numerical") {
+      return {
+        output,
+        title: `Predictions: ${output} (value)`,
+        unit: "value",
+        hiddenClasses: 0,
+        series: found.flatMap(({ version, colour, predictions }) =>
+          (["mean", "p50", "p90"] as const).map((stat, i) => line(version, colour, stat, DASHES[i], predictions[stat], 1)),
+        ),
+      };
+    }
+    const volume = new Map<string, number>();
+    for (const { predictions } of found) {
+      for (const share of predictions.classes) {
+        volume.set(share.label, (volume.get(share.label) ?? 0) + share.share.reduce((sum, p) => sum + p.v, 0));
+      }
+    }
+    const ranked = [...volume.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([label]) => label);
+    const charted = ranked.slice(0, MAX_CHARTED_CLASSES);
+    return {
+      output,
+      title: `Predictions: ${output} (% of rows per class)`,
+      unit: "% of rows",
+      hiddenClasses: ranked.length - charted.length,
+      series: found.flatMap(({ version, colour, predictions }) =>
+        charted.flatMap((label, i) => {
+          const share = predictions.classes.find((c) => c.label === label);
+          return share ? [line(version, colour, label, DASHES[i % DASHES.length], share.share, 100)] : [];
+        }),
+      ),
+    };
+  });
 }
 
 /** Whether no version has a single point in any series: nothing served in the range. */

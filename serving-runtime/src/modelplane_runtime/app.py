@@ -16,6 +16,7 @@ from modelplane_runtime.errors import ConfigurationError
 from modelplane_runtime.metrics import RuntimeMetrics
 from modelplane_runtime.model import OnnxModel
 from modelplane_runtime.payload_log import PayloadLogger, Upload, s3_upload
+from modelplane_runtime.predictions import PredictionMetrics
 from modelplane_runtime.rest import RestApp
 from modelplane_runtime.settings import RuntimeSettings
 from modelplane_runtime.shadow import ShadowMirror
@@ -65,7 +66,16 @@ def create_app(
 ) -> RestApp:
     """The ASGI app serving `model`; payload logs go to `upload` when sampling is on."""
     _check_features(settings)
-    metrics = RuntimeMetrics(settings.model_name, settings.model_version, settings.model_sha256)
+    predictions = None
+    if settings.prediction_metrics:
+        predictions = PredictionMetrics(
+            settings.signature.outputs,
+            buckets=settings.prediction_buckets,
+            max_classes=settings.prediction_max_classes,
+        )
+    metrics = RuntimeMetrics(
+        settings.model_name, settings.model_version, settings.model_sha256, predictions
+    )
     batcher = AdaptiveBatcher(
         model,
         metrics,

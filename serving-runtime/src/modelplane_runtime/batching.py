@@ -85,12 +85,14 @@ class AdaptiveBatcher:
             self._drainer = asyncio.create_task(self._drain())
         return await item.future
 
-    def _run(self, inputs: Tensors, rows: int, requests: int) -> Tensors:
+    def _run(self, inputs: Tensors, rows: int, requests: int, record: bool = True) -> Tensors:
         start = time.perf_counter()
         outputs = self._model.predict(inputs)
         elapsed = time.perf_counter() - start
         self._cost += _EWMA * (elapsed - self._cost)
         self._metrics.count_run(elapsed, rows, requests)
+        if record:
+            self._metrics.count_predictions(outputs)
         return outputs
 
     async def _drain(self) -> None:
@@ -146,7 +148,7 @@ class AdaptiveBatcher:
         total = sum(item.rows for item in batch)
         try:
             outputs = await loop.run_in_executor(
-                self._executor, self._run, merged, total, len(batch)
+                self._executor, self._run, merged, total, len(batch), False
             )
         except Exception:  # one bad request must not fail the others: run them one by one
             outputs = None
@@ -163,6 +165,8 @@ class AdaptiveBatcher:
                     if not item.future.done():
                         item.future.set_exception(exc)
             return
+        # recorded only now: rows re-run one by one above are recorded by their own runs
+        self._metrics.count_predictions(outputs)
         start = 0
         for item in batch:
             stop = start + item.rows

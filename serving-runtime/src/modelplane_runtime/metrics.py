@@ -2,7 +2,8 @@
 
 Canary analysis reads these from each variant's pods: request counts by status code, latency,
 batch sizes and schema violations (requests refused because they do not fit the signature).
-`modelplane_runtime_model_info` carries the served version and digest as labels.
+`modelplane_runtime_model_info` carries the served version and digest as labels. The prediction
+distribution (`modelplane_runtime_prediction_value` / `_class`) is `predictions.py`'s.
 
 The per-request series (requests, latency, inference time, batch sizes) are plain Python
 counters exported by a custom collector at scrape time: prometheus_client's `Histogram.observe`
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from modelplane_runtime.predictions import PredictionMetrics
 
 LATENCY_BUCKETS = (
     0.0001,
@@ -91,14 +95,23 @@ class _HotCollector(Collector):
         yield requests
         for histogram in (m.latency, m.inference, m.batch_size, m.batch_requests):
             yield histogram.family(m.labels)
+        if m.predictions is not None:
+            yield from m.predictions.collect(m.labels, LABELS)
 
 
 class RuntimeMetrics:
     """The runtime's metric families."""
 
-    def __init__(self, model_name: str, model_version: str, digest: str) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        model_version: str,
+        digest: str,
+        predictions: PredictionMetrics | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.labels = (model_name, model_version)
+        self.predictions = predictions if predictions is not None and predictions.enabled else None
         self.request_counts: dict[int, int] = {200: 0, 400: 0, 404: 0, 500: 0, 503: 0}
         self.latency = FastHistogram(
             "modelplane_runtime_request_duration_seconds",
@@ -163,6 +176,11 @@ class RuntimeMetrics:
         self.inference.observe(seconds)
         self.batch_size.observe(rows)
         self.batch_requests.observe(requests)
+
+    def count_predictions(self, outputs: Mapping[str, np.ndarray]) -> None:
+        """Record one `session.run`'s predictions (no-op when none is tracked)."""
+        if self.predictions is not None:
+            self.predictions.observe(outputs)
 
     def count_violation(self, violation: str) -> None:
         """Record one schema violation."""

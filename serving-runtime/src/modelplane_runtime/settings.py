@@ -10,9 +10,11 @@ built once in `main()` and passed down.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from modelplane_crds.model_version import Feature as FeatureSpec
@@ -49,6 +51,14 @@ class RuntimeSettings(ServingSettings, BaseSettings):
     access_log: bool = False
     """Log every request (JSON, with request id and latency); errors are always logged."""
 
+    # Prediction distribution (predictions.py)
+    prediction_metrics: bool = True
+    """Export the distribution of the model's one-value-per-row outputs to Prometheus."""
+    prediction_buckets: dict[str, tuple[float, ...]] = Field(default_factory=dict)
+    """Histogram bounds by output name (JSON); outputs not named get the default bounds."""
+    prediction_max_classes: int = Field(default=32, gt=0, le=1000)
+    """Distinct classes counted per label output; later ones count as `__other__`."""
+
     # Payload logging for drift
     payload_flush_rows: int = Field(default=5000, gt=0)
     payload_flush_interval_s: float = Field(default=60.0, gt=0)
@@ -57,3 +67,15 @@ class RuntimeSettings(ServingSettings, BaseSettings):
     """Cap on the tensor bytes held for payload logs; beyond it rows are dropped and counted."""
     payload_max_input_elements: int = Field(default=1024, gt=0)
     payload_max_output_elements: int = Field(default=32, gt=0)
+
+    @field_validator("prediction_buckets")
+    @classmethod
+    def _increasing_finite_bounds(
+        cls, value: dict[str, tuple[float, ...]]
+    ) -> dict[str, tuple[float, ...]]:
+        for output, bounds in value.items():
+            if not bounds or not all(map(math.isfinite, bounds)):
+                raise ValueError(f"bounds of '{output}' must be finite numbers, at least one")
+            if any(a >= b for a, b in itertools.pairwise(bounds)):
+                raise ValueError(f"bounds of '{output}' must increase strictly")
+        return value

@@ -1,5 +1,6 @@
 """A deployment's serving metrics over time: request rate, error ratios, latency quantiles,
-schema violations and batch size, per serving version, read from Prometheus.
+schema violations, batch size and the prediction distribution, per serving version, read from
+Prometheus.
 
 Every query is built here. Its label matchers are the organization's namespace and the
 deployment's name, both fixed server-side after the deployment was found in the caller's
@@ -7,6 +8,11 @@ organization; a caller chooses only a range and a step, so no tenant can read an
 series. The series carry the labels Modelplane's scrape configuration gives a serving pod
 (pod discovery, relabelled): `namespace`, `deployment`, `model_version` (the ModelVersion's
 resource name) beside the runtime's own `model`, `version` and `code`.
+
+The prediction distribution comes from the runtime's `modelplane_runtime_prediction_value`
+histogram (numerical outputs: mean from `_sum / _count`, p50/p90 by `histogram_quantile`) and
+`modelplane_runtime_prediction_class` counter (label outputs: each class's rate over the
+output's total), grouped by version and `output`.
 
 Range and step are bounded by a point budget (`MAX_POINTS` per series), and answers are kept in
 Redis for `METRICS_CACHE_SECONDS` under a key of the namespace, deployment, range, step and the
@@ -26,10 +32,12 @@ from redis.exceptions import RedisError
 
 from modelplane_api.context import AppContext
 from modelplane_api.deployments.schemas import (
+    ClassShare,
     DeploymentMetrics,
     DeploymentUsage,
     MetricPoint,
     OrganizationUsage,
+    OutputPredictions,
     UsageDay,
     VersionMetrics,
 )
@@ -50,6 +58,9 @@ REQUESTS = "modelplane_runtime_requests_total"
 LATENCY = "modelplane_runtime_request_duration_seconds_bucket"
 VIOLATIONS = "modelplane_runtime_schema_violations_total"
 BATCH = "modelplane_runtime_batch_size"
+PREDICTION_VALUE = "modelplane_runtime_prediction_value"
+PREDICTION_CLASS = "modelplane_runtime_prediction_class_total"
+OUTPUT_LABEL, CLASS_LABEL = "output", "class"
 CLIENT_ERRORS, SERVER_ERRORS = ',code=~"4.."', ',code=~"5.."'
 DAY_S = 86400
 MAX_USAGE_DAYS = 31
@@ -132,6 +143,31 @@ def queries(namespace: str, deployment: str, window: int) -> dict[str, str]:
     }
 
 
+def prediction_queries(namespace: str, deployment: str, window: int) -> dict[str, str]:
+    """The PromQL of every series of `OutputPredictions`, by name: each grouped by version and
+    output (and class for `class_share`)."""
+    sel = f'namespace="{_quote(namespace)}",deployment="{_quote(deployment)}"'
+    w, out = f"[{window}s]", f"{VERSION_LABEL}, {OUTPUT_LABEL}"
+
+    def rate(metric: str, by: str = out) -> str:
+        return f"sum by ({by}) (rate({metric}{{{sel}}}{w}))"
+
+    def quantile(q: float) -> str:
+        return f"histogram_quantile({q}, {rate(PREDICTION_VALUE + '_bucket', out + ', le')})"
+
+    classes = rate(PREDICTION_CLASS)
+    return {
+        "value_rows": rate(PREDICTION_VALUE + "_count"),
+        "mean": f"{rate(PREDICTION_VALUE + '_sum')} / {rate(PREDICTION_VALUE + '_count')}",
+        "p50": quantile(0.5),
+        "p90": quantile(0.9),
+        "class_rows": classes,
+        "class_share": (
+            f"{rate(PREDICTION_CLASS, f'{out}, {CLASS_LABEL}')} / on ({out}) group_left {classes}"
+        ),
+    }
+
+
 async def deployment_metrics(
     ctx: AppContext,
     namespace: str,
@@ -145,42 +181,90 @@ async def deployment_metrics(
     settings = ctx.settings
     now = ctx.clock().timestamp()
     window = Window.of(range_text, step_text, settings.prometheus_scrape_interval_seconds, now)
-    key = f"mp:metrics:{namespace}:{deployment}:{window.start}:{window.end}:{window.step}"
+    # v2: answers carry `predictions` (an answer kept before would not parse)
+    key = f"mp:metrics:v2:{namespace}:{deployment}:{window.start}:{window.end}:{window.step}"
     cached = await _cached(ctx, key)
     if cached is not None:
         return cached.model_copy(update={"versions": _with_roles(cached.versions, roles)})
     named = queries(namespace, deployment, window.window)
+    predicted = prediction_queries(namespace, deployment, window.window)
     answers = await asyncio.gather(
         *(
             ctx.prometheus.query_range(promql, window.start, window.end, window.step)
-            for promql in named.values()
+            for promql in (*named.values(), *predicted.values())
         )
     )
+    series = dict(zip(named, answers[: len(named)], strict=True))
+    outputs = _predictions(dict(zip(predicted, answers[len(named) :], strict=True)))
     result = DeploymentMetrics(
         deployment=deployment,
         start=datetime.fromtimestamp(window.start, UTC),
         end=datetime.fromtimestamp(window.end, UTC),
         step_seconds=window.step,
         window_seconds=window.window,
-        versions=_with_roles(_by_version(dict(zip(named, answers, strict=True))), roles),
+        versions=_with_roles(_by_version(series, outputs), roles),
     )
     await _keep(ctx, key, result)
     return result
 
 
-def _by_version(answers: dict[str, list[Series]]) -> list[VersionMetrics]:
+def _points(series: Series) -> list[MetricPoint]:
+    return [MetricPoint(t=t, v=v) for t, v in series.points]
+
+
+def _by_version(
+    answers: dict[str, list[Series]], outputs: dict[str, list[OutputPredictions]]
+) -> list[VersionMetrics]:
     found: dict[str, dict[str, list[MetricPoint]]] = {}
     for field, series in answers.items():
         for one in series:
             version = one.labels.get(VERSION_LABEL)
             if not version:
                 continue
-            points = [MetricPoint(t=t, v=v) for t, v in one.points]
-            found.setdefault(version, {name: [] for name in answers})[field] = points
+            found.setdefault(version, {name: [] for name in answers})[field] = _points(one)
+    for version in outputs:
+        found.setdefault(version, {name: [] for name in answers})
     return [
-        VersionMetrics.model_validate({"version": version, "role": None, **fields})
+        VersionMetrics.model_validate(
+            {"version": version, "role": None, **fields, "predictions": outputs.get(version, [])}
+        )
         for version, fields in found.items()
     ]
+
+
+def _predictions(answers: dict[str, list[Series]]) -> dict[str, list[OutputPredictions]]:
+    """The answers of `prediction_queries` as each version's outputs, sorted by name; an output
+    is numerical when its histogram has series, else categorical."""
+    found: dict[tuple[str, str], dict[str, list[MetricPoint]]] = {}
+    shares: dict[tuple[str, str], dict[str, list[MetricPoint]]] = {}
+    for field, series in answers.items():
+        for one in series:
+            key = (one.labels.get(VERSION_LABEL, ""), one.labels.get(OUTPUT_LABEL, ""))
+            if not all(key):
+                continue
+            if field == "class_share":
+                label = one.labels.get(CLASS_LABEL)
+                if label is not None:
+                    shares.setdefault(key, {})[label] = _points(one)
+            else:
+                found.setdefault(key, {})[field] = _points(one)
+    result: dict[str, list[OutputPredictions]] = {}
+    for key in sorted(found.keys() | shares.keys()):
+        fields, classes = found.get(key, {}), shares.get(key, {})
+        numerical = "value_rows" in fields
+        ranked = sorted(classes.items(), key=lambda kv: (-sum(p.v for p in kv[1]), kv[0]))
+        result.setdefault(key[0], []).append(
+            OutputPredictions(
+                output=key[1],
+                kind="numerical" if numerical else "categorical",
+                rows_per_second=fields.get("value_rows" if numerical else "class_rows", []),
+                mean=fields.get("mean", []) if numerical else [],
+                p50=fields.get("p50", []) if numerical else [],
+                p90=fields.get("p90", []) if numerical else [],
+                classes=[] if numerical else [ClassShare(label=k, share=v) for k, v in ranked],
+            )
+        )
+    return result
 
 
 def _with_roles(versions: list[VersionMetrics], roles: dict[str, str]) -> list[VersionMetrics]:

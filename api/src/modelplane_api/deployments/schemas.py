@@ -178,6 +178,34 @@ class MetricPoint(OutputSchema):
     v: float
 
 
+class ClassShare(OutputSchema):
+    """How often one class was predicted."""
+
+    label: str
+    """The class as the model answers it (`__other__`: classes beyond the runtime's cap)."""
+    share: list[MetricPoint]
+    """Its share of the output's predicted rows in each window (0–1)."""
+
+
+class OutputPredictions(OutputSchema):
+    """The prediction distribution of one model output over time: a numerical output's mean and
+    quantiles (from a histogram, so p50/p90 are interpolated within its buckets), or a label
+    output's share per class."""
+
+    output: str
+    kind: Literal["numerical", "categorical"]
+    rows_per_second: list[MetricPoint]
+    """Predicted rows per second (every row of every batch)."""
+    mean: list[MetricPoint]
+    """Numerical outputs only: the mean value in each window (exact)."""
+    p50: list[MetricPoint]
+    """Numerical outputs only: the median, interpolated within the histogram's buckets."""
+    p90: list[MetricPoint]
+    """Numerical outputs only: the 90th percentile, likewise."""
+    classes: list[ClassShare]
+    """Label outputs only: each class's share, most predicted first."""
+
+
 class VersionMetrics(OutputSchema):
     """The serving series of one ModelVersion's pods. Rates are per second over the answer's
     `window_seconds`; ratios are shares of all requests (no point where there was no traffic)."""
@@ -198,6 +226,9 @@ class VersionMetrics(OutputSchema):
     """Requests refused because they do not fit the model's signature."""
     batch_size_mean: list[MetricPoint]
     """Mean rows per onnxruntime run (requests are merged into batches)."""
+    predictions: list[OutputPredictions]
+    """The distribution of what the model answered, per tracked output (outputs with one value
+    per row; probability maps are not tracked), by name."""
 
 
 class DeploymentMetrics(OutputSchema):

@@ -1431,6 +1431,16 @@ export interface components {
              */
             steps: components["schemas"]["CanaryStep"][];
         };
+        /**
+         * ClassShare
+         * @description How often one class was predicted.
+         */
+        ClassShare: {
+            /** Label */
+            label: string;
+            /** Share */
+            share: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+        };
         /** ClusterEvent */
         ClusterEvent: {
             /** Type */
@@ -2533,6 +2543,31 @@ export interface components {
             /** Deployments */
             deployments: components["schemas"]["DeploymentUsage"][];
         };
+        /**
+         * OutputPredictions
+         * @description The prediction distribution of one model output over time: a numerical output's mean and
+         *     quantiles (from a histogram, so p50/p90 are interpolated within its buckets), or a label
+         *     output's share per class.
+         */
+        OutputPredictions: {
+            /** Output */
+            output: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "numerical" | "categorical";
+            /** Rows Per Second */
+            rows_per_second: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Mean */
+            mean: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** P50 */
+            p50: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** P90 */
+            p90: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Classes */
+            classes: components["schemas"]["ClassShare"][];
+        };
         /** PageEnvelope[ApiKeyPublic] */
         PageEnvelope_ApiKeyPublic_: {
             /**
@@ -3431,6 +3466,8 @@ export interface components {
             schema_violations_per_second: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
             /** Batch Size Mean */
             batch_size_mean: components["schemas"]["modelplane_api__deployments__schemas__MetricPoint"][];
+            /** Predictions */
+            predictions: components["schemas"]["OutputPredictions"][];
         };
         /** VersionPublic */
         VersionPublic: {

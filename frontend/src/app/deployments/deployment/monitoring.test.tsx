@@ -28,6 +28,21 @@ function versionMetrics(version: string, role: "stable" | "candidate" | null, sc
     latency_p99_seconds: series(0.05, 0.08, 0.06),
     schema_violations_per_second: series(0, 0, 0.1),
     batch_size_mean: series(1, 2, 1.5),
+    predictions: [
+      {
+        output: "label",
+        kind: "categorical",
+        rows_per_second: series(10, 12, 11),
+        mean: [],
+        p50: [],
+        p90: [],
+        classes: [
+          { label: "0", share: series(1 - 0.1 * scale, 1 - 0.1 * scale, 1 - 0.1 * scale) },
+          { label: "1", share: series(0.1 * scale, 0.1 * scale, 0.1 * scale) },
+        ],
+      },
+      { output: "y", kind: "numerical", rows_per_second: series(10, 12, 11), mean: series(0.2 * scale, 0.3 * scale, 0.2 * scale), p50: series(0.1, 0.2, 0.1), p90: series(0.9, 0.8, 0.9), classes: [] },
+    ],
   };
 }
 
@@ -36,7 +51,7 @@ function metrics(versions: ReturnType<typeof versionMetrics>[]) {
 }
 
 const emptyVersion = { ...versionMetrics("fraud-v1", "stable", 1), ...Object.fromEntries(
-  ["requests_per_second", "errors_4xx_ratio", "errors_5xx_ratio", "latency_p50_seconds", "latency_p95_seconds", "latency_p99_seconds", "schema_violations_per_second", "batch_size_mean"].map((key) => [key, []]),
+  ["requests_per_second", "errors_4xx_ratio", "errors_5xx_ratio", "latency_p50_seconds", "latency_p95_seconds", "latency_p99_seconds", "schema_violations_per_second", "batch_size_mean", "predictions"].map((key) => [key, []]),
 ) };
 
 const rollouts = [
@@ -105,6 +120,17 @@ describe("Deployment page, Monitoring tab", () => {
     for (const title of ["Schema violations (violations/s)", "Mean batch size (requests)"]) {
       expect(screen.getByRole("img", { name: new RegExp(`^${title.replace(/[()/]/g, "\\$&")}`) })).toBeInTheDocument();
     }
+
+    // The prediction distribution: each class's share and a numerical output's statistics, per version.
+    const classes = screen.getByRole("img", { name: /^Predictions: label \(% of rows per class\)/ });
+    expect(classes).toHaveAccessibleName(expect.stringContaining("fraud-v1 (stable) 1: 3 points, time (UTC) 10:00 to 10:02, from 10 to 10"));
+    expect(classes).toHaveAccessibleName(expect.stringContaining("fraud-v2 (candidate) 1: 3 points, time (UTC) 10:00 to 10:02, from 5 to 5"));
+    expect(classes.querySelectorAll("path")).toHaveLength(4);
+    const values = screen.getByRole("img", { name: /^Predictions: y \(value\)/ });
+    expect(values).toHaveAccessibleName(expect.stringContaining("fraud-v2 (candidate) mean: 3 points, time (UTC) 10:00 to 10:02, from 0.1 to 0.1 (lowest 0.1, highest 0.15)"));
+    expect([...values.querySelectorAll("path")].map((path) => path.getAttribute("class"))).toEqual([
+      "stroke-indigo-600", "stroke-indigo-600", "stroke-indigo-600", "stroke-amber-600", "stroke-amber-600", "stroke-amber-600",
+    ]);
 
     // Only the moments inside the range: yesterday's rollout is not marked.
     const moments = await screen.findByRole("list", { name: "Rollout moments" });
