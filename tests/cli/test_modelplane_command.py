@@ -128,6 +128,14 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         # The broken version's pods answered its share of the canary with 500s.
         broken = r"fraud-detector-v3 \((candidate|earlier)\): .*5xx [1-9][0-9.]* %"
         assert re.search(broken, metrics), metrics
+        # Drift: the monitor's CronJob, run once on the real node in the operator image, read
+        # the shifted traffic the serving pods logged, and the operator reported it.
+        drift = demo.stdout.partition("Watch the inputs for drift")[2].partition("==>")[0]
+        assert "/monitors → 201: DriftMonitor fraud-inputs" in drift, drift
+        verdict = (
+            r"DriftDetected=True \(DatasetDrift\): 50% of features drifted \(amount, distance_km\)"
+        )
+        assert re.search(verdict, drift), drift
         assert "Demo complete." in demo.stdout
         again = subprocess.run(
             [*modelplane, "dev", "up"],

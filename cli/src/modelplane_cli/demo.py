@@ -37,6 +37,7 @@ from modelplane_cli.traffic import Traffic
 ORG_SLUG = "demo"
 BUCKET = "models"
 DEPLOYMENT = "fraud-detector"
+MONITOR = "fraud-inputs"
 
 
 def _step(message: str) -> None:
@@ -167,6 +168,22 @@ def model_version(name: str, namespace: str, version: str, uri: str, sha256: str
             },
         }
     )
+
+
+def _feature_names() -> list[str]:
+    return [str(f["name"]) for f in FEATURES]
+
+
+def _parquet(columns: dict[str, np.ndarray]) -> bytes:
+    """A Parquet file of the given columns (a reference dataset)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
 
 
 def _number(resource_name: str) -> str:
@@ -736,7 +753,93 @@ class Demo:
         self.history(path)
         _step("Serving metrics per version, from Prometheus through the facade")
         self.serving_metrics(path, {v1, v2, v3})
+        _step("Watch the inputs for drift: log payloads, a DriftMonitor, shifted traffic")
+        self.drift(org_id, namespace, path, url)
         self.look_around(namespace, org_id, model_id, path)
+
+    def drift(self, org_id: str, namespace: str, path: str, url: str) -> None:
+        """Turn payload logging on, create a DriftMonitor through the facade against a
+        reference of the training distribution, send traffic whose amount and distance moved,
+        run the monitor's CronJob once now (as `kubectl create job --from` does) and read its
+        verdict back through the facade."""
+        self.log_payloads(path, namespace)
+        rng = np.random.default_rng(5)
+        reference = {name: rng.normal(size=4000) for name in _feature_names()}
+        ref_uri, ref_sha = self.upload(
+            namespace, _parquet(reference), "fraud-detector/reference.parquet"
+        )
+        monitor = f"/organizations/{org_id}/monitors"
+        spec = {
+            "deploymentRef": {"name": DEPLOYMENT},
+            "reference": {"uri": ref_uri, "sha256": ref_sha},
+            "window": {"size": "15m"},
+            "minSamples": 500,
+        }
+        self._call("DELETE", f"{monitor}/{MONITOR}", self.token)  # a re-run starts afresh
+        created = self._call("POST", monitor, self.token, {"name": MONITOR, "spec": spec})
+        if created.status_code != 201:
+            raise PlatformError(f"creating the monitor failed: {created.text}")
+        _detail(f"POST /api/v1{monitor} → 201: DriftMonitor {MONITOR}, every 15 minutes")
+        with httpx.Client(headers=self.auth, timeout=30) as client:
+            for _ in range(320):  # 20,480 rows: the pods' buffers reach their flush size
+                shifted = rng.normal(size=(64, 4)).astype(np.float32)  # a request's limit
+                shifted[:, [0, 3]] += 2.5  # amount and distance_km moved by 2.5 deviations
+                answer = client.post(url, json=inputs_of(shifted))
+                if answer.status_code != 200:
+                    raise PlatformError(f"inference answered {answer.status_code}: {answer.text}")
+        _detail("sent 20,480 rows whose amount and distance_km moved by 2.5 standard deviations")
+        found = self.evaluate_now(namespace, f"{monitor}/{MONITOR}")
+        evaluation = found["last_evaluation"]
+        drifted = [f["feature"] for f in evaluation["features"] if f["drifted"]]
+        share = (evaluation.get("dataset") or {}).get("share", 0.0)
+        detected = next(c for c in found["conditions"] if c["type"] == "DriftDetected")
+        _detail(
+            f"GET /api/v1{monitor}/{MONITOR} → DriftDetected={detected['status']} "
+            f"({detected['reason']}): {share:.0%} of features drifted ({', '.join(drifted)}) "
+            f"in {evaluation['samples']} logged rows"
+        )
+        print(self.kubectl("get", "driftmonitors,cronjobs,jobs", "-n", namespace), end="")
+
+    def log_payloads(self, path: str, namespace: str) -> None:
+        """Payload logging on for every request (the pods restart to pick it up)."""
+        changed = self._call("PATCH", path, self.token, {"payload_logging": {"sampleRate": 1.0}})
+        if changed.status_code != 200:
+            raise PlatformError(f"turning payload logging on failed: {changed.text}")
+        _detail(f"PATCH /api/v1{path} → 200: payloadLogging.sampleRate 1.0")
+        selector = f"modelplane.io/deployment={DEPLOYMENT}"
+        deadline = time.monotonic() + 60
+        while True:  # the operator applies the new pod template on its next pass
+            found = json.loads(self.kubectl("get", "deployments", "-n", namespace, "-o", "json",
+                                            "-l", selector))["items"]  # fmt: skip
+            envs = [{e["name"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+                    for d in found]  # fmt: skip
+            if envs and all("MODELPLANE_RUNTIME_PAYLOAD_SAMPLE_RATE" in env for env in envs):
+                break
+            if time.monotonic() > deadline:
+                raise PlatformError("the serving pods were not given payload logging in 60 s")
+            time.sleep(1)
+        for item in found:
+            name = f"deployment/{item['metadata']['name']}"
+            self.kubectl("rollout", "status", name, "-n", namespace, "--timeout=240s")
+        _detail("serving pods restarted with payload logging")
+
+    def evaluate_now(self, namespace: str, monitor_path: str) -> dict[str, Any]:
+        """Run the monitor's CronJob once now and wait for its result in the monitor."""
+        job = f"drift-now-{int(time.time())}"
+        self.kubectl("create", "job", job, f"--from=cronjob/drift-{MONITOR}", "-n", namespace)
+        _detail(f"kubectl create job {job} --from=cronjob/drift-{MONITOR}: evaluate now")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            found = self._call("GET", monitor_path, self.token).json()["data"]
+            conditions = {c["type"] for c in found["conditions"]}
+            if found.get("last_evaluation") and "DriftDetected" in conditions:
+                return dict(found)
+            time.sleep(2)
+        raise PlatformError(
+            f"no evaluation from {job} in 240 s:\n"
+            + self.kubectl("describe", "jobs", "-n", namespace)
+            + self.kubectl("logs", f"job/{job}", "-n", namespace, check=False)
+        )
 
     def look_around(self, namespace: str, org_id: str, model_id: str, path: str) -> None:
         """What the platform engineer sees, and where to look next."""
@@ -752,6 +855,7 @@ class Demo:
               f"{org_id}/models/{model_id}/versions   # the registry")  # fmt: skip
         print(f"  curl -H 'Authorization: Bearer …' {api}{path}/rollouts   # rollouts")
         print(f"  curl -H 'Authorization: Bearer …' '{api}{path}/metrics?range=1h'   # metrics")
+        print(f"  kubectl describe dm {MONITOR} -n {namespace}   # drift: conditions, results")
         print(f"  open {self.endpoints['prometheus']}          # Prometheus (the raw series)")
         print(
             f"  curl -H 'Authorization: Bearer …' -d @request.json {api}{path}/infer   # inference"

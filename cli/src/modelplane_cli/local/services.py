@@ -336,6 +336,9 @@ class FacadeApi:
 
 ARTIFACT_BUCKET = "models"
 """The bucket the facade stores uploads in (each organization under `mp-<slug>/`)."""
+PAYLOAD_BUCKET = "payload-logs"
+"""The bucket serving pods log payloads to (deployments without `payloadLogging.uri`), where
+drift jobs and the facade's payload-log and feedback endpoints read them."""
 
 
 def start_api(
@@ -370,6 +373,7 @@ def start_api(
         "MODELPLANE_API_S3_SECRET_ACCESS_KEY": s3.secret_key,
         "MODELPLANE_API_S3_REGION": s3.region,
         "MODELPLANE_API_ARTIFACT_BUCKET": s3.with_bucket(ARTIFACT_BUCKET).bucket,
+        "MODELPLANE_API_PAYLOAD_BUCKET": s3.with_bucket(PAYLOAD_BUCKET).bucket,
         "MODELPLANE_API_MLFLOW_TRACKING_URI": mlflow.url,
         # Served at `/` once built (`make dashboard`); ignored until then.
         "MODELPLANE_API_DASHBOARD_DIR": str(DASHBOARD_DIR),
@@ -491,6 +495,7 @@ def start_operator(
         "MODELPLANE_OPERATOR_S3_ACCESS_KEY": s3.access_key,
         "MODELPLANE_OPERATOR_S3_SECRET_KEY": s3.secret_key,
         "MODELPLANE_OPERATOR_MLFLOW_TRACKING_URI": mlflow.url,
+        "MODELPLANE_OPERATOR_PAYLOAD_BUCKET": s3.with_bucket(PAYLOAD_BUCKET).bucket,
         "MODELPLANE_OPERATOR_WEBHOOK_PORT": str(webhook),
         "MODELPLANE_OPERATOR_WEBHOOK_CERT_DIR": str(sup.run_dir / "operator-webhook"),
         "MODELPLANE_OPERATOR_METRICS_PORT": str(metrics),
