@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from modelplane_crds.conditions import Condition
-from modelplane_crds.drift_monitor import ALERT_SECRETS_DIR, RECENT_EVALUATIONS, DriftMonitorSpec
+from modelplane_crds.drift_monitor import (
+    ALERT_SECRETS_DIR,
+    RECENT_EVALUATIONS,
+    CandidateEvaluation,
+    DriftMonitorSpec,
+    DriftMonitorStatus,
+)
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.builders import drift_monitor as builders
 from modelplane_operator.drift.alerting import previously_drifted
@@ -173,6 +179,7 @@ def test_the_job_keeps_a_bounded_newest_first_history_and_a_rerun_replaces_its_l
     assert status["recentEvaluations"][0] == {
         "windowEnd": "2026-12-08T00:00:00Z",
         "modelVersion": "fraud-3",
+        "role": "stable",
         "samples": 800,
         "share": 0.5,
         "drifted": True,
@@ -184,6 +191,54 @@ def test_the_job_keeps_a_bounded_newest_first_history_and_a_rerun_replaces_its_l
     failed = failed_status("no Parquet files at reference", bad_input=True, started=NOW)
     assert failed["lastFailure"]["reason"] == "EvaluationFailed"
     assert "lastEvaluation" not in failed  # the last results stay
+
+
+def test_a_candidate_is_reported_beside_the_stable_and_cleared_once_the_rollout_is_over() -> None:
+    candidate = CandidateEvaluation(
+        model_version="fraud-3", evaluation=evaluation(1.0, ["amount", "country"])
+    )
+    status: dict[str, Any] = {}
+    status |= evaluated_status(status, evaluation(0.0, []), "fraud-2", NOW, candidate)
+    assert status["lastEvaluation"]["dataset"]["drifted"] is False  # what conditions follow
+    assert status["evaluatedVersion"] == "fraud-2"
+    assert status["candidateEvaluation"]["modelVersion"] == "fraud-3"
+    assert status["candidateEvaluation"]["evaluation"]["dataset"]["drifted"] is True
+    lines = [(r["role"], r["modelVersion"], r["drifted"]) for r in status["recentEvaluations"]]
+    assert lines == [("stable", "fraud-2", False), ("candidate", "fraud-3", True)]
+    DriftMonitorStatus.model_validate(status)  # the shape the CRD accepts
+    assert previously_drifted(status, NOW + timedelta(hours=1)) is False  # candidates never alert
+
+    later = evaluation(0.0, []).model_copy(update={"window_end": NOW + timedelta(hours=1)})
+    status |= evaluated_status(status, later, "fraud-2", NOW)
+    assert status["candidateEvaluation"] is None  # a merge patch's null: the field goes
+    assert [r["role"] for r in status["recentEvaluations"]] == ["stable", "stable", "candidate"]
+
+
+def test_a_candidate_without_data_is_reported_without_a_history_line() -> None:
+    unread = CandidateEvaluation(model_version="fraud-3", message="cannot read: denied")
+    status = evaluated_status({}, evaluation(0.0, []), "fraud-2", NOW, unread)
+    assert status["candidateEvaluation"] == {
+        "modelVersion": "fraud-3",
+        "message": "cannot read: denied",
+    }
+    assert [r["role"] for r in status["recentEvaluations"]] == ["stable"]
+    quiet = CandidateEvaluation(model_version="fraud-3", evaluation=evaluation(None, [], 12))
+    status = evaluated_status({}, evaluation(0.0, []), "fraud-2", NOW, quiet)
+    assert status["recentEvaluations"][1]["insufficientData"] is True
+    assert status["lastFailure"] is None  # too little candidate traffic fails nothing
+
+
+def test_the_history_keeps_its_bound_per_role_so_a_rollout_does_not_push_out_the_stable() -> None:
+    status: dict[str, Any] = {}
+    for hours in range(RECENT_EVALUATIONS + 2):
+        end = NOW + timedelta(hours=hours)
+        result = evaluation(0.0, []).model_copy(update={"window_end": end})
+        candidate = CandidateEvaluation(model_version="fraud-3", evaluation=result)
+        status |= evaluated_status(status, result, "fraud-2", NOW, candidate)
+    roles = [r["role"] for r in status["recentEvaluations"]]
+    assert roles.count("stable") == roles.count("candidate") == RECENT_EVALUATIONS
+    assert status["recentEvaluations"][0]["windowEnd"] == "2026-12-07T23:00:00Z"
+    DriftMonitorStatus.model_validate(status)
 
 
 def _deployment(**spec: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 stalls without its deployment and schedules once it is there; its job, run with the monitor's
 own ServiceAccount token, reads the serving version's payload logs from the real S3 server,
 writes the result into status, and the operator turns it into conditions and printer columns.
+During a rollout (the deployment's status names a candidate) the job evaluates the candidate's
+logs over the same window beside the stable's.
 
 The CronJob's pods would need the real node (tests/node); here the job runs in this process with
 exactly the identity and arguments the CronJob gives it.
@@ -252,17 +254,76 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
             what="drift ended",
         )
 
-        s3.client().delete_object(Bucket=s3.bucket, Key=f"{namespace}/reference.parquet")
-        s3.client().delete_objects(
-            Bucket=s3.bucket,
-            Delete={"Objects": [{"Key": o["Key"]} for o in _profiles(s3, namespace)]},
+    # The operator is stopped: it would end a rollout that the deployment's spec does not name.
+    _assert_candidate_evaluated(kubectl, s3, namespace, rng, calm_hour - timedelta(hours=1), args)
+
+    s3.client().delete_object(Bucket=s3.bucket, Key=f"{namespace}/reference.parquet")
+    s3.client().delete_objects(
+        Bucket=s3.bucket,
+        Delete={"Objects": [{"Key": o["Key"]} for o in _profiles(s3, namespace)]},
+    )
+    code, err = _run_job(args)
+    assert code == 2, err
+    failed = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+    assert failed["lastFailure"]["reason"] == "EvaluationFailed"
+    assert "reference" in failed["lastFailure"]["message"]
+    assert failed["lastEvaluation"]["samples"] == 600  # the last results stay
+
+
+def _assert_candidate_evaluated(
+    kubectl: Kubectl,
+    s3: Any,
+    namespace: str,
+    rng: np.random.Generator,
+    hour: datetime,
+    args: list[str],
+) -> None:
+    """Stable fraud-1 calm and candidate fraud-2 shifted in one window: the status reports the
+    stable without drift (what conditions follow) and the candidate drifted; without a candidate
+    the field goes."""
+    for version, loc in (("fraud-1", 0.0), ("fraud-2", 2.0)):
+        logs = feature_table({"feature.amount": rng.normal(loc, 1, 600)}, start=hour, seconds=1800)
+        _put(
+            s3,
+            f"{version_prefix(namespace, 'fraud', version)}{hour_partition(hour)}/p.parquet",
+            logs,
         )
-        code, err = _run_job(args)
-        assert code == 2, err
-        failed = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
-        assert failed["lastFailure"]["reason"] == "EvaluationFailed"
-        assert "reference" in failed["lastFailure"]["message"]
-        assert failed["lastEvaluation"]["samples"] == 600  # the last results stay
+    rollout = {"status": {"stableVersion": "fraud-1", "candidateVersion": "fraud-2"}}
+    _patch_status(kubectl, namespace, rollout)
+    window = ["--start", hour.isoformat(), "--end", (hour + timedelta(minutes=30)).isoformat()]
+    code, err = _run_job([*args, *window])
+    assert code == 0, err
+    status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+    assert (status["evaluatedVersion"], status["lastEvaluation"]["samples"]) == ("fraud-1", 600)
+    assert status["lastEvaluation"]["dataset"]["drifted"] is False
+    candidate = status["candidateEvaluation"]
+    assert candidate["modelVersion"] == "fraud-2"
+    assert (candidate["evaluation"]["samples"], candidate["evaluation"]["dataset"]["drifted"]) == (
+        600,
+        True,
+    )
+    lines = [(r["role"], r["modelVersion"], r["drifted"]) for r in status["recentEvaluations"][:2]]
+    assert lines == [("stable", "fraud-1", False), ("candidate", "fraud-2", True)]
+
+    _patch_status(kubectl, namespace, {"status": {"candidateVersion": None}})  # promoted/aborted
+    code, err = _run_job([*args, *window])
+    assert code == 0, err
+    status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+    assert "candidateEvaluation" not in status
+
+
+def _patch_status(kubectl: Kubectl, namespace: str, patch: dict[str, Any]) -> None:
+    kubectl(
+        "patch",
+        "mdep",
+        "fraud",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+    )
 
 
 def _hook_secret(kubectl: Kubectl, namespace: str, url: str, mounted: Path) -> str:

@@ -323,7 +323,10 @@ def alert_secret_names(spec: DriftMonitorSpec) -> list[str]:
 
 
 RECENT_EVALUATIONS = 10
-"""Evaluations summarised in a monitor's status (the full results of each are in S3)."""
+"""Evaluations per role summarised in a monitor's status (the full results of the stable's are in
+S3)."""
+
+EvaluationRole = Literal["stable", "candidate"]
 
 
 class EvaluationSummary(K8sModel):
@@ -334,6 +337,10 @@ class EvaluationSummary(K8sModel):
 
     model_version: str = Field(max_length=253)
     """The ModelVersion whose logged traffic was evaluated."""
+
+    role: EvaluationRole = "stable"
+    """`stable` (the evaluation behind the conditions and alerts) or `candidate` (the version
+    being rolled out, over the same window, reported only)."""
 
     samples: int = Field(ge=0)
     """Logged rows in the window."""
@@ -362,6 +369,20 @@ class EvaluationFailure(K8sModel):
     """The job's one-line explanation."""
 
 
+class CandidateEvaluation(K8sModel):
+    """The candidate's logged traffic during a rollout, over the stable's window and against the
+    same reference."""
+
+    model_version: str = Field(max_length=253)
+    """The ModelVersion being rolled out (the deployment's `status.candidateVersion`)."""
+
+    evaluation: DriftEvaluation | None = None
+    """Its results; absent when its logs could not be read (see `message`)."""
+
+    message: str | None = Field(default=None, max_length=1024)
+    """Why the candidate could not be evaluated; the stable's evaluation stands regardless."""
+
+
 class DriftMonitorStatus(ObjectStatus):
     """The observed state of a DriftMonitor."""
 
@@ -376,10 +397,14 @@ class DriftMonitorStatus(ObjectStatus):
     """The ModelVersion (the deployment's serving stable version) whose logged traffic the last
     evaluation read."""
 
+    candidate_evaluation: CandidateEvaluation | None = None
+    """During a rollout, the candidate's traffic evaluated over the same window; reported only
+    (conditions and alerts follow `lastEvaluation`), absent when there is no candidate."""
+
     recent_evaluations: list[EvaluationSummary] = Field(
-        default_factory=list, max_length=RECENT_EVALUATIONS
+        default_factory=list, max_length=2 * RECENT_EVALUATIONS
     )
-    """The last evaluations, newest first, one line each."""
+    """The last evaluations, newest first, one line each; at most 10 per role."""
 
     last_failure: EvaluationFailure | None = None
     """The last run that could not evaluate; cleared by the next evaluation."""

@@ -8,13 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.drift import main
-from modelplane_operator.drift.monitor import arguments_from_specs, parse_duration
+from modelplane_operator.drift.candidate import evaluate_candidate
+from modelplane_operator.drift.config import DriftConfig
+from modelplane_operator.drift.job import load_or_build_profile
+from modelplane_operator.drift.monitor import (
+    arguments_from_specs,
+    parse_duration,
+    serving_candidate_version,
+    serving_stable_version,
+)
 from modelplane_operator.drift.reader import filesystem_for, iter_batches, window_files
 from tests.operator.drift.helpers import START, feature_table, write_payload_logs
 
@@ -257,6 +266,87 @@ def test_monitor_specs_translate_into_job_arguments() -> None:
         default_bucket="org-logs",
     )
     assert defaulted["window"] == "s3://org-logs/team-a/fraud/fraud-3"
+
+
+def test_during_a_rollout_the_candidate_is_a_second_window_over_the_same_bounds() -> None:
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    version = {"referenceDataset": {"uri": "s3://d/r.parquet"}}
+    deployment = {"payloadLogging": {"uri": "s3://logs"}}
+    arguments = arguments_from_specs(
+        "team-a",
+        "fraud",
+        {},
+        deployment,
+        version,
+        now,
+        version_name="fraud-2",
+        candidate_name="fraud-3",
+    )
+    assert arguments["window"] == "s3://logs/team-a/fraud/fraud-2"
+    assert arguments["candidate_window"] == "s3://logs/team-a/fraud/fraud-3"
+    assert arguments["candidate_version"] == "fraud-3"
+    assert arguments["reference"] == "s3://d/r.parquet"  # the stable's, for both
+    alone = arguments_from_specs(
+        "team-a", "fraud", {}, deployment, version, now, version_name="fraud-2"
+    )
+    assert "candidate_window" not in alone
+    assert {k: v for k, v in arguments.items() if not k.startswith("candidate_")} == alone
+
+
+@pytest.mark.parametrize(
+    ("status", "stable", "candidate"),
+    [
+        ({}, "fraud-1", None),  # before the operator's first pass: the spec's stable
+        ({"stableVersion": "fraud-2"}, "fraud-2", None),
+        ({"stableVersion": "fraud-2", "candidateVersion": "fraud-3"}, "fraud-2", "fraud-3"),
+        ({"stableVersion": "fraud-3", "candidateVersion": "fraud-3"}, "fraud-3", None),
+    ],
+)
+def test_the_serving_versions_come_from_the_deployments_status(
+    status: dict[str, str], stable: str, candidate: str | None
+) -> None:
+    deployment = {
+        "spec": {
+            "stable": {"modelVersionRef": {"name": "fraud-1"}},
+            "candidate": {"modelVersionRef": {"name": "fraud-9"}},  # not serving until started
+        },
+        "status": status,
+    }
+    assert serving_stable_version(deployment) == stable
+    assert serving_candidate_version(deployment) == candidate
+
+
+def test_the_candidate_is_evaluated_against_the_same_profile_and_never_fails_the_run(
+    logs: Path,
+) -> None:
+    config = DriftConfig.model_validate({"features": [{"name": "amount"}], "minSamples": 100})
+    profile = load_or_build_profile(str(logs / "reference.parquet"), config)
+    drifted_hour = (START + timedelta(hours=2), START + timedelta(hours=3))
+    window = str(logs / "logs/team-a/fraud/stable")
+    shifted = evaluate_candidate(profile, window, "fraud-3", config, *drifted_hour)
+    assert shifted.evaluation is not None
+    assert shifted.evaluation.dataset is not None
+    assert shifted.evaluation.dataset.drifted
+    silent = evaluate_candidate(profile, str(logs / "none"), "fraud-3", config, *drifted_hour)
+    assert silent.evaluation is not None
+    assert silent.evaluation.insufficient_data
+    assert silent.message is None
+    bad = logs / "bad/date=2026-11-20/hour=12"
+    bad.mkdir(parents=True)
+    pq.write_table(pa.table({"ts": ["noon"], "feature.amount": [1.0]}), bad / "p.parquet")
+    unread = evaluate_candidate(profile, str(logs / "bad"), "fraud-3", config, *drifted_hour)
+    assert unread.evaluation is None
+    assert unread.message is not None
+    assert "must be a timestamp" in unread.message
+
+
+def test_a_candidate_window_leaves_the_printed_report_the_stables(
+    logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    window = ["--start", "2026-11-20T10:00:00Z", "--end", "2026-11-20T11:00:00Z"]
+    assert main(_cli(logs, *window, "--candidate-window", str(logs / "none"))) == 0
+    evaluation = DriftEvaluation.model_validate_json(capsys.readouterr().out)
+    assert evaluation.samples == 600
 
 
 def test_durations_parse_like_the_crd_pattern() -> None:

@@ -65,14 +65,14 @@ def deliver(
 
 
 def previously_drifted(status: Mapping[str, Any], window_end: datetime) -> bool:
-    """Whether the evaluation before this window's found dataset drift (a rerun of this
-    window looks past its own earlier line)."""
+    """Whether the stable's evaluation before this window's found dataset drift (a rerun of
+    this window looks past its own earlier line; the candidate's lines never alert)."""
     for raw in status.get("recentEvaluations") or []:
         try:
             line = EvaluationSummary.model_validate(raw)
         except ValueError:
             continue
-        if line.window_end != window_end:
+        if line.role == "stable" and line.window_end != window_end:
             return line.drifted
     return False
 

@@ -21,8 +21,10 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from modelplane_crds.drift_monitor import CandidateEvaluation
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.drift.alerting import SECRETS_DIR, deliver
+from modelplane_operator.drift.candidate import evaluate_candidate
 from modelplane_operator.drift.config import (
     CATEGORICAL_TESTS,
     NUMERICAL_TESTS,
@@ -31,6 +33,7 @@ from modelplane_operator.drift.config import (
 )
 from modelplane_operator.drift.job import evaluate_window, load_or_build_profile
 from modelplane_operator.drift.monitor import evaluated_status, failed_status
+from modelplane_operator.drift.profile import ReferenceProfile
 from modelplane_operator.drift.reader import filesystem_for, parquet_files
 
 
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in resolved.items():
                 if getattr(args, key, None) in (None, ""):
                     setattr(args, key, value)
-        evaluation = _run(args)
+        evaluation, candidate = _run(args)
     except (UsageError, ValidationError, ValueError) as exc:
         return _fail(args, f"drift: {exc}", 2, started)
     except OSError as exc:
@@ -67,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.history:
         _write_history(args.history, evaluation, text)
     if args.write_status:
-        _write_status(args, lambda monitor: _evaluated(args, monitor, evaluation, started))
+        _write_status(
+            args, lambda monitor: _evaluated(args, monitor, evaluation, candidate, started)
+        )
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
@@ -91,12 +96,13 @@ def _evaluated(
     args: argparse.Namespace,
     monitor: dict[str, Any],
     evaluation: DriftEvaluation,
+    candidate: CandidateEvaluation | None,
     started: datetime,
 ) -> dict[str, Any]:
     """The status after an evaluation, with the alerts it sent (read before it is written)."""
     version = args.model_version or ""
     alerts = deliver(monitor, evaluation, version, datetime.now(UTC), Path(args.alert_secrets))
-    status = evaluated_status(monitor.get("status"), evaluation, version, started)
+    status = evaluated_status(monitor.get("status"), evaluation, version, started, candidate)
     if alerts is not None:
         status["alerts"] = alerts
     return status
@@ -120,7 +126,8 @@ def _write_history(uri: str, evaluation: DriftEvaluation, text: str) -> None:
         out.write(text.encode())
 
 
-def _run(args: argparse.Namespace) -> DriftEvaluation:
+def _run(args: argparse.Namespace) -> tuple[DriftEvaluation, CandidateEvaluation | None]:
+    """The stable's evaluation and, during a rollout, the candidate's (one reference profile)."""
     if not args.reference or not args.window:
         raise UsageError("--reference and --window are required (or --monitor ns/name)")
     config = _config(args)
@@ -131,7 +138,22 @@ def _run(args: argparse.Namespace) -> DriftEvaluation:
     profile = load_or_build_profile(
         args.reference, config, cache_uri=args.profile_cache, digest=args.reference_digest
     )
-    return evaluate_window(profile, args.window, config, start, end)
+    stable = evaluate_window(profile, args.window, config, start, end)
+    return stable, _candidate(args, profile, config, start, end)
+
+
+def _candidate(
+    args: argparse.Namespace,
+    profile: ReferenceProfile,
+    config: DriftConfig,
+    start: datetime,
+    end: datetime,
+) -> CandidateEvaluation | None:
+    """The candidate's window over the same bounds against the same profile, when one is given."""
+    if not args.candidate_window:
+        return None
+    version = args.candidate_version or args.candidate_window.rstrip("/").rsplit("/", 1)[-1]
+    return evaluate_candidate(profile, args.candidate_window, version, config, start, end)
 
 
 def _config(args: argparse.Namespace) -> DriftConfig:
@@ -225,6 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--window", help="payload-log prefix: s3://bucket/<namespace>/<deployment>/<variant>"
     )
+    _candidate_arguments(parser)
     parser.add_argument(
         "--features",
         help="JSON (or @file) list of features [{name, kind, column?, test?, threshold?, alpha?}]"
@@ -258,3 +281,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="write the JSON report to this file instead of stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     return parser
+
+
+def _candidate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--candidate-window",
+        help="payload-log prefix of the candidate during a rollout, evaluated over the same"
+        " bounds against the same reference into status.candidateEvaluation (set by --monitor)",
+    )
+    parser.add_argument(
+        "--candidate-version",
+        help="the candidate ModelVersion, for the status (default: the window's last segment)",
+    )

@@ -1,9 +1,12 @@
 """Translate a DriftMonitor, its ModelDeployment and the stable ModelVersion into the job's
-explicit arguments.
+explicit arguments, and an evaluation into the status the job writes.
 
 Pure: the specs come from `drift.resolve` (which reads them through the operator's `cluster`
 gateway for `--monitor <namespace>/<name>`), and the result is the same arguments the
-cluster-free mode takes (reference, window prefix, features, config, window bounds).
+cluster-free mode takes (reference, window prefix, features, config, window bounds). During a
+rollout the candidate's payload logs are a second window over the same bounds, evaluated against
+the stable's reference with the stable's features: "drift of the candidate's traffic relative to
+what stable was trained on". Only the stable's evaluation drives conditions and alerts.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from modelplane_crds.drift_monitor import (
     DATA_UNAVAILABLE,
     EVALUATION_FAILED,
     RECENT_EVALUATIONS,
+    CandidateEvaluation,
     EvaluationFailure,
+    EvaluationRole,
     EvaluationSummary,
 )
 from modelplane_crds.drift_results import DriftEvaluation
@@ -47,35 +52,33 @@ def arguments_from_specs(
     version_name: str,
     default_bucket: str | None = None,
     monitor_name: str | None = None,
+    candidate_name: str | None = None,
 ) -> dict[str, str]:
     """Pure translation of the three specs into job arguments (tested without a cluster).
 
     `version` is the spec of the ModelVersion named `version_name`, whose payload logs form the
     window (the layout of `modelplane_crds.payload_logs`) and whose reference dataset is the
-    baseline unless the monitor names one. The bucket is the deployment's `payloadLogging.uri`,
-    else `default_bucket` (the operator's, as the pods get it).
+    baseline unless the monitor names one. `candidate_name`, during a rollout, adds the
+    candidate's payload logs as a second window. The bucket is the deployment's
+    `payloadLogging.uri`, else `default_bucket` (the operator's, as the pods get it).
     """
-    uri = (deployment.get("payloadLogging") or {}).get("uri")
-    bucket = bucket_of(uri) if uri else default_bucket
-    if not bucket:
-        raise ValueError(
-            f"deployment {deployment_name!r} has no payloadLogging.uri and the operator no"
-            " payload bucket; drift needs payload logs"
-        )
+    root = f"s3://{_bucket(deployment, deployment_name, default_bucket)}"
     ref_uri, ref_digest = _reference(monitor, version)
     tests = monitor.get("features") or {}
     size = parse_duration((monitor.get("window") or {}).get("size", "1h"))
     end = now.astimezone(UTC)
-    root = f"s3://{bucket}"
     arguments = {
         "reference": ref_uri,
-        "window": f"{root}/{version_prefix(namespace, deployment_name, version_name)}".rstrip("/"),
+        "window": _window(root, namespace, deployment_name, version_name),
         "config": json.dumps(_config(monitor, tests)),
         "profile_cache": f"{root}/{namespace}/drift-profiles",
         "model_version": version_name,
         "start": (end - size).isoformat(),
         "end": end.isoformat(),
     }
+    if candidate_name:
+        arguments["candidate_window"] = _window(root, namespace, deployment_name, candidate_name)
+        arguments["candidate_version"] = candidate_name
     if monitor_name:
         arguments["history"] = f"{root}/{namespace}/drift-history/{monitor_name}"
     features = _feature_specs(version, tests)
@@ -89,11 +92,38 @@ def arguments_from_specs(
     return arguments
 
 
+def _bucket(deployment: dict[str, Any], deployment_name: str, default_bucket: str | None) -> str:
+    """The bucket the deployment's pods log to: its `payloadLogging.uri`'s, else the operator's."""
+    uri = (deployment.get("payloadLogging") or {}).get("uri")
+    bucket = bucket_of(uri) if uri else default_bucket
+    if not bucket:
+        raise ValueError(
+            f"deployment {deployment_name!r} has no payloadLogging.uri and the operator no"
+            " payload bucket; drift needs payload logs"
+        )
+    return bucket
+
+
+def _window(root: str, namespace: str, deployment_name: str, version_name: str) -> str:
+    """The payload-log prefix of one served version."""
+    return f"{root}/{version_prefix(namespace, deployment_name, version_name)}".rstrip("/")
+
+
 def serving_stable_version(deployment: dict[str, Any]) -> str:
     """The ModelVersion serving as stable: the status's (what the pods run), else the spec's
     (before the operator's first pass)."""
     served = (deployment.get("status") or {}).get("stableVersion")
     return str(served or deployment["spec"]["stable"]["modelVersionRef"]["name"])
+
+
+def serving_candidate_version(deployment: dict[str, Any]) -> str | None:
+    """The ModelVersion being rolled out, as the deployment's status names it (the spec's
+    candidate serves no traffic before the operator starts the rollout); None without one."""
+    status = deployment.get("status") or {}
+    candidate = status.get("candidateVersion")
+    if not candidate or candidate == serving_stable_version(deployment):
+        return None
+    return str(candidate)
 
 
 def _reference(monitor: dict[str, Any], version: dict[str, Any]) -> tuple[str, str | None]:
@@ -144,37 +174,68 @@ def _feature_specs(version: dict[str, Any], tests: dict[str, Any]) -> list[dict[
 
 
 def evaluated_status(
-    previous: dict[str, Any] | None, evaluation: DriftEvaluation, version: str, started: datetime
+    previous: dict[str, Any] | None,
+    evaluation: DriftEvaluation,
+    version: str,
+    started: datetime,
+    candidate: CandidateEvaluation | None = None,
 ) -> dict[str, Any]:
-    """The status patch the job writes after an evaluation: the full result, a line for it
-    first in `recentEvaluations` (bounded; a rerun of the same window replaces its line), and
-    no failure."""
-    summary = EvaluationSummary(
-        window_end=evaluation.window_end,
-        model_version=version,
-        samples=evaluation.samples,
-        share=evaluation.dataset.share if evaluation.dataset else None,
-        drifted=bool(evaluation.dataset and evaluation.dataset.drifted),
-        insufficient_data=evaluation.insufficient_data,
-    )
-    older = []
-    for raw in (previous or {}).get("recentEvaluations") or []:
-        try:
-            line = EvaluationSummary.model_validate(raw)
-        except ValueError:
-            continue
-        if line.window_end != summary.window_end:
-            older.append(line)
-    recent = [summary, *older][:RECENT_EVALUATIONS]
+    """The status patch the job writes after an evaluation: the full result, a line for it (and
+    for the candidate's, during a rollout) first in `recentEvaluations` (bounded per role; a
+    rerun of the same window replaces its line), the candidate's result or none, and no
+    failure."""
+    lines = [_summary(evaluation, version, "stable")]
+    if candidate is not None and candidate.evaluation is not None:
+        lines.append(_summary(candidate.evaluation, candidate.model_version, "candidate"))
+    recent = _recent(previous, lines)
     return {
         "lastEvaluation": evaluation.model_dump(mode="json", by_alias=True, exclude_none=True),
         "lastScheduleTime": _stamp(started),
         "evaluatedVersion": version,
+        "candidateEvaluation": (
+            candidate.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if candidate is not None
+            else None
+        ),
         "recentEvaluations": [
             r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in recent
         ],
         "lastFailure": None,
     }
+
+
+def _summary(evaluation: DriftEvaluation, version: str, role: EvaluationRole) -> EvaluationSummary:
+    return EvaluationSummary(
+        window_end=evaluation.window_end,
+        model_version=version,
+        role=role,
+        samples=evaluation.samples,
+        share=evaluation.dataset.share if evaluation.dataset else None,
+        drifted=bool(evaluation.dataset and evaluation.dataset.drifted),
+        insufficient_data=evaluation.insufficient_data,
+    )
+
+
+def _recent(
+    previous: dict[str, Any] | None, lines: list[EvaluationSummary]
+) -> list[EvaluationSummary]:
+    """New lines first, then the older ones not replaced by them; RECENT_EVALUATIONS per role."""
+    replaced = {(line.window_end, line.role) for line in lines}
+    merged = list(lines)
+    for raw in (previous or {}).get("recentEvaluations") or []:
+        try:
+            line = EvaluationSummary.model_validate(raw)
+        except ValueError:
+            continue
+        if (line.window_end, line.role) not in replaced:
+            merged.append(line)
+    kept: dict[str, int] = {}
+    recent = []
+    for line in merged:
+        kept[line.role] = kept.get(line.role, 0) + 1
+        if kept[line.role] <= RECENT_EVALUATIONS:
+            recent.append(line)
+    return recent
 
 
 def failed_status(message: str, *, bad_input: bool, started: datetime) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Resolve `--monitor <namespace>/<name>` into the job's explicit arguments.
 
 The only part of the drift engine that reads the cluster, and deliberately thin: it reads the
-DriftMonitor, its ModelDeployment and the stable ModelVersion through the operator's `cluster`
-gateway (no Kubernetes client of its own) and hands their specs to the pure
-`monitor.arguments_from_specs`. Imported lazily, so the engine itself never needs a cluster.
+DriftMonitor, its ModelDeployment (whose status names the stable and candidate versions) and the
+stable ModelVersion through the operator's `cluster` gateway (no Kubernetes client of its own)
+and hands their specs to the pure `monitor.arguments_from_specs`. Imported lazily, so the engine
+itself never needs a cluster.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from typing import Any
 
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION, Kind
 from modelplane_operator.cluster import Cluster, ClusterError, KubeGateway, load_connection
-from modelplane_operator.drift.monitor import arguments_from_specs, serving_stable_version
+from modelplane_operator.drift.monitor import (
+    arguments_from_specs,
+    serving_candidate_version,
+    serving_stable_version,
+)
 
 
 def arguments_from_monitor(
@@ -26,7 +31,7 @@ def arguments_from_monitor(
 ) -> dict[str, str]:
     """Read the DriftMonitor `namespace/name` and derive the job's arguments (credentials: the
     kubeconfig, else in-cluster, else the default kubeconfig). The window is the payload logs
-    of the version serving as stable."""
+    of the version serving as stable; during a rollout the candidate's are a second window."""
     namespace, _, name = ref.partition("/")
     if not namespace or not name:
         raise ValueError(f"--monitor must be namespace/name, got {ref!r}")
@@ -50,6 +55,7 @@ def arguments_from_monitor(
         version_name=version_name,
         default_bucket=default_bucket,
         monitor_name=name,
+        candidate_name=serving_candidate_version(deployment),
     )
 
 
