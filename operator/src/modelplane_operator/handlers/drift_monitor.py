@@ -181,11 +181,13 @@ def result_patch(body: dict[str, Any], now: datetime) -> dict[str, Any] | None:
 async def observe_drift_monitor(
     body: kopf.Body, memo: OperatorContext, logger: Any, **_: Any
 ) -> None:
-    """Every watch event: turn a new evaluation (written by the job) into conditions."""
+    """Every watch event: turn a new evaluation (written by the job) into conditions and
+    metrics."""
     if body.metadata.get("deletionTimestamp"):
         return
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     memo.metrics.drift_alerts.record(namespace, name, recorded(body.get("status")))
+    memo.metrics.drift.record(namespace, name, _evaluation(dict(body)))
     status = result_patch(dict(body), datetime.now(UTC))
     if status is None:
         return
@@ -204,5 +206,7 @@ async def observe_drift_monitor(
 
 async def forget_drift_monitor(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:
     """A deleted monitor's series go; its children go with it (ownerReferences)."""
-    memo.metrics.drift_alerts.forget(body.metadata.namespace or "", body.metadata.name or "")
+    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    memo.metrics.drift_alerts.forget(namespace, name)
+    memo.metrics.drift.forget(namespace, name)
     memo.metrics.forget(KIND, body.metadata.uid or body.metadata.name or "")
