@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.operator.support import free_port
+from tests.operator.support import Kubectl, free_port
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 
@@ -151,3 +152,12 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def namespace(kubectl: Kubectl) -> Iterator[str]:
+    """A fresh namespace on the control plane, deleted (without waiting) after the test."""
+    name = f"mp-t-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -75,6 +75,17 @@ class FakeCluster:
         self._guard("patch_status", (kind, namespace, name))
         self.objects[(kind, namespace, name)].setdefault("status", {}).update(status)
 
+    def annotate(self, target: Mapping[str, Any], annotations: Mapping[str, str | None]) -> None:
+        meta = target["metadata"]
+        where = (target["kind"], meta.get("namespace"), meta["name"])
+        self._guard("annotate", where)
+        current = self.objects[where].setdefault("metadata", {}).setdefault("annotations", {})
+        for key, value in annotations.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+
     def event(self, involved: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         self._guard("event", (type_, reason))
         self.events.append((type_, reason, message))

@@ -21,6 +21,7 @@ from modelplane_operator.drift.alerting import previously_drifted
 from modelplane_operator.drift.monitor import evaluated_status, failed_status
 from modelplane_operator.handlers.converged import conditions_of
 from modelplane_operator.handlers.drift_monitor import converge_drift_monitor, result_patch
+from modelplane_operator.metrics import Metrics
 from tests.operator.fakes import FakeCluster
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -327,3 +328,69 @@ def test_a_resolve_follows_the_window_before_this_one_even_on_a_rerun() -> None:
     assert previously_drifted({"recentEvaluations": lines}, NOW) is True  # rerun of 12:00
     assert previously_drifted({"recentEvaluations": lines}, NOW + timedelta(hours=1)) is False
     assert previously_drifted({}, NOW) is False
+
+
+def _evaluation(features: dict[str, tuple[str, float, bool]], share: float | None) -> Any:
+    end = datetime(2026, 12, 7, 15, tzinfo=UTC)
+    results = [
+        {"feature": name, "test": test, "statistic": value, "threshold": 0.1, "drifted": drifted,
+         "samples": 500}
+        for name, (test, value, drifted) in features.items()
+    ]  # fmt: skip
+    dataset = None if share is None else {"share": share, "threshold": 0.5, "drifted": share >= 0.5}
+    return DriftEvaluation.model_validate(
+        {
+            "windowStart": end - timedelta(hours=1),
+            "windowEnd": end,
+            "samples": 500,
+            "features": results,
+            "dataset": dataset,
+            "predictionDrift": [
+                {
+                    "feature": "y.0",
+                    "test": "psi",
+                    "statistic": 0.3,
+                    "threshold": 0.2,
+                    "drifted": True,
+                    "samples": 500,
+                },
+            ],
+            "insufficientData": share is None,
+        }
+    )
+
+
+def test_the_last_evaluation_becomes_gauges_and_features_gone_lose_their_series() -> None:
+    metrics = Metrics()
+    sample = metrics.registry.get_sample_value
+    monitor = {"namespace": "team-a", "monitor": "fraud"}
+    first = {"amount": ("wasserstein", 0.4, True), "country": ("jsd", 0.02, False)}
+    metrics.drift.record("team-a", "fraud", _evaluation(first, 0.5))
+    amount = {**monitor, "feature": "amount", "test": "wasserstein"}
+    assert sample("modelplane_drift_feature_statistic", amount) == pytest.approx(0.4)
+    assert sample("modelplane_drift_feature_drifted", amount) == 1
+    assert sample("modelplane_drift_feature_drifted", {**monitor, "feature": "country",
+                                                       "test": "jsd"}) == 0  # fmt: skip
+    output = {**monitor, "output": "y.0", "test": "psi"}
+    assert sample("modelplane_drift_prediction_statistic", output) == pytest.approx(0.3)
+    assert sample("modelplane_drift_prediction_drifted", output) == 1
+    assert sample("modelplane_drift_dataset_share", monitor) == 0.5
+    assert sample("modelplane_drift_dataset_drifted", monitor) == 1
+    assert sample("modelplane_drift_samples", monitor) == 500
+    end = datetime(2026, 12, 7, 15, tzinfo=UTC).timestamp()
+    assert sample("modelplane_drift_last_window_end_timestamp_seconds", monitor) == end
+
+    metrics.drift.record("team-a", "fraud", _evaluation({"amount": ("ks", 0.1, False)}, 0.0))
+    assert sample("modelplane_drift_feature_statistic", amount) is None  # test changed
+    assert sample("modelplane_drift_feature_drifted", {**monitor, "feature": "country",
+                                                       "test": "jsd"}) is None  # fmt: skip
+    assert sample("modelplane_drift_feature_drifted", {**amount, "test": "ks"}) == 0
+    assert sample("modelplane_drift_dataset_drifted", monitor) == 0
+
+    metrics.drift.record("team-a", "fraud", _evaluation({}, None))  # too few rows
+    assert sample("modelplane_drift_dataset_share", monitor) is None
+    assert sample("modelplane_drift_samples", monitor) == 500
+
+    metrics.drift.forget("team-a", "fraud")
+    names = {s.name for m in metrics.registry.collect() for s in m.samples}
+    assert not {n for n in names if n.startswith("modelplane_drift_") and "alerts" not in n}

@@ -16,8 +16,6 @@ import hashlib
 import io
 import json
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,14 +43,6 @@ from tests.operator.support import (
 )
 
 pytestmark = pytest.mark.usefixtures("aws_env")
-
-
-@pytest.fixture
-def namespace(kubectl: Kubectl) -> Iterator[str]:
-    name = f"mp-dm-{uuid.uuid4().hex[:6]}"
-    kubectl("create", "namespace", name)
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 def apply(kubectl: Kubectl, body: dict[str, Any]) -> None:

@@ -260,8 +260,9 @@ class DriftActions(K8sModel):
     """What the operator does on drift besides reporting it."""
 
     on_dataset_drift: Literal["none", "pauseRollouts"] = "none"
-    """`pauseRollouts` pauses any rollout of the monitored deployment while dataset drift is
-    detected."""
+    """`pauseRollouts`: when an evaluation finds dataset drift while the monitored deployment
+    has a canary in progress, the operator pauses it (traffic held where it is); resuming is a
+    person's decision (Resume in the dashboard, or the annotation `modelplane.io/resume`)."""
 
 
 class DriftMonitorSpec(K8sModel):

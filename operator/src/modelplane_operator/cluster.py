@@ -105,6 +105,11 @@ class Cluster(Protocol):
         """Merge-patch the status subresource of an object other than the one being handled."""
         ...
 
+    def annotate(self, target: Mapping[str, Any], annotations: Mapping[str, str | None]) -> None:
+        """Merge-patch the annotations of `target` (apiVersion, kind, metadata name and
+        namespace), an object other than the one being handled; None removes one."""
+        ...
+
     def event(self, involved: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         """Record a Kubernetes Event about an object."""
         ...
@@ -325,6 +330,18 @@ class KubeGateway:
             "PATCH",
             path,
             json={"status": dict(status)},
+            content_type="application/merge-patch+json",
+        )
+
+    def annotate(self, target: Mapping[str, Any], annotations: Mapping[str, str | None]) -> None:
+        """Merge-patch `metadata.annotations` (an object already gone is left alone)."""
+        meta = target.get("metadata") or {}
+        self._request(
+            "PATCH",
+            resource_path(
+                target["apiVersion"], target["kind"], meta["name"], meta.get("namespace")
+            ),
+            json={"metadata": {"annotations": dict(annotations)}},
             content_type="application/merge-patch+json",
         )
 

@@ -10,7 +10,10 @@ deployment's series are removed so the page does not grow without bound.
 
 Drift alerts are sent by the drift job, whose pod lives too briefly to be scraped; it writes one
 `AlertDelivery` per sink into the monitor's `status.alerts`, and `Metrics.drift_alerts` counts
-each record once when the operator sees it (`modelplane_drift_alerts_total`).
+each record once when the operator sees it (`modelplane_drift_alerts_total`). For the same reason
+`Metrics.drift` exports the monitor's `status.lastEvaluation` as gauges (`modelplane_drift_…` per
+monitor, and per feature and output): the series of a feature no longer evaluated are removed,
+and so are all of a deleted monitor's, so cardinality is bounded by the CRD's feature limit.
 
 Queue depth is what the operator can observe of kopf's queue: objects being reconciled right now
 plus objects waiting for a retry after a transient failure.
@@ -29,6 +32,7 @@ import kopf
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from modelplane_crds.drift_monitor import AlertDelivery
+from modelplane_crds.drift_results import DriftEvaluation, FeatureDriftResult
 from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
 
 
@@ -138,6 +142,113 @@ class DriftAlertMetrics:
                     self.alerts.remove(namespace, monitor, sink, outcome)
 
 
+class DriftMetrics:
+    """The last evaluation of each DriftMonitor as gauges on `registry`: per feature and per
+    output the statistic and whether it drifted; per monitor the dataset drift share, whether the
+    dataset drifted, the rows evaluated and the end of the evaluated window."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        per_monitor = ["namespace", "monitor"]
+
+        def gauge(name: str, text: str, labels: list[str]) -> Gauge:
+            return Gauge(name, text, labels, registry=registry)
+
+        def pair(kind: str, label: str, what: str) -> tuple[Gauge, Gauge]:
+            labels = [*per_monitor, label, "test"]
+            window = "in the last evaluated window"
+            statistic = f"Drift statistic of each {what} {window}"
+            drifted = f"1 when the {what} drifted {window}, else 0"
+            return (
+                gauge(f"modelplane_drift_{kind}_statistic", statistic, labels),
+                gauge(f"modelplane_drift_{kind}_drifted", drifted, labels),
+            )
+
+        self.feature_statistic, self.feature_drifted = pair("feature", "feature", "input feature")
+        self.prediction_statistic, self.prediction_drifted = pair(
+            "prediction", "output", "model output"
+        )
+        self.dataset_share = gauge(
+            "modelplane_drift_dataset_share",
+            "Share of the tested input features that drifted in the last evaluated window",
+            per_monitor,
+        )
+        self.dataset_drifted = gauge(
+            "modelplane_drift_dataset_drifted",
+            "1 when the dataset drifted in the last evaluated window, else 0",
+            per_monitor,
+        )
+        self.samples = gauge(
+            "modelplane_drift_samples", "Logged rows in the last evaluated window", per_monitor
+        )
+        self.window_end = gauge(
+            "modelplane_drift_last_window_end_timestamp_seconds",
+            "End of the last evaluated window (Unix time)",
+            per_monitor,
+        )
+        self._tested: dict[tuple[str, str], tuple[set[tuple[str, str]], set[tuple[str, str]]]] = {}
+
+    def record(self, namespace: str, monitor: str, evaluation: DriftEvaluation | None) -> None:
+        """Export the monitor's last evaluation; None (nothing evaluated yet) removes its series."""
+        if evaluation is None:
+            self.forget(namespace, monitor)
+            return
+        features, outputs = self._tested.get((namespace, monitor), (set(), set()))
+        current = (
+            self._results(
+                namespace, monitor, evaluation.features, self.feature_statistic,
+                self.feature_drifted, features,
+            ),
+            self._results(
+                namespace, monitor, evaluation.prediction_drift, self.prediction_statistic,
+                self.prediction_drifted, outputs,
+            ),
+        )  # fmt: skip
+        self._tested[(namespace, monitor)] = current
+        self.samples.labels(namespace, monitor).set(evaluation.samples)
+        self.window_end.labels(namespace, monitor).set(evaluation.window_end.timestamp())
+        if evaluation.dataset is None:  # too few rows: no decision, no share
+            for gauge in (self.dataset_share, self.dataset_drifted):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(namespace, monitor)
+            return
+        self.dataset_share.labels(namespace, monitor).set(evaluation.dataset.share)
+        self.dataset_drifted.labels(namespace, monitor).set(int(evaluation.dataset.drifted))
+
+    @staticmethod
+    def _results(
+        namespace: str,
+        monitor: str,
+        results: Iterable[FeatureDriftResult],
+        statistic: Gauge,
+        drifted: Gauge,
+        before: set[tuple[str, str]],
+    ) -> set[tuple[str, str]]:
+        """Set one gauge pair per result; remove the pairs of results gone since `before`."""
+        now: set[tuple[str, str]] = set()
+        for result in results:
+            statistic.labels(namespace, monitor, result.feature, result.test).set(result.statistic)
+            drifted.labels(namespace, monitor, result.feature, result.test).set(int(result.drifted))
+            now.add((result.feature, result.test))
+        for feature, test in before - now:
+            for gauge in (statistic, drifted):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(namespace, monitor, feature, test)
+        return now
+
+    def forget(self, namespace: str, monitor: str) -> None:
+        """Remove every series of a monitor (deleted, or with nothing evaluated)."""
+        features, outputs = self._tested.pop((namespace, monitor), (set(), set()))
+        self._results(
+            namespace, monitor, (), self.feature_statistic, self.feature_drifted, features
+        )
+        self._results(
+            namespace, monitor, (), self.prediction_statistic, self.prediction_drifted, outputs
+        )
+        for gauge in (self.dataset_share, self.dataset_drifted, self.samples, self.window_end):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, monitor)
+
+
 class CountingCluster:
     """A `Cluster` that counts the calls it forwards (for `modelplane_rollout_api_calls`)."""
 
@@ -159,8 +270,8 @@ class CountingCluster:
 
 
 class Metrics:
-    """The operator's series on a private registry, the rollouts' (`rollout`) and the drift
-    alerts' (`drift_alerts`) included."""
+    """The operator's series on a private registry, the rollouts' (`rollout`), the drift
+    alerts' (`drift_alerts`) and the drift evaluations' (`drift`) included."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -190,6 +301,7 @@ class Metrics:
         )
         self.rollout = RolloutMetrics(self.registry)
         self.drift_alerts = DriftAlertMetrics(self.registry)
+        self.drift = DriftMetrics(self.registry)
         self._waiting: dict[str, set[str]] = {}
         self._running: dict[str, int] = {}
         self._lock = Lock()

@@ -186,6 +186,12 @@ def status_of(kubectl: Kubectl, name: str, namespace: str) -> dict[str, Any]:
     return dict((obj or {}).get("status") or {})
 
 
+def annotations_of(kubectl: Kubectl, kind: str, name: str, namespace: str) -> dict[str, str]:
+    """The object's annotations (empty when absent)."""
+    obj = get_json(kubectl, kind, name, "-n", namespace) or {}
+    return dict((obj.get("metadata") or {}).get("annotations") or {})
+
+
 def version_ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
     """Whether the core handler verified the ModelVersion."""
     obj = get_json(kubectl, "modelversion", name, "-n", namespace) or {}

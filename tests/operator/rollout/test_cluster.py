@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.operator.rollout.cluster_support import (
+    annotations_of,
     children,
     model_deployment,
     model_version,
@@ -165,9 +166,7 @@ def test_an_indefinite_pause_waits_for_the_promote_annotation(operator: Kubectl)
         timeout=60,
         what="promoted by annotation",
     )
-    annotations = get_json(operator, "modeldeployment", "manual", "-n", NAMESPACE)["metadata"][
-        "annotations"
-    ]
+    annotations = annotations_of(operator, "modeldeployment", "manual", NAMESPACE)
     assert "modelplane.io/promote" not in annotations
 
 

@@ -1695,8 +1695,9 @@ export interface components {
         DriftActions: {
             /**
              * Ondatasetdrift
-             * @description `pauseRollouts` pauses any rollout of the monitored deployment while dataset drift is
-             *     detected.
+             * @description `pauseRollouts`: when an evaluation finds dataset drift while the monitored deployment
+             *     has a canary in progress, the operator pauses it (traffic held where it is); resuming is a
+             *     person's decision (Resume in the dashboard, or the annotation `modelplane.io/resume`).
              * @default none
              * @enum {string}
              */

@@ -5,7 +5,8 @@ watched deployment appearing, disappearing or turning payload logging off). Whil
 deployment is missing or logs nothing the monitor is Stalled and its CronJob suspended, so no
 job runs only to fail; it resumes by itself once the deployment is there. The job writes each
 evaluation into the status; `observe_drift_monitor` (every watch event) turns it into the
-`DriftDetected` and `InsufficientData` conditions, so conditions have one writer, the operator.
+`DriftDetected` and `InsufficientData` conditions, so conditions have one writer, the operator,
+and carries out `actions.onDatasetDrift` (`pause_rollouts`, condition `RolloutsPaused`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from modelplane_operator.handlers.converged import (
     conditions_of,
     conditions_wire,
 )
+from modelplane_operator.rollout import drift_pause
 
 KIND = DRIFT_MONITOR.kind
 
@@ -168,24 +170,79 @@ async def reconcile_drift_monitor(
         await converged.report(memo.cluster, body, patch)
 
 
+def _spec(body: dict[str, Any]) -> DriftMonitorSpec | None:
+    try:
+        return DriftMonitorSpec.model_validate(body.get("spec") or {})
+    except ValueError:
+        return None
+
+
+def _paused_for(body: dict[str, Any]) -> str | None:
+    return ((body.get("metadata") or {}).get("annotations") or {}).get(drift_pause.PAUSED_FOR)
+
+
 def result_patch(body: dict[str, Any], now: datetime) -> dict[str, Any] | None:
-    """The conditions patch when the job's last evaluation is not yet reflected in them."""
+    """The conditions patch when the job's last evaluation (and the action taken on it) is not
+    yet reflected in them."""
     generation = int(body["metadata"].get("generation") or 1)
     current = conditions_of(body.get("status"))
-    wanted = builders.result_conditions(current, _evaluation(body), generation, now)
+    evaluation = _evaluation(body)
+    wanted = builders.result_conditions(current, evaluation, generation, now)
+    spec = _spec(body)
+    if spec is not None:
+        wanted = drift_pause.rollouts_paused_condition(
+            wanted, spec, evaluation, _paused_for(body), generation, now
+        )
     if conditions_wire(wanted) == conditions_wire(current):
         return None
     return {"conditions": conditions_wire(wanted)}
 
 
+def pause_rollouts(cluster: Cluster, body: dict[str, Any]) -> drift_pause.DriftPause | None:
+    """`onDatasetDrift: pauseRollouts`: ask the deployment's rollout pass to pause its canary,
+    once per drifted evaluation (see `rollout.drift_pause`); the pause it asked for, if any."""
+    spec, evaluation = _spec(body), _evaluation(body)
+    if spec is None or evaluation is None:
+        return None
+    if not drift_pause.pause_due(spec, evaluation, _paused_for(body)):
+        return None
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    deployment_name = spec.deployment_ref.name
+    deployment = cluster.get(
+        MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, deployment_name, namespace
+    )
+    pause = drift_pause.pause_request(name, evaluation, deployment)
+    if pause is None or deployment is None:  # nothing in progress: nothing to pause
+        return None
+    cluster.annotate(deployment, {drift_pause.DRIFT_PAUSE: pause.annotation()})
+    # Remembered only once the request is on the deployment: a crash in between asks again.
+    itself = {**body, "apiVersion": DRIFT_MONITOR.api_version, "kind": KIND}
+    cluster.annotate(itself, {drift_pause.PAUSED_FOR: pause.window_end})
+    cluster.event(
+        itself,
+        "Warning",
+        drift_pause.ROLLOUTS_PAUSED,
+        f"pausing the rollout of {pause.candidate} on ModelDeployment {deployment_name}:"
+        f" dataset drift share {pause.share:.2f} in the window ending {pause.window_end}",
+    )
+    return pause
+
+
 async def observe_drift_monitor(
     body: kopf.Body, memo: OperatorContext, logger: Any, **_: Any
 ) -> None:
-    """Every watch event: turn a new evaluation (written by the job) into conditions."""
+    """Every watch event: turn a new evaluation (written by the job) into conditions and
+    metrics."""
     if body.metadata.get("deletionTimestamp"):
         return
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     memo.metrics.drift_alerts.record(namespace, name, recorded(body.get("status")))
+    memo.metrics.drift.record(namespace, name, _evaluation(dict(body)))
+    try:
+        await asyncio.to_thread(pause_rollouts, memo.cluster, dict(body))
+    except ClusterError as exc:  # the next event tries again (the evaluation stays in status)
+        logger.warning("rollout not paused yet: %s", exc)
     status = result_patch(dict(body), datetime.now(UTC))
     if status is None:
         return
@@ -204,5 +261,7 @@ async def observe_drift_monitor(
 
 async def forget_drift_monitor(body: kopf.Body, memo: OperatorContext, **_: Any) -> None:
     """A deleted monitor's series go; its children go with it (ownerReferences)."""
-    memo.metrics.drift_alerts.forget(body.metadata.namespace or "", body.metadata.name or "")
+    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    memo.metrics.drift_alerts.forget(namespace, name)
+    memo.metrics.drift.forget(namespace, name)
     memo.metrics.forget(KIND, body.metadata.uid or body.metadata.name or "")

@@ -34,6 +34,7 @@ from modelplane_operator.cluster import Cluster, ClusterError
 from modelplane_operator.context import OperatorContext
 from modelplane_operator.handlers.converged import Converged
 from modelplane_operator.metrics import CountingCluster
+from modelplane_operator.rollout.drift_pause import DRIFT_PAUSE
 from modelplane_operator.rollout.reconcile import (
     PROMOTE,
     RESUME,
@@ -74,9 +75,9 @@ def converge_model_deployment(
     except ClusterError as exc:
         retry = kopf.TemporaryError(str(exc), delay=ctx.settings.rollout_interval_s)
         return Converged(_retrying(body, str(exc), now), retry)
-    return Converged(
-        result.status, drop_annotations=(PROMOTE, RESUME) if result.consume_promote else ()
-    )
+    # A resume also ends a DriftMonitor's pause: its request goes with the person's signal.
+    consumed = (PROMOTE, RESUME, DRIFT_PAUSE) if result.consume_promote else ()
+    return Converged(result.status, drop_annotations=consumed)
 
 
 async def reconcile_model_deployment(

@@ -64,6 +64,7 @@ from modelplane_operator.builders.model_deployment import (
     replicas_for_share,
 )
 from modelplane_operator.drift.monitor import parse_duration
+from modelplane_operator.rollout.drift_pause import DriftPause
 
 PROGRESSING = "Progressing"
 SWITCHING = "SwitchingStable"
@@ -100,6 +101,8 @@ class Facts:
     """`modelplane.io/promote=true` (or `modelplane.io/resume`) is on the object."""
     verdict: Verdict | None = None
     """Analysis result, when `analysis_due` said so and the handler ran the checks."""
+    drift_pause: DriftPause | None = None
+    """A DriftMonitor's request to pause (`modelplane.io/paused-by-drift`), if any."""
 
 
 @dataclass(frozen=True)
@@ -426,13 +429,9 @@ class _Pass:
             return self.finish([self.sizing.full(stable, "stable")], [(stable, 100)])
         if self.spec.paused:
             return self.paused_by_hand(stable, candidate)
-        if st.rollout_state == "Paused":
-            if not f.promote:
-                return self.paused(stable, candidate)
-            self.consume = True
-            st.rollout_state = "Progressing"
-            st.analysis = AnalysisStatus(last_run_at=f.now)
-            self.event("Normal", "Resumed", f"rollout of {candidate} resumed by promotion")
+        held = self.held(stable, candidate)
+        if held is not None:
+            return held
         if f.verdict is not None and self.judge(candidate, f.verdict):
             return self.fail(stable, candidate, f.verdict)
         return self.walk(stable, candidate)
@@ -543,16 +542,59 @@ class _Pass:
         )
         return self.hold(stable, candidate, weight, ready)
 
+    def held(self, stable: str, candidate: str) -> Plan | None:
+        """Paused (failed analysis, or a DriftMonitor's request) until a person resumes; None
+        to go on."""
+        st, f = self.st, self.facts
+        if st.rollout_state == "Paused":
+            if not f.promote:
+                return self.paused(stable, candidate)
+            self.consume = True
+            st.rollout_state = "Progressing"
+            st.analysis = AnalysisStatus(last_run_at=f.now)
+            self.event("Normal", "Resumed", f"rollout of {candidate} resumed by promotion")
+            return None
+        if self.drift_pause(candidate) is not None and not f.promote:
+            return self.pause_for_drift(stable, candidate)
+        return None
+
+    def drift_pause(self, candidate: str) -> DriftPause | None:
+        """The DriftMonitor's pause request, when it is about this candidate."""
+        pause = self.facts.drift_pause
+        return pause if pause is not None and pause.candidate == candidate else None
+
+    def pause_for_drift(self, stable: str, candidate: str) -> Plan:
+        """A DriftMonitor found dataset drift: hold as `onFailure: pause` does."""
+        self.st.rollout_state = "Paused"
+        pause = self.drift_pause(candidate)
+        assert pause is not None
+        self.event(
+            "Warning",
+            CANARY_PAUSED,
+            f"rollout of {candidate} paused: {pause.reason()}; annotate modelplane.io/resume"
+            " to continue",
+        )
+        return self.paused(stable, candidate)
+
     def paused(self, stable: str, candidate: str) -> Plan:
         st = self.st
         weight = st.traffic.candidate if st.traffic else 0
         weight = weight if self.ready(candidate) > 0 else 0
-        self.conditions(
-            "stalled",
-            ANALYSIS_FAILED,
-            f"rollout of {candidate} paused after failed analysis at {weight}% traffic;"
-            " annotate modelplane.io/promote=true to continue or change the candidate",
-        )
+        pause = self.drift_pause(candidate)
+        if pause is not None:
+            self.conditions(
+                "stalled",
+                CANARY_PAUSED,
+                f"rollout of {candidate} paused at {weight}% traffic: {pause.reason()};"
+                " annotate modelplane.io/resume to continue or change the candidate",
+            )
+        else:
+            self.conditions(
+                "stalled",
+                ANALYSIS_FAILED,
+                f"rollout of {candidate} paused after failed analysis at {weight}% traffic;"
+                " annotate modelplane.io/promote=true to continue or change the candidate",
+            )
         return self.hold(stable, candidate, weight, self.ready(candidate) > 0)
 
     def walk(self, stable: str, candidate: str) -> Plan:

@@ -43,6 +43,7 @@ from modelplane_operator.builders import model_deployment as builders
 from modelplane_operator.cluster import HTTPROUTE_CRD, Cluster, ClusterError
 from modelplane_operator.drift.monitor import parse_duration
 from modelplane_operator.metrics import RolloutMetrics
+from modelplane_operator.rollout.drift_pause import DRIFT_PAUSE, DriftPause
 from modelplane_operator.rollout.machine import Facts, Plan, Verdict, analysis_due, plan
 from modelplane_operator.settings import Settings
 
@@ -461,6 +462,7 @@ class Pass:
             versions=ready,
             promote=promote,
             verdict=verdict,
+            drift_pause=DriftPause.parse(annotations.get(DRIFT_PAUSE)),
         )
         result = plan(spec, status, facts)
         if shadow is not None:  # read before the plan: a rollback keeps its final count
