@@ -225,10 +225,11 @@ def test_a_request_id_with_several_payload_rows_is_left_out_as_ambiguous() -> No
     spec = classification(metrics=[{"metric": "accuracy"}])
     at = START + timedelta(minutes=1)
     labels = newest_feedback([feedback([("a", "1", at, at), ("b", "1", at, at)])], "label", END)
-    batches = [payload(["a", "b"], [1.0, 1.0]), payload(["b", "z"], [0.0, 0.0])]  # b twice
+    batches = [payload(["a", "b"], [1.0, 1.0]), payload(["b", "z"], [0.0, 0.0])]
+    batches.append(payload(["z"], [1.0]))  # b and z twice; z has no label, so it is no concern
     joined = join_window(batches, labels, spec, START, END)
     assert joined.truth.tolist() == ["1"]
-    assert (joined.ambiguous_rows, joined.predictions) == (2, 4)
+    assert (joined.ambiguous_rows, joined.predictions) == (2, 5)
 
 
 def test_feedback_that_matches_no_prediction_in_the_window_is_counted_unmatched() -> None:
@@ -266,3 +267,25 @@ def test_the_scored_window_is_the_drift_window_moved_back_by_the_label_delay() -
         START - timedelta(hours=6),
         END - timedelta(hours=6),
     )
+
+
+def test_regression_joins_the_feedback_value_to_the_logged_number() -> None:
+    spec = QualitySpec.model_validate(
+        {
+            "task": "regression",
+            "prediction": "output.label.0",
+            "minLabelledRows": 1,
+            "metrics": [{"metric": "mae", "max": 1.0}],
+        }
+    )
+    at = START + timedelta(minutes=1)
+    batch = feedback([("a", None, at, at), ("b", None, at, at), ("c", None, at, at)])
+    values = batch.set_column(3, "value", pa.array([2.0, 4.5, None], pa.float64()))
+    labels = newest_feedback([values], "value", END)
+    joined = join_window(
+        [payload(["a", "b", "c", "d"], [1.0, 5.0, 3.0, 0.0])], labels, spec, START, END
+    )
+    evaluation = evaluate_joined(spec, joined, START, END, END)
+    assert evaluation.labelled_rows == 2  # c has no value, d no feedback
+    assert evaluation.metrics[0].value == pytest.approx(0.75)
+    assert evaluation.metrics[0].passed is True

@@ -148,7 +148,8 @@ def join_window(
     for batch in batches:
         predictions += batch.num_rows
         table = _prediction_table(batch, spec.prediction, spec.score)
-        matched.append(table.join(feedback.select([REQUEST_ID, TRUTH]), REQUEST_ID))
+        labels = feedback.select([REQUEST_ID, TRUTH])
+        matched.append(table.join(labels, REQUEST_ID, join_type="inner"))
     rows = pa.concat_tables(matched, promote_options="permissive") if matched else None
     if rows is None or rows.num_rows == 0:
         return Joined(
