@@ -289,6 +289,34 @@ CASES: tuple[InvalidCase, ...] = (
         "rule",
     ),
     InvalidCase(
+        "quality-regression-metric-on-classification",
+        DM,
+        _append("spec.quality.metrics", {"metric": "rmse", "max": 1.0}),
+        "spec.quality.metrics",
+        "rule",
+    ),
+    InvalidCase(
+        "quality-auc-without-score",
+        DM,
+        _drop("spec.quality.score"),
+        "spec.quality.score",
+        "rule",
+    ),
+    InvalidCase(
+        "quality-min-above-max",
+        DM,
+        _set("spec.quality.metrics.0.max", 0.5),
+        "spec.quality.metrics[0].max",
+        "rule",
+    ),
+    InvalidCase(
+        "quality-metric-twice",
+        DM,
+        _append("spec.quality.metrics", {"metric": "accuracy", "min": 0.8}),
+        "spec.quality.metrics[4]",
+        "list-map",
+    ),
+    InvalidCase(
         "correction-unknown", DM, _set("spec.correction", "holm"), "spec.correction", "schema"
     ),
     InvalidCase(

@@ -25,8 +25,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from modelplane_api.feedback.service import SCHEMA as FEEDBACK_SCHEMA
 from modelplane_crds.drift_monitor import ALERT_SECRETS_DIR
-from modelplane_crds.payload_logs import hour_partition, version_prefix
+from modelplane_crds.payload_logs import (
+    FEEDBACK_DIR,
+    deployment_prefix,
+    hour_partition,
+    version_prefix,
+)
 from modelplane_operator.alerts import verify_signature
 from modelplane_operator.drift import main
 from tests.integration.test_operator_rbac import OPERATOR_DIR, service_account_kubeconfig
@@ -96,6 +102,13 @@ def _resources(
             "schedule": "0 0 1 1 *",  # never during the test: the job is run by hand below
             "window": {"size": "2h"},
             "minSamples": 200,
+            "quality": {
+                "task": "regression",
+                "prediction": "output.score.0",
+                "labelColumn": "value",
+                "metrics": [{"metric": "mae", "max": 0.2}],
+                "minLabelledRows": 100,
+            },
             "alerts": [
                 {
                     "webhook": {
@@ -133,9 +146,14 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     secrets = _hook_secret(kubectl, namespace, receiver.url, tmp_path / "mounted")
     now = datetime.now(UTC)
     hour = (now - timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
-    logs = feature_table({"feature.amount": rng.normal(2.0, 1.0, 600)}, start=hour, seconds=1800)
+    logs = feature_table(
+        {"feature.amount": rng.normal(2.0, 1.0, 600), "output.score.0": rng.normal(0, 1, 600)},
+        start=hour,
+        seconds=1800,
+    )
     key = f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(hour)}/part-0.parquet"
     _put(s3, key, logs)
+    _put_feedback(s3, namespace, logs.slice(0, 300), rng)
     operator_config = service_account_kubeconfig(kubectl, kubeconfig, tmp_path / "op.kubeconfig")
     env = operator_env(
         operator_config, s3, monitor_interval_s=2, payload_bucket=s3.bucket, rollout_interval_s=30
@@ -213,6 +231,9 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         )
         assert [o["Key"].endswith(".json") for o in history["Contents"]] == [True]
         _assert_alerted(receiver, alertmanager, status, "firing")
+        quality = status["lastQuality"]  # the first 300 predictions were labelled, ±0.05
+        assert (quality["labelledRows"], quality["degraded"]) == (300, False)
+        assert [(m["metric"], m["passed"]) for m in quality["metrics"]] == [("mae", True)]
 
         # Calm traffic an hour earlier, evaluated on its own: drift ended, so one resolve.
         calm_hour = hour - timedelta(hours=1)
@@ -314,6 +335,21 @@ def _patch_status(kubectl: Kubectl, namespace: str, patch: dict[str, Any]) -> No
         "-p",
         json.dumps(patch),
     )
+
+
+def _put_feedback(s3: Any, namespace: str, logged: pa.Table, rng: np.random.Generator) -> None:
+    """Ground truth for `logged` as the facade's feedback endpoint writes it: each prediction's
+    true value within ±0.05, observed a minute after it was made."""
+    observed = [t + timedelta(minutes=1) for t in logged.column("ts").to_pylist()]
+    truth = np.asarray(logged.column("output.score.0")) + rng.uniform(-0.05, 0.05, len(observed))
+    rows = [
+        {"request_id": r, "observed_at": t, "label": None, "value": float(v), "received_at": t}
+        for r, t, v in zip(logged.column("request_id").to_pylist(), observed, truth, strict=True)
+    ]
+    for partition in sorted({hour_partition(t) for t in observed}):
+        part = [row for row in rows if hour_partition(row["observed_at"]) == partition]
+        key = f"{deployment_prefix(namespace, 'fraud')}{FEEDBACK_DIR}/{partition}/f.parquet"
+        _put(s3, key, pa.Table.from_pylist(part, schema=FEEDBACK_SCHEMA))
 
 
 def _hook_secret(kubectl: Kubectl, namespace: str, url: str, mounted: Path) -> str:

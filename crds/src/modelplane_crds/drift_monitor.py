@@ -25,6 +25,7 @@ from modelplane_crds.base import (
 )
 from modelplane_crds.conditions import ObjectStatus
 from modelplane_crds.drift_results import P_VALUE_TESTS, DriftEvaluation
+from modelplane_crds.quality import QualityEvaluation, QualitySpec
 
 # Condition types besides Ready.
 DRIFT_DETECTED = "DriftDetected"
@@ -307,6 +308,10 @@ class DriftMonitorSpec(K8sModel):
     actions: DriftActions | None = None
     """What to do on drift besides reporting."""
 
+    quality: QualitySpec | None = None
+    """Also score the predictions against ground truth sent to the deployment's feedback
+    endpoint (classification or regression metrics with thresholds); off when omitted."""
+
     suspend: bool = False
     """Stop scheduling evaluations; the last results stay in status."""
 
@@ -406,6 +411,9 @@ class DriftMonitorStatus(ObjectStatus):
         default_factory=list, max_length=2 * RECENT_EVALUATIONS
     )
     """The last evaluations, newest first, one line each; at most 10 per role."""
+
+    last_quality: QualityEvaluation | None = None
+    """Quality of the most recent scored window, from ground truth (`spec.quality`)."""
 
     last_failure: EvaluationFailure | None = None
     """The last run that could not evaluate; cleared by the next evaluation."""

@@ -1752,6 +1752,11 @@ export interface components {
             /** @description What to do on drift besides reporting. */
             actions?: components["schemas"]["DriftActions"] | null;
             /**
+             * @description Also score the predictions against ground truth sent to the deployment's feedback
+             *     endpoint (classification or regression metrics with thresholds); off when omitted.
+             */
+            quality?: components["schemas"]["QualitySpec"] | null;
+            /**
              * Suspend
              * @description Stop scheduling evaluations; the last results stay in status.
              * @default false
@@ -2891,6 +2896,93 @@ export interface components {
              * @description Prometheus base URL; defaults to the operator's configured Prometheus.
              */
             address?: string | null;
+        };
+        /**
+         * QualitySpec
+         * @description Score the deployment's predictions against the ground truth sent to the feedback
+         *     endpoint.
+         */
+        QualitySpec: {
+            /**
+             * Task
+             * @description What the model predicts: a class or a number.
+             * @enum {string}
+             */
+            task: "classification" | "regression";
+            /**
+             * Prediction
+             * @description The payload-log output column holding the prediction, for example `output.label.0`.
+             *     Classes are compared as text, integral numbers without decimals (`1.0` is the class `1`).
+             */
+            prediction: string;
+            /**
+             * Score
+             * @description The payload-log output column holding the probability of `positiveLabel` (0 to 1), for
+             *     example `output.probability.1`. Required for auc and logLoss.
+             */
+            score?: string | null;
+            /**
+             * Labelcolumn
+             * @description The feedback column holding the truth: `label` (text; the default for classification)
+             *     or `value` (a number; the default and only choice for regression).
+             */
+            labelColumn?: ("label" | "value") | null;
+            /**
+             * Positivelabel
+             * @description The class that counts as positive for binary precision, recall, f1, auc and logLoss;
+             *     `1` when omitted.
+             */
+            positiveLabel?: string | null;
+            /**
+             * Average
+             * @description How precision, recall and f1 summarise the classes: `binary` (the default: of
+             *     `positiveLabel` only) or `macro` (the unweighted mean over every class seen in truth or
+             *     prediction).
+             */
+            average?: ("binary" | "macro") | null;
+            /**
+             * Metrics
+             * @description The metrics to compute, each at most once, with their thresholds.
+             */
+            metrics: components["schemas"]["QualityThreshold"][];
+            /**
+             * Minlabelledrows
+             * @description Fewest predictions with a label in a window for an evaluation to decide; with fewer, it
+             *     reports insufficient data.
+             * @default 100
+             */
+            minLabelledRows: number;
+            /**
+             * Labeldelay
+             * @description How long after a window's end its labels may still arrive. Each run scores the window
+             *     that ended this long ago, with every label observed up to the run; `0s` scores the drift
+             *     window with the labels arrived so far.
+             * @default 0s
+             */
+            labelDelay: string;
+        };
+        /**
+         * QualityThreshold
+         * @description One metric to compute and, optionally, the range it must stay in.
+         */
+        QualityThreshold: {
+            /**
+             * Metric
+             * @description `accuracy`, `precision`, `recall`, `f1`, `auc` (binary, from `score`) or `logLoss`
+             *     (binary, from `score`) for classification; `mae` or `rmse` for regression.
+             * @enum {string}
+             */
+            metric: "accuracy" | "precision" | "recall" | "f1" | "auc" | "logLoss" | "mae" | "rmse";
+            /**
+             * Min
+             * @description The metric fails below this value (for accuracy, precision, recall, f1, auc).
+             */
+            min?: number | null;
+            /**
+             * Max
+             * @description The metric fails above this value (for logLoss, mae, rmse).
+             */
+            max?: number | null;
         };
         /** ReadinessPublic */
         ReadinessPublic: {

@@ -21,8 +21,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from modelplane_crds.drift_monitor import CandidateEvaluation
+from modelplane_crds.drift_monitor import CandidateEvaluation, DriftMonitorSpec
 from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_crds.payload_logs import FEEDBACK_DIR
 from modelplane_operator.drift.alerting import SECRETS_DIR, deliver
 from modelplane_operator.drift.candidate import evaluate_candidate
 from modelplane_operator.drift.config import (
@@ -32,8 +33,9 @@ from modelplane_operator.drift.config import (
     FeatureSpec,
 )
 from modelplane_operator.drift.job import evaluate_window, load_or_build_profile
-from modelplane_operator.drift.monitor import evaluated_status, failed_status
+from modelplane_operator.drift.monitor import evaluated_status, failed_status, parse_duration
 from modelplane_operator.drift.profile import ReferenceProfile
+from modelplane_operator.drift.quality import evaluate_quality, scored_window
 from modelplane_operator.drift.reader import filesystem_for, parquet_files
 
 
@@ -105,7 +107,33 @@ def _evaluated(
     status = evaluated_status(monitor.get("status"), evaluation, version, started, candidate)
     if alerts is not None:
         status["alerts"] = alerts
+    quality = _quality(args, monitor, evaluation)
+    if quality is not None:
+        status["lastQuality"] = quality
     return status
+
+
+def _quality(
+    args: argparse.Namespace, monitor: dict[str, Any], evaluation: DriftEvaluation
+) -> dict[str, Any] | None:
+    """The stable version's quality from ground truth, when the monitor asks for it: its logged
+    predictions joined to the deployment's feedback (`<deployment prefix>/_feedback`), over the
+    drift window moved back by `labelDelay`. A failure leaves the last quality in status."""
+    spec = DriftMonitorSpec.model_validate(monitor.get("spec") or {}).quality
+    if spec is None or not args.window:
+        return None
+    start, end = scored_window(
+        evaluation.window_start, evaluation.window_end, parse_duration(spec.label_delay)
+    )
+    feedback = f"{args.window.rstrip('/').rsplit('/', 1)[0]}/{FEEDBACK_DIR}"
+    try:
+        found = evaluate_quality(
+            spec, args.window, feedback, start, end, datetime.now(UTC), args.model_version
+        )
+    except (OSError, ValueError) as exc:
+        print(f"drift: quality not evaluated: {exc}", file=sys.stderr)
+        return None
+    return found.to_wire()
 
 
 def _write_status(
