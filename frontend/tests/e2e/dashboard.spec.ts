@@ -510,6 +510,11 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
   const version = (await uploaded.json()).data.id as string;
   const deployed = await request.post(`/api/v1/organizations/${org}/deployments`, { headers, data: { version_id: version, name: `${name}-live` } });
   expect(deployed.status()).toBe(201);
+  const monitored = await request.post(`/api/v1/organizations/${org}/monitors`, {
+    headers,
+    data: { name: `${name}-drift`, spec: { deploymentRef: { name: `${name}-live` } } },
+  });
+  expect(monitored.status()).toBe(201);
   await logRuns(request, headers, { id: org, slug: owner.slug }, "fraud");
 
   // A colleague joins as a developer.
@@ -569,6 +574,14 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
     await nav.getByRole("link", { name: "Members" }).click();
     await expect(page.getByRole("table", { name: /2 members of Secret Lab/ })).toBeVisible();
     await expect(page.getByRole("button", { name: "Add member" })).toHaveCount(0);
+
+    await nav.getByRole("link", { name: "Drift monitors" }).click();
+    await expect(page.getByText("Viewers can read drift monitors; developers and admins create and delete them.")).toBeVisible();
+    await expect(page.getByRole("form", { name: "Create a drift monitor" })).toHaveCount(0);
+    await page.getByRole("table", { name: "Drift monitors" }).getByRole("link", { name: `${name}-drift` }).click();
+    await expect(page.getByRole("heading", { level: 1, name: `Drift monitor ${name}-drift` })).toBeVisible();
+    await expect(page.getByText("Viewers can read drift monitors; developers and admins delete them.")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Delete monitor…" })).toHaveCount(0);
   });
 
   await test.step("a user of another organization sees none of it", async () => {
