@@ -81,3 +81,88 @@ async def test_an_invalid_spec_is_refused_with_the_field(api: Api) -> None:
     )
     assert response.status_code == 422
     assert ["body", "spec", "schedule"] in [d["loc"] for d in response.json()["error"]["details"]]
+
+
+async def test_the_history_alerts_and_last_failure_pass_through_from_the_status(api: Api) -> None:
+    admin, org, base = await _org(api)
+    namespace = f"mp-{org['slug']}"
+    add_deployment(api, namespace, "fraud-detector")
+    body = {"name": "fraud-drift", "spec": {"deploymentRef": {"name": "fraud-detector"}}}
+    created = (await api.client.post(base, headers=admin["headers"], json=body)).json()["data"]
+    assert (created["evaluated_version"], created["recent_evaluations"]) == (None, [])
+    assert (created["last_failure"], created["alerts"]) == (None, [])
+    applied = api.gateway.objects[(DRIFT_MONITOR.plural, namespace, "fraud-drift")]
+    applied["status"] = {
+        "evaluatedVersion": "fraud-detector-v2",
+        "recentEvaluations": [
+            {
+                "windowEnd": "2026-12-04T03:30:00Z",
+                "modelVersion": "fraud-detector-v2",
+                "samples": 812,
+                "share": 0.75,
+                "drifted": True,
+            },
+            {
+                "windowEnd": "2026-12-04T03:15:00Z",
+                "modelVersion": "fraud-detector-v2",
+                "samples": 12,
+                "drifted": False,
+                "insufficientData": True,
+            },
+        ],
+        "lastFailure": {
+            "time": "2026-12-04T03:45:00Z",
+            "reason": "DataUnavailable",
+            "message": "the payload log bucket did not answer",
+        },
+        "alerts": [
+            {
+                "sink": 0,
+                "type": "webhook",
+                "key": "fraud-drift/dataset",
+                "state": "firing",
+                "outcome": "Failed",
+                "reason": "HTTPError",
+                "message": "503 from the receiver",
+                "attempts": 3,
+                "time": "2026-12-04T03:31:00Z",
+            }
+        ],
+    }
+    read = (await api.client.get(f"{base}/fraud-drift", headers=admin["headers"])).json()["data"]
+    assert read["evaluated_version"] == "fraud-detector-v2"
+    assert read["recent_evaluations"] == [
+        {
+            "window_end": "2026-12-04T03:30:00Z",
+            "model_version": "fraud-detector-v2",
+            "samples": 812,
+            "share": 0.75,
+            "drifted": True,
+            "insufficient_data": False,
+        },
+        {
+            "window_end": "2026-12-04T03:15:00Z",
+            "model_version": "fraud-detector-v2",
+            "samples": 12,
+            "share": None,
+            "drifted": False,
+            "insufficient_data": True,
+        },
+    ]
+    assert read["last_failure"] == {
+        "time": "2026-12-04T03:45:00Z",
+        "reason": "DataUnavailable",
+        "message": "the payload log bucket did not answer",
+    }
+    assert read["alerts"] == [
+        {
+            "sink": 0,
+            "type": "webhook",
+            "state": "firing",
+            "outcome": "Failed",
+            "reason": "HTTPError",
+            "message": "503 from the receiver",
+            "attempts": 3,
+            "time": "2026-12-04T03:31:00Z",
+        }
+    ]

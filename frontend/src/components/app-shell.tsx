@@ -19,6 +19,7 @@ const NAV = [
   { href: "/experiments/", label: "Experiments" },
   { href: "/models/", label: "Models" },
   { href: "/deployments/", label: "Deployments" },
+  { href: "/monitors/", label: "Drift monitors" },
   { href: "/api-keys/", label: "API keys" },
   { href: "/audit/", label: "Audit log" },
   { href: "/usage/", label: "Usage" },

@@ -269,6 +269,35 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   const listed = page.getByRole("table", { name: "Deployments" });
   await expect(listed.getByRole("link", { name: `${name}-production` })).toBeVisible();
   await expect(listed.getByRole("link", { name: deployment })).toHaveCount(0);
+
+  // A drift monitor on the production deployment. No operator runs here, so it stays pending
+  // and its page shows only the empty states; the facade's refusal of a bad window in its words.
+  await nav.getByRole("link", { name: "Drift monitors" }).click();
+  await expect(page.getByText("No drift monitors yet")).toBeVisible();
+  const create = page.getByRole("form", { name: "Create a drift monitor" });
+  await create.getByLabel("Monitor name").fill(`${name}-drift`);
+  await create.getByLabel("Deployment").selectOption(`${name}-production`);
+  await create.getByLabel("Window size").fill("soon");
+  await create.getByRole("button", { name: "Create monitor" }).click();
+  await expect(create.getByRole("alert")).toContainText("spec.window.size");
+  await create.getByLabel("Window size").fill("30m");
+  await create.getByLabel("Default test").selectOption("psi");
+  await create.getByRole("button", { name: "Create monitor" }).click();
+  await expect(create.getByRole("status")).toHaveText(`Created ${name}-drift: it watches ${name}-production.`);
+  const monitorRow = page.getByRole("table", { name: "Drift monitors" }).getByRole("row", { name: new RegExp(`${name}-drift`) });
+  await expect(monitorRow).toContainText("pending");
+  await expect(monitorRow).toContainText("not evaluated yet");
+  await expectAccessible(page);
+  await monitorRow.getByRole("link", { name: `${name}-drift` }).click();
+  await expect(page.getByRole("heading", { level: 1, name: `Drift monitor ${name}-drift` })).toBeVisible();
+  await expect(page.getByText(/the operator has not reconciled it yet/)).toBeVisible();
+  await expect(page.getByText("Not evaluated yet")).toBeVisible();
+  await expect(page.getByText("No evaluations yet")).toBeVisible();
+  await expectAccessible(page);
+  await page.getByRole("button", { name: "Delete monitor…" }).click();
+  await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
+  await expect(page).toHaveURL(/\/monitors\/$/);
+  await expect(page.getByText("No drift monitors yet")).toBeVisible();
 });
 
 test("create, rename and delete experiments, and find how to point the mlflow client at the organization", async ({ page, request }) => {
@@ -481,6 +510,11 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
   const version = (await uploaded.json()).data.id as string;
   const deployed = await request.post(`/api/v1/organizations/${org}/deployments`, { headers, data: { version_id: version, name: `${name}-live` } });
   expect(deployed.status()).toBe(201);
+  const monitored = await request.post(`/api/v1/organizations/${org}/monitors`, {
+    headers,
+    data: { name: `${name}-drift`, spec: { deploymentRef: { name: `${name}-live` } } },
+  });
+  expect(monitored.status()).toBe(201);
   await logRuns(request, headers, { id: org, slug: owner.slug }, "fraud");
 
   // A colleague joins as a developer.
@@ -540,6 +574,14 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
     await nav.getByRole("link", { name: "Members" }).click();
     await expect(page.getByRole("table", { name: /2 members of Secret Lab/ })).toBeVisible();
     await expect(page.getByRole("button", { name: "Add member" })).toHaveCount(0);
+
+    await nav.getByRole("link", { name: "Drift monitors" }).click();
+    await expect(page.getByText("Viewers can read drift monitors; developers and admins create and delete them.")).toBeVisible();
+    await expect(page.getByRole("form", { name: "Create a drift monitor" })).toHaveCount(0);
+    await page.getByRole("table", { name: "Drift monitors" }).getByRole("link", { name: `${name}-drift` }).click();
+    await expect(page.getByRole("heading", { level: 1, name: `Drift monitor ${name}-drift` })).toBeVisible();
+    await expect(page.getByText("Viewers can read drift monitors; developers and admins delete them.")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Delete monitor…" })).toHaveCount(0);
   });
 
   await test.step("a user of another organization sees none of it", async () => {

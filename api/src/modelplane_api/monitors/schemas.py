@@ -3,7 +3,8 @@ shape per kind: `modelplane_crds.drift_monitor.DriftMonitorSpec`, camelCase as i
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -20,6 +21,40 @@ class MonitorCreate(InputSchema):
     """What `kubectl apply` would take: `deploymentRef`, `schedule`, `window`, `features`, …"""
 
 
+class EvaluationSummaryPublic(OutputSchema):
+    """One past evaluation in a line (`status.recentEvaluations[]`)."""
+
+    window_end: datetime
+    model_version: str
+    samples: int
+    share: float | None
+    """Share of drifted features (0 to 1); absent when no decision was made."""
+    drifted: bool
+    insufficient_data: bool
+
+
+class EvaluationFailurePublic(OutputSchema):
+    """The last run that could not evaluate (`status.lastFailure`)."""
+
+    time: datetime
+    reason: str
+    message: str
+
+
+class AlertDeliveryPublic(OutputSchema):
+    """What became of one sink's alert (`status.alerts[]`)."""
+
+    sink: int
+    """Index of the sink in `spec.alerts`."""
+    type: Literal["webhook", "alertmanager"]
+    state: Literal["firing", "resolved"]
+    outcome: Literal["Delivered", "Failed"]
+    reason: str
+    message: str
+    attempts: int
+    time: datetime
+
+
 class MonitorPublic(OutputSchema):
     name: str
     namespace: str
@@ -34,3 +69,11 @@ class MonitorPublic(OutputSchema):
     """The latest results: window, samples, per-feature statistic, p-value and verdict, the
     share of drifted features (`status.lastEvaluation`)."""
     last_schedule_time: str | None
+    evaluated_version: str | None
+    """The model version whose logged traffic the last evaluation read."""
+    recent_evaluations: list[EvaluationSummaryPublic]
+    """The last evaluations (up to 10), newest first."""
+    last_failure: EvaluationFailurePublic | None
+    """The last run that could not evaluate; cleared by the next evaluation."""
+    alerts: list[AlertDeliveryPublic]
+    """Alert deliveries of the most recent evaluation that sent any, one per sink."""

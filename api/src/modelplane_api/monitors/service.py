@@ -17,7 +17,7 @@ from modelplane_api.monitors.schemas import MonitorCreate, MonitorPublic
 from modelplane_api.registry.service import organization_namespace, writable_namespace
 from modelplane_crds import labels
 from modelplane_crds.base import ObjectMeta
-from modelplane_crds.drift_monitor import DriftMonitor
+from modelplane_crds.drift_monitor import DriftMonitor, DriftMonitorStatus
 
 
 def _public(obj: dict[str, Any]) -> MonitorPublic:
@@ -44,7 +44,26 @@ def _public(obj: dict[str, Any]) -> MonitorPublic:
         conditions=conditions,
         last_evaluation=status.get("lastEvaluation"),
         last_schedule_time=status.get("lastScheduleTime"),
+        **_history(status),
     )
+
+
+def _history(status: dict[str, Any]) -> dict[str, Any]:
+    """The status parts the operator keeps beside the last evaluation, read through the CRD's
+    own model (camelCase on the wire) so their shapes cannot drift apart."""
+    parsed = DriftMonitorStatus.model_validate(
+        {
+            key: status[key]
+            for key in ("evaluatedVersion", "recentEvaluations", "lastFailure", "alerts")
+            if key in status
+        }
+    )
+    return {
+        "evaluated_version": parsed.evaluated_version,
+        "recent_evaluations": [s.model_dump() for s in parsed.recent_evaluations],
+        "last_failure": parsed.last_failure.model_dump() if parsed.last_failure else None,
+        "alerts": [a.model_dump() for a in parsed.alerts],
+    }
 
 
 async def list_monitors(

@@ -1137,6 +1137,40 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AlertDeliveryPublic
+         * @description What became of one sink's alert (`status.alerts[]`).
+         */
+        AlertDeliveryPublic: {
+            /** Sink */
+            sink: number;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "webhook" | "alertmanager";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "firing" | "resolved";
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "Delivered" | "Failed";
+            /** Reason */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+        };
+        /**
          * AlertSink
          * @description Where to send alerts: exactly one of webhook or alertmanager.
          */
@@ -2092,6 +2126,42 @@ export interface components {
             error: components["schemas"]["ErrorBody"];
             metadata: components["schemas"]["Metadata"];
         };
+        /**
+         * EvaluationFailurePublic
+         * @description The last run that could not evaluate (`status.lastFailure`).
+         */
+        EvaluationFailurePublic: {
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Reason */
+            reason: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * EvaluationSummaryPublic
+         * @description One past evaluation in a line (`status.recentEvaluations[]`).
+         */
+        EvaluationSummaryPublic: {
+            /**
+             * Window End
+             * Format: date-time
+             */
+            window_end: string;
+            /** Model Version */
+            model_version: string;
+            /** Samples */
+            samples: number;
+            /** Share */
+            share: number | null;
+            /** Drifted */
+            drifted: boolean;
+            /** Insufficient Data */
+            insufficient_data: boolean;
+        };
         /** ExperimentCreate */
         ExperimentCreate: {
             /** Name */
@@ -2477,6 +2547,13 @@ export interface components {
             } | null;
             /** Last Schedule Time */
             last_schedule_time: string | null;
+            /** Evaluated Version */
+            evaluated_version: string | null;
+            /** Recent Evaluations */
+            recent_evaluations: components["schemas"]["EvaluationSummaryPublic"][];
+            last_failure: components["schemas"]["EvaluationFailurePublic"] | null;
+            /** Alerts */
+            alerts: components["schemas"]["AlertDeliveryPublic"][];
         };
         /** OrganizationCreate */
         OrganizationCreate: {

@@ -1,0 +1,242 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+
+import { Facts, Section } from "@/components/details";
+import { ConfirmAction } from "@/components/forms";
+import { LineChart, type XAxis } from "@/components/line-chart";
+import { ModelPage } from "@/components/org-gate";
+import { DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatDate } from "@/components/ui";
+import { explainRefusal } from "@/lib/api/client";
+import { timeTicks } from "@/lib/chart";
+import {
+  conditionsOf,
+  decidesOnPValue,
+  describeCondition,
+  evaluationOf,
+  formatNumber,
+  formatShare,
+  shareOverTime,
+  useMonitor,
+  useMonitorMutations,
+  type Evaluation,
+  type FeatureResult,
+  type Monitor,
+} from "@/lib/monitors";
+import { can, type Role } from "@/lib/queries";
+
+const CHOOSE_A_MONITOR = { href: "/monitors/", label: "Choose a drift monitor", what: "drift monitors" };
+
+const dayAndTime = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+const TIME_AXIS: XAxis = {
+  label: "window end (UTC)",
+  ticks: (min, max) => timeTicks(min, max, 5),
+  format: (t) => dayAndTime.format(new Date(t * 1000)),
+};
+
+function ResultsTable({ caption, results }: { caption: string; results: FeatureResult[] }) {
+  return (
+    <DataTable caption={caption} columns={["Feature", "Test", "Statistic", "p-value", "Threshold", "Drifted", "Samples"]}>
+      {results.map((r) => (
+        <tr key={r.feature} className={r.drifted ? "bg-red-50" : undefined}>
+          <td className="px-4 py-2 font-medium">{r.feature}</td>
+          <td className="px-4 py-2">{r.test}</td>
+          <td className="px-4 py-2">{formatNumber(r.statistic)}</td>
+          <td className="px-4 py-2">{decidesOnPValue(r) ? formatNumber(r.pValue) : "–"}</td>
+          <td className="px-4 py-2">
+            {decidesOnPValue(r) ? `p < ${formatNumber(r.threshold)}` : `statistic ≥ ${formatNumber(r.threshold)}`}
+          </td>
+          <td className={`px-4 py-2 ${r.drifted ? "font-medium text-red-800" : ""}`}>{r.drifted ? "yes" : "no"}</td>
+          <td className="px-4 py-2">{r.samples}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+function LastEvaluation({ evaluation }: { evaluation: Evaluation | null }) {
+  if (!evaluation)
+    return <EmptyState title="Not evaluated yet">The operator writes the results here after the first scheduled run.</EmptyState>;
+  const features = evaluation.features ?? [];
+  const predictions = evaluation.predictionDrift ?? [];
+  const dataset = evaluation.dataset;
+  return (
+    <div className="space-y-4">
+      <p className="text-sm text-slate-700">
+        Window {formatDate(evaluation.windowStart)} – {formatDate(evaluation.windowEnd)}, {evaluation.samples} samples.{" "}
+        {evaluation.insufficientData
+          ? "Too few samples to decide: no feature was tested."
+          : dataset
+            ? `${formatShare(dataset.share)} of the features drifted (the dataset counts as drifted from ${formatShare(dataset.threshold)}): ${
+                dataset.drifted ? "the dataset drifted." : "the dataset did not drift."
+              }`
+            : ""}
+      </p>
+      {features.length ? <ResultsTable caption="Input features" results={features} /> : null}
+      <h3 className="font-medium">Prediction drift</h3>
+      {predictions.length ? (
+        <ResultsTable caption="Model outputs" results={predictions} />
+      ) : (
+        <p className="text-sm text-slate-600">No model output was tested in this window.</p>
+      )}
+    </div>
+  );
+}
+
+function RecentEvaluations({ monitor }: { monitor: Monitor }) {
+  const recent = monitor.recent_evaluations;
+  if (recent.length === 0) return <EmptyState title="No evaluations yet">Each scheduled run adds one line here (the last 10 are kept).</EmptyState>;
+  const points = shareOverTime(recent);
+  return (
+    <div className="space-y-4">
+      {points.length > 1 ? (
+        <LineChart title="Share of drifted features" yLabel="share of drifted features (%)" xAxis={TIME_AXIS} series={[{ id: "share", label: "drifted features (%)", points }]} />
+      ) : null}
+      <DataTable caption="Recent evaluations, newest first" columns={["Window end", "Model version", "Samples", "Drifted share", "Drifted"]}>
+        {recent.map((e) => (
+          <tr key={e.window_end}>
+            <td className="px-4 py-2">{formatDate(e.window_end)}</td>
+            <td className="px-4 py-2">
+              <code>{e.model_version}</code>
+            </td>
+            <td className="px-4 py-2">{e.samples}</td>
+            <td className="px-4 py-2">{formatShare(e.share)}</td>
+            <td className={`px-4 py-2 ${e.drifted ? "font-medium text-red-800" : ""}`}>
+              {e.insufficient_data ? "too few samples" : e.drifted ? "yes" : "no"}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+    </div>
+  );
+}
+
+function Alerts({ monitor }: { monitor: Monitor }) {
+  if (monitor.alerts.length === 0)
+    return <EmptyState title="No alerts sent">Alerts go to the monitor&apos;s sinks when drift starts or ends.</EmptyState>;
+  return (
+    <DataTable caption="Alert deliveries, one per sink" columns={["Sink", "Alert", "Outcome", "Reason", "Attempts", "At"]}>
+      {monitor.alerts.map((a) => (
+        <tr key={a.sink} className={a.outcome === "Failed" ? "bg-red-50" : undefined}>
+          <td className="px-4 py-2">
+            #{a.sink} {a.type}
+          </td>
+          <td className="px-4 py-2">{a.state}</td>
+          <td className={`px-4 py-2 ${a.outcome === "Failed" ? "font-medium text-red-800" : ""}`}>{a.outcome === "Failed" ? "failed" : "delivered"}</td>
+          <td className="px-4 py-2">
+            {a.reason}
+            {a.message ? <span className="text-slate-600">: {a.message}</span> : null}
+          </td>
+          <td className="px-4 py-2">{a.attempts}</td>
+          <td className="px-4 py-2 text-slate-600">{formatDate(a.time)}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
+function Delete({ orgId, name }: { orgId: string; name: string }) {
+  const router = useRouter();
+  const { remove } = useMonitorMutations(orgId);
+  return (
+    <ConfirmAction
+      label="Delete monitor"
+      confirmLabel={`Delete ${name}`}
+      busy={remove.isPending}
+      error={remove.error}
+      explain={explainRefusal}
+      onConfirm={(close) => remove.mutate(name, { onSuccess: () => router.push("/monitors/"), onSettled: close })}
+    />
+  );
+}
+
+function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; role: Role }) {
+  const conditions = conditionsOf(monitor);
+  return (
+    <>
+      <Facts
+        rows={[
+          [
+            "State",
+            <>
+              <StateBadge state={monitor.state} /> <span className="font-medium">{monitor.reason ?? ""}</span>
+              {monitor.message ? <span className="text-slate-600">: {monitor.message}</span> : null}
+            </>,
+          ],
+          ["Deployment", monitor.deployment],
+          ["Schedule", <code key="s">{String(monitor.spec.schedule ?? "")}</code>],
+          ["Evaluated version", monitor.evaluated_version ? <code key="v">{monitor.evaluated_version}</code> : "none yet"],
+          ["Last run started", monitor.last_schedule_time ? formatDate(monitor.last_schedule_time) : "not yet"],
+        ]}
+      />
+
+      {monitor.last_failure ? (
+        <Section title="Last failure">
+          <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-900">
+            <p>
+              <span className="font-medium">{monitor.last_failure.reason}</span> at {formatDate(monitor.last_failure.time)}: the run could
+              not evaluate.
+            </p>
+            <p className="mt-1">{monitor.last_failure.message}</p>
+          </div>
+        </Section>
+      ) : null}
+
+      <Section title="Conditions">
+        {conditions.length ? (
+          <ul className="list-disc space-y-1 pl-5 text-sm">
+            {conditions.map((c) => (
+              <li key={c.type}>{describeCondition(c)}</li>
+            ))}
+          </ul>
+        ) : (
+          <EmptyState title="No conditions reported yet">The operator reports them once it has reconciled the monitor.</EmptyState>
+        )}
+      </Section>
+
+      <Section title="Last evaluation">
+        <LastEvaluation evaluation={evaluationOf(monitor)} />
+      </Section>
+
+      <Section title="Recent evaluations">
+        <RecentEvaluations monitor={monitor} />
+      </Section>
+
+      <Section title="Alerts">
+        <Alerts monitor={monitor} />
+      </Section>
+
+      <Section title="Actions">
+        {can.write(role) ? (
+          <Delete orgId={orgId} name={monitor.name} />
+        ) : (
+          <p className="text-sm text-slate-600">Viewers can read drift monitors; developers and admins delete them.</p>
+        )}
+      </Section>
+    </>
+  );
+}
+
+function MonitorView({ orgId, name, role }: { orgId: string; name: string; role: Role }) {
+  const monitor = useMonitor(orgId, name);
+  return (
+    <>
+      <PageHeader title={`Drift monitor ${name}`} />
+      {monitor.isLoading ? (
+        <Skeleton label="Loading the monitor" />
+      ) : monitor.error ? (
+        <ErrorState error={monitor.error} onRetry={() => void monitor.refetch()} />
+      ) : monitor.data ? (
+        <Detail orgId={orgId} monitor={monitor.data} role={role} />
+      ) : null}
+    </>
+  );
+}
+
+export default function MonitorPage() {
+  return (
+    <ModelPage names={["name"]} missing="No drift monitor chosen" choose={CHOOSE_A_MONITOR}>
+      {([name], org) => <MonitorView key={`${org.id}/${name}`} orgId={org.id} name={name ?? ""} role={org.role} />}
+    </ModelPage>
+  );
+}

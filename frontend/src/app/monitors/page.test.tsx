@@ -1,0 +1,102 @@
+import { screen, within } from "@testing-library/react";
+import { http, HttpResponse } from "msw";
+import { describe, expect, it } from "vitest";
+
+import type { MonitorCreate } from "@/lib/monitors";
+import { evaluated, monitor } from "@/test/monitors";
+import { renderApp, signInThroughForm } from "@/test/render";
+import { envelope, org, pageOf, server, signInHandlers } from "@/test/server";
+
+import MonitorsPage from "./page";
+
+function facade(role: "admin" | "developer" | "viewer", monitors = [evaluated]) {
+  return [
+    ...signInHandlers(),
+    http.get("/api/v1/organizations", () => pageOf([org("acme", role)])),
+    http.get("/api/v1/organizations/:orgId/monitors", () => envelope(monitors)),
+    http.get("/api/v1/organizations/:orgId/deployments", () => pageOf([{ name: "fraud-staging" }, { name: "churn" }])),
+  ];
+}
+
+describe("Drift monitors page", () => {
+  it("lists each monitor's state, deployment and last result", async () => {
+    server.use(...facade("developer", [evaluated, monitor("churn-drift", { deployment: "churn" })]));
+    const { user } = renderApp(<MonitorsPage />);
+    await signInThroughForm(user);
+    const table = await screen.findByRole("table", { name: "Drift monitors" });
+    const [, first, second] = within(table).getAllByRole("row");
+    expect(within(first!).getByRole("link", { name: "fraud-drift" })).toHaveAttribute("href", expect.stringMatching(/^\/monitors\/monitor\/?\?name=fraud-drift$/));
+    expect(first).toHaveTextContent("ready Scheduled");
+    expect(first).toHaveTextContent("fraud-staging");
+    expect(first).toHaveTextContent("50 %");
+    expect(first).toHaveTextContent("yes");
+    expect(first).toHaveTextContent("4 Dec 2026, 03:00 UTC – 4 Dec 2026, 04:00 UTC");
+    expect(second).toHaveTextContent("pending");
+    expect(second).toHaveTextContent("not evaluated yet");
+  });
+
+  it("creates a monitor for a chosen deployment and shows the facade's refusal in its words", async () => {
+    const sent: MonitorCreate[] = [];
+    server.use(
+      ...facade("developer", []),
+      http.post("/api/v1/organizations/:orgId/monitors", async ({ request }) => {
+        const body = (await request.json()) as MonitorCreate;
+        sent.push(body);
+        if (body.spec.window?.size === "soon")
+          return HttpResponse.json(
+            {
+              success: false,
+              error: {
+                code: "validation_error",
+                message: "request is not valid",
+                details: [{ loc: ["body", "spec", "window", "size"], message: "String should match pattern" }],
+              },
+              metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
+            },
+            { status: 422 },
+          );
+        return envelope(monitor(body.name, { deployment: body.spec.deploymentRef.name }), 201);
+      }),
+    );
+    const { user } = renderApp(<MonitorsPage />);
+    await signInThroughForm(user);
+    expect(await screen.findByText("No drift monitors yet")).toBeInTheDocument();
+    const form = await screen.findByRole("form", { name: "Create a drift monitor" });
+    await user.type(within(form).getByLabelText("Monitor name"), "churn-drift");
+    await user.selectOptions(within(form).getByLabelText("Deployment"), "churn");
+    await user.clear(within(form).getByLabelText("Window size"));
+    await user.type(within(form).getByLabelText("Window size"), "soon");
+    await user.click(within(form).getByRole("button", { name: "Create monitor" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("request is not valid: spec.window.size: String should match pattern");
+
+    await user.clear(within(form).getByLabelText("Window size"));
+    await user.type(within(form).getByLabelText("Window size"), "30m");
+    await user.selectOptions(within(form).getByLabelText("Default test"), "ks");
+    await user.clear(within(form).getByLabelText("Dataset drift share (%)"));
+    await user.type(within(form).getByLabelText("Dataset drift share (%)"), "25");
+    await user.click(within(form).getByRole("button", { name: "Create monitor" }));
+    expect(await within(form).findByRole("status")).toHaveTextContent("Created churn-drift: it watches churn.");
+    expect(sent.at(-1)).toEqual({
+      name: "churn-drift",
+      spec: {
+        deploymentRef: { name: "churn" },
+        schedule: "*/15 * * * *",
+        window: { type: "tumbling", size: "30m" },
+        minSamples: 500,
+        features: { defaultTest: "ks", alpha: 0.05 },
+        correction: "bh-fdr",
+        datasetDrift: { driftShare: 0.25 },
+        suspend: false,
+      },
+    });
+  });
+
+  it("offers a viewer no create form, and says why", async () => {
+    server.use(...facade("viewer"));
+    const { user } = renderApp(<MonitorsPage />);
+    await signInThroughForm(user);
+    expect(await screen.findByRole("table", { name: "Drift monitors" })).toBeInTheDocument();
+    expect(screen.queryByRole("form", { name: "Create a drift monitor" })).not.toBeInTheDocument();
+    expect(screen.getByText("Viewers can read drift monitors; developers and admins create and delete them.")).toBeInTheDocument();
+  });
+});
