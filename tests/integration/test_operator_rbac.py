@@ -11,10 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import (
+    OPERATOR_DIR,
     REPO_ROOT,
     Kubectl,
     condition,
@@ -22,10 +21,10 @@ from tests.operator.support import (
     install_crds,
     operator_env,
     run_operator,
+    service_account_kubeconfig,
     wait_for,
 )
 
-OPERATOR_DIR = REPO_ROOT / "manifests" / "base" / "operator"
 FORBIDDEN = re.compile(r"(?<![\w'\"-])403(?![\w'\"-])|[Ff]orbidden")
 """A 403 status or a Forbidden reason; not the digits 403 inside an Audit-Id or other UUID, nor
 a quoted value such as `'resourceVersion': '403'` in a logged object."""
@@ -42,38 +41,6 @@ class Collector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def service_account_kubeconfig(
-    kubectl: Kubectl,
-    admin: Path,
-    target: Path,
-    account: str = "modelplane-operator",
-    namespace: str = "modelplane-system",
-) -> Path:
-    """A kubeconfig that authenticates with a fresh token of a ServiceAccount (by default the
-    operator's)."""
-    token = kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    config = yaml.safe_load(admin.read_text())
-    cluster = config["clusters"][0]
-    target.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [cluster],
-                "users": [{"name": "operator", "user": {"token": token}}],
-                "contexts": [
-                    {
-                        "name": "operator",
-                        "context": {"cluster": cluster["name"], "user": "operator"},
-                    }
-                ],
-                "current-context": "operator",
-            }
-        )
-    )
-    return target
-
-
 def test_operator_does_its_job_under_its_service_account(
     kubectl: Kubectl, kubeconfig: Path, s3: Any, tmp_path: Path
 ) -> None:
@@ -82,7 +49,7 @@ def test_operator_does_its_job_under_its_service_account(
     kubectl(
         "apply", "-f", str(OPERATOR_DIR / "namespace.yaml"), "-f", str(OPERATOR_DIR / "rbac.yaml")
     )
-    sa_config = service_account_kubeconfig(kubectl, kubeconfig, tmp_path / "sa.kubeconfig")
+    sa_config = service_account_kubeconfig(kubeconfig, tmp_path / "sa.kubeconfig")
     whoami = kubectl("auth", "whoami", "-o", "json", "--kubeconfig", str(sa_config))
     assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == (
         "system:serviceaccount:modelplane-system:modelplane-operator"

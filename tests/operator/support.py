@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(modelplane_operator.__file__).parent / "kopf_entry.py"
 CRD_DIR = REPO_ROOT / "manifests" / "base" / "crds"
 RBAC_DIR = REPO_ROOT / "manifests" / "base" / "rbac"
+OPERATOR_DIR = REPO_ROOT / "manifests" / "base" / "operator"
 WEBHOOK_CONFIG = "modelplane.io"
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -85,6 +86,17 @@ def bind_role_groups(kubectl: Kubectl, slug: str) -> None:
         "-",
         input=json.dumps({"apiVersion": "v1", "kind": "List", "items": bindings}),
     )
+
+
+def service_account_kubeconfig(
+    admin: Path,
+    target: Path,
+    account: str = "modelplane-operator",
+    namespace: str = "modelplane-system",
+) -> Path:
+    """A kubeconfig that authenticates with a fresh token of a ServiceAccount (by default the
+    operator's)."""
+    return services.token_kubeconfig(admin, target, account, namespace, hours=1)
 
 
 def facade_kubeconfig(admin: Path, path: Path) -> Path:

@@ -35,16 +35,17 @@ from modelplane_crds.payload_logs import (
 )
 from modelplane_operator.alerts import verify_signature
 from modelplane_operator.drift import main
-from tests.integration.test_operator_rbac import OPERATOR_DIR, service_account_kubeconfig
 from tests.operator.conftest import Alertmanager, Receiver
 from tests.operator.drift.helpers import feature_table
 from tests.operator.support import (
+    OPERATOR_DIR,
     Kubectl,
     condition,
     get_json,
     install_crds,
     operator_env,
     run_operator,
+    service_account_kubeconfig,
     wait_for,
 )
 
@@ -154,7 +155,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     key = f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(hour)}/part-0.parquet"
     _put(s3, key, logs)
     _put_feedback(s3, namespace, logs.slice(0, 300), rng)
-    operator_config = service_account_kubeconfig(kubectl, kubeconfig, tmp_path / "op.kubeconfig")
+    operator_config = service_account_kubeconfig(kubeconfig, tmp_path / "op.kubeconfig")
     env = operator_env(
         operator_config, s3, monitor_interval_s=2, payload_bucket=s3.bucket, rollout_interval_s=30
     )
@@ -197,7 +198,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         )
 
         job_config = service_account_kubeconfig(  # the CronJob's identity
-            kubectl, kubeconfig, tmp_path / "job.kubeconfig", "drift-fraud-inputs", namespace
+            kubeconfig, tmp_path / "job.kubeconfig", "drift-fraud-inputs", namespace
         )
         (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
         assert container["command"] == ["python", "-m", "modelplane_operator.drift"]

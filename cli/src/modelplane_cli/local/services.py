@@ -450,14 +450,20 @@ def service_account_kubeconfig(admin: Path, path: Path, base: str, account: str)
     """A kubeconfig at `path` for ServiceAccount `account` of the platform namespace, installed
     here from `manifests/base/<base>` with the namespace: a bearer token of it, no client
     certificate."""
-    import yaml
-
     manifests = REPO_ROOT / "manifests" / "base"
     apply = ("apply", "--server-side", "--force-conflicts")
     run_kubectl(admin, *apply, "-f", str(manifests / "operator" / "namespace.yaml"))
     run_kubectl(admin, *apply, "-k", str(manifests / base))
+    return token_kubeconfig(admin, path, account, PLATFORM_NAMESPACE, TOKEN_HOURS)
+
+
+def token_kubeconfig(admin: Path, path: Path, account: str, namespace: str, hours: int) -> Path:
+    """A kubeconfig at `path` that authenticates as ServiceAccount `namespace/account` with a
+    fresh bearer token valid for `hours` (the cluster taken from the admin kubeconfig)."""
+    import yaml
+
     token = run_kubectl(
-        admin, "create", "token", account, "-n", PLATFORM_NAMESPACE, f"--duration={TOKEN_HOURS}h"
+        admin, "create", "token", account, "-n", namespace, f"--duration={hours}h"
     ).strip()
     clusters = yaml.safe_load(admin.read_text())["clusters"]
     context = {"cluster": clusters[0]["name"], "user": account}
