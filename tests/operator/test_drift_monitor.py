@@ -16,6 +16,7 @@ from modelplane_crds.drift_monitor import (
     DriftMonitorStatus,
 )
 from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_crds.quality import QualityEvaluation
 from modelplane_operator.builders import drift_monitor as builders
 from modelplane_operator.drift.alerting import previously_drifted
 from modelplane_operator.drift.monitor import evaluated_status, failed_status
@@ -394,3 +395,90 @@ def test_the_last_evaluation_becomes_gauges_and_features_gone_lose_their_series(
     metrics.drift.forget("team-a", "fraud")
     names = {s.name for m in metrics.registry.collect() for s in m.samples}
     assert not {n for n in names if n.startswith("modelplane_drift_") and "alerts" not in n}
+
+
+def quality(
+    mae: float | None, labelled: int = 300, version: str = "fraud-1", max_: float = 0.2
+) -> QualityEvaluation:
+    """A regression window's quality with one `mae` metric (None: too few labels)."""
+    metrics = [] if mae is None else [{"metric": "mae", "value": mae, "max": max_,
+                                       "passed": mae <= max_, "rows": labelled}]  # fmt: skip
+    return QualityEvaluation.model_validate(
+        {
+            "windowStart": NOW - timedelta(hours=1),
+            "windowEnd": NOW,
+            "labelsUntil": NOW,
+            "modelVersion": version,
+            "predictions": 600,
+            "labelledRows": labelled,
+            "ambiguousRows": 0,
+            "unmatchedFeedback": 0,
+            "metrics": metrics,
+            "degraded": mae is not None and mae > max_,
+            "insufficientData": mae is None,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "expected", "words"),
+    [
+        (None, None, ""),
+        (quality(None, labelled=12), ("Unknown", "TooFewLabels"), "12 labelled predictions"),
+        (quality(0.05), ("False", "WithinThresholds"), "fraud-1: every metric"),
+        (quality(0.31), ("True", "BelowThreshold"), "fraud-1: mae 0.31 > max 0.2"),
+    ],
+    ids=["none-yet", "too-few-labels", "within", "degraded"],
+)
+def test_quality_degraded_follows_the_serving_versions_last_scored_window(
+    result: QualityEvaluation | None, expected: tuple[str, str] | None, words: str
+) -> None:
+    found = builders.quality_conditions([], result, 2, NOW)
+    conditions = {c.type: c for c in found}
+    if expected is None:
+        assert "QualityDegraded" not in conditions
+        return
+    degraded = conditions["QualityDegraded"]
+    assert (degraded.status, degraded.reason) == expected
+    assert words in degraded.message
+
+
+def test_a_scored_window_written_by_the_job_becomes_a_condition_only_while_quality_is_asked() -> (
+    None
+):
+    scored = quality(0.31).model_dump(mode="json", by_alias=True, exclude_none=True)
+    wanted = {"task": "regression", "prediction": "output.score.0",
+              "metrics": [{"metric": "mae", "max": 0.2}]}  # fmt: skip
+    asking = {**OWNER, "spec": {**OWNER["spec"], "quality": wanted}}
+    patch = result_patch({**asking, "status": {"lastQuality": scored}}, NOW)
+    assert patch is not None
+    assert {c.type: c.status for c in conditions_of(patch)} == {"QualityDegraded": "True"}
+    # The quality section removed: the condition goes although the old result stays.
+    stale = {**OWNER, "status": {"lastQuality": scored, **patch}}
+    assert conditions_of(result_patch(stale, NOW) or {}) == []
+
+
+def test_quality_becomes_gauges_per_role_and_a_finished_rollout_loses_the_candidates() -> None:
+    metrics = Metrics()
+    sample = metrics.registry.get_sample_value
+    stable = {"namespace": "team-a", "monitor": "fraud", "role": "stable"}
+    candidate = {**stable, "role": "candidate"}
+    metrics.quality.record("team-a", "fraud", quality(0.05), quality(0.4, version="fraud-2"))
+    assert sample("modelplane_quality_metric", {**stable, "metric": "mae"}) == pytest.approx(0.05)
+    assert sample("modelplane_quality_metric", {**candidate, "metric": "mae"}) == pytest.approx(0.4)
+    assert sample("modelplane_quality_degraded", stable) == 0
+    assert sample("modelplane_quality_degraded", candidate) == 1
+    assert sample("modelplane_quality_labelled_rows", candidate) == 300
+
+    metrics.quality.record("team-a", "fraud", quality(None, labelled=3), None)
+    assert sample("modelplane_quality_metric", {**stable, "metric": "mae"}) is None
+    assert sample("modelplane_quality_degraded", stable) is None  # no decision
+    assert sample("modelplane_quality_labelled_rows", stable) == 3
+    for name in ("modelplane_quality_metric", "modelplane_quality_labelled_rows"):
+        assert (
+            sample(name, {**candidate, "metric": "mae"} if "metric" in name else candidate) is None
+        )
+
+    metrics.quality.forget("team-a", "fraud")
+    names = {s.name for m in metrics.registry.collect() for s in m.samples}
+    assert not {n for n in names if n.startswith("modelplane_quality_")}

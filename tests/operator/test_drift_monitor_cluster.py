@@ -235,6 +235,9 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         quality = status["lastQuality"]  # the first 300 predictions were labelled, ±0.05
         assert (quality["labelledRows"], quality["degraded"]) == (300, False)
         assert [(m["metric"], m["passed"]) for m in quality["metrics"]] == [("mae", True)]
+        within = condition(get_json(kubectl, "dm", "fraud-inputs", "-n", namespace),
+                           "QualityDegraded")  # fmt: skip
+        assert (within["status"], within["reason"]) == ("False", "WithinThresholds")
 
         # Calm traffic an hour earlier, evaluated on its own: drift ended, so one resolve.
         calm_hour = hour - timedelta(hours=1)
@@ -291,15 +294,24 @@ def _assert_candidate_evaluated(
     args: list[str],
 ) -> None:
     """Stable fraud-1 calm and candidate fraud-2 shifted in one window: the status reports the
-    stable without drift (what conditions follow) and the candidate drifted; without a candidate
-    the field goes."""
+    stable without drift (what conditions follow) and the candidate drifted; labelled feedback
+    shows the candidate's quality dropped beside the stable's; without a candidate the field
+    goes."""
     for version, loc in (("fraud-1", 0.0), ("fraud-2", 2.0)):
-        logs = feature_table({"feature.amount": rng.normal(loc, 1, 600)}, start=hour, seconds=1800)
+        columns = {
+            "feature.amount": rng.normal(loc, 1, 600),
+            "output.score.0": rng.normal(0, 1, 600),
+        }
+        logs = feature_table(columns, start=hour, seconds=1800)
+        ids = pa.array([f"{version}-{i}" for i in range(logs.num_rows)], pa.string())
+        logs = logs.set_column(logs.schema.get_field_index("request_id"), "request_id", ids)
         _put(
             s3,
             f"{version_prefix(namespace, 'fraud', version)}{hour_partition(hour)}/p.parquet",
             logs,
         )
+        # fraud-2 predicts 0.5 too high: its mae (~0.5) breaks the monitor's max of 0.2.
+        _put_feedback(s3, namespace, logs.slice(0, 200), rng, bias=loc / 4, name=version)
     rollout = {"status": {"stableVersion": "fraud-1", "candidateVersion": "fraud-2"}}
     _patch_status(kubectl, namespace, rollout)
     window = ["--start", hour.isoformat(), "--end", (hour + timedelta(minutes=30)).isoformat()]
@@ -316,6 +328,13 @@ def _assert_candidate_evaluated(
     )
     lines = [(r["role"], r["modelVersion"], r["drifted"]) for r in status["recentEvaluations"][:2]]
     assert lines == [("stable", "fraud-1", False), ("candidate", "fraud-2", True)]
+    scored = [status["lastQuality"], candidate["quality"]]
+    assert [(q["modelVersion"], q["labelledRows"], q["degraded"]) for q in scored] == [
+        ("fraud-1", 200, False),
+        ("fraud-2", 200, True),
+    ]
+    (mae,) = candidate["quality"]["metrics"]
+    assert (mae["metric"], mae["passed"], round(mae["value"], 1)) == ("mae", False, 0.5)
 
     _patch_status(kubectl, namespace, {"status": {"candidateVersion": None}})  # promoted/aborted
     code, err = _run_job([*args, *window])
@@ -338,18 +357,27 @@ def _patch_status(kubectl: Kubectl, namespace: str, patch: dict[str, Any]) -> No
     )
 
 
-def _put_feedback(s3: Any, namespace: str, logged: pa.Table, rng: np.random.Generator) -> None:
+def _put_feedback(
+    s3: Any,
+    namespace: str,
+    logged: pa.Table,
+    rng: np.random.Generator,
+    bias: float = 0.0,
+    name: str = "f",
+) -> None:
     """Ground truth for `logged` as the facade's feedback endpoint writes it: each prediction's
-    true value within ±0.05, observed a minute after it was made."""
+    true value within ±0.05 of the prediction less `bias`, observed a minute after it was
+    made."""
     observed = [t + timedelta(minutes=1) for t in logged.column("ts").to_pylist()]
-    truth = np.asarray(logged.column("output.score.0")) + rng.uniform(-0.05, 0.05, len(observed))
+    noise = rng.uniform(-0.05, 0.05, len(observed))
+    truth = np.asarray(logged.column("output.score.0")) - bias + noise
     rows = [
         {"request_id": r, "observed_at": t, "label": None, "value": float(v), "received_at": t}
         for r, t, v in zip(logged.column("request_id").to_pylist(), observed, truth, strict=True)
     ]
     for partition in sorted({hour_partition(t) for t in observed}):
         part = [row for row in rows if hour_partition(row["observed_at"]) == partition]
-        key = f"{deployment_prefix(namespace, 'fraud')}{FEEDBACK_DIR}/{partition}/f.parquet"
+        key = f"{deployment_prefix(namespace, 'fraud')}{FEEDBACK_DIR}/{partition}/{name}.parquet"
         _put(s3, key, pa.Table.from_pylist(part, schema=FEEDBACK_SCHEMA))
 
 

@@ -30,6 +30,9 @@ from modelplane_crds.quality import QualityEvaluation, QualitySpec
 # Condition types besides Ready.
 DRIFT_DETECTED = "DriftDetected"
 INSUFFICIENT_DATA = "InsufficientData"
+QUALITY_DEGRADED = "QualityDegraded"
+"""Present with `spec.quality` once a window was scored: True while a metric of the serving
+version is outside its thresholds, Unknown while too few predictions had a label."""
 
 # Reasons.
 SCHEDULED = "Scheduled"
@@ -44,6 +47,9 @@ FEATURE_DRIFT = "FeatureDrift"
 DATASET_DRIFT = "DatasetDrift"
 TOO_FEW_SAMPLES = "TooFewSamples"
 ENOUGH_SAMPLES = "EnoughSamples"
+BELOW_THRESHOLD = "BelowThreshold"
+WITHIN_THRESHOLDS = "WithinThresholds"
+TOO_FEW_LABELS = "TooFewLabels"
 
 ALERT_SECRETS_DIR = "/var/run/modelplane/alert-secrets"
 """Where a monitor's CronJob mounts the Secrets its alert sinks name (`<dir>/<secret>/<key>`)
@@ -387,6 +393,10 @@ class CandidateEvaluation(K8sModel):
 
     message: str | None = Field(default=None, max_length=1024)
     """Why the candidate could not be evaluated; the stable's evaluation stands regardless."""
+
+    quality: QualityEvaluation | None = None
+    """With `spec.quality`: the candidate's predictions scored against ground truth over the
+    same window as the stable's `lastQuality`, so a worse candidate shows beside it."""
 
 
 class DriftMonitorStatus(ObjectStatus):

@@ -14,6 +14,9 @@ each record once when the operator sees it (`modelplane_drift_alerts_total`). Fo
 `Metrics.drift` exports the monitor's `status.lastEvaluation` as gauges (`modelplane_drift_…` per
 monitor, and per feature and output): the series of a feature no longer evaluated are removed,
 and so are all of a deleted monitor's, so cardinality is bounded by the CRD's feature limit.
+`Metrics.quality` does the same for live quality (`modelplane_quality_…` per monitor, role —
+the serving `stable` version's `status.lastQuality` and, during a rollout, the `candidate`'s —
+and metric).
 
 Queue depth is what the operator can observe of kopf's queue: objects being reconciled right now
 plus objects waiting for a retry after a transient failure.
@@ -34,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from modelplane_crds.drift_monitor import AlertDelivery
 from modelplane_crds.drift_results import DriftEvaluation, FeatureDriftResult
 from modelplane_crds.model_deployment import Measurement, ModelDeploymentStatus
+from modelplane_crds.quality import QualityEvaluation
 
 
 class RolloutMetrics:
@@ -249,6 +253,76 @@ class DriftMetrics:
                 gauge.remove(namespace, monitor)
 
 
+class QualityMetrics:
+    """The last scored window of each monitor with `spec.quality` as gauges on `registry`, per
+    role (`stable`: the serving version; `candidate`: the version being rolled out): each
+    metric's value, whether any metric is outside its thresholds, and the labelled rows."""
+
+    ROLES = ("stable", "candidate")
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        per_role = ["namespace", "monitor", "role"]
+        self.value = Gauge(
+            "modelplane_quality_metric",
+            "Value of each quality metric (accuracy, mae, …) in the last scored window",
+            [*per_role, "metric"],
+            registry=registry,
+        )
+        self.degraded = Gauge(
+            "modelplane_quality_degraded",
+            "1 when a quality metric was outside its thresholds in the last scored window, else"
+            " 0 (absent with too few labels)",
+            per_role,
+            registry=registry,
+        )
+        self.labelled = Gauge(
+            "modelplane_quality_labelled_rows",
+            "Predictions with a label in the last scored window",
+            per_role,
+            registry=registry,
+        )
+        self._metrics: dict[tuple[str, str, str], set[str]] = {}
+
+    def record(
+        self,
+        namespace: str,
+        monitor: str,
+        stable: QualityEvaluation | None,
+        candidate: QualityEvaluation | None,
+    ) -> None:
+        """Export both roles' last quality; a role with none loses its series."""
+        for role, quality in zip(self.ROLES, (stable, candidate), strict=True):
+            self._record(namespace, monitor, role, quality)
+
+    def _record(
+        self, namespace: str, monitor: str, role: str, quality: QualityEvaluation | None
+    ) -> None:
+        before = self._metrics.pop((namespace, monitor, role), set())
+        now: set[str] = set()
+        if quality is not None:
+            self.labelled.labels(namespace, monitor, role).set(quality.labelled_rows)
+            for result in quality.metrics:
+                if result.value is not None:
+                    self.value.labels(namespace, monitor, role, result.metric).set(result.value)
+                    now.add(result.metric)
+            if not quality.insufficient_data:
+                self.degraded.labels(namespace, monitor, role).set(int(quality.degraded))
+            self._metrics[(namespace, monitor, role)] = now
+        for metric in before - now:
+            with contextlib.suppress(KeyError):
+                self.value.remove(namespace, monitor, role, metric)
+        gone = [self.labelled, self.degraded] if quality is None else []
+        if quality is not None and quality.insufficient_data:
+            gone = [self.degraded]
+        for gauge in gone:
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, monitor, role)
+
+    def forget(self, namespace: str, monitor: str) -> None:
+        """Remove every series of a monitor."""
+        self.record(namespace, monitor, None, None)
+
+
 class CountingCluster:
     """A `Cluster` that counts the calls it forwards (for `modelplane_rollout_api_calls`)."""
 
@@ -271,7 +345,8 @@ class CountingCluster:
 
 class Metrics:
     """The operator's series on a private registry, the rollouts' (`rollout`), the drift
-    alerts' (`drift_alerts`) and the drift evaluations' (`drift`) included."""
+    alerts' (`drift_alerts`), the drift evaluations' (`drift`) and live quality's (`quality`)
+    included."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -302,6 +377,7 @@ class Metrics:
         self.rollout = RolloutMetrics(self.registry)
         self.drift_alerts = DriftAlertMetrics(self.registry)
         self.drift = DriftMetrics(self.registry)
+        self.quality = QualityMetrics(self.registry)
         self._waiting: dict[str, set[str]] = {}
         self._running: dict[str, int] = {}
         self._lock = Lock()

@@ -24,18 +24,23 @@ from modelplane_crds.conditions import (
 )
 from modelplane_crds.drift_monitor import (
     ALERT_SECRETS_DIR,
+    BELOW_THRESHOLD,
     DATASET_DRIFT,
     DRIFT_DETECTED,
     ENOUGH_SAMPLES,
     FEATURE_DRIFT,
     INSUFFICIENT_DATA,
     NO_DRIFT,
+    QUALITY_DEGRADED,
+    TOO_FEW_LABELS,
     TOO_FEW_SAMPLES,
+    WITHIN_THRESHOLDS,
     DriftMonitorSpec,
     alert_secret_names,
 )
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION
+from modelplane_crds.quality import QualityEvaluation, QualityMetricResult
 from modelplane_operator.builders import OPERATOR
 from modelplane_operator.builders.model_deployment import S3_SECRET, label_value, short_name
 
@@ -286,3 +291,43 @@ def _drift_verdict(evaluation: DriftEvaluation) -> tuple[ConditionStatus, str, s
     if drifted:
         return "True", FEATURE_DRIFT, f"features drifted ({share}): {', '.join(drifted)}"
     return "False", NO_DRIFT, "no feature drifted in the last window"
+
+
+def quality_conditions(
+    conditions: Sequence[Condition],
+    quality: QualityEvaluation | None,
+    generation: int,
+    now: datetime,
+) -> list[Condition]:
+    """`QualityDegraded` as the serving version's last scored window says (absent before one,
+    or without `spec.quality`): True with the metrics outside their thresholds, Unknown while
+    too few predictions had a label."""
+    if quality is None:
+        return remove_condition(conditions, QUALITY_DEGRADED)
+    version = quality.model_version or "the serving version"
+    if quality.insufficient_data:
+        status: ConditionStatus = "Unknown"
+        reason, message = (
+            TOO_FEW_LABELS,
+            (
+                f"{quality.labelled_rows} labelled predictions of {version} in the last scored"
+                " window: too few to decide"
+            ),
+        )
+    elif quality.degraded:
+        failing = [_outside(m) for m in quality.metrics if m.passed is False]
+        status, reason = "True", BELOW_THRESHOLD
+        message = f"{version}: {'; '.join(failing)} ({quality.labelled_rows} labelled)"
+    else:
+        status, reason = "False", WITHIN_THRESHOLDS
+        labelled = quality.labelled_rows
+        message = f"{version}: every metric within its thresholds ({labelled} labelled)"
+    return set_condition(conditions, QUALITY_DEGRADED, status, reason, message, generation, now)
+
+
+def _outside(result: QualityMetricResult) -> str:
+    """`mae 0.31 > max 0.2`: one metric and the threshold it broke."""
+    value = result.value if result.value is not None else float("nan")
+    if result.min is not None and value < result.min:
+        return f"{result.metric} {value:.4g} < min {result.min:g}"
+    return f"{result.metric} {value:.4g} > max {result.max:g}"

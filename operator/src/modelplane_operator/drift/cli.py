@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from modelplane_crds.drift_monitor import CandidateEvaluation, DriftMonitorSpec
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.payload_logs import FEEDBACK_DIR
+from modelplane_crds.quality import QualityEvaluation, QualitySpec
 from modelplane_operator.drift.alerting import SECRETS_DIR, deliver
 from modelplane_operator.drift.candidate import evaluate_candidate
 from modelplane_operator.drift.config import (
@@ -104,36 +105,36 @@ def _evaluated(
     """The status after an evaluation, with the alerts it sent (read before it is written)."""
     version = args.model_version or ""
     alerts = deliver(monitor, evaluation, version, datetime.now(UTC), Path(args.alert_secrets))
+    spec = DriftMonitorSpec.model_validate(monitor.get("spec") or {}).quality
+    if spec is not None and candidate is not None and args.candidate_window:
+        scored = _quality(spec, args.candidate_window, candidate.model_version, evaluation)
+        candidate = candidate.model_copy(update={"quality": scored})
     status = evaluated_status(monitor.get("status"), evaluation, version, started, candidate)
     if alerts is not None:
         status["alerts"] = alerts
-    quality = _quality(args, monitor, evaluation)
+    quality = _quality(spec, args.window, args.model_version, evaluation) if spec else None
     if quality is not None:
-        status["lastQuality"] = quality
+        status["lastQuality"] = quality.to_wire()
     return status
 
 
 def _quality(
-    args: argparse.Namespace, monitor: dict[str, Any], evaluation: DriftEvaluation
-) -> dict[str, Any] | None:
-    """The stable version's quality from ground truth, when the monitor asks for it: its logged
-    predictions joined to the deployment's feedback (`<deployment prefix>/_feedback`), over the
-    drift window moved back by `labelDelay`. A failure leaves the last quality in status."""
-    spec = DriftMonitorSpec.model_validate(monitor.get("spec") or {}).quality
-    if spec is None or not args.window:
+    spec: QualitySpec, window: str | None, version: str | None, evaluation: DriftEvaluation
+) -> QualityEvaluation | None:
+    """One version's quality from ground truth: its logged predictions (under `window`) joined
+    to the deployment's feedback (`<deployment prefix>/_feedback`, shared by every version), over
+    the drift window moved back by `labelDelay`. A failure leaves the last quality in status."""
+    if not window:
         return None
     start, end = scored_window(
         evaluation.window_start, evaluation.window_end, parse_duration(spec.label_delay)
     )
-    feedback = f"{args.window.rstrip('/').rsplit('/', 1)[0]}/{FEEDBACK_DIR}"
+    feedback = f"{window.rstrip('/').rsplit('/', 1)[0]}/{FEEDBACK_DIR}"
     try:
-        found = evaluate_quality(
-            spec, args.window, feedback, start, end, datetime.now(UTC), args.model_version
-        )
+        return evaluate_quality(spec, window, feedback, start, end, datetime.now(UTC), version)
     except (OSError, ValueError) as exc:
-        print(f"drift: quality not evaluated: {exc}", file=sys.stderr)
+        print(f"drift: quality of {version or window} not evaluated: {exc}", file=sys.stderr)
         return None
-    return found.to_wire()
 
 
 def _write_status(

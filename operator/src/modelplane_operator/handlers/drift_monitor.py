@@ -33,6 +33,7 @@ from modelplane_crds.drift_monitor import (
 )
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT
+from modelplane_crds.quality import QualityEvaluation
 from modelplane_operator.alerts import recorded
 from modelplane_operator.builders import drift_monitor as builders
 from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
@@ -137,8 +138,30 @@ def _result(
 ) -> Converged:
     """The status with the evaluation's conditions kept in step with it."""
     full = builders.result_conditions(conditions, _evaluation(body), generation, now)
+    full = builders.quality_conditions(full, _quality(body), generation, now)
     status = {"observedGeneration": generation, "conditions": conditions_wire(full)}
     return Converged(status, error)
+
+
+def _quality(body: dict[str, Any]) -> QualityEvaluation | None:
+    """The serving version's last scored window, while the monitor asks for quality."""
+    return _quality_of(body, (body.get("status") or {}).get("lastQuality"))
+
+
+def _candidate_quality(body: dict[str, Any]) -> QualityEvaluation | None:
+    """The candidate's quality beside the stable's, during a rollout."""
+    candidate = (body.get("status") or {}).get("candidateEvaluation") or {}
+    return _quality_of(body, candidate.get("quality"))
+
+
+def _quality_of(body: dict[str, Any], raw: Any) -> QualityEvaluation | None:
+    spec = _spec(body)
+    if not raw or spec is None or spec.quality is None:
+        return None
+    try:
+        return QualityEvaluation.model_validate(raw)
+    except ValueError:
+        return None
 
 
 def _evaluation(body: dict[str, Any]) -> DriftEvaluation | None:
@@ -188,6 +211,7 @@ def result_patch(body: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     current = conditions_of(body.get("status"))
     evaluation = _evaluation(body)
     wanted = builders.result_conditions(current, evaluation, generation, now)
+    wanted = builders.quality_conditions(wanted, _quality(body), generation, now)
     spec = _spec(body)
     if spec is not None:
         wanted = drift_pause.rollouts_paused_condition(
@@ -239,6 +263,9 @@ async def observe_drift_monitor(
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     memo.metrics.drift_alerts.record(namespace, name, recorded(body.get("status")))
     memo.metrics.drift.record(namespace, name, _evaluation(dict(body)))
+    memo.metrics.quality.record(
+        namespace, name, _quality(dict(body)), _candidate_quality(dict(body))
+    )
     try:
         await asyncio.to_thread(pause_rollouts, memo.cluster, dict(body))
     except ClusterError as exc:  # the next event tries again (the evaluation stays in status)
@@ -264,4 +291,5 @@ async def forget_drift_monitor(body: kopf.Body, memo: OperatorContext, **_: Any)
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     memo.metrics.drift_alerts.forget(namespace, name)
     memo.metrics.drift.forget(namespace, name)
+    memo.metrics.quality.forget(namespace, name)
     memo.metrics.forget(KIND, body.metadata.uid or body.metadata.name or "")
