@@ -1,4 +1,5 @@
-"""Builders of specs, statuses and facts for the rollout tests (pure; time is passed in)."""
+"""Builders of specs, statuses and facts for the rollout and monitor tests (pure; time is passed
+in)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from modelplane_crds.model_deployment import ModelDeploymentSpec, ModelDeploymentStatus
 from modelplane_crds.model_version import ModelVersionSpec
+from modelplane_crds.quality import QualityEvaluation
 from modelplane_operator.builders.model_deployment import TrafficMode
 from modelplane_operator.rollout.machine import Facts, Plan, Verdict, plan
 
@@ -110,3 +112,31 @@ def condition(status: ModelDeploymentStatus, type_: str) -> tuple[str, str] | No
 def replicas(p: Plan) -> dict[str, int | None]:
     """Planned replicas per version."""
     return {v.version: v.replicas for v in p.variants}
+
+
+def quality_evaluation(
+    end: datetime,
+    version: str,
+    mae: float | None,
+    labelled: int = 200,
+    max_: float = 0.2,
+) -> QualityEvaluation:
+    """One version's scored window of a regression with one `mae` metric against `max_` (None:
+    too few labels, no metrics)."""
+    metrics = [] if mae is None else [{"metric": "mae", "value": mae, "max": max_,
+                                       "passed": mae <= max_, "rows": labelled}]  # fmt: skip
+    return QualityEvaluation.model_validate(
+        {
+            "windowStart": end - timedelta(hours=1),
+            "windowEnd": end,
+            "labelsUntil": end,
+            "modelVersion": version,
+            "predictions": 2 * labelled,
+            "labelledRows": labelled,
+            "ambiguousRows": 0,
+            "unmatchedFeedback": 0,
+            "metrics": metrics,
+            "degraded": mae is not None and mae > max_,
+            "insufficientData": mae is None,
+        }
+    )

@@ -23,6 +23,7 @@ from modelplane_operator.drift.monitor import evaluated_status, failed_status
 from modelplane_operator.handlers.converged import conditions_of
 from modelplane_operator.handlers.drift_monitor import converge_drift_monitor, result_patch
 from modelplane_operator.metrics import Metrics
+from tests.operator.factories import quality_evaluation
 from tests.operator.fakes import FakeCluster
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -397,27 +398,9 @@ def test_the_last_evaluation_becomes_gauges_and_features_gone_lose_their_series(
     assert not {n for n in names if n.startswith("modelplane_drift_") and "alerts" not in n}
 
 
-def quality(
-    mae: float | None, labelled: int = 300, version: str = "fraud-1", max_: float = 0.2
-) -> QualityEvaluation:
+def quality(mae: float | None, labelled: int = 300, version: str = "fraud-1") -> QualityEvaluation:
     """A regression window's quality with one `mae` metric (None: too few labels)."""
-    metrics = [] if mae is None else [{"metric": "mae", "value": mae, "max": max_,
-                                       "passed": mae <= max_, "rows": labelled}]  # fmt: skip
-    return QualityEvaluation.model_validate(
-        {
-            "windowStart": NOW - timedelta(hours=1),
-            "windowEnd": NOW,
-            "labelsUntil": NOW,
-            "modelVersion": version,
-            "predictions": 600,
-            "labelledRows": labelled,
-            "ambiguousRows": 0,
-            "unmatchedFeedback": 0,
-            "metrics": metrics,
-            "degraded": mae is not None and mae > max_,
-            "insufficientData": mae is None,
-        }
-    )
+    return quality_evaluation(NOW, version, mae, labelled)
 
 
 @pytest.mark.parametrize(

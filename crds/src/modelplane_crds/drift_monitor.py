@@ -271,6 +271,11 @@ class DriftActions(K8sModel):
     has a canary in progress, the operator pauses it (traffic held where it is); resuming is a
     person's decision (Resume in the dashboard, or the annotation `modelplane.io/resume`)."""
 
+    on_quality_degraded: Literal["none", "pauseRollouts"] = "none"
+    """`pauseRollouts`: when the candidate's live quality (`spec.quality`, scored into
+    `status.candidateEvaluation.quality`) is outside its thresholds while its canary is in
+    progress, the operator pauses it the same way: a worse model stops gaining traffic."""
+
 
 class DriftMonitorSpec(K8sModel):
     """The desired state of a DriftMonitor."""

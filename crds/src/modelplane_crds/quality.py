@@ -206,3 +206,15 @@ class QualityEvaluation(K8sModel):
     insufficient_data: bool = False
     """True when fewer than `minLabelledRows` predictions had a label, so no decision was
     made."""
+
+    def breaches(self) -> list[str]:
+        """Each metric outside its thresholds, for people: `mae 0.51 > max 0.2`."""
+        found = []
+        for result in self.metrics:
+            if result.passed is not False or result.value is None:
+                continue
+            if result.min is not None and result.value < result.min:
+                found.append(f"{result.metric} {result.value:.4g} < min {result.min:g}")
+            elif result.max is not None:
+                found.append(f"{result.metric} {result.value:.4g} > max {result.max:g}")
+        return found

@@ -1,8 +1,9 @@
-"""`actions.onDatasetDrift: pauseRollouts` on the real control plane: a canary in progress, a
-drifted evaluation in its DriftMonitor's status (as the drift job writes it), and the operator
-(core, rollout and monitor handlers, in-process) pauses the canary with the reason on both
-objects; a person's resume is not undone by the same evaluation. The operator's /metrics page
-exports the evaluation."""
+"""`actions.onDatasetDrift` / `onQualityDegraded: pauseRollouts` on the real control plane: a
+canary in progress, a drifted evaluation in its DriftMonitor's status (as the drift job writes
+it), and the operator (core, rollout and monitor handlers, in-process) pauses the canary with the
+reason on both objects; a person's resume is not undone by the same evaluation; then the
+candidate's live quality below its threshold pauses it again. The operator's /metrics page
+exports the evaluation and the quality."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelplane_crds.drift_results import DriftEvaluation
+from tests.operator.factories import quality_evaluation
 from tests.operator.rollout.cluster_support import (
     annotations_of,
     model_deployment,
@@ -45,7 +47,15 @@ def _monitor(namespace: str) -> str:
                 "deploymentRef": {"name": "canary"},
                 "schedule": "0 0 1 1 *",  # never during the test: the evaluation is written below
                 "window": {"size": "1h"},
-                "actions": {"onDatasetDrift": "pauseRollouts"},
+                "quality": {
+                    "task": "regression",
+                    "prediction": "output.score.0",
+                    "metrics": [{"metric": "mae", "max": 0.2}],
+                },
+                "actions": {
+                    "onDatasetDrift": "pauseRollouts",
+                    "onQualityDegraded": "pauseRollouts",
+                },
             },
         }
     )
@@ -65,6 +75,31 @@ def _drifted() -> dict[str, Any]:
             "dataset": {"share": 0.5, "threshold": 0.5, "drifted": True},
         }
     ).to_wire()
+
+
+def _worse_candidate() -> dict[str, Any]:
+    """fraud-2's predictions scored against ground truth: mae 0.51, above the max of 0.2."""
+    return {
+        "modelVersion": "fraud-2",
+        "quality": quality_evaluation(END, "fraud-2", 0.51).to_wire(),
+    }
+
+
+def _write_result_and_wait_paused(
+    kubectl: Kubectl, namespace: str, result: dict[str, Any], cause: str
+) -> dict[str, Any]:
+    """Write a result into the monitor's status as the job would; the canary's paused status."""
+    kubectl(
+        "patch", "dm", "fraud-inputs", "-n", namespace, "--subresource=status",
+        "--type=merge", "-p", json.dumps({"status": result}),
+    )  # fmt: skip
+    return wait_for(  # type: ignore[no-any-return]
+        lambda: (
+            (s := status_of(kubectl, "canary", namespace)).get("rolloutState") == "Paused" and s
+        ),
+        timeout=60,
+        what=f"the canary paused for {cause}",
+    )
 
 
 def _events(kubectl: Kubectl, namespace: str, name: str) -> set[str]:
@@ -102,17 +137,8 @@ def test_a_drifted_evaluation_pauses_the_canary_until_a_person_resumes_it(
             timeout=180,
             what="the canary in progress at its pause step",
         )
-        kubectl(
-            "patch", "dm", "fraud-inputs", "-n", namespace, "--subresource=status",
-            "--type=merge", "-p", json.dumps({"status": {"lastEvaluation": _drifted()}}),
-        )  # fmt: skip
-
-        status = wait_for(
-            lambda: (
-                (s := status_of(kubectl, "canary", namespace)).get("rolloutState") == "Paused" and s
-            ),
-            timeout=60,
-            what="the canary paused for drift",
+        status = _write_result_and_wait_paused(
+            kubectl, namespace, {"lastEvaluation": _drifted()}, "drift"
         )
         stalled = condition({"status": status}, "Stalled")
         assert stalled["reason"] == "CanaryPaused"
@@ -151,5 +177,20 @@ def test_a_drifted_evaluation_pauses_the_canary_until_a_person_resumes_it(
         kubectl("annotate", "dm", "fraud-inputs", "-n", namespace, "touched=1")  # a new event
         time.sleep(6)  # several rollout ticks and monitor events
         assert status_of(kubectl, "canary", namespace)["rolloutState"] == "Progressing"
+
+        # Labelled feedback shows the candidate worse than its threshold: paused again, for that.
+        worse = {"candidateEvaluation": _worse_candidate()}
+        status = _write_result_and_wait_paused(kubectl, namespace, worse, "its quality")
+        assert "mae 0.51 > max 0.2" in condition({"status": status}, "Stalled")["message"]
+        paused = wait_for(
+            lambda: (
+                (c := condition(get_json(kubectl, "dm", "fraud-inputs", "-n", namespace),
+                                "RolloutsPaused"))["reason"] == "QualityDegraded" and c
+            ),
+            what="RolloutsPaused for quality on the monitor",
+        )  # fmt: skip
+        assert "fraud-2" in paused["message"]
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        assert f'modelplane_quality_degraded{{{labels},role="candidate"}} 1.0' in page
         kubectl("delete", "dm,mdep", "--all", "-n", namespace, "--wait=true", "--timeout=60s")
     assert "Traceback" not in runner.output, runner.output[-3000:]

@@ -1,5 +1,6 @@
-"""`actions.onDatasetDrift: pauseRollouts`: the monitor's decision (pure), the rollout machine
-honouring the request like `onFailure: pause`, and the monitor's handler against a fake gateway."""
+"""`actions.onDatasetDrift` / `onQualityDegraded: pauseRollouts`: the monitor's decision (pure),
+the rollout machine honouring the request like `onFailure: pause`, and the monitor's handler
+against a fake gateway."""
 
 from __future__ import annotations
 
@@ -11,16 +12,29 @@ import pytest
 
 from modelplane_crds.drift_monitor import DriftMonitorSpec
 from modelplane_crds.drift_results import DriftEvaluation
+from modelplane_crds.quality import QualityEvaluation
 from modelplane_operator.handlers.converged import conditions_of
 from modelplane_operator.handlers.drift_monitor import pause_rollouts, result_patch
 from modelplane_operator.rollout.drift_pause import (
     DRIFT_PAUSE,
     PAUSED_FOR,
+    QUALITY_PAUSED_FOR,
     DriftPause,
     pause_due,
     pause_request,
+    quality_pause_due,
+    quality_pause_request,
 )
-from tests.operator.factories import T0, condition, facts, make_spec, reasons, run, settled
+from tests.operator.factories import (
+    T0,
+    condition,
+    facts,
+    make_spec,
+    quality_evaluation,
+    reasons,
+    run,
+    settled,
+)
 from tests.operator.fakes import FakeCluster
 
 END = datetime(2026, 12, 7, 15, tzinfo=UTC)
@@ -136,7 +150,7 @@ def _monitor(paused_for: str | None = None) -> dict[str, Any]:
 def test_the_monitor_asks_the_deployment_to_pause_then_remembers_the_evaluation() -> None:
     monitor = _monitor()
     cluster = FakeCluster("get", "annotate", "event", objects=[_deployment(), monitor])
-    assert pause_rollouts(cluster, monitor) == PAUSE
+    assert pause_rollouts(cluster, monitor) == [PAUSE]
     deployment = cluster.get("modelplane.io/v1alpha1", "ModelDeployment", "fraud", "team-a")
     assert DriftPause.parse(deployment["metadata"]["annotations"][DRIFT_PAUSE]) == PAUSE
     stored = cluster.get("modelplane.io/v1alpha1", "DriftMonitor", "fraud-inputs", "team-a")
@@ -153,4 +167,90 @@ def test_the_monitor_asks_the_deployment_to_pause_then_remembers_the_evaluation(
 
 def test_the_same_evaluation_is_not_acted_on_twice() -> None:
     monitor = _monitor(paused_for=PAUSE.window_end)
-    assert pause_rollouts(FakeCluster(objects=[_deployment(), monitor]), monitor) is None
+    assert pause_rollouts(FakeCluster(objects=[_deployment(), monitor]), monitor) == []
+
+
+def _quality(version: str = "v2", mae: float = 0.51) -> QualityEvaluation:
+    """The candidate's scored window: one `mae` metric against a max of 0.2."""
+    return quality_evaluation(END, version, mae)
+
+
+QUALITY_PAUSE = DriftPause(
+    "fraud-inputs", "v2", None, "2026-12-07T15:00:00Z", "QualityDegraded", "mae 0.51 > max 0.2"
+)
+
+
+def _quality_spec(**actions: str) -> DriftMonitorSpec:
+    quality = {"task": "regression", "prediction": "output.y.0", "metrics": [{"metric": "mae"}]}
+    return DriftMonitorSpec.model_validate(
+        {"deploymentRef": {"name": "fraud"}, "quality": quality, "actions": actions}
+    )
+
+
+def test_a_quality_request_round_trips_and_says_which_metrics_broke() -> None:
+    assert DriftPause.parse(QUALITY_PAUSE.annotation()) == QUALITY_PAUSE
+    assert "mae 0.51 > max 0.2" in QUALITY_PAUSE.reason()
+    assert DriftPause.parse('{"monitor": "m", "candidate": "v2", "windowEnd": "x",'
+                            ' "cause": "Nonsense"}') is None  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("action", "mae", "paused_for", "due"),
+    [
+        ("pauseRollouts", 0.51, None, True),
+        ("pauseRollouts", 0.51, "2026-12-07T15:00:00Z", False),  # done (a person may resume)
+        ("pauseRollouts", 0.1, None, False),  # within its thresholds
+        ("none", 0.51, None, False),
+    ],
+)
+def test_a_quality_pause_is_due_once_per_degraded_window_of_a_monitor_that_pauses(
+    action: str, mae: float, paused_for: str | None, due: bool
+) -> None:
+    spec = _quality_spec(onQualityDegraded=action)
+    assert quality_pause_due(spec, _quality(mae=mae), paused_for) is due
+
+
+def test_only_the_candidate_whose_quality_was_scored_is_paused() -> None:
+    assert quality_pause_request("fraud-inputs", _quality(), _deployment()) == QUALITY_PAUSE
+    assert quality_pause_request("fraud-inputs", _quality("v1"), _deployment()) is None
+    assert quality_pause_request("fraud-inputs", _quality(), _deployment("Paused")) is None
+
+
+def test_the_rollout_pauses_for_a_worse_candidate_and_says_why() -> None:
+    spec = make_spec(steps=STEPS)
+    status = run(spec, settled(spec, {"v1": 1}), facts(T0, {"v1": 1})).status
+    ready = {"v1": 1, "v2": 1}
+    moving = run(spec, status, facts(T0, ready))
+    paused = run(spec, moving.status, replace(facts(T0, ready), drift_pause=QUALITY_PAUSE))
+    assert paused.status.rollout_state == "Paused"
+    stalled = next(c for c in paused.status.conditions if c.type == "Stalled")
+    assert "mae 0.51 > max 0.2" in stalled.message
+
+
+def test_drift_and_a_worse_candidate_each_pause_once_and_neither_undoes_the_others_memory() -> None:
+    spec = _quality_spec(onDatasetDrift="pauseRollouts", onQualityDegraded="pauseRollouts")
+    candidate = {"modelVersion": "v2", "quality": _quality().to_wire()}
+    monitor = {
+        **_monitor(),
+        "spec": spec.to_wire(),
+        "status": {"lastEvaluation": _evaluation().to_wire(), "candidateEvaluation": candidate},
+    }
+    cluster = FakeCluster("get", "annotate", "event", objects=[_deployment(), monitor])
+    assert pause_rollouts(cluster, monitor) == [PAUSE, QUALITY_PAUSE]
+    deployment = cluster.get("modelplane.io/v1alpha1", "ModelDeployment", "fraud", "team-a")
+    assert DriftPause.parse(deployment["metadata"]["annotations"][DRIFT_PAUSE]) == QUALITY_PAUSE
+    stored = cluster.get("modelplane.io/v1alpha1", "DriftMonitor", "fraud-inputs", "team-a")
+    remembered = stored["metadata"]["annotations"]
+    assert (remembered[PAUSED_FOR], remembered[QUALITY_PAUSED_FOR]) == (END_KEY, END_KEY)
+    again = {**monitor, "metadata": stored["metadata"]}
+    assert pause_rollouts(cluster, again) == []  # the next watch event asks nothing more
+
+    status = result_patch(again, END)
+    assert status is not None
+    (paused,) = [c for c in conditions_of(status) if c.type == "RolloutsPaused"]
+    assert (paused.status, paused.reason) == ("True", "QualityDegraded")
+    assert "v2" in paused.message
+    assert "mae 0.51 > max 0.2" in paused.message
+
+
+END_KEY = "2026-12-07T15:00:00Z"

@@ -1736,6 +1736,15 @@ export interface components {
              * @enum {string}
              */
             onDatasetDrift: "none" | "pauseRollouts";
+            /**
+             * Onqualitydegraded
+             * @description `pauseRollouts`: when the candidate's live quality (`spec.quality`, scored into
+             *     `status.candidateEvaluation.quality`) is outside its thresholds while its canary is in
+             *     progress, the operator pauses it the same way: a worse model stops gaining traffic.
+             * @default none
+             * @enum {string}
+             */
+            onQualityDegraded: "none" | "pauseRollouts";
         };
         /**
          * DriftMonitorSpec

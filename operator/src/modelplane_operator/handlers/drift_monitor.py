@@ -12,6 +12,7 @@ and carries out `actions.onDatasetDrift` (`pause_rollouts`, condition `RolloutsP
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -200,8 +201,8 @@ def _spec(body: dict[str, Any]) -> DriftMonitorSpec | None:
         return None
 
 
-def _paused_for(body: dict[str, Any]) -> str | None:
-    return ((body.get("metadata") or {}).get("annotations") or {}).get(drift_pause.PAUSED_FOR)
+def _annotations(body: dict[str, Any]) -> dict[str, str]:
+    return dict((body.get("metadata") or {}).get("annotations") or {})
 
 
 def result_patch(body: dict[str, Any], now: datetime) -> dict[str, Any] | None:
@@ -214,43 +215,63 @@ def result_patch(body: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     wanted = builders.quality_conditions(wanted, _quality(body), generation, now)
     spec = _spec(body)
     if spec is not None:
+        found = (evaluation, _candidate_quality(body))
         wanted = drift_pause.rollouts_paused_condition(
-            wanted, spec, evaluation, _paused_for(body), generation, now
+            wanted, spec, found, _annotations(body), generation, now
         )
     if conditions_wire(wanted) == conditions_wire(current):
         return None
     return {"conditions": conditions_wire(wanted)}
 
 
-def pause_rollouts(cluster: Cluster, body: dict[str, Any]) -> drift_pause.DriftPause | None:
-    """`onDatasetDrift: pauseRollouts`: ask the deployment's rollout pass to pause its canary,
-    once per drifted evaluation (see `rollout.drift_pause`); the pause it asked for, if any."""
-    spec, evaluation = _spec(body), _evaluation(body)
-    if spec is None or evaluation is None:
-        return None
-    if not drift_pause.pause_due(spec, evaluation, _paused_for(body)):
-        return None
+def _pauses_due(
+    spec: DriftMonitorSpec, body: dict[str, Any]
+) -> list[Callable[[dict[str, Any] | None], drift_pause.DriftPause | None]]:
+    """The pauses the last results call for and not yet asked for (drift, then quality), each
+    as the request to make given the deployment."""
+    name, annotations = body["metadata"]["name"], _annotations(body)
+    evaluation, quality = _evaluation(body), _candidate_quality(body)
+    due: list[Callable[[dict[str, Any] | None], drift_pause.DriftPause | None]] = []
+    if evaluation is not None and drift_pause.pause_due(
+        spec, evaluation, annotations.get(drift_pause.PAUSED_FOR)
+    ):
+        due.append(lambda deployment: drift_pause.pause_request(name, evaluation, deployment))
+    if quality is not None and drift_pause.quality_pause_due(
+        spec, quality, annotations.get(drift_pause.QUALITY_PAUSED_FOR)
+    ):
+        due.append(lambda deployment: drift_pause.quality_pause_request(name, quality, deployment))
+    return due
+
+
+def pause_rollouts(cluster: Cluster, body: dict[str, Any]) -> list[drift_pause.DriftPause]:
+    """`onDatasetDrift` / `onQualityDegraded: pauseRollouts`: ask the deployment's rollout pass
+    to pause its canary, once per drifted evaluation and once per degraded scored window of the
+    candidate (see `rollout.drift_pause`); the pauses it asked for."""
+    spec = _spec(body)
+    due = _pauses_due(spec, body) if spec is not None else []
+    if spec is None or not due:
+        return []
     meta = body["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
     deployment_name = spec.deployment_ref.name
     deployment = cluster.get(
-        MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, deployment_name, namespace
+        MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, deployment_name, meta["namespace"]
     )
-    pause = drift_pause.pause_request(name, evaluation, deployment)
-    if pause is None or deployment is None:  # nothing in progress: nothing to pause
-        return None
-    cluster.annotate(deployment, {drift_pause.DRIFT_PAUSE: pause.annotation()})
-    # Remembered only once the request is on the deployment: a crash in between asks again.
+    if deployment is None:  # nothing in progress: nothing to pause
+        return []
+    pauses = [pause for request in due if (pause := request(deployment)) is not None]
     itself = {**body, "apiVersion": DRIFT_MONITOR.api_version, "kind": KIND}
-    cluster.annotate(itself, {drift_pause.PAUSED_FOR: pause.window_end})
-    cluster.event(
-        itself,
-        "Warning",
-        drift_pause.ROLLOUTS_PAUSED,
-        f"pausing the rollout of {pause.candidate} on ModelDeployment {deployment_name}:"
-        f" dataset drift share {pause.share:.2f} in the window ending {pause.window_end}",
-    )
-    return pause
+    for pause in pauses:
+        cluster.annotate(deployment, {drift_pause.DRIFT_PAUSE: pause.annotation()})
+        # Remembered only once the request is on the deployment: a crash in between asks again.
+        cluster.annotate(itself, {pause.memory(): pause.window_end})
+        cluster.event(
+            itself,
+            "Warning",
+            drift_pause.ROLLOUTS_PAUSED,
+            f"pausing the rollout of {pause.candidate} on ModelDeployment {deployment_name}:"
+            f" {pause.finding()} in the window ending {pause.window_end}",
+        )
+    return pauses
 
 
 async def observe_drift_monitor(
