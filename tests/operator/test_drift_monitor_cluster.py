@@ -11,9 +11,7 @@ exactly the identity and arguments the CronJob gives it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from modelplane_api.feedback.service import SCHEMA as FEEDBACK_SCHEMA
@@ -34,9 +31,15 @@ from modelplane_crds.payload_logs import (
     version_prefix,
 )
 from modelplane_operator.alerts import verify_signature
-from modelplane_operator.drift import main
 from tests.operator.conftest import Alertmanager, Receiver
 from tests.operator.drift.helpers import feature_table
+from tests.operator.monitor_support import (
+    WEBHOOK_SINK,
+    hook_secret,
+    monitor_resources,
+    put_parquet,
+    run_job,
+)
 from tests.operator.support import (
     OPERATOR_DIR,
     Kubectl,
@@ -56,74 +59,6 @@ def apply(kubectl: Kubectl, body: dict[str, Any]) -> None:
     kubectl("apply", "-f", "-", input=json.dumps(body))
 
 
-def _put(s3: Any, key: str, table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    s3.client().put_object(Bucket=s3.bucket, Key=key, Body=sink.getvalue())
-    return sink.getvalue()
-
-
-def _resources(
-    namespace: str, s3: Any, reference_sha: str, alertmanager_url: str
-) -> tuple[dict[str, Any], ...]:
-    version = {
-        "apiVersion": "modelplane.io/v1alpha1",
-        "kind": "ModelVersion",
-        "metadata": {"name": "fraud-1", "namespace": namespace},
-        "spec": {
-            "modelName": "fraud",
-            "version": "1",
-            "artifact": {"uri": f"s3://{s3.bucket}/absent/model.onnx", "sha256": "a" * 64},
-            "signature": {
-                "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1]}],
-                "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}],
-            },
-            "features": [{"name": "amount", "type": "numerical", "input": "x", "index": 0}],
-            "referenceDataset": {
-                "uri": f"s3://{s3.bucket}/{namespace}/reference.parquet",
-                "sha256": reference_sha,
-            },
-        },
-    }
-    deployment = {
-        "apiVersion": "modelplane.io/v1alpha1",
-        "kind": "ModelDeployment",
-        "metadata": {"name": "fraud", "namespace": namespace},
-        "spec": {
-            "stable": {"modelVersionRef": {"name": "fraud-1"}},
-            "payloadLogging": {"sampleRate": 1.0},
-        },
-    }
-    monitor = {
-        "apiVersion": "modelplane.io/v1alpha1",
-        "kind": "DriftMonitor",
-        "metadata": {"name": "fraud-inputs", "namespace": namespace},
-        "spec": {
-            "deploymentRef": {"name": "fraud"},
-            "schedule": "0 0 1 1 *",  # never during the test: the job is run by hand below
-            "window": {"size": "2h"},
-            "minSamples": 200,
-            "quality": {
-                "task": "regression",
-                "prediction": "output.score.0",
-                "labelColumn": "value",
-                "metrics": [{"metric": "mae", "max": 0.2}],
-                "minLabelledRows": 100,
-            },
-            "alerts": [
-                {
-                    "webhook": {
-                        "urlSecretRef": {"name": "drift-hooks", "key": "url"},
-                        "signingSecretRef": {"name": "drift-hooks", "key": "signing"},
-                    }
-                },
-                {"alertmanager": {"url": alertmanager_url}, "severity": "critical"},
-            ],
-        },
-    }
-    return version, deployment, monitor
-
-
 def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     kubectl: Kubectl,
     kubeconfig: Path,
@@ -138,13 +73,26 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         "apply", "-f", str(OPERATOR_DIR / "namespace.yaml"), "-f", str(OPERATOR_DIR / "rbac.yaml")
     )
     rng = np.random.default_rng(7)
-    reference = _put(
+    reference = put_parquet(
         s3, f"{namespace}/reference.parquet", pa.table({"amount": rng.normal(0, 1, 3000)})
     )
-    version, deployment, monitor = _resources(
-        namespace, s3, hashlib.sha256(reference).hexdigest(), alertmanager.url
+    quality = {
+        "task": "regression",
+        "prediction": "output.score.0",
+        "labelColumn": "value",
+        "metrics": [{"metric": "mae", "max": 0.2}],
+        "minLabelledRows": 100,
+    }
+    sinks = [WEBHOOK_SINK, {"alertmanager": {"url": alertmanager.url}, "severity": "critical"}]
+    version, deployment, monitor = monitor_resources(
+        namespace,
+        s3,
+        hashlib.sha256(reference).hexdigest(),
+        window={"size": "2h"},
+        quality=quality,
+        alerts=sinks,
     )
-    secrets = _hook_secret(kubectl, namespace, receiver.url, tmp_path / "mounted")
+    secrets = hook_secret(kubectl, namespace, receiver.url, tmp_path / "mounted")
     now = datetime.now(UTC)
     hour = (now - timedelta(minutes=30)).replace(minute=0, second=0, microsecond=0)
     logs = feature_table(
@@ -153,7 +101,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         seconds=1800,
     )
     key = f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(hour)}/part-0.parquet"
-    _put(s3, key, logs)
+    put_parquet(s3, key, logs)
     _put_feedback(s3, namespace, logs.slice(0, 300), rng)
     operator_config = service_account_kubeconfig(kubeconfig, tmp_path / "op.kubeconfig")
     env = operator_env(
@@ -211,7 +159,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         assert mounts["alert-secret-0"] == f"{ALERT_SECRETS_DIR}/drift-hooks"
         # The kubelet's mount of the Secret, for the job in this process:
         args = [*container["args"], "--kubeconfig", str(job_config), "--alert-secrets", secrets]
-        code, err = _run_job(args)
+        code, err = run_job(args)
         assert code == 0, err
         drifted = wait_for(
             lambda: condition(
@@ -247,14 +195,14 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         calm_key = (
             f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(calm_hour)}/p.parquet"
         )
-        _put(s3, calm_key, calm)
+        put_parquet(s3, calm_key, calm)
         window = [
             "--start",
             calm_hour.isoformat(),
             "--end",
             (calm_hour + timedelta(minutes=30)).isoformat(),
         ]
-        code, err = _run_job([*args, *window])
+        code, err = run_job([*args, *window])
         assert code == 0, err
         status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
         assert status["recentEvaluations"][0]["drifted"] is False
@@ -277,7 +225,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         Bucket=s3.bucket,
         Delete={"Objects": [{"Key": o["Key"]} for o in _profiles(s3, namespace)]},
     )
-    code, err = _run_job(args)
+    code, err = run_job(args)
     assert code == 2, err
     failed = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
     assert failed["lastFailure"]["reason"] == "EvaluationFailed"
@@ -305,7 +253,7 @@ def _assert_candidate_evaluated(
         logs = feature_table(columns, start=hour, seconds=1800)
         ids = pa.array([f"{version}-{i}" for i in range(logs.num_rows)], pa.string())
         logs = logs.set_column(logs.schema.get_field_index("request_id"), "request_id", ids)
-        _put(
+        put_parquet(
             s3,
             f"{version_prefix(namespace, 'fraud', version)}{hour_partition(hour)}/p.parquet",
             logs,
@@ -315,7 +263,7 @@ def _assert_candidate_evaluated(
     rollout = {"status": {"stableVersion": "fraud-1", "candidateVersion": "fraud-2"}}
     _patch_status(kubectl, namespace, rollout)
     window = ["--start", hour.isoformat(), "--end", (hour + timedelta(minutes=30)).isoformat()]
-    code, err = _run_job([*args, *window])
+    code, err = run_job([*args, *window])
     assert code == 0, err
     status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
     assert (status["evaluatedVersion"], status["lastEvaluation"]["samples"]) == ("fraud-1", 600)
@@ -337,7 +285,7 @@ def _assert_candidate_evaluated(
     assert (mae["metric"], mae["passed"], round(mae["value"], 1)) == ("mae", False, 0.5)
 
     _patch_status(kubectl, namespace, {"status": {"candidateVersion": None}})  # promoted/aborted
-    code, err = _run_job([*args, *window])
+    code, err = run_job([*args, *window])
     assert code == 0, err
     status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
     assert "candidateEvaluation" not in status
@@ -378,26 +326,7 @@ def _put_feedback(
     for partition in sorted({hour_partition(t) for t in observed}):
         part = [row for row in rows if hour_partition(row["observed_at"]) == partition]
         key = f"{deployment_prefix(namespace, 'fraud')}{FEEDBACK_DIR}/{partition}/{name}.parquet"
-        _put(s3, key, pa.Table.from_pylist(part, schema=FEEDBACK_SCHEMA))
-
-
-def _hook_secret(kubectl: Kubectl, namespace: str, url: str, mounted: Path) -> str:
-    """The webhook's Secret in the cluster, and the files the kubelet would mount from it."""
-    signing = "k" * 40
-    kubectl(
-        "create",
-        "secret",
-        "generic",
-        "drift-hooks",
-        "-n",
-        namespace,
-        f"--from-literal=url={url}",
-        f"--from-literal=signing={signing}",
-    )
-    (mounted / "drift-hooks").mkdir(parents=True)
-    (mounted / "drift-hooks" / "url").write_text(url)
-    (mounted / "drift-hooks" / "signing").write_text(signing)
-    return str(mounted)
+        put_parquet(s3, key, pa.Table.from_pylist(part, schema=FEEDBACK_SCHEMA))
 
 
 def _assert_alerted(
@@ -432,14 +361,6 @@ def _assert_alerted(
         (alert,) = active
         assert alert["labels"]["monitor"] == "fraud-inputs"
         assert alert["labels"]["severity"] == "critical"
-
-
-def _run_job(args: list[str]) -> tuple[int, str]:
-    """The job's entry point in this process: its exit status and what it said on stderr."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, err.getvalue()
 
 
 def _profiles(s3: Any, namespace: str) -> list[dict[str, Any]]:
