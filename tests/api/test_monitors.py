@@ -52,9 +52,15 @@ async def test_a_monitor_is_applied_listed_read_with_results_and_deleted(api: Ap
         ],
         "dataset": {"driftedShare": 0.25, "drifted": False},
     }
+    accuracy = {"metric": "accuracy", "value": 0.9, "min": 0.8, "passed": True}
+    quality = {"modelVersion": "fraud-detector-1", "labelledRows": 300, "degraded": False,
+               "metrics": [accuracy]}  # fmt: skip
+    candidate = {"modelVersion": "fraud-detector-2", "quality": {**quality, "degraded": True}}
     applied["status"] = {
         "conditions": [{"type": "Ready", "status": "True", "reason": "Evaluated", "message": "ok"}],
         "lastEvaluation": evaluation,
+        "lastQuality": quality,
+        "candidateEvaluation": candidate,
     }
     read = (await api.client.get(f"{base}/fraud-drift", headers=admin["headers"])).json()["data"]
     assert (read["state"], read["reason"], read["deployment"]) == (
@@ -63,6 +69,7 @@ async def test_a_monitor_is_applied_listed_read_with_results_and_deleted(api: Ap
         "fraud-detector",
     )
     assert read["last_evaluation"] == evaluation
+    assert (read["last_quality"], read["candidate_evaluation"]) == (quality, candidate)
     listed = (await api.client.get(base, headers=admin["headers"])).json()["data"]
     assert [m["name"] for m in listed] == ["fraud-drift"]
     deleted = await api.client.delete(f"{base}/fraud-drift", headers=admin["headers"])

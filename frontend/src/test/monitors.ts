@@ -13,6 +13,8 @@ export function monitor(name: string, status: Partial<Monitor> = {}): Monitor {
     conditions: [],
     last_evaluation: null,
     last_schedule_time: null,
+    last_quality: null,
+    candidate_evaluation: null,
     evaluated_version: null,
     recent_evaluations: [],
     last_failure: null,

@@ -69,6 +69,13 @@ class MonitorPublic(OutputSchema):
     """The latest results: window, samples, per-feature statistic, p-value and verdict, the
     share of drifted features (`status.lastEvaluation`)."""
     last_schedule_time: str | None
+    last_quality: dict[str, Any] | None
+    """With `spec.quality`: the serving version's predictions scored against ground truth in
+    the last scored window — metrics, thresholds, labelled rows, `degraded`
+    (`status.lastQuality`)."""
+    candidate_evaluation: dict[str, Any] | None
+    """During a rollout: the candidate's drift evaluation over the same window and, with
+    `spec.quality`, its quality (`status.candidateEvaluation`)."""
     evaluated_version: str | None
     """The model version whose logged traffic the last evaluation read."""
     recent_evaluations: list[EvaluationSummaryPublic]

@@ -44,6 +44,8 @@ def _public(obj: dict[str, Any]) -> MonitorPublic:
         conditions=conditions,
         last_evaluation=status.get("lastEvaluation"),
         last_schedule_time=status.get("lastScheduleTime"),
+        last_quality=status.get("lastQuality"),
+        candidate_evaluation=status.get("candidateEvaluation"),
         **_history(status),
     )
 

@@ -2556,6 +2556,14 @@ export interface components {
             } | null;
             /** Last Schedule Time */
             last_schedule_time: string | null;
+            /** Last Quality */
+            last_quality: {
+                [key: string]: unknown;
+            } | null;
+            /** Candidate Evaluation */
+            candidate_evaluation: {
+                [key: string]: unknown;
+            } | null;
             /** Evaluated Version */
             evaluated_version: string | null;
             /** Recent Evaluations */
