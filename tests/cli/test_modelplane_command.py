@@ -136,6 +136,14 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
             r"DriftDetected=True \(DatasetDrift\): 50% of features drifted \(amount, distance_km\)"
         )
         assert re.search(verdict, drift), drift
+        # Live quality: the same run scored the single-row requests against their outcomes.
+        assert "/deployments/fraud-detector/feedback → 201 (300 labels)" in drift, drift
+        quality = (
+            r"QualityDegraded=False \(WithinThresholds\): accuracy 0\.[89]\d+ \(min 0\.8\),"
+            r" auc [01]\.\d+ \(min 0\.75\) over [23]\d\d labelled predictions of"
+            r" fraud-detector-v2"
+        )
+        assert re.search(quality, drift), drift
         assert "Demo complete." in demo.stdout
         again = subprocess.run(
             [*modelplane, "dev", "up"],

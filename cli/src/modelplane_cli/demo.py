@@ -11,8 +11,10 @@ verified version through the facade (a ModelDeployment: serving pods on the plat
 node), send it real requests through the facade's inference proxy and compare its predictions
 with onnxruntime's, roll out a retrained version through the facade in weighted canary steps to
 promotion while traffic flows, then canary a broken export under automatic analysis and watch
-the operator roll it back from what the pods measured — and read the history of rollouts. Every
-step says what it does; the last lines say how to look around.
+the operator roll it back from what the pods measured — and read the history of rollouts, the
+serving metrics, and a DriftMonitor's verdict on shifted traffic with the live quality it scored
+from outcomes sent as feedback. Every step says what it does; the last lines say how to look
+around.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import secrets
 import subprocess
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +148,20 @@ FEATURES = [
     for i, f in enumerate(("amount", "merchant_risk", "hour_of_day", "distance_km"))
 ]
 """The model's features (columns of its one input), for drift monitoring."""
+
+QUALITY: dict[str, Any] = {
+    "task": "classification",
+    "prediction": "output.label.0",
+    "score": "output.probabilities.1",
+    "metrics": [{"metric": "accuracy", "min": 0.8}, {"metric": "auc", "min": 0.75}],
+    "minLabelledRows": 200,
+}
+"""Live quality of the served version: its logged predictions (label and the probability of
+class 1) scored against the outcomes sent as feedback."""
+LABELLED = 300
+"""Single-row requests whose outcomes the demo sends as feedback."""
+WRONG_SHARE = 0.1
+"""Share of simulated outcomes that disagree with the model."""
 
 
 def model_version(name: str, namespace: str, version: str, uri: str, sha256: str) -> str:
@@ -774,12 +792,14 @@ class Demo:
             "reference": {"uri": ref_uri, "sha256": ref_sha},
             "window": {"size": "15m"},
             "minSamples": 500,
+            "quality": QUALITY,
         }
         self._call("DELETE", f"{monitor}/{MONITOR}", self.token)  # a re-run starts afresh
         created = self._call("POST", monitor, self.token, {"name": MONITOR, "spec": spec})
         if created.status_code != 201:
             raise PlatformError(f"creating the monitor failed: {created.text}")
         _detail(f"POST /api/v1{monitor} → 201: DriftMonitor {MONITOR}, every 15 minutes")
+        self.labelled_traffic(url, path, rng)
         with httpx.Client(headers=self.auth, timeout=30) as client:
             for _ in range(320):  # 20,480 rows: the pods' buffers reach their flush size
                 shifted = rng.normal(size=(64, 4)).astype(np.float32)  # a request's limit
@@ -798,7 +818,52 @@ class Demo:
             f"({detected['reason']}): {share:.0%} of features drifted ({', '.join(drifted)}) "
             f"in {evaluation['samples']} logged rows"
         )
+        self.show_quality(found, f"{monitor}/{MONITOR}")
         print(self.kubectl("get", "driftmonitors,cronjobs,jobs", "-n", namespace), end="")
+
+    def labelled_traffic(self, url: str, path: str, rng: np.random.Generator) -> None:
+        """Single-row requests under ids of our own, then their outcomes as ground truth through
+        the feedback endpoint. The outcomes are simulated: the model's answer, wrong for about
+        one row in ten (in production they come from chargebacks, reviews, …)."""
+        run = uuid.uuid4().hex[:8]
+        rows = []
+        with httpx.Client(headers=self.auth, timeout=30) as client:
+            for i in range(LABELLED):
+                request_id = f"demo-{run}-{i}"
+                body = {"id": request_id, **self._random_row()}
+                answer = client.post(url, json=body)
+                if answer.status_code != 200:
+                    raise PlatformError(f"inference answered {answer.status_code}: {answer.text}")
+                outputs = {o["name"]: o for o in answer.json()["outputs"]}
+                predicted = int(outputs["label"]["data"][0])
+                truth = 1 - predicted if rng.random() < WRONG_SHARE else predicted
+                rows.append({"request_id": request_id, "label": str(truth)})
+        observed = datetime.now(UTC).isoformat()
+        sent = self._call(
+            "POST", f"{path}/feedback", self.token,
+            {"rows": [{**row, "observed_at": observed} for row in rows]},
+        )  # fmt: skip
+        if sent.status_code != 201:
+            raise PlatformError(f"sending feedback failed: {sent.status_code} {sent.text}")
+        _detail(
+            f"sent {LABELLED} single-row requests under their own ids, then their outcomes:"
+            f" POST /api/v1{path}/feedback → 201 ({sent.json()['data']['rows']} labels)"
+        )
+
+    def show_quality(self, found: dict[str, Any], monitor_path: str) -> None:
+        """The serving version's live quality the same run scored from the feedback."""
+        quality = found.get("last_quality")
+        if not quality or quality.get("insufficientData"):
+            raise PlatformError(f"the evaluation scored no quality: {quality}")
+        metrics = ", ".join(
+            f"{m['metric']} {m['value']:.3f} (min {m['min']:g})" for m in quality["metrics"]
+        )
+        degraded = next(c for c in found["conditions"] if c["type"] == "QualityDegraded")
+        _detail(
+            f"GET /api/v1{monitor_path} → QualityDegraded={degraded['status']}"
+            f" ({degraded['reason']}): {metrics} over {quality['labelledRows']} labelled"
+            f" predictions of {quality['modelVersion']}"
+        )
 
     def log_payloads(self, path: str, namespace: str) -> None:
         """Payload logging on for every request (the pods restart to pick it up)."""
