@@ -30,7 +30,7 @@ from tests.images.support import (
     wait_http,
 )
 
-pytestmark = pytest.mark.image
+pytestmark = [pytest.mark.image, pytest.mark.integration]  # buildah, runc and a build
 
 UID = 65532  # the manifests' runAsUser
 

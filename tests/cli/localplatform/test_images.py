@@ -6,6 +6,7 @@ nothing is built.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,25 @@ def test_the_facade_image_is_refused_before_the_dashboard_is_built(tree: Path) -
     (tree / "frontend" / "out" / "index.html").unlink()
     with pytest.raises(PlatformError, match="make dashboard"):
         ImageBuilder().facade()
+
+
+def test_older_archives_are_pruned_only_once_unused_for_the_keep_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "cache_root", lambda: tmp_path)
+    (tmp_path / "images").mkdir()
+    now = 1_000_000_000.0
+    ages = {"new": 0, "in-use-elsewhere": images.ARCHIVE_KEEP_SECONDS - 60,
+            "stale": images.ARCHIVE_KEEP_SECONDS + 60}  # fmt: skip
+    paths: dict[str, Path] = {}
+    for number, (label, age) in enumerate(ages.items()):
+        paths[label] = tmp_path / "images" / f"operator-{str(number) * 12}.tar"
+        paths[label].write_bytes(b"")
+        os.utime(paths[label], (now - age, now - age))
+    images._prune("operator", keep=paths["new"], now=now)
+    assert {label for label, path in paths.items() if path.exists()} == {"new", "in-use-elsewhere"}
+
+
+def test_an_unknown_image_name_is_refused_before_anything_is_built(tree: Path) -> None:
+    with pytest.raises(KeyError, match="known: base, uv, pause, serving-runtime"):
+        next(images.build_report(["serving-runtime", "no-such-image"]))

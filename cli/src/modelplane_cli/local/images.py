@@ -52,6 +52,8 @@ RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "serving-r
 OPERATOR_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "webhooks", "operator")
 FACADE_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "api", "frontend/out")
 DASHBOARD_INDEX = "frontend/out/index.html"
+ARCHIVE_KEEP_SECONDS = 2 * 24 * 3600
+"""How long an image's archive outlives its last use once a newer one of the same image exists."""
 WORKSPACE_MEMBERS = ("crds", "onnx-policy", "webhooks", "operator", "api", "cli", "serving-runtime")
 
 
@@ -317,6 +319,7 @@ class ImageBuilder:
         with (images_dir() / f".{name}.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be building the same image
             if export and archive.exists():
+                os.utime(archive)  # in use: kept by `_prune` for another ARCHIVE_KEEP_SECONDS
                 return Image(name, ref, archive)
             if not self._exists(ref):
                 self.progress(f"building image {ref} (cached afterwards) …")
@@ -331,9 +334,7 @@ class ImageBuilder:
                     f"exporting {ref}",
                 )
                 partial.rename(archive)
-                for old in _archives(name):
-                    if old != archive:
-                        old.unlink(missing_ok=True)
+                _prune(name, keep=archive)
         return Image(name, ref, archive)
 
     def _exists(self, ref: str) -> bool:
@@ -387,14 +388,24 @@ def build_report(
     unknown = [n for n in wanted if n not in builds]
     if unknown:
         raise KeyError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(builds)}")
-    yield f"{'image':<20} {'reference':<48} {'size':>9} {'time':>7}"
+    yield f"{'image':<20} {'reference':<56} {'size':>9} {'time':>7}"
     for name in builds:
         if name not in wanted:
             continue
         started = time.monotonic()
         image = builds[name]()
         took = time.monotonic() - started
-        yield f"{name:<20} {image.ref:<48} {builder.size(image.ref):>9} {took:>6.0f}s"
+        yield f"{name:<20} {image.ref:<56} {builder.size(image.ref):>9} {took:>6.0f}s"
+
+
+def _prune(name: str, keep: Path, now: float | None = None) -> None:
+    """Remove the image's other archives unused for ARCHIVE_KEEP_SECONDS. Checkouts of other
+    branches share this cache and may be using theirs (a tag is a digest of one tree's inputs),
+    so a newer build does not delete an older one that is still in use."""
+    cutoff = (time.time() if now is None else now) - ARCHIVE_KEEP_SECONDS
+    for old in _archives(name):
+        if old != keep and old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
 
 
 def _archives(name: str) -> list[Path]:
