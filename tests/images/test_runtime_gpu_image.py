@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -21,9 +23,17 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from modelplane_cli.local.images import ImageBuilder
+from modelplane_cli.local.images import REPO_ROOT, ImageBuilder
 from tests.images.conftest import _progress
-from tests.images.support import free_port, image_config, run_image, uid_of, wait_exit, wait_http
+from tests.images.support import (
+    free_port,
+    image_config,
+    mounted,
+    run_image,
+    uid_of,
+    wait_exit,
+    wait_http,
+)
 from tests.onnx_models import linear_model, signature_of, write_model
 
 pytestmark = [
@@ -105,3 +115,19 @@ def test_the_gpu_image_serves_on_the_cpu_when_cuda_is_unavailable(
     assert loaded, server.logs()
     assert loaded[0]["providers"] == ["CPUExecutionProvider"]
     assert '"providers_missing"' in server.logs()
+
+
+def test_the_default_cuda_base_has_the_cuda_major_onnxruntime_gpu_was_built_for(
+    gpu_image: str,
+) -> None:
+    dockerfile = (REPO_ROOT / "serving-runtime/Dockerfile.gpu").read_text()
+    default = re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.", dockerfile, flags=re.MULTILINE)
+    assert default is not None
+    with mounted(gpu_image) as rootfs:
+        (provider,) = rootfs.glob(
+            "opt/venv/lib/python3.*/site-packages/onnxruntime/capi/libonnxruntime_providers_cuda.so"
+        )
+        needed = subprocess.run(
+            ["readelf", "-d", str(provider)], capture_output=True, text=True, check=True
+        ).stdout
+    assert f"[libcudart.so.{default.group(1)}]" in needed, needed
