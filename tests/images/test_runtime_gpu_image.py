@@ -4,10 +4,11 @@ No CUDA base image is reachable on this machine, so the image is built on the lo
 and carries onnxruntime-gpu without CUDA libraries. What can be checked without a GPU: the GPU
 build of onnxruntime replaced the CPU one, it lists `CUDAExecutionProvider`, and the runtime,
 asked for CUDA first (the image's default providers), loads the model, says it fell back, and
-serves correct predictions on the CPU — read-only, non-root, under runc.
+serves correct predictions on the CPU — read-only, non-root, under runc. And the default CUDA
+base's major is the one the CUDA provider library links against.
 
-Multi-GB-ish and minutes to build cold, so not in `make test`: set `MODELPLANE_GPU_IMAGE=1`
-(`make images` does) to run it.
+Close to 1 GB and over a minute to build, for checks no other test needs, so not in `make test`:
+set `MODELPLANE_GPU_IMAGE=1` (`make test-images` does) to run it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ pytestmark = [
     pytest.mark.image,
     pytest.mark.skipif(
         os.environ.get("MODELPLANE_GPU_IMAGE") != "1",
-        reason="the GPU image takes minutes to build: `make images` runs this test",
+        reason="the GPU image takes minutes to build: `make test-images` runs this test",
     ),
 ]
 
