@@ -52,8 +52,10 @@ RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "serving-r
 OPERATOR_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "webhooks", "operator")
 FACADE_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "api", "frontend/out")
 DASHBOARD_INDEX = "frontend/out/index.html"
-ARCHIVE_KEEP_SECONDS = 2 * 24 * 3600
-"""How long an image's archive outlives its last use once a newer one of the same image exists."""
+ARCHIVE_KEEP_SECONDS = 3600
+"""How long an image's other archives outlive their last use: long enough for another checkout's
+node start (which imports the archives right after asking for them), short enough for the disk
+(~0.8 GB each). A removed archive whose image is still in the store is re-exported in ~15 s."""
 WORKSPACE_MEMBERS = ("crds", "onnx-policy", "webhooks", "operator", "api", "cli", "serving-runtime")
 
 
