@@ -8,7 +8,7 @@ UV_RUN := $(UV) run --frozen
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
-        lint fmt dashboard bench bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node clean
+        lint fmt dashboard images test-images bench bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node clean
 
 help: ## Show the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ status: ## Show what of the local platform is running
 down: ## Stop the local platform
 	@$(UV_RUN) modelplane dev down
 
-test: setup check-generated ## Check generated files, then run unit and integration tests against real services
+test: setup check-generated dashboard ## Check generated files, then run unit and integration tests against real services
 	@$(UV_RUN) pytest
 
 test-unit: setup ## Unit tests only (no services)
@@ -49,6 +49,15 @@ dashboard: setup frontend/out/index.html ## Build the dashboard (frontend/out, s
 frontend/out/index.html: $(DASHBOARD_SOURCES)
 	@cd frontend && NEXT_TELEMETRY_DISABLED=1 npx --no-install next build
 	@touch $@
+
+# Every image, built by buildah on this machine and cached by a digest of its inputs (no
+# registry needed); the node imports pause, serving-runtime and operator. The GPU runtime is
+# built here only, with its test: minutes on a cold cache, so it stays out of `make test`.
+images: setup dashboard ## Build every image (base, uv, pause, serving runtime CPU and GPU, operator, facade); print ref, size, build time
+	@$(UV_RUN) modelplane images build
+
+test-images: images ## Run every image under runc as its pod would (facade, GPU runtime), no node needed
+	@MODELPLANE_GPU_IMAGE=1 $(UV_RUN) pytest tests/images -q
 
 check-generated: ## Fail when generated files differ from what `make generate` writes
 	@$(UV_RUN) modelplane generate --check

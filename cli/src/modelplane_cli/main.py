@@ -105,6 +105,30 @@ def drift_run(ctx: typer.Context) -> None:
     _delegate("modelplane_operator.drift.cli", ctx)
 
 
+images_app = typer.Typer(help="The project's container images, built here by buildah.")
+app.add_typer(images_app, name="images")
+
+
+@images_app.command("build")
+def images_build(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Build only this image (repeatable); default: all of them."),
+    ] = None,
+) -> None:
+    """Build (or find cached) every image: base, uv, pause, serving-runtime(-gpu), operator, api;
+    print each one's reference, size and build time."""
+    from modelplane_cli.local.images import build_report
+    from modelplane_cli.local.processes import PlatformError
+
+    try:
+        for line in build_report(only or None, progress=lambda m: typer.echo(m, err=True)):
+            typer.echo(line)
+    except (PlatformError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

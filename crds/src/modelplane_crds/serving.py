@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelplane_crds.model_version import Artifact, Feature, Signature
 
 ENV_PREFIX: Final = "MODELPLANE_RUNTIME_"
+RUNTIME_UID: Final = 65532
+"""The serving runtime images' own user (`USER` of serving-runtime/Dockerfile and Dockerfile.gpu,
+tested equal): the operator runs serving pods as it, so the files the image owns stay usable."""
 
 DEFAULT_MAX_ARTIFACT_BYTES: Final = 100 * 1024**2
 DEFAULT_MAX_NODES: Final = 100_000

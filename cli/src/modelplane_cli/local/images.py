@@ -8,6 +8,13 @@
 - `operator`: `operator/Dockerfile` the same way: the operator, and with a command override the
   drift job a DriftMonitor's CronJob runs (`python -m modelplane_operator.drift`).
 - `pause`: our pause program (`cli/go/pause`) `FROM scratch`, the node's sandbox image.
+- `api`: `api/Dockerfile`, the facade with the dashboard's static export (`frontend/out`, built
+  by `make dashboard` before; the image copies it). Not imported into the node (the facade runs
+  as a process there); built by `make images` and checked by `tests/images/`.
+- `serving-runtime-gpu`: `serving-runtime/Dockerfile.gpu` with onnxruntime-gpu. No CUDA base
+  image is reachable here, so it is built on `base` and carries no CUDA libraries: it lists
+  `CUDAExecutionProvider` and serves on the CPU fallback. Built only by `make images`; the
+  node never imports it.
 
 Each image is kept as a docker-archive under `~/.cache/modelplane/images/`, named after a digest
 of everything that goes into it, so it is rebuilt only when an input changes (like the Go
@@ -20,14 +27,17 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modelplane_cli.local.binaries import PAUSE, cache_root
 from modelplane_cli.local.processes import PlatformError
@@ -40,6 +50,12 @@ BASE_PACKAGES = ("python3", "ca-certificates")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 RUNTIME_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "serving-runtime")
 OPERATOR_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "webhooks", "operator")
+FACADE_INPUTS = ("pyproject.toml", "uv.lock", "crds", "onnx-policy", "api", "frontend/out")
+DASHBOARD_INDEX = "frontend/out/index.html"
+ARCHIVE_KEEP_SECONDS = 3600
+"""How long an image's other archives outlive their last use: long enough for another checkout's
+node start (which imports the archives right after asking for them), short enough for the disk
+(~0.8 GB each). A removed archive whose image is still in the store is re-exported in ~15 s."""
 WORKSPACE_MEMBERS = ("crds", "onnx-policy", "webhooks", "operator", "api", "cli", "serving-runtime")
 
 
@@ -150,14 +166,25 @@ class ImageBuilder:
     def runtime_tag(self) -> str:
         return self._workspace_tag(RUNTIME_INPUTS)
 
+    def runtime_gpu_tag(self) -> str:
+        # The same context as the CPU runtime's (Dockerfile.gpu lives in serving-runtime/).
+        return self._workspace_tag(RUNTIME_INPUTS, "gpu")
+
     def operator_tag(self) -> str:
         return self._workspace_tag(OPERATOR_INPUTS)
 
-    def _workspace_tag(self, inputs: Iterable[str]) -> str:
+    def facade_tag(self) -> str:
+        return self._workspace_tag(FACADE_INPUTS)
+
+    def _workspace_tag(self, inputs: Iterable[str], *extra: str) -> str:
         """Digest of a workspace Dockerfile's build context, its base and uv."""
         members = [f"{m}/pyproject.toml" for m in WORKSPACE_MEMBERS]
         return _tree_digest(
-            REPO_ROOT, [*inputs, *members, ".dockerignore"], self.base_tag(), self.uv_tag()
+            REPO_ROOT,
+            [*inputs, *members, ".dockerignore"],
+            self.base_tag(),
+            self.uv_tag(),
+            *extra,
         )
 
     def pause_tag(self) -> str:
@@ -172,7 +199,26 @@ class ImageBuilder:
         """The operator image, which also runs the drift job (building base and uv first)."""
         return self._workspace_image("operator", self.operator_tag())
 
-    def _workspace_image(self, name: str, tag: str) -> Image:
+    def runtime_gpu(self) -> Image:
+        """The GPU serving runtime (onnxruntime-gpu), on our base: no CUDA libraries inside."""
+        return self._workspace_image(
+            "serving-runtime-gpu",
+            self.runtime_gpu_tag(),
+            dockerfile="serving-runtime/Dockerfile.gpu",
+            base_arg="CUDA_IMAGE",
+        )
+
+    def facade(self) -> Image:
+        """The facade with the dashboard's static export (run `make dashboard` first)."""
+        if not (REPO_ROOT / DASHBOARD_INDEX).is_file():
+            raise PlatformError(
+                f"{DASHBOARD_INDEX} is missing: build the dashboard first (make dashboard)"
+            )
+        return self._workspace_image("api", self.facade_tag())
+
+    def _workspace_image(
+        self, name: str, tag: str, *, dockerfile: str = "", base_arg: str = "PYTHON_IMAGE"
+    ) -> Image:
         """`<name>/Dockerfile` built from the repository root on our base and uv images."""
         base = self.base()
         self._uv()
@@ -188,11 +234,11 @@ class ImageBuilder:
                     "host",
                     *self._build_mounts(),
                     "--build-arg",
-                    f"PYTHON_IMAGE={base.ref}",
+                    f"{base_arg}={base.ref}",
                     "-t",
                     ref,
                     "-f",
-                    f"{name}/Dockerfile",
+                    dockerfile or f"{name}/Dockerfile",
                     ".",
                 ),
                 f"building the {name} image",
@@ -275,6 +321,7 @@ class ImageBuilder:
         with (images_dir() / f".{name}.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be building the same image
             if export and archive.exists():
+                os.utime(archive)  # in use: kept by `_prune` for another ARCHIVE_KEEP_SECONDS
                 return Image(name, ref, archive)
             if not self._exists(ref):
                 self.progress(f"building image {ref} (cached afterwards) …")
@@ -289,9 +336,7 @@ class ImageBuilder:
                     f"exporting {ref}",
                 )
                 partial.rename(archive)
-                for old in images_dir().glob(f"{name}-*.tar"):
-                    if old != archive:
-                        old.unlink(missing_ok=True)
+                _prune(name, keep=archive)
         return Image(name, ref, archive)
 
     def _exists(self, ref: str) -> bool:
@@ -306,6 +351,69 @@ class ImageBuilder:
     def all(self) -> list[Image]:
         """Every image the node imports."""
         return [self.pause(), self.runtime(), self.operator()]
+
+    def builds(self) -> dict[str, Callable[[], Image]]:
+        """Every image of the project by name, in build order (`make images`)."""
+        return {
+            "base": self.base,
+            "uv": self._uv,
+            "pause": self.pause,
+            "serving-runtime": self.runtime,
+            "serving-runtime-gpu": self.runtime_gpu,
+            "operator": self.operator,
+            "api": self.facade,
+        }
+
+    def size(self, ref: str) -> str:
+        """The image's size as the store reports it (e.g. `651 MB`)."""
+        result = subprocess.run(
+            _buildah("images", "--json", ref),
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "TMPDIR": str(_tmp_dir())},
+        )
+        if result.returncode != 0:
+            raise PlatformError(f"buildah images {ref} failed: {result.stderr.strip()}")
+        listed: list[dict[str, Any]] = json.loads(result.stdout)
+        return str(listed[0]["size"]) if listed else "?"
+
+
+def build_report(
+    names: Iterable[str] | None = None, progress: Progress | None = None
+) -> Iterator[str]:
+    """Build the named images (all by default) in order; yield one line per image: its name,
+    reference, size and how long this run spent on it (~0 s when it was cached)."""
+    builder = ImageBuilder(progress)
+    builds = builder.builds()
+    wanted = list(builds) if names is None else list(names)
+    unknown = [n for n in wanted if n not in builds]
+    if unknown:
+        raise KeyError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(builds)}")
+    yield f"{'image':<20} {'reference':<56} {'size':>9} {'time':>7}"
+    for name in builds:
+        if name not in wanted:
+            continue
+        started = time.monotonic()
+        image = builds[name]()
+        took = time.monotonic() - started
+        yield f"{name:<20} {image.ref:<56} {builder.size(image.ref):>9} {took:>6.0f}s"
+
+
+def _prune(name: str, keep: Path, now: float | None = None) -> None:
+    """Remove the image's other archives unused for ARCHIVE_KEEP_SECONDS. Checkouts of other
+    branches share this cache and may be using theirs (a tag is a digest of one tree's inputs),
+    so a newer build does not delete an older one that is still in use."""
+    cutoff = (time.time() if now is None else now) - ARCHIVE_KEEP_SECONDS
+    for old in _archives(name):
+        if old != keep and old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+
+
+def _archives(name: str) -> list[Path]:
+    """The cached archives of one image (`<name>-<tag>.tar`; not `<name>-gpu-<tag>.tar`)."""
+    pattern = re.compile(re.escape(name) + r"-[0-9a-f]{12}\.tar")
+    return [p for p in images_dir().glob(f"{name}-*.tar") if pattern.fullmatch(p.name)]
 
 
 def _debian_sources() -> list[str]:

@@ -47,6 +47,7 @@ from modelplane_operator.builders.model_deployment import S3_SECRET, label_value
 MONITOR_LABEL = "modelplane.io/drift-monitor"
 JOB_APP = "modelplane-drift-job"
 RUN_AS_USER = 65532
+"""The operator image's own user (operator/Dockerfile `USER`, tested equal): the drift job's."""
 CRONJOB_NAME_LIMIT = 52
 """CronJob names are at most 52 characters (the controller appends an 11-character suffix)."""
 STARTING_DEADLINE_S = 300

@@ -28,7 +28,7 @@ from modelplane_crds.kinds import MODEL_DEPLOYMENT
 from modelplane_crds.model_deployment import ModelDeploymentSpec
 from modelplane_crds.model_version import ModelVersionSpec
 from modelplane_crds.payload_logs import bucket_of
-from modelplane_crds.serving import ServingLimits, ServingSettings
+from modelplane_crds.serving import RUNTIME_UID, ServingLimits, ServingSettings
 from modelplane_operator.builders import OPERATOR
 
 DEPLOYMENT_LABEL = "modelplane.io/deployment"
@@ -40,7 +40,7 @@ CACHE_DIR = "/var/cache/modelplane"
 RUNTIME_GRACEFUL_TIMEOUT_S = 30
 TERMINATION_GRACE_S = RUNTIME_GRACEFUL_TIMEOUT_S + 15
 """Above the runtime's graceful drain, so Kubernetes never kills a pod that is still draining."""
-RUN_AS_USER = 65532
+RUN_AS_USER = RUNTIME_UID
 """The runtime image's own user (serving-runtime/Dockerfile), so files it owns stay readable."""
 DRAIN_S = 5
 """preStop pause: the endpoint leaves the Services (kube-proxy, HTTPRoute) before SIGTERM."""
