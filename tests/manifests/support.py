@@ -7,6 +7,7 @@ below pick out pod templates and containers so tests state their rule once for e
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -20,8 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO_ROOT / "manifests"
 BUILDS = {
     "base": MANIFESTS / "base",
+    "dev": MANIFESTS / "overlays" / "dev",
+    "prod": MANIFESTS / "overlays" / "prod",
 }
 PLATFORM_NAMESPACE = "modelplane-system"
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|_KEYS|DATABASE_URL|REDIS_URL)$")
+"""Variables whose values carry credentials (URLs of PostgreSQL and Redis embed a password)."""
 
 Manifest = dict[str, Any]
 

@@ -11,6 +11,7 @@ import pytest
 from tests.manifests.support import (
     BUILDS,
     PLATFORM_NAMESPACE,
+    SECRET_NAME,
     Manifest,
     containers,
     env_of,
@@ -20,8 +21,6 @@ from tests.manifests.support import (
     render_text,
 )
 
-SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|_KEYS|DATABASE_URL|REDIS_URL)$")
-"""Variables whose values carry credentials (URLs of PostgreSQL and Redis embed a password)."""
 URL_WITH_PASSWORD = re.compile(r"[a-z0-9+.-]+://[^/\s:@]+:[^/\s@]+@")
 
 
@@ -111,6 +110,14 @@ def test_no_secret_values_are_shipped(build: str) -> None:
     ]
     assert shipped == []
     assert URL_WITH_PASSWORD.findall(render_text(build)) == []
+    configured = [
+        f"{ident(o)} {key}"
+        for o in objects
+        if o["kind"] == "ConfigMap"
+        for key in o.get("data", {})
+        if SECRET_NAME.search(key)
+    ]
+    assert configured == []
 
 
 def test_platform_namespace_denies_ingress_by_default(build: str) -> None:
