@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator  # type: ignore[import-untyped]  # no stubs in the lock
 
-from tests.manifests.support import BUILDS, Manifest, group_of, ident, render
+from tests.manifests.support import (
+    BUILDS,
+    MANIFESTS,
+    REPO_ROOT,
+    Manifest,
+    group_of,
+    ident,
+    render,
+    render_path,
+)
 from tests.manifests.test_api_server import FOREIGN_GROUPS
 
 
@@ -112,3 +121,105 @@ def test_the_minimal_schemas_catch_a_typo() -> None:
     certificate = next(o for o in foreign_objects() if o["kind"] == "Certificate")
     certificate["spec"]["dnsName"] = certificate["spec"].pop("dnsNames")
     assert schema_errors(certificate)
+
+
+# Flux ------------------------------------------------------------------------------------------
+
+FLUX = MANIFESTS / "gitops" / "flux"
+_SOURCE_REF = {
+    "type": "object",
+    "required": ["kind", "name"],
+    "properties": {"kind": {"enum": ["GitRepository", "OCIRepository", "Bucket"]}},
+}
+_HEALTH_CHECK = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "name"],
+    "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "name": {"type": "string"},
+        "namespace": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+_DURATION = {"type": "string", "pattern": r"^(\d+(ms|s|m|h))+$"}
+SCHEMAS[("source.toolkit.fluxcd.io/v1", "GitRepository")] = _object(
+    {
+        "interval": _DURATION,
+        "url": {"type": "string", "pattern": "^(https?|ssh)://"},
+        "ref": {
+            "type": "object",
+            "minProperties": 1,
+            "properties": {"branch": {"type": "string"}, "tag": {"type": "string"}},
+        },
+        "ignore": {"type": "string"},
+    },
+    ["interval", "url"],
+)
+SCHEMAS[("kustomize.toolkit.fluxcd.io/v1", "Kustomization")] = _object(
+    {
+        "interval": _DURATION,
+        "retryInterval": _DURATION,
+        "timeout": _DURATION,
+        "path": {"type": "string", "pattern": r"^\./"},
+        "prune": {"type": "boolean"},
+        "sourceRef": _SOURCE_REF,
+        "dependsOn": {
+            "type": "array",
+            "items": {"type": "object", "required": ["name"]},
+        },
+        "healthChecks": {"type": "array", "items": _HEALTH_CHECK, "minItems": 1},
+    },
+    ["interval", "prune", "sourceRef"],
+)
+
+
+def flux_objects() -> list[Manifest]:
+    """The Flux example, rendered."""
+    return render_path(FLUX)
+
+
+@pytest.mark.parametrize("obj", flux_objects(), ids=ident)
+def test_flux_example_has_the_shape_its_crds_require(obj: Manifest) -> None:
+    assert schema_errors(obj) == []
+
+
+def test_flux_deploys_the_prod_overlay_from_its_git_repository() -> None:
+    objects = flux_objects()
+    (source,) = [o for o in objects if o["kind"] == "GitRepository"]
+    kustomizations = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Kustomization"}
+    assert kustomizations["modelplane"]["spec"]["path"] == "./manifests/overlays/prod"
+    for kustomization in kustomizations.values():
+        ref = kustomization["spec"]["sourceRef"]
+        assert ref["name"] == source["metadata"]["name"]
+        assert kustomization["metadata"]["namespace"] == source["metadata"]["namespace"]
+        for dependency in kustomization["spec"].get("dependsOn", []):
+            assert dependency["name"] in kustomizations
+
+
+def test_flux_health_checks_name_objects_their_path_renders() -> None:
+    for kustomization in (o for o in flux_objects() if o["kind"] == "Kustomization"):
+        rendered = render_path(REPO_ROOT / kustomization["spec"]["path"])
+        present = {
+            (o["apiVersion"], o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"])
+            for o in rendered
+        }
+        for check in kustomization["spec"]["healthChecks"]:
+            key = (check["apiVersion"], check["kind"], check.get("namespace"), check["name"])
+            assert key in present, f"{kustomization['metadata']['name']}: {check}"
+
+
+def test_flux_checks_the_health_of_every_modelplane_object_it_applies() -> None:
+    """A model's path: every Modelplane object is health-checked, so a Stalled one fails it."""
+    for kustomization in (o for o in flux_objects() if o["kind"] == "Kustomization"):
+        rendered = render_path(REPO_ROOT / kustomization["spec"]["path"])
+        checked = {(c["kind"], c["name"]) for c in kustomization["spec"]["healthChecks"]}
+        ours = {
+            (o["kind"], o["metadata"]["name"]) for o in rendered if group_of(o) == "modelplane.io"
+        }
+        crds = {
+            ("CustomResourceDefinition", o["metadata"]["name"])
+            for o in rendered
+            if o["kind"] == "CustomResourceDefinition"
+        }
+        assert ours | crds <= checked

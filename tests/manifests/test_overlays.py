@@ -18,6 +18,7 @@ from modelplane_cli.local.services import ARTIFACT_BUCKET, PAYLOAD_BUCKET, PLATF
 from modelplane_operator.settings import Settings as OperatorSettings
 from modelplane_webhooks.validation import image_allowed
 from tests.manifests.support import (
+    REPO_ROOT,
     Manifest,
     containers,
     env_of,
@@ -185,3 +186,18 @@ def test_prod_references_only_the_documented_secrets() -> None:
             referenced |= {e["secretRef"]["name"] for e in c.get("envFrom", []) if "secretRef" in e}
         referenced |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
     assert referenced == {"modelplane-api", "modelplane-operator-s3", "modelplane-webhook-tls"}
+
+
+def test_operations_guide_documents_every_secret_key_prod_needs() -> None:
+    guide = (REPO_ROOT / "docs" / "operations.md").read_text()
+    section = guide[guide.index("## Install with kubectl") :]
+    for _, template in pod_templates(render("prod")):
+        for c in containers(template["spec"]):
+            for entry in c.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert f"`{ref['name']}`" in section
+                    assert f"`{ref['key']}`" in section
+            for source in c.get("envFrom", []):
+                if "secretRef" in source:
+                    assert f"`{source['secretRef']['name']}`" in section
