@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Kubectl
 from tests.manifests.openapi import OpenApi, crd_validator, errors, is_modelplane
-from tests.manifests.support import BUILDS, Manifest, group_of, ident, render
+from tests.manifests.support import BUILDS, Manifest, find, group_of, ident, render
 
 FOREIGN_GROUPS = {"cert-manager.io", "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"}
 """Groups whose CRDs the session's API server does not have; their objects get a shape check."""
@@ -93,5 +93,19 @@ def test_every_object_passes_a_server_side_dry_run(
     objects = [o for o in render(build) if group_of(o) not in FOREIGN_GROUPS]
     result = kubectl("apply", "--dry-run=server", "-f", "-", input=_as_list(objects), check=False)
     assert result.returncode == 0, result.stderr
+    # modelplane-system enforces the restricted Pod Security Standard: the API server warns
+    # about a workload whose pods it would refuse.
+    assert "PodSecurity" not in result.stderr, result.stderr
     applied = {line.split()[0] for line in result.stdout.splitlines() if "(server dry run)" in line}
     assert len(applied) == len(objects), result.stdout
+
+
+def test_the_api_server_warns_about_pods_the_namespace_would_refuse(
+    kubectl: Kubectl, installed: None
+) -> None:
+    deployment = find(render("base"), "Deployment", "modelplane-api")
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"].pop(
+        "allowPrivilegeEscalation"
+    )
+    result = kubectl("apply", "--dry-run=server", "-f", "-", input=json.dumps(deployment))
+    assert "would violate PodSecurity" in result.stderr

@@ -65,6 +65,12 @@ def _container_problems(pod: Manifest, c: Manifest) -> list[str]:
     return [problem for problem, ok in checks.items() if not ok]
 
 
+def test_an_unhardened_container_is_reported() -> None:
+    context = {"privileged": True, "capabilities": {"add": ["NET_ADMIN"]}}
+    problems = _container_problems({}, {"name": "c", "securityContext": context})
+    assert len(problems) == 12  # every check of _container_problems
+
+
 def test_every_container_is_locked_down(build: str) -> None:
     problems = []
     for workload, template in pod_templates(render(build)):
