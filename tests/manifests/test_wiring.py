@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from starlette.routing import Route
 
 from modelplane_api.health.router import router as health_router
@@ -15,6 +16,7 @@ from modelplane_api.settings import Settings as ApiSettings
 from modelplane_operator.settings import Settings as OperatorSettings
 from tests.manifests.support import (
     BUILDS,
+    MANIFESTS,
     PLATFORM_NAMESPACE,
     Manifest,
     env_of,
@@ -22,6 +24,7 @@ from tests.manifests.support import (
     ident,
     pod_templates,
     render,
+    render_path,
 )
 
 FACADE_PATHS = {r.path for r in health_router.routes if isinstance(r, Route)}
@@ -159,3 +162,13 @@ def test_metrics_are_admitted_from_monitoring_namespaces_only(build: str) -> Non
     (rule,) = policy["spec"]["ingress"]
     namespaces = [p["namespaceSelector"] for p in rule["from"] if "namespaceSelector" in p]
     assert namespaces == [{"matchLabels": {"modelplane.io/monitoring": "true"}}]
+
+
+def test_the_base_build_includes_every_part() -> None:
+    base = MANIFESTS / "base"
+    parts = {p.parent.name for p in base.glob("*/kustomization.yaml")}
+    listed = set(yaml.safe_load((base / "kustomization.yaml").read_text())["resources"])
+    assert parts == listed
+    rendered = {ident(o) for o in render("base")}
+    for part in parts:
+        assert {ident(o) for o in render_path(base / part)} <= rendered, part
