@@ -18,15 +18,13 @@ from typing import Any
 
 import pytest
 
-from modelplane_cli.gitops import ARGOCD_CM
-from modelplane_cli.local.binaries import ARGOCD_HEALTH, GITOPS_BUILDS, KSTATUS, ensure_built
 from modelplane_crds.kinds import kind_for
-from tests.crds.support import REPO_ROOT, load_sample
+from tests.crds.support import load_sample
 from tests.gitops.states import NAMESPACE, STATES, Manifest, State
+from tests.gitops.support import judge
 from tests.operator.support import install_crds
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
-Verdict = dict[str, str]
 
 SAMPLES = {
     "Organization": "organization.yaml",
@@ -86,31 +84,15 @@ def _reach(kubectl: Kubectl, state: State, folder: Path) -> Path:
     return path
 
 
-def _verdicts(argv: list[str], paths: list[Path]) -> dict[str, Verdict]:
-    """One JSON line per file from an evaluator, by state id."""
-    done = subprocess.run(
-        [*argv, *map(str, paths)], check=False, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
-    return {Path(line["file"]).stem: line for line in lines}
-
-
 @pytest.fixture(scope="module")
 def verdicts(kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Argo CD's and kstatus's verdicts on every state, by state id."""
-    ensure_built(GITOPS_BUILDS)
     install_crds(kubectl)
     kubectl("create", "namespace", NAMESPACE)
     folder = tmp_path_factory.mktemp("gitops-objects")
     try:
         paths = [_reach(kubectl, state, folder) for state in STATES]
-        argo = _verdicts(
-            [str(ARGOCD_HEALTH.path("argocd-health")), "--argocd-cm-path",
-             str(REPO_ROOT / ARGOCD_CM)],
-            paths,
-        )  # fmt: skip
-        kstatus = _verdicts([str(KSTATUS.path("kstatus"))], paths)
+        argo, kstatus = judge(paths)
         yield {"argo": argo, "kstatus": kstatus, "objects": folder}
     finally:
         kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
