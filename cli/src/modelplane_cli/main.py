@@ -45,9 +45,9 @@ def generate(
         ),
     ] = False,
 ) -> None:
-    """Regenerate CRD YAML, the API reference, the facade's OpenAPI document and the
-    dashboard's TypeScript types from their sources."""
-    from modelplane_cli import apiclient
+    """Regenerate CRD YAML, the API reference, the facade's OpenAPI document, the
+    dashboard's TypeScript types and Argo CD's health-check snippet from their sources."""
+    from modelplane_cli import apiclient, gitops
     from modelplane_crds.generate import default_root, rendered_files, sync_files
 
     root = default_root()
@@ -56,7 +56,9 @@ def generate(
     except apiclient.ToolMissingError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    raise typer.Exit(sync_files({**rendered_files(), **client}, root, check))
+    raise typer.Exit(
+        sync_files({**rendered_files(), **client, **gitops.rendered_files(root)}, root, check)
+    )
 
 
 @app.command()

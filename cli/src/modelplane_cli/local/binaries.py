@@ -1,11 +1,12 @@
 """The Go-built binaries of the local platform: pinned versions, built once, cached by version.
 
 Nothing can be downloaded from release pages here, so etcd, Kubernetes (control plane, kubectl,
-kubelet, kube-proxy), kwok, MinIO, containerd, CoreDNS, Prometheus and our pause program are
-compiled from their Go modules through the module proxy. The first build takes a long time on
-two cores (see docs/development.md for measured numbers); results are cached under
-`~/.cache/modelplane/bin/<name>-<version>/` next to a stamp of the sources that built them, so a
-later run (or another work tree) reuses them and rebuilds only when the pinned sources change.
+kubelet, kube-proxy), kwok, MinIO, containerd, CoreDNS, Prometheus, our pause program and the
+GitOps tools' health evaluators (Argo CD's, kstatus) are compiled from their Go modules through
+the module proxy. The first build takes a long time on two cores (see docs/development.md for
+measured numbers); results are cached under `~/.cache/modelplane/bin/<name>-<version>/` next to
+a stamp of the sources that built them, so a later run (or another work tree) reuses them and
+rebuilds only when the pinned sources change.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ PROMETHEUS_VERSION = "v0.316.0"
 """Prometheus 3.16.0: its Go module tags releases as v0.<major><minor>.<patch>."""
 # MinIO publishes no semver tags to the module proxy; this pseudo-version is its last commit there.
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+ARGO_CD_VERSION = "v3.2.12"
+"""The last Argo CD release whose gitops-engine is a published module (cli/go/argocd-health)."""
+CLI_UTILS_VERSION = "v0.37.2"
 
 Progress = Callable[[str], None]
 
@@ -240,9 +244,25 @@ PROMETHEUS = GoBuild(
     expected_minutes=10,
 )
 
+# The GitOps tools' health evaluators that tests/gitops feeds our objects to: Argo CD's Lua
+# health checks as `argocd admin settings resource-overrides health` runs them, and kstatus
+# (Flux). Not part of the platform: built only when those tests run.
+ARGOCD_HEALTH = GoBuild(
+    "argocd-health",
+    ARGO_CD_VERSION,
+    ("argocd-health",),
+    GO_DIR / "argocd-health",
+    (".",),
+    expected_minutes=8,
+)
+KSTATUS = GoBuild(
+    "kstatus", CLI_UTILS_VERSION, ("kstatus",), GO_DIR / "kstatus", (".",), expected_minutes=1
+)
+
 CONTROL_PLANE_BUILDS = (ETCD, KUBE, KWOK)
 NODE_BUILDS = (KUBE, CONTAINERD, PAUSE, COREDNS)
 ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE, COREDNS, PROMETHEUS)
+GITOPS_BUILDS = (ARGOCD_HEALTH, KSTATUS)
 
 
 def ensure_built(builds: tuple[GoBuild, ...], progress: Progress | None = None) -> None:

@@ -1,0 +1,2 @@
+-- Organization: the common rules only (common.lua).
+return health(nil)

@@ -1,0 +1,1 @@
+"""GitOps tools on our objects: Argo CD health checks (Lua) and kstatus (Flux)."""
