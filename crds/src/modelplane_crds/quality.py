@@ -206,3 +206,12 @@ class QualityEvaluation(K8sModel):
     insufficient_data: bool = False
     """True when fewer than `minLabelledRows` predictions had a label, so no decision was
     made."""
+
+
+def outside_thresholds(result: QualityMetricResult) -> str:
+    """`mae 0.31 > max 0.2`: a failed metric and the threshold it broke (the wording of the
+    `QualityDegraded` condition and of the quality alerts)."""
+    value = result.value if result.value is not None else float("nan")
+    if result.min is not None and value < result.min:
+        return f"{result.metric} {value:.4g} < min {result.min:g}"
+    return f"{result.metric} {value:.4g} > max {result.max:g}"

@@ -40,7 +40,7 @@ from modelplane_crds.drift_monitor import (
 )
 from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION
-from modelplane_crds.quality import QualityEvaluation, QualityMetricResult
+from modelplane_crds.quality import QualityEvaluation, outside_thresholds
 from modelplane_operator.builders import OPERATOR
 from modelplane_operator.builders.model_deployment import S3_SECRET, label_value, short_name
 
@@ -315,7 +315,7 @@ def quality_conditions(
             ),
         )
     elif quality.degraded:
-        failing = [_outside(m) for m in quality.metrics if m.passed is False]
+        failing = [outside_thresholds(m) for m in quality.metrics if m.passed is False]
         status, reason = "True", BELOW_THRESHOLD
         message = f"{version}: {'; '.join(failing)} ({quality.labelled_rows} labelled)"
     else:
@@ -323,11 +323,3 @@ def quality_conditions(
         labelled = quality.labelled_rows
         message = f"{version}: every metric within its thresholds ({labelled} labelled)"
     return set_condition(conditions, QUALITY_DEGRADED, status, reason, message, generation, now)
-
-
-def _outside(result: QualityMetricResult) -> str:
-    """`mae 0.31 > max 0.2`: one metric and the threshold it broke."""
-    value = result.value if result.value is not None else float("nan")
-    if result.min is not None and value < result.min:
-        return f"{result.metric} {value:.4g} < min {result.min:g}"
-    return f"{result.metric} {value:.4g} > max {result.max:g}"
