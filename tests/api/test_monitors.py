@@ -165,6 +165,7 @@ async def test_the_history_alerts_and_last_failure_pass_through_from_the_status(
         {
             "sink": 0,
             "type": "webhook",
+            "alert": "drift",
             "state": "firing",
             "outcome": "Failed",
             "reason": "HTTPError",

@@ -196,13 +196,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
             f"{version_prefix(namespace, 'fraud', 'fraud-1')}{hour_partition(calm_hour)}/p.parquet"
         )
         put_parquet(s3, calm_key, calm)
-        window = [
-            "--start",
-            calm_hour.isoformat(),
-            "--end",
-            (calm_hour + timedelta(minutes=30)).isoformat(),
-        ]
-        code, err = run_job([*args, *window])
+        code, err = run_job([*args, *_half_hour(calm_hour)])
         assert code == 0, err
         status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
         assert status["recentEvaluations"][0]["drifted"] is False
@@ -217,6 +211,9 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
             what="drift ended",
         )
 
+    quality_hour = calm_hour - timedelta(hours=2)
+    _assert_quality_alerted(kubectl, s3, namespace, rng, quality_hour, args, alertmanager)
+    _assert_quality_webhooks(receiver, namespace)
     # The operator is stopped: it would end a rollout that the deployment's spec does not name.
     _assert_candidate_evaluated(kubectl, s3, namespace, rng, calm_hour - timedelta(hours=1), args)
 
@@ -262,7 +259,7 @@ def _assert_candidate_evaluated(
         _put_feedback(s3, namespace, logs.slice(0, 200), rng, bias=loc / 4, name=version)
     rollout = {"status": {"stableVersion": "fraud-1", "candidateVersion": "fraud-2"}}
     _patch_status(kubectl, namespace, rollout)
-    window = ["--start", hour.isoformat(), "--end", (hour + timedelta(minutes=30)).isoformat()]
+    window = _half_hour(hour)
     code, err = run_job([*args, *window])
     assert code == 0, err
     status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
@@ -289,6 +286,82 @@ def _assert_candidate_evaluated(
     assert code == 0, err
     status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
     assert "candidateEvaluation" not in status
+
+
+def _assert_quality_alerted(
+    kubectl: Kubectl,
+    s3: Any,
+    namespace: str,
+    rng: np.random.Generator,
+    hour: datetime,
+    args: list[str],
+    alertmanager: Alertmanager,
+) -> None:
+    """The stable fraud-1 scored in two half-hour windows: the first's labels say it predicts
+    0.5 too high (degraded: the quality alert fires), the second's are right (it resolves)."""
+    for half, bias in ((0, 0.5), (1, 0.0)):
+        start = hour + timedelta(minutes=30 * half)
+        columns = {"feature.amount": rng.normal(0, 1, 300), "output.score.0": rng.normal(0, 1, 300)}
+        logs = feature_table(columns, start=start, seconds=1800)
+        ids = pa.array([f"q{half}-{i}" for i in range(logs.num_rows)], pa.string())
+        logs = logs.set_column(logs.schema.get_field_index("request_id"), "request_id", ids)
+        prefix = version_prefix(namespace, "fraud", "fraud-1")
+        put_parquet(s3, f"{prefix}{hour_partition(start)}/q{half}.parquet", logs)
+        _put_feedback(s3, namespace, logs.slice(0, 200), rng, bias=bias, name=f"q{half}")
+        code, err = run_job([*args, *_half_hour(start)])
+        assert code == 0, err
+        status = get_json(kubectl, "dm", "fraud-inputs", "-n", namespace)["status"]
+        assert status["lastQuality"]["degraded"] is (bias > 0)
+        quality = [
+            (a["sink"], a["state"], a["outcome"])
+            for a in status["alerts"]
+            if a["alert"] == "quality"
+        ]
+        state = "firing" if bias > 0 else "resolved"
+        assert quality == [(0, state, "Delivered"), (1, state, "Delivered")]
+        assert {a["alert"] for a in status["alerts"]} == {"drift", "quality"}  # drift's kept
+        if bias > 0:
+            shown = wait_for(
+                lambda: _quality_alerts(alertmanager) or None,
+                what="Alertmanager shows the quality alert",
+            )
+            (alert,) = shown
+            assert alert["labels"]["model_version"] == "fraud-1"
+            assert alert["annotations"]["failing_metrics"].startswith("mae 0.")
+            assert alert["annotations"]["labelled_rows"] == "200"
+        else:
+            wait_for(lambda: not _quality_alerts(alertmanager), what="the quality alert resolved")
+
+
+def _quality_alerts(alertmanager: Alertmanager) -> list[dict[str, Any]]:
+    return [
+        a
+        for a in alertmanager.active_alerts()
+        if a["labels"]["alertname"] == "ModelplaneQualityDegraded"
+    ]
+
+
+def _assert_quality_webhooks(receiver: Receiver, namespace: str) -> None:
+    """The webhook got quality.firing then quality.resolved, keyed per scored window and signed
+    like drift's, the firing naming the metric and its threshold."""
+    quality = [
+        r for r in receiver.requests if r.headers["X-Modelplane-Event"].startswith("quality")
+    ]
+    assert [r.headers["X-Modelplane-Event"] for r in quality] == [
+        "quality.firing",
+        "quality.resolved",
+    ]
+    for sent in quality:
+        stamp = sent.headers["X-Modelplane-Timestamp"]
+        signature = sent.headers["X-Modelplane-Signature"]
+        assert verify_signature(b"k" * 40, stamp, sent.body, signature, time.time())
+        assert json.loads(sent.body)["id"] == sent.headers["Idempotency-Key"]
+    fired, ended = (json.loads(r.body) for r in quality)
+    assert fired["id"].startswith("quality:")
+    assert fired["id"] != ended["id"]
+    assert fired["summary"].startswith(f"Quality degraded in {namespace}/fraud (fraud-1): mae 0.")
+    assert fired["summary"].endswith(" > max 0.2 (200 labelled)")
+    assert (fired["labelledRows"], fired["degraded"], ended["degraded"]) == (200, True, False)
 
 
 def _patch_status(kubectl: Kubectl, namespace: str, patch: dict[str, Any]) -> None:
@@ -361,6 +434,11 @@ def _assert_alerted(
         (alert,) = active
         assert alert["labels"]["monitor"] == "fraud-inputs"
         assert alert["labels"]["severity"] == "critical"
+
+
+def _half_hour(start: datetime) -> list[str]:
+    """The job's arguments for the window of half an hour from `start`."""
+    return ["--start", start.isoformat(), "--end", (start + timedelta(minutes=30)).isoformat()]
 
 
 def _profiles(s3: Any, namespace: str) -> list[dict[str, Any]]:

@@ -239,12 +239,16 @@ class AlertDelivery(K8sModel):
     type: Literal["webhook", "alertmanager"]
     """Kind of sink."""
 
+    alert: Literal["drift", "quality"] = "drift"
+    """Which alert: `drift` (dataset drift of the evaluated window) or `quality` (live quality
+    of the scored window outside its thresholds)."""
+
     key: str = Field(min_length=1, max_length=512)
-    """Deduplication key of the evaluation (monitor uid and window end): the webhook's
+    """Deduplication key of the evaluation (alert, monitor uid and window end): the webhook's
     `Idempotency-Key` header and the message's `id`. Re-sending an evaluation reuses it."""
 
     state: Literal["firing", "resolved"]
-    """Whether the alert announced drift or its end."""
+    """Whether the alert announced drift (or degraded quality) or its end."""
 
     outcome: Literal["Delivered", "Failed"]
     """`Delivered` once the sink accepted it (2xx); `Failed` after the last attempt."""
@@ -433,9 +437,9 @@ class DriftMonitorStatus(ObjectStatus):
     last_failure: EvaluationFailure | None = None
     """The last run that could not evaluate; cleared by the next evaluation."""
 
-    alerts: list[AlertDelivery] = Field(default_factory=list, max_length=16)
-    """What became of the alerts of the most recent evaluation that sent any, one entry per
-    sink."""
+    alerts: list[AlertDelivery] = Field(default_factory=list, max_length=32)
+    """What became of the last alerts of each kind (`drift`, `quality`): for each, the most
+    recent evaluation that sent one, one entry per sink."""
 
 
 class DriftMonitor(K8sModel):

@@ -209,12 +209,15 @@ class QualityEvaluation(K8sModel):
 
     def breaches(self) -> list[str]:
         """Each metric outside its thresholds, for people: `mae 0.51 > max 0.2`."""
-        found = []
-        for result in self.metrics:
-            if result.passed is not False or result.value is None:
-                continue
-            if result.min is not None and result.value < result.min:
-                found.append(f"{result.metric} {result.value:.4g} < min {result.min:g}")
-            elif result.max is not None:
-                found.append(f"{result.metric} {result.value:.4g} > max {result.max:g}")
-        return found
+        return [
+            outside_thresholds(m) for m in self.metrics if m.passed is False and m.value is not None
+        ]
+
+
+def outside_thresholds(result: QualityMetricResult) -> str:
+    """`mae 0.31 > max 0.2`: a failed metric and the threshold it broke (the wording of the
+    `QualityDegraded` condition, the rollout pause and the quality alerts)."""
+    value = result.value if result.value is not None else float("nan")
+    if result.min is not None and value < result.min:
+        return f"{result.metric} {value:.4g} < min {result.min:g}"
+    return f"{result.metric} {value:.4g} > max {result.max:g}"

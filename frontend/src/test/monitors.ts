@@ -53,7 +53,8 @@ export const evaluated = monitor("fraud-drift", {
   ],
   last_failure: { time: "2026-12-04T04:15:00Z", reason: "DataUnavailable", message: "the payload log bucket did not answer" },
   alerts: [
-    { sink: 0, type: "webhook", state: "firing", outcome: "Failed", reason: "HTTPError", message: "503 from the receiver", attempts: 3, time: "2026-12-04T04:01:00Z" },
-    { sink: 1, type: "alertmanager", state: "firing", outcome: "Delivered", reason: "Accepted", message: "", attempts: 1, time: "2026-12-04T04:01:00Z" },
+    { sink: 0, type: "webhook", alert: "drift", state: "firing", outcome: "Failed", reason: "HTTPError", message: "503 from the receiver", attempts: 3, time: "2026-12-04T04:01:00Z" },
+    { sink: 1, type: "alertmanager", alert: "drift", state: "firing", outcome: "Delivered", reason: "Accepted", message: "", attempts: 1, time: "2026-12-04T04:01:00Z" },
+    { sink: 1, type: "alertmanager", alert: "quality", state: "resolved", outcome: "Delivered", reason: "Accepted", message: "", attempts: 1, time: "2026-12-04T04:01:01Z" },
   ],
 });

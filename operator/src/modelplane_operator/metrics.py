@@ -8,12 +8,14 @@ rollout series are `Metrics.rollout` (a `RolloutMetrics` on the same registry, s
 page shows both); labels are namespace, deployment and (for measurements) check, and a deleted
 deployment's series are removed so the page does not grow without bound.
 
-Drift alerts are sent by the drift job, whose pod lives too briefly to be scraped; it writes one
-`AlertDelivery` per sink into the monitor's `status.alerts`, and `Metrics.drift_alerts` counts
-each record once when the operator sees it (`modelplane_drift_alerts_total`). For the same reason
-`Metrics.drift` exports the monitor's `status.lastEvaluation` as gauges (`modelplane_drift_…` per
-monitor, and per feature and output): the series of a feature no longer evaluated are removed,
-and so are all of a deleted monitor's, so cardinality is bounded by the CRD's feature limit.
+Drift and quality alerts are sent by the drift job, whose pod lives too briefly to be scraped;
+it writes one `AlertDelivery` per sink and alert kind into the monitor's `status.alerts`, and
+`Metrics.drift_alerts` (the monitor's alerts, both kinds) counts each record once when the
+operator sees it (`modelplane_drift_alerts_total`, `modelplane_quality_alerts_total`). For the
+same reason `Metrics.drift` exports the monitor's `status.lastEvaluation` as gauges
+(`modelplane_drift_…` per monitor, and per feature and output): the series of a feature no
+longer evaluated are removed, and so are all of a deleted monitor's, so cardinality is bounded
+by the CRD's feature limit.
 `Metrics.quality` does the same for live quality (`modelplane_quality_…` per monitor, role —
 the serving `stable` version's `status.lastQuality` and, during a rollout, the `candidate`'s —
 and metric).
@@ -112,38 +114,50 @@ class RolloutMetrics:
                 self.measurement.remove(namespace, deployment, check)
 
 
-class DriftAlertMetrics:
-    """`modelplane_drift_alerts_total{namespace,monitor,sink,outcome}` on `registry`, counted
-    from the deliveries the drift job wrote into a monitor's status."""
+class AlertMetrics:
+    """`modelplane_drift_alerts_total` and `modelplane_quality_alerts_total`, both
+    `{namespace,monitor,sink,outcome}` on `registry`, counted from the deliveries the drift job
+    wrote into a monitor's status (each record into its alert kind's counter)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.alerts = Counter(
-            "modelplane_drift_alerts",
-            "Drift alerts by sink type (webhook, alertmanager) and outcome (delivered, failed)",
-            ["namespace", "monitor", "sink", "outcome"],
-            registry=registry,
-        )
+        labels = ["namespace", "monitor", "sink", "outcome"]
+        text = "by sink type (webhook, alertmanager) and outcome (delivered, failed)"
+        self.counters: dict[str, Counter] = {
+            "drift": Counter(
+                "modelplane_drift_alerts", f"Drift alerts {text}", labels, registry=registry
+            ),
+            "quality": Counter(
+                "modelplane_quality_alerts",
+                f"Quality alerts {text}",
+                labels,
+                registry=registry,
+            ),
+        }
         self._seen: dict[tuple[str, str], set[tuple[object, ...]]] = {}
 
     def record(self, namespace: str, monitor: str, deliveries: Iterable[AlertDelivery]) -> None:
         """Count the deliveries not counted before (status is read on every pass; a delivery
         copied unchanged into a re-run's status keeps its time and is not counted again)."""
-        current = {(d.sink, d.type, d.key, d.state, d.outcome, d.time): d for d in deliveries}
+        current = {
+            (d.alert, d.sink, d.type, d.key, d.state, d.outcome, d.time): d for d in deliveries
+        }
         seen = self._seen.get((namespace, monitor), set())
         for identity, delivery in current.items():
             if identity not in seen:
                 outcome = delivery.outcome.lower()
-                self.alerts.labels(namespace, monitor, delivery.type, outcome).inc()
-        # Only the current records can reappear: status holds one evaluation's deliveries.
+                counter = self.counters[delivery.alert]
+                counter.labels(namespace, monitor, delivery.type, outcome).inc()
+        # Only the current records can reappear: status holds each kind's last deliveries.
         self._seen[(namespace, monitor)] = set(current)
 
     def forget(self, namespace: str, monitor: str) -> None:
         """Remove a deleted monitor's series."""
         self._seen.pop((namespace, monitor), None)
-        for sink in ("webhook", "alertmanager"):
-            for outcome in ("delivered", "failed"):
-                with contextlib.suppress(KeyError):
-                    self.alerts.remove(namespace, monitor, sink, outcome)
+        for counter in self.counters.values():
+            for sink in ("webhook", "alertmanager"):
+                for outcome in ("delivered", "failed"):
+                    with contextlib.suppress(KeyError):
+                        counter.remove(namespace, monitor, sink, outcome)
 
 
 class DriftMetrics:
@@ -375,7 +389,7 @@ class Metrics:
             registry=self.registry,
         )
         self.rollout = RolloutMetrics(self.registry)
-        self.drift_alerts = DriftAlertMetrics(self.registry)
+        self.drift_alerts = AlertMetrics(self.registry)
         self.drift = DriftMetrics(self.registry)
         self.quality = QualityMetrics(self.registry)
         self._waiting: dict[str, set[str]] = {}

@@ -1,5 +1,5 @@
-"""The alert tests' monitor, evaluations and HTTP client (the real receivers, a webhook
-endpoint and Debian's Alertmanager, are in tests/operator/conftest.py)."""
+"""The alert tests' monitor, evaluations (drift and quality) and HTTP client (the real
+receivers, a webhook endpoint and Debian's Alertmanager, are in tests/operator/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from modelplane_crds.drift_results import DatasetDrift, DriftEvaluation, FeatureDriftResult
+from modelplane_crds.quality import QualityEvaluation, QualityMetricResult
 from modelplane_operator.alerts import MonitorRef
 
 MONITOR = MonitorRef(
@@ -56,6 +57,32 @@ def make_evaluation(
         samples=1200,
         features=features,
         dataset=DatasetDrift(share=0.5 if drifted else 0.0, threshold=0.5, drifted=drifted),
+    )
+
+
+def make_quality(
+    *, mae: float = 0.51, window_end: datetime | None = None, insufficient: bool = False
+) -> QualityEvaluation:
+    """A one-hour scored window ending at `window_end` (the current hour by default) of a
+    regression whose MAE is `mae` against `max: 0.2` (degraded above it) and whose RMSE has no
+    threshold; with `insufficient`, too few labels to decide."""
+    end = window_end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    metrics = [
+        QualityMetricResult(metric="mae", value=mae, max=0.2, passed=mae <= 0.2, rows=812),
+        QualityMetricResult(metric="rmse", value=mae * 1.3, rows=812),
+    ]
+    return QualityEvaluation(
+        window_start=end - timedelta(hours=1),
+        window_end=end,
+        labels_until=end + timedelta(minutes=5),
+        model_version=MONITOR.model_version,
+        predictions=5120,
+        labelled_rows=12 if insufficient else 812,
+        ambiguous_rows=0,
+        unmatched_feedback=37,
+        metrics=[] if insufficient else metrics,
+        degraded=not insufficient and mae > 0.2,
+        insufficient_data=insufficient,
     )
 
 

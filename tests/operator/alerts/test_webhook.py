@@ -23,7 +23,7 @@ from modelplane_operator.alerts import (
     verify_signature,
 )
 from modelplane_operator.alerts.delivery import UnusableTarget
-from tests.operator.alerts.conftest import MONITOR, make_evaluation
+from tests.operator.alerts.conftest import MONITOR, make_evaluation, make_quality
 from tests.operator.conftest import Receiver
 from tests.operator.support import REPO_ROOT, free_port
 
@@ -46,7 +46,7 @@ def _send(
         [target],
         MONITOR,
         make_evaluation(drifted=drifted),
-        previously_drifted=previously,
+        previously_firing=previously,
         now=datetime.now(UTC),
         client=client,
         policy=policy,
@@ -192,9 +192,9 @@ def test_a_rerun_of_a_delivered_evaluation_sends_nothing_again(
     send = partial(
         send_alerts, [target, unreachable], MONITOR, evaluation, client=client, policy=FAST
     )
-    first = send(previously_drifted=False, now=datetime.now(UTC))
+    first = send(previously_firing=False, now=datetime.now(UTC))
     assert [d.outcome for d in first] == ["Delivered", "Failed"]
-    again = send(previously_drifted=False, now=datetime.now(UTC), previous=first)
+    again = send(previously_firing=False, now=datetime.now(UTC), previous=first)
     assert again[0] == first[0]
     assert again[1].attempts == 4  # the failed sink is tried again
     assert len(receiver.requests) == 1
@@ -252,7 +252,7 @@ def test_sinks_are_resolved_from_the_callers_secret_values() -> None:
         targets[2:5],
         MONITOR,
         make_evaluation(),
-        previously_drifted=False,
+        previously_firing=False,
         now=datetime.now(UTC),
         client=httpx.Client(),
     )
@@ -262,3 +262,32 @@ def test_sinks_are_resolved_from_the_callers_secret_values() -> None:
         (4, "Failed", 0),
     ]
     assert all(d.key == dedup_key(MONITOR, make_evaluation()) for d in deliveries)
+
+
+def test_a_quality_alert_is_signed_and_keyed_like_drifts_and_sent_once_per_window(
+    receiver: Receiver, client: httpx.Client
+) -> None:
+    target = WebhookTarget(0, "critical", receiver.url, signing_secret=SECRET)
+    quality = make_quality()
+    send = partial(send_alerts, [target], MONITOR, quality, client=client, policy=FAST)
+    first = send(previously_firing=False, now=datetime.now(UTC))
+    [request] = receiver.requests
+    stamp = request.headers["X-Modelplane-Timestamp"]
+    signature = request.headers["X-Modelplane-Signature"]
+    assert verify_signature(SECRET, stamp, request.body, signature, now=time.time())
+    tampered = request.body.replace(b'"labelledRows":812', b'"labelledRows":813')
+    assert tampered != request.body
+    assert not verify_signature(SECRET, stamp, tampered, signature, now=time.time())
+    body = json.loads(request.body)
+    assert request.headers["X-Modelplane-Event"] == body["type"] == "quality.firing"
+    assert request.headers["Idempotency-Key"] == body["id"] == dedup_key(MONITOR, quality)
+    assert body["id"].startswith(f"quality:{MONITOR.uid}:")
+    assert [(d.alert, d.key, d.outcome) for d in first] == [("quality", body["id"], "Delivered")]
+
+    # A re-run of the window: delivered already, not sent again.
+    assert send(previously_firing=False, now=datetime.now(UTC), previous=first) == first
+    assert len(receiver.requests) == 1
+    # A drift record with the same sink and state does not stand in for the quality alert.
+    drift = [first[0].model_copy(update={"alert": "drift", "key": body["id"]})]
+    send(previously_firing=False, now=datetime.now(UTC), previous=drift)
+    assert len(receiver.requests) == 2

@@ -47,6 +47,8 @@ class AlertDeliveryPublic(OutputSchema):
     sink: int
     """Index of the sink in `spec.alerts`."""
     type: Literal["webhook", "alertmanager"]
+    alert: Literal["drift", "quality"] = "drift"
+    """Which alert: dataset drift or live quality outside its thresholds."""
     state: Literal["firing", "resolved"]
     outcome: Literal["Delivered", "Failed"]
     reason: str

@@ -1149,6 +1149,12 @@ export interface components {
              */
             type: "webhook" | "alertmanager";
             /**
+             * Alert
+             * @default drift
+             * @enum {string}
+             */
+            alert: "drift" | "quality";
+            /**
              * State
              * @enum {string}
              */

@@ -8,9 +8,11 @@ on connection errors, timeouts, 5xx and 429 with exponential backoff and full ji
 attempts and a time budget; any other status (4xx, and 3xx: redirects are not followed, so a
 URL's token never travels to another host) fails at once, since repeating it cannot help.
 
-A sink that already has a `Delivered` record for the same evaluation key in `previous` (the
-monitor's `status.alerts`) is not sent to again: a job re-run after an operator kill repeats
-only what failed. Messages and logs never contain a sink's URL (it may carry a token).
+The same path sends both alerts (drift and quality, `message.Alerted`): the evaluation passed
+in decides which. A sink that already has a `Delivered` record for the same evaluation key and
+state in `previous` (the monitor's `status.alerts`) is not sent to again: a job re-run after an
+operator kill repeats only what failed. Messages and logs never contain a sink's URL (it may
+carry a token).
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ import httpx
 
 from modelplane_crds.base import SecretKeySelector
 from modelplane_crds.drift_monitor import AlertDelivery, AlertSink
-from modelplane_crds.drift_results import DriftEvaluation
 from modelplane_operator.alerts.message import (
     AlertState,
+    Evaluation,
     MonitorRef,
     alert_state,
+    alerted,
     alertmanager_alert,
     dedup_key,
     webhook_body,
@@ -202,7 +205,7 @@ def _sender(
     target: WebhookTarget | AlertmanagerTarget,
     client: httpx.Client,
     monitor: MonitorRef,
-    evaluation: DriftEvaluation,
+    evaluation: Evaluation,
     state: AlertState,
     now: datetime,
     period: timedelta | None,
@@ -218,7 +221,7 @@ def _sender(
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Idempotency-Key": dedup_key(monitor, evaluation),
-        "X-Modelplane-Event": f"drift.{state}",
+        "X-Modelplane-Event": f"{alerted(evaluation).kind}.{state}",
     }
     secret = target.signing_secret
 
@@ -233,9 +236,9 @@ def _sender(
 def send_alerts(
     targets: Sequence[Target],
     monitor: MonitorRef,
-    evaluation: DriftEvaluation,
+    evaluation: Evaluation,
     *,
-    previously_drifted: bool,
+    previously_firing: bool,
     now: datetime,
     client: httpx.Client,
     period: timedelta | None = None,
@@ -243,23 +246,25 @@ def send_alerts(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[AlertDelivery]:
-    """Send the evaluation's alert to every target; one `AlertDelivery` per target, in order.
+    """Send the evaluation's alert (drift or quality) to every target; one `AlertDelivery` per
+    target, in order.
 
-    `previously_drifted` is whether the monitor's previous evaluation found dataset drift (so
-    the resolve is sent once, on the first evaluation without it); `now` is the time the
-    evaluation finished; `period` the time between evaluations (the window's length when None);
-    `previous` the records of an earlier run of this evaluation. Returns an empty list when
-    there is nothing to send (no drift now or before, or too little data to decide).
+    `previously_firing` is whether the monitor's previous evaluation of this kind fired (found
+    dataset drift, or degraded quality; so the resolve is sent once, on the first evaluation
+    without it); `now` is the time the evaluation finished; `period` the time between
+    evaluations (the window's length when None); `previous` the records of an earlier run of
+    this evaluation. Returns an empty list when there is nothing to send (nothing wrong now or
+    before, or too little data to decide).
     """
-    state = alert_state(evaluation, previously_drifted)
+    state = alert_state(evaluation, previously_firing)
     if state is None:
         return []
-    key = dedup_key(monitor, evaluation)
+    key, kind = dedup_key(monitor, evaluation), alerted(evaluation).kind
     policy = policy or RetryPolicy()
     done = {
         d.sink: d
         for d in previous
-        if d.key == key and d.outcome == "Delivered" and d.state == state
+        if d.key == key and d.outcome == "Delivered" and d.state == state and d.alert == kind
     }
 
     def one(target: Target) -> AlertDelivery:
@@ -270,7 +275,7 @@ def send_alerts(
 
     if not targets:
         return []
-    with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="drift-alert") as pool:
+    with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix=f"{kind}-alert") as pool:
         return list(pool.map(one, targets))
 
 
@@ -278,7 +283,7 @@ def _deliver(
     target: Target,
     client: httpx.Client,
     monitor: MonitorRef,
-    evaluation: DriftEvaluation,
+    evaluation: Evaluation,
     state: AlertState,
     key: str,
     now: datetime,
@@ -287,7 +292,7 @@ def _deliver(
     sleep: Callable[[float], None],
 ) -> AlertDelivery:
     """One sink's attempt(s), logged, as the record `status.alerts` keeps."""
-    kind = target.type
+    alert = alerted(evaluation).kind
     if isinstance(target, UnusableTarget):
         result = _Result(False, target.reason, target.message, 0)
     else:
@@ -295,18 +300,20 @@ def _deliver(
         result = _post(send, policy, sleep)
     log.log(
         logging.INFO if result.delivered else logging.WARNING,
-        "drift alert %s for %s/%s to sink %d (%s): %s %s",
+        "%s alert %s for %s/%s to sink %d (%s): %s %s",
+        alert,
         state,
         monitor.namespace,
         monitor.name,
         target.index,
-        kind,
+        target.type,
         result.reason,
         result.message,
     )
     return AlertDelivery(
         sink=target.index,
-        type=kind,
+        type=target.type,
+        alert=alert,
         key=key,
         state=state,
         outcome="Delivered" if result.delivered else "Failed",
@@ -326,3 +333,11 @@ def recorded(status: Mapping[str, Any] | None) -> list[AlertDelivery]:
         except ValueError:
             continue
     return found
+
+
+def latest(previous: Sequence[AlertDelivery], sent: Sequence[AlertDelivery]) -> list[AlertDelivery]:
+    """`status.alerts` after a run: what was just sent and, for each alert kind that sent
+    nothing this time, its earlier records; drift's first, each kind's in sink order."""
+    replaced = {d.alert for d in sent}
+    kept = [d for d in previous if d.alert not in replaced]
+    return sorted([*kept, *sent], key=lambda d: d.alert)

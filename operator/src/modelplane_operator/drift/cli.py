@@ -104,15 +104,16 @@ def _evaluated(
 ) -> dict[str, Any]:
     """The status after an evaluation, with the alerts it sent (read before it is written)."""
     version = args.model_version or ""
-    alerts = deliver(monitor, evaluation, version, datetime.now(UTC), Path(args.alert_secrets))
     spec = DriftMonitorSpec.model_validate(monitor.get("spec") or {}).quality
     if spec is not None and candidate is not None and args.candidate_window:
         scored = _quality(spec, args.candidate_window, candidate.model_version, evaluation)
         candidate = candidate.model_copy(update={"quality": scored})
     status = evaluated_status(monitor.get("status"), evaluation, version, started, candidate)
+    quality = _quality(spec, args.window, args.model_version, evaluation) if spec else None
+    secrets = Path(args.alert_secrets)
+    alerts = deliver(monitor, evaluation, version, datetime.now(UTC), secrets, quality)
     if alerts is not None:
         status["alerts"] = alerts
-    quality = _quality(spec, args.window, args.model_version, evaluation) if spec else None
     if quality is not None:
         status["lastQuality"] = quality.to_wire()
     return status

@@ -48,9 +48,10 @@ describe("Drift monitor page", () => {
       "4 Dec 2026, 03:00 UTCfraud-v279025 %no",
       "4 Dec 2026, 02:00 UTCfraud-v112–too few samples",
     ]);
-    const alerts = within(screen.getByRole("table", { name: "Alert deliveries, one per sink" })).getAllByRole("row");
-    expect(alerts[1]).toHaveTextContent("#0 webhookfiringfailedHTTPError: 503 from the receiver3");
-    expect(alerts[2]).toHaveTextContent("#1 alertmanagerfiringdeliveredAccepted1");
+    const alerts = within(screen.getByRole("table", { name: "Alert deliveries, one per sink and alert" })).getAllByRole("row");
+    expect(alerts[1]).toHaveTextContent("#0 webhookdrift firingfailedHTTPError: 503 from the receiver3");
+    expect(alerts[2]).toHaveTextContent("#1 alertmanagerdrift firingdeliveredAccepted1");
+    expect(alerts[3]).toHaveTextContent("#1 alertmanagerquality resolveddeliveredAccepted1");
   });
 
   it("says what a monitor the operator has not seen yet is waiting for", async () => {

@@ -113,15 +113,17 @@ function RecentEvaluations({ monitor }: { monitor: Monitor }) {
 
 function Alerts({ monitor }: { monitor: Monitor }) {
   if (monitor.alerts.length === 0)
-    return <EmptyState title="No alerts sent">Alerts go to the monitor&apos;s sinks when drift starts or ends.</EmptyState>;
+    return <EmptyState title="No alerts sent">Alerts go to the monitor&apos;s sinks when drift or degraded quality starts or ends.</EmptyState>;
   return (
-    <DataTable caption="Alert deliveries, one per sink" columns={["Sink", "Alert", "Outcome", "Reason", "Attempts", "At"]}>
+    <DataTable caption="Alert deliveries, one per sink and alert" columns={["Sink", "Alert", "Outcome", "Reason", "Attempts", "At"]}>
       {monitor.alerts.map((a) => (
-        <tr key={a.sink} className={a.outcome === "Failed" ? "bg-red-50" : undefined}>
+        <tr key={`${a.alert}-${a.sink}`} className={a.outcome === "Failed" ? "bg-red-50" : undefined}>
           <td className="px-4 py-2">
             #{a.sink} {a.type}
           </td>
-          <td className="px-4 py-2">{a.state}</td>
+          <td className="px-4 py-2">
+            {a.alert} {a.state}
+          </td>
           <td className={`px-4 py-2 ${a.outcome === "Failed" ? "font-medium text-red-800" : ""}`}>{a.outcome === "Failed" ? "failed" : "delivered"}</td>
           <td className="px-4 py-2">
             {a.reason}
