@@ -88,7 +88,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         namespace,
         s3,
         hashlib.sha256(reference).hexdigest(),
-        window={"size": "2h"},
+        window={"type": "sliding", "size": "2h"},  # the traffic logged in the last half hour
         quality=quality,
         alerts=sinks,
     )

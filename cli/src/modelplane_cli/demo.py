@@ -790,7 +790,7 @@ class Demo:
         spec = {
             "deploymentRef": {"name": DEPLOYMENT},
             "reference": {"uri": ref_uri, "sha256": ref_sha},
-            "window": {"size": "15m"},
+            "window": {"type": "sliding", "size": "15m"},  # the traffic just sent
             "minSamples": 500,
             "quality": QUALITY,
         }

@@ -96,8 +96,9 @@ class Window(K8sModel):
     """Which logged traffic one evaluation looks at."""
 
     type: Literal["tumbling", "sliding"] = "tumbling"
-    """`tumbling`: consecutive, non-overlapping windows; `sliding`: the last `size` before each
-    run, overlapping when runs are closer than `size`."""
+    """`tumbling`: consecutive, non-overlapping windows — each run evaluates the last complete
+    window of `size` aligned to the Unix epoch in UTC (with `1h`, the whole hour before the run);
+    `sliding`: the last `size` before each run, overlapping when runs are closer than `size`."""
 
     size: Duration = "1h"
     """Length of the window, for example `1h`."""

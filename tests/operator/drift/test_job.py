@@ -354,3 +354,27 @@ def test_durations_parse_like_the_crd_pattern() -> None:
     assert parse_duration("45s") == timedelta(seconds=45)
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration("1 hour")
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "now", "end"),
+    [
+        ("sliding", "1h", "2026-11-20T12:07:30", "2026-11-20T12:07:30"),
+        ("tumbling", "1h", "2026-11-20T12:07:30", "2026-11-20T12:00:00"),
+        ("tumbling", "1h", "2026-11-20T12:00:00", "2026-11-20T12:00:00"),
+        ("tumbling", "15m", "2026-11-20T12:44:59", "2026-11-20T12:30:00"),
+        ("tumbling", "24h", "2026-11-20T12:07:30", "2026-11-20T00:00:00"),
+    ],
+)
+def test_a_tumbling_window_is_the_last_complete_aligned_one_and_a_sliding_one_ends_now(
+    kind: str, size: str, now: str, end: str
+) -> None:
+    moment = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    monitor = {"window": {"type": kind, "size": size}}
+    arguments = arguments_from_specs(
+        "team-a", "fraud", monitor, {}, {"referenceDataset": {"uri": "s3://d/r.parquet"}},
+        moment, version_name="fraud-3", default_bucket="logs",
+    )  # fmt: skip
+    expected = datetime.fromisoformat(end).replace(tzinfo=UTC)
+    assert datetime.fromisoformat(arguments["end"]) == expected
+    assert expected - datetime.fromisoformat(arguments["start"]) == parse_duration(size)

@@ -147,7 +147,11 @@ async def test_the_drift_job_reads_the_window_a_serving_runtime_logged_to_s3(
         "spec": {"stable": {"modelVersionRef": {"name": "fraud-3"}}},
         "status": {"stableVersion": "fraud-2"},
     }
-    monitor = {"window": {"size": "5m"}, "minSamples": 100, "predictionDrift": {"enabled": True}}
+    monitor = {
+        "window": {"type": "sliding", "size": "5m"},
+        "minSamples": 100,
+        "predictionDrift": {"enabled": True},
+    }
     arguments = arguments_from_specs(
         "team-b",
         "fraud",

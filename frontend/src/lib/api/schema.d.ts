@@ -3763,8 +3763,9 @@ export interface components {
         Window: {
             /**
              * Type
-             * @description `tumbling`: consecutive, non-overlapping windows; `sliding`: the last `size` before each
-             *     run, overlapping when runs are closer than `size`.
+             * @description `tumbling`: consecutive, non-overlapping windows — each run evaluates the last complete
+             *     window of `size` aligned to the Unix epoch in UTC (with `1h`, the whole hour before the run);
+             *     `sliding`: the last `size` before each run, overlapping when runs are closer than `size`.
              * @default tumbling
              * @enum {string}
              */

@@ -41,6 +41,19 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
 
 
+def window_end(now: datetime, size: timedelta, kind: str) -> datetime:
+    """Where a run's window ends. `sliding`: at the run (the last `size` before it).
+    `tumbling`: at the end of the last complete window of `size` aligned to the Unix epoch in UTC
+    (1h windows are whole hours, 15m windows quarter hours), so consecutive windows never
+    overlap; a schedule running more often than `size` re-evaluates the same window, and the
+    rerun replaces its result."""
+    now = now.astimezone(UTC)
+    if kind == "sliding":
+        return now
+    step = size.total_seconds()
+    return datetime.fromtimestamp(now.timestamp() // step * step, UTC)
+
+
 def arguments_from_specs(
     namespace: str,
     deployment_name: str,
@@ -65,8 +78,9 @@ def arguments_from_specs(
     root = f"s3://{_bucket(deployment, deployment_name, default_bucket)}"
     ref_uri, ref_digest = _reference(monitor, version)
     tests = monitor.get("features") or {}
-    size = parse_duration((monitor.get("window") or {}).get("size", "1h"))
-    end = now.astimezone(UTC)
+    window = monitor.get("window") or {}
+    size = parse_duration(window.get("size", "1h"))
+    end = window_end(now, size, window.get("type", "tumbling"))
     arguments = {
         "reference": ref_uri,
         "window": _window(root, namespace, deployment_name, version_name),
