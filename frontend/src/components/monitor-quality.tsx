@@ -129,7 +129,7 @@ function DriftSideBySide({ stable, stableVersion, candidate }: { stable: Evaluat
     ["Drifted features", drifted(stable), drifted(theirs)],
   ];
   return (
-    <DataTable caption="Drift, candidate beside stable" columns={["", `Stable ${stableVersion}`, `Candidate ${candidate.modelVersion}`]}>
+    <DataTable caption="Drift, candidate beside stable" columns={[{ label: "Measure", srOnly: true }, `Stable ${stableVersion}`, `Candidate ${candidate.modelVersion}`]}>
       {rows.map(([what, s, c]) => (
         <tr key={what}>
           <th scope="row" className="px-4 py-2 font-medium text-slate-600">

@@ -150,7 +150,7 @@ describe("Drift monitor page", () => {
     expect(side).toHaveTextContent("The candidate is worse than the stable on mae.");
     const drift = within(within(side).getByRole("table", { name: "Drift, candidate beside stable" })).getAllByRole("row");
     expect(drift.map((row) => row.textContent)).toEqual([
-      "Stable fraud-v2Candidate fraud-v3",
+      "MeasureStable fraud-v2Candidate fraud-v3",
       "Samples812260",
       "Drifted share50 %100 %",
       "Dataset driftedyesyes",
