@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 
-import { describeCondition, formatNumber, formatShare, monitorFromForm, shareOverTime } from "./monitors";
+import { compareMetric, describeCondition, formatNumber, formatShare, monitorFromForm, shareOverTime, thresholdText, type QualityMetric } from "./monitors";
 
 describe("drift monitors", () => {
   it.each([
     [{ type: "Ready", status: "True", reason: "Scheduled" }, "Scheduled: the drift job runs on its schedule (Scheduled)."],
     [{ type: "Ready", status: "False", reason: "PayloadLoggingOff", message: "enable it" }, "Not running (PayloadLoggingOff): enable it."],
     [{ type: "InsufficientData", status: "True", reason: "TooFewSamples" }, "Too few samples in the last window to decide (TooFewSamples)."],
+    [{ type: "QualityDegraded", status: "Unknown", reason: "TooFewLabels" }, "Too few labels in the last scored window to judge live quality (TooFewLabels)."],
+    [{ type: "RolloutsPaused", status: "False", reason: "NothingPaused" }, "No rollout paused by this monitor (NothingPaused)."],
     [{ type: "Custom", status: "Unknown" }, "Custom is Unknown."],
   ])("says condition %o as %s", (condition, words) => {
     expect(describeCondition(condition)).toBe(words);
@@ -37,5 +39,27 @@ describe("drift monitors", () => {
       form.set(key, value);
     expect(monitorFromForm(form).spec).toMatchObject({ schedule: "@hourly", minSamples: 10, datasetDrift: { driftShare: 0.4 }, features: { defaultTest: "psi" } });
     expect(monitorFromForm(form).name).toBe("m");
+  });
+
+  it.each([
+    [{}, "none"],
+    [{ min: 0.9 }, "≥ 0.9"],
+    [{ max: 0.2 }, "≤ 0.2"],
+    [{ min: 0.1, max: 0.9 }, "0.1 – 0.9"],
+  ])("says thresholds %o as %s", (thresholds, words) => {
+    expect(thresholdText(thresholds)).toBe(words);
+  });
+
+  const m = (metric: QualityMetric["metric"], value: number | null, passed?: boolean): QualityMetric => ({ metric, value, passed, rows: 10 });
+  it.each([
+    ["a larger mae that breaks its maximum", m("mae", 0.03, true), m("mae", 0.51, false), "fails its threshold"],
+    ["a larger mae within its maximum", m("mae", 0.03, true), m("mae", 0.1, true), "worse"],
+    ["a smaller rmse", m("rmse", 0.05, true), m("rmse", 0.04, true), "better"],
+    ["a smaller auc", m("auc", 0.93, true), m("auc", 0.85, true), "worse"],
+    ["a larger accuracy, both below the minimum", m("accuracy", 0.8, false), m("accuracy", 0.85, false), "better"],
+    ["an equal f1 without a threshold", m("f1", 0.7), m("f1", 0.7), "same"],
+    ["an undefined candidate auc", m("auc", 0.9, true), m("auc", null), "–"],
+  ])("compares %s as %s", (_, stable, candidate, comparison) => {
+    expect(compareMetric(stable, candidate)).toBe(comparison);
   });
 });

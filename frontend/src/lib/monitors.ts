@@ -3,9 +3,11 @@
 /** Drift monitors as the dashboard shows them: the facade's `/monitors` routes (the DriftMonitor
  * in the cluster is the record, its status the results), and the pure shaping the pages draw —
  * conditions said in words, the last evaluation's rows, the share of drifted features over the
- * recent evaluations, and the create form turned into a `DriftMonitorSpec`. The last evaluation
- * and the conditions come through the facade as the operator wrote them (camelCase), so their
- * shapes are declared here from `modelplane_crds.drift_results`. */
+ * recent evaluations, live quality from ground truth and the candidate beside the stable during a
+ * rollout, and the create form turned into a `DriftMonitorSpec`. The last evaluation, the live
+ * quality, the candidate's results and the conditions come through the facade as the operator
+ * wrote them (camelCase), so their shapes are declared here from `modelplane_crds.drift_results`
+ * and `modelplane_crds.quality`. */
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
@@ -58,8 +60,138 @@ export interface MonitorCondition {
   lastTransitionTime?: string;
 }
 
+export type QualityMetricName = "accuracy" | "precision" | "recall" | "f1" | "auc" | "logLoss" | "mae" | "rmse";
+
+/** One metric of one scored window (`QualityMetricResult`). */
+export interface QualityMetric {
+  metric: QualityMetricName;
+  value?: number | null;
+  min?: number | null;
+  max?: number | null;
+  passed?: boolean | null;
+  rows: number;
+}
+
+/** One version's predictions scored against ground truth over a window (`QualityEvaluation`). */
+export interface Quality {
+  windowStart: string;
+  windowEnd: string;
+  labelsUntil: string;
+  modelVersion?: string | null;
+  predictions: number;
+  labelledRows: number;
+  ambiguousRows: number;
+  unmatchedFeedback: number;
+  metrics?: QualityMetric[];
+  degraded?: boolean;
+  insufficientData?: boolean;
+}
+
+/** The candidate's traffic during a rollout, over the stable's window (`CandidateEvaluation`). */
+export interface CandidateEvaluation {
+  modelVersion: string;
+  evaluation?: Evaluation | null;
+  message?: string | null;
+  quality?: Quality | null;
+}
+
+/** What the spec's `quality` section asks for, as far as the page needs it. */
+export interface QualityAsked {
+  task: string;
+  minLabelledRows: number;
+  labelDelay: string;
+}
+
 export function evaluationOf(monitor: Monitor): Evaluation | null {
   return (monitor.last_evaluation as Evaluation | null) ?? null;
+}
+
+export function qualityOf(monitor: Monitor): Quality | null {
+  return (monitor.last_quality as Quality | null) ?? null;
+}
+
+export function candidateOf(monitor: Monitor): CandidateEvaluation | null {
+  return (monitor.candidate_evaluation as CandidateEvaluation | null) ?? null;
+}
+
+/** The spec's `quality` section with the CRD's defaults, or null without one. */
+export function qualityAskedOf(monitor: Monitor): QualityAsked | null {
+  const quality = monitor.spec.quality;
+  if (typeof quality !== "object" || quality === null) return null;
+  const asked = quality as { task?: unknown; minLabelledRows?: unknown; labelDelay?: unknown };
+  return {
+    task: typeof asked.task === "string" ? asked.task : "",
+    minLabelledRows: typeof asked.minLabelledRows === "number" ? asked.minLabelledRows : 100,
+    labelDelay: typeof asked.labelDelay === "string" ? asked.labelDelay : "0s",
+  };
+}
+
+/** The monitor's live-quality verdict in a word or two, for the list: null before any scored window. */
+export function qualityVerdict(quality: Quality | null): "degraded" | "within thresholds" | "too few labels" | null {
+  if (!quality) return null;
+  if (quality.insufficientData) return "too few labels";
+  return quality.degraded ? "degraded" : "within thresholds";
+}
+
+/** A metric's thresholds as a rule: `≥ 0.9`, `≤ 0.2`, `0.1 – 0.9`, or `none`. */
+export function thresholdText(metric: Pick<QualityMetric, "min" | "max">): string {
+  const min = metric.min ?? null;
+  const max = metric.max ?? null;
+  if (min !== null && max !== null) return `${formatNumber(min)} – ${formatNumber(max)}`;
+  if (min !== null) return `≥ ${formatNumber(min)}`;
+  if (max !== null) return `≤ ${formatNumber(max)}`;
+  return "none";
+}
+
+/** A metric's verdict in words (never colour only). */
+export function metricVerdict(metric: QualityMetric): string {
+  if (metric.value === null || metric.value === undefined) return "undefined in this window";
+  if (metric.passed === true) return "passed";
+  if (metric.passed === false) return "failed";
+  return "no threshold";
+}
+
+/** Metrics where a smaller value is better; the others (accuracy … auc) are better larger. */
+const LOWER_IS_BETTER: ReadonlySet<string> = new Set(["logLoss", "mae", "rmse"]);
+
+export type Comparison = "fails its threshold" | "worse" | "better" | "same" | "–";
+
+/** One metric of the candidate beside the stable's. */
+export interface MetricPair {
+  metric: string;
+  stable?: QualityMetric;
+  candidate?: QualityMetric;
+  comparison: Comparison;
+}
+
+/** How the candidate's metric compares with the stable's, by the metric's direction (`mae`
+ * is better smaller, `auc` larger); a candidate outside its thresholds is said so unless it
+ * still beats the stable. */
+export function compareMetric(stable: QualityMetric | undefined, candidate: QualityMetric | undefined): Comparison {
+  const c = candidate?.value;
+  if (candidate === undefined || c === null || c === undefined) return "–";
+  const s = stable?.value;
+  const direction: Comparison =
+    s === null || s === undefined
+      ? "–"
+      : Number(c.toPrecision(6)) === Number(s.toPrecision(6))
+        ? "same"
+        : (LOWER_IS_BETTER.has(candidate.metric) ? c > s : c < s)
+          ? "worse"
+          : "better";
+  return candidate.passed === false && direction !== "better" ? "fails its threshold" : direction;
+}
+
+/** The stable's and the candidate's metrics side by side, in the stable's order. */
+export function pairMetrics(stable: Quality | null | undefined, candidate: Quality | null | undefined): MetricPair[] {
+  const stableMetrics = stable?.metrics ?? [];
+  const candidateMetrics = candidate?.metrics ?? [];
+  const names = [...new Set([...stableMetrics, ...candidateMetrics].map((m) => m.metric))];
+  return names.map((metric) => {
+    const s = stableMetrics.find((m) => m.metric === metric);
+    const c = candidateMetrics.find((m) => m.metric === metric);
+    return { metric, stable: s, candidate: c, comparison: compareMetric(s, c) };
+  });
 }
 
 export function conditionsOf(monitor: Monitor): MonitorCondition[] {
@@ -72,6 +204,12 @@ const WORDS: Record<string, Record<string, string>> = {
   Reconciling: { True: "Being set up by the operator" },
   DriftDetected: { True: "Drift detected in the last window", False: "No drift in the last window" },
   InsufficientData: { True: "Too few samples in the last window to decide", False: "Enough samples in the last window" },
+  QualityDegraded: {
+    True: "Live quality below its thresholds",
+    False: "Live quality within its thresholds",
+    Unknown: "Too few labels in the last scored window to judge live quality",
+  },
+  RolloutsPaused: { True: "Rollout paused by this monitor", False: "No rollout paused by this monitor" },
 };
 
 /** A condition in one sentence: what it means, then the operator's reason and message. */

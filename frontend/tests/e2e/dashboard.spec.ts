@@ -293,6 +293,8 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(page.getByText(/the operator has not reconciled it yet/)).toBeVisible();
   await expect(page.getByText("Not evaluated yet")).toBeVisible();
   await expect(page.getByText("No evaluations yet")).toBeVisible();
+  await expect(page.getByRole("region", { name: "Live quality" })).toContainText("No quality section");
+  await expect(page.getByRole("region", { name: "Candidate vs stable" })).toHaveCount(0);
   await expectAccessible(page);
   await page.getByRole("button", { name: "Delete monitor…" }).click();
   await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
@@ -512,7 +514,13 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
   expect(deployed.status()).toBe(201);
   const monitored = await request.post(`/api/v1/organizations/${org}/monitors`, {
     headers,
-    data: { name: `${name}-drift`, spec: { deploymentRef: { name: `${name}-live` } } },
+    data: {
+      name: `${name}-drift`,
+      spec: {
+        deploymentRef: { name: `${name}-live` },
+        quality: { task: "regression", prediction: "output.score.0", metrics: [{ metric: "mae", max: 0.2 }], labelDelay: "6h" },
+      },
+    },
   });
   expect(monitored.status()).toBe(201);
   await logRuns(request, headers, { id: org, slug: owner.slug }, "fraud");
@@ -581,6 +589,8 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
     await page.getByRole("table", { name: "Drift monitors" }).getByRole("link", { name: `${name}-drift` }).click();
     await expect(page.getByRole("heading", { level: 1, name: `Drift monitor ${name}-drift` })).toBeVisible();
     await expect(page.getByText("Viewers can read drift monitors; developers and admins delete them.")).toBeVisible();
+    await expect(page.getByRole("region", { name: "Live quality" })).toContainText("Not scored yet");
+    await expect(page.getByRole("region", { name: "Live quality" })).toContainText("6h after the window ends");
     await expect(page.getByRole("button", { name: "Delete monitor…" })).toHaveCount(0);
   });
 

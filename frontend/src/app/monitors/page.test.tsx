@@ -3,7 +3,7 @@ import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 
 import type { MonitorCreate } from "@/lib/monitors";
-import { evaluated, monitor } from "@/test/monitors";
+import { degraded, evaluated, monitor, tooFewLabels } from "@/test/monitors";
 import { renderApp, signInThroughForm } from "@/test/render";
 import { envelope, org, pageOf, server, signInHandlers } from "@/test/server";
 
@@ -31,8 +31,22 @@ describe("Drift monitors page", () => {
     expect(first).toHaveTextContent("50 %");
     expect(first).toHaveTextContent("yes");
     expect(first).toHaveTextContent("4 Dec 2026, 03:00 UTC – 4 Dec 2026, 04:00 UTC");
+    expect(first).toHaveTextContent(/–$/);
     expect(second).toHaveTextContent("pending");
     expect(second).toHaveTextContent("not evaluated yet");
+  });
+
+  it("says each monitor's live quality in words", async () => {
+    server.use(...facade("viewer", [degraded, { ...tooFewLabels, name: "few-labels" }, monitor("ok", { last_quality: { ...degraded.last_quality, degraded: false } })]));
+    const { user } = renderApp(<MonitorsPage />);
+    await signInThroughForm(user);
+    const table = await screen.findByRole("table", { name: "Drift monitors" });
+    const cells = within(table)
+      .getAllByRole("row")
+      .slice(1)
+      .map((row) => within(row).getAllByRole("cell").at(-1));
+    expect(cells.map((cell) => cell?.textContent)).toEqual(["degraded", "too few labels", "within thresholds"]);
+    expect(cells[0]).toHaveClass("text-red-700");
   });
 
   it("creates a monitor for a chosen deployment and shows the facade's refusal in its words", async () => {

@@ -12,6 +12,8 @@ import {
   formatShare,
   monitorFromForm,
   monitorHref,
+  qualityOf,
+  qualityVerdict,
   useDeploymentNames,
   useMonitorMutations,
   useMonitors,
@@ -99,6 +101,17 @@ function LastResult({ monitor }: { monitor: Monitor }) {
   );
 }
 
+const VERDICT_LOOK: Record<string, string> = {
+  degraded: "font-medium text-red-700",
+  "too few labels": "text-amber-800",
+  "within thresholds": "text-emerald-800",
+};
+
+function LiveQuality({ monitor }: { monitor: Monitor }) {
+  const verdict = qualityVerdict(qualityOf(monitor));
+  return <td className={`px-4 py-2 ${verdict ? VERDICT_LOOK[verdict] : "text-slate-600"}`}>{verdict ?? "–"}</td>;
+}
+
 function MonitorList({ org }: { org: Organization }) {
   const monitors = useMonitors(org.id);
   const rows = monitors.data ?? [];
@@ -116,7 +129,7 @@ function MonitorList({ org }: { org: Organization }) {
       ) : rows.length === 0 ? (
         <EmptyState title="No drift monitors yet">A monitor compares a deployment&apos;s logged inputs with its reference data on a schedule.</EmptyState>
       ) : (
-        <DataTable caption="Drift monitors" columns={["Name", "State", "Deployment", "Drifted share", "Drifted", "Last window"]}>
+        <DataTable caption="Drift monitors" columns={["Name", "State", "Deployment", "Drifted share", "Drifted", "Last window", "Live quality"]}>
           {rows.map((monitor) => (
             <tr key={monitor.name}>
               <td className="px-4 py-2 font-medium">
@@ -129,6 +142,7 @@ function MonitorList({ org }: { org: Organization }) {
               </td>
               <td className="px-4 py-2">{monitor.deployment}</td>
               <LastResult monitor={monitor} />
+              <LiveQuality monitor={monitor} />
             </tr>
           ))}
         </DataTable>

@@ -1,8 +1,8 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { cleanup, screen, waitFor, within } from "@testing-library/react";
 import { http } from "msw";
 import { describe, expect, it } from "vitest";
 
-import { evaluated, monitor } from "@/test/monitors";
+import { degraded, evaluated, monitor, pausedCandidate, tooFewLabels, unreadCandidate } from "@/test/monitors";
 import { renderApp, signInThroughForm } from "@/test/render";
 import { location, routerPush } from "@/test/router";
 import { envelope, failure, org, pageOf, server, signInHandlers } from "@/test/server";
@@ -92,5 +92,105 @@ describe("Drift monitor page", () => {
     const { user } = renderApp(<MonitorPage />);
     await signInThroughForm(user);
     expect(await screen.findByRole("alert")).toHaveTextContent("monitor not found");
+  });
+
+  async function open(current: ReturnType<typeof monitor>) {
+    server.use(...facade(current));
+    const { user } = renderApp(<MonitorPage />);
+    await signInThroughForm(user);
+    expect(await screen.findByRole("heading", { name: `Drift monitor ${current.name}` })).toBeInTheDocument();
+  }
+
+  it("shows a degraded stable's metrics against their thresholds, its window and counts, and the condition", async () => {
+    await open(degraded);
+    const live = screen.getByRole("region", { name: "Live quality" });
+    expect(within(live).getByText(/a metric of fraud-v2 is outside its thresholds/)).toHaveTextContent("Degraded: a metric of fraud-v2 is outside its thresholds.");
+    const [, accuracy, auc, f1] = within(within(live).getByRole("table", { name: "Quality metrics" })).getAllByRole("row");
+    expect(accuracy).toHaveTextContent(/^accuracy0\.87≥ 0\.9failed812$/);
+    expect(accuracy).toHaveClass("bg-red-50");
+    expect(auc).toHaveTextContent(/^auc0\.93≥ 0\.8passed790$/);
+    expect(auc).not.toHaveClass("bg-red-50");
+    expect(f1).toHaveTextContent(/^f10\.71noneno threshold812$/);
+    expect(live).toHaveTextContent("Scored window4 Dec 2026, 03:00 UTC – 4 Dec 2026, 04:00 UTC");
+    expect(live).toHaveTextContent("Labels observed until4 Dec 2026, 04:15 UTC");
+    expect(live).toHaveTextContent("Labelled rows812 of 5120 predictions");
+    expect(live).toHaveTextContent("Ambiguous rows3 — labelled requests with several rows in the window");
+    expect(live).toHaveTextContent("Unmatched feedback37 — feedback observed in the window that matched no prediction of this version");
+    const condition = screen.getByText("Live quality below its thresholds (BelowThreshold): fraud-v2: accuracy 0.87 < min 0.9 (812 labelled).");
+    expect(condition).toHaveClass("text-red-800");
+    expect(screen.queryByRole("region", { name: "Candidate vs stable" })).not.toBeInTheDocument();
+  });
+
+  it("says how many labels a window with too few had against minLabelledRows, and shows no metric", async () => {
+    await open(tooFewLabels);
+    const live = screen.getByRole("region", { name: "Live quality" });
+    expect(live).toHaveTextContent("Too few labels (37 of 200 minLabelledRows): no metric was computed for fraud-v2 and nothing was decided.");
+    expect(within(live).queryByRole("table")).not.toBeInTheDocument();
+    expect(
+      screen.getByText("Too few labels in the last scored window to judge live quality (TooFewLabels): 37 labelled predictions of fraud-v2 in the last scored window: too few to decide."),
+    ).not.toHaveClass("text-red-800");
+  });
+
+  it("points a monitor without a quality section to the docs, and one not scored yet says so", async () => {
+    await open(evaluated);
+    const live = screen.getByRole("region", { name: "Live quality" });
+    expect(live).toHaveTextContent("No quality section");
+    expect(live).toHaveTextContent("Add a quality section to the monitor's spec to score predictions against ground truth — see “Live quality” in docs/drift.md.");
+    cleanup();
+    await open(monitor("fresh-quality", { spec: { ...evaluated.spec, quality: { task: "regression", labelDelay: "6h" } } }));
+    expect(screen.getByRole("region", { name: "Live quality" })).toHaveTextContent(
+      "Not scored yetA run scores a window's predictions against the ground truth sent to the feedback endpoint, 6h after the window ends.",
+    );
+  });
+
+  it("shows a candidate worse than the stable beside it: drift and quality, the worse metric marked in words", async () => {
+    await open(pausedCandidate);
+    const side = screen.getByRole("region", { name: "Candidate vs stable" });
+    expect(side).toHaveTextContent("Candidate fraud-v3 is being rolled out");
+    expect(side).toHaveTextContent("The candidate is worse than the stable on mae.");
+    const drift = within(within(side).getByRole("table", { name: "Drift, candidate beside stable" })).getAllByRole("row");
+    expect(drift.map((row) => row.textContent)).toEqual([
+      "MeasureStable fraud-v2Candidate fraud-v3",
+      "Samples812260",
+      "Drifted share50 %100 %",
+      "Dataset driftedyesyes",
+      "Drifted featuresamountamount, country",
+    ]);
+    expect(side).toHaveTextContent("Stable fraud-v2: 812 labelled of 5120 predictions; candidate fraud-v3: 240 labelled of 1300 predictions.");
+    const [header, mae, rmse] = within(within(side).getByRole("table", { name: "Live quality, candidate beside stable" })).getAllByRole("row");
+    expect(header).toHaveTextContent("MetricThresholdStable fraud-v2Candidate fraud-v3Candidate vs stable");
+    expect(mae).toHaveTextContent(/^mae≤ 0\.20\.03 \(passed\)0\.51 \(failed\)fails its threshold$/);
+    expect(mae).toHaveClass("bg-red-50");
+    expect(rmse).toHaveTextContent(/^rmse≤ 0\.30\.05 \(passed\)0\.04 \(passed\)better$/);
+    expect(rmse).not.toHaveClass("bg-red-50");
+  });
+
+  it("says the monitor paused the rollout, why, and links to the deployment to resume it", async () => {
+    await open(pausedCandidate);
+    const conditions = screen.getByRole("region", { name: "Conditions" });
+    const paused = within(conditions).getByText(/^Rollout paused by this monitor/);
+    expect(paused).toHaveTextContent(
+      "Rollout paused by this monitor (QualityDegraded): paused the rollout of fraud-v3 on ModelDeployment fraud-staging: live quality mae 0.51 > max 0.2 in the window ending 2026-12-04T04:00:00Z; resuming is a person's decision",
+    );
+    expect(paused).toHaveClass("text-red-800");
+    expect(within(paused).getByRole("link", { name: "Open fraud-staging to resume or roll back" })).toHaveAttribute(
+      "href",
+      expect.stringMatching(/^\/deployments\/deployment\/?\?name=fraud-staging$/),
+    );
+    expect(within(conditions).getByText("Live quality within its thresholds (WithinThresholds): fraud-v2: every metric within its thresholds (812 labelled).")).not.toHaveClass(
+      "text-red-800",
+    );
+  });
+
+  it("says why a candidate whose logs could not be read was not evaluated", async () => {
+    await open(unreadCandidate);
+    const side = screen.getByRole("region", { name: "Candidate vs stable" });
+    expect(side).toHaveTextContent("The candidate could not be evaluated: no payload logs of fraud-v3 in the window. The stable's evaluation stands regardless.");
+    expect(within(side).getByRole("row", { name: /Dataset drifted/ })).toHaveTextContent("Dataset driftedyesnot evaluated");
+    expect(side).toHaveTextContent("candidate fraud-v3: no scored window.");
+    expect(side).not.toHaveTextContent("worse than the stable");
+    const conditions = screen.getByRole("region", { name: "Conditions" });
+    expect(within(conditions).getByText(/^No rollout paused by this monitor \(NothingPaused\)/)).not.toHaveClass("text-red-800");
+    expect(within(conditions).queryByRole("link")).not.toBeInTheDocument();
   });
 });

@@ -1,21 +1,27 @@
 "use client";
 
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 
 import { Facts, Section } from "@/components/details";
 import { ConfirmAction } from "@/components/forms";
 import { LineChart, type XAxis } from "@/components/line-chart";
+import { CandidateVsStable, LiveQuality } from "@/components/monitor-quality";
 import { ModelPage } from "@/components/org-gate";
 import { DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatDate } from "@/components/ui";
 import { explainRefusal } from "@/lib/api/client";
 import { timeTicks } from "@/lib/chart";
+import { deploymentHref } from "@/lib/deployments";
 import {
+  candidateOf,
   conditionsOf,
   decidesOnPValue,
   describeCondition,
   evaluationOf,
   formatNumber,
   formatShare,
+  qualityAskedOf,
+  qualityOf,
   shareOverTime,
   useMonitor,
   useMonitorMutations,
@@ -24,6 +30,9 @@ import {
   type Monitor,
 } from "@/lib/monitors";
 import { can, type Role } from "@/lib/queries";
+
+/** Conditions that call for a person while True: said in red (and in words). */
+const ALARMING: ReadonlySet<string> = new Set(["DriftDetected", "QualityDegraded", "RolloutsPaused", "Stalled"]);
 
 const CHOOSE_A_MONITOR = { href: "/monitors/", label: "Choose a drift monitor", what: "drift monitors" };
 
@@ -154,6 +163,8 @@ function Delete({ orgId, name }: { orgId: string; name: string }) {
 
 function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; role: Role }) {
   const conditions = conditionsOf(monitor);
+  const candidate = candidateOf(monitor);
+  const asked = qualityAskedOf(monitor);
   return (
     <>
       <Facts
@@ -188,7 +199,17 @@ function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; rol
         {conditions.length ? (
           <ul className="list-disc space-y-1 pl-5 text-sm">
             {conditions.map((c) => (
-              <li key={c.type}>{describeCondition(c)}</li>
+              <li key={c.type} className={c.status === "True" && ALARMING.has(c.type) ? "font-medium text-red-800" : undefined}>
+                {describeCondition(c)}
+                {c.type === "RolloutsPaused" && c.status === "True" ? (
+                  <>
+                    {" "}
+                    <Link className="text-indigo-700 underline" href={deploymentHref(monitor.deployment)}>
+                      Open {monitor.deployment} to resume or roll back
+                    </Link>
+                  </>
+                ) : null}
+              </li>
             ))}
           </ul>
         ) : (
@@ -199,6 +220,22 @@ function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; rol
       <Section title="Last evaluation">
         <LastEvaluation evaluation={evaluationOf(monitor)} />
       </Section>
+
+      <Section title="Live quality">
+        <LiveQuality quality={qualityOf(monitor)} asked={asked} />
+      </Section>
+
+      {candidate ? (
+        <Section title="Candidate vs stable">
+          <CandidateVsStable
+            candidate={candidate}
+            stableEvaluation={evaluationOf(monitor)}
+            stableQuality={qualityOf(monitor)}
+            stableVersion={monitor.evaluated_version ?? qualityOf(monitor)?.modelVersion ?? "stable"}
+            asksQuality={asked !== null}
+          />
+        </Section>
+      ) : null}
 
       <Section title="Recent evaluations">
         <RecentEvaluations monitor={monitor} />
