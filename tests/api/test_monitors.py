@@ -110,6 +110,14 @@ async def test_the_history_alerts_and_last_failure_pass_through_from_the_status(
                 "drifted": True,
             },
             {
+                "windowEnd": "2026-12-04T03:30:00Z",
+                "modelVersion": "fraud-detector-v3",
+                "role": "candidate",
+                "samples": 95,
+                "share": 1.0,
+                "drifted": True,
+            },
+            {
                 "windowEnd": "2026-12-04T03:15:00Z",
                 "modelVersion": "fraud-detector-v2",
                 "samples": 12,
@@ -142,14 +150,25 @@ async def test_the_history_alerts_and_last_failure_pass_through_from_the_status(
         {
             "window_end": "2026-12-04T03:30:00Z",
             "model_version": "fraud-detector-v2",
+            "role": "stable",  # lines written before the candidate's existed read as stable
             "samples": 812,
             "share": 0.75,
             "drifted": True,
             "insufficient_data": False,
         },
         {
+            "window_end": "2026-12-04T03:30:00Z",
+            "model_version": "fraud-detector-v3",
+            "role": "candidate",
+            "samples": 95,
+            "share": 1.0,
+            "drifted": True,
+            "insufficient_data": False,
+        },
+        {
             "window_end": "2026-12-04T03:15:00Z",
             "model_version": "fraud-detector-v2",
+            "role": "stable",
             "samples": 12,
             "share": None,
             "drifted": False,

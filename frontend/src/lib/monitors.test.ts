@@ -14,11 +14,12 @@ describe("drift monitors", () => {
     expect(describeCondition(condition)).toBe(words);
   });
 
-  it("charts the share of decided windows in percent, oldest first", () => {
-    const line = { model_version: "v1", samples: 1, drifted: false, insufficient_data: false };
+  it("charts the stable's share of decided windows in percent, oldest first", () => {
+    const line = { model_version: "v1", role: "stable" as const, samples: 1, drifted: false, insufficient_data: false };
     expect(
       shareOverTime([
         { ...line, window_end: "2026-12-04T02:00:00Z", share: 0.5 },
+        { ...line, window_end: "2026-12-04T02:00:00Z", share: 1.0, model_version: "v2", role: "candidate" },
         { ...line, window_end: "2026-12-04T01:00:00Z", share: null, insufficient_data: true },
         { ...line, window_end: "2026-12-04T00:00:00Z", share: 0.25 },
       ]),

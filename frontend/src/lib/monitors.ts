@@ -240,7 +240,7 @@ export function formatShare(share: number | null | undefined): string {
  * windows without a decision are left out. */
 export function shareOverTime(recent: EvaluationSummary[]): { step: number; value: number }[] {
   return recent
-    .filter((e) => e.share !== null && e.share !== undefined && !e.insufficient_data)
+    .filter((e) => e.role === "stable" && e.share !== null && e.share !== undefined && !e.insufficient_data)
     .map((e) => ({ step: Date.parse(e.window_end) / 1000, value: (e.share ?? 0) * 100 }))
     .sort((a, b) => a.step - b.step);
 }

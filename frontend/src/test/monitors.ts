@@ -50,9 +50,10 @@ export const evaluated = monitor("fraud-drift", {
   last_schedule_time: "2026-12-04T04:15:00Z",
   evaluated_version: "fraud-v2",
   recent_evaluations: [
-    { window_end: "2026-12-04T04:00:00Z", model_version: "fraud-v2", samples: 812, share: 0.5, drifted: true, insufficient_data: false },
-    { window_end: "2026-12-04T03:00:00Z", model_version: "fraud-v2", samples: 790, share: 0.25, drifted: false, insufficient_data: false },
-    { window_end: "2026-12-04T02:00:00Z", model_version: "fraud-v1", samples: 12, share: null, drifted: false, insufficient_data: true },
+    { window_end: "2026-12-04T04:00:00Z", model_version: "fraud-v2", role: "stable", samples: 812, share: 0.5, drifted: true, insufficient_data: false },
+    { window_end: "2026-12-04T04:00:00Z", model_version: "fraud-v3", role: "candidate", samples: 95, share: 0.75, drifted: true, insufficient_data: false },
+    { window_end: "2026-12-04T03:00:00Z", model_version: "fraud-v2", role: "stable", samples: 790, share: 0.25, drifted: false, insufficient_data: false },
+    { window_end: "2026-12-04T02:00:00Z", model_version: "fraud-v1", role: "stable", samples: 12, share: null, drifted: false, insufficient_data: true },
   ],
   last_failure: { time: "2026-12-04T04:15:00Z", reason: "DataUnavailable", message: "the payload log bucket did not answer" },
   alerts: [

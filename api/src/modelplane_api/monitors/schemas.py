@@ -26,6 +26,9 @@ class EvaluationSummaryPublic(OutputSchema):
 
     window_end: datetime
     model_version: str
+    role: Literal["stable", "candidate"]
+    """`stable`: the serving version's evaluation (what conditions and alerts follow);
+    `candidate`: the version being rolled out, over the same window, reported only."""
     samples: int
     share: float | None
     """Share of drifted features (0 to 1); absent when no decision was made."""

@@ -2168,6 +2168,11 @@ export interface components {
             window_end: string;
             /** Model Version */
             model_version: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "stable" | "candidate";
             /** Samples */
             samples: number;
             /** Share */

@@ -40,13 +40,14 @@ describe("Drift monitor page", () => {
     expect(screen.getByText(/50 % of the features drifted .* the dataset drifted\./)).toBeInTheDocument();
     expect(within(screen.getByRole("table", { name: "Model outputs" })).getByText("score")).toBeInTheDocument();
 
-    expect(screen.getByRole("img", { name: /Share of drifted features/ })).toBeInTheDocument();
+    expect(screen.getByRole("img", { name: /Share of drifted features \(stable\)/ })).toBeInTheDocument();
     const recent = within(screen.getByRole("table", { name: "Recent evaluations, newest first" })).getAllByRole("row");
     expect(recent.map((row) => row.textContent)).toEqual([
-      "Window endModel versionSamplesDrifted shareDrifted",
-      "4 Dec 2026, 04:00 UTCfraud-v281250 %yes",
-      "4 Dec 2026, 03:00 UTCfraud-v279025 %no",
-      "4 Dec 2026, 02:00 UTCfraud-v112–too few samples",
+      "Window endModel versionRoleSamplesDrifted shareDrifted",
+      "4 Dec 2026, 04:00 UTCfraud-v2stable81250 %yes",
+      "4 Dec 2026, 04:00 UTCfraud-v3candidate9575 %yes",
+      "4 Dec 2026, 03:00 UTCfraud-v2stable79025 %no",
+      "4 Dec 2026, 02:00 UTCfraud-v1stable12–too few samples",
     ]);
     const alerts = within(screen.getByRole("table", { name: "Alert deliveries, one per sink and alert" })).getAllByRole("row");
     expect(alerts[1]).toHaveTextContent("#0 webhookdrift firingfailedHTTPError: 503 from the receiver3");

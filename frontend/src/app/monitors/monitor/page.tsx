@@ -99,15 +99,16 @@ function RecentEvaluations({ monitor }: { monitor: Monitor }) {
   return (
     <div className="space-y-4">
       {points.length > 1 ? (
-        <LineChart title="Share of drifted features" yLabel="share of drifted features (%)" xAxis={TIME_AXIS} series={[{ id: "share", label: "drifted features (%)", points }]} />
+        <LineChart title="Share of drifted features (stable)" yLabel="share of drifted features (%)" xAxis={TIME_AXIS} series={[{ id: "share", label: "drifted features (%)", points }]} />
       ) : null}
-      <DataTable caption="Recent evaluations, newest first" columns={["Window end", "Model version", "Samples", "Drifted share", "Drifted"]}>
+      <DataTable caption="Recent evaluations, newest first" columns={["Window end", "Model version", "Role", "Samples", "Drifted share", "Drifted"]}>
         {recent.map((e) => (
-          <tr key={e.window_end}>
+          <tr key={`${e.role}-${e.window_end}`}>
             <td className="px-4 py-2">{formatDate(e.window_end)}</td>
             <td className="px-4 py-2">
               <code>{e.model_version}</code>
             </td>
+            <td className="px-4 py-2">{e.role}</td>
             <td className="px-4 py-2">{e.samples}</td>
             <td className="px-4 py-2">{formatShare(e.share)}</td>
             <td className={`px-4 py-2 ${e.drifted ? "font-medium text-red-800" : ""}`}>
