@@ -332,6 +332,30 @@ def test_a_resolve_follows_the_window_before_this_one_even_on_a_rerun() -> None:
     assert previously_drifted({}, NOW) is False
 
 
+def test_a_window_too_small_to_decide_neither_opens_nor_closes_the_drift_alert() -> None:
+    lines = [
+        {"windowEnd": "2026-12-07T12:00:00Z", "modelVersion": "v", "samples": 3, "drifted": False,
+         "insufficientData": True},
+        {"windowEnd": "2026-12-07T11:00:00Z", "modelVersion": "v", "samples": 900, "drifted": True},
+    ]  # fmt: skip
+    # 13:00 comes calm after 12:00 decided nothing: the alert opened at 11:00 is still open.
+    assert previously_drifted({"recentEvaluations": lines}, NOW + timedelta(hours=1)) is True
+
+
+def test_a_rerun_of_a_window_that_fired_resolves_it_when_it_finds_it_calm() -> None:
+    key = "drift:u-1:2026-12-07T12:00:00Z"
+    fired = {"sink": 0, "type": "webhook", "key": key,
+             "state": "firing", "outcome": "Delivered", "reason": "Accepted", "attempts": 1,
+             "time": "2026-12-07T12:01:00Z"}  # fmt: skip
+    lines = [
+        {"windowEnd": "2026-12-07T12:00:00Z", "modelVersion": "v", "samples": 9, "drifted": True},
+        {"windowEnd": "2026-12-07T11:00:00Z", "modelVersion": "v", "samples": 9, "drifted": False},
+    ]
+    status = {"recentEvaluations": lines, "alerts": [fired]}
+    assert previously_drifted(status, NOW, key) is True  # the 12:00 rerun
+    assert previously_drifted(status, NOW, "drift:u-1:other") is False  # only the earlier line
+
+
 def _evaluation(features: dict[str, tuple[str, float, bool]], share: float | None) -> Any:
     end = datetime(2026, 12, 7, 15, tzinfo=UTC)
     results = [

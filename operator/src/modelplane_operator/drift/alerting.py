@@ -65,7 +65,8 @@ def deliver(
     previous = recorded(status)
     with httpx.Client(follow_redirects=False) as client:
         send = partial(send_alerts, targets, ref, now=now, client=client, previous=previous)
-        sent = send(evaluation, previously_firing=previously_drifted(status, evaluation.window_end))
+        before = previously_drifted(status, evaluation.window_end, dedup_key(ref, evaluation))
+        sent = send(evaluation, previously_firing=before)
         if quality is not None:
             before = previously_degraded(status, quality.window_end, dedup_key(ref, quality))
             sent += send(quality, previously_firing=before)
@@ -74,15 +75,20 @@ def deliver(
     return [d.model_dump(mode="json", by_alias=True) for d in latest(previous, sent)]
 
 
-def previously_drifted(status: Mapping[str, Any], window_end: datetime) -> bool:
-    """Whether the stable's evaluation before this window's found dataset drift (a rerun of
-    this window looks past its own earlier line; the candidate's lines never alert)."""
+def previously_drifted(status: Mapping[str, Any], window_end: datetime, key: str = "") -> bool:
+    """Whether a drift alert is open before this window's evaluation: it fired for this very
+    window (`key`: a rerun that now finds it calm must resolve it), else the verdict of the
+    stable's last decided window before this one (a window with too few rows decides nothing,
+    so it neither opens nor closes the alert; the candidate's lines never alert)."""
+    sent = [d for d in recorded(status) if d.alert == "drift"]
+    if key and any(d.key == key and d.state == "firing" for d in sent):
+        return True
     for raw in status.get("recentEvaluations") or []:
         try:
             line = EvaluationSummary.model_validate(raw)
         except ValueError:
             continue
-        if line.role == "stable" and line.window_end != window_end:
+        if line.role == "stable" and line.window_end != window_end and not line.insufficient_data:
             return line.drifted
     return False
 
