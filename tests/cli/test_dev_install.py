@@ -1,0 +1,91 @@
+"""`modelplane dev install` on the local platform with its real node: the operator and the facade
+run as pods of `manifests/overlays/dev`, and the demo's own steps go through them — an
+organization the operator pod provisions, a version the facade pod stores in MinIO and the
+operator pod verifies, a deployment served on the node and called through the facade pod's
+inference proxy (predictions equal to onnxruntime's), canaries promoted and rolled back, drift
+found: the whole `modelplane demo`, run with `--in-cluster`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelplane_cli.demo import Demo
+from modelplane_cli.local import node
+from modelplane_cli.local.processes import RunState
+
+
+def _run(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modelplane_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_dev_install_runs_operator_and_facade_as_pods_that_serve_a_model(tmp_path: Path) -> None:
+    env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
+    dev_dir = tmp_path / "dev"
+    try:
+        up = _run(env, "dev", "up", "--nodes", "1", timeout=600)
+        assert up.returncode == 0, up.stderr[-3000:]
+        began = time.monotonic()
+        installed = _run(env, "dev", "install", timeout=900)
+        install_seconds = time.monotonic() - began
+        assert installed.returncode == 0, installed.stderr[-4000:]
+        assert "Facade API      http://" in installed.stdout
+        print(f"dev install: {install_seconds:.1f} s; {installed.stderr.splitlines()[-1]}")
+
+        state = RunState.load(dev_dir / "state.json")
+        assert state is not None
+        assert "operator" not in {p.name for p in state.processes}  # the pod took over
+        demo = Demo(dev_dir, in_cluster=True)
+        pods = json.loads(demo.kubectl("get", "pods", "-n", "modelplane-system", "-o", "json"))[
+            "items"
+        ]
+        by_app = {p["metadata"]["labels"]["app.kubernetes.io/name"]: p for p in pods}
+        for app in ("modelplane-operator", "modelplane-api"):
+            pod = by_app[app]
+            ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+            assert ready["Ready"] == "True", app
+            assert pod["spec"]["nodeName"] == "modelplane-node", app
+            image = pod["spec"]["containers"][0]["image"]
+            assert image.startswith("localhost/modelplane/"), image
+            assert not image.endswith(":dev"), image
+        holder = demo.kubectl(
+            "get", "lease", "modelplane-operator", "-n", "modelplane-system",
+            "-o", "jsonpath={.spec.holderIdentity}",
+        )  # fmt: skip
+        assert holder.startswith(by_app["modelplane-operator"]["metadata"]["name"]), holder
+
+        # The whole demo, through the facade pod (its Service) and the operator pod.
+        began = time.monotonic()
+        story = _run(env, "demo", "--in-cluster", timeout=600)
+        print(f"demo --in-cluster: {time.monotonic() - began:.1f} s")
+        assert story.returncode == 0, story.stdout[-4000:] + story.stderr[-2000:]
+        out = story.stdout
+        assert "operator: Organization Ready → namespace mp-demo" in out
+        assert "→ state ready, reason Verified" in out  # stored in MinIO by the facade pod
+        assert "fraud-detector-tampered: Stalled — Ready=False reason=DigestMismatch" in out
+        assert "modelplane-node" in out  # serving pods on the real node
+        assert f"{demo.api_url}/api/v1/organizations/" in out  # the pods' Service, not the process
+        assert "equal to onnxruntime's answers" in out
+        assert "fraud-detector-v2 promoted" in out
+        assert "rolled back: AnalysisFailed" in out  # measured by the operator pod
+        assert "DriftDetected=True (DatasetDrift)" in out
+        assert "Demo complete." in out
+    finally:
+        down = _run(env, "dev", "down", timeout=180)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert node.host_leftovers() == []
