@@ -18,7 +18,7 @@ import pytest
 
 from modelplane_cli.demo import Demo
 from modelplane_cli.local import node
-from modelplane_cli.local.processes import RunState
+from modelplane_cli.local.processes import PlatformError, RunState
 
 
 def _run(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -89,3 +89,11 @@ def test_dev_install_runs_operator_and_facade_as_pods_that_serve_a_model(tmp_pat
         down = _run(env, "dev", "down", timeout=180)
     assert down.returncode == 0, down.stdout + down.stderr
     assert node.host_leftovers() == []
+
+
+def test_the_demo_goes_through_the_pods_only_when_asked_and_says_so(tmp_path: Path) -> None:
+    endpoints = {"api": "http://127.0.0.1:8000", "api-in-cluster": "http://10.96.0.80"}
+    RunState(owner_pid=None, endpoints=endpoints).save(tmp_path / "state.json")
+    with pytest.raises(PlatformError, match="demo --in-cluster"):
+        Demo(tmp_path)  # the host's operator process was stopped by `dev install`
+    assert Demo(tmp_path, in_cluster=True).api_url == "http://10.96.0.80"

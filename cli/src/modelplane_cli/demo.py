@@ -233,6 +233,11 @@ class Demo:
             in_cluster or "operator" in {p.name for p in state.processes}
         )
         api_key = "api-in-cluster" if in_cluster else "api"
+        if state is not None and not operator and "api-in-cluster" in state.endpoints:
+            raise PlatformError(
+                "the operator runs as a pod here (`modelplane dev install`): run "
+                "`modelplane demo --in-cluster`"
+            )
         if state is None or api_key not in state.endpoints or not operator:
             raise PlatformError(
                 "the local platform is not running: start it with "
