@@ -36,7 +36,13 @@ from urllib.parse import urlsplit
 from modelplane_cli.local import node as real_node
 from modelplane_cli.local.controlplane import run_kubectl
 from modelplane_cli.local.images import REGISTRY, Image, ImageBuilder
-from modelplane_cli.local.processes import PlatformError, RunState, Supervisor
+from modelplane_cli.local.processes import (
+    PlatformError,
+    RunState,
+    Supervisor,
+    http_ok,
+    wait_until,
+)
 from modelplane_cli.local.services import PLATFORM_NAMESPACE, REPO_ROOT
 
 Progress = Callable[[str], None]
@@ -222,6 +228,9 @@ def install(run_dir: Path, progress: Progress, *, timeout: float = 300) -> Insta
         "-o", "jsonpath={.spec.clusterIP}",
     ).strip()  # fmt: skip
     facade_url = f"http://{cluster_ip}"
+    # Ready pods are not yet a reachable Service: kube-proxy programs the ClusterIP a moment later.
+    wait_until(lambda: http_ok(f"{facade_url}/ready"), timeout=60, what="the facade's Service")
+    seconds["service reachable"] = time.monotonic() - started
     sup.set_endpoint("api-in-cluster", facade_url)
     seconds["total"] = time.monotonic() - began
     return Installed(facade_url, refs, seconds)
