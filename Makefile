@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 UV_RUN := $(UV) run --frozen
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help setup demo up down status test test-unit test-integration generate check-generated \
+.PHONY: help setup demo up install-pods demo-pods down status test test-unit test-integration generate check-generated \
         lint fmt dashboard images test-images bench bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node clean
 
 help: ## Show the verbs
@@ -22,6 +22,12 @@ demo: setup dashboard ## Bring up the whole local platform, print where everythi
 
 up: setup ## Bring up the local platform only
 	@$(UV_RUN) modelplane dev up
+
+install-pods: setup dashboard ## On the running platform (make up): operator and facade as pods (manifests/overlays/dev)
+	@$(UV_RUN) modelplane dev install
+
+demo-pods: install-pods ## The demo story through the operator and facade pods
+	@$(UV_RUN) modelplane demo --in-cluster
 
 status: ## Show what of the local platform is running
 	@$(UV_RUN) modelplane dev status

@@ -225,20 +225,30 @@ def inputs_of(rows: np.ndarray) -> dict[str, Any]:
 class Demo:
     """One run of the demo against a running local platform (`modelplane dev up`)."""
 
-    def __init__(self, dev_dir: Path) -> None:
+    def __init__(self, dev_dir: Path, *, in_cluster: bool = False) -> None:
+        """`in_cluster`: through the facade and operator pods `modelplane dev install` runs,
+        instead of the platform's processes."""
         state = RunState.load(dev_dir / "state.json")
-        if (
-            state is None
-            or "api" not in state.endpoints
-            or "operator" not in {p.name for p in state.processes}
-        ):
+        operator = state is not None and (
+            in_cluster or "operator" in {p.name for p in state.processes}
+        )
+        api_key = "api-in-cluster" if in_cluster else "api"
+        if state is not None and not operator and "api-in-cluster" in state.endpoints:
+            raise PlatformError(
+                "the operator runs as a pod here (`modelplane dev install`): run "
+                "`modelplane demo --in-cluster`"
+            )
+        if state is None or api_key not in state.endpoints or not operator:
             raise PlatformError(
                 "the local platform is not running: start it with "
                 "`modelplane dev up` (or `make demo`, which does both)"
+                + (", then `modelplane dev install`" if in_cluster else "")
             )
         self.dev_dir = dev_dir
         self.endpoints = state.endpoints
-        self.api = httpx.Client(base_url=f"{state.endpoints['api']}/api/v1", timeout=30)
+        self.api_url = state.endpoints[api_key]
+        """The facade the story goes through: the process's, or the pods' Service."""
+        self.api = httpx.Client(base_url=f"{self.api_url}/api/v1", timeout=30)
         self._rng = np.random.default_rng(3)
         self.token = ""
         """The demo user's access token, once signed in."""
@@ -386,7 +396,7 @@ class Demo:
 
         os.environ["MLFLOW_TRACKING_TOKEN"] = self.token
         os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
-        uri = f"{self.endpoints['api']}/api/v1/organizations/{slug}/mlflow"
+        uri = f"{self.api_url}/api/v1/organizations/{slug}/mlflow"
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(DEPLOYMENT)
         rows = np.random.default_rng(5).normal(size=(2000, 4)).astype(np.float32)
@@ -736,7 +746,7 @@ class Demo:
         _step(
             "Send real requests through the facade's inference proxy (Open Inference Protocol v2)"
         )
-        url = f"{self.endpoints['api']}/api/v1{path}/infer"
+        url = f"{self.api_url}/api/v1{path}/infer"
         self.until_served_by(url, _number(v1))
         self.predict(url, body)
         _step("Upload a retrained version and roll it out: 25 % → pause 5 s → 100 % → promoted")
@@ -915,7 +925,7 @@ class Demo:
         print(f"  source {self.dev_dir / 'env.sh'}")
         print("  kubectl get modelplane -A")
         print(f"  kubectl describe mv fraud-detector-tampered -n {namespace}")
-        api = f"{self.endpoints['api']}/api/v1"
+        api = f"{self.api_url}/api/v1"
         print(f"  curl -H 'Authorization: Bearer …' {api}/organizations/"
               f"{org_id}/models/{model_id}/versions   # the registry")  # fmt: skip
         print(f"  curl -H 'Authorization: Bearer …' {api}{path}/rollouts   # rollouts")
@@ -926,7 +936,7 @@ class Demo:
             f"  curl -H 'Authorization: Bearer …' -d @request.json {api}{path}/infer   # inference"
         )
         print(f"  kubectl describe mdep {DEPLOYMENT} -n {namespace}")
-        print(f"  curl {self.endpoints['api']}/docs        # the facade's OpenAPI")
+        print(f"  curl {self.api_url}/docs        # the facade's OpenAPI")
         print(f"  open {self.endpoints['mlflow']}          # MLflow")
 
 
@@ -936,10 +946,10 @@ def _last(version: dict[str, Any], series: str, scale: float = 1.0) -> str:
     return f"{points[-1]['v'] * scale:.3g}" if points else "-"
 
 
-def run_demo(dev_dir: Path) -> int:
+def run_demo(dev_dir: Path, *, in_cluster: bool = False) -> int:
     """Run the demo; print a clear error and return 1 when something is not right."""
     try:
-        Demo(dev_dir).run()
+        Demo(dev_dir, in_cluster=in_cluster).run()
     except (PlatformError, httpx.HTTPError, KeyError) as exc:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1

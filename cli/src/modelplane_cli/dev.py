@@ -142,6 +142,37 @@ def _print_endpoints(state: RunState | None) -> None:
 
 
 @app.command()
+def install(
+    timeout: Annotated[
+        int, typer.Option(help="Seconds to wait for each Deployment to become available.")
+    ] = 300,
+) -> None:
+    """Install manifests/overlays/dev on the running platform: the operator and the facade as
+    pods on the real node (images built and loaded, Secrets and EndpointSlices from this run);
+    the host's operator process stops, the pod takes over."""
+    from modelplane_cli.local.install import install as install_overlay
+
+    if _running_state() is None:
+        _say("the local platform is not running: start it with `modelplane dev up`")
+        raise typer.Exit(1)
+    try:
+        done = install_overlay(_dev_dir(), _say, timeout=timeout)
+    except PlatformError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(1) from exc
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in done.seconds.items())
+    (_dev_dir() / "install-timings.json").write_text(json.dumps(done.seconds, indent=2))
+    _say(f"installed ({times})")
+    print("\nModelplane in the cluster (namespace modelplane-system)")
+    for name, ref in sorted(done.images.items()):
+        print(f"  image {name:<16} {ref}")
+    print(f"  Facade API      {done.facade_url}/api/v1   (Service modelplane-api, from this host)")
+    print("  or: kubectl -n modelplane-system port-forward svc/modelplane-api 8080:80")
+    print("  pods:  kubectl -n modelplane-system get pods -o wide")
+    print("  demo against the pods:  modelplane demo --in-cluster")
+
+
+@app.command()
 def status() -> None:
     """Show which processes of the local platform run, and where to reach them."""
     state = RunState.load(_dev_dir() / "state.json")

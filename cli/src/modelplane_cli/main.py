@@ -62,13 +62,21 @@ def generate(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    in_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--in-cluster",
+            help="Through the operator and facade pods of `modelplane dev install`.",
+        ),
+    ] = False,
+) -> None:
     """Run the platform's main job on the local platform: an organization through the facade,
     a model registered and verified by the operator, a tampered one refused, the model deployed
     and a retrained version canaried to promotion."""
     from modelplane_cli.demo import run_demo
 
-    raise typer.Exit(run_demo(dev.runs_root() / "dev"))
+    raise typer.Exit(run_demo(dev.runs_root() / "dev", in_cluster=in_cluster))
 
 
 operator_app = typer.Typer(help="The Kubernetes operator (kopf).", no_args_is_help=True)

@@ -282,6 +282,18 @@ def start_minio(sup: Supervisor) -> S3Endpoint:
     return S3Endpoint(url, access, secret)
 
 
+MLFLOW_ALLOWED_HOSTS = (
+    # MLflow's default (loopback and private addresses, any port; pods reach it at the node's
+    # bridge address) …
+    *("localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*"),
+    *("10.*", "172.16.*", "172.17.*", "172.18.*", "172.19.*", "172.2?.*", "172.30.*"),
+    *("172.31.*", "192.168.*"),
+    # … and its in-cluster name in manifests/overlays/dev (`modelplane dev install`), which
+    # MLflow's DNS-rebinding check refuses otherwise (403 Invalid Host header).
+    "mlflow.modelplane-system.svc:5000",
+)
+
+
 def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
     """Start an MLflow tracking server: PostgreSQL backend store, artifacts proxied to S3."""
     backend = postgres.create_database("mlflow")
@@ -305,6 +317,8 @@ def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
             f"s3://{artifacts.bucket}/artifacts",
             # One workspace per organization, chosen by the facade (shared/notes/mlflow.md).
             "--enable-workspaces",
+            "--allowed-hosts",
+            ",".join(MLFLOW_ALLOWED_HOSTS),
         ],
         env={
             **s3.env(),
