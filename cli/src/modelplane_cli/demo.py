@@ -36,6 +36,7 @@ import numpy as np
 
 from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.processes import PlatformError, RunState
+from modelplane_cli.local.services import PAYLOAD_BUCKET
 from modelplane_cli.traffic import Traffic
 
 ORG_SLUG = "demo"
@@ -457,17 +458,7 @@ class Demo:
     def upload(self, namespace: str, body: bytes, key: str) -> tuple[str, str]:
         """Put an artifact into S3 directly, as a platform engineer with bucket access would;
         return its URI and sha256."""
-        import boto3
-        from botocore.config import Config
-
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.endpoints["s3"],
-            aws_access_key_id=self.endpoints["s3-access-key"],
-            aws_secret_access_key=self.endpoints["s3-secret-key"],
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        s3 = self._s3()
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if BUCKET not in existing:
             s3.create_bucket(Bucket=BUCKET)
@@ -809,6 +800,7 @@ class Demo:
         if created.status_code != 201:
             raise PlatformError(f"creating the monitor failed: {created.text}")
         _detail(f"POST /api/v1{monitor} → 201: DriftMonitor {MONITOR}, every 15 minutes")
+        since = datetime.now(UTC)
         self.labelled_traffic(url, path, rng)
         with httpx.Client(headers=self.auth, timeout=30) as client:
             for _ in range(320):  # 20,480 rows: the pods' buffers reach their flush size
@@ -818,6 +810,7 @@ class Demo:
                 if answer.status_code != 200:
                     raise PlatformError(f"inference answered {answer.status_code}: {answer.text}")
         _detail("sent 20,480 rows whose amount and distance_km moved by 2.5 standard deviations")
+        self.until_logged(namespace, since, LABELLED + 20_480)
         found = self.evaluate_now(namespace, f"{monitor}/{MONITOR}")
         evaluation = found["last_evaluation"]
         drifted = [f["feature"] for f in evaluation["features"] if f["drifted"]]
@@ -830,6 +823,53 @@ class Demo:
         )
         self.show_quality(found, f"{monitor}/{MONITOR}")
         print(self.kubectl("get", "driftmonitors,cronjobs,jobs", "-n", namespace), end="")
+
+    def _s3(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoints["s3"],
+            aws_access_key_id=self.endpoints["s3-access-key"],
+            aws_secret_access_key=self.endpoints["s3-secret-key"],
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+
+    def until_logged(self, namespace: str, since: datetime, rows: int) -> None:
+        """Wait until the serving pods have flushed `rows` payload-log rows written since `since`
+        to S3: each pod buffers rows and uploads them every 5,000 rows or 60 s, so an evaluation
+        started right after the traffic could miss the part still buffered."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        s3, began, counted = self._s3(), time.monotonic(), {}
+        prefix = f"{namespace}/{DEPLOYMENT}/"
+        while time.monotonic() - began < 150:
+            pages = s3.get_paginator("list_objects_v2").paginate(
+                Bucket=PAYLOAD_BUCKET, Prefix=prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"]
+                    if (
+                        item["LastModified"] < since
+                        or key in counted
+                        or not key.endswith(".parquet")
+                    ):
+                        continue
+                    body = s3.get_object(Bucket=PAYLOAD_BUCKET, Key=key)["Body"].read()
+                    counted[key] = pq.read_metadata(io.BytesIO(body)).num_rows
+            if sum(counted.values()) >= rows:
+                _detail(
+                    f"the pods flushed {sum(counted.values())} logged rows to S3"
+                    f" ({time.monotonic() - began:.0f} s)"
+                )
+                return
+            time.sleep(3)
+        raise PlatformError(f"only {sum(counted.values())} of {rows} payload-log rows in 150 s")
 
     def labelled_traffic(self, url: str, path: str, rng: np.random.Generator) -> None:
         """Single-row requests under ids of our own, then their outcomes as ground truth through
