@@ -14,6 +14,7 @@ import pytest
 from modelplane_api.cluster import ORGANIZATION, KubernetesClusterGateway
 from modelplane_api.errors import ClusterRejected, ClusterUnavailable
 from modelplane_api.main import create_app
+from tests.operator.support import wait_established
 
 from .conftest import PASSWORD, fast_passwords, make_settings
 
@@ -26,9 +27,7 @@ def organization_crd(kubectl: Any) -> None:
     if not CRD.is_file():
         pytest.skip(f"{CRD.relative_to(REPO)} is not generated yet")
     kubectl("apply", "--server-side", "-f", str(CRD))
-    kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s", "crd/organizations.modelplane.io"
-    )
+    wait_established(kubectl, "organizations.modelplane.io")
 
 
 async def test_creating_an_organization_lands_its_resource_in_the_cluster(

@@ -19,6 +19,7 @@ import pytest
 from modelplane_cli.local.platform import LocalPlatform
 from modelplane_crds.kinds import kind_for
 from tests.crds.support import CRD_DIR
+from tests.operator.support import wait_established
 
 Kubectl = Callable[..., CompletedProcess[str]]
 ADMIN = "modelplane-admin"
@@ -29,7 +30,7 @@ ADMIN = "modelplane-admin"
 def audit_log(platform: LocalPlatform, kubectl: Kubectl) -> Path:
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRD_DIR))
     crd = kind_for("Organization").crd_name
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
+    wait_established(kubectl, crd)
     plane = platform.control_plane
     assert plane is not None
     return plane.audit_log

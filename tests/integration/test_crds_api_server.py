@@ -20,7 +20,7 @@ import yaml
 from modelplane_crds.kinds import KINDS, kind_for
 from tests.crds.invalid_objects import CASES, InvalidCase
 from tests.crds.support import CRD_DIR, SAMPLES_DIR, Manifest, sample_files
-from tests.operator.support import table_cell
+from tests.operator.support import table_cell, wait_established
 
 Kubectl = Callable[..., CompletedProcess[str]]
 
@@ -37,8 +37,7 @@ def _namespace(kubectl: Kubectl, name: str) -> None:
 def crds(kubectl: Kubectl) -> Kubectl:
     """The CRDs installed from manifests/base/crds and Established."""
     kubectl("apply", "-k", str(CRD_DIR))
-    for kind in KINDS:
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}")
+    wait_established(kubectl, *(kind.crd_name for kind in KINDS))
     _namespace(kubectl, SAMPLE_NAMESPACE)
     _namespace(kubectl, TEST_NAMESPACE)
     return kubectl

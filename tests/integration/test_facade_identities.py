@@ -15,13 +15,14 @@ from modelplane_api.organizations.resources import build_organization_resource
 from modelplane_crds.kinds import kind_for
 from tests.conftest import Kubectl
 from tests.crds.support import CRD_DIR
+from tests.operator.support import wait_established
 
 
 @pytest.fixture(scope="module")
 def gateway(kube_api: Any, kubectl: Kubectl) -> KubernetesClusterGateway:
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRD_DIR))
     crd = kind_for("Organization").crd_name
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
+    wait_established(kubectl, crd)
     return KubernetesClusterGateway(kube_api)
 
 

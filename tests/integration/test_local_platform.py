@@ -13,6 +13,7 @@ import redis
 
 from modelplane_cli.local.platform import S3Endpoint
 from tests.conftest import Kubectl
+from tests.operator.support import wait_established
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -73,9 +74,7 @@ def test_deployment_pods_become_running_and_ready_on_kwok_nodes(kubectl: Kubectl
 
 def test_custom_resource_definition_installs_and_validates_objects(kubectl: Kubectl) -> None:
     kubectl("apply", "-f", "-", input=CRD)
-    kubectl(
-        "wait", "--for=condition=Established", "crd/widgets.example.modelplane.io", "--timeout=60s"
-    )
+    wait_established(kubectl, "widgets.example.modelplane.io")
     widget = (
         "apiVersion: example.modelplane.io/v1\nkind: Widget\n"
         "metadata: {name: w1, namespace: default}\nspec: {size: %d}\n"

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import Kubectl
 from tests.manifests.openapi import OpenApi, crd_validator, errors, is_modelplane
 from tests.manifests.support import BUILDS, Manifest, find, group_of, ident, render
+from tests.operator.support import wait_established
 
 FOREIGN_GROUPS = {"cert-manager.io", "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"}
 """Groups whose CRDs the session's API server does not have; their objects get a shape check."""
@@ -58,7 +59,7 @@ def installed(kubectl: Kubectl) -> None:
         for o in objects.values()
         if o["kind"] == "CustomResourceDefinition"
     ]
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+    wait_established(kubectl, *crds)
 
 
 def test_every_object_validates_against_the_api_servers_schemas(

@@ -51,13 +51,16 @@ def free_port() -> int:
 def install_crds(kubectl: Kubectl) -> None:
     """Apply the generated CRDs and wait until they are served."""
     kubectl("apply", "-k", str(CRD_DIR))
-    for kind in KINDS:
-        # Right after an update the CRD's status can be momentarily empty, which `kubectl wait`
-        # reports as an error instead of waiting: ask again.
-        wait_for(
-            functools.partial(_established, kubectl, kind.crd_name),
-            what=f"crd/{kind.crd_name} Established",
-        )
+    wait_established(kubectl, *(kind.crd_name for kind in KINDS))
+
+
+def wait_established(kubectl: Kubectl, *crds: str) -> None:
+    """Wait until each CRD is Established. Right after a create or an update a CRD's status can
+    be momentarily empty, which `kubectl wait` reports as an error (`.status.conditions accessor
+    error: <nil>`) instead of waiting: ask again."""
+    for crd in crds:
+        name = crd.removeprefix("crd/")
+        wait_for(functools.partial(_established, kubectl, name), what=f"crd/{name} Established")
 
 
 def _established(kubectl: Kubectl, crd: str) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from modelplane_crds.kinds import KINDS
 from modelplane_operator.drift.resolve import arguments_from_monitor
+from tests.operator.support import wait_established
 
 Kubectl = Callable[..., CompletedProcess[str]]
 ROOT = Path(__file__).resolve().parents[3]
@@ -63,8 +64,7 @@ def test_the_job_derives_its_arguments_from_the_monitor_deployment_and_stable_ve
     kubectl: Kubectl, kubeconfig: Path
 ) -> None:
     kubectl("apply", "-k", str(ROOT / "manifests/base/crds"))
-    for kind in KINDS:
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}")
+    wait_established(kubectl, *(kind.crd_name for kind in KINDS))
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     kubectl("apply", "-f", "-", input=json.dumps(namespace))
     for manifest in (VERSION, DEPLOYMENT, MONITOR):

@@ -27,7 +27,7 @@ from tests.operator.rollout.cluster_support import (
     serving_operator,
     status_of,
 )
-from tests.operator.support import Kubectl, get_json, install_crds, wait_for
+from tests.operator.support import Kubectl, get_json, install_crds, wait_established, wait_for
 
 NAMESPACE = "mp-rollout-httproute"
 GATEWAY_API_VERSION = "v1.4.0"
@@ -57,7 +57,7 @@ def cluster(
     install_crds(kubectl)
     crd = gateway_api_httproute_crd(tmp_path_factory.mktemp("gateway-api"))
     kubectl("apply", "--server-side", "-f", str(crd))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{HTTPROUTE_CRD}")
+    wait_established(kubectl, HTTPROUTE_CRD)
     kubectl("create", "namespace", NAMESPACE, check=False)
     for seed, name in enumerate(("fraud-1", "fraud-2")):
         kubectl("apply", "-f", "-", input=model_version(name, NAMESPACE, s3, seed))
