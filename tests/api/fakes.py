@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from modelplane_api.cluster import FIELD_MANAGER, ClusterCaller, ResourceKind
+from modelplane_api.errors import ClusterRejected
 
 
 class UnexpectedClusterCallError(AssertionError):
@@ -35,6 +36,9 @@ class RecordingClusterGateway:
         self.object_events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self.services: dict[tuple[str, str], str] = {}
         """(namespace, name) → base URL of a Service, as `service_address` answers."""
+        self.stale: list[dict[str, Any]] = []
+        """Concurrent writes for the next applies that carry a resourceVersion: each is merged
+        into the stored object's metadata and the apply answers 409, as a stale write does."""
         self.caller: ClusterCaller | None = None
         self.calls_as: list[tuple[str, ClusterCaller | None]] = []
         """Every call as (verb, whom it acted as); shared by the `acting_as` views."""
@@ -62,8 +66,15 @@ class RecordingClusterGateway:
         key = (kind.plural, meta.get("namespace"), meta["name"])
         self.applied.append((kind, copy.deepcopy(body)))
         self.managers.append(field_manager)
-        stored = copy.deepcopy(body)
         live = self.objects.get(key)
+        if self.stale and live is not None and "resourceVersion" in meta:
+            live["metadata"].update(self.stale.pop(0))
+            raise ClusterRejected(
+                "Kubernetes refused apply: the object has been modified",
+                {"status": 409},
+                status=409,
+            )
+        stored = copy.deepcopy(body)
         if live is not None and field_manager != FIELD_MANAGER:
             stored = copy.deepcopy(live)
             for part in ("annotations", "labels"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from modelplane_api.cluster import MODEL_DEPLOYMENT
 from modelplane_api.errors import ClusterUnavailable
 
@@ -329,6 +331,46 @@ async def test_a_patch_sends_the_resource_version_it_read(api: Api) -> None:
     assert applied["metadata"]["resourceVersion"] == "41"
     assert "modelplane.io/model" not in applied["metadata"]["labels"]
     assert applied["spec"]["runtime"] == {"intraOpThreads": 4}
+
+
+async def _patch_racing(api: Api, writes: list[dict[str, Any]]) -> httpx.Response:
+    """PATCH a deployment read at resourceVersion 41 (generation 3) while `writes` land on it
+    in between, one per apply that carries a resourceVersion."""
+    admin, org, base = await _org(api)
+    namespace = f"mp-{org['slug']}"
+    add_deployment(api, namespace, "hand-made")
+    live = api.gateway.objects[(MODEL_DEPLOYMENT.plural, namespace, "hand-made")]
+    live["metadata"].update(resourceVersion="41", generation=3)
+    api.gateway.stale = writes
+    return await api.client.patch(
+        f"{base}/hand-made", headers=admin["headers"], json={"runtime": {"intraOpThreads": 4}}
+    )
+
+
+async def test_a_write_racing_a_status_update_is_sent_again_at_the_fresh_version(
+    api: Api,
+) -> None:
+    changed = await _patch_racing(api, [{"resourceVersion": "42"}, {"resourceVersion": "43"}])
+    assert changed.status_code == 200, changed.text
+    sent = [body["metadata"].get("resourceVersion") for _, body in api.gateway.applied]
+    assert sent[-3:] == ["41", "42", "43"]
+    assert api.gateway.applied[-1][1]["spec"]["runtime"] == {"intraOpThreads": 4}
+
+
+async def test_a_write_racing_a_spec_change_answers_409(api: Api) -> None:
+    changed = await _patch_racing(api, [{"resourceVersion": "42", "generation": 4}])
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["error"]["code"] == "cluster_rejected"
+    # not sent again with a spec computed from the old one
+    assert api.gateway.applied[-1][1]["metadata"]["resourceVersion"] == "41"
+
+
+async def test_a_write_that_stays_stale_gives_up_with_409(api: Api) -> None:
+    changed = await _patch_racing(api, [{"resourceVersion": str(42 + i)} for i in range(10)])
+    assert changed.status_code == 409, changed.text
+    sent = [body["metadata"].get("resourceVersion") for _, body in api.gateway.applied]
+    assert sent[-4:] == ["41", "42", "43", "44"]  # the first try and three fresh ones
+    assert len(api.gateway.stale) == 6
 
 
 async def test_a_deployment_is_deleted(api: Api) -> None:

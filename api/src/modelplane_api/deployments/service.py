@@ -27,7 +27,14 @@ from modelplane_api.deployments.schemas import (
     DeploymentSettings,
     DeploymentUpdate,
 )
-from modelplane_api.errors import AlreadyExists, BadRequest, Conflict, NotFound, PermissionDenied
+from modelplane_api.errors import (
+    AlreadyExists,
+    BadRequest,
+    ClusterRejected,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+)
 from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.pagination import PageParams
 from modelplane_api.permissions import Permission, Role, allows
@@ -229,17 +236,37 @@ def _body(
     return resource.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+STALE_RETRIES = 3
+"""How often a write read at an older resourceVersion is re-read and sent again when only
+the status (or metadata) moved in between: the operator updates a rolling deployment's status
+every few seconds."""
+
+
 async def apply_spec(
     gateway: ClusterGateway, live: dict[str, Any], model: str | None, spec: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply the whole `spec` over the live object (the facade's field manager would otherwise
     drop the fields it set before), with the resourceVersion it was read at: a concurrent change
-    answers 409 instead of being overwritten."""
+    of the spec answers 409 instead of being overwritten. A 409 caused by a status update alone
+    (the `metadata.generation` the change was computed from is unchanged) is retried with the
+    fresh resourceVersion — the spec it computed is still the right one."""
     meta = live.get("metadata") or {}
-    body = _body(meta["name"], meta["namespace"], model or "", spec, meta.get("resourceVersion"))
-    if not model:
-        del body["metadata"]["labels"][labels.MODEL]
-    return await gateway.apply(MODEL_DEPLOYMENT, body)
+    name, namespace = meta["name"], meta["namespace"]
+    for attempt in range(STALE_RETRIES + 1):
+        body = _body(name, namespace, model or "", spec, meta.get("resourceVersion"))
+        if not model:
+            del body["metadata"]["labels"][labels.MODEL]
+        try:
+            return await gateway.apply(MODEL_DEPLOYMENT, body)
+        except ClusterRejected as exc:
+            if exc.status_code != 409 or attempt == STALE_RETRIES:
+                raise
+            fresh = await gateway.get(MODEL_DEPLOYMENT, name, namespace)
+            fresh_meta = (fresh or {}).get("metadata") or {}
+            if fresh is None or fresh_meta.get("generation") != meta.get("generation"):
+                raise  # the spec itself changed since it was read: the caller decides again
+            meta = fresh_meta
+    raise AssertionError("unreachable")
 
 
 async def create_deployment(
