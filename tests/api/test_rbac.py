@@ -1,6 +1,7 @@
 """Role × route matrix generated from the permission table: allowed → 2xx, otherwise 403.
 
-Each cell runs on a fresh organization so a DELETE in one cell cannot change another's answer.
+Each allowed write runs on a fresh organization so a DELETE in one cell cannot change another's
+answer; reads and refused calls share one.
 Callers are members (JWT) and API keys of each role, full and inference-scoped (an inference key
 reaches only the inference and feedback routes its role allows).
 """
@@ -30,9 +31,10 @@ async def test_role_matrix_matches_the_permission_table(
     scope = KeyScope.INFERENCE if kind == "inference_key" else KeyScope.FULL
     mismatches = []
     callers: dict[str, dict[str, str]] = {}
-    refused_world = None
-    """Calls expected to be refused share one world: a refusal changes nothing (and a call
-    wrongly allowed is reported whatever it does to the world)."""
+    shared_world = None
+    """Reads and calls expected to be refused share one world: neither changes anything (and
+    a call wrongly allowed is reported whatever it does to the world). Each allowed write gets
+    a fresh one, so a DELETE cannot change another cell's answer."""
 
     async def caller_in(world: World) -> dict[str, str]:
         if world.org_id not in callers:
@@ -47,11 +49,11 @@ async def test_role_matrix_matches_the_permission_table(
 
     for route in ROUTES:
         allowed = allows(role, route.permission, scope)
-        if allowed or refused_world is None:
+        if allowed and route.method != "GET":
             world = await build_world(api, serving_runtime.url)
-            refused_world = refused_world if allowed else world
         else:
-            world = refused_world
+            shared_world = shared_world or await build_world(api, serving_runtime.url)
+            world = shared_world
         url, body, query = request_for(route, world)
         response = await api.client.request(
             route.method, url, json=body, params=query, headers=await caller_in(world),
