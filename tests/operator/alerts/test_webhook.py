@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -290,4 +290,47 @@ def test_a_quality_alert_is_signed_and_keyed_like_drifts_and_sent_once_per_windo
     # A drift record with the same sink and state does not stand in for the quality alert.
     drift = [first[0].model_copy(update={"alert": "drift", "key": body["id"]})]
     send(previously_firing=False, now=datetime.now(UTC), previous=drift)
+    assert len(receiver.requests) == 2
+
+
+def test_a_resolve_that_failed_is_sent_again_by_the_next_calm_evaluation(
+    receiver: Receiver, client: httpx.Client
+) -> None:
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    up = WebhookTarget(index=0, severity="warning", url=receiver.url, signing_secret=SECRET)
+    down = WebhookTarget(index=1, severity="warning", url=f"http://127.0.0.1:{free_port()}")
+    send = partial(send_alerts, monitor=MONITOR, client=client, policy=FAST)
+    ended = send(
+        [up, down],
+        evaluation=make_evaluation(drifted=False, window_end=hour - timedelta(hours=1)),
+        previously_firing=True,
+        now=datetime.now(UTC),
+    )
+    assert [(d.state, d.outcome) for d in ended] == [
+        ("resolved", "Delivered"),
+        ("resolved", "Failed"),
+    ]
+    back = WebhookTarget(index=1, severity="warning", url=receiver.url)  # the receiver is back
+    calm = make_evaluation(drifted=False, window_end=hour)
+    again = send(
+        [up, back], evaluation=calm, previously_firing=False, now=datetime.now(UTC), previous=ended
+    )
+    assert again[0] == ended[0]  # the sink that had it gets nothing
+    assert (again[1].state, again[1].outcome, again[1].key) == (
+        "resolved",
+        "Delivered",
+        dedup_key(MONITOR, calm),
+    )
+    assert [json.loads(r.body)["type"] for r in receiver.requests] == ["drift.resolved"] * 2
+    later = make_evaluation(drifted=False, window_end=hour + timedelta(hours=1))
+    assert (
+        send(
+            [up, back],
+            evaluation=later,
+            previously_firing=False,
+            now=datetime.now(UTC),
+            previous=again,
+        )
+        == []
+    )
     assert len(receiver.requests) == 2

@@ -252,14 +252,21 @@ def send_alerts(
     `previously_firing` is whether the monitor's previous evaluation of this kind fired (found
     dataset drift, or degraded quality; so the resolve is sent once, on the first evaluation
     without it); `now` is the time the evaluation finished; `period` the time between
-    evaluations (the window's length when None); `previous` the records of an earlier run of
-    this evaluation. Returns an empty list when there is nothing to send (nothing wrong now or
-    before, or too little data to decide).
+    evaluations (the window's length when None); `previous` the records `status.alerts` holds
+    (an earlier run of this evaluation: sinks that have it are skipped; a resolve that failed:
+    sent again by the next calm evaluation). Returns an empty list when there is nothing to send
+    (nothing wrong now or before and no resolve owed, or too little data to decide).
     """
-    state = alert_state(evaluation, previously_firing)
-    if state is None:
-        return []
     key, kind = dedup_key(monitor, evaluation), alerted(evaluation).kind
+    state = alert_state(evaluation, previously_firing)
+    kept: list[AlertDelivery] = []
+    if state is None:
+        owed = owed_resolves(previous, kind) if alerted(evaluation).firing() is False else set()
+        if not owed:
+            return []
+        state = "resolved"  # the end of an alert a sink never got: sent again, to it alone
+        kept = [d for d in previous if d.alert == kind and d.sink not in owed]
+        targets = [t for t in targets if t.index in owed]
     policy = policy or RetryPolicy()
     done = {
         d.sink: d
@@ -276,7 +283,18 @@ def send_alerts(
     if not targets:
         return []
     with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix=f"{kind}-alert") as pool:
-        return list(pool.map(one, targets))
+        return sorted([*kept, *pool.map(one, targets)], key=lambda d: d.sink)
+
+
+def owed_resolves(previous: Sequence[AlertDelivery], kind: str) -> set[int]:
+    """The sinks whose last record of this alert kind is a resolve that failed: a calm
+    evaluation sends them the resolve again (Alertmanager would end the alert by itself at its
+    `endsAt`; a webhook receiver would never hear of it)."""
+    return {
+        d.sink
+        for d in previous
+        if d.alert == kind and d.state == "resolved" and d.outcome == "Failed"
+    }
 
 
 def _deliver(
