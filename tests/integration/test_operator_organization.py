@@ -105,10 +105,12 @@ def test_organization_yields_namespace_quota_limits_policies_and_bindings(
     policies = get_json(operator, "networkpolicy", "-n", namespace)["items"]
     by_name = {p["metadata"]["name"]: p["spec"] for p in policies}
     assert by_name["modelplane-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
-    sources = by_name["modelplane-allow-platform"]["ingress"][0]["from"]
-    assert {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "modelplane-system"}}
-    } in sources
+    own, platform = by_name["modelplane-allow-platform"]["ingress"]
+    assert own == {"from": [{"podSelector": {}}]}
+    assert platform["ports"] == [{"protocol": "TCP", "port": "http"}]  # accepted by the API server
+    assert platform["from"][0]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "modelplane-system"}
+    }
     bindings = get_json(operator, "rolebinding", "-n", namespace)["items"]
     assert {b["metadata"]["name"]: [s["name"] for s in b["subjects"]] for b in bindings} == {
         "modelplane-admin": ["acme-admins"],

@@ -172,3 +172,19 @@ def test_the_base_build_includes_every_part() -> None:
     rendered = {ident(o) for o in render("base")}
     for part in parts:
         assert {ident(o) for o in render_path(base / part)} <= rendered, part
+
+
+def test_org_network_policies_admit_the_platform_pods_the_build_runs(build: str) -> None:
+    from modelplane_operator.builders.organization import MONITORING_LABEL, PLATFORM_PEERS
+
+    objects = render(build)
+    names = {
+        t["metadata"]["labels"].get("app.kubernetes.io/name")
+        for w, t in pod_templates(objects)
+        if w["metadata"]["namespace"] == PLATFORM_NAMESPACE
+    }
+    assert set(PLATFORM_PEERS) <= names  # the facade's proxy and the operator, as labelled here
+    platform_metrics = find(objects, "NetworkPolicy", "modelplane-metrics")["spec"]["ingress"][0]
+    assert {"namespaceSelector": {"matchLabels": {MONITORING_LABEL: "true"}}} in (
+        platform_metrics["from"]
+    )  # one label lets a monitoring namespace scrape platform and org pods alike

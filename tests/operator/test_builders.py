@@ -53,14 +53,31 @@ def test_quota_maps_each_spec_field_and_is_absent_without_quota() -> None:
     assert builders.build_resource_quota("acme", make_spec(quota={}), OWNER) is None
 
 
-def test_network_policies_deny_by_default_and_admit_own_and_platform_namespace() -> None:
+def test_network_policies_admit_own_pods_and_on_the_serving_port_only_platform_callers() -> None:
     deny, allow = builders.build_network_policies("acme", make_spec(), "platform", OWNER)
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
-    sources = allow["spec"]["ingress"][0]["from"]
-    assert {"podSelector": {}} in sources
-    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform"}}} in (
-        sources
-    )
+    own, platform = allow["spec"]["ingress"]
+    assert own == {"from": [{"podSelector": {}}]}
+    assert platform["ports"] == [{"protocol": "TCP", "port": "http"}]
+    assert platform["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "platform"}},
+            "podSelector": {
+                "matchExpressions": [
+                    {
+                        "key": "app.kubernetes.io/name",
+                        "operator": "In",
+                        "values": [
+                            "modelplane-api",
+                            "modelplane-operator",
+                            "modelplane-prometheus",
+                        ],
+                    }
+                ]
+            },
+        },
+        {"namespaceSelector": {"matchLabels": {"modelplane.io/monitoring": "true"}}},
+    ]
 
 
 def test_role_bindings_only_for_roles_with_groups_and_deduplicated() -> None:

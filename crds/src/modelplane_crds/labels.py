@@ -20,7 +20,11 @@ GITOPS = "gitops"
 
 PLATFORM_NAMESPACE = "modelplane.io/platform"
 """On the namespace the platform itself runs in (operator, facade): `"true"`. Org namespaces'
-network policies admit traffic from it."""
+network policies admit the facade, the operator and Prometheus from it."""
+
+APP_NAME = "app.kubernetes.io/name"
+"""The standard label naming the platform's own pods (`modelplane-api`, `modelplane-operator`,
+`modelplane-prometheus`); org network policies admit those of the platform namespace."""
 
 APP_MANAGED_BY = "app.kubernetes.io/managed-by"
 """The standard label on every object the operator creates; its value is `modelplane-operator`."""

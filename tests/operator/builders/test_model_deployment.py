@@ -313,3 +313,10 @@ def test_pods_leave_the_services_before_the_runtime_is_told_to_drain() -> None:
     assert pod["terminationGracePeriodSeconds"] > pre_stop["sleep"]["seconds"] + (
         RUNTIME_GRACEFUL_TIMEOUT_S
     )
+
+
+def test_the_serving_port_is_the_one_org_network_policies_open() -> None:
+    from modelplane_operator.builders.organization import SERVING_PORT
+
+    pod = build_deployment(OWNER, _variant(), make_spec(), CONFIG)["spec"]["template"]["spec"]
+    assert SERVING_PORT in {port["name"] for port in pod["containers"][0]["ports"]}

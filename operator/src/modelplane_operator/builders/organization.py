@@ -103,29 +103,50 @@ def build_limit_range(org: str, spec: OrganizationSpec, owner: Mapping[str, Any]
     return body
 
 
+PLATFORM_PEERS = ("modelplane-api", "modelplane-operator")
+"""`app.kubernetes.io/name` of the platform pods that call serving pods: the facade's inference
+proxy and the operator (manifests/base)."""
+SCRAPER = "modelplane-prometheus"
+"""`app.kubernetes.io/name` of a Prometheus run in the platform namespace."""
+MONITORING_LABEL = "modelplane.io/monitoring"
+"""Namespaces labelled `modelplane.io/monitoring: "true"` may scrape serving pods (a cluster's
+own Prometheus), as they may scrape the platform's pods."""
+SERVING_PORT = "http"
+"""The serving container's named port: inference and `/metrics`."""
+
+
 def build_network_policies(
     org: str, spec: OrganizationSpec, platform_namespace: str, owner: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Default-deny ingress for every pod, plus an allowance for the org's own pods and the
-    platform namespace (facade proxy, Prometheus). Egress stays open: pods read S3."""
+    """Default-deny ingress for every pod, plus an allowance: the org's own pods, and on the
+    serving port only the facade and the operator of the platform namespace and the scrapers (a
+    Prometheus in the platform namespace, or in a namespace labelled for monitoring) — no other
+    pod of the platform namespace or of any other namespace. Egress stays open: pods read S3."""
     namespace = namespace_name(spec)
     deny = _child("networking.k8s.io/v1", "NetworkPolicy", DEFAULT_DENY, namespace, org, owner)
     deny["spec"] = {"podSelector": {}, "policyTypes": ["Ingress"]}
     allow = _child("networking.k8s.io/v1", "NetworkPolicy", ALLOW_PLATFORM, namespace, org, owner)
+    platform = {"matchLabels": {"kubernetes.io/metadata.name": platform_namespace}}
+    callers = [*PLATFORM_PEERS, SCRAPER]
     allow["spec"] = {
         "podSelector": {},
         "policyTypes": ["Ingress"],
         "ingress": [
+            {"from": [{"podSelector": {}}]},
             {
                 "from": [
-                    {"podSelector": {}},
                     {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": platform_namespace}
-                        }
+                        "namespaceSelector": platform,
+                        "podSelector": {
+                            "matchExpressions": [
+                                {"key": labels.APP_NAME, "operator": "In", "values": callers}
+                            ]
+                        },
                     },
-                ]
-            }
+                    {"namespaceSelector": {"matchLabels": {MONITORING_LABEL: "true"}}},
+                ],
+                "ports": [{"protocol": "TCP", "port": SERVING_PORT}],
+            },
         ],
     }
     return [deny, allow]
