@@ -566,9 +566,6 @@ def start_operator(
         "MODELPLANE_OPERATOR_S3_ENDPOINT_URL": s3.endpoint_url,
         "MODELPLANE_OPERATOR_S3_ACCESS_KEY": s3.access_key,
         "MODELPLANE_OPERATOR_S3_SECRET_KEY": s3.secret_key,
-        # Each drift job's own credentials, minted as the plain user (bounded by its policy).
-        "MODELPLANE_OPERATOR_MONITOR_STS_ACCESS_KEY": s3.drift_access_key,
-        "MODELPLANE_OPERATOR_MONITOR_STS_SECRET_KEY": s3.drift_secret_key,
         "MODELPLANE_OPERATOR_MLFLOW_TRACKING_URI": mlflow.url,
         "MODELPLANE_OPERATOR_PAYLOAD_BUCKET": s3.with_bucket(PAYLOAD_BUCKET).bucket,
         "MODELPLANE_OPERATOR_WEBHOOK_PORT": str(webhook),
@@ -579,6 +576,9 @@ def start_operator(
         "MODELPLANE_OPERATOR_ROLLOUT_INTERVAL_S": "2",
         **(serving or {}),
     }
+    if s3.drift_access_key:  # each drift job's own credentials, minted as the plain user
+        env["MODELPLANE_OPERATOR_MONITOR_STS_ACCESS_KEY"] = s3.drift_access_key
+        env["MODELPLANE_OPERATOR_MONITOR_STS_SECRET_KEY"] = s3.drift_secret_key
     log = sup.start("operator", [sys.executable, "-m", "modelplane_operator"], env=env)
     wait_until(
         lambda: http_ok(liveness_url),
