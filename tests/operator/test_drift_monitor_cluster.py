@@ -11,6 +11,7 @@ exactly the identity and arguments the CronJob gives it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -67,6 +68,7 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     tmp_path: Path,
     receiver: Receiver,
     alertmanager: Alertmanager,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     install_crds(kubectl)
     kubectl(
@@ -105,7 +107,14 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     _put_feedback(s3, namespace, logs.slice(0, 300), rng)
     operator_config = service_account_kubeconfig(kubeconfig, tmp_path / "op.kubeconfig")
     env = operator_env(
-        operator_config, s3, monitor_interval_s=2, payload_bucket=s3.bucket, rollout_interval_s=30
+        operator_config,
+        s3,
+        monitor_interval_s=2,
+        payload_bucket=s3.bucket,
+        rollout_interval_s=30,
+        # The monitor's job gets its own credentials, minted as the platform's MinIO user.
+        monitor_sts_access_key=s3.drift_access_key,
+        monitor_sts_secret_key=s3.drift_secret_key,
     )
     with run_operator(kubectl, env, namespace=namespace):
         apply(kubectl, version)
@@ -159,6 +168,9 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
         assert mounts["alert-secret-0"] == f"{ALERT_SECRETS_DIR}/drift-hooks"
         # The kubelet's mount of the Secret, for the job in this process:
         args = [*container["args"], "--kubeconfig", str(job_config), "--alert-secrets", secrets]
+        # … and its environment: the monitor's own temporary S3 credentials, not the org's.
+        for name, value in _own_credentials(kubectl, namespace, container).items():
+            monkeypatch.setenv(name, value)
         code, err = run_job(args)
         assert code == 0, err
         drifted = wait_for(
@@ -228,6 +240,22 @@ def test_a_monitor_schedules_its_job_whose_result_becomes_conditions(
     assert failed["lastFailure"]["reason"] == "EvaluationFailed"
     assert "reference" in failed["lastFailure"]["message"]
     assert failed["lastEvaluation"]["samples"] == 600  # the last results stay
+
+
+def _own_credentials(kubectl: Kubectl, namespace: str, container: dict[str, Any]) -> dict[str, str]:
+    """The AWS_* variables the kubelet would set from the monitor's own Secret (the container's
+    env names it), checked to be temporary credentials and not the platform's."""
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    names = {ref["name"] for ref in refs.values()}
+    assert names == {"drift-fraud-inputs-s3"}
+    assert set(refs) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    secret = get_json(kubectl, "secret", "drift-fraud-inputs-s3", "-n", namespace)
+    assert secret["metadata"]["ownerReferences"][0]["name"] == "fraud-inputs"
+    values = {
+        name: base64.b64decode(secret["data"][ref["key"]]).decode() for name, ref in refs.items()
+    }
+    assert values["AWS_SESSION_TOKEN"]
+    return values
 
 
 def _assert_candidate_evaluated(

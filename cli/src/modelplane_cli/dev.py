@@ -90,6 +90,8 @@ def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes
     s3 = platform.ensure_s3()
     platform.supervisor.set_endpoint("s3-access-key", s3.access_key)
     platform.supervisor.set_endpoint("s3-secret-key", s3.secret_key)
+    platform.supervisor.set_endpoint("s3-drift-access-key", s3.drift_access_key)
+    platform.supervisor.set_endpoint("s3-drift-secret-key", s3.drift_secret_key)
     (_dev_dir() / "timings.json").write_text(json.dumps(platform.timings, indent=2))
     _say(f"local platform up in {time.monotonic() - began:.1f} s")
     _print_endpoints(platform.supervisor.state)

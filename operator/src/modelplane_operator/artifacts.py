@@ -33,6 +33,7 @@ from modelplane_crds.model_version import (
     ModelVersionSpec,
 )
 from modelplane_crds.serving import ServingLimits
+from modelplane_operator.aws import aws_client
 
 CHUNK = 1024 * 1024
 
@@ -101,23 +102,11 @@ class ArtifactFetcher:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            import boto3
-            from botocore.config import Config
-
             cfg = self._s3_config
-            self._s3 = boto3.client(
-                "s3",
-                endpoint_url=cfg.endpoint_url,
-                aws_access_key_id=cfg.access_key,
-                aws_secret_access_key=cfg.secret_key,
-                region_name=cfg.region,
-                config=Config(
-                    connect_timeout=5,
-                    read_timeout=self._timeout_s,
-                    retries={"max_attempts": 2, "mode": "standard"},
-                    s3={"addressing_style": "path"},
-                ),
-            )
+            self._s3 = aws_client(
+                "s3", cfg.endpoint_url, cfg.access_key, cfg.secret_key, cfg.region,
+                read_timeout=self._timeout_s,
+            )  # fmt: skip
         return self._s3
 
     def _fetch_s3(self, uri: str, limit: int) -> bytes:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from modelplane_operator.metrics import Metrics
     from modelplane_operator.rollout.reconcile import RolloutContext
     from modelplane_operator.settings import Settings
+    from modelplane_operator.sts import StsMinter
 
 
 class OperatorContext(kopf.Memo):
@@ -39,3 +40,5 @@ class OperatorContext(kopf.Memo):
     """ModelDeployment state shared by every object's timer (see handlers.model_deployment)."""
     drift_job: JobConfig
     """What every DriftMonitor's CronJob runs (see handlers.drift_monitor)."""
+    drift_credentials: StsMinter | None
+    """Mints each DriftMonitor's own S3 credentials; None when jobs use the org's Secret."""

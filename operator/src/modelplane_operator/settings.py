@@ -161,6 +161,33 @@ class Settings(ServingLimits, BaseSettings):
     """How often each DriftMonitor is re-converged (its deployment appearing or going, drift
     repair of its CronJob)."""
 
+    monitor_sts_access_key: SecretStr | None = None
+    monitor_sts_secret_key: SecretStr | None = None
+    """The identity that mints each drift job's own S3 credentials through STS AssumeRole (on
+    MinIO a plain user whose policy reads and writes only drift results, not root: its policy
+    bounds every job's; `modelplane dev up` creates `modelplane-drift`). Set, or
+    with `monitor_sts_role_arn`, each monitor's job gets temporary credentials limited to its
+    deployment's payload logs, its reference and its own result prefixes (Secret
+    `drift-<monitor>-s3`); unset, the job uses the org's `modelplane-s3` Secret as serving
+    pods do. Unset keys with a role ARN use boto3's chain (the operator pod's IAM role)."""
+
+    monitor_sts_endpoint_url: str | None = None
+    """STS endpoint; unset means `s3_endpoint_url` (MinIO serves STS there), else AWS's."""
+
+    monitor_sts_role_arn: str | None = None
+    """On AWS: the role assumed for drift jobs (it must allow reading payload logs and
+    references and writing `*/drift-history/*`, `*/drift-profiles/*`); MinIO ignores it."""
+
+    monitor_credentials_ttl_s: int = Field(default=3600, ge=3600, le=43200)
+    """Lifetime of a drift job's credentials. The operator mints new ones when less than the
+    job's deadline plus ten minutes is left, so a job never starts with credentials that expire
+    before its deadline."""
+
+    @property
+    def scoped_monitor_credentials(self) -> bool:
+        """Whether drift jobs get their own narrowed credentials (see `monitor_sts_access_key`)."""
+        return self.monitor_sts_access_key is not None or self.monitor_sts_role_arn is not None
+
     # Process ---------------------------------------------------------------------------------
     liveness_endpoint: str | None = "http://127.0.0.1:8081/healthz"
     metrics_host: str = "127.0.0.1"

@@ -37,6 +37,7 @@ from modelplane_operator.handlers import (
 from modelplane_operator.metrics import Metrics
 from modelplane_operator.rollout.reconcile import RolloutContext
 from modelplane_operator.settings import Settings
+from modelplane_operator.sts import StsConfig, StsMinter
 
 PREFIX = "modelplane.io"
 FINALIZER = "modelplane.io/finalizer"
@@ -91,6 +92,7 @@ def build_context(memo: Any, config: Settings) -> None:
         settings=config, runtime=runtime_config(config), metrics=memo.metrics.rollout
     )
     memo.drift_job = drift_job_config(config)
+    memo.drift_credentials = drift_credentials_minter(config)
 
 
 def runtime_config(config: Settings) -> RuntimeConfig:
@@ -118,6 +120,24 @@ def drift_job_config(config: Settings) -> JobConfig:
         s3_region=config.s3_region,
         node_selector=dict(config.serving_node_selector),
         tolerations=tuple(config.serving_tolerations),
+        scoped_credentials=config.scoped_monitor_credentials,
+    )
+
+
+def drift_credentials_minter(config: Settings) -> StsMinter | None:
+    """Who mints each drift job's own S3 credentials; None leaves jobs on the org's Secret."""
+    if not config.scoped_monitor_credentials:
+        return None
+    key, secret = config.monitor_sts_access_key, config.monitor_sts_secret_key
+    return StsMinter(
+        StsConfig(
+            endpoint_url=config.monitor_sts_endpoint_url or config.s3_endpoint_url,
+            access_key=key.get_secret_value() if key else None,
+            secret_key=secret.get_secret_value() if secret else None,
+            region=config.s3_region,
+            role_arn=config.monitor_sts_role_arn,
+            duration_s=config.monitor_credentials_ttl_s,
+        )
     )
 
 

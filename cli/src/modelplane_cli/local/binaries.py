@@ -35,6 +35,8 @@ PROMETHEUS_VERSION = "v0.316.0"
 """Prometheus 3.16.0: its Go module tags releases as v0.<major><minor>.<patch>."""
 # MinIO publishes no semver tags to the module proxy; this pseudo-version is its last commit there.
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+MADMIN_VERSION = "v3.0.109"
+"""github.com/minio/madmin-go/v3, as MINIO_VERSION's go.mod requires it (cli/go/minio-admin)."""
 ARGO_CD_VERSION = "v3.2.12"
 """The last Argo CD release whose gitops-engine is a published module (cli/go/argocd-health)."""
 CLI_UTILS_VERSION = "v0.37.2"
@@ -226,6 +228,12 @@ CONTAINERD = GoBuild(
     tags="no_btrfs",
     expected_minutes=4,
 )
+# MinIO's admin client (madmin-go, the version MinIO itself requires): the plain user the operator
+# mints the drift jobs' narrowed STS credentials as (its policy bounds them; root's would not).
+MINIO_ADMIN = GoBuild(
+    "minio-admin", MADMIN_VERSION, ("minio-admin",), GO_DIR / "minio-admin", (".",),
+    expected_minutes=1,
+)  # fmt: skip
 PAUSE = GoBuild("pause", "1", ("pause",), GO_DIR / "pause", (".",), expected_minutes=1)
 COREDNS = GoBuild(
     "coredns", COREDNS_VERSION, ("coredns",), GO_DIR / "coredns", (".",), expected_minutes=5
@@ -261,7 +269,8 @@ KSTATUS = GoBuild(
 
 CONTROL_PLANE_BUILDS = (ETCD, KUBE, KWOK)
 NODE_BUILDS = (KUBE, CONTAINERD, PAUSE, COREDNS)
-ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, CONTAINERD, PAUSE, COREDNS, PROMETHEUS)
+S3_BUILDS = (MINIO, MINIO_ADMIN)
+ALL_BUILDS = (ETCD, KUBE, KWOK, MINIO, MINIO_ADMIN, CONTAINERD, PAUSE, COREDNS, PROMETHEUS)
 GITOPS_BUILDS = (ARGOCD_HEALTH, KSTATUS)
 
 

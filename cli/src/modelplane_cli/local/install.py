@@ -140,14 +140,18 @@ def api_secret(endpoints: Mapping[str, str], jwt_keys: str) -> dict[str, Any]:
 
 
 def operator_secret(endpoints: Mapping[str, str]) -> dict[str, Any]:
-    """`modelplane-operator-s3`: the run's S3 keys as the operator's variables (envFrom)."""
-    return _secret(
-        "modelplane-operator-s3",
-        {
-            "MODELPLANE_OPERATOR_S3_ACCESS_KEY": endpoints["s3-access-key"],
-            "MODELPLANE_OPERATOR_S3_SECRET_KEY": endpoints["s3-secret-key"],
-        },
-    )
+    """`modelplane-operator-s3`: the run's S3 keys as the operator's variables (envFrom), and
+    the MinIO user it mints each drift job's own credentials as (when the run has one)."""
+    data = {
+        "MODELPLANE_OPERATOR_S3_ACCESS_KEY": endpoints["s3-access-key"],
+        "MODELPLANE_OPERATOR_S3_SECRET_KEY": endpoints["s3-secret-key"],
+    }
+    if endpoints.get("s3-drift-access-key"):
+        data |= {
+            "MODELPLANE_OPERATOR_MONITOR_STS_ACCESS_KEY": endpoints["s3-drift-access-key"],
+            "MODELPLANE_OPERATOR_MONITOR_STS_SECRET_KEY": endpoints["s3-drift-secret-key"],
+        }
+    return _secret("modelplane-operator-s3", data)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from modelplane_cli.local.binaries import (
     ALL_BUILDS,
     CONTROL_PLANE_BUILDS,
     KUBE,
-    MINIO,
     NODE_BUILDS,
     PROMETHEUS,
+    S3_BUILDS,
     ensure_built,
 )
 from modelplane_cli.local.controlplane import (
@@ -200,7 +200,7 @@ class LocalPlatform:
         return self._once("Redis", lambda: start_redis(self.supervisor))
 
     def ensure_s3(self) -> S3Endpoint:
-        ensure_built((MINIO,), self.progress)
+        ensure_built(S3_BUILDS, self.progress)
         return self._once("MinIO (S3)", lambda: start_minio(self.supervisor))
 
     def ensure_mlflow(self) -> MLflow:

@@ -7,16 +7,18 @@ are the same servers a production install talks to.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from modelplane_cli.local.binaries import MINIO
+from modelplane_cli.local.binaries import MINIO, MINIO_ADMIN
 from modelplane_cli.local.controlplane import run_kubectl
 from modelplane_cli.local.processes import (
     PlatformError,
@@ -75,6 +77,9 @@ class S3Endpoint:
     secret_key: str
     region: str = "us-east-1"
     bucket: str = ""
+    drift_access_key: str = ""
+    drift_secret_key: str = ""
+    """A plain MinIO user (`DRIFT_USER`) the operator mints each drift job's credentials as."""
 
     def client(self) -> Any:
         """A boto3 S3 client for this endpoint (path-style addressing, as MinIO expects)."""
@@ -279,7 +284,54 @@ def start_minio(sup: Supervisor) -> S3Endpoint:
         alive=lambda: sup.alive("minio"),
     )
     sup.set_endpoint("s3", url)
-    return S3Endpoint(url, access, secret)
+    drift_secret = "modelplane-drift-" + os.urandom(12).hex()
+    create_minio_user(url, (access, secret), DRIFT_USER, drift_secret, DRIFT_USER_POLICY)
+    return S3Endpoint(
+        url, access, secret, drift_access_key=DRIFT_USER, drift_secret_key=drift_secret
+    )
+
+
+DRIFT_USER = "modelplane-drift"
+DRIFT_USER_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": ["arn:aws:s3:::*/*/drift-history/*", "arn:aws:s3:::*/*/drift-profiles/*"],
+        },
+    ],
+}
+"""The most any drift job may do (each job's credentials are this narrowed by the operator's
+session policy to its own prefixes): read, and write drift results only."""
+
+
+def create_minio_user(
+    url: str, root: tuple[str, str], user: str, secret: str, policy: Mapping[str, Any]
+) -> None:
+    """Create (or reset) a MinIO user with a policy of its own name, through the admin API
+    (cli/go/minio-admin); secrets travel in the environment, never on a command line."""
+    result = subprocess.run(
+        [str(MINIO_ADMIN.path("minio-admin")), url, user, user],
+        input=json.dumps(policy),
+        env={
+            **os.environ,
+            "MINIO_ROOT_USER": root[0],
+            "MINIO_ROOT_PASSWORD": root[1],
+            "MINIO_USER_SECRET": secret,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PlatformError(f"creating MinIO user {user} failed: {result.stderr.strip()}")
 
 
 MLFLOW_ALLOWED_HOSTS = (
@@ -524,6 +576,9 @@ def start_operator(
         "MODELPLANE_OPERATOR_ROLLOUT_INTERVAL_S": "2",
         **(serving or {}),
     }
+    if s3.drift_access_key:  # each drift job's own credentials, minted as the plain user
+        env["MODELPLANE_OPERATOR_MONITOR_STS_ACCESS_KEY"] = s3.drift_access_key
+        env["MODELPLANE_OPERATOR_MONITOR_STS_SECRET_KEY"] = s3.drift_secret_key
     log = sup.start("operator", [sys.executable, "-m", "modelplane_operator"], env=env)
     wait_until(
         lambda: http_ok(liveness_url),

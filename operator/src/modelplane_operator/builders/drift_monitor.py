@@ -56,6 +56,12 @@ JOB_DEADLINE_S = 1800
 """One evaluation may run this long before Kubernetes stops it."""
 HISTORY_LIMIT = 3
 """Finished Jobs kept per outcome (succeeded, failed) for `kubectl logs`."""
+ACCESS_KEY, SECRET_KEY, SESSION_TOKEN = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+"""The keys of the monitor's credentials Secret: the standard AWS variables the job reads."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,19 @@ class JobConfig:
     s3_region: str = "us-east-1"
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, Any], ...] = ()
+    scoped_credentials: bool = False
+    """The job takes the monitor's own temporary credentials (`secret_name`, minted by the
+    operator, see `builders.drift_credentials`) instead of the org's `modelplane-s3` Secret."""
 
 
 def child_name(monitor: str) -> str:
     """Name of the monitor's CronJob, ServiceAccount, Role and RoleBinding."""
     return short_name("drift", monitor, limit=CRONJOB_NAME_LIMIT)
+
+
+def secret_name(monitor: str) -> str:
+    """The Secret holding the monitor's own S3 credentials (`drift-<monitor>-s3`)."""
+    return f"{child_name(monitor)}-s3"
 
 
 def job_labels(monitor: str) -> dict[str, str]:
@@ -222,7 +236,7 @@ def _container(owner: Mapping[str, Any], config: JobConfig) -> dict[str, Any]:
         "image": config.image,
         "command": ["python", "-m", "modelplane_operator.drift"],
         "args": args,
-        "env": _s3_env(config),
+        "env": _s3_env(config, meta["name"]),
         "resources": {
             "requests": {"cpu": "100m", "memory": "256Mi"},
             "limits": {"memory": "1Gi"},
@@ -236,18 +250,24 @@ def _container(owner: Mapping[str, Any], config: JobConfig) -> dict[str, Any]:
     }
 
 
-def _s3_env(config: JobConfig) -> list[dict[str, Any]]:
-    """The standard AWS variables the job reads, with the credentials serving pods use (the
-    org's optional `modelplane-s3` Secret)."""
+def _s3_env(config: JobConfig, monitor: str) -> list[dict[str, Any]]:
+    """The standard AWS variables the job reads: with scoped credentials the monitor's own
+    temporary ones (its Secret, required: the operator writes it before the CronJob), else the
+    credentials serving pods use (the org's optional `modelplane-s3` Secret)."""
     env: list[dict[str, Any]] = [{"name": "AWS_REGION", "value": config.s3_region}]
     if config.s3_endpoint_url:
         env.append({"name": "AWS_ENDPOINT_URL", "value": config.s3_endpoint_url})
-    for name, key in (
-        ("AWS_ACCESS_KEY_ID", "MODELPLANE_RUNTIME_S3_ACCESS_KEY_ID"),
-        ("AWS_SECRET_ACCESS_KEY", "MODELPLANE_RUNTIME_S3_SECRET_ACCESS_KEY"),
-    ):
-        ref = {"name": S3_SECRET, "key": key, "optional": True}
-        env.append({"name": name, "valueFrom": {"secretKeyRef": ref}})
+    refs: list[tuple[str, dict[str, Any]]]
+    if config.scoped_credentials:
+        refs = [(key, {"name": secret_name(monitor), "key": key})
+                for key in (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN)]  # fmt: skip
+    else:
+        refs = [
+            (ACCESS_KEY, {"name": S3_SECRET, "key": "MODELPLANE_RUNTIME_S3_ACCESS_KEY_ID"}),
+            (SECRET_KEY, {"name": S3_SECRET, "key": "MODELPLANE_RUNTIME_S3_SECRET_ACCESS_KEY"}),
+        ]
+        refs = [(name, {**ref, "optional": True}) for name, ref in refs]
+    env += [{"name": name, "valueFrom": {"secretKeyRef": ref}} for name, ref in refs]
     return env
 
 

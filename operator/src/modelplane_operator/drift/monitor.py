@@ -75,7 +75,7 @@ def arguments_from_specs(
     candidate's payload logs as a second window. The bucket is the deployment's
     `payloadLogging.uri`, else `default_bucket` (the operator's, as the pods get it).
     """
-    root = f"s3://{_bucket(deployment, deployment_name, default_bucket)}"
+    root = f"s3://{payload_bucket(deployment, deployment_name, default_bucket)}"
     ref_uri, ref_digest = _reference(monitor, version)
     tests = monitor.get("features") or {}
     window = monitor.get("window") or {}
@@ -85,7 +85,7 @@ def arguments_from_specs(
         "reference": ref_uri,
         "window": _window(root, namespace, deployment_name, version_name),
         "config": json.dumps(_config(monitor, tests)),
-        "profile_cache": f"{root}/{namespace}/drift-profiles",
+        "profile_cache": f"{root}/{profiles_prefix(namespace, monitor_name)}".rstrip("/"),
         "model_version": version_name,
         "start": (end - size).isoformat(),
         "end": end.isoformat(),
@@ -94,7 +94,7 @@ def arguments_from_specs(
         arguments["candidate_window"] = _window(root, namespace, deployment_name, candidate_name)
         arguments["candidate_version"] = candidate_name
     if monitor_name:
-        arguments["history"] = f"{root}/{namespace}/drift-history/{monitor_name}"
+        arguments["history"] = f"{root}/{history_prefix(namespace, monitor_name)}".rstrip("/")
     features = _feature_specs(version, tests)
     if features:
         arguments["features"] = json.dumps(features)
@@ -106,7 +106,30 @@ def arguments_from_specs(
     return arguments
 
 
-def _bucket(deployment: dict[str, Any], deployment_name: str, default_bucket: str | None) -> str:
+def history_prefix(namespace: str, monitor_name: str) -> str:
+    """`<namespace>/drift-history/<monitor>/`: the full result of each window (the job writes)."""
+    return f"{namespace}/drift-history/{monitor_name}/"
+
+
+def profiles_prefix(namespace: str, monitor_name: str | None) -> str:
+    """`<namespace>/drift-profiles/<monitor>/`: the monitor's cached reference profiles (its own,
+    so the job's credentials need write access to no other monitor's files); without a
+    monitor (a run by hand) `<namespace>/drift-profiles/`."""
+    return f"{namespace}/drift-profiles/{monitor_name + '/' if monitor_name else ''}"
+
+
+def reference_uri(monitor: dict[str, Any], version: dict[str, Any]) -> str | None:
+    """The reference dataset the job reads: the monitor's own, else the stable version's; None
+    without one."""
+    try:
+        return _reference(monitor, version)[0]
+    except ValueError:
+        return None
+
+
+def payload_bucket(
+    deployment: dict[str, Any], deployment_name: str, default_bucket: str | None
+) -> str:
     """The bucket the deployment's pods log to: its `payloadLogging.uri`'s, else the operator's."""
     uri = (deployment.get("payloadLogging") or {}).get("uri")
     bucket = bucket_of(uri) if uri else default_bucket

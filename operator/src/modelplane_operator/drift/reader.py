@@ -31,6 +31,7 @@ def filesystem_for(uri: str) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and path for `s3://bucket/key` or a local path.
 
     S3 settings come from the standard environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    AWS_SESSION_TOKEN (temporary credentials, as the operator mints for a DriftMonitor's job),
     AWS_REGION (default us-east-1) and AWS_ENDPOINT_URL for an S3-compatible server.
     """
     parsed = urlparse(uri)
@@ -44,6 +45,8 @@ def filesystem_for(uri: str) -> tuple[pafs.FileSystem, str]:
         if os.environ.get("AWS_ACCESS_KEY_ID"):
             options["access_key"] = os.environ["AWS_ACCESS_KEY_ID"]
             options["secret_key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+            if os.environ.get("AWS_SESSION_TOKEN"):
+                options["session_token"] = os.environ["AWS_SESSION_TOKEN"]
         if endpoint:
             ep = urlparse(endpoint)
             options["endpoint_override"] = ep.netloc or ep.path

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import kopf
 
@@ -33,12 +33,14 @@ from modelplane_crds.drift_monitor import (
     DriftMonitorSpec,
 )
 from modelplane_crds.drift_results import DriftEvaluation
-from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT
+from modelplane_crds.kinds import DRIFT_MONITOR, MODEL_DEPLOYMENT, MODEL_VERSION
 from modelplane_crds.quality import QualityEvaluation
 from modelplane_operator.alerts import recorded
+from modelplane_operator.builders import drift_credentials as credentials
 from modelplane_operator.builders import drift_monitor as builders
 from modelplane_operator.cluster import Cluster, ClusterError, owner_reference
 from modelplane_operator.context import OperatorContext
+from modelplane_operator.drift.monitor import payload_bucket, reference_uri, serving_stable_version
 from modelplane_operator.handlers.converged import (
     Converged,
     backoff,
@@ -46,8 +48,17 @@ from modelplane_operator.handlers.converged import (
     conditions_wire,
 )
 from modelplane_operator.rollout import drift_pause
+from modelplane_operator.sts import CredentialsError
 
 KIND = DRIFT_MONITOR.kind
+REFRESH_MARGIN = timedelta(seconds=builders.JOB_DEADLINE_S + 600)
+"""New credentials once less than this is left: a job started now ends before they expire."""
+
+
+class CredentialMinter(Protocol):
+    """Mints temporary S3 credentials limited to a session policy (`sts.StsMinter`)."""
+
+    def mint(self, session_name: str, policy: str) -> credentials.TemporaryCredentials: ...
 
 
 def converge_drift_monitor(
@@ -57,8 +68,10 @@ def converge_drift_monitor(
     retry: int,
     now: datetime,
     delays: tuple[float, float] = (5.0, 300.0),
+    minter: CredentialMinter | None = None,
 ) -> Converged:
-    """Apply the job's children; return the status to write and whether to retry."""
+    """Apply the job's children (and, with a `minter`, its own S3 credentials); return the
+    status to write and whether to retry."""
     generation = int(body["metadata"].get("generation") or 1)
     conditions = conditions_of(body.get("status"))
     try:
@@ -67,9 +80,12 @@ def converge_drift_monitor(
         stalled = mark_stalled(conditions, "InvalidSpec", str(exc)[:1024], generation, now)
         return _result(stalled, generation, body, now, kopf.PermanentError(str(exc)[:200]))
     try:
-        blocker = _blocker(cluster, body, spec, config)
+        deployment = _deployment(cluster, body, spec)
+        blocker = _blocker(body, spec, config, deployment)
+        if blocker is None and minter is not None and deployment is not None:
+            ensure_credentials(cluster, body, spec, config, deployment, minter, now)
         _apply_children(cluster, body, spec, config, suspend=blocker is not None or spec.suspend)
-    except ClusterError as exc:
+    except (ClusterError, CredentialsError) as exc:
         delay = backoff(retry, *delays)
         waiting = mark_retrying(conditions, PROGRESSING_WITH_RETRY, str(exc), generation, now)
         return _result(waiting, generation, body, now, kopf.TemporaryError(str(exc), delay=delay))
@@ -88,13 +104,24 @@ def converge_drift_monitor(
     )
 
 
+def _deployment(
+    cluster: Cluster, body: dict[str, Any], spec: DriftMonitorSpec
+) -> dict[str, Any] | None:
+    namespace = body["metadata"]["namespace"]
+    return cluster.get(
+        MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, spec.deployment_ref.name, namespace
+    )
+
+
 def _blocker(
-    cluster: Cluster, body: dict[str, Any], spec: DriftMonitorSpec, config: builders.JobConfig
+    body: dict[str, Any],
+    spec: DriftMonitorSpec,
+    config: builders.JobConfig,
+    deployment: dict[str, Any] | None,
 ) -> tuple[str, str] | None:
     """Why no evaluation can run now (reason, message), or None."""
     name = spec.deployment_ref.name
     namespace = body["metadata"]["namespace"]
-    deployment = cluster.get(MODEL_DEPLOYMENT.api_version, MODEL_DEPLOYMENT.kind, name, namespace)
     if deployment is None:
         return DEPLOYMENT_NOT_FOUND, f"ModelDeployment {name!r} not found in {namespace}"
     logging_ = (deployment.get("spec") or {}).get("payloadLogging") or {}
@@ -108,6 +135,62 @@ def _blocker(
             " bucket (MODELPLANE_OPERATOR_PAYLOAD_BUCKET)"
         )
     return None
+
+
+def ensure_credentials(
+    cluster: Cluster,
+    body: dict[str, Any],
+    spec: DriftMonitorSpec,
+    config: builders.JobConfig,
+    deployment: dict[str, Any],
+    minter: CredentialMinter,
+    now: datetime,
+) -> None:
+    """Mint the job's own credentials into its Secret when it has none yet, their scope changed
+    (a new stable version's reference) or they expire within the job's deadline and a margin;
+    the monitor's annotations remember what was minted (the operator cannot read Secrets)."""
+    policy = credentials.access_policy(_access_scope(cluster, body, spec, config, deployment))
+    digest = credentials.policy_digest(policy)
+    annotations = _annotations(body)
+    if not credentials.credentials_due(annotations, digest, now, REFRESH_MARGIN):
+        return
+    meta = body["metadata"]
+    minted = minter.mint(
+        f"drift-{meta['namespace']}-{meta['name']}", credentials.policy_text(policy)
+    )
+    itself = {**body, "apiVersion": DRIFT_MONITOR.api_version, "kind": KIND}
+    cluster.apply(
+        credentials.build_credentials_secret(body, owner_reference(itself), minted, digest)
+    )
+    # Remembered once the Secret holds them: a crash in between mints again.
+    cluster.annotate(itself, credentials.minted_annotations(minted, digest))
+
+
+def _access_scope(
+    cluster: Cluster,
+    body: dict[str, Any],
+    spec: DriftMonitorSpec,
+    config: builders.JobConfig,
+    deployment: dict[str, Any],
+) -> credentials.AccessScope:
+    """Where the job reads and writes: the deployment's bucket and prefix, the reference (the
+    monitor's, else the stable version's, as the job resolves it) and the monitor's own."""
+    meta = body["metadata"]
+    name = spec.deployment_ref.name
+    deployment_spec = deployment.get("spec") or {}
+    version = cluster.get(
+        MODEL_VERSION.api_version,
+        MODEL_VERSION.kind,
+        serving_stable_version(deployment),
+        meta["namespace"],
+    )
+    return credentials.AccessScope(
+        bucket=payload_bucket(deployment_spec, name, config.payload_bucket),
+        namespace=meta["namespace"],
+        deployment=name,
+        monitor=meta["name"],
+        reference_uri=reference_uri(body.get("spec") or {}, (version or {}).get("spec") or {}),
+    )
 
 
 def _apply_children(
@@ -190,6 +273,7 @@ async def reconcile_drift_monitor(
             retry,
             datetime.now(UTC),
             (settings.retry_delay_s, settings.retry_max_delay_s),
+            memo.drift_credentials,
         )
         await converged.report(memo.cluster, body, patch)
 
