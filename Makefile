@@ -94,6 +94,7 @@ bench-drift: setup ## Drift engine vs a scipy loop vs Evidently
 bench-api: setup ## Facade: authenticated list at concurrency 64, upload memory, MLflow tracking through it
 	@$(UV_RUN) python -m tests.bench.api
 	@$(UV_RUN) python -m tests.bench.mlflow
+	@$(UV_RUN) python -m tests.bench.proxy
 
 bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments
 	@$(UV_RUN) python -m tests.bench.operator
