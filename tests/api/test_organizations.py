@@ -1,17 +1,27 @@
-"""Organizations: the row and its cluster resource land together or not at all; members."""
+"""Organizations: the row and its cluster resource land together or not at all; their MLflow
+workspace is created with them (or as soon as MLflow is back); members."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import func, select
 
 from modelplane_api.audit.models import AuditEvent
 from modelplane_api.cluster import ORGANIZATION
 from modelplane_api.errors import ClusterUnavailable
 from modelplane_api.organizations.models import Membership, Organization
+from modelplane_api.registry.reconcile import mirror_pending
+from tests.runtime.conftest import free_port
 
-from .conftest import Api
+from .conftest import Api, ApiFactory
 
 
 async def test_creating_an_organization_applies_its_resource(api: Api) -> None:
@@ -187,3 +197,95 @@ async def test_an_inference_key_calls_deployments_and_nothing_else(api: Api) -> 
     assert "scope is inference" in refused.json()["error"]["message"]
     unknown = await api.client.post(f"{base}/deployments/nothing/infer", headers=headers, json={})
     assert unknown.status_code == 404  # past the scope check: the deployment does not exist
+
+
+# One MLflow workspace per organization, created when the organization is.
+
+
+def _workspace(mlflow_uri: str, slug: str) -> httpx.Response:
+    """MLflow's own answer about the organization's workspace (asked directly, not through the
+    facade)."""
+    return httpx.get(f"{mlflow_uri}/api/3.0/mlflow/workspaces/mp-{slug}", timeout=10)
+
+
+async def _row(api: Api, org_id: str) -> Organization:
+    async with api.app.state.ctx.sessions() as session:
+        row: Organization | None = await session.get(Organization, uuid.UUID(org_id))
+        assert row is not None
+        return row
+
+
+async def test_creating_an_organization_creates_its_mlflow_workspace(
+    make_api: ApiFactory, mlflow_uri: str
+) -> None:
+    api: Api = await make_api()
+    owner = await api.register("owner")
+    slug = f"ws-{uuid.uuid4().hex[:8]}"
+    assert _workspace(mlflow_uri, slug).status_code == 404
+    await api.create_org(owner, slug=slug)  # no tracking call, no dashboard call
+    found = _workspace(mlflow_uri, slug)
+    assert found.status_code == 200, found.text
+    assert found.json()["workspace"]["name"] == f"mp-{slug}"
+
+
+@contextlib.asynccontextmanager
+async def _forwarder(port: int, upstream: str) -> AsyncIterator[None]:
+    """MLflow back at the address the facade was given: a TCP relay on `port` to it."""
+    target = urlsplit(upstream)
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_r, up_w = await asyncio.open_connection(target.hostname, target.port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+    server = await asyncio.start_server(relay, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
+
+
+async def test_an_organization_created_while_mlflow_is_away_gets_its_workspace_when_it_is_back(
+    make_api: ApiFactory, mlflow_uri: str
+) -> None:
+    port = free_port()
+    api: Api = await make_api(mlflow_tracking_uri=f"http://127.0.0.1:{port}")  # nothing there
+    owner = await api.register("owner")
+    slug = f"away-{uuid.uuid4().hex[:8]}"
+    org = await api.create_org(owner, slug=slug)  # 201 all the same
+    row = await _row(api, org["id"])
+    assert row.mlflow_workspace_at is None
+    assert row.mlflow_error is not None
+    assert "unreachable" in row.mlflow_error
+    assert row.mlflow_attempts == 1
+    assert row.mlflow_next_attempt_at is not None
+    ctx: Any = api.app.state.ctx
+    async with _forwarder(port, mlflow_uri):
+        api.clock.now = row.mlflow_next_attempt_at - timedelta(seconds=1)
+        await mirror_pending(ctx)  # not due yet: the retry waits its backoff
+        assert _workspace(mlflow_uri, slug).status_code == 404
+        api.clock.now = row.mlflow_next_attempt_at
+        await mirror_pending(ctx)  # the registry's periodic retry path
+        found = _workspace(mlflow_uri, slug)
+        assert found.status_code == 200, found.text
+    row = await _row(api, org["id"])
+    assert row.mlflow_workspace_at is not None
+    assert (row.mlflow_error, row.mlflow_next_attempt_at) == (None, None)
+
+
+async def test_without_mlflow_an_organization_is_created_and_its_workspace_waits(
+    make_api: ApiFactory,
+) -> None:
+    api: Api = await make_api(mlflow_tracking_uri=None)
+    owner = await api.register("owner")
+    org = await api.create_org(owner)
+    row = await _row(api, org["id"])
+    assert row.mlflow_workspace_at is None
+    assert row.mlflow_error == "no MLflow tracking server is configured"

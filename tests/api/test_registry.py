@@ -738,6 +738,9 @@ class _RefusingMirror:
         self.refused = refused
         self.calls: list[str] = []
 
+    async def ensure_workspace(self, workspace: str) -> None:
+        """Nothing to do (organizations' pending workspaces are taken)."""
+
     async def ensure_model(self, workspace: str, name: str, description: str) -> None:
         """Nothing to do."""
 

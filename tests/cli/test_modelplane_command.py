@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from modelplane_cli.local import node
-from modelplane_cli.local.processes import RunState, pid_alive, port_open
+from modelplane_cli.local.processes import ProcessRecord, RunState, pid_alive, port_open
 from modelplane_cli.main import app
 
 runner = CliRunner()
@@ -49,6 +49,32 @@ def test_status_without_a_running_platform_says_so_and_fails(
     result = runner.invoke(app, ["dev", "status"])
     assert result.exit_code == 1
     assert "not running" in result.output
+
+
+def test_env_sh_leaves_the_mlflow_client_to_the_facade_and_names_the_server_for_tooling_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELPLANE_RUN_DIR", str(tmp_path))
+    (tmp_path / "dev").mkdir()
+    api, mlflow = "http://127.0.0.1:18000", "http://127.0.0.1:15000"
+    me = ProcessRecord("facade", os.getpid(), sys.executable, str(tmp_path / "facade.log"))
+    state = RunState(owner_pid=None, processes=[me], endpoints={"api": api, "mlflow": mlflow})
+    state.save(tmp_path / "dev" / "state.json")
+    result = runner.invoke(app, ["dev", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"{api}/api/v1/organizations/<slug>/mlflow" in result.output
+    env_sh = tmp_path / "dev" / "env.sh"
+    sourced = subprocess.run(
+        ["bash", "-c", f'source {env_sh}; echo "${{MLFLOW_TRACKING_URI-unset}}"; '
+         'echo "$MODELPLANE_MLFLOW_DIRECT"'],
+        env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    assert sourced.stdout.split() == ["unset", mlflow]
+    text = env_sh.read_text()
+    assert f"MLFLOW_TRACKING_URI={api}/api/v1/organizations/<slug>/mlflow" in text
+    assert [line for line in text.splitlines() if mlflow in line] == [
+        f"export MODELPLANE_MLFLOW_DIRECT={mlflow}"
+    ]
 
 
 def test_generate_check_passes_on_the_committed_files() -> None:

@@ -4,15 +4,17 @@ organization's own MLflow workspace.
 Every call carries `X-MLFLOW-WORKSPACE` set here (the org's namespace name, `mp-<slug>`), per
 request, never process-wide (shared/notes/mlflow.md: `mlflow.set_workspace` sets an environment
 variable, a cross-tenant leak). The facade creates each workspace once; callers never choose it.
-A mirror failure never fails a registration: the version row keeps `mlflow_version` empty and
-the periodic reconciliation mirrors it later.
+A mirror failure never fails a registration or an organization's creation: the row keeps why
+and when to try again (`note_failure`), and the periodic reconciliation
+(`registry.reconcile.mirror_pending`) creates it later.
 """
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from datetime import datetime, timedelta
+from typing import IO, Any, Literal, Protocol
 
 import httpx
 
@@ -21,6 +23,9 @@ from modelplane_api.errors import InvalidModel, NotFound, PayloadTooLarge, Servi
 WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE"
 PROXIED = "mlflow-artifacts:/"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+MirrorOutcome = Literal["mirrored", "refused", "unavailable", "unreachable"]
+MIRROR_REFUSED_RETRY = timedelta(hours=1)
+MIRROR_MAX_BACKOFF = timedelta(minutes=30)
 
 
 class RegistryMirror(Protocol):
@@ -69,7 +74,8 @@ class DisabledMirror:
     """Used when no MLflow is configured: nothing is mirrored."""
 
     async def ensure_workspace(self, workspace: str) -> None:
-        """Nothing to create."""
+        """Refuse: there is no MLflow (an organization's workspace stays pending)."""
+        raise ServiceUnavailable("no MLflow tracking server is configured")
 
     async def ensure_model(self, workspace: str, name: str, description: str) -> None:
         """Nothing to do."""
@@ -150,6 +156,42 @@ class MlflowUnreachable(MlflowUnavailable):
 
 class MlflowRefused(MlflowUnavailable):
     """MLflow refused the request itself (a 4xx other than 429): retrying soon will not help."""
+
+
+def mirror_outcome(exc: ServiceUnavailable) -> MirrorOutcome:
+    """How MLflow failed: it refused the request, answered unavailable, or did not answer (or
+    none is configured)."""
+    if isinstance(exc, MlflowRefused):
+        return "refused"
+    if isinstance(exc, MlflowUnavailable) and not isinstance(exc, MlflowUnreachable):
+        return "unavailable"
+    return "unreachable"
+
+
+def retry_after(outcome: MirrorOutcome, attempts: int) -> timedelta:
+    """When to try again: an hour after a refusal (retrying soon will not help); after an
+    outage 5 s × 2^attempts, at most 30 minutes."""
+    if outcome == "refused":
+        return MIRROR_REFUSED_RETRY
+    return min(timedelta(seconds=5 * 2 ** min(attempts, 12)), MIRROR_MAX_BACKOFF)
+
+
+class MirrorRetry(Protocol):
+    """A row MLflow has to take (a version to mirror, an organization's workspace): why it did
+    not yet and when to try again."""
+
+    mlflow_attempts: int
+    mlflow_error: str | None
+    mlflow_next_attempt_at: datetime | None
+
+
+def note_failure(row: MirrorRetry, exc: ServiceUnavailable, now: datetime) -> MirrorOutcome:
+    """Keep on the row why MLflow did not take it and when to try again; how MLflow failed."""
+    outcome = mirror_outcome(exc)
+    row.mlflow_attempts += 1
+    row.mlflow_error = exc.message[:2000]
+    row.mlflow_next_attempt_at = now + retry_after(outcome, row.mlflow_attempts)
+    return outcome
 
 
 def _error_code(response: httpx.Response) -> str:

@@ -977,7 +977,8 @@ class Demo:
         )
         print(f"  kubectl describe mdep {DEPLOYMENT} -n {namespace}")
         print(f"  curl {self.api_url}/docs        # the facade's OpenAPI")
-        print(f"  open {self.endpoints['mlflow']}          # MLflow")
+        tracking = f"{api}/organizations/{namespace.removeprefix('mp-')}/mlflow"
+        print(f"  MLFLOW_TRACKING_URI={tracking}   # MLflow, through the facade (with a token)")
 
 
 def _last(version: dict[str, Any], series: str, scale: float = 1.0) -> str:

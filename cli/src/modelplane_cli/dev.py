@@ -102,11 +102,14 @@ def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes
         )
 
 
-def _print_endpoints(state: RunState | None) -> None:
-    if state is None:
-        return
-    ep = state.endpoints
-    env_lines = [
+def env_lines(endpoints: dict[str, str]) -> list[str]:
+    """The lines of `env.sh`. MLflow is reached through the facade (one organization per
+    tracking URI, with a token): `MLFLOW_TRACKING_URI` is left for the user to set to their
+    organization's, and the server's own address is exported only as `MODELPLANE_MLFLOW_DIRECT`
+    for platform tooling (a component run by hand), which no mlflow client reads."""
+    ep = endpoints
+    api = ep.get("api", "")
+    return [
         # kubectl of the server's own version (built with the control plane) comes first
         f'export PATH={KUBE.path("kubectl").parent}:"$PATH"',
         f"export KUBECONFIG={ep.get('kubeconfig', '')}",
@@ -115,18 +118,33 @@ def _print_endpoints(state: RunState | None) -> None:
         f"export AWS_ENDPOINT_URL_S3={ep.get('s3', '')}",
         f"export AWS_ACCESS_KEY_ID={ep.get('s3-access-key', '')}",
         f"export AWS_SECRET_ACCESS_KEY={ep.get('s3-secret-key', '')}",
-        f"export MLFLOW_TRACKING_URI={ep.get('mlflow', '')}",
-        f"export MODELPLANE_API_URL={ep.get('api', '')}",
+        f"export MODELPLANE_API_URL={api}",
         f"export PROMETHEUS_URL={ep.get('prometheus', '')}",
+        "# MLflow through the facade, one organization at a time (docs/experiments.md):",
+        f"#   export MLFLOW_TRACKING_URI={api}/api/v1/organizations/<slug>/mlflow",
+        "#   export MLFLOW_TRACKING_TOKEN=<access token or API key of that organization>",
+        "# The MLflow server itself, for platform tooling only: it bypasses the facade's",
+        "# organizations, roles and audit (docs/operations.md, MLflow).",
+        f"export MODELPLANE_MLFLOW_DIRECT={ep.get('mlflow', '')}",
     ]
+
+
+def _print_endpoints(state: RunState | None) -> None:
+    if state is None:
+        return
+    ep = state.endpoints
+    lines = env_lines(ep)
     env_file = _dev_dir() / "env.sh"
-    env_file.write_text("\n".join(env_lines) + "\n")
+    env_file.write_text("\n".join(lines) + "\n")
     print("\nModelplane local platform")
     print(f"  Kubernetes API  {ep.get('kube-apiserver', '-')}   (kubectl get nodes)")
     print(f"  PostgreSQL      {ep.get('postgres', '-')}")
     print(f"  Redis           {ep.get('redis', '-')}")
     print(f"  S3 (MinIO)      {ep.get('s3', '-')}")
-    print(f"  MLflow          {ep.get('mlflow', '-')}")
+    print(
+        f"  MLflow          {ep.get('api', '-')}/api/v1/organizations/<slug>/mlflow   "
+        f"(through the facade; the server itself: {ep.get('mlflow', '-')}, platform only)"
+    )
     print(f"  Prometheus      {ep.get('prometheus', '-')}   (serving pods, facade, operator)")
     print(f"  Facade API      {ep.get('api', '-')}/api/v1   (OpenAPI: {ep.get('api', '-')}/docs)")
     dashboard = (
@@ -138,7 +156,7 @@ def _print_endpoints(state: RunState | None) -> None:
     print(f"  logs            {_dev_dir() / 'logs'}")
     print("\nUse it from this shell:")
     print(f"  source {env_file}")
-    for line in env_lines:
+    for line in lines:
         print(f"  {line}")
     print("\nStop it with: make down   (or: modelplane dev down)")
 

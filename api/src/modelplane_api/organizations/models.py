@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Uuid, text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modelplane_api.db import Base, CreatedByMixin, IdMixin, SoftDeleteMixin, TimestampMixin
@@ -25,6 +26,16 @@ class Organization(IdMixin, TimestampMixin, CreatedByMixin, SoftDeleteMixin, Bas
     """DNS label; names the cluster resource and the namespace `mp-<slug>`."""
     display_name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(String(2000), nullable=False, server_default="")
+    mlflow_workspace_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """When the org's MLflow workspace (`mp-<slug>`) was found created; None: still pending."""
+    mlflow_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why MLflow did not take the workspace at the last attempt."""
+    mlflow_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    mlflow_next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class Membership(IdMixin, TimestampMixin, CreatedByMixin, SoftDeleteMixin, Base):

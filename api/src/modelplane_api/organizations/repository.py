@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.auth.models import User
@@ -165,3 +166,26 @@ async def count_admins(session: AsyncSession, organization_id: uuid.UUID) -> int
         )
         or 0
     )
+
+
+async def pending_workspaces(
+    session: AsyncSession, now: datetime, limit: int = 100
+) -> list[Organization]:
+    """Live organizations whose MLflow workspace is not created yet and whose next attempt is
+    due, the longest waiting first; row-locked (SKIP LOCKED) so two facades never work on one
+    organization at once."""
+    rows = await session.scalars(
+        select(Organization)
+        .where(
+            Organization.mlflow_workspace_at.is_(None),
+            or_(
+                Organization.mlflow_next_attempt_at.is_(None),
+                Organization.mlflow_next_attempt_at <= now,
+            ),
+            Organization.deleted_at.is_(None),
+        )
+        .order_by(Organization.mlflow_next_attempt_at.nulls_first(), Organization.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)

@@ -67,8 +67,11 @@ async def list_organizations(
 async def create_organization(
     body: OrganizationCreate, session: SessionDep, ctx: Ctx, user: CurrentUser, audit: Audit
 ) -> Envelope[OrganizationPublic]:
-    """Create an organization (the caller becomes its admin) and its cluster resource."""
-    return ok(await service.create(session, ctx.gateway, user.id, body, audit))
+    """Create an organization (the caller becomes its admin), its cluster resource and its
+    MLflow workspace."""
+    return ok(
+        await service.create(session, ctx.gateway, ctx.mirror, ctx.clock(), user.id, body, audit)
+    )
 
 
 @router.get("/{org_id}", operation_id="get_organization")

@@ -6,12 +6,14 @@ resource is applied (server-side apply, idempotent), and only then does the tran
 A failed apply raises ClusterUnavailable, the transaction rolls back and nothing is persisted
 (503). The one window left — apply succeeded, COMMIT failed — leaves a resource without a row;
 retrying the same request re-applies the same object (SSA is idempotent), so the client's retry
-converges.
+converges. Then the organization's MLflow workspace is created, best effort (`workspaces`): an
+MLflow that is away never fails the creation; the workspace is created once it is back.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +23,7 @@ from modelplane_api.auth import repository as auth_repo
 from modelplane_api.auth.models import User
 from modelplane_api.cluster import ORGANIZATION, ClusterGateway
 from modelplane_api.errors import AlreadyExists, Conflict, GitOpsManaged, NotFound
+from modelplane_api.mlflow_mirror import RegistryMirror
 from modelplane_api.organizations import repository
 from modelplane_api.organizations.models import Membership, Organization
 from modelplane_api.organizations.resources import build_organization_resource, gitops_owner
@@ -32,6 +35,7 @@ from modelplane_api.organizations.schemas import (
     OrganizationPublic,
     OrganizationUpdate,
 )
+from modelplane_api.organizations.workspaces import create_workspace
 from modelplane_api.pagination import PageParams, order_by
 from modelplane_api.permissions import Role
 
@@ -106,11 +110,14 @@ def _snapshot(org: Organization) -> dict[str, Any]:
 async def create(
     session: AsyncSession,
     gateway: ClusterGateway,
+    mirror: RegistryMirror,
+    now: datetime,
     user_id: uuid.UUID,
     data: OrganizationCreate,
     audit: AuditContext,
 ) -> OrganizationPublic:
-    """Create an organization, make the creator its admin, apply its cluster resource."""
+    """Create an organization, make the creator its admin, apply its cluster resource, create
+    its MLflow workspace (or leave it pending)."""
     if await repository.slug_taken(session, data.slug):
         raise AlreadyExists(f"organization slug {data.slug!r} is taken")
     org = Organization(
@@ -135,6 +142,7 @@ async def create(
     await session.refresh(org)
     audit.organization_id, audit.resource_id, audit.after = org.id, str(org.id), _snapshot(org)
     await gateway.apply(ORGANIZATION, build_organization_resource(org))
+    await create_workspace(mirror, org, now)
     return to_public(org, Role.ADMIN)
 
 

@@ -1,16 +1,17 @@
 """Keeping the cluster and MLflow in step with the database, which is the record of every
 version: `reconcile_once` (run periodically by the app, `main.py`) re-applies ModelVersions
 that are missing or drifted, removes ones the facade applied for a version row that does not
-exist, then `mirror_pending` mirrors into MLflow what it has not taken yet. `mirror_version`
-is also how `versions` mirrors a version right after registering it.
+exist, then `mirror_pending` creates the organizations' pending MLflow workspaces and mirrors
+into MLflow what it has not taken yet. `mirror_version` is also how `versions` mirrors a
+version right after registering it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,13 +23,9 @@ from modelplane_api.errors import (
     NamespaceNotReady,
     ServiceUnavailable,
 )
-from modelplane_api.mlflow_mirror import (
-    MlflowRefused,
-    MlflowUnavailable,
-    MlflowUnreachable,
-    RegistryMirror,
-)
+from modelplane_api.mlflow_mirror import MirrorOutcome, RegistryMirror, note_failure
 from modelplane_api.organizations.resources import gitops_owner
+from modelplane_api.organizations.workspaces import create_pending as create_pending_workspaces
 from modelplane_api.outbox import repository as outbox_repo
 from modelplane_api.registry import repository
 from modelplane_api.registry.models import RegisteredVersion
@@ -44,9 +41,6 @@ from modelplane_crds import labels
 from modelplane_crds.model_version import ModelVersionSpec
 
 log = logging.getLogger("modelplane_api.registry")
-MirrorOutcome = Literal["mirrored", "refused", "unavailable", "unreachable"]
-MIRROR_REFUSED_RETRY = timedelta(hours=1)
-MIRROR_MAX_BACKOFF = timedelta(minutes=30)
 
 
 async def mirror_version(
@@ -71,10 +65,7 @@ async def mirror_version(
             namespace, model_name, version.artifact_uri, version.description, tags
         )
     except ServiceUnavailable as exc:
-        outcome = _outcome(exc)
-        version.mlflow_attempts += 1
-        version.mlflow_error = exc.message[:2000]
-        version.mlflow_next_attempt_at = now + _retry_after(outcome, version.mlflow_attempts)
+        outcome = note_failure(version, exc, now)
         log.warning(
             "version not mirrored to MLflow yet",
             extra={"object": f"{namespace}/{version.resource_name}", "error": exc.message},
@@ -82,22 +73,6 @@ async def mirror_version(
         return outcome
     version.mlflow_error, version.mlflow_next_attempt_at = None, None
     return "mirrored"
-
-
-def _outcome(exc: ServiceUnavailable) -> MirrorOutcome:
-    """How MLflow failed: it refused the version, answered unavailable, or did not answer."""
-    if isinstance(exc, MlflowRefused):
-        return "refused"
-    if isinstance(exc, MlflowUnavailable) and not isinstance(exc, MlflowUnreachable):
-        return "unavailable"
-    return "unreachable"
-
-
-def _retry_after(outcome: MirrorOutcome, attempts: int) -> timedelta:
-    """An hour after a refusal; after an outage 5 s × 2^attempts, at most 30 minutes."""
-    if outcome == "refused":
-        return MIRROR_REFUSED_RETRY
-    return min(timedelta(seconds=5 * 2 ** min(attempts, 12)), MIRROR_MAX_BACKOFF)
 
 
 async def reconcile_once(ctx: AppContext) -> int:
@@ -202,9 +177,11 @@ async def _remove_orphans(
 
 
 async def mirror_pending(ctx: AppContext) -> int:
-    """Mirror into MLflow the versions it has not taken yet and that are due; how many it took
-    now. Each version retries on its own schedule; only an MLflow that does not answer at all
-    ends the pass (it would not answer the next one either)."""
+    """Create the organizations' MLflow workspaces still pending (`organizations.workspaces`),
+    then mirror into MLflow the versions it has not taken yet and that are due; how many
+    versions it took now. Each version retries on its own schedule; only an MLflow that does not
+    answer at all ends the pass (it would not answer the next one either)."""
+    await create_pending_workspaces(ctx)
     mirrored = 0
     async with ctx.sessions() as session:
         now = ctx.clock()

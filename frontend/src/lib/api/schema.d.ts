@@ -122,7 +122,8 @@ export interface paths {
         put?: never;
         /**
          * Create Organization
-         * @description Create an organization (the caller becomes its admin) and its cluster resource.
+         * @description Create an organization (the caller becomes its admin), its cluster resource and its
+         *     MLflow workspace.
          */
         post: operations["create_organization"];
         delete?: never;
