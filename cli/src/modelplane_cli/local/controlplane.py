@@ -16,6 +16,7 @@ import ipaddress
 import json
 import ssl
 import subprocess
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -403,6 +404,26 @@ def run_kubectl(
     if result.returncode != 0:
         raise PlatformError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
+
+
+NOT_YET_OBSERVED = ".status.conditions accessor error"
+"""How `kubectl wait --for=condition=…` fails, instead of waiting, on an object whose status
+is still empty (a CRD right after its create or update)."""
+
+
+def wait_established(kubeconfig: Path, *crds: str, timeout: float = 60) -> None:
+    """Wait until each CRD (`crd/<name>`) is Established, asking again while `kubectl wait`
+    answers that the status is still empty; any other failure, or the deadline, raises."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            wait = ("wait", "--for=condition=Established", f"--timeout={int(timeout)}s")
+            run_kubectl(kubeconfig, *wait, *crds, timeout=timeout + 30)
+            return
+        except PlatformError as exc:
+            if NOT_YET_OBSERVED not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _kubectl(plane: ControlPlane, *args: str, stdin: str | None = None) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from modelplane_cli.local.binaries import MINIO, MINIO_ADMIN
-from modelplane_cli.local.controlplane import run_kubectl
+from modelplane_cli.local.controlplane import run_kubectl, wait_established
 from modelplane_cli.local.processes import (
     PlatformError,
     Supervisor,
@@ -494,8 +494,7 @@ def install_platform_resources(kubeconfig: Path) -> None:
     base = REPO_ROOT / "manifests" / "base"
     apply = ("apply", "--server-side", "--force-conflicts")
     run_kubectl(kubeconfig, *apply, "-k", str(base / "crds"))
-    crds = (f"crd/{kind.crd_name}" for kind in KINDS)
-    run_kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *crds)
+    wait_established(kubeconfig, *(f"crd/{kind.crd_name}" for kind in KINDS))
     run_kubectl(kubeconfig, *apply, "-k", str(base / "rbac"))
     run_kubectl(kubeconfig, *apply, "-f", str(base / "operator" / "namespace.yaml"))
 
