@@ -282,6 +282,17 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(create.getByRole("alert")).toContainText("spec.window.size");
   await create.getByLabel("Window size").fill("30m");
   await create.getByLabel("Default test").selectOption("psi");
+  // Its own reference dataset, and two alert sinks (the webhook's URL stays in a Secret).
+  await create.getByRole("radio", { name: "A dataset of its own" }).check();
+  await create.getByLabel("Dataset URI").fill("s3://reference/fraud.csv");
+  await create.getByLabel("Dataset SHA-256").fill("c".repeat(64));
+  await create.getByLabel("Dataset format").selectOption("csv");
+  await create.getByRole("button", { name: "Add a webhook" }).click();
+  await create.getByLabel("Secret holding the URL of sink 1").fill("fraud-hooks");
+  await create.getByRole("button", { name: "Add an Alertmanager" }).click();
+  await create.getByLabel("Alertmanager URL of sink 2").fill("http://alertmanager.monitoring:9093");
+  await create.getByLabel("Severity").nth(1).selectOption("critical");
+  await expectAccessible(page);
   await create.getByRole("button", { name: "Create monitor" }).click();
   await expect(create.getByRole("status")).toHaveText(`Created ${name}-drift: it watches ${name}-production.`);
   const monitorRow = page.getByRole("table", { name: "Drift monitors" }).getByRole("row", { name: new RegExp(`${name}-drift`) });
@@ -295,6 +306,11 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(page.getByText("No evaluations yet")).toBeVisible();
   await expect(page.getByRole("region", { name: "Live quality" })).toContainText("No quality section");
   await expect(page.getByRole("region", { name: "Candidate vs stable" })).toHaveCount(0);
+  await expect(page.getByText(`s3://reference/fraud.csv (csv, sha256 ${"c".repeat(12)}…)`)).toBeVisible();
+  await expect(page.getByRole("list", { name: "Alert sinks" }).getByRole("listitem")).toHaveText([
+    "#0 webhook, URL in Secret fraud-hooks, key url; unsigned (warning)",
+    "#1 Alertmanager at http://alertmanager.monitoring:9093 (critical)",
+  ]);
   await expectAccessible(page);
   await page.getByRole("button", { name: "Delete monitor…" }).click();
   await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
