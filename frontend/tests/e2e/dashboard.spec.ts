@@ -460,6 +460,13 @@ test("runs logged through the facade's MLflow: the table, sorting, search, a run
   await expect(page.getByRole("table", { name: "Latest metrics" }).getByRole("row", { name: "auc 0.8" })).toBeVisible();
   await expect(page.getByRole("table", { name: "Tags" }).getByRole("row", { name: "team risk" })).toBeVisible();
   await expect(page.getByRole("list", { name: "Artifacts of depth-4" })).toContainText("readme.txt · 7 B");
+  // A logged file saved from the tree, through the facade's MLflow proxy (with the token).
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download notes/readme.txt" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe("readme.txt");
+  expect(readFileSync(await download.path(), "utf8")).toBe("depth 4");
+  await expect(page.getByRole("status").filter({ hasText: "Saved notes/readme.txt (7 B)." })).toBeVisible();
   await expect(page.getByRole("img", { name: /^auc by step depth-4: 1 point, step 0 to 0/ })).toBeVisible();
   await page.getByRole("combobox", { name: "Metric" }).selectOption("loss");
   const chart = page.getByRole("img", { name: /^loss by step/ });
