@@ -311,6 +311,7 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
     "#0 webhook, URL in Secret fraud-hooks, key url; unsigned (warning)",
     "#1 Alertmanager at http://alertmanager.monitoring:9093 (critical)",
   ]);
+  await shot(page, "monitor");
   await expectAccessible(page);
   await page.getByRole("button", { name: "Delete monitor…" }).click();
   await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
