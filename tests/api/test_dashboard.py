@@ -93,3 +93,35 @@ async def test_no_dashboard_without_a_built_export(make_api: ApiFactory, tmp_pat
         root = await api.client.get("/")
         assert root.status_code == 404
         assert root.json()["error"]["code"] == "not_found"
+
+
+async def test_the_export_is_gzipped_for_clients_that_accept_it_and_api_answers_are_not(
+    make_api: ApiFactory, tmp_path: Path
+) -> None:
+    out = fake_export(tmp_path / "out")
+    script = ("function dashboard(){return 1}\n" * 400).encode()  # 12 KB, as a chunk would be
+    (out / "_next").mkdir()
+    (out / "_next" / "chunk.js").write_bytes(script)
+    api = await make_api(dashboard_dir=str(out))
+    user = await api.register("gzip")
+
+    zipped = await api.client.get("/_next/chunk.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(script) / 10
+    assert zipped.content == script  # httpx decodes it
+    plain = await api.client.get("/_next/chunk.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == script
+    small = await api.client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under the 1 KiB minimum
+    assert small.text == INDEX
+
+    me = await api.client.get(
+        "/api/v1/auth/me", headers={**user["headers"], "Accept-Encoding": "gzip"}
+    )
+    assert me.status_code == 200
+    assert "content-encoding" not in me.headers
+    schema = await api.client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert len(schema.content) > 100_000
+    assert "content-encoding" not in schema.headers

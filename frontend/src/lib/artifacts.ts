@@ -29,3 +29,24 @@ export function artifactTree(entries: Schemas["ArtifactEntry"][]): ArtifactNode[
   order(roots);
   return roots;
 }
+
+/** Where MLflow's artifact proxy serves a run's files: the run's `artifact_uri` without its
+ * `mlflow-artifacts:` scheme (`1/<run>/artifacts`, or with a `workspaces/<ws>/` prefix), or
+ * null when the run's artifacts live elsewhere (`s3://…` written by the client directly),
+ * which the facade cannot serve. */
+export function proxiedArtifactRoot(artifactUri: string): string | null {
+  const match = artifactUri.match(/^mlflow-artifacts:\/*(.*?)\/*$/);
+  return match?.[1] ? match[1] : null;
+}
+
+/** The path under the facade's MLflow proxy that downloads `file` (relative to the run's root). */
+export function artifactDownloadPath(root: string, file: string): string {
+  return `api/2.0/mlflow-artifacts/artifacts/${root}/${file}`;
+}
+
+/** A path serializer for the facade's MLflow proxy (`…/mlflow/{path}`): each segment of `path`
+ * is encoded on its own, so its slashes stay slashes, as the mlflow client sends them. */
+export function mlflowPathSerializer(pathname: string, params: Record<string, unknown>): string {
+  const segments = (value: unknown) => String(value).split("/").map(encodeURIComponent).join("/");
+  return pathname.replace("{org}", encodeURIComponent(String(params.org))).replace("{path}", segments(params.path));
+}

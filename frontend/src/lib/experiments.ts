@@ -2,9 +2,11 @@
 
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { expectOk, unwrap, type Schemas } from "./api/client";
+import { ApiError, expectOk, unwrap, type Schemas } from "./api/client";
 import type { operations } from "./api/schema";
+import { artifactDownloadPath, mlflowPathSerializer, proxiedArtifactRoot } from "./artifacts";
 import { useAuth } from "./auth";
+import { attachmentName } from "./download";
 
 /** The organization's MLflow experiments and runs, read through the facade's dashboard
  * endpoints (`…/experiments`, `…/runs`): hooks for the pages, and the pure helpers they share
@@ -257,4 +259,44 @@ export function formatDuration(startedAt: string | null, endedAt: string | null,
 /** The run ids of a `runs=a,b,c` query parameter, in order, without repeats. */
 export function parseRunIds(value: string): string[] {
   return [...new Set(value.split(",").map((id) => id.trim()).filter(Boolean))];
+}
+
+/** An MLflow refusal as it passes through the facade (`{error_code, message}`, not the
+ * envelope) turned into an `ApiError`; the facade's own refusals keep `unwrap`'s handling. */
+function mlflowUnwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  const body = result.error as { error_code?: unknown; message?: unknown } | undefined;
+  if (result.data === undefined && typeof body?.error_code === "string" && typeof body.message === "string")
+    throw new ApiError(result.response.status, body.error_code, body.message);
+  return unwrap(result);
+}
+
+/** Save one file of a run's artifact tree: the run's artifact root is read through the
+ * facade's MLflow proxy (`runs/get`), then the file itself through MLflow's artifact proxy. */
+export function useDownloadArtifact(orgId: string, runId: string) {
+  const { client } = useAuth();
+  return useMutation({
+    mutationFn: async (file: string): Promise<{ blob: Blob; filename: string }> => {
+      const proxy = "/api/v1/organizations/{org}/mlflow/{path}" as const;
+      const run = mlflowUnwrap(
+        await client.GET(proxy, {
+          // The proxy's OpenAPI declares no query (MLflow's APIs take their own); sent as is.
+          params: { path: { org: orgId, path: "api/2.0/mlflow/runs/get" }, query: { run_id: runId } as never },
+          pathSerializer: mlflowPathSerializer,
+          parseAs: "text",
+        }),
+      );
+      const artifactUri = String((JSON.parse(run) as { run?: { info?: { artifact_uri?: unknown } } }).run?.info?.artifact_uri ?? "");
+      const root = proxiedArtifactRoot(artifactUri);
+      if (root === null)
+        throw new Error(`This run's artifacts are stored at ${artifactUri || "an unknown place"}, outside MLflow's artifact proxy: download them with the mlflow client and the store's own credentials.`);
+      const result = await client.GET(proxy, {
+        params: { path: { org: orgId, path: artifactDownloadPath(root, file) } },
+        pathSerializer: mlflowPathSerializer,
+        parseAs: "blob",
+      });
+      // openapi-fetch gives no body for an empty file (Content-Length: 0).
+      const blob = result.response.ok && result.data === undefined ? new Blob([]) : mlflowUnwrap(result);
+      return { blob, filename: attachmentName(result.response.headers.get("Content-Disposition"), file.split("/").at(-1) ?? file) };
+    },
+  });
 }

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 
-import { compareMetric, describeCondition, formatNumber, formatShare, monitorFromForm, shareOverTime, thresholdText, type QualityMetric } from "./monitors";
+import {
+  compareMetric,
+  describeCondition,
+  formatNumber,
+  formatShare,
+  monitorFromForm,
+  referenceText,
+  shareOverTime,
+  sinksText,
+  thresholdText,
+  type QualityMetric,
+} from "./monitors";
 
 describe("drift monitors", () => {
   it.each([
@@ -40,6 +51,55 @@ describe("drift monitors", () => {
       form.set(key, value);
     expect(monitorFromForm(form).spec).toMatchObject({ schedule: "@hourly", minSamples: 10, datasetDrift: { driftShare: 0.4 }, features: { defaultTest: "psi" } });
     expect(monitorFromForm(form).name).toBe("m");
+  });
+
+  it("reads an explicit reference dataset and the sinks in the form's order, skipping removed ids", () => {
+    const form = new FormData();
+    const digest = "AB".repeat(32);
+    for (const [key, value] of [
+      ["name", "m"], ["deployment", "d"], ["schedule", "@hourly"], ["window", "1h"], ["minSamples", "10"], ["defaultTest", "auto"], ["driftShare", "50"],
+      ["reference", "dataset"], ["referenceUri", " s3://ref/train.csv "], ["referenceSha256", digest], ["referenceFormat", "csv"],
+      ["sink", "3:alertmanager"], ["sink-3-url", "http://am:9093"], ["sink-3-severity", "critical"],
+      ["sink", "0:webhook"], ["sink-0-urlSecret", "hooks"], ["sink-0-urlKey", "url"], ["sink-0-signingSecret", ""], ["sink-0-signingKey", "key"], ["sink-0-severity", "warning"],
+      ["sink", "5:webhook"], ["sink-5-urlSecret", "hooks"], ["sink-5-urlKey", "slack"], ["sink-5-signingSecret", "signing"], ["sink-5-signingKey", "hmac"], ["sink-5-severity", "info"],
+      ["sink-9-url", "http://removed"],
+    ])
+      form.append(key!, value!);
+    const { spec } = monitorFromForm(form);
+    expect(spec.reference).toEqual({ uri: "s3://ref/train.csv", sha256: digest.toLowerCase(), format: "csv" });
+    expect(spec.alerts).toEqual([
+      { alertmanager: { url: "http://am:9093" }, severity: "critical" },
+      { webhook: { urlSecretRef: { name: "hooks", key: "url" } }, severity: "warning" },
+      { webhook: { urlSecretRef: { name: "hooks", key: "slack" }, signingSecretRef: { name: "signing", key: "hmac" } }, severity: "info" },
+    ]);
+  });
+
+  it("leaves the reference and alerts to the CRD's defaults when the form asks for none", () => {
+    const form = new FormData();
+    form.set("reference", "stable");
+    const { spec } = monitorFromForm(form);
+    expect(spec).not.toHaveProperty("reference");
+    expect(spec).not.toHaveProperty("alerts");
+  });
+
+  it("says the reference and the sinks of a spec in words", () => {
+    expect(referenceText({})).toBe("the stable version's reference dataset");
+    expect(referenceText({ reference: { fromStableVersion: true } })).toBe("the stable version's reference dataset");
+    expect(referenceText({ reference: { uri: "s3://ref/a.parquet", sha256: "0123456789abcdef", format: "parquet" } })).toBe("s3://ref/a.parquet (parquet, sha256 0123456789ab…)");
+    expect(
+      sinksText({
+        alerts: [
+          { webhook: { urlSecretRef: { name: "hooks", key: "url" }, signingSecretRef: { name: "s", key: "k" } }, severity: "critical" },
+          { alertmanager: { url: "http://am:9093" } },
+          { webhook: { urlSecretRef: { name: "hooks", key: "url" } }, severity: "info" },
+        ],
+      }),
+    ).toEqual([
+      "#0 webhook, URL in Secret hooks, key url; signed with Secret s, key k (critical)",
+      "#1 Alertmanager at http://am:9093 (warning)",
+      "#2 webhook, URL in Secret hooks, key url; unsigned (info)",
+    ]);
+    expect(sinksText({})).toEqual([]);
   });
 
   it.each([

@@ -245,22 +245,80 @@ export function shareOverTime(recent: EvaluationSummary[]): { step: number; valu
     .sort((a, b) => a.step - b.step);
 }
 
-/** The create form's fields as a monitor: what is not asked takes the CRD's defaults. */
+export type AlertSink = Schemas["AlertSink"];
+export type Severity = AlertSink["severity"];
+export type SinkKind = "webhook" | "alertmanager";
+export const SEVERITIES: Severity[] = ["info", "warning", "critical"];
+
+/** The alert sinks of the form, in order: each sink's fields are named `sink-<id>-<field>`,
+ * and one `sink` input per sink holds `<id>:<kind>` (ids stay put when a sink is removed). */
+function sinksFromForm(form: FormData, text: (key: string) => string): AlertSink[] {
+  return form.getAll("sink").map((entry) => {
+    const [id, kind] = String(entry).split(":");
+    const field = (name: string) => text(`sink-${id}-${name}`);
+    const severity = field("severity") as Severity;
+    if (kind === "alertmanager") return { alertmanager: { url: field("url") }, severity };
+    const signing = field("signingSecret");
+    return {
+      webhook: {
+        urlSecretRef: { name: field("urlSecret"), key: field("urlKey") },
+        ...(signing ? { signingSecretRef: { name: signing, key: field("signingKey") } } : {}),
+      },
+      severity,
+    };
+  });
+}
+
+/** The create form's fields as a monitor: what is not asked takes the CRD's defaults (the
+ * reference is the stable version's dataset unless `reference` is `dataset`). */
 export function monitorFromForm(form: FormData): MonitorCreate {
   const text = (key: string) => String(form.get(key) ?? "").trim();
+  const alerts = sinksFromForm(form, text);
   return {
     name: text("name"),
     spec: {
       deploymentRef: { name: text("deployment") },
+      ...(text("reference") === "dataset"
+        ? {
+            reference: {
+              uri: text("referenceUri"),
+              sha256: text("referenceSha256").toLowerCase(),
+              format: text("referenceFormat") === "csv" ? "csv" : "parquet",
+            },
+          }
+        : {}),
       schedule: text("schedule"),
       window: { type: "tumbling", size: text("window") },
       minSamples: Number(text("minSamples")),
       features: { defaultTest: text("defaultTest") as DriftTest, alpha: 0.05 },
       correction: "bh-fdr",
       datasetDrift: { driftShare: Number(text("driftShare")) / 100 },
+      ...(alerts.length ? { alerts } : {}),
       suspend: false,
     },
   };
+}
+
+/** Where the monitor's reference data comes from, in words. */
+export function referenceText(spec: Monitor["spec"]): string {
+  const reference = spec.reference as { uri?: unknown; sha256?: unknown; format?: unknown } | undefined;
+  if (typeof reference?.uri !== "string") return "the stable version's reference dataset";
+  const format = typeof reference.format === "string" ? reference.format : "parquet";
+  const digest = typeof reference.sha256 === "string" ? `, sha256 ${reference.sha256.slice(0, 12)}…` : "";
+  return `${reference.uri} (${format}${digest})`;
+}
+
+/** The spec's alert sinks, one sentence each, in the order their deliveries are numbered. */
+export function sinksText(spec: Monitor["spec"]): string[] {
+  const sinks = Array.isArray(spec.alerts) ? (spec.alerts as Partial<AlertSink>[]) : [];
+  return sinks.map((sink, index) => {
+    const severity = sink.severity ?? "warning";
+    if (sink.alertmanager) return `#${index} Alertmanager at ${sink.alertmanager.url} (${severity})`;
+    const url = sink.webhook?.urlSecretRef;
+    const signing = sink.webhook?.signingSecretRef;
+    const signed = signing ? `signed with Secret ${signing.name}, key ${signing.key}` : "unsigned";
+    return `#${index} webhook, URL in Secret ${url?.name ?? "?"}, key ${url?.key ?? "?"}; ${signed} (${severity})`;
+  });
 }
 
 export function monitorHref(name: string): string {

@@ -29,8 +29,18 @@ export function driftEvaluation(overrides: Partial<Evaluation> = {}): Evaluation
 }
 
 /** An evaluated monitor: two of four features drifted (the dataset did at 50 %), one output
- * tested, a failed webhook alert, and a later run that could not read the logs. */
+ * tested, a failed webhook alert, and a later run that could not read the logs. Its spec names
+ * an explicit reference dataset and two sinks (a signed webhook, an Alertmanager). */
 export const evaluated = monitor("fraud-drift", {
+  spec: {
+    deploymentRef: { name: "fraud-staging" },
+    schedule: "*/15 * * * *",
+    reference: { uri: "s3://reference/fraud.parquet", sha256: "ab".repeat(32), format: "parquet" },
+    alerts: [
+      { webhook: { urlSecretRef: { name: "fraud-hooks", key: "url" }, signingSecretRef: { name: "fraud-signing", key: "key" } }, severity: "critical" },
+      { alertmanager: { url: "http://alertmanager.monitoring:9093" }, severity: "warning" },
+    ],
+  },
   state: "ready",
   reason: "Scheduled",
   message: "runs */15 * * * *",

@@ -282,6 +282,17 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(create.getByRole("alert")).toContainText("spec.window.size");
   await create.getByLabel("Window size").fill("30m");
   await create.getByLabel("Default test").selectOption("psi");
+  // Its own reference dataset, and two alert sinks (the webhook's URL stays in a Secret).
+  await create.getByRole("radio", { name: "A dataset of its own" }).check();
+  await create.getByLabel("Dataset URI").fill("s3://reference/fraud.csv");
+  await create.getByLabel("Dataset SHA-256").fill("c".repeat(64));
+  await create.getByLabel("Dataset format").selectOption("csv");
+  await create.getByRole("button", { name: "Add a webhook" }).click();
+  await create.getByLabel("Secret holding the URL of sink 1").fill("fraud-hooks");
+  await create.getByRole("button", { name: "Add an Alertmanager" }).click();
+  await create.getByLabel("Alertmanager URL of sink 2").fill("http://alertmanager.monitoring:9093");
+  await create.getByLabel("Severity").nth(1).selectOption("critical");
+  await expectAccessible(page);
   await create.getByRole("button", { name: "Create monitor" }).click();
   await expect(create.getByRole("status")).toHaveText(`Created ${name}-drift: it watches ${name}-production.`);
   const monitorRow = page.getByRole("table", { name: "Drift monitors" }).getByRole("row", { name: new RegExp(`${name}-drift`) });
@@ -295,6 +306,12 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(page.getByText("No evaluations yet")).toBeVisible();
   await expect(page.getByRole("region", { name: "Live quality" })).toContainText("No quality section");
   await expect(page.getByRole("region", { name: "Candidate vs stable" })).toHaveCount(0);
+  await expect(page.getByText(`s3://reference/fraud.csv (csv, sha256 ${"c".repeat(12)}…)`)).toBeVisible();
+  await expect(page.getByRole("list", { name: "Alert sinks" }).getByRole("listitem")).toHaveText([
+    "#0 webhook, URL in Secret fraud-hooks, key url; unsigned (warning)",
+    "#1 Alertmanager at http://alertmanager.monitoring:9093 (critical)",
+  ]);
+  await shot(page, "monitor");
   await expectAccessible(page);
   await page.getByRole("button", { name: "Delete monitor…" }).click();
   await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
@@ -444,6 +461,13 @@ test("runs logged through the facade's MLflow: the table, sorting, search, a run
   await expect(page.getByRole("table", { name: "Latest metrics" }).getByRole("row", { name: "auc 0.8" })).toBeVisible();
   await expect(page.getByRole("table", { name: "Tags" }).getByRole("row", { name: "team risk" })).toBeVisible();
   await expect(page.getByRole("list", { name: "Artifacts of depth-4" })).toContainText("readme.txt · 7 B");
+  // A logged file saved from the tree, through the facade's MLflow proxy (with the token).
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download notes/readme.txt" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe("readme.txt");
+  expect(readFileSync(await download.path(), "utf8")).toBe("depth 4");
+  await expect(page.getByRole("status").filter({ hasText: "Saved notes/readme.txt (7 B)." })).toBeVisible();
   await expect(page.getByRole("img", { name: /^auc by step depth-4: 1 point, step 0 to 0/ })).toBeVisible();
   await page.getByRole("combobox", { name: "Metric" }).selectOption("loss");
   const chart = page.getByRole("img", { name: /^loss by step/ });

@@ -18,6 +18,15 @@ function facade(role: "admin" | "developer" | "viewer", monitors = [evaluated]) 
   ];
 }
 
+/** The facade's create route, keeping each body in `sent`; `refuse` may answer instead. */
+function creates(sent: MonitorCreate[], refuse: (body: MonitorCreate) => Response | null = () => null) {
+  return http.post("/api/v1/organizations/:orgId/monitors", async ({ request }) => {
+    const body = (await request.json()) as MonitorCreate;
+    sent.push(body);
+    return refuse(body) ?? envelope(monitor(body.name, { deployment: body.spec.deploymentRef.name }), 201);
+  });
+}
+
 describe("Drift monitors page", () => {
   it("lists each monitor's state, deployment and last result", async () => {
     server.use(...facade("developer", [evaluated, monitor("churn-drift", { deployment: "churn" })]));
@@ -53,24 +62,22 @@ describe("Drift monitors page", () => {
     const sent: MonitorCreate[] = [];
     server.use(
       ...facade("developer", []),
-      http.post("/api/v1/organizations/:orgId/monitors", async ({ request }) => {
-        const body = (await request.json()) as MonitorCreate;
-        sent.push(body);
-        if (body.spec.window?.size === "soon")
-          return HttpResponse.json(
-            {
-              success: false,
-              error: {
-                code: "validation_error",
-                message: "request is not valid",
-                details: [{ loc: ["body", "spec", "window", "size"], message: "String should match pattern" }],
+      creates(sent, (body) =>
+        body.spec.window?.size === "soon"
+          ? HttpResponse.json(
+              {
+                success: false,
+                error: {
+                  code: "validation_error",
+                  message: "request is not valid",
+                  details: [{ loc: ["body", "spec", "window", "size"], message: "String should match pattern" }],
+                },
+                metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
               },
-              metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
-            },
-            { status: 422 },
-          );
-        return envelope(monitor(body.name, { deployment: body.spec.deploymentRef.name }), 201);
-      }),
+              { status: 422 },
+            )
+          : null,
+      ),
     );
     const { user } = renderApp(<MonitorsPage />);
     await signInThroughForm(user);
@@ -103,6 +110,48 @@ describe("Drift monitors page", () => {
         suspend: false,
       },
     });
+  });
+
+  it("creates a monitor with its own reference dataset and alert sinks, added and removed", async () => {
+    const sent: MonitorCreate[] = [];
+    server.use(
+      ...facade("admin", []),
+      creates(sent),
+    );
+    const { user } = renderApp(<MonitorsPage />);
+    await signInThroughForm(user);
+    const form = await screen.findByRole("form", { name: "Create a drift monitor" });
+    await user.type(within(form).getByLabelText("Monitor name"), "fraud-drift");
+    expect(within(form).queryByLabelText("Dataset URI")).not.toBeInTheDocument();
+    expect(within(form).getByText("No alerts: drift and live quality are only reported on the monitor's page.")).toBeInTheDocument();
+    await user.click(within(form).getByRole("radio", { name: "A dataset of its own" }));
+    await user.type(within(form).getByLabelText("Dataset URI"), "s3://reference/fraud.parquet");
+    await user.type(within(form).getByLabelText("Dataset SHA-256"), "a".repeat(64));
+
+    await user.click(within(form).getByRole("button", { name: "Add a webhook" }));
+    await user.click(within(form).getByRole("button", { name: "Add an Alertmanager" }));
+    await user.click(within(form).getByRole("button", { name: "Add a webhook" }));
+    expect(within(form).getAllByRole("listitem").map((item) => item.getAttribute("aria-label"))).toEqual(["Sink 1: webhook", "Sink 2: alertmanager", "Sink 3: webhook"]);
+    expect(within(form).getByLabelText("Secret holding the URL of sink 1")).toHaveAccessibleDescription("A Secret in mp-acme, created with kubectl.");
+    await user.click(within(form).getByRole("button", { name: "Remove sink 1" }));
+    await user.type(within(form).getByLabelText("Alertmanager URL of sink 1"), "http://alertmanager.monitoring:9093");
+    await user.selectOptions(within(form).getAllByLabelText("Severity")[0]!, "critical");
+    await user.type(within(form).getByLabelText("Secret holding the URL of sink 2"), "fraud-hooks");
+    await user.type(within(form).getByLabelText("Signing Secret of sink 2 (optional)"), "fraud-signing");
+    await user.click(within(form).getByRole("button", { name: "Create monitor" }));
+    expect(await within(form).findByRole("status")).toHaveTextContent("Created fraud-drift: it watches fraud-staging.");
+    expect(sent.at(-1)?.spec).toMatchObject({
+      deploymentRef: { name: "fraud-staging" },
+      reference: { uri: "s3://reference/fraud.parquet", sha256: "a".repeat(64), format: "parquet" },
+      alerts: [
+        { alertmanager: { url: "http://alertmanager.monitoring:9093" }, severity: "critical" },
+        { webhook: { urlSecretRef: { name: "fraud-hooks", key: "url" }, signingSecretRef: { name: "fraud-signing", key: "key" } }, severity: "warning" },
+      ],
+    });
+    // The form starts afresh: the stable version's dataset, no sinks.
+    expect(within(form).getByRole("radio", { name: "The stable version's reference dataset" })).toBeChecked();
+    expect(within(form).queryByLabelText("Dataset URI")).not.toBeInTheDocument();
+    expect(within(form).queryAllByRole("listitem")).toHaveLength(0);
   });
 
   it("offers a viewer no create form, and says why", async () => {

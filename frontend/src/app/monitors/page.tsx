@@ -1,8 +1,10 @@
 "use client";
 
 import Link from "next/link";
+import { useState } from "react";
 
 import { Feedback, useFormSubmit } from "@/components/forms";
+import { AlertSinkFields, ReferenceFields } from "@/components/monitor-fields";
 import { OrgPage } from "@/components/org-gate";
 import { Button, DataTable, EmptyState, ErrorState, SelectField, Skeleton, StateBadge, TextField, formatDate } from "@/components/ui";
 import { explainInvalid } from "@/lib/api/client";
@@ -23,11 +25,14 @@ import { can, type Organization } from "@/lib/queries";
 
 const NAME_PATTERN = "[a-z0-9]([\\-a-z0-9]*[a-z0-9])?";
 
-function CreateMonitor({ orgId }: { orgId: string }) {
-  const deployments = useDeploymentNames(orgId, true);
-  const { create } = useMonitorMutations(orgId);
+function CreateMonitor({ org }: { org: Organization }) {
+  const deployments = useDeploymentNames(org.id, true);
+  const { create } = useMonitorMutations(org.id);
+  // Bumped after a create, so that the reference choice and the sinks start afresh too.
+  const [created, setCreated] = useState(0);
   const { message, error, onSubmit } = useFormSubmit(async (form) => {
     const monitor = await create.mutateAsync(monitorFromForm(form));
+    setCreated((n) => n + 1);
     return `Created ${monitor.name}: it watches ${monitor.deployment}.`;
   });
   const names = deployments.data ?? [];
@@ -76,6 +81,8 @@ function CreateMonitor({ orgId }: { orgId: string }) {
           className="w-48"
         />
       </div>
+      <ReferenceFields key={`reference-${created}`} />
+      <AlertSinkFields key={`sinks-${created}`} namespace={`mp-${org.slug}`} />
       <div className="mt-3 flex flex-wrap items-center gap-3">
         <Button type="submit" busy={create.isPending}>
           Create monitor
@@ -118,7 +125,7 @@ function MonitorList({ org }: { org: Organization }) {
   return (
     <>
       {can.write(org.role) ? (
-        <CreateMonitor orgId={org.id} />
+        <CreateMonitor org={org} />
       ) : (
         <p className="mb-6 text-sm text-slate-600">Viewers can read drift monitors; developers and admins create and delete them.</p>
       )}

@@ -2,6 +2,7 @@ import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/re
 import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
+import { captureDownloads } from "@/test/downloads";
 import { acme, canarying, deployment, fraud, version } from "@/test/registry";
 import { renderApp, signInThroughForm } from "@/test/render";
 import { location, routerPush } from "@/test/router";
@@ -428,26 +429,10 @@ describe("Payload logs", () => {
     ],
     truncated: false,
   };
-  const saved: { blob: Blob; name: string }[] = [];
-
-  /** The browser's side of a download: the object URL's blob and the link's file name. */
-  function captureDownloads() {
-    saved.length = 0;
-    let last: Blob | null = null;
-    vi.spyOn(URL, "createObjectURL").mockImplementation((blob) => {
-      last = blob as Blob;
-      return "blob:sample";
-    });
-    vi.spyOn(URL, "revokeObjectURL").mockImplementation(() => {});
-    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
-      if (last) saved.push({ blob: last, name: this.download });
-    });
-  }
-
   afterEach(() => vi.restoreAllMocks());
 
   it("lists the hour windows per variant and downloads a window's sample with the bearer token", async () => {
-    captureDownloads();
+    const saved = captureDownloads();
     const asked: { query: URLSearchParams; auth: string | null }[] = [];
     server.use(
       http.get("/api/v1/organizations/:orgId/deployments/:name/payload-logs", ({ request }) => {
@@ -492,7 +477,7 @@ describe("Payload logs", () => {
   });
 
   it("downloads a chosen window as Parquet, checks the options first, and shows the facade's refusal", async () => {
-    captureDownloads();
+    const saved = captureDownloads();
     const asked: URLSearchParams[] = [];
     let answer: Response = new HttpResponse(new Uint8Array([80, 65, 82, 49]), {
       headers: { "Content-Type": "application/vnd.apache.parquet", "Content-Disposition": 'attachment; filename="s.parquet"', "X-Modelplane-Matched-Rows": "20" },

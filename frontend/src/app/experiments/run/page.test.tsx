@@ -1,7 +1,8 @@
 import { screen, within } from "@testing-library/react";
-import { http } from "msw";
-import { describe, expect, it } from "vitest";
+import { http, HttpResponse } from "msw";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
+import { captureDownloads } from "@/test/downloads";
 import { depth8, fraudExperiment, history } from "@/test/experiments";
 import { fraud, model, version } from "@/test/registry";
 import { renderApp, signInThroughForm } from "@/test/render";
@@ -66,7 +67,68 @@ describe("Run page", () => {
 
     const tree = screen.getByRole("list", { name: "Artifacts of depth-8" });
     const top = within(tree).getAllByRole("listitem").filter((item) => item.parentElement === tree);
-    expect(top.map((item) => item.textContent)).toEqual(["📁 model/📄 model.onnx · 2.0 KiB", "📄 notes.txt · 12 B"]);
+    expect(top.map((item) => item.textContent)).toEqual(["📁 model/📄 model.onnx · 2.0 KiBDownload", "📄 notes.txt · 12 BDownload"]);
+    expect(within(tree).getAllByRole("button").map((button) => button.getAttribute("aria-label"))).toEqual(["Download model/model.onnx", "Download notes.txt"]);
+  });
+
+  describe("downloads", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    /** The facade's MLflow proxy: `runs/get` names `artifactUri`; the artifact proxy serves
+     * `files` under the run's root. Each request's decoded path and token are kept. */
+    function mlflowProxy(artifactUri: string, files: Record<string, string>) {
+      const asked: { path: string; auth: string | null }[] = [];
+      server.use(
+        http.get("/api/v1/organizations/:orgId/mlflow/*", ({ request }) => {
+          const url = new URL(request.url);
+          const path = decodeURIComponent(url.pathname.replace(/^.*?\/mlflow\//, ""));
+          asked.push({ path, auth: request.headers.get("Authorization") });
+          if (path === "api/2.0/mlflow/runs/get" && url.searchParams.get("run_id") === depth8.id)
+            return HttpResponse.json({ run: { info: { run_id: depth8.id, artifact_uri: artifactUri } } });
+          const file = files[path];
+          if (file === undefined)
+            return HttpResponse.json({ error_code: "RESOURCE_DOES_NOT_EXIST", message: `File ${path} does not exist` }, { status: 404 });
+          return new HttpResponse(file, { headers: { "Content-Type": "application/octet-stream" } });
+        }),
+      );
+      return asked;
+    }
+
+    it("saves a file of the tree through the facade's MLflow proxy, with the bearer token", async () => {
+      const saved = captureDownloads();
+      openRun("viewer");
+      const asked = mlflowProxy("mlflow-artifacts:/workspaces/mp-acme/7/run-8/artifacts", {
+        "api/2.0/mlflow-artifacts/artifacts/workspaces/mp-acme/7/run-8/artifacts/notes.txt": "hello",
+      });
+      const { user } = renderApp(<RunPage />);
+      await signInThroughForm(user);
+      await user.click(await screen.findByRole("button", { name: "Download notes.txt" }));
+      expect(await screen.findByRole("status")).toHaveTextContent("Saved notes.txt (5 B).");
+      expect(saved.map((s) => s.name)).toEqual(["notes.txt"]);
+      expect(await saved[0]?.blob.text()).toBe("hello");
+      expect(asked.map((a) => a.path)).toEqual([
+        "api/2.0/mlflow/runs/get",
+        "api/2.0/mlflow-artifacts/artifacts/workspaces/mp-acme/7/run-8/artifacts/notes.txt",
+      ]);
+      expect(asked.every((a) => a.auth?.startsWith("Bearer "))).toBe(true);
+    });
+
+    it("shows MLflow's refusal in its words, and says when the files are not behind the proxy", async () => {
+      const saved = captureDownloads();
+      openRun();
+      mlflowProxy("mlflow-artifacts:/7/run-8/artifacts", {});
+      const { user } = renderApp(<RunPage />);
+      await signInThroughForm(user);
+      await user.click(await screen.findByRole("button", { name: "Download model/model.onnx" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent("File api/2.0/mlflow-artifacts/artifacts/7/run-8/artifacts/model/model.onnx does not exist");
+
+      mlflowProxy("s3://team-bucket/7/run-8/artifacts", {});
+      await user.click(screen.getByRole("button", { name: "Download notes.txt" }));
+      expect(await screen.findByRole("alert")).toHaveTextContent(
+        "This run's artifacts are stored at s3://team-bucket/7/run-8/artifacts, outside MLflow's artifact proxy",
+      );
+      expect(saved).toHaveLength(0);
+    });
   });
 
   it("charts one metric of the run at a time, with a description and the numbers for screen readers", async () => {

@@ -1,14 +1,18 @@
 "use client";
 
 import Link from "next/link";
+import { useState } from "react";
 
 import { Facts, Section } from "@/components/details";
+import { Feedback } from "@/components/forms";
 import { MetricChart } from "@/components/metric-chart";
 import { ModelPage } from "@/components/org-gate";
 import { RegisterFromRun } from "@/components/register-from-run";
-import { DataTable, EmptyState, ErrorState, PageHeader, RunStatusBadge, Skeleton, formatBytes, formatDate } from "@/components/ui";
+import { Button, DataTable, EmptyState, ErrorState, PageHeader, RunStatusBadge, Skeleton, formatBytes, formatDate } from "@/components/ui";
+import { explainRefusal } from "@/lib/api/client";
 import { artifactTree, type ArtifactNode } from "@/lib/artifacts";
-import { formatDuration, formatMetric, useExperiment, useRun, type RunDetail } from "@/lib/experiments";
+import { saveBlob } from "@/lib/download";
+import { formatDuration, formatMetric, useDownloadArtifact, useExperiment, useRun, type RunDetail } from "@/lib/experiments";
 import type { Organization } from "@/lib/queries";
 
 const CHOOSE_A_RUN = { href: "/experiments/", label: "Choose an experiment, then a run", what: "runs" };
@@ -36,7 +40,13 @@ function KeyValues({ caption, values, empty, format = String }: {
   );
 }
 
-function ArtifactList({ nodes, label }: { nodes: ArtifactNode[]; label?: string }) {
+/** Files get a Download button; `busy` is the path being fetched. */
+interface Downloads {
+  busy: string | null;
+  download: (path: string) => void;
+}
+
+function ArtifactList({ nodes, label, downloads }: { nodes: ArtifactNode[]; label?: string; downloads: Downloads }) {
   return (
     <ul aria-label={label} className={label ? "text-sm" : "ml-5 border-l border-slate-200 pl-3"}>
       {nodes.map((node) => (
@@ -47,13 +57,24 @@ function ArtifactList({ nodes, label }: { nodes: ArtifactNode[]; label?: string 
                 <span aria-hidden="true">📁 </span>
                 {node.name}/
               </span>
-              {node.children.length ? <ArtifactList nodes={node.children} /> : null}
+              {node.children.length ? <ArtifactList nodes={node.children} downloads={downloads} /> : null}
             </>
           ) : (
-            <span>
-              <span aria-hidden="true">📄 </span>
-              {node.name}
-              {node.size !== null ? <span className="text-slate-500"> · {formatBytes(node.size)}</span> : null}
+            <span className="flex flex-wrap items-center gap-x-2">
+              <span>
+                <span aria-hidden="true">📄 </span>
+                {node.name}
+                {node.size !== null ? <span className="text-slate-500"> · {formatBytes(node.size)}</span> : null}
+              </span>
+              <Button
+                variant="secondary"
+                className="px-2 py-0.5 text-xs"
+                aria-label={`Download ${node.path}`}
+                busy={downloads.busy === node.path}
+                onClick={() => downloads.download(node.path)}
+              >
+                Download
+              </Button>
             </span>
           )}
         </li>
@@ -62,11 +83,26 @@ function ArtifactList({ nodes, label }: { nodes: ArtifactNode[]; label?: string 
   );
 }
 
-function Artifacts({ run }: { run: RunDetail }) {
+function Artifacts({ orgId, run }: { orgId: string; run: RunDetail }) {
+  const fetchFile = useDownloadArtifact(orgId, run.id);
+  const [saved, setSaved] = useState<string | null>(null);
+  const downloads: Downloads = {
+    busy: fetchFile.isPending ? (fetchFile.variables ?? null) : null,
+    download: (path) => {
+      setSaved(null);
+      fetchFile.mutate(path, {
+        onSuccess: ({ blob, filename }) => {
+          saveBlob(blob, filename);
+          setSaved(`Saved ${path} (${formatBytes(blob.size)}).`);
+        },
+      });
+    },
+  };
   if (run.artifacts.length === 0) return <EmptyState title="No artifacts">This run logged no files.</EmptyState>;
   return (
     <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
-      <ArtifactList nodes={artifactTree(run.artifacts)} label={`Artifacts of ${run.name || run.id}`} />
+      <ArtifactList nodes={artifactTree(run.artifacts)} label={`Artifacts of ${run.name || run.id}`} downloads={downloads} />
+      <Feedback message={saved} error={fetchFile.error} explain={explainRefusal} className="mt-2" />
       {run.artifacts_truncated ? (
         <p className="mt-2 text-sm text-slate-600">Only the first {run.artifacts.length} entries (4 folders deep) are listed.</p>
       ) : null}
@@ -123,7 +159,7 @@ function RunView({ org, runId }: { org: Organization; runId: string }) {
         ) : null}
       </Section>
       <Section title="Artifacts">
-        <Artifacts run={detail} />
+        <Artifacts orgId={org.id} run={detail} />
       </Section>
       <Section title="Register as model version">
         <p className="mb-3 text-sm text-slate-700">

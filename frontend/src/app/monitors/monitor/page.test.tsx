@@ -49,6 +49,11 @@ describe("Drift monitor page", () => {
       "4 Dec 2026, 03:00 UTCfraud-v2stable79025 %no",
       "4 Dec 2026, 02:00 UTCfraud-v1stable12–too few samples",
     ]);
+    expect(screen.getByText("Reference data").nextElementSibling).toHaveTextContent("s3://reference/fraud.parquet (parquet, sha256 abababababab…)");
+    expect(within(screen.getByRole("list", { name: "Alert sinks" })).getAllByRole("listitem").map((item) => item.textContent)).toEqual([
+      "#0 webhook, URL in Secret fraud-hooks, key url; signed with Secret fraud-signing, key key (critical)",
+      "#1 Alertmanager at http://alertmanager.monitoring:9093 (warning)",
+    ]);
     const alerts = within(screen.getByRole("table", { name: "Alert deliveries, one per sink and alert" })).getAllByRole("row");
     expect(alerts[1]).toHaveTextContent("#0 webhookdrift firingfailedHTTPError: 503 from the receiver3");
     expect(alerts[2]).toHaveTextContent("#1 alertmanagerdrift firingdeliveredAccepted1");
@@ -64,6 +69,8 @@ describe("Drift monitor page", () => {
     expect(screen.getByText("Not evaluated yet")).toBeInTheDocument();
     expect(screen.getByText("No evaluations yet")).toBeInTheDocument();
     expect(screen.getByText("No alerts sent")).toBeInTheDocument();
+    expect(screen.getByText("No alert sinks: drift and live quality are reported on this page only.")).toBeInTheDocument();
+    expect(screen.getByText("Reference data").nextElementSibling).toHaveTextContent("the stable version's reference dataset");
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /Delete/ })).not.toBeInTheDocument();
     expect(screen.getByText("Viewers can read drift monitors; developers and admins delete them.")).toBeInTheDocument();

@@ -22,7 +22,9 @@ import {
   formatShare,
   qualityAskedOf,
   qualityOf,
+  referenceText,
   shareOverTime,
+  sinksText,
   useMonitor,
   useMonitorMutations,
   type Evaluation,
@@ -121,6 +123,19 @@ function RecentEvaluations({ monitor }: { monitor: Monitor }) {
   );
 }
 
+function Sinks({ monitor }: { monitor: Monitor }) {
+  const sinks = sinksText(monitor.spec);
+  return sinks.length ? (
+    <ul aria-label="Alert sinks" className="mb-3 list-disc pl-5 text-sm">
+      {sinks.map((sink) => (
+        <li key={sink}>{sink}</li>
+      ))}
+    </ul>
+  ) : (
+    <p className="mb-3 text-sm text-slate-600">No alert sinks: drift and live quality are reported on this page only.</p>
+  );
+}
+
 function Alerts({ monitor }: { monitor: Monitor }) {
   if (monitor.alerts.length === 0)
     return <EmptyState title="No alerts sent">Alerts go to the monitor&apos;s sinks when drift or degraded quality starts or ends.</EmptyState>;
@@ -179,6 +194,7 @@ function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; rol
           ],
           ["Deployment", monitor.deployment],
           ["Schedule", <code key="s">{String(monitor.spec.schedule ?? "")}</code>],
+          ["Reference data", referenceText(monitor.spec)],
           ["Evaluated version", monitor.evaluated_version ? <code key="v">{monitor.evaluated_version}</code> : "none yet"],
           ["Last run started", monitor.last_schedule_time ? formatDate(monitor.last_schedule_time) : "not yet"],
         ]}
@@ -243,6 +259,7 @@ function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; rol
       </Section>
 
       <Section title="Alerts">
+        <Sinks monitor={monitor} />
         <Alerts monitor={monitor} />
       </Section>
 

@@ -1,0 +1,149 @@
+"use client";
+
+/** The parts of the drift-monitor create form that grow: where the reference data comes from
+ * (the stable version's dataset, or an explicit file with its digest) and the alert sinks
+ * (webhooks whose URL and signing key live in Secrets, or an Alertmanager). They only render
+ * named inputs; `monitorFromForm` reads them. */
+
+import { useState, type ReactNode } from "react";
+
+import { SEVERITIES, type SinkKind } from "@/lib/monitors";
+
+import { Button, SelectField, TextField } from "./ui";
+
+const SHA256_PATTERN = "[a-fA-F0-9]{64}";
+const URI_PATTERN = "(s3://|file://|https://)\\S+";
+/** The CRD's limit on `spec.alerts`. */
+const MAX_SINKS = 16;
+
+function Group({ legend, children }: { legend: string; children: ReactNode }) {
+  return (
+    <fieldset className="mt-3 rounded-md border border-slate-200 p-3">
+      <legend className="px-1 text-sm font-medium text-slate-800">{legend}</legend>
+      {children}
+    </fieldset>
+  );
+}
+
+export function ReferenceFields() {
+  const [choice, setChoice] = useState<"stable" | "dataset">("stable");
+  const options = [
+    { value: "stable", label: "The stable version's reference dataset" },
+    { value: "dataset", label: "A dataset of its own" },
+  ] as const;
+  return (
+    <Group legend="Reference data">
+      <div className="flex flex-wrap gap-4 text-sm">
+        {options.map((option) => (
+          <label key={option.value} className="flex items-center gap-2">
+            <input type="radio" name="reference" value={option.value} checked={choice === option.value} onChange={() => setChoice(option.value)} />
+            {option.label}
+          </label>
+        ))}
+      </div>
+      {choice === "dataset" ? (
+        <div className="mt-3 flex flex-wrap items-start gap-3">
+          <TextField
+            label="Dataset URI"
+            name="referenceUri"
+            required
+            maxLength={2048}
+            pattern={URI_PATTERN}
+            hint="s3://bucket/key, https://… or file://…"
+            className="w-96"
+          />
+          <TextField label="Dataset SHA-256" name="referenceSha256" required pattern={SHA256_PATTERN} hint="64 hex digits; the job refuses a file that does not match." className="w-96" />
+          <SelectField label="Dataset format" name="referenceFormat" defaultValue="parquet" className="w-36">
+            <option value="parquet">Parquet</option>
+            <option value="csv">CSV</option>
+          </SelectField>
+        </div>
+      ) : (
+        <p className="mt-2 text-xs text-slate-500">The dataset registered with the deployment&apos;s stable version; it follows the stable version when it changes.</p>
+      )}
+    </Group>
+  );
+}
+
+function SinkFields({ id, kind, number, namespace }: { id: number; kind: SinkKind; number: number; namespace: string }) {
+  const name = (field: string) => `sink-${id}-${field}`;
+  const severity = (
+    <SelectField label="Severity" name={name("severity")} defaultValue="warning" className="w-32">
+      {SEVERITIES.map((s) => (
+        <option key={s} value={s}>
+          {s}
+        </option>
+      ))}
+    </SelectField>
+  );
+  if (kind === "alertmanager")
+    return (
+      <div className="flex flex-wrap items-start gap-3">
+        <TextField
+          label={`Alertmanager URL of sink ${number}`}
+          name={name("url")}
+          required
+          maxLength={2048}
+          pattern="https?://[!-~]+"
+          placeholder="http://alertmanager.monitoring:9093"
+          className="w-96"
+        />
+        {severity}
+      </div>
+    );
+  const secretHint = `A Secret in ${namespace}, created with kubectl.`;
+  return (
+    <div className="flex flex-wrap items-start gap-3">
+      <TextField label={`Secret holding the URL of sink ${number}`} name={name("urlSecret")} required maxLength={253} hint={secretHint} className="w-64" />
+      <TextField label={`Key of the URL in that Secret (sink ${number})`} name={name("urlKey")} required maxLength={253} defaultValue="url" className="w-64" />
+      <TextField
+        label={`Signing Secret of sink ${number} (optional)`}
+        name={name("signingSecret")}
+        maxLength={253}
+        hint="An HMAC-SHA256 key of 32 bytes or more: messages are then signed."
+        className="w-64"
+      />
+      <TextField label={`Key of the signing key (sink ${number})`} name={name("signingKey")} maxLength={253} defaultValue="key" className="w-56" />
+      {severity}
+    </div>
+  );
+}
+
+/** Alert sinks, added and removed one by one; none by default. */
+export function AlertSinkFields({ namespace }: { namespace: string }) {
+  const [sinks, setSinks] = useState<{ id: number; kind: SinkKind }[]>([]);
+  const [next, setNext] = useState(0);
+  const add = (kind: SinkKind) => {
+    setSinks((current) => [...current, { id: next, kind }]);
+    setNext(next + 1);
+  };
+  return (
+    <Group legend="Alert sinks">
+      {sinks.length === 0 ? <p className="text-xs text-slate-500">No alerts: drift and live quality are only reported on the monitor&apos;s page.</p> : null}
+      <ol className="space-y-3">
+        {sinks.map((sink, index) => (
+          <li key={sink.id} aria-label={`Sink ${index + 1}: ${sink.kind}`} className="rounded-md bg-slate-50 p-3">
+            <input type="hidden" name="sink" value={`${sink.id}:${sink.kind}`} />
+            <div className="mb-2 flex items-center justify-between gap-3">
+              <p className="text-sm font-medium text-slate-800">
+                Sink {index + 1}: {sink.kind === "webhook" ? "webhook" : "Alertmanager"}
+              </p>
+              <Button variant="secondary" onClick={() => setSinks((current) => current.filter((s) => s.id !== sink.id))}>
+                Remove sink {index + 1}
+              </Button>
+            </div>
+            <SinkFields id={sink.id} kind={sink.kind} number={index + 1} namespace={namespace} />
+          </li>
+        ))}
+      </ol>
+      <div className="mt-3 flex flex-wrap gap-2">
+        <Button variant="secondary" disabled={sinks.length >= MAX_SINKS} onClick={() => add("webhook")}>
+          Add a webhook
+        </Button>
+        <Button variant="secondary" disabled={sinks.length >= MAX_SINKS} onClick={() => add("alertmanager")}>
+          Add an Alertmanager
+        </Button>
+      </div>
+    </Group>
+  );
+}
