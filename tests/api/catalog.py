@@ -308,6 +308,9 @@ def request_for(
             "name": f"m-{uuid.uuid4().hex[:8]}",
             "spec": {"deploymentRef": {"name": "serving"}},
         },
+        "PUT /api/v1/organizations/{org_id}/monitors/{name}": {
+            "spec": {"deploymentRef": {"name": "serving"}, "schedule": "*/30 * * * *"}
+        },
     }
     if route.path == "/api/v1/audit-events":
         query["organization_id"] = world.org_id
@@ -356,6 +359,7 @@ KNOWN_ROUTES = {
     "GET /api/v1/organizations/{org_id}/monitors",
     "POST /api/v1/organizations/{org_id}/monitors",
     "GET /api/v1/organizations/{org_id}/monitors/{name}",
+    "PUT /api/v1/organizations/{org_id}/monitors/{name}",
     "DELETE /api/v1/organizations/{org_id}/monitors/{name}",
     "GET /api/v1/organizations/{org_id}/deployments",
     "POST /api/v1/organizations/{org_id}/deployments",

@@ -193,3 +193,60 @@ async def test_the_history_alerts_and_last_failure_pass_through_from_the_status(
             "time": "2026-12-04T03:31:00Z",
         }
     ]
+
+
+async def test_a_monitors_spec_is_replaced_whole_and_its_results_stay(api: Api) -> None:
+    admin, org, base = await _org(api)
+    namespace = f"mp-{org['slug']}"
+    add_deployment(api, namespace, "fraud-detector")
+    sink = {"alertmanager": {"url": "http://alertmanager.monitoring:9093"}}
+    spec = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "0 * * * *", "alerts": [sink]}
+    created = await api.client.post(
+        base, headers=admin["headers"], json={"name": "fraud-drift", "spec": spec}
+    )
+    assert created.status_code == 201, created.text
+    live = api.gateway.objects[(DRIFT_MONITOR.plural, namespace, "fraud-drift")]
+    window = {"windowStart": "2026-12-04T03:00:00Z", "windowEnd": "2026-12-04T04:00:00Z"}
+    live["status"] = {"lastEvaluation": {**window, "samples": 812}}
+    changed = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "*/10 * * * *",
+               "window": {"size": "10m"}}  # fmt: skip
+    updated = await api.client.put(
+        f"{base}/fraud-drift", headers=admin["headers"], json={"spec": changed}
+    )
+    assert updated.status_code == 200, updated.text
+    live = api.gateway.objects[(DRIFT_MONITOR.plural, namespace, "fraud-drift")]
+    assert live["spec"]["schedule"] == "*/10 * * * *"
+    assert live["spec"]["window"]["size"] == "10m"
+    assert live["spec"].get("alerts", []) == []  # left out: removed, as kubectl apply would
+    assert live["status"]["lastEvaluation"]["samples"] == 812
+    assert updated.json()["data"]["last_evaluation"]["samples"] == 812
+    events = await api.client.get(
+        "/api/v1/audit-events",
+        headers=admin["headers"],
+        params={"organization_id": org["id"], "filter[action]": "monitor.update"},
+    )
+    [event] = events.json()["data"]
+    assert event["before"]["spec"]["alerts"] == [{**sink, "severity": "warning"}]
+    assert event["after"]["spec"]["schedule"] == "*/10 * * * *"
+
+
+async def test_updating_an_unknown_monitor_or_onto_an_unknown_deployment_is_404(api: Api) -> None:
+    admin, org, base = await _org(api)
+    add_deployment(api, f"mp-{org['slug']}", "fraud-detector")
+    spec = {"deploymentRef": {"name": "fraud-detector"}}
+    nothing = await api.client.put(f"{base}/nothing", headers=admin["headers"], json={"spec": spec})
+    assert nothing.status_code == 404
+    created = await api.client.post(
+        base, headers=admin["headers"], json={"name": "fraud-drift", "spec": spec}
+    )
+    assert created.status_code == 201, created.text
+    elsewhere = {"deploymentRef": {"name": "gone"}}
+    moved = await api.client.put(
+        f"{base}/fraud-drift", headers=admin["headers"], json={"spec": elsewhere}
+    )
+    assert moved.status_code == 404
+    assert "deployment 'gone' not found" in moved.json()["error"]["message"]
+    invalid = await api.client.put(
+        f"{base}/fraud-drift", headers=admin["headers"], json={"spec": {"schedule": "x"}}
+    )
+    assert invalid.status_code == 422

@@ -49,6 +49,7 @@ class Permission(StrEnum):
     MODEL_VERSION_CREATE = "model_version:create"
     MONITOR_READ = "monitor:read"
     MONITOR_CREATE = "monitor:create"
+    MONITOR_UPDATE = "monitor:update"
     MONITOR_DELETE = "monitor:delete"
     DEPLOYMENT_READ = "deployment:read"
     DEPLOYMENT_CREATE = "deployment:create"
@@ -89,6 +90,7 @@ _DEVELOPER = _VIEWER | {
     Permission.MODEL_UPDATE,
     Permission.MODEL_VERSION_CREATE,
     Permission.MONITOR_CREATE,
+    Permission.MONITOR_UPDATE,
     Permission.MONITOR_DELETE,
     Permission.DEPLOYMENT_CREATE,
     Permission.DEPLOYMENT_UPDATE,

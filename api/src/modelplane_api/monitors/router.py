@@ -10,7 +10,12 @@ from modelplane_api.audit.recorder import audited
 from modelplane_api.deps import Audit, Ctx, OrgAccess, SessionDep, require
 from modelplane_api.envelope import ERROR_RESPONSES, Envelope, ok
 from modelplane_api.monitors import service
-from modelplane_api.monitors.schemas import NAME_PATTERN, MonitorCreate, MonitorPublic
+from modelplane_api.monitors.schemas import (
+    NAME_PATTERN,
+    MonitorCreate,
+    MonitorPublic,
+    MonitorUpdate,
+)
 from modelplane_api.permissions import Permission
 
 router = APIRouter(
@@ -59,6 +64,28 @@ async def get_monitor(
 ) -> Envelope[MonitorPublic]:
     """One monitor: state, conditions and its latest per-feature results."""
     return ok(await service.get_monitor(session, access.cluster(ctx), access.organization_id, name))
+
+
+@router.put(
+    "/{name}",
+    operation_id="update_monitor",
+    openapi_extra=audited("monitor.update", "drift_monitor"),
+)
+async def update_monitor(
+    name: MonitorName,
+    body: MonitorUpdate,
+    session: SessionDep,
+    ctx: Ctx,
+    audit: Audit,
+    access: Annotated[OrgAccess, require(Permission.MONITOR_UPDATE)],
+) -> Envelope[MonitorPublic]:
+    """Replace a monitor's spec (schedule, window, features, reference, alerts, …); its results
+    stay."""
+    return ok(
+        await service.update_monitor(
+            session, access.cluster(ctx), access.organization_id, name, body, audit
+        )
+    )
 
 
 @router.delete(

@@ -21,6 +21,12 @@ class MonitorCreate(InputSchema):
     """What `kubectl apply` would take: `deploymentRef`, `schedule`, `window`, `features`, …"""
 
 
+class MonitorUpdate(InputSchema):
+    spec: DriftMonitorSpec
+    """The whole new spec, as `kubectl apply` of the changed YAML would take it: fields left out
+    go back to their defaults (or are removed), the results in `status` stay."""
+
+
 class EvaluationSummaryPublic(OutputSchema):
     """One past evaluation in a line (`status.recentEvaluations[]`)."""
 

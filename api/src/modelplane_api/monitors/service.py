@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from modelplane_api.audit.recorder import AuditContext
 from modelplane_api.cluster import DRIFT_MONITOR, FIELD_MANAGER, MODEL_DEPLOYMENT, ClusterGateway
 from modelplane_api.errors import AlreadyExists, NotFound
-from modelplane_api.monitors.schemas import MonitorCreate, MonitorPublic
+from modelplane_api.monitors.schemas import MonitorCreate, MonitorPublic, MonitorUpdate
 from modelplane_api.registry.service import organization_namespace, writable_namespace
 from modelplane_crds import labels
 from modelplane_crds.base import ObjectMeta
-from modelplane_crds.drift_monitor import DriftMonitor, DriftMonitorStatus
+from modelplane_crds.drift_monitor import DriftMonitor, DriftMonitorSpec, DriftMonitorStatus
 
 
 def _public(obj: dict[str, Any]) -> MonitorPublic:
@@ -97,24 +97,55 @@ async def create_monitor(
 ) -> MonitorPublic:
     """Apply a DriftMonitor for one of the organization's deployments."""
     namespace = await writable_namespace(session, gateway, organization_id)
-    deployment = data.spec.deployment_ref.name
-    if await gateway.get(MODEL_DEPLOYMENT, deployment, namespace) is None:
-        raise NotFound(f"deployment {deployment!r} not found")
+    await _deployment_or_404(gateway, data.spec, namespace)
     if await gateway.get(DRIFT_MONITOR, data.name, namespace) is not None:
         raise AlreadyExists(f"monitor {data.name!r} exists")
-    resource = DriftMonitor(
-        metadata=ObjectMeta(
-            name=data.name,
-            namespace=namespace,
-            labels={labels.APP_MANAGED_BY: FIELD_MANAGER},
-        ),
-        spec=data.spec,
-    )
-    body = resource.model_dump(by_alias=True, exclude_none=True, mode="json")
+    body = _body(data.name, namespace, data.spec)
     applied = await gateway.apply(DRIFT_MONITOR, body)
     audit.resource_id = data.name
+    deployment = data.spec.deployment_ref.name
     audit.after = {"name": data.name, "deployment": deployment, "spec": body["spec"]}
     return _public(applied)
+
+
+async def update_monitor(
+    session: AsyncSession,
+    gateway: ClusterGateway,
+    organization_id: uuid.UUID,
+    name: str,
+    data: MonitorUpdate,
+    audit: AuditContext,
+) -> MonitorPublic:
+    """Replace a DriftMonitor's spec (server-side apply of the whole spec with the facade's
+    field manager: what it set before and leaves out now is removed); its status stays."""
+    namespace = await writable_namespace(session, gateway, organization_id)
+    found = await gateway.get(DRIFT_MONITOR, name, namespace)
+    if found is None:
+        raise NotFound("monitor not found")
+    await _deployment_or_404(gateway, data.spec, namespace)
+    body = _body(name, namespace, data.spec)
+    applied = await gateway.apply(DRIFT_MONITOR, body)
+    audit.resource_id = name
+    audit.before, audit.after = {"spec": found.get("spec")}, {"spec": body["spec"]}
+    return _public(applied)
+
+
+async def _deployment_or_404(
+    gateway: ClusterGateway, spec: DriftMonitorSpec, namespace: str
+) -> None:
+    deployment = spec.deployment_ref.name
+    if await gateway.get(MODEL_DEPLOYMENT, deployment, namespace) is None:
+        raise NotFound(f"deployment {deployment!r} not found")
+
+
+def _body(name: str, namespace: str, spec: DriftMonitorSpec) -> dict[str, Any]:
+    resource = DriftMonitor(
+        metadata=ObjectMeta(
+            name=name, namespace=namespace, labels={labels.APP_MANAGED_BY: FIELD_MANAGER}
+        ),
+        spec=spec,
+    )
+    return resource.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 async def delete_monitor(

@@ -654,7 +654,12 @@ export interface paths {
          * @description One monitor: state, conditions and its latest per-feature results.
          */
         get: operations["get_monitor"];
-        put?: never;
+        /**
+         * Update Monitor
+         * @description Replace a monitor's spec (schedule, window, features, reference, alerts, …); its results
+         *     stay.
+         */
+        put: operations["update_monitor"];
         post?: never;
         /**
          * Delete Monitor
@@ -2583,6 +2588,10 @@ export interface components {
             last_failure: components["schemas"]["EvaluationFailurePublic"] | null;
             /** Alerts */
             alerts: components["schemas"]["AlertDeliveryPublic"][];
+        };
+        /** MonitorUpdate */
+        MonitorUpdate: {
+            spec: components["schemas"]["DriftMonitorSpec"];
         };
         /** OrganizationCreate */
         OrganizationCreate: {
@@ -8509,6 +8518,114 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_MonitorPublic_"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Permission denied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server the facade forwards to failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_monitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorUpdate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
