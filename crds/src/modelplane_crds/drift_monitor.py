@@ -318,8 +318,9 @@ class DriftMonitorSpec(K8sModel):
     """Also test the model's outputs; off when omitted."""
 
     alerts: list[AlertSink] = Field(default_factory=list, max_length=16)
-    """Where to send alerts when drift is detected; each entry names exactly one of `webhook` or
-    `alertmanager`."""
+    """Where to send alerts — dataset drift of an evaluated window and, with `quality`, live
+    quality outside its thresholds; each firing, then resolved once it ends. Each entry names
+    exactly one of `webhook` or `alertmanager`."""
 
     actions: DriftActions | None = None
     """What to do on drift besides reporting."""

@@ -1800,8 +1800,9 @@ export interface components {
             predictionDrift?: components["schemas"]["PredictionDriftPolicy"] | null;
             /**
              * Alerts
-             * @description Where to send alerts when drift is detected; each entry names exactly one of `webhook` or
-             *     `alertmanager`.
+             * @description Where to send alerts — dataset drift of an evaluated window and, with `quality`, live
+             *     quality outside its thresholds; each firing, then resolved once it ends. Each entry names
+             *     exactly one of `webhook` or `alertmanager`.
              */
             alerts?: components["schemas"]["AlertSink"][];
             /** @description What to do on drift besides reporting. */
