@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
@@ -174,12 +175,100 @@ def test_a_damaged_file_gets_the_verdict_its_bytes_get(tmp_path: Path) -> None:
         assert _verdict(lambda: policy.inspect_file(path, policy.Limits())) == expected, variant
 
 
-def test_the_structure_of_a_file_leaves_out_only_the_raw_data(tmp_path: Path) -> None:
+def _with_training_weights() -> onnx.ModelProto:
     model = linear_model(8)
+    training = model.training_info.add()
+    training.initialization.name = "init"
+    training.initialization.initializer.append(
+        onnx.numpy_helper.from_array(np.ones(64, dtype=np.float32), "state")
+    )
+    training.algorithm.name = "step"
+    return model
+
+
+@pytest.mark.parametrize(
+    "model", [linear_model(8), _with_training_weights()], ids=["inference", "training-info"]
+)
+def test_the_structure_of_a_file_leaves_out_only_the_raw_data(
+    model: onnx.ModelProto, tmp_path: Path
+) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(model.SerializeToString())
     found = skeleton(path)
     assert found is not None
-    for tensor in model.graph.initializer:
-        tensor.ClearField("raw_data")
-    assert found == model
+    expected = onnx.ModelProto()
+    expected.CopyFrom(model)
+    graphs = [expected.graph]
+    graphs += [g for t in expected.training_info for g in (t.initialization, t.algorithm)]
+    for graph in graphs:
+        for tensor in graph.initializer:
+            tensor.ClearField("raw_data")
+    assert found == expected
+    assert found != model
+
+
+def _with_training_info(graph_field: str, problem: str) -> bytes:
+    """An inference graph that is fine, and a training_info graph (`initialization` or
+    `algorithm`) with one problem: an external-data tensor, a custom-op node or 3 nodes."""
+    model = linear_model(4)
+    training = helper.make_graph([], "train", [], [])
+    if problem == "external":
+        weight = helper.make_tensor("state", TensorProto.FLOAT, [1], [0.0])
+        weight.ClearField("float_data")
+        weight.data_location = TensorProto.EXTERNAL
+        weight.external_data.add(key="location", value="../../etc/passwd")
+        training.initializer.append(weight)
+    elif problem == "attribute-external":
+        value = helper.make_tensor("value", TensorProto.FLOAT, [1], [0.0])
+        value.ClearField("float_data")
+        value.external_data.add(key="location", value="/etc/shadow")
+        training.node.append(helper.make_node("Constant", [], ["c"], value=value))
+    elif problem == "custom-op":
+        training.node.append(helper.make_node("Steal", ["x"], ["y"], domain="evil.ops"))
+    else:
+        assert problem == "nodes"
+        training.node.extend(helper.make_node("Identity", ["x"], [f"x{i}"]) for i in range(3))
+    info = model.training_info.add()
+    getattr(info, graph_field).CopyFrom(training)
+    return bytes(model.SerializeToString())
+
+
+@pytest.mark.parametrize("graph_field", ["initialization", "algorithm"])
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("external", r"external data.*: state"),
+        ("attribute-external", r"external data.*: value"),
+        ("custom-op", r"domains are refused: evil\.ops"),
+        ("nodes", r"6 nodes, more than 5"),
+    ],
+)
+@pytest.mark.parametrize("walk", ["skeleton", "whole-file"])
+def test_training_info_graphs_get_the_main_graphs_rules(
+    graph_field: str,
+    problem: str,
+    message: str,
+    walk: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ModelProto.training_info holds whole graphs (their initializers included): the rules
+    apply to them as to the inference graph, whether the file's structure was read past the
+    weights or parsed whole."""
+    data = _with_training_info(graph_field, problem)
+    # The inference graph has 3 nodes: a limit of 5 passes it alone, not with 3 more.
+    limits = policy.Limits(max_nodes=5)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    if walk == "whole-file":
+        monkeypatch.setattr("modelplane_onnx.policy.skeleton", lambda _path: None)
+    else:
+        assert skeleton(path) is not None
+    checks: list[Callable[[], policy.OnnxInspection]] = [
+        lambda: policy.inspect(data, limits),
+        lambda: policy.inspect_file(path, limits),
+    ]
+    for check in checks:
+        with pytest.raises(policy.ModelRefused, match=message) as refused:
+            check()
+        assert refused.value.reason == policy.INVALID_MODEL

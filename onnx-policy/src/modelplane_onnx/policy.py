@@ -10,7 +10,8 @@ The steps, each failing with a stable reason (the ModelVersion condition reasons
    only, never from a path, so external-data references cannot reach a file system;
 2. `check_safe`: what shared/notes/security.md lists as dangerous (`InvalidModel`): tensors with
    external data (the path-traversal CVE family), operator domains outside the allow-list (custom
-   ops), more nodes than the limit; nodes of sub-graphs and local functions count too;
+   ops), more nodes than the limit; nodes of sub-graphs, local functions and training graphs
+   (`training_info`) count too, and their tensors must be embedded as well;
 3. `open_session`: onnxruntime opens it with optimizations off, nothing run (`InvalidModel`);
 4. `signature_problems`: the declared signature against the session (`SignatureMismatch`):
    inputs match exactly, declared outputs exist with the declared type and shape, a declared `-1`
@@ -122,12 +123,29 @@ def _require_model(model: Any) -> Any:
 
 def _graphs(graph: Any) -> Iterator[Any]:
     yield graph
-    for node in graph.node:
+    yield from _subgraphs(graph.node)
+
+
+def _subgraphs(nodes: Sequence[Any]) -> Iterator[Any]:
+    for node in nodes:
         for attribute in node.attribute:
             if attribute.HasField("g"):
                 yield from _graphs(attribute.g)
             for sub in attribute.graphs:
                 yield from _graphs(sub)
+
+
+def _model_graphs(model: Any) -> Iterator[Any]:
+    """Every graph a model holds: the inference graph, the training graphs
+    (`training_info`: initialization and algorithm, initializers included, which onnxruntime
+    never loads but other tools do), and the sub-graphs of all of them and of local functions."""
+    yield from _graphs(model.graph)
+    for training in model.training_info:
+        for part in ("initialization", "algorithm"):
+            if training.HasField(part):
+                yield from _graphs(getattr(training, part))
+    for function in model.functions:
+        yield from _subgraphs(function.node)
 
 
 def _tensors(nodes: Sequence[Any], graphs: Sequence[Any]) -> Iterator[Any]:
@@ -153,12 +171,7 @@ def check_safe(model: Any, limits: Limits) -> None:
     """Refuse external data, custom-op domains and oversized graphs (ModelRefused)."""
     import onnx
 
-    graphs = list(_graphs(model.graph))
-    for function in model.functions:
-        for node in function.node:
-            for attribute in node.attribute:
-                if attribute.HasField("g"):
-                    graphs.extend(_graphs(attribute.g))
+    graphs = list(_model_graphs(model))
     nodes = [node for graph in graphs for node in graph.node]
     nodes += [node for function in model.functions for node in function.node]
     if len(nodes) > limits.max_nodes:
