@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 
 import modelplane_onnx as policy
 from modelplane_cli.demo import build_model
-from modelplane_onnx.skeleton import skeleton
+from modelplane_onnx.skeleton import hollow, skeleton
 from tests.onnx_models import custom_op_model, linear_model
 
 
@@ -272,3 +272,56 @@ def test_training_info_graphs_get_the_main_graphs_rules(
         with pytest.raises(policy.ModelRefused, match=message) as refused:
             check()
         assert refused.value.reason == policy.INVALID_MODEL
+
+
+def _big_weight(variant: str) -> bytes:
+    """A linear model whose weight is over `HOLLOW_MIN_BYTES`, with one twist."""
+    model = linear_model(policy.HOLLOW_MIN_BYTES // 4 + 1000)
+    weight = model.graph.initializer[0]
+    if variant == "short-raw-data":
+        weight.raw_data = weight.raw_data[:-4]
+    elif variant == "declared-as-input":
+        model.graph.input.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1]))
+    elif variant == "graph-output":
+        model.graph.output.append(
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, list(weight.dims))
+        )
+    elif variant == "wrong-type":
+        weight.data_type = TensorProto.INT32
+    elif variant == "bfloat16-output":  # a type the signature cannot name: described as text
+        weight.data_type = TensorProto.BFLOAT16
+        weight.dims[0] *= 2
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [-1, 4])
+        outputs = [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [-1, 4]),
+            helper.make_tensor_value_info("w_out", TensorProto.BFLOAT16, list(weight.dims)),
+        ]
+        nodes = [helper.make_node("Identity", [i], [o]) for i, o in (("x", "y"), ("w", "w_out"))]
+        model.graph.CopyFrom(helper.make_graph(nodes, "g", [x], outputs, [weight]))
+    else:
+        assert variant == "plain"
+    return bytes(model.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    ("variant", "hollowed"),
+    [("plain", True), ("graph-output", True), ("bfloat16-output", True),
+     # onnxruntime's own verdicts, from the file: the size the raw data should have, a type
+     # clash with the input that declares it, a type the operator does not take
+     ("short-raw-data", False), ("declared-as-input", False), ("wrong-type", False)],
+)  # fmt: skip
+def test_a_file_with_big_weights_gets_the_verdict_its_bytes_get(
+    variant: str, hollowed: bool, tmp_path: Path
+) -> None:
+    """onnxruntime opens such a file's graph with its big weights as typed inputs (it would
+    copy them otherwise); the verdict, the signature and every refusal's text stay the file's."""
+    data = _big_weight(variant)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    found = hollow(path, policy.HOLLOW_MIN_BYTES)
+    assert found is not None
+    assert list(found[1]) == [0]
+    assert len(found[0]) < len(data) - policy.HOLLOW_MIN_BYTES
+    assert (policy.policy._hollow_session(path) is not None) is hollowed
+    expected = _verdict(lambda: policy.inspect(data, policy.Limits()))
+    assert _verdict(lambda: policy.inspect_file(path, policy.Limits())) == expected

@@ -4,6 +4,7 @@ ModelVersion) and the serving runtime (loading it), so that what one accepts the
 from modelplane_onnx.policy import (
     DEFAULT_ALLOWED_DOMAINS,
     DEFAULT_MAX_NODES,
+    HOLLOW_MIN_BYTES,
     INVALID_MODEL,
     NOT_ONNX,
     SIGNATURE_MISMATCH,
@@ -25,6 +26,7 @@ from modelplane_onnx.policy import (
 __all__ = [
     "DEFAULT_ALLOWED_DOMAINS",
     "DEFAULT_MAX_NODES",
+    "HOLLOW_MIN_BYTES",
     "INVALID_MODEL",
     "NOT_ONNX",
     "SIGNATURE_MISMATCH",
