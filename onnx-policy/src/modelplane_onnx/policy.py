@@ -22,7 +22,7 @@ facade's spooled upload) without ever reading its big weights: steps 1–2 run o
 structure read past the tensors' raw data (`skeleton`), then onnxruntime opens the graph with
 those weights as inputs of their type and shape (`hollow`; it copies any weight it is given), or
 the file itself when anything is unusual or that graph is refused, so a refusal is the file's
-own. The operator always has onnxruntime load the whole file. onnxruntime
+own. `open_checked_file` (the operator) always has onnxruntime load the whole file. onnxruntime
 only ever sees a file whose tensors `check_safe` found embedded, so no external-data path is
 resolved.
 """
@@ -349,6 +349,13 @@ def inspect_file(path: Path, limits: Limits) -> OnnxInspection:
         return _inspection(open_session(path), opset, producer)
     session, holes = hollowed
     return _inspection(session, opset, producer, holes)
+
+
+def open_checked_file(path: Path, limits: Limits) -> Any:
+    """The onnxruntime session of a file the caller owns, once `check_safe` passed on its
+    structure (ModelRefused): `inspect_file` for a caller that compares a declared signature."""
+    _check_parsed(_structure(path), limits)
+    return open_session(path)
 
 
 def _structure(path: Path) -> Any:
