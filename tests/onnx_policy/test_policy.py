@@ -6,13 +6,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
 import modelplane_onnx as policy
 from modelplane_cli.demo import build_model
-from modelplane_onnx.skeleton import skeleton
+from modelplane_onnx.skeleton import hollow, skeleton
 from tests.onnx_models import custom_op_model, linear_model
 
 
@@ -174,12 +175,153 @@ def test_a_damaged_file_gets_the_verdict_its_bytes_get(tmp_path: Path) -> None:
         assert _verdict(lambda: policy.inspect_file(path, policy.Limits())) == expected, variant
 
 
-def test_the_structure_of_a_file_leaves_out_only_the_raw_data(tmp_path: Path) -> None:
+def _with_training_weights() -> onnx.ModelProto:
     model = linear_model(8)
+    training = model.training_info.add()
+    training.initialization.name = "init"
+    training.initialization.initializer.append(
+        onnx.numpy_helper.from_array(np.ones(64, dtype=np.float32), "state")
+    )
+    training.algorithm.name = "step"
+    return model
+
+
+@pytest.mark.parametrize(
+    "model", [linear_model(8), _with_training_weights()], ids=["inference", "training-info"]
+)
+def test_the_structure_of_a_file_leaves_out_only_the_raw_data(
+    model: onnx.ModelProto, tmp_path: Path
+) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(model.SerializeToString())
     found = skeleton(path)
     assert found is not None
-    for tensor in model.graph.initializer:
-        tensor.ClearField("raw_data")
-    assert found == model
+    expected = onnx.ModelProto()
+    expected.CopyFrom(model)
+    graphs = [expected.graph]
+    graphs += [g for t in expected.training_info for g in (t.initialization, t.algorithm)]
+    for graph in graphs:
+        for tensor in graph.initializer:
+            tensor.ClearField("raw_data")
+    assert found == expected
+    assert found != model
+
+
+def _with_training_info(graph_field: str, problem: str) -> bytes:
+    """An inference graph that is fine, and a training_info graph (`initialization` or
+    `algorithm`) with one problem: an external-data tensor, a custom-op node or 3 nodes."""
+    model = linear_model(4)
+    training = helper.make_graph([], "train", [], [])
+    if problem == "external":
+        weight = helper.make_tensor("state", TensorProto.FLOAT, [1], [0.0])
+        weight.ClearField("float_data")
+        weight.data_location = TensorProto.EXTERNAL
+        weight.external_data.add(key="location", value="../../etc/passwd")
+        training.initializer.append(weight)
+    elif problem == "attribute-external":
+        value = helper.make_tensor("value", TensorProto.FLOAT, [1], [0.0])
+        value.ClearField("float_data")
+        value.external_data.add(key="location", value="/etc/shadow")
+        training.node.append(helper.make_node("Constant", [], ["c"], value=value))
+    elif problem == "custom-op":
+        training.node.append(helper.make_node("Steal", ["x"], ["y"], domain="evil.ops"))
+    else:
+        assert problem == "nodes"
+        training.node.extend(helper.make_node("Identity", ["x"], [f"x{i}"]) for i in range(3))
+    info = model.training_info.add()
+    getattr(info, graph_field).CopyFrom(training)
+    return bytes(model.SerializeToString())
+
+
+@pytest.mark.parametrize("graph_field", ["initialization", "algorithm"])
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("external", r"external data.*: state"),
+        ("attribute-external", r"external data.*: value"),
+        ("custom-op", r"domains are refused: evil\.ops"),
+        ("nodes", r"6 nodes, more than 5"),
+    ],
+)
+@pytest.mark.parametrize("walk", ["skeleton", "whole-file"])
+def test_training_info_graphs_get_the_main_graphs_rules(
+    graph_field: str,
+    problem: str,
+    message: str,
+    walk: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ModelProto.training_info holds whole graphs (their initializers included): the rules
+    apply to them as to the inference graph, whether the file's structure was read past the
+    weights or parsed whole."""
+    data = _with_training_info(graph_field, problem)
+    # The inference graph has 3 nodes: a limit of 5 passes it alone, not with 3 more.
+    limits = policy.Limits(max_nodes=5)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    if walk == "whole-file":
+        monkeypatch.setattr("modelplane_onnx.policy.skeleton", lambda _path: None)
+    else:
+        assert skeleton(path) is not None
+    checks: list[Callable[[], policy.OnnxInspection]] = [
+        lambda: policy.inspect(data, limits),
+        lambda: policy.inspect_file(path, limits),
+    ]
+    for check in checks:
+        with pytest.raises(policy.ModelRefused, match=message) as refused:
+            check()
+        assert refused.value.reason == policy.INVALID_MODEL
+
+
+def _big_weight(variant: str) -> bytes:
+    """A linear model whose weight is over `HOLLOW_MIN_BYTES`, with one twist."""
+    model = linear_model(policy.HOLLOW_MIN_BYTES // 4 + 1000)
+    weight = model.graph.initializer[0]
+    if variant == "short-raw-data":
+        weight.raw_data = weight.raw_data[:-4]
+    elif variant == "declared-as-input":
+        model.graph.input.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1]))
+    elif variant == "graph-output":
+        model.graph.output.append(
+            helper.make_tensor_value_info("w", TensorProto.FLOAT, list(weight.dims))
+        )
+    elif variant == "wrong-type":
+        weight.data_type = TensorProto.INT32
+    elif variant == "bfloat16-output":  # a type the signature cannot name: described as text
+        weight.data_type = TensorProto.BFLOAT16
+        weight.dims[0] *= 2
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [-1, 4])
+        outputs = [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [-1, 4]),
+            helper.make_tensor_value_info("w_out", TensorProto.BFLOAT16, list(weight.dims)),
+        ]
+        nodes = [helper.make_node("Identity", [i], [o]) for i, o in (("x", "y"), ("w", "w_out"))]
+        model.graph.CopyFrom(helper.make_graph(nodes, "g", [x], outputs, [weight]))
+    else:
+        assert variant == "plain"
+    return bytes(model.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    ("variant", "hollowed"),
+    [("plain", True), ("graph-output", True), ("bfloat16-output", True),
+     # onnxruntime's own verdicts, from the file: the size the raw data should have, a type
+     # clash with the input that declares it, a type the operator does not take
+     ("short-raw-data", False), ("declared-as-input", False), ("wrong-type", False)],
+)  # fmt: skip
+def test_a_file_with_big_weights_gets_the_verdict_its_bytes_get(
+    variant: str, hollowed: bool, tmp_path: Path
+) -> None:
+    """onnxruntime opens such a file's graph with its big weights as typed inputs (it would
+    copy them otherwise); the verdict, the signature and every refusal's text stay the file's."""
+    data = _big_weight(variant)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    found = hollow(path, policy.HOLLOW_MIN_BYTES)
+    assert found is not None
+    assert list(found[1]) == [0]
+    assert len(found[0]) < len(data) - policy.HOLLOW_MIN_BYTES
+    assert (policy.policy._hollow_session(path) is not None) is hollowed
+    expected = _verdict(lambda: policy.inspect(data, policy.Limits()))
+    assert _verdict(lambda: policy.inspect_file(path, policy.Limits())) == expected

@@ -4,6 +4,7 @@ ModelVersion) and the serving runtime (loading it), so that what one accepts the
 from modelplane_onnx.policy import (
     DEFAULT_ALLOWED_DOMAINS,
     DEFAULT_MAX_NODES,
+    HOLLOW_MIN_BYTES,
     INVALID_MODEL,
     NOT_ONNX,
     SIGNATURE_MISMATCH,
@@ -17,6 +18,7 @@ from modelplane_onnx.policy import (
     describe_session,
     inspect,
     inspect_file,
+    open_checked_file,
     open_session,
     parse,
     signature_problems,
@@ -25,6 +27,7 @@ from modelplane_onnx.policy import (
 __all__ = [
     "DEFAULT_ALLOWED_DOMAINS",
     "DEFAULT_MAX_NODES",
+    "HOLLOW_MIN_BYTES",
     "INVALID_MODEL",
     "NOT_ONNX",
     "SIGNATURE_MISMATCH",
@@ -38,6 +41,7 @@ __all__ = [
     "describe_session",
     "inspect",
     "inspect_file",
+    "open_checked_file",
     "open_session",
     "parse",
     "signature_problems",

@@ -10,16 +10,19 @@ The steps, each failing with a stable reason (the ModelVersion condition reasons
    only, never from a path, so external-data references cannot reach a file system;
 2. `check_safe`: what shared/notes/security.md lists as dangerous (`InvalidModel`): tensors with
    external data (the path-traversal CVE family), operator domains outside the allow-list (custom
-   ops), more nodes than the limit; nodes of sub-graphs and local functions count too;
+   ops), more nodes than the limit; nodes of sub-graphs, local functions and training graphs
+   (`training_info`) count too, and their tensors must be embedded as well;
 3. `open_session`: onnxruntime opens it with optimizations off, nothing run (`InvalidModel`);
 4. `signature_problems`: the declared signature against the session (`SignatureMismatch`):
    inputs match exactly, declared outputs exist with the declared type and shape, a declared `-1`
    accepts any size, a graph's dynamic dimension accepts any declared size.
 
 `inspect` runs them over bytes in memory; `inspect_file` over a file the caller owns (the
-facade's spooled upload) without ever holding its weights: steps 1–2 run on the graph's structure
-read past the tensors' raw data (`skeleton`), then onnxruntime reads the file itself, instead of
-the bytes and their parse staying alive under onnxruntime's own copies (3× the file). onnxruntime
+facade's spooled upload) without ever reading its big weights: steps 1–2 run on the graph's
+structure read past the tensors' raw data (`skeleton`), then onnxruntime opens the graph with
+those weights as inputs of their type and shape (`hollow`; it copies any weight it is given), or
+the file itself when anything is unusual or that graph is refused, so a refusal is the file's
+own. `open_checked_file` (the operator) always has onnxruntime load the whole file. onnxruntime
 only ever sees a file whose tensors `check_safe` found embedded, so no external-data path is
 resolved.
 """
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from modelplane_onnx.skeleton import skeleton
+from modelplane_onnx.skeleton import hollow, skeleton
 
 NOT_ONNX = "NotOnnx"
 INVALID_MODEL = "InvalidModel"
@@ -122,12 +125,29 @@ def _require_model(model: Any) -> Any:
 
 def _graphs(graph: Any) -> Iterator[Any]:
     yield graph
-    for node in graph.node:
+    yield from _subgraphs(graph.node)
+
+
+def _subgraphs(nodes: Sequence[Any]) -> Iterator[Any]:
+    for node in nodes:
         for attribute in node.attribute:
             if attribute.HasField("g"):
                 yield from _graphs(attribute.g)
             for sub in attribute.graphs:
                 yield from _graphs(sub)
+
+
+def _model_graphs(model: Any) -> Iterator[Any]:
+    """Every graph a model holds: the inference graph, the training graphs
+    (`training_info`: initialization and algorithm, initializers included, which onnxruntime
+    never loads but other tools do), and the sub-graphs of all of them and of local functions."""
+    yield from _graphs(model.graph)
+    for training in model.training_info:
+        for part in ("initialization", "algorithm"):
+            if training.HasField(part):
+                yield from _graphs(getattr(training, part))
+    for function in model.functions:
+        yield from _subgraphs(function.node)
 
 
 def _tensors(nodes: Sequence[Any], graphs: Sequence[Any]) -> Iterator[Any]:
@@ -153,12 +173,7 @@ def check_safe(model: Any, limits: Limits) -> None:
     """Refuse external data, custom-op domains and oversized graphs (ModelRefused)."""
     import onnx
 
-    graphs = list(_graphs(model.graph))
-    for function in model.functions:
-        for node in function.node:
-            for attribute in node.attribute:
-                if attribute.HasField("g"):
-                    graphs.extend(_graphs(attribute.g))
+    graphs = list(_model_graphs(model))
     nodes = [node for graph in graphs for node in graph.node]
     nodes += [node for function in model.functions for node in function.node]
     if len(nodes) > limits.max_nodes:
@@ -326,15 +341,99 @@ def inspect(data: bytes, limits: Limits) -> OnnxInspection:
 
 def inspect_file(path: Path, limits: Limits) -> OnnxInspection:
     """`inspect` of a file the caller owns and nobody changes meanwhile, without holding its
-    weights: `check_safe` reads the graph's structure (`skeleton`), onnxruntime the file."""
+    weights: `check_safe` reads the graph's structure (`skeleton`), onnxruntime opens the graph
+    with its big weights as typed inputs (`_hollow_session`), or the file itself."""
     opset, producer = _check_parsed(_structure(path), limits)
-    return _inspection(open_session(path), opset, producer)
+    hollowed = _hollow_session(path)
+    if hollowed is None:
+        return _inspection(open_session(path), opset, producer)
+    session, holes = hollowed
+    return _inspection(session, opset, producer, holes)
+
+
+def open_checked_file(path: Path, limits: Limits) -> Any:
+    """The onnxruntime session of a file the caller owns, once `check_safe` passed on its
+    structure (ModelRefused): `inspect_file` for a caller that compares a declared signature."""
+    _check_parsed(_structure(path), limits)
+    return open_session(path)
 
 
 def _structure(path: Path) -> Any:
     """The file's ModelProto without raw data; parsed whole when the walk cannot tell."""
     model = skeleton(path)
     return parse(path.read_bytes()) if model is None else _require_model(model)
+
+
+HOLLOW_MIN_BYTES = 1024 * 1024
+"""Weights at least this big are left out of the graph onnxruntime opens for `inspect_file`."""
+
+_ITEM_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2}
+"""Bytes per element of the TensorProto data types whose raw data is that many bytes each."""
+
+
+def _hollow_session(path: Path) -> tuple[Any, frozenset[str]] | None:
+    """An onnxruntime session over the file's graph whose weights of `HOLLOW_MIN_BYTES` or more
+    are graph inputs of their type and shape (`holes`), and their names; None when there is no
+    such weight, or any doubt: then onnxruntime opens the file and its verdict stands.
+
+    onnxruntime 1.31 copies every initializer it is given at session creation, from the file's
+    parse or from an OrtValue (`add_external_initializers`): 2× a one-weight file at peak. A
+    check runs nothing, so it needs a weight's type and shape, never its values (shape tensors
+    whose values shape inference reads are a few bytes, far under the threshold). A hollowed
+    graph onnxruntime refuses is opened from the file, so every refusal is the file's own."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    found = hollow(path, HOLLOW_MIN_BYTES)
+    if found is None or not found[1]:
+        return None
+    try:
+        model = onnx.ModelProto.FromString(found[0])
+    except (DecodeError, ValueError, RuntimeError):
+        return None
+    holes = _holes(model.graph, found[1])
+    if holes is None:
+        return None
+    try:
+        return open_session(model.SerializeToString()), holes
+    except ModelRefused:
+        return None
+
+
+def _holes(graph: Any, left_out: dict[int, int]) -> frozenset[str] | None:
+    """Turn the initializers whose raw data was left out into graph inputs of their type and
+    shape; their names, or None when one of them is not a plain embedded tensor whose raw data
+    has exactly the size its type and shape say (onnxruntime would judge it from the file)."""
+    import math
+
+    import onnx
+
+    names = [t.name for t in graph.initializer]
+    taken = {i.name for i in graph.input} | {s.values.name for s in graph.sparse_initializer}
+    if len(set(names)) != len(names):
+        return None
+    chosen = [graph.initializer[index] for index in sorted(left_out)]
+    for index, tensor in zip(sorted(left_out), chosen, strict=True):
+        item = _ITEM_BYTES.get(tensor.data_type)
+        typed = (tensor.float_data, tensor.int32_data, tensor.int64_data, tensor.double_data,
+                 tensor.uint64_data, tensor.string_data, tensor.external_data)  # fmt: skip
+        if (
+            item is None
+            or not tensor.name
+            or tensor.name in taken
+            or tensor.HasField("segment")
+            or tensor.data_location != onnx.TensorProto.DEFAULT
+            or any(len(values) for values in typed)
+            or any(d < 0 for d in tensor.dims)
+            or math.prod(tensor.dims) * item != left_out[index]
+        ):
+            return None
+    inputs = [onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in chosen]
+    kept = [t for index, t in enumerate(graph.initializer) if index not in left_out]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    graph.input.extend(inputs)
+    return frozenset(t.name for t in inputs)
 
 
 def _check_parsed(model: Any, limits: Limits) -> tuple[int, str]:
@@ -345,8 +444,13 @@ def _check_parsed(model: Any, limits: Limits) -> tuple[int, str]:
     return int(opset), str(model.producer_name or "")
 
 
-def _inspection(session: Any, opset: int, producer: str) -> OnnxInspection:
+def _inspection(
+    session: Any, opset: int, producer: str, holes: frozenset[str] = frozenset()
+) -> OnnxInspection:
     inputs, outputs = describe_session(session)
+    inputs = [
+        a for a in inputs if (a.rsplit(" (", 1)[0] if isinstance(a, str) else a.name) not in holes
+    ]
     bad_inputs = [a for a in inputs if isinstance(a, str)]
     if bad_inputs:
         raise ModelRefused(

@@ -4,23 +4,29 @@ Called by the ModelVersion reconcile (in a worker thread). The steps, each with 
 reason when it fails:
 
 1. fetch from `s3://`, `https://`, `file://` (under a configured root only) or an MLflow
-   `models:/<name>/<version>[/<path>]` URI, streaming and stopping at the size limit
-   (`ArtifactTooLarge`); unreachable sources are `ArtifactUnreachable`, transient (retry) or
-   permanent (missing object, refused access);
-2. sha256 of the bytes against the declared digest (`DigestMismatch`);
-3. the shared ONNX policy (`modelplane_onnx`, the one the facade and the serving pods run):
-   parse (`NotOnnx`), refuse external data, custom operator domains and oversized graphs, open
-   with onnxruntime without running anything (`InvalidModel`), compare the declared signature
+   `models:/<name>/<version>[/<path>]` URI, streamed into a temporary file (the system's
+   temporary directory: an emptyDir at `/tmp` in the cluster) and hashed on the way, stopping at
+   the size limit (`ArtifactTooLarge`); unreachable sources are `ArtifactUnreachable`, transient
+   (retry) or permanent (missing object, refused access);
+2. the sha256 computed while streaming against the declared digest (`DigestMismatch`);
+3. the shared ONNX policy (`modelplane_onnx`, the one the facade and the serving pods run) over
+   that file, as the facade checks an upload: the graph's structure read past the weights
+   (`NotOnnx`), external data, custom operator domains and oversized graphs refused, onnxruntime
+   opening the file without running anything (`InvalidModel`), the declared signature compared
    with the session (`SignatureMismatch`).
+
+The artifact is never held in memory: a chunk at a time while it streams, then what onnxruntime
+needs to open the file; the file is deleted once verified or refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -57,6 +63,14 @@ class VerifiedArtifact:
 
 
 @dataclass(frozen=True)
+class Streamed:
+    """What streaming an artifact into a file measured on the way."""
+
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class S3Config:
     """How to reach S3 (or MinIO)."""
 
@@ -71,7 +85,8 @@ class S3Config:
 
 
 class ArtifactFetcher:
-    """Reads artifact bytes from the sources a ModelVersion may name, with a size cap."""
+    """Streams an artifact from the sources a ModelVersion may name into a file, with a
+    size cap."""
 
     def __init__(
         self,
@@ -87,17 +102,18 @@ class ArtifactFetcher:
         self._mlflow_uri = mlflow_uri.rstrip("/") if mlflow_uri else None
         self._timeout_s = timeout_s
 
-    def fetch(self, uri: str, limit: int) -> bytes:
-        """The artifact's bytes; ArtifactProblem if unreachable or bigger than `limit`."""
+    def fetch(self, uri: str, limit: int, sink: IO[bytes]) -> Streamed:
+        """Write the artifact's bytes to `sink`; their digest and size (ArtifactProblem if
+        unreachable or bigger than `limit`)."""
         scheme = uri.split(":", 1)[0]
         if scheme == "s3":
-            return self._fetch_s3(uri, limit)
+            return self._fetch_s3(uri, limit, sink)
         if scheme == "file":
-            return self._fetch_file(uri, limit)
+            return self._fetch_file(uri, limit, sink)
         if scheme == "https":
-            return self._fetch_http(uri, limit, {})
+            return self._fetch_http(uri, limit, {}, sink)
         if scheme == "models":
-            return self._fetch_mlflow(uri, limit)
+            return self._fetch_mlflow(uri, limit, sink)
         raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"unsupported artifact URI scheme {scheme!r}")
 
     def _client(self) -> Any:
@@ -109,7 +125,7 @@ class ArtifactFetcher:
             )  # fmt: skip
         return self._s3
 
-    def _fetch_s3(self, uri: str, limit: int) -> bytes:
+    def _fetch_s3(self, uri: str, limit: int, sink: IO[bytes]) -> Streamed:
         from botocore.exceptions import BotoCoreError, ClientError
 
         parsed = urlparse(uri)
@@ -121,7 +137,7 @@ class ArtifactFetcher:
             _check_size(uri, int(head.get("ContentLength", 0)), limit)
             body = self._client().get_object(Bucket=bucket, Key=key)["Body"]
             try:
-                return _read_capped(uri, body.iter_chunks(CHUNK), limit)
+                return _stream_capped(uri, body.iter_chunks(CHUNK), limit, sink)
             finally:
                 body.close()
         except ClientError as exc:
@@ -135,7 +151,7 @@ class ArtifactFetcher:
         except BotoCoreError as exc:
             raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"{uri}: {exc}", transient=True) from exc
 
-    def _fetch_file(self, uri: str, limit: int) -> bytes:
+    def _fetch_file(self, uri: str, limit: int, sink: IO[bytes]) -> Streamed:
         if self._file_root is None:
             raise ArtifactProblem(
                 ARTIFACT_UNREACHABLE, "file:// artifacts are disabled (no file artifact root)"
@@ -148,13 +164,15 @@ class ArtifactFetcher:
         try:
             _check_size(uri, path.stat().st_size, limit)
             with path.open("rb") as handle:
-                return _read_capped(uri, iter(lambda: handle.read(CHUNK), b""), limit)
+                return _stream_capped(uri, iter(lambda: handle.read(CHUNK), b""), limit, sink)
         except FileNotFoundError as exc:
             raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"{uri}: not found") from exc
         except OSError as exc:
             raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"{uri}: {exc}", transient=True) from exc
 
-    def _fetch_http(self, url: str, limit: int, params: dict[str, str]) -> bytes:
+    def _fetch_http(
+        self, url: str, limit: int, params: dict[str, str], sink: IO[bytes]
+    ) -> Streamed:
         try:
             with (
                 httpx.Client(timeout=self._timeout_s, follow_redirects=True) as client,
@@ -170,11 +188,11 @@ class ArtifactFetcher:
                 length = response.headers.get("content-length")
                 if length is not None and length.isdigit():
                     _check_size(url, int(length), limit)
-                return _read_capped(url, response.iter_bytes(CHUNK), limit)
+                return _stream_capped(url, response.iter_bytes(CHUNK), limit, sink)
         except httpx.HTTPError as exc:
             raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"{url}: {exc}", transient=True) from exc
 
-    def _fetch_mlflow(self, uri: str, limit: int) -> bytes:
+    def _fetch_mlflow(self, uri: str, limit: int, sink: IO[bytes]) -> Streamed:
         """`models:/<name>/<version>[/<path>]` through the tracking server's artifact proxy."""
         if self._mlflow_uri is None:
             raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"{uri}: no MLflow tracking URI configured")
@@ -186,6 +204,7 @@ class ArtifactFetcher:
             f"{self._mlflow_uri}/model-versions/get-artifact",
             limit,
             {"name": name, "version": version, "path": path},
+            sink,
         )
 
 
@@ -196,47 +215,63 @@ def _check_size(uri: str, size: int, limit: int) -> None:
         )
 
 
-def _read_capped(uri: str, chunks: Iterable[bytes], limit: int) -> bytes:
-    buffer = bytearray()
+def _stream_capped(uri: str, chunks: Iterable[bytes], limit: int, sink: IO[bytes]) -> Streamed:
+    digest = hashlib.sha256()
+    size = 0
     for chunk in chunks:
-        buffer += chunk
-        if len(buffer) > limit:
+        size += len(chunk)
+        if size > limit:
             raise ArtifactProblem(
                 ARTIFACT_TOO_LARGE, f"{uri} is more than the limit of {limit} bytes"
             )
-    return bytes(buffer)
+        digest.update(chunk)
+        sink.write(chunk)
+    return Streamed(digest.hexdigest(), size)
 
 
 # --------------------------------------------------------------------------------------------
 # Verifying
 
 
-def verify_bytes(data: bytes, spec: ModelVersionSpec, limits: ServingLimits) -> VerifiedArtifact:
-    """Check digest, ONNX safety rules, that onnxruntime opens it, and the signature."""
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != spec.artifact.sha256:
+def verify_file(
+    path: Path, streamed: Streamed, spec: ModelVersionSpec, limits: ServingLimits
+) -> VerifiedArtifact:
+    """Check the streamed digest, the ONNX safety rules, that onnxruntime opens the file, and
+    the signature."""
+    if streamed.sha256 != spec.artifact.sha256:
         raise ArtifactProblem(
             DIGEST_MISMATCH,
-            f"artifact sha256 is {digest}, the ModelVersion declares {spec.artifact.sha256}",
+            f"artifact sha256 is {streamed.sha256}, the ModelVersion declares "
+            f"{spec.artifact.sha256}",
         )
     try:
         onnx_limits = onnx_policy.Limits(limits.max_nodes, frozenset(limits.allowed_domains))
-        onnx_policy.check_safe(onnx_policy.parse(data), onnx_limits)
-        session = onnx_policy.open_session(data)
+        session = onnx_policy.open_checked_file(path, onnx_limits)
         onnx_policy.check_signature(session, spec.signature.inputs, spec.signature.outputs)
     except onnx_policy.ModelRefused as refused:
         raise ArtifactProblem(refused.reason, refused.message) from refused
-    return VerifiedArtifact(sha256=digest, size_bytes=len(data))
+    return VerifiedArtifact(sha256=streamed.sha256, size_bytes=streamed.size_bytes)
 
 
 def verify_artifact(
     fetcher: ArtifactFetcher, spec: ModelVersionSpec, limits: ServingLimits
 ) -> VerifiedArtifact:
-    """Fetch (capped at the smaller of the spec's and the platform's limit) and verify, under
-    the limits the version's serving pods are given (`ServingLimits.for_artifact`)."""
+    """Stream into a temporary file (capped at the smaller of the spec's and the platform's
+    limit) and verify it, under the limits the version's serving pods are given
+    (`ServingLimits.for_artifact`); the file is gone when this returns or raises."""
     limits = limits.for_artifact(spec.artifact)
-    data = fetcher.fetch(spec.artifact.uri, limits.max_artifact_bytes)
-    return verify_bytes(data, spec, limits)
+    try:
+        with tempfile.TemporaryDirectory(prefix="modelplane-artifact-") as folder:
+            path = Path(folder) / "model.onnx"
+            with path.open("wb") as sink:
+                streamed = fetcher.fetch(spec.artifact.uri, limits.max_artifact_bytes, sink)
+            return verify_file(path, streamed, spec, limits)
+    except OSError as exc:  # the local temporary directory (full, not writable): retry later
+        raise ArtifactProblem(
+            ARTIFACT_UNREACHABLE,
+            f"{spec.artifact.uri}: cannot stage it in the temporary directory: {exc}",
+            transient=True,
+        ) from exc
 
 
 Verifier = Callable[[ModelVersionSpec], VerifiedArtifact]
