@@ -187,6 +187,12 @@ async def mutating_cases(
             admin["headers"],
             {"name": "audited", "spec": {"deploymentRef": {"name": "serving"}}},
         ),
+        "PUT /api/v1/organizations/{org_id}/monitors/{name}": (
+            "PUT",
+            f"{base}/monitors/{world.monitor}",
+            admin["headers"],
+            {"spec": {"deploymentRef": {"name": "serving"}, "schedule": "*/30 * * * *"}},
+        ),
         "POST /api/v1/organizations/{org_id}/deployments": (
             "POST",
             f"{base}/deployments",
