@@ -14,7 +14,7 @@ import {
 import { can, useUpdateDeployment, type Deployment, type Role } from "@/lib/queries";
 
 import { Facts } from "./details";
-import { Feedback } from "./forms";
+import { Feedback, useEditing } from "./forms";
 import { Button, CheckboxField, EnvironmentBadge, SelectField, TextField } from "./ui";
 
 function Group({ legend, children }: { legend: string; children: ReactNode }) {
@@ -166,22 +166,10 @@ function SettingsForm({
 /** A deployment's settings in words; people whose role may change them edit them in a form
  * (the facade applies what changed and answers with the deployment, shown at once). */
 export function DeploymentSettings({ orgId, deployment, role }: { orgId: string; deployment: Deployment; role: Role }) {
-  const [editing, setEditing] = useState(false);
-  const [saved, setSaved] = useState<string | null>(null);
+  const { editing, saved, start, done, cancel } = useEditing();
   const allowed = can.deploy(role, deployment.environment);
   if (editing && allowed) {
-    return (
-      <SettingsForm
-        orgId={orgId}
-        deployment={deployment}
-        role={role}
-        onSaved={(message) => {
-          setSaved(message);
-          setEditing(false);
-        }}
-        onCancel={() => setEditing(false)}
-      />
-    );
+    return <SettingsForm orgId={orgId} deployment={deployment} role={role} onSaved={done} onCancel={cancel} />;
   }
   const words = describeSettings(deployment.spec);
   return (
@@ -195,13 +183,7 @@ export function DeploymentSettings({ orgId, deployment, role }: { orgId: string;
         ]}
       />
       {allowed ? (
-        <Button
-          variant="secondary"
-          onClick={() => {
-            setSaved(null);
-            setEditing(true);
-          }}
-        >
+        <Button variant="secondary" onClick={start}>
           Edit settings
         </Button>
       ) : (
@@ -211,11 +193,7 @@ export function DeploymentSettings({ orgId, deployment, role }: { orgId: string;
             : "Only the organization's admins can change a production deployment's settings."}
         </p>
       )}
-      {saved ? (
-        <p role="status" className="text-sm text-emerald-700">
-          {saved}
-        </p>
-      ) : null}
+      <Feedback message={saved} />
     </div>
   );
 }

@@ -51,6 +51,26 @@ export function useFormSubmit(run: (form: FormData) => Promise<string>) {
   return { message, error, onSubmit };
 }
 
+/** An edit form shown in place of what it edits: `start` opens it, `done` closes it and keeps its
+ * confirmation as `saved` (to show with `Feedback`), `cancel` closes it. */
+export function useEditing() {
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
+  return {
+    editing,
+    saved,
+    start: () => {
+      setSaved(null);
+      setEditing(true);
+    },
+    done: (message: string) => {
+      setSaved(message);
+      setEditing(false);
+    },
+    cancel: () => setEditing(false),
+  };
+}
+
 /** A confirmation (status) and/or an error (alert) next to a control. */
 export function Feedback({
   message,

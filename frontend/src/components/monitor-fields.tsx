@@ -1,13 +1,15 @@
 "use client";
 
-/** The parts of the drift-monitor create form that grow: where the reference data comes from
- * (the stable version's dataset, or an explicit file with its digest) and the alert sinks
- * (webhooks whose URL and signing key live in Secrets, or an Alertmanager). They only render
- * named inputs; `monitorFromForm` reads them. */
+/** The fields of the drift-monitor forms, shared by the create form (`/monitors/`) and the edit
+ * form (a monitor's page): the deployment, schedule, window, minimum samples, default test and
+ * dataset drift share; where the reference data comes from (the stable version's dataset, or an
+ * explicit file with its digest); and the alert sinks (webhooks whose URL and signing key live in
+ * Secrets, or an Alertmanager). They start from a `MonitorDraft` and only render named inputs;
+ * `monitorFromForm` and `specFromEdit` read them. */
 
 import { useState, type ReactNode } from "react";
 
-import { SEVERITIES, type SinkKind } from "@/lib/monitors";
+import { DRIFT_TESTS, SEVERITIES, type AlertSink, type MonitorDraft, type ReferenceDataset, type SinkKind } from "@/lib/monitors";
 
 import { Button, SelectField, TextField } from "./ui";
 
@@ -25,8 +27,8 @@ function Group({ legend, children }: { legend: string; children: ReactNode }) {
   );
 }
 
-export function ReferenceFields() {
-  const [choice, setChoice] = useState<"stable" | "dataset">("stable");
+function ReferenceFields({ initial }: { initial: ReferenceDataset | null }) {
+  const [choice, setChoice] = useState<"stable" | "dataset">(initial ? "dataset" : "stable");
   const options = [
     { value: "stable", label: "The stable version's reference dataset" },
     { value: "dataset", label: "A dataset of its own" },
@@ -50,10 +52,19 @@ export function ReferenceFields() {
             maxLength={2048}
             pattern={URI_PATTERN}
             hint="s3://bucket/key, https://… or file://…"
+            defaultValue={initial?.uri}
             className="w-96"
           />
-          <TextField label="Dataset SHA-256" name="referenceSha256" required pattern={SHA256_PATTERN} hint="64 hex digits; the job refuses a file that does not match." className="w-96" />
-          <SelectField label="Dataset format" name="referenceFormat" defaultValue="parquet" className="w-36">
+          <TextField
+            label="Dataset SHA-256"
+            name="referenceSha256"
+            required
+            pattern={SHA256_PATTERN}
+            hint="64 hex digits; the job refuses a file that does not match."
+            defaultValue={initial?.sha256}
+            className="w-96"
+          />
+          <SelectField label="Dataset format" name="referenceFormat" defaultValue={initial?.format ?? "parquet"} className="w-36">
             <option value="parquet">Parquet</option>
             <option value="csv">CSV</option>
           </SelectField>
@@ -65,10 +76,11 @@ export function ReferenceFields() {
   );
 }
 
-function SinkFields({ id, kind, number, namespace }: { id: number; kind: SinkKind; number: number; namespace: string }) {
+/** One sink's fields, started from `initial` when the spec already has it. */
+function SinkFields({ id, kind, number, namespace, initial }: { id: number; kind: SinkKind; number: number; namespace: string; initial?: AlertSink }) {
   const name = (field: string) => `sink-${id}-${field}`;
   const severity = (
-    <SelectField label="Severity" name={name("severity")} defaultValue="warning" className="w-32">
+    <SelectField label="Severity" name={name("severity")} defaultValue={initial?.severity ?? "warning"} className="w-32">
       {SEVERITIES.map((s) => (
         <option key={s} value={s}>
           {s}
@@ -86,33 +98,60 @@ function SinkFields({ id, kind, number, namespace }: { id: number; kind: SinkKin
           maxLength={2048}
           pattern="https?://[!-~]+"
           placeholder="http://alertmanager.monitoring:9093"
+          defaultValue={initial?.alertmanager?.url}
           className="w-96"
         />
         {severity}
       </div>
     );
   const secretHint = `A Secret in ${namespace}, created with kubectl.`;
+  const url = initial?.webhook?.urlSecretRef;
+  const signing = initial?.webhook?.signingSecretRef;
   return (
     <div className="flex flex-wrap items-start gap-3">
-      <TextField label={`Secret holding the URL of sink ${number}`} name={name("urlSecret")} required maxLength={253} hint={secretHint} className="w-64" />
-      <TextField label={`Key of the URL in that Secret (sink ${number})`} name={name("urlKey")} required maxLength={253} defaultValue="url" className="w-64" />
+      <TextField
+        label={`Secret holding the URL of sink ${number}`}
+        name={name("urlSecret")}
+        required
+        maxLength={253}
+        hint={secretHint}
+        defaultValue={url?.name}
+        className="w-64"
+      />
+      <TextField
+        label={`Key of the URL in that Secret (sink ${number})`}
+        name={name("urlKey")}
+        required
+        maxLength={253}
+        defaultValue={url?.key ?? "url"}
+        className="w-64"
+      />
       <TextField
         label={`Signing Secret of sink ${number} (optional)`}
         name={name("signingSecret")}
         maxLength={253}
         hint="An HMAC-SHA256 key of 32 bytes or more: messages are then signed."
+        defaultValue={signing?.name}
         className="w-64"
       />
-      <TextField label={`Key of the signing key (sink ${number})`} name={name("signingKey")} maxLength={253} defaultValue="key" className="w-56" />
+      <TextField
+        label={`Key of the signing key (sink ${number})`}
+        name={name("signingKey")}
+        maxLength={253}
+        defaultValue={signing?.key ?? "key"}
+        className="w-56"
+      />
       {severity}
     </div>
   );
 }
 
-/** Alert sinks, added and removed one by one; none by default. */
-export function AlertSinkFields({ namespace }: { namespace: string }) {
-  const [sinks, setSinks] = useState<{ id: number; kind: SinkKind }[]>([]);
-  const [next, setNext] = useState(0);
+/** Alert sinks, added and removed one by one, starting from `initial` (none for a new monitor). */
+function AlertSinkFields({ namespace, initial }: { namespace: string; initial: AlertSink[] }) {
+  const [sinks, setSinks] = useState<{ id: number; kind: SinkKind; initial?: AlertSink }[]>(() =>
+    initial.map((sink, id) => ({ id, kind: sink.alertmanager ? "alertmanager" : "webhook", initial: sink })),
+  );
+  const [next, setNext] = useState(initial.length);
   const add = (kind: SinkKind) => {
     setSinks((current) => [...current, { id: next, kind }]);
     setNext(next + 1);
@@ -132,7 +171,7 @@ export function AlertSinkFields({ namespace }: { namespace: string }) {
                 Remove sink {index + 1}
               </Button>
             </div>
-            <SinkFields id={sink.id} kind={sink.kind} number={index + 1} namespace={namespace} />
+            <SinkFields id={sink.id} kind={sink.kind} number={index + 1} namespace={namespace} initial={sink.initial} />
           </li>
         ))}
       </ol>
@@ -145,5 +184,60 @@ export function AlertSinkFields({ namespace }: { namespace: string }) {
         </Button>
       </div>
     </Group>
+  );
+}
+
+/** Every field of a monitor but its name, started from `draft`; `deployments` are the choices
+ * (the draft's own deployment is offered even when it is not among them); `children` come first
+ * on the first row (the create form's name). */
+export function MonitorFields({
+  draft,
+  deployments,
+  namespace,
+  children,
+}: {
+  draft: MonitorDraft;
+  deployments: string[];
+  namespace: string;
+  children?: ReactNode;
+}) {
+  const choices = draft.deployment && !deployments.includes(draft.deployment) ? [draft.deployment, ...deployments] : deployments;
+  return (
+    <>
+      <div className="flex flex-wrap items-start gap-3">
+        {children}
+        <SelectField label="Deployment" name="deployment" required defaultValue={draft.deployment || undefined} className="w-56">
+          {choices.map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </SelectField>
+        <TextField label="Schedule" name="schedule" required defaultValue={draft.schedule} maxLength={64} hint="Cron, in UTC." className="w-40" />
+        <TextField label="Window size" name="window" required defaultValue={draft.window} hint="For example 30m, 1h, 1d." className="w-32" />
+        <TextField label="Minimum samples" name="minSamples" type="number" required min={1} max={100000000} defaultValue={draft.minSamples} className="w-36" />
+        <SelectField label="Default test" name="defaultTest" defaultValue={draft.defaultTest} className="w-72">
+          {DRIFT_TESTS.map((test) => (
+            <option key={test.value} value={test.value}>
+              {test.label}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          label="Dataset drift share (%)"
+          name="driftShare"
+          type="number"
+          required
+          min={0}
+          max={100}
+          step="any"
+          defaultValue={draft.driftShare}
+          hint="The dataset drifted when this share of features did."
+          className="w-48"
+        />
+      </div>
+      <ReferenceFields initial={draft.reference} />
+      <AlertSinkFields namespace={namespace} initial={draft.alerts} />
+    </>
   );
 }

@@ -3,12 +3,15 @@ import { describe, expect, it } from "vitest";
 import {
   compareMetric,
   describeCondition,
+  draftFromSpec,
   formatNumber,
   formatShare,
   monitorFromForm,
+  NEW_MONITOR,
   referenceText,
   shareOverTime,
   sinksText,
+  specFromEdit,
   thresholdText,
   type QualityMetric,
 } from "./monitors";
@@ -80,6 +83,112 @@ describe("drift monitors", () => {
     const { spec } = monitorFromForm(form);
     expect(spec).not.toHaveProperty("reference");
     expect(spec).not.toHaveProperty("alerts");
+  });
+
+  /** A spec with everything the edit form does not show, as the cluster answers it (defaults filled in). */
+  const full = {
+    deploymentRef: { name: "fraud-staging" },
+    reference: { uri: "s3://ref/a.parquet", sha256: "ab".repeat(32), format: "parquet" },
+    window: { type: "sliding", size: "1h" },
+    schedule: "*/15 * * * *",
+    minSamples: 500,
+    features: { defaultTest: "auto", alpha: 0.01, thresholds: { psi: 0.3 }, overrides: [{ name: "amount", test: "wasserstein", threshold: 0.2 }] },
+    correction: "bonferroni",
+    datasetDrift: { driftShare: 0.333 },
+    predictionDrift: { enabled: true, test: "psi" },
+    alerts: [{ webhook: { urlSecretRef: { name: "hooks", key: "url" } }, severity: "critical" }],
+    actions: { onDrift: "none", onQualityDegraded: "pauseRollouts" },
+    quality: { task: "regression", prediction: "output.score.0", metrics: [{ metric: "mae", max: 0.2 }], minLabelledRows: 50, labelDelay: "6h" },
+    suspend: true,
+  };
+
+  /** The edit form as it starts from `spec`, with `changes` typed over it. */
+  function editForm(spec: Record<string, unknown>, changes: Record<string, string> = {}, sinks: [string, string][] | null = null): FormData {
+    const draft = draftFromSpec(spec);
+    const form = new FormData();
+    const fields: Record<string, string> = {
+      deployment: draft.deployment,
+      schedule: draft.schedule,
+      window: draft.window,
+      minSamples: String(draft.minSamples),
+      defaultTest: draft.defaultTest,
+      driftShare: String(draft.driftShare),
+      reference: draft.reference ? "dataset" : "stable",
+      referenceUri: draft.reference?.uri ?? "",
+      referenceSha256: draft.reference?.sha256 ?? "",
+      referenceFormat: draft.reference?.format ?? "parquet",
+      ...changes,
+    };
+    for (const [key, value] of Object.entries(fields)) form.set(key, value);
+    const asDrafted: [string, string][] = draft.alerts.flatMap((sink, id): [string, string][] =>
+      sink.alertmanager
+        ? [["sink", `${id}:alertmanager`], [`sink-${id}-url`, sink.alertmanager.url], [`sink-${id}-severity`, sink.severity]]
+        : [
+            ["sink", `${id}:webhook`],
+            [`sink-${id}-urlSecret`, sink.webhook?.urlSecretRef.name ?? ""],
+            [`sink-${id}-urlKey`, sink.webhook?.urlSecretRef.key ?? ""],
+            [`sink-${id}-signingSecret`, sink.webhook?.signingSecretRef?.name ?? ""],
+            [`sink-${id}-signingKey`, sink.webhook?.signingSecretRef?.key ?? "key"],
+            [`sink-${id}-severity`, sink.severity],
+          ],
+    );
+    for (const [key, value] of sinks ?? asDrafted) form.append(key, value);
+    return form;
+  }
+
+  it("starts the edit form from a spec, with the CRD's defaults for what it leaves out", () => {
+    expect(draftFromSpec(full)).toEqual({
+      deployment: "fraud-staging",
+      schedule: "*/15 * * * *",
+      window: "1h",
+      minSamples: 500,
+      defaultTest: "auto",
+      driftShare: 33.3,
+      reference: { uri: "s3://ref/a.parquet", sha256: "ab".repeat(32), format: "parquet" },
+      alerts: full.alerts,
+    });
+    // The create form's starting values are the CRD's defaults too.
+    expect(draftFromSpec({ deploymentRef: { name: "d" }, reference: { fromStableVersion: true } })).toEqual({ ...NEW_MONITOR, deployment: "d" });
+  });
+
+  it("gives back the same spec when nothing in the edit form changed", () => {
+    expect(specFromEdit(full, editForm(full))).toEqual(full);
+  });
+
+  it("overwrites only what the edit form shows: quality, predictionDrift, actions, per-feature tests and the rest stay", () => {
+    const spec = specFromEdit(
+      full,
+      editForm(full, { schedule: "0 * * * *", window: "30m", minSamples: "50", defaultTest: "psi", driftShare: "25", deployment: "churn" }),
+    );
+    expect(spec).toEqual({
+      ...full,
+      deploymentRef: { name: "churn" },
+      schedule: "0 * * * *",
+      window: { type: "sliding", size: "30m" },
+      minSamples: 50,
+      features: { ...full.features, defaultTest: "psi" },
+      datasetDrift: { driftShare: 0.25 },
+    });
+    expect(spec.quality).toEqual(full.quality);
+    expect(spec.predictionDrift).toEqual(full.predictionDrift);
+    expect(spec.actions).toEqual(full.actions);
+    expect(spec.features?.overrides).toEqual(full.features.overrides);
+    expect(spec.suspend).toBe(true);
+  });
+
+  it("drops the explicit reference and the sinks the edit form removed, and keeps a stable reference as it was", () => {
+    const toStable = specFromEdit(full, editForm(full, { reference: "stable" }, []));
+    expect(toStable).not.toHaveProperty("reference");
+    expect(toStable).not.toHaveProperty("alerts");
+    expect(toStable.quality).toEqual(full.quality);
+
+    const stable = { ...full, reference: { fromStableVersion: true, format: "parquet" } };
+    expect(specFromEdit(stable, editForm(stable)).reference).toEqual({ fromStableVersion: true, format: "parquet" });
+    const toDataset = specFromEdit(stable, editForm(stable, { reference: "dataset", referenceUri: "s3://ref/b.csv", referenceSha256: "CD".repeat(32), referenceFormat: "csv" }));
+    expect(toDataset.reference).toEqual({ uri: "s3://ref/b.csv", sha256: "cd".repeat(32), format: "csv" });
+
+    const added = specFromEdit(full, editForm(full, {}, [["sink", "4:alertmanager"], ["sink-4-url", "http://am:9093"], ["sink-4-severity", "info"]]));
+    expect(added.alerts).toEqual([{ alertmanager: { url: "http://am:9093" }, severity: "info" }]);
   });
 
   it("says the reference and the sinks of a spec in words", () => {

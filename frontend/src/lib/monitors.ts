@@ -4,7 +4,7 @@
  * in the cluster is the record, its status the results), and the pure shaping the pages draw —
  * conditions said in words, the last evaluation's rows, the share of drifted features over the
  * recent evaluations, live quality from ground truth and the candidate beside the stable during a
- * rollout, and the create form turned into a `DriftMonitorSpec`. The last evaluation, the live
+ * rollout, and the create and edit forms turned into a `DriftMonitorSpec`. The last evaluation, the live
  * quality, the candidate's results and the conditions come through the facade as the operator
  * wrote them (camelCase), so their shapes are declared here from `modelplane_crds.drift_results`
  * and `modelplane_crds.quality`. */
@@ -269,34 +269,128 @@ function sinksFromForm(form: FormData, text: (key: string) => string): AlertSink
   });
 }
 
+export type MonitorSpec = Schemas["DriftMonitorSpec"];
+export type ReferenceDataset = { uri: string; sha256: string; format: "parquet" | "csv" };
+
+/** What the monitor form's fields start from: the create form's defaults, or a monitor's spec. */
+export interface MonitorDraft {
+  deployment: string;
+  schedule: string;
+  window: string;
+  minSamples: number;
+  defaultTest: DriftTest;
+  /** In percent, as the form asks for it. */
+  driftShare: number;
+  /** An explicit reference dataset; null for the stable version's. */
+  reference: ReferenceDataset | null;
+  alerts: AlertSink[];
+}
+
+/** The create form's starting values: the CRD's defaults. */
+export const NEW_MONITOR: MonitorDraft = {
+  deployment: "",
+  schedule: "*/15 * * * *",
+  window: "1h",
+  minSamples: 500,
+  defaultTest: "auto",
+  driftShare: 50,
+  reference: null,
+  alerts: [],
+};
+
+function objectAt(spec: Monitor["spec"], key: string): Record<string, unknown> {
+  const value = spec[key];
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** A monitor's spec as the form's starting values; what the spec leaves out takes the CRD's
+ * defaults, as the operator reads it. */
+export function draftFromSpec(spec: Monitor["spec"]): MonitorDraft {
+  const window = objectAt(spec, "window");
+  const features = objectAt(spec, "features");
+  const datasetDrift = objectAt(spec, "datasetDrift");
+  const reference = objectAt(spec, "reference");
+  const test = DRIFT_TESTS.find((t) => t.value === features.defaultTest)?.value;
+  return {
+    deployment: String(objectAt(spec, "deploymentRef").name ?? ""),
+    schedule: typeof spec.schedule === "string" ? spec.schedule : NEW_MONITOR.schedule,
+    window: typeof window.size === "string" ? window.size : NEW_MONITOR.window,
+    minSamples: typeof spec.minSamples === "number" ? spec.minSamples : NEW_MONITOR.minSamples,
+    defaultTest: test ?? NEW_MONITOR.defaultTest,
+    driftShare: typeof datasetDrift.driftShare === "number" ? Number((datasetDrift.driftShare * 100).toPrecision(12)) : NEW_MONITOR.driftShare,
+    reference:
+      typeof reference.uri === "string"
+        ? { uri: reference.uri, sha256: String(reference.sha256 ?? ""), format: reference.format === "csv" ? "csv" : "parquet" }
+        : null,
+    alerts: Array.isArray(spec.alerts) ? (spec.alerts as AlertSink[]) : [],
+  };
+}
+
+/** The explicit reference dataset the form names, or null for the stable version's. */
+function referenceFromForm(text: (key: string) => string): ReferenceDataset | null {
+  if (text("reference") !== "dataset") return null;
+  return { uri: text("referenceUri"), sha256: text("referenceSha256").toLowerCase(), format: text("referenceFormat") === "csv" ? "csv" : "parquet" };
+}
+
+/** A percentage typed in the form as the fraction the CRD takes, without float noise (33.3 →
+ * 0.333, not 0.33299999999999996), so an unchanged edit sends back what it read. */
+function fractionOf(percent: string): number {
+  return Number((Number(percent) / 100).toPrecision(12));
+}
+
+function formText(form: FormData): (key: string) => string {
+  return (key) => String(form.get(key) ?? "").trim();
+}
+
 /** The create form's fields as a monitor: what is not asked takes the CRD's defaults (the
  * reference is the stable version's dataset unless `reference` is `dataset`). */
 export function monitorFromForm(form: FormData): MonitorCreate {
-  const text = (key: string) => String(form.get(key) ?? "").trim();
+  const text = formText(form);
   const alerts = sinksFromForm(form, text);
+  const reference = referenceFromForm(text);
   return {
     name: text("name"),
     spec: {
       deploymentRef: { name: text("deployment") },
-      ...(text("reference") === "dataset"
-        ? {
-            reference: {
-              uri: text("referenceUri"),
-              sha256: text("referenceSha256").toLowerCase(),
-              format: text("referenceFormat") === "csv" ? "csv" : "parquet",
-            },
-          }
-        : {}),
+      ...(reference ? { reference } : {}),
       schedule: text("schedule"),
       window: { type: "tumbling", size: text("window") },
       minSamples: Number(text("minSamples")),
       features: { defaultTest: text("defaultTest") as DriftTest, alpha: 0.05 },
       correction: "bh-fdr",
-      datasetDrift: { driftShare: Number(text("driftShare")) / 100 },
+      datasetDrift: { driftShare: fractionOf(text("driftShare")) },
       ...(alerts.length ? { alerts } : {}),
       suspend: false,
     },
   };
+}
+
+/** The edit form's fields over the monitor's current spec: the PUT replaces the spec whole, so
+ * it starts from the current one and overwrites only what the form shows (the deployment,
+ * schedule, window size, minimum samples, default test, dataset drift share, reference data and
+ * alert sinks). The rest — `quality`, `predictionDrift`, `actions`, per-feature overrides and
+ * thresholds, alpha, the window's type, the correction, `suspend` — stays as it was. */
+export function specFromEdit(current: Monitor["spec"], form: FormData): MonitorSpec {
+  const text = formText(form);
+  const alerts = sinksFromForm(form, text);
+  const explicit = referenceFromForm(text);
+  // The form owns the reference and the sinks whole: those it leaves out are dropped.
+  const kept: Monitor["spec"] = { ...current };
+  delete kept.reference;
+  delete kept.alerts;
+  // Choosing the stable version's dataset keeps a reference section that already says so.
+  const reference = explicit ?? (typeof objectAt(current, "reference").uri === "string" ? undefined : current.reference);
+  return {
+    ...kept,
+    deploymentRef: { ...objectAt(current, "deploymentRef"), name: text("deployment") },
+    ...(reference !== undefined ? { reference } : {}),
+    schedule: text("schedule"),
+    window: { ...objectAt(current, "window"), size: text("window") },
+    minSamples: Number(text("minSamples")),
+    features: { ...objectAt(current, "features"), defaultTest: text("defaultTest") as DriftTest },
+    datasetDrift: { ...objectAt(current, "datasetDrift"), driftShare: fractionOf(text("driftShare")) },
+    ...(alerts.length ? { alerts } : {}),
+  } as MonitorSpec;
 }
 
 /** Where the monitor's reference data comes from, in words. */
@@ -377,6 +471,18 @@ export function useMonitorMutations(orgId: string) {
       mutationFn: async (body: MonitorCreate) =>
         unwrap(await client.POST("/api/v1/organizations/{org_id}/monitors", { params: { path: { org_id: orgId } }, body })).data,
       onSuccess: () => queryClient.invalidateQueries({ queryKey: monitorKeys.all(orgId) }),
+    }),
+    /** Replace the monitor's spec (`PUT`); the answer is the monitor, shown at once. */
+    update: useMutation({
+      mutationFn: async ({ name, spec }: { name: string; spec: MonitorSpec }) =>
+        unwrap(
+          await client.PUT("/api/v1/organizations/{org_id}/monitors/{name}", { params: { path: { org_id: orgId, name } }, body: { spec } }),
+        ).data,
+      onSuccess: (updated, { name }) => {
+        queryClient.setQueryData(monitorKeys.one(orgId, name), updated);
+        // A prefix of the monitor's own key too: both are read again from the cluster.
+        return queryClient.invalidateQueries({ queryKey: monitorKeys.all(orgId) });
+      },
     }),
     remove: useMutation({
       mutationFn: async (name: string) =>

@@ -313,6 +313,21 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   ]);
   await shot(page, "monitor");
   await expectAccessible(page);
+  // Edit it: the form starts from its spec (the reference and both sinks as created); a new
+  // schedule is saved through PUT and shown at once, the reference and sinks kept.
+  await page.getByRole("button", { name: "Edit monitor" }).click();
+  const edit = page.getByRole("form", { name: `Edit drift monitor ${name}-drift` });
+  await expect(edit.getByLabel("Schedule")).toHaveValue("*/15 * * * *");
+  await expect(edit.getByLabel("Window size")).toHaveValue("30m");
+  await expect(edit.getByLabel("Dataset URI")).toHaveValue("s3://reference/fraud.csv");
+  await expect(edit.getByLabel("Secret holding the URL of sink 1")).toHaveValue("fraud-hooks");
+  await expectAccessible(page);
+  await edit.getByLabel("Schedule").fill("0 * * * *");
+  await edit.getByRole("button", { name: "Save monitor" }).click();
+  await expect(page.getByRole("region", { name: "Actions" }).getByRole("status")).toHaveText("Saved: the operator applies the new spec; the results so far stay.");
+  await expect(page.locator("dt", { hasText: /^Schedule$/ }).locator("xpath=following-sibling::dd[1]")).toHaveText("0 * * * *");
+  await expect(page.getByText(`s3://reference/fraud.csv (csv, sha256 ${"c".repeat(12)}…)`)).toBeVisible();
+  await expect(page.getByRole("list", { name: "Alert sinks" }).getByRole("listitem")).toHaveCount(2);
   await page.getByRole("button", { name: "Delete monitor…" }).click();
   await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
   await expect(page).toHaveURL(/\/monitors\/$/);
@@ -612,7 +627,7 @@ test("roles: a viewer reads every page but is offered no write, a refused write 
     await expect(page.getByRole("form", { name: "Create a drift monitor" })).toHaveCount(0);
     await page.getByRole("table", { name: "Drift monitors" }).getByRole("link", { name: `${name}-drift` }).click();
     await expect(page.getByRole("heading", { level: 1, name: `Drift monitor ${name}-drift` })).toBeVisible();
-    await expect(page.getByText("Viewers can read drift monitors; developers and admins delete them.")).toBeVisible();
+    await expect(page.getByText("Viewers can read drift monitors; developers and admins edit and delete them.")).toBeVisible();
     await expect(page.getByRole("region", { name: "Live quality" })).toContainText("Not scored yet");
     await expect(page.getByRole("region", { name: "Live quality" })).toContainText("6h after the window ends");
     await expect(page.getByRole("button", { name: "Delete monitor…" })).toHaveCount(0);

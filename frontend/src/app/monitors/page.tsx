@@ -4,12 +4,12 @@ import Link from "next/link";
 import { useState } from "react";
 
 import { Feedback, useFormSubmit } from "@/components/forms";
-import { AlertSinkFields, ReferenceFields } from "@/components/monitor-fields";
+import { MonitorFields } from "@/components/monitor-fields";
 import { OrgPage } from "@/components/org-gate";
-import { Button, DataTable, EmptyState, ErrorState, SelectField, Skeleton, StateBadge, TextField, formatDate } from "@/components/ui";
+import { Button, DataTable, EmptyState, ErrorState, Skeleton, StateBadge, TextField, formatDate } from "@/components/ui";
 import { explainInvalid } from "@/lib/api/client";
 import {
-  DRIFT_TESTS,
+  NEW_MONITOR,
   evaluationOf,
   formatShare,
   monitorFromForm,
@@ -50,39 +50,9 @@ function CreateMonitor({ org }: { org: Organization }) {
     );
   return (
     <form onSubmit={onSubmit} aria-label="Create a drift monitor" className="mb-6 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
-      <div className="flex flex-wrap items-start gap-3">
+      <MonitorFields key={created} draft={NEW_MONITOR} deployments={names} namespace={`mp-${org.slug}`}>
         <TextField label="Monitor name" name="name" required maxLength={63} pattern={NAME_PATTERN} hint="Lowercase letters, digits and dashes." className="w-56" />
-        <SelectField label="Deployment" name="deployment" required className="w-56">
-          {names.map((name) => (
-            <option key={name} value={name}>
-              {name}
-            </option>
-          ))}
-        </SelectField>
-        <TextField label="Schedule" name="schedule" required defaultValue="*/15 * * * *" maxLength={64} hint="Cron, in UTC." className="w-40" />
-        <TextField label="Window size" name="window" required defaultValue="1h" hint="For example 30m, 1h, 1d." className="w-32" />
-        <TextField label="Minimum samples" name="minSamples" type="number" required min={1} max={100000000} defaultValue={500} className="w-36" />
-        <SelectField label="Default test" name="defaultTest" defaultValue="auto" className="w-72">
-          {DRIFT_TESTS.map((test) => (
-            <option key={test.value} value={test.value}>
-              {test.label}
-            </option>
-          ))}
-        </SelectField>
-        <TextField
-          label="Dataset drift share (%)"
-          name="driftShare"
-          type="number"
-          required
-          min={0}
-          max={100}
-          defaultValue={50}
-          hint="The dataset drifted when this share of features did."
-          className="w-48"
-        />
-      </div>
-      <ReferenceFields key={`reference-${created}`} />
-      <AlertSinkFields key={`sinks-${created}`} namespace={`mp-${org.slug}`} />
+      </MonitorFields>
       <div className="mt-3 flex flex-wrap items-center gap-3">
         <Button type="submit" busy={create.isPending}>
           Create monitor

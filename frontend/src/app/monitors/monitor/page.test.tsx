@@ -1,10 +1,11 @@
 import { cleanup, screen, waitFor, within } from "@testing-library/react";
-import { http } from "msw";
+import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 
 import { degraded, evaluated, monitor, pausedCandidate, tooFewLabels, unreadCandidate } from "@/test/monitors";
 import { renderApp, signInThroughForm } from "@/test/render";
 import { location, routerPush } from "@/test/router";
+import type { MonitorSpec } from "@/lib/monitors";
 import { envelope, failure, org, pageOf, server, signInHandlers } from "@/test/server";
 
 import MonitorPage from "./page";
@@ -73,7 +74,8 @@ describe("Drift monitor page", () => {
     expect(screen.getByText("Reference data").nextElementSibling).toHaveTextContent("the stable version's reference dataset");
     expect(screen.queryByRole("alert")).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /Delete/ })).not.toBeInTheDocument();
-    expect(screen.getByText("Viewers can read drift monitors; developers and admins delete them.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Edit/ })).not.toBeInTheDocument();
+    expect(screen.getByText("Viewers can read drift monitors; developers and admins edit and delete them.")).toBeInTheDocument();
   });
 
   it("deletes after a confirmation and returns to the list", async () => {
@@ -200,5 +202,96 @@ describe("Drift monitor page", () => {
     const conditions = screen.getByRole("region", { name: "Conditions" });
     expect(within(conditions).getByText(/^No rollout paused by this monitor \(NothingPaused\)/)).not.toHaveClass("text-red-800");
     expect(within(conditions).queryByRole("link")).not.toBeInTheDocument();
+  });
+
+  /** Every part of a spec the edit form does not show, beside the explicit reference and two sinks. */
+  const fullSpec = {
+    ...pausedCandidate.spec,
+    window: { type: "sliding", size: "1h" },
+    minSamples: 200,
+    features: { defaultTest: "ks", alpha: 0.01, thresholds: { psi: 0.3 }, overrides: [{ name: "amount", test: "wasserstein", threshold: 0.2 }] },
+    correction: "bonferroni",
+    datasetDrift: { driftShare: 0.3 },
+    predictionDrift: { enabled: true, test: "psi" },
+    suspend: false,
+  };
+
+  it("edits the monitor from its spec, shows the facade's refusal in its words, and keeps what the form does not show", async () => {
+    let current = monitor("fraud-quality", { ...pausedCandidate, spec: fullSpec });
+    const sent: MonitorSpec[] = [];
+    let reads = 0;
+    server.use(
+      // Ahead of facade()'s, which answers the monitor as it was.
+      http.get("/api/v1/organizations/:orgId/monitors/:name", () => {
+        reads += 1;
+        return envelope(current);
+      }),
+      ...facade(current),
+      http.get("/api/v1/organizations/:orgId/deployments", () => pageOf([{ name: "fraud-staging" }, { name: "churn" }])),
+      http.put("/api/v1/organizations/:orgId/monitors/:name", async ({ request }) => {
+        const { spec } = (await request.json()) as { spec: MonitorSpec };
+        sent.push(spec);
+        if (spec.schedule === "hourly")
+          return HttpResponse.json(
+            {
+              success: false,
+              error: { code: "validation_error", message: "request is not valid", details: [{ loc: ["body", "spec", "schedule"], message: "not a cron expression" }] },
+              metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
+            },
+            { status: 422 },
+          );
+        current = { ...current, spec };
+        return envelope(current);
+      }),
+    );
+    const { user } = renderApp(<MonitorPage />);
+    await signInThroughForm(user);
+    await user.click(await screen.findByRole("button", { name: "Edit monitor" }));
+    const form = await screen.findByRole("form", { name: "Edit drift monitor fraud-quality" });
+    expect(within(form).getByLabelText("Deployment")).toHaveValue("fraud-staging");
+    expect(within(form).getByLabelText("Schedule")).toHaveValue("*/15 * * * *");
+    expect(within(form).getByLabelText("Minimum samples")).toHaveValue(200);
+    expect(within(form).getByLabelText("Default test")).toHaveValue("ks");
+    expect(within(form).getByLabelText("Dataset drift share (%)")).toHaveValue(30);
+    expect(within(form).getByRole("radio", { name: "A dataset of its own" })).toBeChecked();
+    expect(within(form).getByLabelText("Dataset URI")).toHaveValue("s3://reference/fraud.parquet");
+    expect(within(form).getByLabelText("Secret holding the URL of sink 1")).toHaveValue("fraud-hooks");
+    expect(within(form).getByLabelText("Signing Secret of sink 1 (optional)")).toHaveValue("fraud-signing");
+    expect(within(form).getByLabelText("Alertmanager URL of sink 2")).toHaveValue("http://alertmanager.monitoring:9093");
+    expect(within(form).getAllByLabelText("Severity").map((select) => (select as HTMLSelectElement).value)).toEqual(["critical", "warning"]);
+
+    await user.clear(within(form).getByLabelText("Schedule"));
+    await user.type(within(form).getByLabelText("Schedule"), "hourly");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("request is not valid: spec.schedule: not a cron expression");
+
+    await user.clear(within(form).getByLabelText("Schedule"));
+    await user.type(within(form).getByLabelText("Schedule"), "0 * * * *");
+    const before = reads;
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await screen.findByRole("status")).toHaveTextContent("Saved: the operator applies the new spec; the results so far stay.");
+    expect(screen.queryByRole("form", { name: "Edit drift monitor fraud-quality" })).not.toBeInTheDocument();
+    // The whole spec went back, only the schedule changed: quality, actions, prediction drift,
+    // per-feature tests, the sliding window and the sinks are all still there.
+    expect(sent.at(-1)).toEqual({ ...fullSpec, schedule: "0 * * * *" });
+    expect(screen.getByText("Schedule").nextElementSibling).toHaveTextContent("0 * * * *");
+    await waitFor(() => expect(reads).toBeGreaterThan(before));
+  });
+
+  it("keeps the monitor as it was when the edit is cancelled, and shows a 404 in the facade's words", async () => {
+    server.use(
+      ...facade(evaluated, "admin"),
+      http.get("/api/v1/organizations/:orgId/deployments", () => pageOf([{ name: "fraud-staging" }])),
+      http.put("/api/v1/organizations/:orgId/monitors/:name", () => failure(404, "not_found", "deployment gone-deployment not found")),
+    );
+    const { user } = renderApp(<MonitorPage />);
+    await signInThroughForm(user);
+    await user.click(await screen.findByRole("button", { name: "Edit monitor" }));
+    const form = await screen.findByRole("form", { name: "Edit drift monitor fraud-drift" });
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("deployment gone-deployment not found");
+    await user.click(within(form).getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByRole("form")).not.toBeInTheDocument();
+    expect(screen.getByText("Schedule").nextElementSibling).toHaveTextContent("*/15 * * * *");
   });
 });

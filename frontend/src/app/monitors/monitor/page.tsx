@@ -2,14 +2,16 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
 
 import { Facts, Section } from "@/components/details";
-import { ConfirmAction } from "@/components/forms";
+import { ConfirmAction, Feedback, useEditing } from "@/components/forms";
 import { LineChart, type XAxis } from "@/components/line-chart";
+import { MonitorFields } from "@/components/monitor-fields";
 import { CandidateVsStable, LiveQuality } from "@/components/monitor-quality";
 import { ModelPage } from "@/components/org-gate";
-import { DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatDate } from "@/components/ui";
-import { explainRefusal } from "@/lib/api/client";
+import { Button, DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatDate } from "@/components/ui";
+import { explainInvalid, explainRefusal } from "@/lib/api/client";
 import { timeTicks } from "@/lib/chart";
 import { deploymentHref } from "@/lib/deployments";
 import {
@@ -17,6 +19,7 @@ import {
   conditionsOf,
   decidesOnPValue,
   describeCondition,
+  draftFromSpec,
   evaluationOf,
   formatNumber,
   formatShare,
@@ -25,6 +28,8 @@ import {
   referenceText,
   shareOverTime,
   sinksText,
+  specFromEdit,
+  useDeploymentNames,
   useMonitor,
   useMonitorMutations,
   type Evaluation,
@@ -177,6 +182,58 @@ function Delete({ orgId, name }: { orgId: string; name: string }) {
   );
 }
 
+/** The monitor's fields, started from its spec; saving replaces the spec (what the form does not
+ * show is kept, see `specFromEdit`). */
+function EditForm({ orgId, monitor, onSaved, onCancel }: { orgId: string; monitor: Monitor; onSaved: () => void; onCancel: () => void }) {
+  const deployments = useDeploymentNames(orgId, true);
+  const { update } = useMonitorMutations(orgId);
+  // Read once: the page refreshes the monitor every minute, and the fields must not move under the user.
+  const [start] = useState(() => ({ spec: monitor.spec, draft: draftFromSpec(monitor.spec) }));
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const spec = specFromEdit(start.spec, new FormData(event.currentTarget));
+    update.mutate({ name: monitor.name, spec }, { onSuccess: onSaved });
+  }
+  if (deployments.isLoading) return <Skeleton label="Loading deployments" rows={1} />;
+  return (
+    <form onSubmit={submit} aria-label={`Edit drift monitor ${monitor.name}`} className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+      <MonitorFields draft={start.draft} deployments={deployments.data ?? []} namespace={monitor.namespace} />
+      <p className="mt-3 text-xs text-slate-500">
+        What this form does not show (live quality, prediction drift, actions, per-feature tests, alpha, the window&apos;s type, the correction,
+        suspend) stays as it is. The results so far stay too.
+      </p>
+      <div className="mt-3 flex flex-wrap items-center gap-3">
+        <Button type="submit" busy={update.isPending}>
+          Save monitor
+        </Button>
+        <Button variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Feedback error={update.error ?? deployments.error} explain={explainInvalid} />
+      </div>
+    </form>
+  );
+}
+
+/** Edit and delete, for the roles that may write monitors. */
+function Actions({ orgId, monitor, role }: { orgId: string; monitor: Monitor; role: Role }) {
+  const { editing, saved, start, done, cancel } = useEditing();
+  if (!can.write(role)) return <p className="text-sm text-slate-600">Viewers can read drift monitors; developers and admins edit and delete them.</p>;
+  if (editing)
+    return <EditForm orgId={orgId} monitor={monitor} onSaved={() => done("Saved: the operator applies the new spec; the results so far stay.")} onCancel={cancel} />;
+  return (
+    <div className="flex flex-wrap items-start justify-between gap-3">
+      <div className="flex flex-wrap items-center gap-3">
+        <Button variant="secondary" onClick={start}>
+          Edit monitor
+        </Button>
+        <Feedback message={saved} />
+      </div>
+      <Delete orgId={orgId} name={monitor.name} />
+    </div>
+  );
+}
+
 function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; role: Role }) {
   const conditions = conditionsOf(monitor);
   const candidate = candidateOf(monitor);
@@ -264,11 +321,7 @@ function Detail({ orgId, monitor, role }: { orgId: string; monitor: Monitor; rol
       </Section>
 
       <Section title="Actions">
-        {can.write(role) ? (
-          <Delete orgId={orgId} name={monitor.name} />
-        ) : (
-          <p className="text-sm text-slate-600">Viewers can read drift monitors; developers and admins delete them.</p>
-        )}
+        <Actions orgId={orgId} monitor={monitor} role={role} />
       </Section>
     </>
   );
