@@ -5,6 +5,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+from redis.asyncio import Redis
+
+from modelplane_api.errors import RateLimited, ServiceUnavailable
+from modelplane_api.ratelimit import Limit, RateLimiter
+
 from .conftest import PASSWORD, Api, ApiFactory
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -85,3 +91,33 @@ async def test_ready_reports_a_dead_redis(make_api: ApiFactory) -> None:
     assert body["error"]["code"] == "not_ready"
     assert body["error"]["details"]["postgres"] == "ok"
     assert body["error"]["details"]["redis"].startswith("error")
+
+
+async def test_budgets_counted_together_are_each_counted_and_the_longest_wait_is_given(
+    api: Api,
+) -> None:
+    limiter = api.app.state.ctx.rate_limiter
+    redis = api.app.state.ctx.redis
+    key = random_ip()
+    minute, hour = Limit("t-minute", 1, 60), Limit("t-hour", 2, 3600)
+    await limiter.hit_all((minute, key), (hour, key), now=7200.0)
+    with pytest.raises(RateLimited) as refused:  # the minute's budget is spent, the hour's not
+        await limiter.hit_all((minute, key), (hour, key), now=7210.0)
+    assert refused.value.details == {"retry_after": 51}
+    with pytest.raises(RateLimited) as refused:  # both spent: the hour's wait is the longer
+        await limiter.hit_all((minute, key), (hour, key), now=7220.0)
+    assert refused.value.details == {"retry_after": 3581}
+    assert int(await redis.get(f"mp:rl:t-minute:{key}:120")) == 3
+    assert int(await redis.get(f"mp:rl:t-hour:{key}:2")) == 3
+    assert 0 < await redis.ttl(f"mp:rl:t-hour:{key}:2") <= 3601
+
+
+async def test_without_redis_budgets_counted_together_fail_closed_if_any_does(
+    api: Api,
+) -> None:
+    ctx = api.app.state.ctx
+    dead = RateLimiter(Redis.from_url(DEAD_REDIS, socket_connect_timeout=0.2), ctx.metrics)
+    open_rule, closed_rule = Limit("t-open", 1, 60), Limit("t-closed", 1, 60, fail_closed=True)
+    await dead.hit_all((open_rule, "k"), (open_rule, "k"))  # fails open: allowed, twice
+    with pytest.raises(ServiceUnavailable):
+        await dead.hit_all((open_rule, "k"), (closed_rule, "k"))

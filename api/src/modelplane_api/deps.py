@@ -47,8 +47,10 @@ from modelplane_crds.organization import api_key_identity, user_identity
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def get_context(request: Request) -> AppContext:
-    """The app's collaborators."""
+async def get_context(request: Request) -> AppContext:
+    """The app's collaborators. Every dependency is `async def`: FastAPI runs a plain `def`
+    dependency in a worker thread, a hand-off that costs more than the work
+    (tests/api/test_http.py)."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -124,7 +126,7 @@ class Committer:
         await commit_request(self.request, self.session, self.ctx)
 
 
-def get_committer(request: Request, session: SessionDep, ctx: Ctx) -> Committer:
+async def get_committer(request: Request, session: SessionDep, ctx: Ctx) -> Committer:
     """The request's early commit."""
     return Committer(request, session, ctx)
 
@@ -132,7 +134,7 @@ def get_committer(request: Request, session: SessionDep, ctx: Ctx) -> Committer:
 Commit = Annotated[Committer, Depends(get_committer)]
 
 
-def get_audit(request: Request) -> AuditContext:
+async def get_audit(request: Request) -> AuditContext:
     """The request's audit context, for services to fill."""
     return audit_context(request)
 
@@ -150,6 +152,8 @@ class Principal:
     role: Role | None = None
     scope: KeyScope = KeyScope.FULL
     """An API key's scope; a user's calls are never narrowed."""
+    organization_slug: str | None = None
+    """An API key's organization, read with the key."""
 
     @property
     def user_id(self) -> uuid.UUID | None:
@@ -193,11 +197,12 @@ async def verify_credentials(
     token = credentials.credentials
     now = ctx.clock()
     if token.startswith(API_KEY_PREFIX):
-        key = await auth_repo.get_live_api_key(session, digest(token), now)
-        if key is None:
+        found = await auth_repo.get_live_api_key(session, digest(token), now)
+        if found is None:
             raise InvalidToken("invalid API key")
+        key, slug = found
         principal = Principal(
-            "api_key", key.id, key.organization_id, Role(key.role), KeyScope(key.scope)
+            "api_key", key.id, key.organization_id, Role(key.role), KeyScope(key.scope), slug
         )
     else:
         claims = ctx.signer.verify(token, now)
@@ -266,6 +271,8 @@ class OrgAccess:
     organization_id: uuid.UUID
     role: Role
     principal: Principal
+    slug: str
+    """The organization's slug (its namespace is `mp-<slug>`)."""
 
     @property
     def caller(self) -> ClusterCaller:
@@ -289,12 +296,16 @@ async def resolve_access(
     permission: Permission,
 ) -> OrgAccess:
     """The caller's role in an organization, or 404 (not a member) / 403 (role too weak)."""
+    role: Role | None = None
+    slug = ""
     if principal.kind == "api_key":
-        role = principal.role if principal.organization_id == organization_id else None
+        if principal.organization_id == organization_id:
+            role, slug = principal.role, principal.organization_slug or ""
     else:
-        membership = await org_repo.get_membership(session, organization_id, principal.id)
-        role = Role(membership.role) if membership is not None else None
-        if role is None and await auth_repo.get_active_user(session, principal.id) is None:
+        member = await org_repo.member_role(session, organization_id, principal.id)
+        if member is not None:
+            role, slug = Role(member[0]), member[1]
+        elif await auth_repo.get_active_user(session, principal.id) is None:
             raise InvalidToken("the token's user no longer exists")
     if role is None:
         raise NotFound("organization not found")
@@ -305,7 +316,7 @@ async def resolve_access(
         raise PermissionDenied(
             f"this API key's scope is {principal.scope.value}: it may not {permission.value}"
         )
-    return OrgAccess(organization_id, role, principal)
+    return OrgAccess(organization_id, role, principal, slug)
 
 
 class RequirePermission:
@@ -395,17 +406,12 @@ async def inference_access(
         access = await resolve_access(
             request, session, principal, org_id, Permission.DEPLOYMENT_INFER
         )
-        organization = await org_repo.get_organization(session, org_id)
-    if organization is None:
-        raise NotFound("organization not found")
-    await ctx.rate_limiter.hit(
-        Limit("infer-principal", settings.inference_rate_per_principal, window),
-        f"{principal.kind}:{principal.id}",
+    per_principal = Limit("infer-principal", settings.inference_rate_per_principal, window)
+    per_org = Limit("infer-organization", settings.inference_rate_per_organization, window)
+    await ctx.rate_limiter.hit_all(
+        (per_principal, f"{principal.kind}:{principal.id}"), (per_org, str(org_id))
     )
-    await ctx.rate_limiter.hit(
-        Limit("infer-organization", settings.inference_rate_per_organization, window), str(org_id)
-    )
-    return InferenceCaller(access, organization.slug)
+    return InferenceCaller(access, access.slug)
 
 
 InferenceAccess = Annotated[InferenceCaller, Depends(inference_access)]
@@ -416,7 +422,7 @@ def known_filters(*allowed: str) -> Any:
     """`Depends(...)`: 400 for a `filter[...]` the route does not declare."""
     names = set(allowed)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         reject_unknown_filters(request, names)
 
     return Depends(check)

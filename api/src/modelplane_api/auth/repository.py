@@ -55,18 +55,24 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dateti
     )
 
 
-async def get_live_api_key(session: AsyncSession, key_hash: str, now: datetime) -> ApiKey | None:
-    """An API key by digest that is neither deleted, expired nor of a deleted organization."""
-    return await session.scalar(
-        select(ApiKey)
-        .join(Organization, Organization.id == ApiKey.organization_id)
-        .where(
-            ApiKey.key_hash == key_hash,
-            ApiKey.deleted_at.is_(None),
-            Organization.deleted_at.is_(None),
-            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+async def get_live_api_key(
+    session: AsyncSession, key_hash: str, now: datetime
+) -> tuple[ApiKey, str] | None:
+    """An API key by digest that is neither deleted, expired nor of a deleted organization,
+    with its organization's slug (one query: the inference proxy needs both)."""
+    row = (
+        await session.execute(
+            select(ApiKey, Organization.slug)
+            .join(Organization, Organization.id == ApiKey.organization_id)
+            .where(
+                ApiKey.key_hash == key_hash,
+                ApiKey.deleted_at.is_(None),
+                Organization.deleted_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
         )
-    )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def list_api_keys(
