@@ -21,6 +21,7 @@ import pytest
 from modelplane_cli.local import node
 from modelplane_cli.local.binaries import KUBE
 from modelplane_cli.local.platform import LocalPlatform, RealNode, S3Endpoint
+from modelplane_cli.local.services import MLflow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_FIXTURES = frozenset(
@@ -35,6 +36,7 @@ PLATFORM_FIXTURES = frozenset(
         "s3",
         "s3_client",
         "mlflow_uri",
+        "mlflow_server",
         "real_node",
     }
 )
@@ -182,9 +184,15 @@ def s3_client(s3: S3Endpoint) -> Any:
 
 
 @pytest.fixture(scope="session")
-def mlflow_uri(platform: LocalPlatform) -> str:
-    """Tracking URI of a real MLflow server (PostgreSQL backend, S3 artifacts)."""
-    return platform.ensure_mlflow().url
+def mlflow_server(platform: LocalPlatform) -> MLflow:
+    """A real MLflow server (PostgreSQL backend, S3 artifacts) and the tokens it accepts."""
+    return platform.ensure_mlflow()
+
+
+@pytest.fixture(scope="session")
+def mlflow_uri(mlflow_server: MLflow) -> str:
+    """Tracking URI of the session's MLflow server (calls need `mlflow_server.headers()`)."""
+    return mlflow_server.url
 
 
 def write_manifests(tmp_path: Path, documents: Sequence[str]) -> Path:

@@ -1,5 +1,6 @@
 """Registering a test ONNX model in a real MLflow server's Model Registry, as a data scientist's
-client would: a run, its artifact uploaded through the server's proxy, a registered version."""
+client would: a run, its artifact uploaded through the server's proxy, a registered version.
+Each call carries the platform's MLflow token, as the facade's and the operator's do."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import uuid
 
 import httpx
 
+from modelplane_cli.local.services import MLflow
 
-def register_onnx(mlflow_uri: str, data: bytes) -> tuple[str, str]:
+
+def register_onnx(mlflow: MLflow, data: bytes) -> tuple[str, str]:
     """Log `model/model.onnx` into a new run (through MLflow's artifact proxy) and register it
     as a version of a new registered model; returns (name, version)."""
     name = f"test-model-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=mlflow_uri.rstrip("/"), timeout=30) as client:
+    with httpx.Client(base_url=mlflow.url, timeout=30, headers=mlflow.headers()) as client:
         client.post(
             "/api/2.0/mlflow/registered-models/create", json={"name": name}
         ).raise_for_status()
@@ -35,10 +38,13 @@ def register_onnx(mlflow_uri: str, data: bytes) -> tuple[str, str]:
         return name, created.json()["model_version"]["version"]
 
 
-def ensure_workspace(mlflow_uri: str, workspace: str) -> None:
+def ensure_workspace(mlflow: MLflow, workspace: str) -> None:
     """Create an MLflow workspace (an existing one is fine)."""
     created = httpx.post(
-        f"{mlflow_uri.rstrip('/')}/api/3.0/mlflow/workspaces", json={"name": workspace}, timeout=30
+        f"{mlflow.url}/api/3.0/mlflow/workspaces",
+        json={"name": workspace},
+        headers=mlflow.headers(),
+        timeout=30,
     )
     assert created.is_success or "ALREADY_EXISTS" in created.text, created.text
 
@@ -58,13 +64,13 @@ def mlmodel(flavor: str, data_file: str) -> str:
 
 
 def log_model_run(
-    mlflow_uri: str, workspace: str, data: bytes, flavor: str = "onnx", path: str = "model"
+    mlflow: MLflow, workspace: str, data: bytes, flavor: str = "onnx", path: str = "model"
 ) -> str:
     """A run in `workspace` with a model logged at `path` (MLmodel + its file, uploaded through
     MLflow's artifact proxy as the client does); returns the run id."""
-    ensure_workspace(mlflow_uri, workspace)
-    headers = {"X-MLFLOW-WORKSPACE": workspace}
-    with httpx.Client(base_url=mlflow_uri.rstrip("/"), timeout=30, headers=headers) as client:
+    ensure_workspace(mlflow, workspace)
+    headers = {"X-MLFLOW-WORKSPACE": workspace, **mlflow.headers()}
+    with httpx.Client(base_url=mlflow.url, timeout=30, headers=headers) as client:
         experiment = client.post(
             "/api/2.0/mlflow/experiments/create", json={"name": f"exp-{uuid.uuid4().hex[:8]}"}
         )
@@ -84,12 +90,12 @@ def log_model_run(
         return str(info["run_id"])
 
 
-def tracked_runs(mlflow_uri: str, workspace: str) -> tuple[str, list[str]]:
+def tracked_runs(mlflow: MLflow, workspace: str) -> tuple[str, list[str]]:
     """An experiment of `workspace` with two finished runs that differ in one param, each with
     a `loss` history of 20 steps and an `auc`; returns (experiment id, run ids)."""
-    ensure_workspace(mlflow_uri, workspace)
-    headers = {"X-MLFLOW-WORKSPACE": workspace}
-    with httpx.Client(base_url=mlflow_uri.rstrip("/"), timeout=30, headers=headers) as client:
+    ensure_workspace(mlflow, workspace)
+    headers = {"X-MLFLOW-WORKSPACE": workspace, **mlflow.headers()}
+    with httpx.Client(base_url=mlflow.url, timeout=30, headers=headers) as client:
         experiment = client.post(
             "/api/2.0/mlflow/experiments/create", json={"name": f"tracked-{uuid.uuid4().hex[:8]}"}
         )

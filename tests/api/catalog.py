@@ -181,7 +181,7 @@ async def build_world(api: Api, serving: str | None = None) -> World:
     model = await api.create_model(admin, org["id"], SERVED_MODEL)
     version = await api.upload_version(admin, org["id"], model["id"])
     assert version.status_code == 201, version.text
-    run_id = log_model_run(api.mlflow_uri, f"mp-{org['slug']}", small_model())
+    run_id = log_model_run(api.mlflow, f"mp-{org['slug']}", small_model())
     namespace = f"mp-{org['slug']}"
     deployment = add_deployment(api, namespace)
     mark_ready(api.gateway, namespace, version.json()["data"]["resource_name"])
@@ -220,7 +220,7 @@ async def build_world(api: Api, serving: str | None = None) -> World:
     )
     assert monitor.status_code == 201, monitor.text
     outsider = await api.register("outsider")
-    experiment_id, tracked = tracked_runs(api.mlflow_uri, namespace)
+    experiment_id, tracked = tracked_runs(api.mlflow, namespace)
     return World(
         org["id"],
         admin,

@@ -30,6 +30,7 @@ from modelplane_api.main import create_app
 from modelplane_api.migrate import upgrade
 from modelplane_api.security import Passwords, generate_jwt_key
 from modelplane_api.settings import Settings
+from modelplane_cli.local.services import MLflow
 from modelplane_runtime.settings import RuntimeSettings
 from tests.api.fakes import RecordingClusterGateway
 from tests.onnx_models import linear_model, model_bytes, signature_of, write_model
@@ -103,6 +104,12 @@ class Api:
         """The MLflow the registry mirrors into."""
         assert self.settings.mlflow_tracking_uri
         return self.settings.mlflow_tracking_uri
+
+    @property
+    def mlflow(self) -> MLflow:
+        """That MLflow with the token the facade calls it with."""
+        assert self.settings.mlflow_token is not None
+        return MLflow(self.mlflow_uri, self.settings.mlflow_token.get_secret_value())
 
     @asynccontextmanager
     async def over_tcp(self) -> AsyncIterator[str]:
@@ -259,7 +266,7 @@ PAYLOAD_BUCKET = "test-payloads"
 
 
 @pytest.fixture(scope="session")
-def artifact_settings(s3: Any, mlflow_uri: str) -> dict[str, Any]:
+def artifact_settings(s3: Any, mlflow_server: MLflow) -> dict[str, Any]:
     """Settings that point the facade's artifact store at the session's MinIO and its registry
     mirror at the session's MLflow (workspaces enabled)."""
     s3.with_bucket(ARTIFACT_BUCKET)
@@ -270,7 +277,8 @@ def artifact_settings(s3: Any, mlflow_uri: str) -> dict[str, Any]:
         "s3_access_key_id": s3.access_key,
         "s3_secret_access_key": s3.secret_key,
         "artifact_bucket": ARTIFACT_BUCKET,
-        "mlflow_tracking_uri": mlflow_uri,
+        "mlflow_tracking_uri": mlflow_server.url,
+        "mlflow_token": mlflow_server.token,
     }
 
 

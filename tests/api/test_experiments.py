@@ -93,8 +93,8 @@ async def test_experiments_are_created_listed_by_cursor_renamed_and_deleted(api:
 async def test_runs_are_searched_opened_charted_and_compared(api: Api) -> None:
     admin, org_id, workspace = await _org(api)
     headers = admin["headers"]
-    model_run = log_model_run(api.mlflow_uri, workspace, small_model())
-    experiment_id, (shallow, deep) = tracked_runs(api.mlflow_uri, workspace)
+    model_run = log_model_run(api.mlflow, workspace, small_model())
+    experiment_id, (shallow, deep) = tracked_runs(api.mlflow, workspace)
     runs = f"/api/v1/organizations/{org_id}/runs"
 
     found = await api.client.get(
@@ -174,7 +174,7 @@ async def test_runs_are_searched_opened_charted_and_compared(api: Api) -> None:
 async def test_another_organizations_runs_and_experiments_answer_404(api: Api) -> None:
     admin, org_id, _ = await _org(api)
     _, _, other_workspace = await _org(api)
-    experiment_id, (theirs, _) = tracked_runs(api.mlflow_uri, other_workspace)
+    experiment_id, (theirs, _) = tracked_runs(api.mlflow, other_workspace)
     base = f"/api/v1/organizations/{org_id}"
     headers = admin["headers"]
     for url, params in (

@@ -19,6 +19,7 @@ from modelplane_api.cluster import ORGANIZATION
 from modelplane_api.errors import ClusterUnavailable
 from modelplane_api.organizations.models import Membership, Organization
 from modelplane_api.registry.reconcile import mirror_pending
+from modelplane_cli.local.services import MLflow
 from tests.runtime.conftest import free_port
 
 from .conftest import Api, ApiFactory
@@ -202,10 +203,12 @@ async def test_an_inference_key_calls_deployments_and_nothing_else(api: Api) -> 
 # One MLflow workspace per organization, created when the organization is.
 
 
-def _workspace(mlflow_uri: str, slug: str) -> httpx.Response:
-    """MLflow's own answer about the organization's workspace (asked directly, not through the
-    facade)."""
-    return httpx.get(f"{mlflow_uri}/api/3.0/mlflow/workspaces/mp-{slug}", timeout=10)
+def _workspace(mlflow: MLflow, slug: str) -> httpx.Response:
+    """MLflow's own answer about the organization's workspace (asked directly, with the
+    facade's token, not through the facade)."""
+    return httpx.get(
+        f"{mlflow.url}/api/3.0/mlflow/workspaces/mp-{slug}", headers=mlflow.headers(), timeout=10
+    )
 
 
 async def _row(api: Api, org_id: str) -> Organization:
@@ -216,14 +219,14 @@ async def _row(api: Api, org_id: str) -> Organization:
 
 
 async def test_creating_an_organization_creates_its_mlflow_workspace(
-    make_api: ApiFactory, mlflow_uri: str
+    make_api: ApiFactory, mlflow_server: MLflow
 ) -> None:
     api: Api = await make_api()
     owner = await api.register("owner")
     slug = f"ws-{uuid.uuid4().hex[:8]}"
-    assert _workspace(mlflow_uri, slug).status_code == 404
+    assert _workspace(mlflow_server, slug).status_code == 404
     await api.create_org(owner, slug=slug)  # no tracking call, no dashboard call
-    found = _workspace(mlflow_uri, slug)
+    found = _workspace(mlflow_server, slug)
     assert found.status_code == 200, found.text
     assert found.json()["workspace"]["name"] == f"mp-{slug}"
 
@@ -253,7 +256,7 @@ async def _forwarder(port: int, upstream: str) -> AsyncIterator[None]:
 
 
 async def test_an_organization_created_while_mlflow_is_away_gets_its_workspace_when_it_is_back(
-    make_api: ApiFactory, mlflow_uri: str
+    make_api: ApiFactory, mlflow_server: MLflow
 ) -> None:
     port = free_port()
     api: Api = await make_api(mlflow_tracking_uri=f"http://127.0.0.1:{port}")  # nothing there
@@ -267,13 +270,13 @@ async def test_an_organization_created_while_mlflow_is_away_gets_its_workspace_w
     assert row.mlflow_attempts == 1
     assert row.mlflow_next_attempt_at is not None
     ctx: Any = api.app.state.ctx
-    async with _forwarder(port, mlflow_uri):
+    async with _forwarder(port, mlflow_server.url):
         api.clock.now = row.mlflow_next_attempt_at - timedelta(seconds=1)
         await mirror_pending(ctx)  # not due yet: the retry waits its backoff
-        assert _workspace(mlflow_uri, slug).status_code == 404
+        assert _workspace(mlflow_server, slug).status_code == 404
         api.clock.now = row.mlflow_next_attempt_at
         await mirror_pending(ctx)  # the registry's periodic retry path
-        found = _workspace(mlflow_uri, slug)
+        found = _workspace(mlflow_server, slug)
         assert found.status_code == 200, found.text
     row = await _row(api, org["id"])
     assert row.mlflow_workspace_at is not None

@@ -23,6 +23,7 @@ from modelplane_api.mlflow_mirror import HttpRegistryMirror, MlflowRefused, RunM
 from modelplane_api.outbox.worker import drain_once
 from modelplane_api.registry.models import RegisteredVersion
 from modelplane_api.registry.reconcile import mirror_pending, reconcile_once
+from modelplane_cli.local.services import MLflow
 from modelplane_crds.model_version import DEFAULT_MAX_SIZE_BYTES
 from tests.mlflow_registry import log_model_run
 from tests.onnx_models import custom_op_model, linear_model, model_bytes, signature_of
@@ -356,21 +357,23 @@ async def test_a_reference_dataset_is_checked_and_recorded(api: Api, s3: Any) ->
     assert _s3_object(s3, reference["uri"]) == good
 
 
-def _mlflow_get(mlflow_uri: str, workspace: str | None, path: str, **params: str) -> Any:
+def _mlflow_get(mlflow: MLflow, workspace: str | None, path: str, **params: str) -> Any:
     headers = {"X-MLFLOW-WORKSPACE": workspace} if workspace else {}
-    return httpx.get(f"{mlflow_uri}{path}", params=params, headers=headers, timeout=10)
+    return httpx.get(
+        f"{mlflow.url}{path}", params=params, headers={**headers, **mlflow.headers()}, timeout=10
+    )
 
 
 async def test_versions_are_mirrored_into_the_organizations_own_mlflow_workspace(
-    make_api: Any, mlflow_uri: str
+    make_api: Any, mlflow_server: MLflow
 ) -> None:
-    api: Api = await make_api(mlflow_tracking_uri=mlflow_uri)
+    api: Api = await make_api(mlflow_tracking_uri=mlflow_server.url)
     admin, org, model = await _org_with_model(api)
     version = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
     assert version["mlflow_version"] == "1"
     workspace = f"mp-{org['slug']}"
     found = _mlflow_get(
-        mlflow_uri,
+        mlflow_server,
         workspace,
         "/api/2.0/mlflow/model-versions/get",
         name=model["name"],
@@ -388,7 +391,7 @@ async def test_versions_are_mirrored_into_the_organizations_own_mlflow_workspace
     await api.create_model(other_admin, other["id"], model["name"])
     for elsewhere in (f"mp-{other['slug']}", None):
         hidden = _mlflow_get(
-            mlflow_uri,
+            mlflow_server,
             elsewhere,
             "/api/2.0/mlflow/model-versions/get",
             name=model["name"],
@@ -398,7 +401,7 @@ async def test_versions_are_mirrored_into_the_organizations_own_mlflow_workspace
 
 
 async def test_an_mlflow_outage_delays_the_mirror_and_loses_nothing(
-    make_api: Any, mlflow_uri: str
+    make_api: Any, mlflow_server: MLflow
 ) -> None:
     api: Api = await make_api(mlflow_tracking_uri="http://127.0.0.1:1")
     admin, org, model = await _org_with_model(api)
@@ -407,7 +410,8 @@ async def test_an_mlflow_outage_delays_the_mirror_and_loses_nothing(
     assert response.json()["data"]["mlflow_version"] is None
     assert "MLflow unreachable" in response.json()["data"]["mlflow_error"]
     ctx = api.app.state.ctx
-    ctx.mirror = HttpRegistryMirror(mlflow_uri)  # MLflow is back
+    # MLflow is back
+    ctx.mirror = HttpRegistryMirror(mlflow_server.url, token=mlflow_server.token)
     api.clock.now = datetime.now(UTC) + timedelta(hours=1)  # and the retry is due
     try:
         assert await mirror_pending(ctx) >= 1
@@ -419,7 +423,7 @@ async def test_an_mlflow_outage_delays_the_mirror_and_loses_nothing(
     assert detail["mlflow_version"] == "1"
     assert detail["mlflow_error"] is None
     found = _mlflow_get(
-        mlflow_uri,
+        mlflow_server,
         f"mp-{org['slug']}",
         "/api/2.0/mlflow/model-versions/get",
         name=model["name"],
@@ -432,11 +436,11 @@ async def test_a_version_is_registered_from_an_mlflow_runs_onnx_model(api: Api, 
     admin, org, model = await _org_with_model(api)
     artifact = model_bytes(linear_model(4, seed=5))[0]
     workspace = f"mp-{org['slug']}"
-    run_id = log_model_run(api.mlflow_uri, workspace, artifact)
+    run_id = log_model_run(api.mlflow, workspace, artifact)
     async with httpx.AsyncClient(timeout=30) as http:
         logged = await http.post(
-            f"{api.mlflow_uri}/api/2.0/mlflow/runs/log-batch",
-            headers={"X-MLFLOW-WORKSPACE": workspace},
+            f"{api.mlflow.url}/api/2.0/mlflow/runs/log-batch",
+            headers={"X-MLFLOW-WORKSPACE": workspace, **api.mlflow.headers()},
             json={
                 "run_id": run_id,
                 "metrics": [
@@ -469,7 +473,7 @@ async def test_a_version_is_registered_from_an_mlflow_runs_onnx_model(api: Api, 
 async def test_a_pickled_flavour_is_refused_with_how_to_convert_it(api: Api) -> None:
     admin, org, model = await _org_with_model(api)
     run_id = log_model_run(
-        api.mlflow_uri, f"mp-{org['slug']}", b"\x80\x04\x95 cloudpickle bytes", flavor="sklearn"
+        api.mlflow, f"mp-{org['slug']}", b"\x80\x04\x95 cloudpickle bytes", flavor="sklearn"
     )
     response = await api.client.post(
         f"{_versions_url(org, model)}/from-run", headers=admin["headers"], json={"run_id": run_id}
@@ -485,7 +489,7 @@ async def test_another_organizations_run_is_not_found(api: Api) -> None:
     admin, org, model = await _org_with_model(api)
     other_admin = await api.register("other")
     other = await api.create_org(other_admin)
-    foreign = log_model_run(api.mlflow_uri, f"mp-{other['slug']}", small_model())
+    foreign = log_model_run(api.mlflow, f"mp-{other['slug']}", small_model())
     response = await api.client.post(
         f"{_versions_url(org, model)}/from-run", headers=admin["headers"], json={"run_id": foreign}
     )
@@ -587,7 +591,7 @@ async def test_a_failure_at_commit_leaves_nothing_in_the_cluster_mlflow_or_s3(
     assert [b for k, b in api.gateway.applied if k == MODEL_VERSION] == []
     assert _stored_keys(s3, org, model) == []
     registered = _mlflow_get(
-        api.mlflow_uri,
+        api.mlflow,
         f"mp-{org['slug']}",
         "/api/2.0/mlflow/model-versions/search",
         filter=f"name='{model['name']}'",
@@ -787,31 +791,31 @@ async def test_a_refusal_for_one_organization_never_stops_the_mirror_for_the_oth
     assert mirror.calls.count(f"mp-{org_a['slug']}") == asked
 
 
-def _mlflow_delete_model(mlflow_uri: str, workspace: str, name: str) -> httpx.Response:
+def _mlflow_delete_model(mlflow: MLflow, workspace: str, name: str) -> httpx.Response:
     return httpx.request(
         "DELETE",
-        f"{mlflow_uri}/api/2.0/mlflow/registered-models/delete",
+        f"{mlflow.url}/api/2.0/mlflow/registered-models/delete",
         json={"name": name},
-        headers={"X-MLFLOW-WORKSPACE": workspace},
+        headers={"X-MLFLOW-WORKSPACE": workspace, **mlflow.headers()},
         timeout=10,
     )
 
 
 async def test_a_registered_model_deleted_in_mlflow_is_created_again(
-    make_api: Any, mlflow_uri: str
+    make_api: Any, mlflow_server: MLflow
 ) -> None:
-    api: Api = await make_api(mlflow_tracking_uri=mlflow_uri)
+    api: Api = await make_api(mlflow_tracking_uri=mlflow_server.url)
     admin, org, model = await _org_with_model(api)
     first = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
     assert first["mlflow_version"] == "1"
     workspace = f"mp-{org['slug']}"
-    deleted = _mlflow_delete_model(mlflow_uri, workspace, model["name"])
+    deleted = _mlflow_delete_model(mlflow_server, workspace, model["name"])
     assert deleted.status_code == 200, deleted.text
     second = (await api.upload_version(admin, org["id"], model["id"])).json()["data"]
     assert second["mlflow_error"] is None
     assert second["mlflow_version"] == "1"  # the first version of the model created again
     found = _mlflow_get(
-        mlflow_uri,
+        mlflow_server,
         workspace,
         "/api/2.0/mlflow/model-versions/get",
         name=model["name"],
@@ -842,7 +846,7 @@ async def test_uploads_over_the_processs_slots_get_503_with_retry_after_and_stor
 
 
 async def test_an_mlflow_that_never_answers_does_not_hold_up_uploads_to_the_same_model(
-    make_api: Any, mlflow_uri: str
+    make_api: Any, mlflow_server: MLflow
 ) -> None:
     """MLflow accepts connections and never answers: the uploads' mirror calls all wait at
     once (the model row's lock was released at the commit, before MLflow was called), each
@@ -878,7 +882,7 @@ async def test_an_mlflow_that_never_answers_does_not_hold_up_uploads_to_the_same
     assert sorted(r.json()["data"]["version"] for r in responses) == [1, 2, 3]
     assert all(r.status_code == 201 for r in responses)
     assert all(r.json()["data"]["mlflow_version"] is None for r in responses)
-    ctx.mirror = HttpRegistryMirror(mlflow_uri)
+    ctx.mirror = HttpRegistryMirror(mlflow_server.url, token=mlflow_server.token)
     api.clock.now = datetime.now(UTC) + timedelta(hours=1)
     try:
         await mirror_pending(ctx)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from modelplane_api.cluster import FIELD_MANAGER, MODEL_DEPLOYMENT
+from modelplane_cli.local.services import MLflow
 
 from .catalog import mark_ready
 from .conftest import Api
@@ -337,12 +338,12 @@ async def test_promote_to_production_creates_then_rolls_out_admin_only(api: Api)
     assert from_production.json()["error"]["details"]["reason"] == "NotStaging"
 
 
-def _aliases(mlflow_uri: str, org: dict[str, Any], model: str) -> dict[str, str]:
+def _aliases(mlflow: MLflow, org: dict[str, Any], model: str) -> dict[str, str]:
     """The registered model's aliases in the organization's MLflow workspace."""
     found = httpx.get(
-        f"{mlflow_uri}/api/2.0/mlflow/registered-models/get",
+        f"{mlflow.url}/api/2.0/mlflow/registered-models/get",
         params={"name": model},
-        headers={"X-MLFLOW-WORKSPACE": f"mp-{org['slug']}"},
+        headers={"X-MLFLOW-WORKSPACE": f"mp-{org['slug']}", **mlflow.headers()},
         timeout=10,
     )
     assert found.status_code == 200, found.text
@@ -352,23 +353,23 @@ def _aliases(mlflow_uri: str, org: dict[str, Any], model: str) -> dict[str, str]
 async def test_mlflow_aliases_follow_the_deployments(api: Api) -> None:
     admin, org, url, (v1, v2, v3) = await _deployment(api, versions=3)
     assert [v["mlflow_version"] for v in (v1, v2, v3)] == ["1", "2", "3"]
-    assert _aliases(api.mlflow_uri, org, "fraud") == {"staging": "1"}
+    assert _aliases(api.mlflow, org, "fraud") == {"staging": "1"}
     await api.client.post(
         f"{url}/rollouts", headers=admin["headers"], json={"version_id": v2["id"]}
     )
-    assert _aliases(api.mlflow_uri, org, "fraud") == {"staging": "1", "candidate": "2"}
+    assert _aliases(api.mlflow, org, "fraud") == {"staging": "1", "candidate": "2"}
     _live(api, org)["status"] = {"stableVersion": v2["resource_name"], "rolloutState": "Idle"}
     await _history(api, admin, url)  # the facade sees the promotion
-    assert _aliases(api.mlflow_uri, org, "fraud") == {"staging": "2"}
+    assert _aliases(api.mlflow, org, "fraud") == {"staging": "2"}
     await api.client.post(
         f"{url}/rollouts", headers=admin["headers"], json={"version_id": v3["id"]}
     )
-    assert _aliases(api.mlflow_uri, org, "fraud")["candidate"] == "3"
+    assert _aliases(api.mlflow, org, "fraud")["candidate"] == "3"
     await api.client.post(f"{url}/rollback", headers=admin["headers"])
-    assert _aliases(api.mlflow_uri, org, "fraud") == {"staging": "2"}
+    assert _aliases(api.mlflow, org, "fraud") == {"staging": "2"}
     promoted = await api.client.post(f"{url}/promote-to-production", headers=admin["headers"])
     assert promoted.status_code == 200, promoted.text
-    assert _aliases(api.mlflow_uri, org, "fraud") == {"staging": "2", "production": "2"}
+    assert _aliases(api.mlflow, org, "fraud") == {"staging": "2", "production": "2"}
 
 
 async def test_pause_holds_the_rollout_in_the_spec_and_resume_lets_it_go_on(api: Api) -> None:

@@ -28,6 +28,7 @@ from schemathesis.config import SchemathesisConfig
 
 from modelplane_api.main import create_app
 from modelplane_api.settings import Settings
+from modelplane_cli.local.services import MLflow
 from tests.api.catalog import add_deployment_object, mark_ready
 from tests.api.fakes import RecordingClusterGateway
 from tests.mlflow_registry import log_model_run
@@ -63,7 +64,7 @@ class FuzzWorld:
     sent with, so it gets one of these instead of the one every other case uses."""
 
 
-async def _prepare(fuzz_settings: Settings, mlflow_uri: str) -> FuzzWorld:
+async def _prepare(fuzz_settings: Settings, mlflow: MLflow) -> FuzzWorld:
     # A separate app instance on its own event loop: the schemathesis app must not inherit
     # connections bound to this loop. The recording gateway is shared with the app under test
     # (it holds no connections), so what is applied here exists there.
@@ -132,7 +133,7 @@ async def _prepare(fuzz_settings: Settings, mlflow_uri: str) -> FuzzWorld:
             org_id,
             model_id,
             version.json()["data"]["id"],
-            log_model_run(mlflow_uri, namespace, small_model()),
+            log_model_run(mlflow, namespace, small_model()),
             await monitor(),
             await deployment(),
         )
@@ -158,7 +159,7 @@ def fuzz_world(
     migrated_url: str,
     redis_url: str,
     artifact_settings: dict[str, Any],
-    mlflow_uri: str,
+    mlflow_server: MLflow,
     serving_runtime: RuntimeProcess,
     api_prometheus: Prometheus,
 ) -> FuzzWorld:
@@ -169,7 +170,7 @@ def fuzz_world(
         prometheus_url=api_prometheus.url,
         **artifact_settings,
     )
-    world = asyncio.run(_prepare(fuzz_settings, mlflow_uri))
+    world = asyncio.run(_prepare(fuzz_settings, mlflow_server))
     # The deployment answers inference for real: fuzzed OIP requests reach a real runtime.
     namespace = next(ns for (_, ns, name) in world.gateway.objects if name == world.deployment)
     assert namespace is not None

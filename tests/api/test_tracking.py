@@ -25,7 +25,7 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy import select
 
 from modelplane_api.audit.models import AuditEvent
-from modelplane_api.tracking.service import rule_for
+from modelplane_api.tracking.service import TrackingProxy, rule_for
 
 from .conftest import Api, ApiFactory
 
@@ -318,3 +318,31 @@ def test_the_allowlist_names_one_permission_per_api() -> None:
     put = rule_for("PUT", "api/2.0/mlflow-artifacts/artifacts/1/2/artifacts/a.txt")
     assert put.streamed
     assert put.permission == "experiment:write"
+
+
+async def test_mlflow_answers_the_facades_token_never_the_callers(make_api: ApiFactory) -> None:
+    """The caller's own Authorization stays at the facade: MLflow refuses it, and answers the
+    facade, which calls with its own token; a facade without that token gets a 5xx (never a
+    401 a caller would take for their own credentials)."""
+    api = await make_api()
+    admin = await api.register("admin")
+    org = await api.create_org(admin)
+    caller = {"Authorization": f"Bearer {token(admin)}"}
+    search, query = "/api/2.0/mlflow/experiments/search", {"max_results": 10}
+    through = await api.client.post(
+        f"/api/v1/organizations/{org['slug']}/mlflow{search}", json=query, headers=caller
+    )
+    assert through.status_code == 200, through.text
+    async with httpx.AsyncClient(timeout=10) as http:
+        direct = await http.post(f"{api.mlflow_uri}{search}", json=query, headers=caller)
+    assert direct.status_code == 401
+    ctx = api.app.state.ctx
+    await ctx.tracking.aclose()
+    ctx.tracking = TrackingProxy(api.mlflow_uri)  # the facade without its token
+    refused = await api.client.post(
+        f"/api/v1/organizations/{org['slug']}/mlflow{search}", json=query, headers=caller
+    )
+    await ctx.tracking.aclose()
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["success"] is False
+    assert "401" in refused.json()["error"]["message"]

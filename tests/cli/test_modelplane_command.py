@@ -58,18 +58,23 @@ def test_env_sh_leaves_the_mlflow_client_to_the_facade_and_names_the_server_for_
     (tmp_path / "dev").mkdir()
     api, mlflow = "http://127.0.0.1:18000", "http://127.0.0.1:15000"
     me = ProcessRecord("facade", os.getpid(), sys.executable, str(tmp_path / "facade.log"))
-    state = RunState(owner_pid=None, processes=[me], endpoints={"api": api, "mlflow": mlflow})
+    token = "mlflow-service-token-" + "x" * 24
+    endpoints = {"api": api, "mlflow": mlflow, "mlflow-token": token}
+    state = RunState(owner_pid=None, processes=[me], endpoints=endpoints)
     state.save(tmp_path / "dev" / "state.json")
     result = runner.invoke(app, ["dev", "status"])
     assert result.exit_code == 0, result.output
     assert f"{api}/api/v1/organizations/<slug>/mlflow" in result.output
+    assert token not in result.output  # only in env.sh, which is the owner's only
     env_sh = tmp_path / "dev" / "env.sh"
+    assert env_sh.stat().st_mode & 0o777 == 0o600
     sourced = subprocess.run(
         ["bash", "-c", f'source {env_sh}; echo "${{MLFLOW_TRACKING_URI-unset}}"; '
-         'echo "$MODELPLANE_MLFLOW_DIRECT"'],
+         'echo "$MODELPLANE_MLFLOW_DIRECT"; echo "${MLFLOW_TRACKING_TOKEN-unset}"; '
+         'echo "$MODELPLANE_MLFLOW_DIRECT_TOKEN"'],
         env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True, timeout=30,
     )  # fmt: skip
-    assert sourced.stdout.split() == ["unset", mlflow]
+    assert sourced.stdout.split() == ["unset", mlflow, "unset", token]
     text = env_sh.read_text()
     assert f"MLFLOW_TRACKING_URI={api}/api/v1/organizations/<slug>/mlflow" in text
     assert [line for line in text.splitlines() if mlflow in line] == [

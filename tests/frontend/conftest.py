@@ -24,6 +24,7 @@ from modelplane_api.main import create_app
 from modelplane_api.settings import Settings
 from modelplane_cli.local.platform import S3Endpoint
 from modelplane_cli.local.processes import free_port
+from modelplane_cli.local.services import MLflow
 from tests.api.conftest import fast_passwords, make_settings, migrated_url
 from tests.api.fakes import RecordingClusterGateway
 from tests.frontend.support import FRONTEND, npx
@@ -168,7 +169,7 @@ def dashboard_settings(
     migrated_url: str,
     redis_url: str,
     s3: S3Endpoint,
-    mlflow_uri: str,
+    mlflow_server: MLflow,
     canary_prometheus: str,
     dashboard_export: Path,
 ) -> Settings:
@@ -186,7 +187,8 @@ def dashboard_settings(
         s3_secret_access_key=s3.secret_key,
         artifact_bucket=s3.bucket,
         payload_bucket=s3.bucket,
-        mlflow_tracking_uri=mlflow_uri,
+        mlflow_tracking_uri=mlflow_server.url,
+        mlflow_token=mlflow_server.token,
         prometheus_url=canary_prometheus,
         prometheus_scrape_interval_seconds=1,
     )

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import redis
 
 from modelplane_cli.local.platform import S3Endpoint
+from modelplane_cli.local.services import MLflow
 from tests.conftest import Kubectl
 from tests.operator.support import wait_established
 
@@ -111,10 +113,13 @@ def test_s3_puts_and_gets_an_object(s3: S3Endpoint, s3_client: Any) -> None:
     assert [o["Key"] for o in listed["Contents"]] == ["dir/object.bin"]
 
 
-def test_mlflow_records_an_experiment_and_a_metric(mlflow_uri: str, tmp_path: Path) -> None:
+def test_mlflow_records_an_experiment_and_a_metric(
+    mlflow_server: MLflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=mlflow_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", mlflow_server.token)
+    client = MlflowClient(tracking_uri=mlflow_server.url)
     experiment_id = client.create_experiment(f"exp-{uuid.uuid4().hex[:8]}")
     run = client.create_run(experiment_id)
     client.log_metric(run.info.run_id, "accuracy", 0.93, step=1, timestamp=int(time.time() * 1000))

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from modelplane_cli.local.services import MLflow
 from tests.mlflow_registry import register_onnx
 from tests.onnx_models import linear_model, model_bytes, signature_of
 from tests.operator.support import (
@@ -41,8 +42,12 @@ def cluster(kubectl: Kubectl) -> Kubectl:
 
 
 @pytest.fixture(scope="module")
-def operator(cluster: Kubectl, kubeconfig: Path, s3: Any, mlflow_uri: str) -> Iterator[Kubectl]:
-    env = operator_env(kubeconfig, s3, mlflow_tracking_uri=mlflow_uri)
+def operator(
+    cluster: Kubectl, kubeconfig: Path, s3: Any, mlflow_server: MLflow
+) -> Iterator[Kubectl]:
+    env = operator_env(
+        kubeconfig, s3, mlflow_tracking_uri=mlflow_server.url, mlflow_token=mlflow_server.token
+    )
     with run_operator(cluster, env, namespace=NAMESPACE) as runner:
         yield cluster
     assert "Traceback" not in runner.output, runner.output[-3000:]
@@ -125,10 +130,10 @@ def test_real_onnx_object_becomes_ready_with_the_verified_digest(
     assert any(k.startswith("modelplane.io/") for k in obj["metadata"]["annotations"])
 
 
-def test_mlflow_registry_version_becomes_ready(operator: Kubectl, mlflow_uri: str) -> None:
+def test_mlflow_registry_version_becomes_ready(operator: Kubectl, mlflow_server: MLflow) -> None:
     model = linear_model(3, seed=5)
     data, digest = model_bytes(model)
-    registered, version = register_onnx(mlflow_uri, data)
+    registered, version = register_onnx(mlflow_server, data)
     mv = name()
     uri = f"models:/{registered}/{version}"
     operator("apply", "-f", "-", input=model_version(mv, uri, digest, signature_of(model)))

@@ -12,6 +12,7 @@ from modelplane_cli.local.install import (
     SERVICES,
     api_secret,
     endpoint_slice,
+    operator_mlflow_secret,
     operator_secret,
     rendered_with_images,
     run_ports,
@@ -33,6 +34,8 @@ ENDPOINTS = {
     "prometheus": "http://127.0.0.1:40005",
     "s3-access-key": "access",
     "s3-secret-key": "secret",
+    "mlflow-token": "service-token",
+    "mlflow-reader-token": "reader-token",
 }
 
 
@@ -84,17 +87,16 @@ def test_a_run_without_an_endpoint_is_refused() -> None:
 
 def test_the_secrets_hold_every_key_the_deployments_read() -> None:
     objects = _objects()
-    secrets = {
-        s["metadata"]["name"]: s for s in (api_secret(ENDPOINTS, "[]"), operator_secret(ENDPOINTS))
-    }
+    made = (api_secret(ENDPOINTS, "[]"), operator_secret(ENDPOINTS))
+    secrets = {s["metadata"]["name"]: s for s in (*made, operator_mlflow_secret(ENDPOINTS)) if s}
     facade = find(objects, "Deployment", "modelplane-api")["spec"]["template"]["spec"]
     for entry in facade["containers"][0]["env"]:
         ref = entry.get("valueFrom", {}).get("secretKeyRef")
         if ref is not None:
             assert ref["key"] in secrets[ref["name"]]["stringData"], ref
     operator = find(objects, "Deployment", "modelplane-operator")["spec"]["template"]["spec"]
-    (source,) = operator["containers"][0]["envFrom"]
-    assert source["secretRef"]["name"] in secrets
+    for source in operator["containers"][0]["envFrom"]:
+        assert source["secretRef"]["name"] in secrets
     data = secrets["modelplane-api"]["stringData"]
     assert data["database-url"] == (
         f"postgresql+psycopg://modelplane@postgres.{PLATFORM_NAMESPACE}.svc:5432/modelplane"

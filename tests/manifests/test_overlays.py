@@ -185,7 +185,12 @@ def test_prod_references_only_the_documented_secrets() -> None:
                     referenced.add(ref["name"])
             referenced |= {e["secretRef"]["name"] for e in c.get("envFrom", []) if "secretRef" in e}
         referenced |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
-    assert referenced == {"modelplane-api", "modelplane-operator-s3", "modelplane-webhook-tls"}
+    assert referenced == {
+        "modelplane-api",
+        "modelplane-operator-s3",
+        "modelplane-operator-mlflow",
+        "modelplane-webhook-tls",
+    }
 
 
 def test_operations_guide_documents_every_secret_key_prod_needs() -> None:

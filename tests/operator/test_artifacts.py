@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from modelplane_cli.local.platform import S3Endpoint
+from modelplane_cli.local.services import MLflow
 from modelplane_crds.model_version import ModelVersionSpec
 from modelplane_crds.serving import ServingLimits
 from modelplane_operator.artifacts import (
@@ -27,6 +28,7 @@ from modelplane_operator.artifacts import (
     VerifiedArtifact,
     verify_artifact,
 )
+from tests.mlflow_registry import register_onnx
 from tests.onnx_models import (
     custom_op_model,
     external_data_model,
@@ -224,6 +226,28 @@ def test_mlflow_uri_without_a_tracking_server_is_unreachable() -> None:
         verify_artifact(ArtifactFetcher(S3Config()), spec, LIMITS)
 
 
+@pytest.mark.integration
+def test_mlflow_artifacts_are_fetched_with_the_operators_token(mlflow_server: MLflow) -> None:
+    """The local platform's MLflow answers the operator only with its token; without it the
+    version is refused as unreachable (401 is not retried: the configuration is wrong)."""
+    model = linear_model(4, seed=21)
+    data, digest = model_bytes(model)
+    name, version = register_onnx(mlflow_server, data)
+    spec = make_spec(digest, signature_of(model), uri=f"models:/{name}/{version}")
+    fetcher = ArtifactFetcher(
+        S3Config(), mlflow_uri=mlflow_server.url, mlflow_token=mlflow_server.token
+    )
+    verified = verify_artifact(fetcher, spec, LIMITS)
+    assert (verified.sha256, verified.size_bytes) == (digest, len(data))
+    for token in (None, mlflow_server.reader_token + "x"):
+        anonymous = ArtifactFetcher(S3Config(), mlflow_uri=mlflow_server.url, mlflow_token=token)
+        with pytest.raises(ArtifactProblem, match="HTTP 401") as caught:
+            verify_artifact(anonymous, spec, LIMITS)
+        assert caught.value.reason == "ArtifactUnreachable"
+        assert not caught.value.transient
+        assert mlflow_server.token not in str(caught.value)
+
+
 @pytest.fixture
 def staging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The system's temporary directory, as the verification sees it."""
@@ -298,6 +322,7 @@ from pathlib import Path
 
 import onnx, onnxruntime  # imported before the baseline: their code is not the check's memory
 from modelplane_cli.local.platform import S3Endpoint
+from modelplane_cli.local.services import MLflow
 from modelplane_crds.model_version import ModelVersionSpec
 from modelplane_crds.serving import ServingLimits
 from modelplane_operator.artifacts import ArtifactFetcher, S3Config, verify_artifact

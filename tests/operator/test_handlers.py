@@ -4,6 +4,7 @@ any call the test did not allow."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, cast
 
 import kopf
 import pytest
+from pydantic import SecretStr
 
 from modelplane_crds.model_version import ModelVersionSpec
 from modelplane_crds.serving import ServingLimits
@@ -293,6 +295,20 @@ def test_organization_converges_children_and_reports_ready() -> None:
     assert {c["type"]: c["status"] for c in status["conditions"]} == {"Ready": "True"}
     kinds = sorted(k for (k, _, _) in cluster.objects)
     assert kinds == ["LimitRange", "Namespace", "NetworkPolicy", "NetworkPolicy", "RoleBinding"]
+
+
+def test_organization_gets_the_pods_mlflow_token_secret_when_the_operator_has_one() -> None:
+    cluster = FakeCluster("get", "apply", "delete", "list")
+    settings = SETTINGS.model_copy(update={"runtime_mlflow_token": SecretStr("t" * 43)})
+    organization.converge_organization(cluster, make_org(), settings, 0, NOW)
+    secret = cluster.objects[("Secret", "mp-acme", "modelplane-mlflow")]
+    assert secret["data"] == {
+        "MODELPLANE_RUNTIME_MLFLOW_TOKEN": base64.b64encode(b"t" * 43).decode()
+    }
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == "o1"
+    without = FakeCluster("get", "apply", "delete", "list")
+    organization.converge_organization(without, make_org(), SETTINGS, 0, NOW)
+    assert "Secret" not in {k for (k, _, _) in without.objects}
 
 
 def test_organization_prunes_bindings_of_roles_without_groups() -> None:

@@ -163,8 +163,9 @@ def create_app(
             secret_access_key=secret.get_secret_value() if secret else None,
             region=settings.s3_region,
         )
+    mlflow_token = settings.mlflow_token.get_secret_value() if settings.mlflow_token else None
     mirror: RegistryMirror = (
-        HttpRegistryMirror(settings.mlflow_tracking_uri)
+        HttpRegistryMirror(settings.mlflow_tracking_uri, token=mlflow_token)
         if settings.mlflow_tracking_uri
         else DisabledMirror()
     )
@@ -191,7 +192,7 @@ def create_app(
         upload_slots=asyncio.Semaphore(settings.max_concurrent_uploads),
         serving=ServingProxy(gateway, timeout_s=settings.inference_timeout_seconds),
         payloads=payloads,
-        tracking=TrackingProxy(settings.mlflow_tracking_uri),
+        tracking=TrackingProxy(settings.mlflow_tracking_uri, token=mlflow_token),
         prometheus=PrometheusClient(
             settings.prometheus_url, timeout_s=settings.prometheus_timeout_seconds
         ),

@@ -194,6 +194,11 @@ def note_failure(row: MirrorRetry, exc: ServiceUnavailable, now: datetime) -> Mi
     return outcome
 
 
+def mlflow_auth(token: str | None) -> dict[str, str]:
+    """The facade's own credential for MLflow (`Settings.mlflow_token`) as a request header."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _error_code(response: httpx.Response) -> str:
     try:
         return str(response.json().get("error_code", ""))
@@ -204,8 +209,9 @@ def _error_code(response: httpx.Response) -> str:
 class HttpRegistryMirror:
     """RegistryMirror over MLflow's REST API (workspaces enabled on the server)."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self._base_url, self._timeout = base_url.rstrip("/"), timeout
+        self._headers = mlflow_auth(token)
         self._pool: httpx.AsyncClient | None = None
         self._workspaces: set[str] = set()
         self._models: set[tuple[str, str]] = set()
@@ -222,7 +228,9 @@ class HttpRegistryMirror:
         """The connection pool, opened on first use (again after `aclose`: an app's lifespan
         may end and start again, as under a test client, while the mirror lives on)."""
         if self._pool is None or self._pool.is_closed:
-            self._pool = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout)
+            self._pool = httpx.AsyncClient(
+                base_url=self._base_url, timeout=self._timeout, headers=self._headers
+            )
         return self._pool
 
     async def _call(
@@ -238,7 +246,8 @@ class HttpRegistryMirror:
         if response.is_success or _error_code(response) in ok_codes:
             return
         message = f"MLflow refused {what}: {response.status_code} {response.text[:300]}"
-        if response.is_client_error and response.status_code != 429:
+        # 401: MLflow refused the facade's own token, a configuration to fix, not the call.
+        if response.is_client_error and response.status_code not in (401, 429):
             raise MlflowRefused(message)
         raise MlflowUnavailable(message)
 

@@ -141,6 +141,9 @@ class Settings(OnnxLimits, BaseSettings):
     """Deprecated name of `allowed_domains` (`…_ONNX_ALLOWED_DOMAINS`), still honoured."""
     mlflow_tracking_uri: str | None = None
     """MLflow tracking server (workspaces enabled) the registry mirrors into; none: no mirror."""
+    mlflow_token: SecretStr | None = None
+    """Bearer token the facade sends MLflow on every call (the local platform's MLflow refuses
+    calls without it, see docs/security.md); never a caller's own credentials."""
     background_tasks: bool = True
     """Run the outbox worker and the periodic reconciliation in this process."""
     outbox_interval_seconds: float = Field(default=2.0, gt=0)

@@ -92,6 +92,9 @@ def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes
     platform.supervisor.set_endpoint("s3-secret-key", s3.secret_key)
     platform.supervisor.set_endpoint("s3-drift-access-key", s3.drift_access_key)
     platform.supervisor.set_endpoint("s3-drift-secret-key", s3.drift_secret_key)
+    mlflow = platform.ensure_mlflow()  # its tokens, for `dev install`'s Secrets
+    platform.supervisor.set_endpoint("mlflow-token", mlflow.token)
+    platform.supervisor.set_endpoint("mlflow-reader-token", mlflow.reader_token)
     (_dev_dir() / "timings.json").write_text(json.dumps(platform.timings, indent=2))
     _say(f"local platform up in {time.monotonic() - began:.1f} s")
     _print_endpoints(platform.supervisor.state)
@@ -105,8 +108,9 @@ def up(nodes: Annotated[int, typer.Option(help="Number of simulated (kwok) nodes
 def env_lines(endpoints: dict[str, str]) -> list[str]:
     """The lines of `env.sh`. MLflow is reached through the facade (one organization per
     tracking URI, with a token): `MLFLOW_TRACKING_URI` is left for the user to set to their
-    organization's, and the server's own address is exported only as `MODELPLANE_MLFLOW_DIRECT`
-    for platform tooling (a component run by hand), which no mlflow client reads."""
+    organization's, and the server's own address and token are exported only as
+    `MODELPLANE_MLFLOW_DIRECT` / `_DIRECT_TOKEN` for platform tooling (a component run by hand),
+    which no mlflow client reads."""
     ep = endpoints
     api = ep.get("api", "")
     return [
@@ -123,9 +127,10 @@ def env_lines(endpoints: dict[str, str]) -> list[str]:
         "# MLflow through the facade, one organization at a time (docs/experiments.md):",
         f"#   export MLFLOW_TRACKING_URI={api}/api/v1/organizations/<slug>/mlflow",
         "#   export MLFLOW_TRACKING_TOKEN=<access token or API key of that organization>",
-        "# The MLflow server itself, for platform tooling only: it bypasses the facade's",
-        "# organizations, roles and audit (docs/operations.md, MLflow).",
+        "# The MLflow server itself and its service token, for platform tooling only: they",
+        "# bypass the facade's organizations, roles and audit (docs/operations.md, MLflow).",
         f"export MODELPLANE_MLFLOW_DIRECT={ep.get('mlflow', '')}",
+        f"export MODELPLANE_MLFLOW_DIRECT_TOKEN={ep.get('mlflow-token', '')}",
     ]
 
 
@@ -135,6 +140,8 @@ def _print_endpoints(state: RunState | None) -> None:
     ep = state.endpoints
     lines = env_lines(ep)
     env_file = _dev_dir() / "env.sh"
+    env_file.touch(mode=0o600)
+    env_file.chmod(0o600)  # keys and tokens: the owner's only
     env_file.write_text("\n".join(lines) + "\n")
     print("\nModelplane local platform")
     print(f"  Kubernetes API  {ep.get('kube-apiserver', '-')}   (kubectl get nodes)")
@@ -143,7 +150,8 @@ def _print_endpoints(state: RunState | None) -> None:
     print(f"  S3 (MinIO)      {ep.get('s3', '-')}")
     print(
         f"  MLflow          {ep.get('api', '-')}/api/v1/organizations/<slug>/mlflow   "
-        f"(through the facade; the server itself: {ep.get('mlflow', '-')}, platform only)"
+        f"(through the facade; the server itself: {ep.get('mlflow', '-')}, platform only, "
+        "with its token)"
     )
     print(f"  Prometheus      {ep.get('prometheus', '-')}   (serving pods, facade, operator)")
     print(f"  Facade API      {ep.get('api', '-')}/api/v1   (OpenAPI: {ep.get('api', '-')}/docs)")
@@ -157,7 +165,9 @@ def _print_endpoints(state: RunState | None) -> None:
     print("\nUse it from this shell:")
     print(f"  source {env_file}")
     for line in lines:
-        print(f"  {line}")
+        name, _, value = line.partition("=")
+        secret = name.endswith("_TOKEN") and value
+        print(f"  {name}=… (in {env_file.name})" if secret else f"  {line}")
     print("\nStop it with: make down   (or: modelplane dev down)")
 
 

@@ -94,12 +94,14 @@ class ArtifactFetcher:
         *,
         file_root: Path | None = None,
         mlflow_uri: str | None = None,
+        mlflow_token: str | None = None,
         timeout_s: float = 60.0,
     ) -> None:
         self._s3_config = s3
         self._s3: Any = None
         self._file_root = file_root.resolve() if file_root else None
         self._mlflow_uri = mlflow_uri.rstrip("/") if mlflow_uri else None
+        self._mlflow_headers = {"Authorization": f"Bearer {mlflow_token}"} if mlflow_token else {}
         self._timeout_s = timeout_s
 
     def fetch(self, uri: str, limit: int, sink: IO[bytes]) -> Streamed:
@@ -111,7 +113,7 @@ class ArtifactFetcher:
         if scheme == "file":
             return self._fetch_file(uri, limit, sink)
         if scheme == "https":
-            return self._fetch_http(uri, limit, {}, sink)
+            return self._fetch_http(uri, limit, {}, sink, {})
         if scheme == "models":
             return self._fetch_mlflow(uri, limit, sink)
         raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"unsupported artifact URI scheme {scheme!r}")
@@ -171,12 +173,18 @@ class ArtifactFetcher:
             raise ArtifactProblem(ARTIFACT_UNREACHABLE, f"{uri}: {exc}", transient=True) from exc
 
     def _fetch_http(
-        self, url: str, limit: int, params: dict[str, str], sink: IO[bytes]
+        self,
+        url: str,
+        limit: int,
+        params: dict[str, str],
+        sink: IO[bytes],
+        headers: dict[str, str],
     ) -> Streamed:
+        # httpx drops Authorization on a redirect to another origin.
         try:
             with (
                 httpx.Client(timeout=self._timeout_s, follow_redirects=True) as client,
-                client.stream("GET", url, params=params) as response,
+                client.stream("GET", url, params=params, headers=headers) as response,
             ):
                 if response.status_code >= 400:
                     transient = response.status_code >= 500 or response.status_code == 429
@@ -205,6 +213,7 @@ class ArtifactFetcher:
             limit,
             {"name": name, "version": version, "path": path},
             sink,
+            self._mlflow_headers,
         )
 
 

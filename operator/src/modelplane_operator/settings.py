@@ -83,6 +83,13 @@ class Settings(ServingLimits, BaseSettings):
     """MLflow server used to resolve `models:/<name>/<version>` artifact URIs (falls back to
     `MLFLOW_TRACKING_URI`)."""
 
+    mlflow_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MODELPLANE_OPERATOR_MLFLOW_TOKEN", "MLFLOW_TRACKING_TOKEN"),
+    )
+    """Bearer token sent with those downloads (the local platform's MLflow refuses calls
+    without it; falls back to `MLFLOW_TRACKING_TOKEN`)."""
+
     download_timeout_s: float = Field(default=60.0, gt=0)
 
     # Admission -------------------------------------------------------------------------------
@@ -145,6 +152,11 @@ class Settings(ServingLimits, BaseSettings):
 
     runtime_mlflow_tracking_uri: str | None = None
     """MLflow server serving pods fetch `models:/…` artifacts from (as pods reach it)."""
+
+    runtime_mlflow_token: SecretStr | None = None
+    """Bearer token those pods download with: written into each organization's namespace as
+    Secret `modelplane-mlflow`, which pods of `models:/` versions read. The local platform's
+    MLflow accepts it for `GET /model-versions/get-artifact` in the default workspace only."""
 
     serving_node_selector: dict[str, str] = Field(default_factory=dict)
     """Node labels serving pods must match (JSON), e.g. `{"type": "kwok"}` for simulated nodes."""

@@ -82,6 +82,7 @@ def build_context(memo: Any, config: Settings) -> None:
         ),
         file_root=config.file_artifact_root,
         mlflow_uri=config.mlflow_tracking_uri,
+        mlflow_token=config.mlflow_token.get_secret_value() if config.mlflow_token else None,
         timeout_s=config.download_timeout_s,
     )
     memo.limits = config.limits()

@@ -75,12 +75,12 @@ async def _seed(settings: Settings) -> tuple[str, str]:
     return token, slug
 
 
-async def _many_runs(mlflow: str, workspace: str, experiment_id: str) -> None:
+async def _many_runs(mlflow: str, auth: dict[str, str], workspace: str, experiment_id: str) -> None:
     """`RUNS` runs straight into MLflow, 8 at a time (its pool holds 15 connections), each
     with `auc` and `depth`."""
     rng = random.Random(7)
     slots = asyncio.Semaphore(8)
-    headers = {"X-MLFLOW-WORKSPACE": workspace}
+    headers = {"X-MLFLOW-WORKSPACE": workspace, **auth}
     now = int(time.time() * 1000)
 
     async def one(client: httpx.AsyncClient, index: int) -> None:
@@ -135,11 +135,16 @@ def _compare(
     }
 
 
-def _measure(mlflow: str, facade_url: str, token: str, slug: str) -> dict[str, Any]:
+def _measure(
+    mlflow: str, auth: dict[str, str], facade_url: str, token: str, slug: str
+) -> dict[str, Any]:
     workspace = f"mp-{slug}"
-    created = httpx.post(f"{mlflow}/api/3.0/mlflow/workspaces", json={"name": workspace})
+    created = httpx.post(
+        f"{mlflow}/api/3.0/mlflow/workspaces", json={"name": workspace}, headers=auth
+    )
     assert created.is_success, created.text
-    direct = httpx.Client(base_url=mlflow, headers={"X-MLFLOW-WORKSPACE": workspace}, timeout=120)
+    direct_headers = {"X-MLFLOW-WORKSPACE": workspace, **auth}
+    direct = httpx.Client(base_url=mlflow, headers=direct_headers, timeout=120)
     facade = httpx.Client(
         base_url=f"{facade_url}/api/v1/organizations/{slug}/mlflow",
         headers={"Authorization": f"Bearer {token}"},
@@ -168,7 +173,7 @@ def _measure(mlflow: str, facade_url: str, token: str, slug: str) -> dict[str, A
         searched.raise_for_status()
         search_id = searched.json()["experiment_id"]
         started = time.perf_counter()
-        asyncio.run(_many_runs(mlflow, workspace, search_id))
+        asyncio.run(_many_runs(mlflow, auth, workspace, search_id))
         seeded_s = time.perf_counter() - started
         page = {
             "experiment_ids": [search_id],
@@ -194,7 +199,8 @@ def main() -> int:
     server: subprocess.Popen[bytes] | None = None
     try:
         postgres, redis = platform.ensure_postgres(), platform.ensure_redis()
-        mlflow = platform.ensure_mlflow().url
+        mlflow_server = platform.ensure_mlflow()
+        mlflow, auth = mlflow_server.url, mlflow_server.headers()
         database_url = postgres.create_database(f"bench_mlflow_{os.getpid()}")
         upgrade(database_url)
         keys = f"[{generate_jwt_key('bench-1')}]"
@@ -215,6 +221,7 @@ def main() -> int:
             "MODELPLANE_API_KUBERNETES_ENABLED": "false",
             "MODELPLANE_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
             "MODELPLANE_API_MLFLOW_TRACKING_URI": mlflow,
+            "MODELPLANE_API_MLFLOW_TOKEN": mlflow_server.token,
             "MODELPLANE_API_BACKGROUND_TASKS": "false",
         }
         with (WORK / "server.log").open("wb") as log:
@@ -224,7 +231,7 @@ def main() -> int:
                 env={**os.environ, **env}, stdout=log, stderr=log, cwd=REPO,
             )  # fmt: skip
         wait_ready(facade_url, server, WORK / "server.log")
-        measured = _measure(mlflow, facade_url, token, slug)
+        measured = _measure(mlflow, auth, facade_url, token, slug)
     finally:
         if server is not None:
             server.terminate()

@@ -291,6 +291,20 @@ def test_the_operators_onnx_limits_and_mlflow_server_reach_the_pods_settings(
     assert "MODELPLANE_RUNTIME_MLFLOW_TRACKING_URI" not in s3_env
 
 
+def test_only_pods_of_models_uri_versions_read_the_mlflow_token_secret() -> None:
+    version = make_version("1", artifact={"uri": "models:/fraud/1", "sha256": "b" * 64})
+    mlflow = build_deployment(OWNER, Variant("v1", version, "stable", 1), make_spec(), CONFIG)
+    s3 = build_deployment(OWNER, _variant(), make_spec(), CONFIG)
+
+    def secrets(body: dict[str, Any]) -> list[str]:
+        container = body["spec"]["template"]["spec"]["containers"][0]
+        assert all(ref["secretRef"]["optional"] for ref in container["envFrom"])
+        return [ref["secretRef"]["name"] for ref in container["envFrom"]]
+
+    assert secrets(mlflow) == ["modelplane-s3", "modelplane-mlflow"]
+    assert secrets(s3) == ["modelplane-s3"]
+
+
 def test_placement_settings_reach_the_pod_and_default_to_none() -> None:
     kwok = RuntimeConfig(
         image=CONFIG.image,

@@ -120,7 +120,7 @@ async def mlflow_api(ctx: Ctx, call: Call, audit: Audit) -> Response:
         call.workspace, call.method, call.path, call.query, call.headers, call.content
     )
     status = upstream.response.status_code
-    if status >= 500:
+    if status >= 500 or status == 401:  # 401: MLflow refused the facade's token, not the caller's
         detail = (await upstream.body())[:300].decode("utf-8", "replace")
         raise BadGateway(f"the MLflow tracking server failed ({status}): {detail}")
     if call.method == "GET" and call.rule.audit is None and status == 200:

@@ -10,7 +10,8 @@ through Modelplane's registry, which mirrors them into MLflow), and so are works
 webhooks, gateway, presigned and multipart artifact URLs and everything not listed: 403 or 404
 with the envelope. Every forwarded call carries `X-MLFLOW-WORKSPACE` of the organization, set
 here whatever the caller sent; the caller's credentials, cookies, Origin and Referer never reach
-MLflow. Artifact uploads and downloads are streamed both ways (never held in memory).
+MLflow, which sees the facade's own token (`Settings.mlflow_token`) instead. Artifact uploads
+and downloads are streamed both ways (never held in memory).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from modelplane_api.errors import (
     ServiceUnavailable,
 )
 from modelplane_api.http_pool import HttpPool
-from modelplane_api.mlflow_mirror import WORKSPACE_HEADER
+from modelplane_api.mlflow_mirror import WORKSPACE_HEADER, mlflow_auth
 from modelplane_api.permissions import Permission
 
 READ, WRITE, DELETE = (
@@ -151,11 +152,14 @@ class Upstream:
 class TrackingProxy:
     """One per app: the connection pool to the MLflow server."""
 
-    def __init__(self, base_url: str | None, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, base_url: str | None, timeout_s: float = 60.0, token: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
         self._pool = HttpPool(
             httpx.Timeout(timeout_s, connect=5.0),
             httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            headers=mlflow_auth(token),
         )
 
     async def aclose(self) -> None:
@@ -219,7 +223,9 @@ class TrackingProxy:
         if response.is_success:
             return answer
         code, message = str(answer.get("error_code", "")), str(answer.get("message", ""))[:500]
-        if response.status_code >= 500 and code != "INVALID_PARAMETER_VALUE":
+        if response.status_code == 401 or (
+            response.status_code >= 500 and code != "INVALID_PARAMETER_VALUE"
+        ):  # 401: MLflow refused the facade's own token
             raise BadGateway(f"the MLflow tracking server failed ({response.status_code})")
         if code == "RESOURCE_DOES_NOT_EXIST" or response.status_code == 404:
             raise NotFound(message or "not found")

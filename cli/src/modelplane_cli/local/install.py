@@ -127,16 +127,16 @@ def api_secret(endpoints: Mapping[str, str], jwt_keys: str) -> dict[str, Any]:
     in-cluster names of the overlay's Services."""
     user = urlsplit(endpoints["postgres"]).username or "postgres"
     svc = f"{PLATFORM_NAMESPACE}.svc"
-    return _secret(
-        "modelplane-api",
-        {
-            "database-url": f"postgresql+psycopg://{user}@postgres.{svc}:5432/modelplane",
-            "redis-url": f"redis://redis.{svc}:6379/0",
-            "jwt-keys": jwt_keys,
-            "s3-access-key-id": endpoints["s3-access-key"],
-            "s3-secret-access-key": endpoints["s3-secret-key"],
-        },
-    )
+    data = {
+        "database-url": f"postgresql+psycopg://{user}@postgres.{svc}:5432/modelplane",
+        "redis-url": f"redis://redis.{svc}:6379/0",
+        "jwt-keys": jwt_keys,
+        "s3-access-key-id": endpoints["s3-access-key"],
+        "s3-secret-access-key": endpoints["s3-secret-key"],
+    }
+    if endpoints.get("mlflow-token"):  # the run's MLflow refuses calls without it
+        data["mlflow-token"] = endpoints["mlflow-token"]
+    return _secret("modelplane-api", data)
 
 
 def operator_secret(endpoints: Mapping[str, str]) -> dict[str, Any]:
@@ -152,6 +152,20 @@ def operator_secret(endpoints: Mapping[str, str]) -> dict[str, Any]:
             "MODELPLANE_OPERATOR_MONITOR_STS_SECRET_KEY": endpoints["s3-drift-secret-key"],
         }
     return _secret("modelplane-operator-s3", data)
+
+
+def operator_mlflow_secret(endpoints: Mapping[str, str]) -> dict[str, Any] | None:
+    """`modelplane-operator-mlflow`: the tokens the run's MLflow accepts, the operator's own
+    and the download-only one it hands serving pods (none for a run that recorded none)."""
+    if not endpoints.get("mlflow-token"):
+        return None
+    return _secret(
+        "modelplane-operator-mlflow",
+        {
+            "MODELPLANE_OPERATOR_MLFLOW_TOKEN": endpoints["mlflow-token"],
+            "MODELPLANE_OPERATOR_RUNTIME_MLFLOW_TOKEN": endpoints["mlflow-reader-token"],
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -209,6 +223,8 @@ def install(run_dir: Path, progress: Progress, *, timeout: float = 300) -> Insta
     run_kubectl(kubeconfig, *apply, "-f", str(REPO_ROOT / "manifests/base/operator/namespace.yaml"))
     jwt_keys = (run_dir / "api-jwt-keys.json").read_text()
     objects: list[dict[str, Any]] = [api_secret(endpoints, jwt_keys), operator_secret(endpoints)]
+    if (mlflow_secret := operator_mlflow_secret(endpoints)) is not None:
+        objects.append(mlflow_secret)
     objects += [
         endpoint_slice(service, SERVICES[service][1], port, real_node.NODE_IP)
         for service, port in ports.items()

@@ -245,7 +245,7 @@ class LocalPlatform:
     def serving_env(self, s3: S3Endpoint, mlflow: MLflow) -> dict[str, str]:
         """Operator variables that make serving pods run on the real node: the locally built
         runtime image, the operator image the drift monitors' jobs run, S3 and MLflow as pods
-        reach them, and placement on the real node."""
+        reach them (with MLflow's download-only token), and placement on the real node."""
         node = self.ensure_real_node()
         prefix = "MODELPLANE_OPERATOR_"
         return {
@@ -254,6 +254,8 @@ class LocalPlatform:
             f"{prefix}IMAGE_ALLOWLIST": json.dumps(["ghcr.io/modelplane/", f"{REGISTRY}/"]),
             f"{prefix}RUNTIME_S3_ENDPOINT_URL": self.pod_url(s3.endpoint_url),
             f"{prefix}RUNTIME_MLFLOW_TRACKING_URI": self.pod_url(mlflow.url),
+            # Downloads only, and only in MLflow's default workspace (modelplane_cli.mlflow_guard).
+            f"{prefix}RUNTIME_MLFLOW_TOKEN": mlflow.reader_token,
             f"{prefix}SERVING_NODE_SELECTOR": json.dumps({real_node.REAL_NODE_LABEL: "real"}),
         }
 

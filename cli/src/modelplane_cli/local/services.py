@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from modelplane_cli.local.processes import (
     http_ok,
     wait_until,
 )
+from modelplane_cli.mlflow_guard import READER_TOKEN_ENV, TOKEN_ENV
 from modelplane_crds.kinds import KINDS
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -118,7 +120,17 @@ class S3Endpoint:
 
 @dataclass(frozen=True)
 class MLflow:
+    """A running MLflow server and the bearer tokens it accepts (`modelplane_cli.mlflow_guard`):
+    `token` for the facade and the operator, `reader_token` for serving pods' `models:/`
+    downloads."""
+
     url: str
+    token: str = field(repr=False)
+    reader_token: str = field(default="", repr=False)
+
+    def headers(self) -> dict[str, str]:
+        """The service token as a request header."""
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 def _postgres_bin(name: str) -> str:
@@ -347,7 +359,9 @@ MLFLOW_ALLOWED_HOSTS = (
 
 
 def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
-    """Start an MLflow tracking server: PostgreSQL backend store, artifacts proxied to S3."""
+    """Start an MLflow tracking server: PostgreSQL backend store, artifacts proxied to S3, every
+    call but its probes refused without one of the run's two tokens (made here, per run)."""
+    token, reader_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     backend = postgres.create_database("mlflow")
     artifacts = s3.with_bucket("mlflow")
     port = free_port()
@@ -371,9 +385,14 @@ def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
             "--enable-workspaces",
             "--allowed-hosts",
             ",".join(MLFLOW_ALLOWED_HOSTS),
+            # Only the facade, the operator and serving pods hold a token (issue 13).
+            "--app-name",
+            "modelplane",
         ],
         env={
             **s3.env(),
+            TOKEN_ENV: token,
+            READER_TOKEN_ENV: reader_token,
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             "MLFLOW_DISABLE_TELEMETRY": "true",
             "DO_NOT_TRACK": "1",
@@ -388,7 +407,7 @@ def start_mlflow(sup: Supervisor, postgres: Postgres, s3: S3Endpoint) -> MLflow:
         alive=lambda: sup.alive("mlflow"),
     )
     sup.set_endpoint("mlflow", url)
-    return MLflow(url)
+    return MLflow(url, token, reader_token)
 
 
 @dataclass(frozen=True)
@@ -441,6 +460,7 @@ def start_api(
         "MODELPLANE_API_ARTIFACT_BUCKET": s3.with_bucket(ARTIFACT_BUCKET).bucket,
         "MODELPLANE_API_PAYLOAD_BUCKET": s3.with_bucket(PAYLOAD_BUCKET).bucket,
         "MODELPLANE_API_MLFLOW_TRACKING_URI": mlflow.url,
+        "MODELPLANE_API_MLFLOW_TOKEN": mlflow.token,
         # Served at `/` once built (`make dashboard`); ignored until then.
         "MODELPLANE_API_DASHBOARD_DIR": str(DASHBOARD_DIR),
         **(extra_env or {}),
@@ -566,6 +586,7 @@ def start_operator(
         "MODELPLANE_OPERATOR_S3_ACCESS_KEY": s3.access_key,
         "MODELPLANE_OPERATOR_S3_SECRET_KEY": s3.secret_key,
         "MODELPLANE_OPERATOR_MLFLOW_TRACKING_URI": mlflow.url,
+        "MODELPLANE_OPERATOR_MLFLOW_TOKEN": mlflow.token,
         "MODELPLANE_OPERATOR_PAYLOAD_BUCKET": s3.with_bucket(PAYLOAD_BUCKET).bucket,
         "MODELPLANE_OPERATOR_WEBHOOK_PORT": str(webhook),
         "MODELPLANE_OPERATOR_WEBHOOK_CERT_DIR": str(sup.run_dir / "operator-webhook"),

@@ -47,6 +47,10 @@ DRAIN_S = 5
 DEFAULT_TARGET_CPU = 70
 S3_SECRET = "modelplane-s3"  # noqa: S105 - a Secret name, not a secret
 """Optional Secret in the org namespace with `MODELPLANE_RUNTIME_S3_*` keys for the pods."""
+MLFLOW_SECRET = "modelplane-mlflow"  # noqa: S105 - a Secret name, not a secret
+"""Secret in the org namespace with `MODELPLANE_RUNTIME_MLFLOW_TOKEN`, the token pods of
+`models:/` versions download with (written by the operator when it has
+`runtime_mlflow_token`, see `builders.organization.build_mlflow_secret`)."""
 
 Role = Literal["stable", "candidate"]
 TrafficMode = Literal["HTTPRoute", "ReplicaRatio"]
@@ -372,6 +376,9 @@ def build_deployment(
     env = serving_settings(
         meta["name"], meta["namespace"], variant.version, variant.spec, spec, config
     ).to_env()
+    container = _container(spec, config.image, env)
+    if variant.spec.artifact.uri.startswith("models:/"):  # only these pods call MLflow
+        container["envFrom"].append({"secretRef": {"name": MLFLOW_SECRET, "optional": True}})
     body: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -395,7 +402,7 @@ def build_deployment(
                         "prometheus.io/port": str(PORT),
                     },
                 },
-                "spec": _pod_spec(_container(spec, config.image, env), selector, variant, config),
+                "spec": _pod_spec(container, selector, variant, config),
             },
         },
     }

@@ -3,6 +3,7 @@ and role bindings (pure; see `builders`)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from modelplane_crds.organization import (
     OrganizationSpec,
 )
 from modelplane_operator.builders import OPERATOR
+from modelplane_operator.builders.model_deployment import MLFLOW_SECRET
 
 GITOPS_ANNOTATION = "modelplane.io/gitops-managed"
 ROLES = ORG_ROLES
@@ -47,6 +49,17 @@ def build_namespace(name: str, spec: OrganizationSpec) -> dict[str, Any]:
             "annotations": {GITOPS_ANNOTATION: str(spec.gitops_managed).lower()},
         },
     }
+
+
+def build_mlflow_secret(
+    org: str, spec: OrganizationSpec, token: str, owner: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`modelplane-mlflow`: the token serving pods of `models:/` versions download their
+    artifact from MLflow with (`MODELPLANE_RUNTIME_MLFLOW_TOKEN`, read through `envFrom`)."""
+    body = _child("v1", "Secret", MLFLOW_SECRET, namespace_name(spec), org, owner)
+    body["type"] = "Opaque"
+    body["data"] = {"MODELPLANE_RUNTIME_MLFLOW_TOKEN": base64.b64encode(token.encode()).decode()}
+    return body
 
 
 def _child(

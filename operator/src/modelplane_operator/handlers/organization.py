@@ -95,7 +95,8 @@ def _namespace_conflict(cluster: Cluster, name: str, namespace: str) -> str | No
 def _apply_children(
     cluster: Cluster, body: dict[str, Any], spec: OrganizationSpec, settings: Settings
 ) -> None:
-    """The namespace, its quota, limits, network policies and role bindings (stale ones go)."""
+    """The namespace, its quota, limits, MLflow token for serving pods, network policies and
+    role bindings (stale ones go)."""
     name = body["metadata"]["name"]
     namespace = builders.namespace_name(spec)
     cluster.apply(builders.build_namespace(name, spec))
@@ -106,6 +107,9 @@ def _apply_children(
     else:
         cluster.delete("v1", "ResourceQuota", builders.QUOTA, namespace)
     cluster.apply(builders.build_limit_range(name, spec, owner))
+    if settings.runtime_mlflow_token is not None:
+        token = settings.runtime_mlflow_token.get_secret_value()
+        cluster.apply(builders.build_mlflow_secret(name, spec, token, owner))
     for policy in builders.build_network_policies(name, spec, settings.platform_namespace, owner):
         cluster.apply(policy)
     bindings = builders.build_role_bindings(name, spec, owner)
