@@ -82,7 +82,7 @@ fmt: ## Format and autofix
 
 bench: bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node ## All benchmarks (long; results in docs/benchmarks.md)
 
-bench-runtime: setup ## Serving runtime vs raw onnxruntime vs a peer server
+bench-runtime: setup ## Serving runtime vs raw onnxruntime, MLServer and KServe's model server
 	@$(UV_RUN) python -m tests.bench.runtime
 
 bench-predictions: setup ## Serving runtime: the prediction metrics' cost, on vs off in one run
