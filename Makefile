@@ -96,7 +96,7 @@ bench-api: setup ## Facade: authenticated list at concurrency 64, upload memory,
 	@$(UV_RUN) python -m tests.bench.mlflow
 	@$(UV_RUN) python -m tests.bench.proxy
 
-bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments
+bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments vs 1,000 plain Deployments
 	@$(UV_RUN) python -m tests.bench.operator
 	@$(UV_RUN) python -m tests.bench.rollout
 
