@@ -146,6 +146,39 @@ def cpu_since(before: dict[str, float], extra: dict[str, int] | None = None) -> 
     return {name: now[name] - before.get(name, 0.0) for name in now}
 
 
+REQUEST = re.compile(
+    r"^apiserver_request_(total|duration_seconds_sum)\{([^}]*)\} (\S+)$", re.MULTILINE
+)
+
+
+def api_requests(kubectl: Kubectl) -> dict[tuple[str, str, str], float]:
+    """The API server's request counters so far: (measure, verb, resource) → count or summed
+    seconds; watches are left out (they last as long as the connection)."""
+    found: dict[tuple[str, str, str], float] = {}
+    for measure, labels, value in REQUEST.findall(kubectl("get", "--raw", "/metrics")):
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        if fields.get("verb") in ("WATCH", "CONNECT"):
+            continue
+        key = (measure, fields.get("verb", ""), fields.get("resource", ""))
+        found[key] = found.get(key, 0.0) + float(value)
+    return found
+
+
+def requests_line(
+    before: dict[tuple[str, str, str], float], after: dict[tuple[str, str, str], float]
+) -> str:
+    """Requests by verb since `before`: count and the seconds the API server spent answering."""
+    by_verb: dict[str, list[float]] = {}
+    for (measure, verb, resource), value in after.items():
+        delta = value - before.get((measure, verb, resource), 0.0)
+        slot = by_verb.setdefault(verb, [0.0, 0.0])
+        slot[0 if measure == "total" else 1] += delta
+    ordered = sorted(by_verb.items(), key=lambda item: -item[1][1])
+    return ", ".join(
+        f"{verb} {count:,.0f} ({seconds:.1f} s)" for verb, (count, seconds) in ordered if count
+    )
+
+
 def load_average() -> str:
     """The 1-, 5- and 15-minute load averages."""
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -218,9 +251,10 @@ def apply_and_wait(
 ) -> dict[str, Any]:
     """Apply `items` in one `kubectl apply` of a List; poll `done` every 2 s until all are
     done. The seconds from the start to the end of the apply, to half and to all done, the
-    progress seen, the load average before and after, and the CPU seconds each control-plane
-    process (and each of `extra`) spent meanwhile."""
+    progress seen, the load average before and after, the CPU seconds each control-plane
+    process (and each of `extra`) spent meanwhile and the API server's requests by verb."""
     load_before = load_average()
+    requests_before = api_requests(kubectl)
     cpu_before = component_cpu(extra)
     t0 = time.perf_counter()
     kubectl(
@@ -242,6 +276,7 @@ def apply_and_wait(
         "load_before": load_before,
         "load_after": load_average(),
         "cpu": cpu_since(cpu_before, extra),
+        "requests": requests_line(requests_before, api_requests(kubectl)),
     }
 
 
@@ -365,6 +400,7 @@ def run(platform: LocalPlatform) -> int:
         plain=plain,
         loads=(timed["load_before"], timed["load_after"]),
         cpu=timed["cpu"],
+        requests=timed["requests"],
     )
     return 0
 
@@ -392,6 +428,7 @@ def write_results(
     plain: dict[str, Any],
     loads: tuple[str, str],
     cpu: dict[str, float],
+    requests: str,
 ) -> None:
     """Print the results and replace this section of docs/benchmarks.md."""
     all_calls = sum(calls.values())
@@ -428,6 +465,9 @@ def write_results(
         f"**{total / plain['total']:.2f}×** (half: {half / plain['half']:.2f}×) |",
         f"| CPU s while the plain Deployments went available | {cpu_line(plain['cpu'])} |",
         f"| CPU s while the ModelDeployments went Ready | {cpu_line(cpu)} |",
+        f"| API server requests while the plain Deployments went available (by verb: count, "
+        f"seconds answering) | {plain['requests']} |",
+        f"| API server requests while the ModelDeployments went Ready | {requests} |",
         f"| operator CPU during that time | {busy_cpu:.1f} s ({busy_cpu / max(MANY, 1) * 1000:.1f}"
         " ms per ModelDeployment) |",
         f"| operator memory: idle → peak (VmRSS → VmHWM) | {idle_kib / 1024:.0f} MiB → "
