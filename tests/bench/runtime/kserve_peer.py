@@ -7,7 +7,7 @@ what a user of KServe would write: a `kserve.Model` whose `load` opens the sessi
 `predict` takes the v2 `InferRequest`, runs it and answers an `InferResponse`. Started as
 `python kserve_peer.py --model_name bench --model_path model.onnx --http_port N` plus KServe's
 own server flags (the benchmark turns off gRPC, the per-request latency log and KServe's logging
-set-up, so no access line is written per request: its fastest single-worker setting).
+set-up, so no access line is written per request: settings that spare it per-request work).
 """
 
 # mypy: ignore-errors
