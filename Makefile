@@ -82,7 +82,7 @@ fmt: ## Format and autofix
 
 bench: bench-runtime bench-predictions bench-drift bench-api bench-operator bench-node ## All benchmarks (long; results in docs/benchmarks.md)
 
-bench-runtime: setup ## Serving runtime vs raw onnxruntime vs a peer server
+bench-runtime: setup ## Serving runtime vs raw onnxruntime, MLServer and KServe's model server
 	@$(UV_RUN) python -m tests.bench.runtime
 
 bench-predictions: setup ## Serving runtime: the prediction metrics' cost, on vs off in one run
@@ -96,7 +96,7 @@ bench-api: setup ## Facade: authenticated list at concurrency 64, upload memory,
 	@$(UV_RUN) python -m tests.bench.mlflow
 	@$(UV_RUN) python -m tests.bench.proxy
 
-bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments
+bench-operator: setup ## Operator at scale on kwok nodes: 1,000 ModelVersions, then 1,000 ModelDeployments vs 1,000 plain Deployments
 	@$(UV_RUN) python -m tests.bench.operator
 	@$(UV_RUN) python -m tests.bench.rollout
 

@@ -12,16 +12,18 @@ import httpx
 
 def write_section(doc: Path, section: str, text: str) -> None:
     """Replace the section headed exactly `section` (up to the next `## `) with `text`, which
-    starts with that heading; a new section goes at the end."""
+    starts with that heading, where it stands; a new section goes at the end."""
     existing = doc.read_text() if doc.exists() else "# Benchmarks\n"
     lines = existing.split("\n")
-    if section in lines:
-        start = lines.index(section)
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        lines = lines[:start] + lines[end:]
-    doc.write_text("\n".join(lines).rstrip("\n") + "\n\n" + text)
+    if section not in lines:
+        doc.write_text("\n".join(lines).rstrip("\n") + "\n\n" + text)
+        return
+    start = lines.index(section)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    after = "\n".join(lines[end:])
+    doc.write_text(
+        "\n".join(lines[:start]) + "\n" + text.rstrip("\n") + ("\n\n" + after if after else "\n")
+    )
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:

@@ -6,7 +6,10 @@ systems:
   raw      onnxruntime `session.run` in this process: the limit, no HTTP at all;
   ours     `python -m modelplane_runtime` (uvicorn + uvloop + httptools, inline inference);
   mlserver MLServer from PyPI in `.run/bench-venv` with a custom ONNX runtime class
-           (`peer_runtime.py`, `parallel_workers: 0` — its fastest setting for tiny models).
+           (`peer_runtime.py`, `parallel_workers: 0` — its fastest setting for tiny models);
+  kserve   KServe's Python model server (`kserve` from PyPI) in `.run/bench-kserve-venv`, v2
+           protocol, a custom `kserve.Model` around onnxruntime (`kserve_peer.py`; one worker,
+           gRPC and per-request logging off).
 Concurrency 1, 8 and 64, a few seconds per cell, loopback only. Where `taskset` exists the server
 runs on CPU 0 and the load generator on CPU 1. Prints a table and the ratios; writes
 `.run/bench-runtime/results.json` and `results.md`.
@@ -33,11 +36,14 @@ from tests.onnx_models import linear_model, signature_of, write_model
 REPO = Path(__file__).resolve().parents[3]
 WORK = REPO / ".run" / "bench-runtime"
 VENV = REPO / ".run" / "bench-venv"
+KSERVE_VENV = REPO / ".run" / "bench-kserve-venv"
 CONCURRENCY = (1, 8, 64)
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 WARMUP = 1.0
 N_FEATURES = 20
 PEER_SPEC = ["mlserver>=1.6", "onnxruntime>=1.22", "numpy>=2.1"]
+KSERVE_SPEC = ["kserve>=0.15", "onnxruntime>=1.22", "numpy>=2.1"]
+PEERS = (("mlserver", "MLServer (custom ONNX)"), ("kserve", "KServe model server (custom ONNX)"))
 
 
 def _free_port() -> int:
@@ -64,17 +70,42 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
     raise RuntimeError(f"{url} not ready after {timeout}s")
 
 
-def ensure_peer_venv() -> Path:
-    """Create `.run/bench-venv` with MLServer (once); returns its `mlserver` executable."""
-    mlserver = VENV / "bin" / "mlserver"
-    if not mlserver.exists():
-        print("installing MLServer into .run/bench-venv (first run only)…", flush=True)
-        subprocess.run(["uv", "venv", "--python", "3.11", str(VENV)], check=True)
+def ensure_venv(venv: Path, spec: list[str], module: str) -> Path:
+    """Create `venv` with `spec` from the package index unless `module` already imports there;
+    returns the venv's python."""
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", f"import {module}"]
+    if (
+        not python.exists()
+        or subprocess.run(probe, check=False, capture_output=True).returncode != 0
+    ):
+        print(f"installing {spec[0]} into {venv.relative_to(REPO)}…", flush=True)
         subprocess.run(
-            ["uv", "pip", "install", "--python", str(VENV / "bin" / "python"), *PEER_SPEC],
-            check=True,
+            ["uv", "venv", "--allow-existing", "--python", "3.11", str(venv)], check=True
         )
-    return mlserver
+        subprocess.run(["uv", "pip", "install", "--python", str(python), *spec], check=True)
+    return python
+
+
+def installed_version(venv: Path, package: str) -> str:
+    """The version of `package` in `venv`."""
+    return subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version({package!r}))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def peer_env(venv: Path) -> dict[str, str]:
+    """This environment without the workspace's venv, with `venv/bin` first on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
+    return env
 
 
 def bench_raw(model_path: Path, x: np.ndarray) -> dict[str, float]:
@@ -230,7 +261,22 @@ def main() -> int:
         expected,
     )
 
-    mlserver = ensure_peer_venv()
+    results["mlserver"] = bench_mlserver(model_path, body_file, expected)
+    results["kserve"] = bench_kserve(model_path, body_file, expected)
+    results["versions"] = {
+        "mlserver": installed_version(VENV, "mlserver"),
+        "kserve": installed_version(KSERVE_VENV, "kserve"),
+    }
+    results["loadavg_after"] = os.getloadavg()[0]
+    report(results)
+    return 0
+
+
+def bench_mlserver(
+    model_path: Path, body_file: Path, expected: np.ndarray
+) -> dict[int, dict[str, float]]:
+    """MLServer with the custom ONNX runtime class of `peer_runtime.py`."""
+    mlserver = ensure_venv(VENV, PEER_SPEC, "mlserver").with_name("mlserver")
     peer_dir = WORK / "mlserver"
     peer_dir.mkdir(exist_ok=True)
     shutil.copy(model_path, peer_dir / "model.onnx")
@@ -257,13 +303,11 @@ def main() -> int:
             }
         )
     )
-    peer_env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    peer_env["PATH"] = f"{VENV / 'bin'}:{peer_env.get('PATH', '')}"
     print("mlserver (peer)", flush=True)
-    results["mlserver"] = bench_server(
+    return bench_server(
         "mlserver",
         [str(mlserver), "start", str(peer_dir)],
-        peer_env,
+        peer_env(VENV),
         peer_dir,
         peer_port,
         "/v2/health/ready",
@@ -271,20 +315,52 @@ def main() -> int:
         body_file,
         expected,
     )
-    report(results)
-    return 0
+
+
+def bench_kserve(
+    model_path: Path, body_file: Path, expected: np.ndarray
+) -> dict[int, dict[str, float]]:
+    """KServe's model server with the custom `kserve.Model` of `kserve_peer.py`."""
+    python = ensure_venv(KSERVE_VENV, KSERVE_SPEC, "kserve")
+    peer_dir = WORK / "kserve"
+    peer_dir.mkdir(exist_ok=True)
+    shutil.copy(model_path, peer_dir / "model.onnx")
+    shutil.copy(Path(__file__).with_name("kserve_peer.py"), peer_dir / "kserve_peer.py")
+    port = _free_port()
+    print("kserve (peer)", flush=True)
+    return bench_server(
+        "kserve",
+        [
+            str(python),
+            str(peer_dir / "kserve_peer.py"),
+            "--model_name=bench",
+            f"--model_path={peer_dir / 'model.onnx'}",
+            f"--http_port={port}",
+            "--workers=1",
+            "--enable_grpc=false",
+            "--enable_latency_logging=false",
+            "--configure_logging=false",
+        ],
+        peer_env(KSERVE_VENV),
+        peer_dir,
+        port,
+        "/v2/models/bench/ready",
+        "/v2/models/bench/infer",
+        body_file,
+        expected,
+    )
 
 
 def report(results: dict[str, Any]) -> None:
     """Print ratios and write results.json / results.md."""
-    ours, peer, raw = results["ours"], results["mlserver"], results["raw"]
+    ours, raw = results["ours"], results["raw"]
     lines = [
         "| system | concurrency | req/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|",
         f"| raw onnxruntime `session.run` | 1 | {raw['rps']:.0f} | {raw['p50_ms']:.3f} | "
         f"{raw['p99_ms']:.3f} |",
     ]
-    for name, label in (("ours", "modelplane-runtime"), ("mlserver", "MLServer (custom ONNX)")):
+    for name, label in (("ours", "modelplane-runtime"), *PEERS):
         for c in CONCURRENCY:
             r = results[name][c]
             lines.append(
@@ -293,17 +369,24 @@ def report(results: dict[str, Any]) -> None:
     overhead = ours[1]["p50_ms"] - raw["p50_ms"]
     ratios = [
         f"- our per-request overhead at concurrency 1 (server p50 − raw p50, includes the "
-        f"client and loopback): {overhead:.3f} ms (target < 1 ms)"
+        f"client and loopback): {overhead:.3f} ms",
+        f"- peers: MLServer {results['versions']['mlserver']}, "
+        f"KServe {results['versions']['kserve']}",
     ]
     for c in CONCURRENCY:
+        best = max(results[name][c]["rps"] for name, _ in PEERS)
+        each = ", ".join(
+            f"/ {label.split(' (')[0]} {ours[c]['rps'] / results[name][c]['rps']:.2f}× "
+            f"(p99 {results[name][c]['p99_ms']:.2f} ms)"
+            for name, label in PEERS
+        )
         ratios.append(
-            f"- throughput ours / MLServer at concurrency {c}: "
-            f"{ours[c]['rps'] / peer[c]['rps']:.2f}× (p99 {ours[c]['p99_ms']:.2f} ms "
-            f"vs {peer[c]['p99_ms']:.2f} ms)"
+            f"- throughput ours at concurrency {c} (p99 {ours[c]['p99_ms']:.2f} ms): {each}; "
+            f"/ the best peer {ours[c]['rps'] / best:.2f}×"
         )
     ratios.append(
-        f"- 1-minute load average of the machine before the run: "
-        f"{results['loadavg_before']:.1f} on {results['cpus']} CPUs"
+        f"- 1-minute load average of the machine: {results['loadavg_before']:.1f} before, "
+        f"{results['loadavg_after']:.1f} after, on {results['cpus']} CPUs"
     )
     text = "\n".join([*lines, "", *ratios])
     print("\n" + text)
