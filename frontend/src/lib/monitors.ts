@@ -11,7 +11,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { expectOk, unwrap, type Schemas } from "./api/client";
+import { ApiError, expectOk, unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
 
 export type Monitor = Schemas["MonitorPublic"];
@@ -415,6 +415,13 @@ export function sinksText(spec: Monitor["spec"]): string[] {
   });
 }
 
+/** The facade's 409 for an edit made over a spec someone changed since it was read. */
+export function changedSinceRead(error: unknown): boolean {
+  if (!(error instanceof ApiError) || error.status !== 409) return false;
+  const details = error.details as { reason?: unknown } | null;
+  return details?.reason === "MonitorChanged";
+}
+
 export function monitorHref(name: string): string {
   return `/monitors/monitor/?name=${encodeURIComponent(name)}`;
 }
@@ -472,11 +479,15 @@ export function useMonitorMutations(orgId: string) {
         unwrap(await client.POST("/api/v1/organizations/{org_id}/monitors", { params: { path: { org_id: orgId } }, body })).data,
       onSuccess: () => queryClient.invalidateQueries({ queryKey: monitorKeys.all(orgId) }),
     }),
-    /** Replace the monitor's spec (`PUT`); the answer is the monitor, shown at once. */
+    /** Replace the monitor's spec (`PUT`) made over `generation` (the facade answers 409 when
+     * the spec changed since, see `changedSinceRead`); the answer is the monitor, shown at once. */
     update: useMutation({
-      mutationFn: async ({ name, spec }: { name: string; spec: MonitorSpec }) =>
+      mutationFn: async ({ name, spec, generation }: { name: string; spec: MonitorSpec; generation: number | null }) =>
         unwrap(
-          await client.PUT("/api/v1/organizations/{org_id}/monitors/{name}", { params: { path: { org_id: orgId, name } }, body: { spec } }),
+          await client.PUT("/api/v1/organizations/{org_id}/monitors/{name}", {
+            params: { path: { org_id: orgId, name } },
+            body: { spec, generation },
+          }),
         ).data,
       onSuccess: (updated, { name }) => {
         queryClient.setQueryData(monitorKeys.one(orgId, name), updated);

@@ -278,6 +278,59 @@ describe("Drift monitor page", () => {
     await waitFor(() => expect(reads).toBeGreaterThan(before));
   });
 
+  it("sends the generation it read, says kindly when someone changed the monitor since, and reloads their version", async () => {
+    let current = monitor("fraud-drift", { generation: 3 });
+    const sent: { spec: MonitorSpec; generation?: number | null }[] = [];
+    server.use(
+      http.get("/api/v1/organizations/:orgId/monitors/:name", () => envelope(current)),
+      ...facade(current),
+      http.get("/api/v1/organizations/:orgId/deployments", () => pageOf([{ name: "fraud-staging" }])),
+      http.put("/api/v1/organizations/:orgId/monitors/:name", async ({ request }) => {
+        const body = (await request.json()) as { spec: MonitorSpec; generation?: number | null };
+        sent.push(body);
+        if (body.generation !== current.generation)
+          return HttpResponse.json(
+            {
+              success: false,
+              error: {
+                code: "conflict",
+                message: "monitor 'fraud-drift' was changed by someone else since it was read: reload it and make the change again",
+                details: { reason: "MonitorChanged", read_generation: body.generation, current_generation: current.generation },
+              },
+              metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
+            },
+            { status: 409 },
+          );
+        current = { ...current, spec: body.spec, generation: (current.generation ?? 0) + 1 };
+        return envelope(current);
+      }),
+    );
+    const { user } = renderApp(<MonitorPage />);
+    await signInThroughForm(user);
+    await user.click(await screen.findByRole("button", { name: "Edit monitor" }));
+    const form = await screen.findByRole("form", { name: "Edit drift monitor fraud-drift" });
+    // Someone else changes the schedule while the form is open.
+    current = { ...current, spec: { ...current.spec, schedule: "*/5 * * * *" }, generation: 4 };
+    await user.clear(within(form).getByLabelText("Window size"));
+    await user.type(within(form).getByLabelText("Window size"), "30m");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    const alert = await within(form).findByRole("alert");
+    expect(alert).toHaveTextContent("This monitor was changed by someone else while you were editing it, so your changes were not saved.");
+    expect(sent.map((b) => b.generation)).toEqual([3]);
+    expect(current.spec.schedule).toBe("*/5 * * * *");
+
+    await user.click(within(alert).getByRole("button", { name: "Reload the monitor" }));
+    await waitFor(() => expect(within(form).getByLabelText("Schedule")).toHaveValue("*/5 * * * *"));
+    expect(within(form).queryByRole("alert")).not.toBeInTheDocument();
+    expect(within(form).getByLabelText("Window size")).toHaveValue("1h");
+    await user.clear(within(form).getByLabelText("Window size"));
+    await user.type(within(form).getByLabelText("Window size"), "30m");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await screen.findByRole("status")).toHaveTextContent("Saved");
+    expect(sent.at(-1)?.generation).toBe(4);
+    expect(sent.at(-1)?.spec).toMatchObject({ schedule: "*/5 * * * *", window: { size: "30m" } });
+  });
+
   it("keeps the monitor as it was when the edit is cancelled, and shows a 404 in the facade's words", async () => {
     server.use(
       ...facade(evaluated, "admin"),
