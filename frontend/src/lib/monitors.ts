@@ -13,6 +13,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { ApiError, expectOk, unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
+import { withSections } from "./monitor-sections";
 
 export type Monitor = Schemas["MonitorPublic"];
 export type MonitorCreate = Schemas["MonitorCreate"];
@@ -343,34 +344,38 @@ function formText(form: FormData): (key: string) => string {
 }
 
 /** The create form's fields as a monitor: what is not asked takes the CRD's defaults (the
- * reference is the stable version's dataset unless `reference` is `dataset`). */
+ * reference is the stable version's dataset unless `reference` is `dataset`); the optional
+ * sections as `withSections` reads them. */
 export function monitorFromForm(form: FormData): MonitorCreate {
   const text = formText(form);
   const alerts = sinksFromForm(form, text);
   const reference = referenceFromForm(text);
-  return {
-    name: text("name"),
-    spec: {
-      deploymentRef: { name: text("deployment") },
-      ...(reference ? { reference } : {}),
-      schedule: text("schedule"),
-      window: { type: "tumbling", size: text("window") },
-      minSamples: Number(text("minSamples")),
-      features: { defaultTest: text("defaultTest") as DriftTest, alpha: 0.05 },
-      correction: "bh-fdr",
-      datasetDrift: { driftShare: fractionOf(text("driftShare")) },
-      ...(alerts.length ? { alerts } : {}),
-      suspend: false,
-    },
+  const spec: MonitorSpec = {
+    deploymentRef: { name: text("deployment") },
+    ...(reference ? { reference } : {}),
+    schedule: text("schedule"),
+    window: { type: "tumbling", size: text("window") },
+    minSamples: Number(text("minSamples")),
+    features: { defaultTest: text("defaultTest") as DriftTest, alpha: 0.05 },
+    correction: "bh-fdr",
+    datasetDrift: { driftShare: fractionOf(text("driftShare")) },
+    ...(alerts.length ? { alerts } : {}),
+    suspend: false,
   };
+  return { name: text("name"), spec: withSections(spec, form) as MonitorSpec };
 }
 
 /** The edit form's fields over the monitor's current spec: the PUT replaces the spec whole, so
  * it starts from the current one and overwrites only what the form shows (the deployment,
- * schedule, window size, minimum samples, default test, dataset drift share, reference data and
- * alert sinks). The rest — `quality`, `predictionDrift`, `actions`, per-feature overrides and
- * thresholds, alpha, the window's type, the correction, `suspend` — stays as it was. */
+ * schedule, window size, minimum samples, default test, dataset drift share, reference data,
+ * alert sinks, and the optional sections of `withSections`: the window's type, alpha, distance
+ * thresholds, per-feature overrides, prediction drift and live quality), and of those only what
+ * was changed. The rest — `actions`, the correction, `suspend` — stays as it was. */
 export function specFromEdit(current: Monitor["spec"], form: FormData): MonitorSpec {
+  return withSections(basicsFromEdit(current, form), form) as MonitorSpec;
+}
+
+function basicsFromEdit(current: Monitor["spec"], form: FormData): MonitorSpec {
   const text = formText(form);
   const alerts = sinksFromForm(form, text);
   const explicit = referenceFromForm(text);
