@@ -4,9 +4,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { PASSWORD, adminOfNewOrganization, expectAccessible, signIn, unique } from "./support";
 
 /** With E2E_SCREENSHOTS set (a directory), save what the page shows as <name>.png there. */
-async function shot(page: Page, name: string) {
+/** Save the viewport as `<name>.png` when `E2E_SCREENSHOTS` names a folder; `top` scrolls to the
+ * page's top first (a page the test left scrolled down to what it clicked last). */
+async function shot(page: Page, name: string, { top = false }: { top?: boolean } = {}) {
   const directory = process.env.E2E_SCREENSHOTS;
-  if (directory) await page.screenshot({ path: `${directory}/${name}.png` });
+  if (!directory) return;
+  if (top) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${directory}/${name}.png` });
 }
 
 /** Press Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
@@ -242,7 +246,7 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(tryIt.getByLabel("Inference request (OIP v2 JSON)")).toHaveValue(/"name": "x"/);
   await tryIt.getByRole("button", { name: "Send request" }).click();
   await expect(tryIt.getByRole("alert")).toContainText("503");
-  await shot(page, "deployment");
+  await shot(page, "deployment", { top: true });
   await expectAccessible(page);
 
   // Monitoring: Prometheus answers, but no pod of this deployment ever served (the canary's
