@@ -83,6 +83,8 @@ class RecordingClusterGateway:
         elif live is not None and "status" in live:
             stored["status"] = copy.deepcopy(live["status"])
         stored["metadata"].pop("resourceVersion", None)
+        if live is not None and "generation" in live["metadata"]:
+            stored["metadata"]["generation"] = _generation(live, stored)
         self.objects[key] = stored
         return copy.deepcopy(stored)
 
@@ -123,3 +125,10 @@ class RecordingClusterGateway:
         """The address set by the test in `self.services`."""
         self._enter("service_address")
         return self.services.get((namespace, name))
+
+
+def _generation(live: dict[str, Any], stored: dict[str, Any]) -> int:
+    """`metadata.generation` as the API server keeps it, for objects a test gave one: one more
+    each time the spec changes (a status or metadata change leaves it)."""
+    before = int(live["metadata"]["generation"])
+    return before + 1 if live.get("spec") != stored.get("spec") else before

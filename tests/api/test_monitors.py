@@ -250,3 +250,104 @@ async def test_updating_an_unknown_monitor_or_onto_an_unknown_deployment_is_404(
         f"{base}/fraud-drift", headers=admin["headers"], json={"spec": {"schedule": "x"}}
     )
     assert invalid.status_code == 422
+
+
+async def _monitor(api: Api) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
+    """An organization with `fraud-drift` (generation 1) on `fraud-detector`, as its admin read
+    it."""
+    admin, org, base = await _org(api)
+    namespace = f"mp-{org['slug']}"
+    add_deployment(api, namespace, "fraud-detector")
+    spec = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "0 * * * *"}
+    created = await api.client.post(
+        base, headers=admin["headers"], json={"name": "fraud-drift", "spec": spec}
+    )
+    assert created.status_code == 201, created.text
+    api.gateway.objects[(DRIFT_MONITOR.plural, namespace, "fraud-drift")]["metadata"][
+        "generation"
+    ] = 1  # as the API server sets it on creation
+    read = await api.client.get(f"{base}/fraud-drift", headers=admin["headers"])
+    return admin, org, base, read.json()["data"]
+
+
+async def _update_events(api: Api, admin: dict[str, Any], org: dict[str, Any]) -> list[Any]:
+    events = await api.client.get(
+        "/api/v1/audit-events",
+        headers=admin["headers"],
+        params={"organization_id": org["id"], "filter[action]": "monitor.update"},
+    )
+    data: list[Any] = events.json()["data"]
+    return data
+
+
+async def test_an_edit_made_over_a_spec_changed_since_it_was_read_is_refused(api: Api) -> None:
+    admin, org, base, read = await _monitor(api)
+    assert read["generation"] == 1
+    url = f"{base}/fraud-drift"
+    theirs = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "*/5 * * * *"}
+    first = await api.client.put(
+        url, headers=admin["headers"], json={"spec": theirs, "generation": 1}
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["data"]["generation"] == 2
+    applies = len(api.gateway.applied)
+    mine = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "*/30 * * * *"}
+    stale = await api.client.put(
+        url, headers=admin["headers"], json={"spec": mine, "generation": 1}
+    )
+    assert stale.status_code == 409, stale.text
+    error = stale.json()["error"]
+    assert error["code"] == "conflict"
+    assert "changed by someone else" in error["message"]
+    assert error["details"] == {
+        "reason": "MonitorChanged",
+        "read_generation": 1,
+        "current_generation": 2,
+    }
+    assert len(api.gateway.applied) == applies  # nothing written
+    live = api.gateway.objects[(DRIFT_MONITOR.plural, f"mp-{org['slug']}", "fraud-drift")]
+    assert live["spec"]["schedule"] == "*/5 * * * *"
+    events = await _update_events(api, admin, org)
+    assert [(e["outcome"], e["status_code"]) for e in events] == [
+        ("failure", 409),
+        ("success", 200),
+    ]
+    assert events[0]["after"] is None
+    assert events[1]["after"]["spec"]["schedule"] == "*/5 * * * *"
+
+
+async def test_results_written_since_the_read_do_not_refuse_an_edit(api: Api) -> None:
+    admin, org, base, read = await _monitor(api)
+    live = api.gateway.objects[(DRIFT_MONITOR.plural, f"mp-{org['slug']}", "fraud-drift")]
+    live["status"] = {"lastEvaluation": {"samples": 812}}  # the status moves, not the generation
+    live["metadata"]["resourceVersion"] = "41"
+    api.gateway.stale = [{"resourceVersion": "42"}]  # and once more between read and write
+    changed = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "*/10 * * * *"}
+    updated = await api.client.put(
+        f"{base}/fraud-drift",
+        headers=admin["headers"],
+        json={"spec": changed, "generation": read["generation"]},
+    )
+    assert updated.status_code == 200, updated.text
+    sent = [body["metadata"].get("resourceVersion") for _, body in api.gateway.applied]
+    assert sent[-2:] == ["41", "42"]
+    assert updated.json()["data"]["last_evaluation"] == {"samples": 812}
+
+
+async def test_a_spec_changed_between_the_read_and_the_write_is_not_overwritten(
+    api: Api,
+) -> None:
+    admin, org, base, _ = await _monitor(api)
+    live = api.gateway.objects[(DRIFT_MONITOR.plural, f"mp-{org['slug']}", "fraud-drift")]
+    live["metadata"]["resourceVersion"] = "41"
+    api.gateway.stale = [{"resourceVersion": "42", "generation": 2}]
+    changed = {"deploymentRef": {"name": "fraud-detector"}, "schedule": "*/10 * * * *"}
+    # no generation given: the facade's own read is the one that must still hold
+    updated = await api.client.put(
+        f"{base}/fraud-drift", headers=admin["headers"], json={"spec": changed}
+    )
+    assert updated.status_code == 409, updated.text
+    assert updated.json()["error"]["details"]["reason"] == "MonitorChanged"
+    assert live["spec"]["schedule"] == "0 * * * *"
+    [event] = await _update_events(api, admin, org)
+    assert (event["outcome"], event["status_code"]) == ("failure", 409)

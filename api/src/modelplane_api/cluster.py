@@ -336,3 +336,35 @@ def _required(namespace: str | None) -> str:
     if not namespace:
         raise ValueError("namespaced kinds need a namespace")
     return namespace
+
+
+STALE_RETRIES = 3
+"""How often a write read at an older resourceVersion is re-read and sent again when only
+the status (or metadata) moved in between: the operator writes a rolling deployment's status
+every few seconds, a drift monitor's after every evaluation."""
+
+
+async def apply_unless_changed(
+    gateway: ClusterGateway,
+    kind: ResourceKind,
+    live: dict[str, Any],
+    body_at: Callable[[str | None], dict[str, Any]],
+) -> dict[str, Any]:
+    """Apply `body_at(resourceVersion)` with the resourceVersion `live` was read at, so a
+    concurrent change of the spec answers 409 (`ClusterRejected`) instead of being overwritten.
+    A 409 caused by a status update alone (`metadata.generation` unchanged) is retried at the
+    fresh resourceVersion — the body computed from the spec that was read is still right."""
+    meta = live.get("metadata") or {}
+    name, namespace = meta["name"], meta.get("namespace")
+    for attempt in range(STALE_RETRIES + 1):
+        try:
+            return await gateway.apply(kind, body_at(meta.get("resourceVersion")))
+        except ClusterRejected as exc:
+            if exc.status_code != 409 or attempt == STALE_RETRIES:
+                raise
+            fresh = await gateway.get(kind, name, namespace)
+            fresh_meta = (fresh or {}).get("metadata") or {}
+            if fresh is None or fresh_meta.get("generation") != meta.get("generation"):
+                raise  # the spec itself changed since it was read: the caller decides again
+            meta = fresh_meta
+    raise AssertionError("unreachable")

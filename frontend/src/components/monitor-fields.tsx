@@ -4,13 +4,16 @@
  * form (a monitor's page): the deployment, schedule, window, minimum samples, default test and
  * dataset drift share; where the reference data comes from (the stable version's dataset, or an
  * explicit file with its digest); and the alert sinks (webhooks whose URL and signing key live in
- * Secrets, or an Alertmanager). They start from a `MonitorDraft` and only render named inputs;
- * `monitorFromForm` and `specFromEdit` read them. */
+ * Secrets, or an Alertmanager); then the optional sections (`monitor-sections.tsx`). They start
+ * from a `MonitorDraft` and only render named inputs; `monitorFromForm` and `specFromEdit` read
+ * them. */
 
 import { useState, type ReactNode } from "react";
 
+import { NEW_SECTIONS, type SectionsDraft } from "@/lib/monitor-sections";
 import { DRIFT_TESTS, SEVERITIES, type AlertSink, type MonitorDraft, type ReferenceDataset, type SinkKind } from "@/lib/monitors";
 
+import { MonitorSections } from "./monitor-sections";
 import { Button, SelectField, TextField } from "./ui";
 
 const SHA256_PATTERN = "[a-fA-F0-9]{64}";
@@ -192,11 +195,14 @@ function AlertSinkFields({ namespace, initial }: { namespace: string; initial: A
  * on the first row (the create form's name). */
 export function MonitorFields({
   draft,
+  sections = NEW_SECTIONS,
   deployments,
   namespace,
   children,
 }: {
   draft: MonitorDraft;
+  /** Where the optional sections start (`MonitorSections`); the CRD's defaults unless given. */
+  sections?: SectionsDraft;
   deployments: string[];
   namespace: string;
   children?: ReactNode;
@@ -238,6 +244,7 @@ export function MonitorFields({
       </div>
       <ReferenceFields initial={draft.reference} />
       <AlertSinkFields namespace={namespace} initial={draft.alerts} />
+      <MonitorSections draft={sections} />
     </>
   );
 }

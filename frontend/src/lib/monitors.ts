@@ -11,8 +11,9 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { expectOk, unwrap, type Schemas } from "./api/client";
+import { ApiError, expectOk, unwrap, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
+import { withSections } from "./monitor-sections";
 
 export type Monitor = Schemas["MonitorPublic"];
 export type MonitorCreate = Schemas["MonitorCreate"];
@@ -343,34 +344,38 @@ function formText(form: FormData): (key: string) => string {
 }
 
 /** The create form's fields as a monitor: what is not asked takes the CRD's defaults (the
- * reference is the stable version's dataset unless `reference` is `dataset`). */
+ * reference is the stable version's dataset unless `reference` is `dataset`); the optional
+ * sections as `withSections` reads them. */
 export function monitorFromForm(form: FormData): MonitorCreate {
   const text = formText(form);
   const alerts = sinksFromForm(form, text);
   const reference = referenceFromForm(text);
-  return {
-    name: text("name"),
-    spec: {
-      deploymentRef: { name: text("deployment") },
-      ...(reference ? { reference } : {}),
-      schedule: text("schedule"),
-      window: { type: "tumbling", size: text("window") },
-      minSamples: Number(text("minSamples")),
-      features: { defaultTest: text("defaultTest") as DriftTest, alpha: 0.05 },
-      correction: "bh-fdr",
-      datasetDrift: { driftShare: fractionOf(text("driftShare")) },
-      ...(alerts.length ? { alerts } : {}),
-      suspend: false,
-    },
+  const spec: MonitorSpec = {
+    deploymentRef: { name: text("deployment") },
+    ...(reference ? { reference } : {}),
+    schedule: text("schedule"),
+    window: { type: "tumbling", size: text("window") },
+    minSamples: Number(text("minSamples")),
+    features: { defaultTest: text("defaultTest") as DriftTest, alpha: 0.05 },
+    correction: "bh-fdr",
+    datasetDrift: { driftShare: fractionOf(text("driftShare")) },
+    ...(alerts.length ? { alerts } : {}),
+    suspend: false,
   };
+  return { name: text("name"), spec: withSections(spec, form) as MonitorSpec };
 }
 
 /** The edit form's fields over the monitor's current spec: the PUT replaces the spec whole, so
  * it starts from the current one and overwrites only what the form shows (the deployment,
- * schedule, window size, minimum samples, default test, dataset drift share, reference data and
- * alert sinks). The rest — `quality`, `predictionDrift`, `actions`, per-feature overrides and
- * thresholds, alpha, the window's type, the correction, `suspend` — stays as it was. */
+ * schedule, window size, minimum samples, default test, dataset drift share, reference data,
+ * alert sinks, and the optional sections of `withSections`: the window's type, alpha, distance
+ * thresholds, per-feature overrides, prediction drift and live quality), and of those only what
+ * was changed. The rest — `actions`, the correction, `suspend` — stays as it was. */
 export function specFromEdit(current: Monitor["spec"], form: FormData): MonitorSpec {
+  return withSections(basicsFromEdit(current, form), form) as MonitorSpec;
+}
+
+function basicsFromEdit(current: Monitor["spec"], form: FormData): MonitorSpec {
   const text = formText(form);
   const alerts = sinksFromForm(form, text);
   const explicit = referenceFromForm(text);
@@ -413,6 +418,13 @@ export function sinksText(spec: Monitor["spec"]): string[] {
     const signed = signing ? `signed with Secret ${signing.name}, key ${signing.key}` : "unsigned";
     return `#${index} webhook, URL in Secret ${url?.name ?? "?"}, key ${url?.key ?? "?"}; ${signed} (${severity})`;
   });
+}
+
+/** The facade's 409 for an edit made over a spec someone changed since it was read. */
+export function changedSinceRead(error: unknown): boolean {
+  if (!(error instanceof ApiError) || error.status !== 409) return false;
+  const details = error.details as { reason?: unknown } | null;
+  return details?.reason === "MonitorChanged";
 }
 
 export function monitorHref(name: string): string {
@@ -472,11 +484,15 @@ export function useMonitorMutations(orgId: string) {
         unwrap(await client.POST("/api/v1/organizations/{org_id}/monitors", { params: { path: { org_id: orgId } }, body })).data,
       onSuccess: () => queryClient.invalidateQueries({ queryKey: monitorKeys.all(orgId) }),
     }),
-    /** Replace the monitor's spec (`PUT`); the answer is the monitor, shown at once. */
+    /** Replace the monitor's spec (`PUT`) made over `generation` (the facade answers 409 when
+     * the spec changed since, see `changedSinceRead`); the answer is the monitor, shown at once. */
     update: useMutation({
-      mutationFn: async ({ name, spec }: { name: string; spec: MonitorSpec }) =>
+      mutationFn: async ({ name, spec, generation }: { name: string; spec: MonitorSpec; generation: number | null }) =>
         unwrap(
-          await client.PUT("/api/v1/organizations/{org_id}/monitors/{name}", { params: { path: { org_id: orgId, name } }, body: { spec } }),
+          await client.PUT("/api/v1/organizations/{org_id}/monitors/{name}", {
+            params: { path: { org_id: orgId, name } },
+            body: { spec, generation },
+          }),
         ).data,
       onSuccess: (updated, { name }) => {
         queryClient.setQueryData(monitorKeys.one(orgId, name), updated);

@@ -7,6 +7,7 @@ export function monitor(name: string, status: Partial<Monitor> = {}): Monitor {
     namespace: "mp-acme",
     deployment: "fraud-staging",
     spec: { deploymentRef: { name: "fraud-staging" }, schedule: "*/15 * * * *" },
+    generation: 1,
     state: "pending",
     reason: null,
     message: "the operator has not reconciled it yet",

@@ -4,9 +4,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { PASSWORD, adminOfNewOrganization, expectAccessible, signIn, unique } from "./support";
 
 /** With E2E_SCREENSHOTS set (a directory), save what the page shows as <name>.png there. */
-async function shot(page: Page, name: string) {
+/** Save the viewport as `<name>.png` when `E2E_SCREENSHOTS` names a folder; `top` scrolls to the
+ * page's top first (a page the test left scrolled down to what it clicked last). */
+async function shot(page: Page, name: string, { top = false }: { top?: boolean } = {}) {
   const directory = process.env.E2E_SCREENSHOTS;
-  if (directory) await page.screenshot({ path: `${directory}/${name}.png` });
+  if (!directory) return;
+  if (top) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${directory}/${name}.png` });
 }
 
 /** Press Tab until `target` has the focus (at most `max` times), as a keyboard user would. */
@@ -242,7 +246,7 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(tryIt.getByLabel("Inference request (OIP v2 JSON)")).toHaveValue(/"name": "x"/);
   await tryIt.getByRole("button", { name: "Send request" }).click();
   await expect(tryIt.getByRole("alert")).toContainText("503");
-  await shot(page, "deployment");
+  await shot(page, "deployment", { top: true });
   await expectAccessible(page);
 
   // Monitoring: Prometheus answers, but no pod of this deployment ever served (the canary's
@@ -314,7 +318,8 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await shot(page, "monitor");
   await expectAccessible(page);
   // Edit it: the form starts from its spec (the reference and both sinks as created); a new
-  // schedule is saved through PUT and shown at once, the reference and sinks kept.
+  // schedule and a live-quality section are saved through PUT and shown at once, the reference
+  // and sinks kept.
   await page.getByRole("button", { name: "Edit monitor" }).click();
   const edit = page.getByRole("form", { name: `Edit drift monitor ${name}-drift` });
   await expect(edit.getByLabel("Schedule")).toHaveValue("*/15 * * * *");
@@ -323,11 +328,18 @@ test("deploy a version, see it listed, start a rollout, try it, promote it to pr
   await expect(edit.getByLabel("Secret holding the URL of sink 1")).toHaveValue("fraud-hooks");
   await expectAccessible(page);
   await edit.getByLabel("Schedule").fill("0 * * * *");
+  // The live-quality section opens from the keyboard; a classification section is added.
+  await edit.getByText("Live quality from feedback").focus();
+  await page.keyboard.press("Enter");
+  await edit.getByRole("checkbox", { name: /Score predictions against the ground truth/ }).press("Space");
+  await edit.getByLabel("Minimum of metric 1").fill("0.9");
+  await expectAccessible(page);
   await edit.getByRole("button", { name: "Save monitor" }).click();
   await expect(page.getByRole("region", { name: "Actions" }).getByRole("status")).toHaveText("Saved: the operator applies the new spec; the results so far stay.");
   await expect(page.locator("dt", { hasText: /^Schedule$/ }).locator("xpath=following-sibling::dd[1]")).toHaveText("0 * * * *");
   await expect(page.getByText(`s3://reference/fraud.csv (csv, sha256 ${"c".repeat(12)}…)`)).toBeVisible();
   await expect(page.getByRole("list", { name: "Alert sinks" }).getByRole("listitem")).toHaveCount(2);
+  await expect(page.getByRole("region", { name: "Live quality" })).toContainText("Not scored yet");
   await page.getByRole("button", { name: "Delete monitor…" }).click();
   await page.getByRole("button", { name: `Delete ${name}-drift` }).click();
   await expect(page).toHaveURL(/\/monitors\/$/);

@@ -19,7 +19,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
-from modelplane_api.cluster import FIELD_MANAGER, MODEL_DEPLOYMENT, MODEL_VERSION, ClusterGateway
+from modelplane_api.cluster import (
+    FIELD_MANAGER,
+    MODEL_DEPLOYMENT,
+    MODEL_VERSION,
+    ClusterGateway,
+    apply_unless_changed,
+)
 from modelplane_api.deployments.aliases import follow
 from modelplane_api.deployments.schemas import (
     DeploymentCreate,
@@ -30,7 +36,6 @@ from modelplane_api.deployments.schemas import (
 from modelplane_api.errors import (
     AlreadyExists,
     BadRequest,
-    ClusterRejected,
     Conflict,
     NotFound,
     PermissionDenied,
@@ -236,37 +241,21 @@ def _body(
     return resource.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-STALE_RETRIES = 3
-"""How often a write read at an older resourceVersion is re-read and sent again when only
-the status (or metadata) moved in between: the operator updates a rolling deployment's status
-every few seconds."""
-
-
 async def apply_spec(
     gateway: ClusterGateway, live: dict[str, Any], model: str | None, spec: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply the whole `spec` over the live object (the facade's field manager would otherwise
     drop the fields it set before), with the resourceVersion it was read at: a concurrent change
-    of the spec answers 409 instead of being overwritten. A 409 caused by a status update alone
-    (the `metadata.generation` the change was computed from is unchanged) is retried with the
-    fresh resourceVersion — the spec it computed is still the right one."""
+    of the spec answers 409 instead of being overwritten (`apply_unless_changed`)."""
     meta = live.get("metadata") or {}
-    name, namespace = meta["name"], meta["namespace"]
-    for attempt in range(STALE_RETRIES + 1):
-        body = _body(name, namespace, model or "", spec, meta.get("resourceVersion"))
+
+    def body_at(resource_version: str | None) -> dict[str, Any]:
+        body = _body(meta["name"], meta["namespace"], model or "", spec, resource_version)
         if not model:
             del body["metadata"]["labels"][labels.MODEL]
-        try:
-            return await gateway.apply(MODEL_DEPLOYMENT, body)
-        except ClusterRejected as exc:
-            if exc.status_code != 409 or attempt == STALE_RETRIES:
-                raise
-            fresh = await gateway.get(MODEL_DEPLOYMENT, name, namespace)
-            fresh_meta = (fresh or {}).get("metadata") or {}
-            if fresh is None or fresh_meta.get("generation") != meta.get("generation"):
-                raise  # the spec itself changed since it was read: the caller decides again
-            meta = fresh_meta
-    raise AssertionError("unreachable")
+        return body
+
+    return await apply_unless_changed(gateway, MODEL_DEPLOYMENT, live, body_at)
 
 
 async def create_deployment(

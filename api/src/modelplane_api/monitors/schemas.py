@@ -25,6 +25,11 @@ class MonitorUpdate(InputSchema):
     spec: DriftMonitorSpec
     """The whole new spec, as `kubectl apply` of the changed YAML would take it: fields left out
     go back to their defaults (or are removed), the results in `status` stay."""
+    generation: int | None = Field(default=None, ge=1)
+    """The monitor's `generation` as read (`MonitorPublic.generation`): when given, an update
+    of a spec that changed since is refused with 409 `conflict` (`details.reason`
+    `MonitorChanged`) and nothing is written. Left out, the update replaces whatever spec is
+    there (last writer wins, as `kubectl apply`)."""
 
 
 class EvaluationSummaryPublic(OutputSchema):
@@ -71,6 +76,9 @@ class MonitorPublic(OutputSchema):
     namespace: str
     deployment: str
     spec: dict[str, Any]
+    generation: int | None
+    """The spec's version (`metadata.generation`): it moves when the spec changes, not when
+    results are written. Send it back with an update to refuse one made over a newer spec."""
     state: str
     """`ready`, `stalled` (with reason), `reconciling`, or `pending` before the operator saw it."""
     reason: str | None

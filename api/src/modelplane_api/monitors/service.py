@@ -11,8 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelplane_api.audit.recorder import AuditContext
-from modelplane_api.cluster import DRIFT_MONITOR, FIELD_MANAGER, MODEL_DEPLOYMENT, ClusterGateway
-from modelplane_api.errors import AlreadyExists, NotFound
+from modelplane_api.cluster import (
+    DRIFT_MONITOR,
+    FIELD_MANAGER,
+    MODEL_DEPLOYMENT,
+    ClusterGateway,
+    apply_unless_changed,
+)
+from modelplane_api.errors import AlreadyExists, ClusterRejected, Conflict, NotFound
 from modelplane_api.monitors.schemas import MonitorCreate, MonitorPublic, MonitorUpdate
 from modelplane_api.registry.service import organization_namespace, writable_namespace
 from modelplane_crds import labels
@@ -38,6 +44,7 @@ def _public(obj: dict[str, Any]) -> MonitorPublic:
         namespace=str(meta.get("namespace")),
         deployment=str((spec.get("deploymentRef") or {}).get("name")),
         spec=spec,
+        generation=meta.get("generation"),
         state=state,
         reason=reason,
         message=message,
@@ -117,17 +124,40 @@ async def update_monitor(
     audit: AuditContext,
 ) -> MonitorPublic:
     """Replace a DriftMonitor's spec (server-side apply of the whole spec with the facade's
-    field manager: what it set before and leaves out now is removed); its status stays."""
+    field manager: what it set before and leaves out now is removed); its status stays. With
+    `data.generation`, a spec changed since that generation is not overwritten (409); without
+    it, one changed between this read and the write is not either."""
     namespace = await writable_namespace(session, gateway, organization_id)
     found = await gateway.get(DRIFT_MONITOR, name, namespace)
     if found is None:
         raise NotFound("monitor not found")
+    current = (found.get("metadata") or {}).get("generation")
+    if data.generation is not None and current != data.generation:
+        raise _changed(name, data.generation, current)
     await _deployment_or_404(gateway, data.spec, namespace)
-    body = _body(name, namespace, data.spec)
-    applied = await gateway.apply(DRIFT_MONITOR, body)
+    try:
+        applied = await apply_unless_changed(
+            gateway,
+            DRIFT_MONITOR,
+            found,
+            lambda resource_version: _body(name, namespace, data.spec, resource_version),
+        )
+    except ClusterRejected as exc:
+        if exc.status_code != 409:
+            raise
+        raise _changed(name, data.generation or current, None) from exc
     audit.resource_id = name
-    audit.before, audit.after = {"spec": found.get("spec")}, {"spec": body["spec"]}
+    audit.before, audit.after = {"spec": found.get("spec")}, {"spec": applied.get("spec")}
     return _public(applied)
+
+
+def _changed(name: str, read: int | None, current: int | None) -> Conflict:
+    """409 for an edit made over an older spec than the cluster's."""
+    return Conflict(
+        f"monitor {name!r} was changed by someone else since it was read: reload it and make "
+        "the change again",
+        {"reason": "MonitorChanged", "read_generation": read, "current_generation": current},
+    )
 
 
 async def _deployment_or_404(
@@ -138,10 +168,15 @@ async def _deployment_or_404(
         raise NotFound(f"deployment {deployment!r} not found")
 
 
-def _body(name: str, namespace: str, spec: DriftMonitorSpec) -> dict[str, Any]:
+def _body(
+    name: str, namespace: str, spec: DriftMonitorSpec, resource_version: str | None = None
+) -> dict[str, Any]:
     resource = DriftMonitor(
         metadata=ObjectMeta(
-            name=name, namespace=namespace, labels={labels.APP_MANAGED_BY: FIELD_MANAGER}
+            name=name,
+            namespace=namespace,
+            labels={labels.APP_MANAGED_BY: FIELD_MANAGER},
+            resource_version=resource_version,
         ),
         spec=spec,
     )

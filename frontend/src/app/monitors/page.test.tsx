@@ -112,6 +112,40 @@ describe("Drift monitors page", () => {
     });
   });
 
+  it("creates a monitor with live quality and a per-feature test from the collapsed sections", async () => {
+    const sent: MonitorCreate[] = [];
+    server.use(...facade("developer", []), creates(sent));
+    const { user } = renderApp(<MonitorsPage />);
+    await signInThroughForm(user);
+    const form = await screen.findByRole("form", { name: "Create a drift monitor" });
+    await user.type(within(form).getByLabelText("Monitor name"), "churn-quality");
+    const quality = within(form).getByText("Live quality from feedback");
+    expect(quality.closest("details")).not.toHaveAttribute("open");
+    await user.click(quality);
+    expect(quality.closest("details")).toHaveAttribute("open");
+    expect(within(form).queryByLabelText("Task")).not.toBeInTheDocument();
+    await user.click(within(form).getByRole("checkbox", { name: /Score predictions against the ground truth/ }));
+    await user.selectOptions(within(form).getByLabelText("Metric 1"), "auc");
+    await user.type(within(form).getByLabelText("Minimum of metric 1"), "0.8");
+    await user.click(within(form).getByRole("button", { name: "Create monitor" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("Not sent, the facade would refuse it: quality.score: auc and logLoss need a score column");
+    expect(sent).toEqual([]);
+    await user.type(within(form).getByLabelText("Score column (optional)"), "output.probability.1");
+    await user.click(within(form).getByText("Drift tests: alpha, thresholds, per-feature tests"));
+    await user.click(within(form).getByRole("button", { name: "Add a feature override" }));
+    await user.type(within(form).getByLabelText("Feature of override 1"), "amount");
+    await user.selectOptions(within(form).getByLabelText("Test of override 1"), "psi");
+    await user.type(within(form).getByLabelText("Threshold of override 1"), "0.25");
+    await user.click(within(form).getByRole("button", { name: "Create monitor" }));
+    expect(await within(form).findByRole("status")).toHaveTextContent("Created churn-quality");
+    expect(sent.at(-1)?.spec).toMatchObject({
+      window: { type: "tumbling", size: "1h" },
+      features: { defaultTest: "auto", alpha: 0.05, overrides: [{ name: "amount", test: "psi", threshold: 0.25 }] },
+      quality: { task: "classification", prediction: "output.label.0", score: "output.probability.1", metrics: [{ metric: "auc", min: 0.8 }] },
+    });
+    expect(sent.at(-1)?.spec.predictionDrift).toBeUndefined();
+  });
+
   it("creates a monitor with its own reference dataset and alert sinks, added and removed", async () => {
     const sent: MonitorCreate[] = [];
     server.use(

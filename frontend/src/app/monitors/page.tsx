@@ -5,6 +5,7 @@ import { useState } from "react";
 
 import { Feedback, useFormSubmit } from "@/components/forms";
 import { MonitorFields } from "@/components/monitor-fields";
+import { checkSections } from "@/lib/monitor-sections";
 import { OrgPage } from "@/components/org-gate";
 import { Button, DataTable, EmptyState, ErrorState, Skeleton, StateBadge, TextField, formatDate } from "@/components/ui";
 import { explainInvalid } from "@/lib/api/client";
@@ -31,7 +32,9 @@ function CreateMonitor({ org }: { org: Organization }) {
   // Bumped after a create, so that the reference choice and the sinks start afresh too.
   const [created, setCreated] = useState(0);
   const { message, error, onSubmit } = useFormSubmit(async (form) => {
-    const monitor = await create.mutateAsync(monitorFromForm(form));
+    const body = monitorFromForm(form);
+    checkSections(body.spec);
+    const monitor = await create.mutateAsync(body);
     setCreated((n) => n + 1);
     return `Created ${monitor.name}: it watches ${monitor.deployment}.`;
   });

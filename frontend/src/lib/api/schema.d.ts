@@ -2558,6 +2558,8 @@ export interface components {
             spec: {
                 [key: string]: unknown;
             };
+            /** Generation */
+            generation: number | null;
             /** State */
             state: string;
             /** Reason */
@@ -2593,6 +2595,8 @@ export interface components {
         /** MonitorUpdate */
         MonitorUpdate: {
             spec: components["schemas"]["DriftMonitorSpec"];
+            /** Generation */
+            generation?: number | null;
         };
         /** OrganizationCreate */
         OrganizationCreate: {

@@ -278,6 +278,114 @@ describe("Drift monitor page", () => {
     await waitFor(() => expect(reads).toBeGreaterThan(before));
   });
 
+  it("edits the optional sections: a changed value reaches the PUT, the untouched ones are kept, a rule the facade would refuse is named first", async () => {
+    const sent: MonitorSpec[] = [];
+    const current = monitor("fraud-quality", { ...pausedCandidate, spec: fullSpec });
+    server.use(
+      ...facade(current),
+      http.get("/api/v1/organizations/:orgId/deployments", () => pageOf([{ name: "fraud-staging" }])),
+      http.put("/api/v1/organizations/:orgId/monitors/:name", async ({ request }) => {
+        const { spec } = (await request.json()) as { spec: MonitorSpec };
+        sent.push(spec);
+        return envelope({ ...current, spec });
+      }),
+    );
+    const { user } = renderApp(<MonitorPage />);
+    await signInThroughForm(user);
+    await user.click(await screen.findByRole("button", { name: "Edit monitor" }));
+    const form = await screen.findByRole("form", { name: "Edit drift monitor fraud-quality" });
+    // Sections the spec uses start open, with its values.
+    const qualitySection = within(form).getByText("Live quality from feedback").closest("details");
+    expect(qualitySection).toHaveAttribute("open");
+    expect(within(form).getByRole("checkbox", { name: /Score predictions against the ground truth/ })).toBeChecked();
+    expect(within(form).getByLabelText("Task")).toHaveValue("regression");
+    expect(within(form).getByLabelText("Maximum of metric 1")).toHaveValue(0.2);
+    expect(within(form).getByLabelText("Window type")).toHaveValue("sliding");
+    expect(within(form).getByLabelText("Alpha")).toHaveValue(0.01);
+    expect(within(form).getByLabelText("Feature of override 1")).toHaveValue("amount");
+    expect(within(form).getByRole("checkbox", { name: "Test the model's outputs too" })).toBeChecked();
+
+    // A score column on a regression: refused here in the facade's words, nothing sent.
+    await user.type(within(form).getByLabelText("Score column (optional)"), "output.probability.1");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("quality.task: score, positiveLabel and average apply only to classification");
+    expect(sent).toEqual([]);
+
+    await user.clear(within(form).getByLabelText("Score column (optional)"));
+    await user.clear(within(form).getByLabelText("Maximum of metric 1"));
+    await user.type(within(form).getByLabelText("Maximum of metric 1"), "0.25");
+    await user.click(within(form).getByRole("button", { name: "Add a metric" }));
+    await user.selectOptions(within(form).getByLabelText("Metric 3"), "mae");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await within(form).findByRole("alert")).toHaveTextContent("quality.metrics: each metric at most once");
+    await user.click(within(form).getByRole("button", { name: "Remove metric 3" }));
+    await user.selectOptions(within(form).getByLabelText("Window type"), "tumbling");
+    await user.click(within(form).getByRole("checkbox", { name: "Test the model's outputs too" }));
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await screen.findByRole("status")).toHaveTextContent("Saved");
+    expect(sent).toEqual([
+      {
+        ...fullSpec,
+        window: { type: "tumbling", size: "1h" },
+        predictionDrift: { enabled: false, test: "psi" },
+        quality: { ...pausedCandidate.spec.quality!, metrics: [{ metric: "mae", max: 0.25 }, { metric: "rmse", max: 0.3 }] },
+      },
+    ]);
+  });
+
+  it("sends the generation it read, says kindly when someone changed the monitor since, and reloads their version", async () => {
+    let current = monitor("fraud-drift", { generation: 3 });
+    const sent: { spec: MonitorSpec; generation?: number | null }[] = [];
+    server.use(
+      http.get("/api/v1/organizations/:orgId/monitors/:name", () => envelope(current)),
+      ...facade(current),
+      http.get("/api/v1/organizations/:orgId/deployments", () => pageOf([{ name: "fraud-staging" }])),
+      http.put("/api/v1/organizations/:orgId/monitors/:name", async ({ request }) => {
+        const body = (await request.json()) as { spec: MonitorSpec; generation?: number | null };
+        sent.push(body);
+        if (body.generation !== current.generation)
+          return HttpResponse.json(
+            {
+              success: false,
+              error: {
+                code: "conflict",
+                message: "monitor 'fraud-drift' was changed by someone else since it was read: reload it and make the change again",
+                details: { reason: "MonitorChanged", read_generation: body.generation, current_generation: current.generation },
+              },
+              metadata: { timestamp: "2026-12-01T10:00:00Z", request_id: "test" },
+            },
+            { status: 409 },
+          );
+        current = { ...current, spec: body.spec, generation: (current.generation ?? 0) + 1 };
+        return envelope(current);
+      }),
+    );
+    const { user } = renderApp(<MonitorPage />);
+    await signInThroughForm(user);
+    await user.click(await screen.findByRole("button", { name: "Edit monitor" }));
+    const form = await screen.findByRole("form", { name: "Edit drift monitor fraud-drift" });
+    // Someone else changes the schedule while the form is open.
+    current = { ...current, spec: { ...current.spec, schedule: "*/5 * * * *" }, generation: 4 };
+    await user.clear(within(form).getByLabelText("Window size"));
+    await user.type(within(form).getByLabelText("Window size"), "30m");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    const alert = await within(form).findByRole("alert");
+    expect(alert).toHaveTextContent("This monitor was changed by someone else while you were editing it, so your changes were not saved.");
+    expect(sent.map((b) => b.generation)).toEqual([3]);
+    expect(current.spec.schedule).toBe("*/5 * * * *");
+
+    await user.click(within(alert).getByRole("button", { name: "Reload the monitor" }));
+    await waitFor(() => expect(within(form).getByLabelText("Schedule")).toHaveValue("*/5 * * * *"));
+    expect(within(form).queryByRole("alert")).not.toBeInTheDocument();
+    expect(within(form).getByLabelText("Window size")).toHaveValue("1h");
+    await user.clear(within(form).getByLabelText("Window size"));
+    await user.type(within(form).getByLabelText("Window size"), "30m");
+    await user.click(within(form).getByRole("button", { name: "Save monitor" }));
+    expect(await screen.findByRole("status")).toHaveTextContent("Saved");
+    expect(sent.at(-1)?.generation).toBe(4);
+    expect(sent.at(-1)?.spec).toMatchObject({ schedule: "*/5 * * * *", window: { size: "30m" } });
+  });
+
   it("keeps the monitor as it was when the edit is cancelled, and shows a 404 in the facade's words", async () => {
     server.use(
       ...facade(evaluated, "admin"),

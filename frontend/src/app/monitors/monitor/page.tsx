@@ -12,10 +12,12 @@ import { CandidateVsStable, LiveQuality } from "@/components/monitor-quality";
 import { ModelPage } from "@/components/org-gate";
 import { Button, DataTable, EmptyState, ErrorState, PageHeader, Skeleton, StateBadge, formatDate } from "@/components/ui";
 import { explainInvalid, explainRefusal } from "@/lib/api/client";
+import { InvalidSections, sectionProblems, sectionsDraftOf } from "@/lib/monitor-sections";
 import { timeTicks } from "@/lib/chart";
 import { deploymentHref } from "@/lib/deployments";
 import {
   candidateOf,
+  changedSinceRead,
   conditionsOf,
   decidesOnPValue,
   describeCondition,
@@ -182,25 +184,57 @@ function Delete({ orgId, name }: { orgId: string; name: string }) {
   );
 }
 
+/** What the edit form starts from: the spec it shows, the generation it was read at (sent back
+ * with the edit) and a key that remounts the fields when it starts again from a fresh read. */
+function startFrom(monitor: Monitor, key: number) {
+  const { spec } = monitor;
+  return { spec, generation: monitor.generation ?? null, draft: draftFromSpec(spec), sections: sectionsDraftOf(spec), key };
+}
+
+/** The facade's 409: someone changed the spec since the form read it. Nothing was saved. */
+function ChangedSinceRead({ onReload, busy }: { onReload: () => void; busy: boolean }) {
+  return (
+    <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
+      <p>
+        This monitor was changed by someone else while you were editing it, so your changes were not saved. Reload it to see their
+        version, then make your changes again.
+      </p>
+      <Button variant="secondary" className="mt-2" busy={busy} onClick={onReload}>
+        Reload the monitor
+      </Button>
+    </div>
+  );
+}
+
 /** The monitor's fields, started from its spec; saving replaces the spec (what the form does not
- * show is kept, see `specFromEdit`). */
+ * show is kept, see `specFromEdit`) unless someone changed it since it was read. */
 function EditForm({ orgId, monitor, onSaved, onCancel }: { orgId: string; monitor: Monitor; onSaved: () => void; onCancel: () => void }) {
   const deployments = useDeploymentNames(orgId, true);
+  const latest = useMonitor(orgId, monitor.name);
   const { update } = useMonitorMutations(orgId);
   // Read once: the page refreshes the monitor every minute, and the fields must not move under the user.
-  const [start] = useState(() => ({ spec: monitor.spec, draft: draftFromSpec(monitor.spec) }));
+  const [start, setStart] = useState(() => startFrom(monitor, 0));
+  const [invalid, setInvalid] = useState<InvalidSections | null>(null);
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const spec = specFromEdit(start.spec, new FormData(event.currentTarget));
-    update.mutate({ name: monitor.name, spec }, { onSuccess: onSaved });
+    const problems = sectionProblems(spec);
+    setInvalid(problems.length ? new InvalidSections(problems) : null);
+    if (problems.length === 0) update.mutate({ name: monitor.name, spec, generation: start.generation }, { onSuccess: onSaved });
+  }
+  async function reload() {
+    const fresh = await latest.refetch();
+    if (!fresh.data) return;
+    setStart(startFrom(fresh.data, start.key + 1));
+    update.reset();
   }
   if (deployments.isLoading) return <Skeleton label="Loading deployments" rows={1} />;
   return (
     <form onSubmit={submit} aria-label={`Edit drift monitor ${monitor.name}`} className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
-      <MonitorFields draft={start.draft} deployments={deployments.data ?? []} namespace={monitor.namespace} />
+      <MonitorFields key={start.key} draft={start.draft} sections={start.sections} deployments={deployments.data ?? []} namespace={monitor.namespace} />
       <p className="mt-3 text-xs text-slate-500">
-        What this form does not show (live quality, prediction drift, actions, per-feature tests, alpha, the window&apos;s type, the correction,
-        suspend) stays as it is. The results so far stay too.
+        What this form does not show (actions, the correction, suspend) and what you leave as it is stay as they are. The results so far stay
+        too.
       </p>
       <div className="mt-3 flex flex-wrap items-center gap-3">
         <Button type="submit" busy={update.isPending}>
@@ -209,8 +243,13 @@ function EditForm({ orgId, monitor, onSaved, onCancel }: { orgId: string; monito
         <Button variant="secondary" onClick={onCancel}>
           Cancel
         </Button>
-        <Feedback error={update.error ?? deployments.error} explain={explainInvalid} />
+        {changedSinceRead(update.error) ? null : <Feedback error={invalid ?? update.error ?? deployments.error} explain={explainInvalid} />}
       </div>
+      {changedSinceRead(update.error) ? (
+        <div className="mt-3">
+          <ChangedSinceRead onReload={() => void reload()} busy={latest.isFetching} />
+        </div>
+      ) : null}
     </form>
   );
 }
