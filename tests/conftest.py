@@ -4,6 +4,14 @@ Each service starts on first use, once per test session, on free loopback ports,
 directory under `.run/test-<pid>`; everything stops when the session ends (and, if the session is
 killed, the next session sweeps what it left behind). Tests that use any of these fixtures are
 marked `integration` automatically, so `pytest -m "not integration"` needs no services.
+
+`make test` runs the session in pytest-xdist workers (`-n 2 --dist loadgroup`): each worker is
+its own session with its own platform (its run directory, ports, database and bucket are named
+by the worker's pid). What there is one of per machine cannot be split: every test that uses the
+real node (the `real_node` fixture, anything under `tests/node/`, a `modelplane dev up` of its
+own: marker `machine`) or the dashboard's export in `frontend/out` (built by one test, packed
+into the facade image by another) is put into one xdist group, so they run in one worker, one
+after another, never beside each other.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ PLATFORM_FIXTURES = frozenset(
         "real_node",
     }
 )
+# Fixtures that hold something the machine has one of: the real node, `frontend/out`.
+MACHINE_FIXTURES = frozenset({"real_node", "dashboard_export", "facade_image"})
+MACHINE_PATHS = (REPO_ROOT / "tests" / "node",)
+MACHINE_GROUP = pytest.mark.xdist_group(name="machine")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,8 +62,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in docker_items:
             item.add_marker(skip_docker)
     for item in items:
-        if PLATFORM_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        fixtures = getattr(item, "fixturenames", ())
+        if PLATFORM_FIXTURES.intersection(fixtures):
             item.add_marker(pytest.mark.integration)
+        if _uses_the_machine(item, fixtures):
+            item.add_marker(MACHINE_GROUP)
+
+
+def _uses_the_machine(item: pytest.Item, fixtures: Sequence[str]) -> bool:
+    """Whether the test needs what there is one of per machine (see the module docstring)."""
+    return (
+        item.get_closest_marker("machine") is not None
+        or bool(MACHINE_FIXTURES.intersection(fixtures))
+        or any(item.path.is_relative_to(path) for path in MACHINE_PATHS)
+    )
 
 
 def _docker_running() -> bool:

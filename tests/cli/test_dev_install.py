@@ -33,6 +33,7 @@ def _run(env: dict[str, str], *args: str, timeout: float) -> subprocess.Complete
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.machine  # its own `dev up` claims the real node
 def test_dev_install_runs_operator_and_facade_as_pods_that_serve_a_model(tmp_path: Path) -> None:
     env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
     dev_dir = tmp_path / "dev"

@@ -84,6 +84,7 @@ def test_generate_check_passes_on_the_committed_files() -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.machine  # its own `dev up` claims the real node
 def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> None:
     env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
     modelplane = [sys.executable, "-m", "modelplane_cli"]
