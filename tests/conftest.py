@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,20 @@ def _build_progress(message: str) -> None:
     """Long one-time work (Go builds, images) is shown; the rest of start-up stays quiet."""
     if message.lstrip().startswith(("building", "built", "making", "…")):
         print(f"[platform] {message}", file=sys.__stderr__, flush=True)
+
+
+@pytest.fixture
+def short_tmp_path() -> Iterator[Path]:
+    """A fresh directory with a short path, for the run directory of a test's own `modelplane dev
+    up`: its kubelet binds unix sockets deep inside (`dev/node/kubelet/pod-resources/<n>`), and a
+    socket's path must fit in 108 bytes, which xdist's longer `tmp_path`
+    (`…/pytest-N/popen-gwN/<test name>0/`) exceeds. Removed afterwards unless something is still
+    mounted in it (a node that did not stop: left for `make down` and a look)."""
+    path = Path(tempfile.mkdtemp(prefix="mp-"))
+    yield path
+    mounts = Path("/proc/self/mounts").read_text().split("\n")
+    if not any(f" {path}/" in line or f" {path} " in line for line in mounts):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
