@@ -35,14 +35,19 @@ status: ## Show what of the local platform is running
 down: ## Stop the local platform
 	@$(UV_RUN) modelplane dev down
 
+# pytest-xdist workers, each a session with its own platform; the real node's tests run in one
+# of them (tests/conftest.py). `make test PYTEST_WORKERS=0` runs one session, in order.
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: setup check-generated dashboard ## Check generated files, then run unit and integration tests against real services
-	@$(UV_RUN) pytest
+	@$(UV_RUN) pytest $(PYTEST_XDIST)
 
 test-unit: setup ## Unit tests only (no services)
-	@$(UV_RUN) pytest -m "not integration"
+	@$(UV_RUN) pytest $(PYTEST_XDIST) -m "not integration"
 
 test-integration: setup ## Integration tests only
-	@$(UV_RUN) pytest -m integration
+	@$(UV_RUN) pytest $(PYTEST_XDIST) -m integration
 
 generate: ## Regenerate the CRD YAML, the API reference, the OpenAPI document and the dashboard's types
 	@$(UV_RUN) modelplane generate

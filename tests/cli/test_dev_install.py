@@ -33,9 +33,12 @@ def _run(env: dict[str, str], *args: str, timeout: float) -> subprocess.Complete
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_dev_install_runs_operator_and_facade_as_pods_that_serve_a_model(tmp_path: Path) -> None:
-    env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
-    dev_dir = tmp_path / "dev"
+@pytest.mark.machine  # its own `dev up` claims the real node
+def test_dev_install_runs_operator_and_facade_as_pods_that_serve_a_model(
+    short_tmp_path: Path,
+) -> None:
+    env = {**os.environ, "MODELPLANE_RUN_DIR": str(short_tmp_path)}
+    dev_dir = short_tmp_path / "dev"
     try:
         up = _run(env, "dev", "up", "--nodes", "1", timeout=600)
         assert up.returncode == 0, up.stderr[-3000:]

@@ -89,8 +89,9 @@ def test_generate_check_passes_on_the_committed_files() -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> None:
-    env = {**os.environ, "MODELPLANE_RUN_DIR": str(tmp_path)}
+@pytest.mark.machine  # its own `dev up` claims the real node
+def test_dev_up_then_demo_then_down_leaves_nothing_behind(short_tmp_path: Path) -> None:
+    env = {**os.environ, "MODELPLANE_RUN_DIR": str(short_tmp_path)}
     modelplane = [sys.executable, "-m", "modelplane_cli"]
     try:
         up = subprocess.run(
@@ -186,7 +187,7 @@ def test_dev_up_then_demo_then_down_leaves_nothing_behind(tmp_path: Path) -> Non
         )
         assert "already running" in again.stderr
     finally:
-        state = RunState.load(tmp_path / "dev" / "state.json")
+        state = RunState.load(short_tmp_path / "dev" / "state.json")
         down = subprocess.run(
             [*modelplane, "dev", "down"],
             env=env,

@@ -145,6 +145,9 @@ class Claim:
     sysctls: dict[str, str] = field(default_factory=dict)
     created_paths: list[str] = field(default_factory=list)
     node_dir: str = ""
+    pid: int = 0
+    """The process that took the claim: until a `dev up` run has started its first process, its
+    state names no live process, and only this keeps another session's sweep off its node."""
 
     @classmethod
     def load(cls) -> Claim | None:
@@ -170,18 +173,23 @@ def _run_alive(run_dir: Path) -> bool:
     return any(pid_alive(p.pid) for p in state.processes)
 
 
+def _claim_alive(claim: Claim) -> bool:
+    """Whether the claim's run still exists, or the process that took it still runs."""
+    return (claim.pid > 0 and pid_alive(claim.pid)) or _run_alive(Path(claim.run_dir))
+
+
 def node_holder(run_dir: Path) -> str | None:
     """The run directory of another live run that owns this machine's node, if any."""
     claim = Claim.load()
     if claim is None or Path(claim.run_dir) == run_dir:
         return None
-    return claim.run_dir if _run_alive(Path(claim.run_dir)) else None
+    return claim.run_dir if _claim_alive(claim) else None
 
 
 def reclaim_stale() -> str | None:
     """Tear down a node whose run is gone; returns that run's directory (None: nothing to do)."""
     claim = Claim.load()
-    if claim is None or _run_alive(Path(claim.run_dir)):
+    if claim is None or _claim_alive(claim):
         return None
     teardown(claim)
     return claim.run_dir
@@ -243,6 +251,7 @@ def claim_node(run_dir: Path) -> Claim:
         sysctls={n: v for n in CHANGED_SYSCTLS if (v := _read_sysctl(n)) is not None},
         created_paths=[str(p) for p in HOST_PATHS if not p.exists()],
         node_dir=str(run_dir / "node"),
+        pid=os.getpid(),
     )
     claim.save()
     return claim
